@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Install what is missing, build in release, and run the whole pipeline on the
+# sample landscape in data/sample, writing out/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+cargo build --release --locked
+./target/release/greenhalo validate data/sample/landscape.toml
+./target/release/greenhalo run data/sample/landscape.toml -o out
+echo
+echo "Outputs are in $(pwd)/out:"
+ls out out/inputs
+echo "Open the GeoJSON and GeoTIFF layers in QGIS; summary.json has the headline figures."

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Install what greenhalo's build needs on Debian 12, once. Idempotent: a fast
+# no-op when everything is there. Runs apt-get as root, or through sudo.
+set -euo pipefail
+
+# System packages: GDAL (library, headers, command-line tools), pkg-config
+# for gdal-sys to find it, cmake and a C++ compiler for the HiGHS solver.
+pkgs=(libgdal-dev gdal-bin pkg-config cmake g++)
+
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}" >&2
+  if [ "$(id -u)" -eq 0 ]; then sudo=(); else sudo=(sudo); fi
+  export DEBIAN_FRONTEND=noninteractive
+  "${sudo[@]}" apt-get update -qq
+  "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if ! command -v cargo >/dev/null 2>&1; then
+  echo "setup: cargo not found; install Rust (https://rustup.rs) and run this again" >&2
+  exit 1
+fi

@@ -1,0 +1,778 @@
+//! The landscape file (`landscape.toml`): serde types and every default, once.
+//!
+//! Unknown keys are an error so that typos surface. Paths are relative to the
+//! landscape file. `template()` writes the commented file `greenhalo init`
+//! produces; its values come from the `Default` impls below, so a default is
+//! defined in exactly one place.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::de::{self, DeserializeOwned, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+/// A parsed landscape file with its location (for relative paths).
+#[derive(Debug, Clone)]
+pub struct Landscape {
+    /// The landscape file itself.
+    pub file: PathBuf,
+    /// Folder relative paths are resolved against.
+    pub dir: PathBuf,
+    pub cfg: LandscapeConfig,
+}
+
+impl Landscape {
+    pub fn load(file: &Path) -> Result<Landscape> {
+        let text = std::fs::read_to_string(file).map_err(|source| Error::ReadConfig {
+            file: file.to_path_buf(),
+            source,
+        })?;
+        let cfg = LandscapeConfig::parse(&text).map_err(|message| Error::ParseConfig {
+            file: file.to_path_buf(),
+            message,
+        })?;
+        let dir = file
+            .parent()
+            .map(|p| {
+                if p.as_os_str().is_empty() {
+                    PathBuf::from(".")
+                } else {
+                    p.to_path_buf()
+                }
+            })
+            .unwrap_or_else(|| PathBuf::from("."));
+        Ok(Landscape {
+            file: file.to_path_buf(),
+            dir,
+            cfg,
+        })
+    }
+
+    /// A layer path as given, resolved against the landscape file's folder.
+    pub fn resolve(&self, p: &Path) -> PathBuf {
+        if p.is_absolute() {
+            p.to_path_buf()
+        } else {
+            self.dir.join(p)
+        }
+    }
+
+    /// Display name: `name` from the file, else the folder name.
+    pub fn name(&self) -> String {
+        if let Some(n) = &self.cfg.name {
+            return n.clone();
+        }
+        self.dir
+            .canonicalize()
+            .ok()
+            .and_then(|d| d.file_name().map(|s| s.to_string_lossy().into_owned()))
+            .unwrap_or_else(|| "landscape".to_string())
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct LandscapeConfig {
+    /// Name shown in reports and batch tables.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Seed for every random step (sampling, Monte Carlo).
+    #[serde(default = "default_seed")]
+    pub seed: u64,
+    pub layers: Layers,
+    #[serde(default)]
+    pub grid: GridParams,
+    #[serde(default)]
+    pub roads: RoadFields,
+    #[serde(default)]
+    pub markets: MarketFields,
+    #[serde(default)]
+    pub parcels: ParcelFields,
+    #[serde(default)]
+    pub conservation: ConservationFields,
+    #[serde(default)]
+    pub landcover: LandcoverClasses,
+    #[serde(default)]
+    pub access: AccessParams,
+    #[serde(default)]
+    pub economics: Economics,
+    #[serde(default)]
+    pub halo: HaloParams,
+}
+
+fn default_seed() -> u64 {
+    42
+}
+
+impl LandscapeConfig {
+    /// Parse TOML text; the error message carries line and column.
+    pub fn parse(text: &str) -> std::result::Result<LandscapeConfig, String> {
+        toml::from_str(text).map_err(|e| e.to_string().trim_end().to_string())
+    }
+}
+
+// ---------------------------------------------------------------- layers ----
+
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Layers {
+    pub aoi: VectorSource,
+    /// One layer or a list of layers (e.g. departmental and local networks).
+    #[serde(deserialize_with = "one_or_many")]
+    pub roads: Vec<VectorSource>,
+    pub markets: VectorSource,
+    pub parcels: VectorSource,
+    pub conservation: VectorSource,
+    pub forest: RasterSource,
+    pub elevation: RasterSource,
+    #[serde(default)]
+    pub forest_loss: Option<RasterSource>,
+    #[serde(default)]
+    pub population: Option<RasterSource>,
+    #[serde(default)]
+    pub landcover: Option<RasterSource>,
+    #[serde(default)]
+    pub carbon: Option<RasterSource>,
+}
+
+/// A vector layer: `"roads.gpkg"` or `{ path = "roads.gpkg", layer = "roads",
+/// set = { class = "tertiary" } }`. `set` gives every feature of this source
+/// a fixed attribute value (used when a source has no class field of its own).
+#[derive(Debug, Clone, Serialize, PartialEq, Default)]
+pub struct VectorSource {
+    pub path: PathBuf,
+    pub layer: Option<String>,
+    pub set: BTreeMap<String, String>,
+}
+
+/// A raster layer: `"dem.tif"` or `{ path = "dem.tif", band = 1 }`.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct RasterSource {
+    pub path: PathBuf,
+    pub band: usize,
+}
+
+fn default_band() -> usize {
+    1
+}
+
+impl From<PathBuf> for VectorSource {
+    fn from(path: PathBuf) -> Self {
+        VectorSource {
+            path,
+            ..Default::default()
+        }
+    }
+}
+impl From<PathBuf> for RasterSource {
+    fn from(path: PathBuf) -> Self {
+        RasterSource { path, band: 1 }
+    }
+}
+
+/// Accepts a string (a path) or a table, keeping the table's own error messages.
+struct PathOrTable<T>(std::marker::PhantomData<T>);
+
+impl<'de, T: DeserializeOwned + From<PathBuf>> Visitor<'de> for PathOrTable<T> {
+    type Value = T;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a path string or a table with `path`")
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> std::result::Result<T, E> {
+        Ok(T::from(PathBuf::from(v)))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> std::result::Result<T, A::Error> {
+        T::deserialize(de::value::MapAccessDeserializer::new(map))
+    }
+}
+
+fn path_or_table<'de, D: Deserializer<'de>, T: DeserializeOwned + From<PathBuf>>(
+    d: D,
+) -> std::result::Result<T, D::Error> {
+    d.deserialize_any(PathOrTable::<T>(std::marker::PhantomData))
+}
+
+// Deserialisation goes through `PathOrTable` so both spellings work and a
+// typo inside a table keeps serde's own message.
+mod source_de {
+    use super::*;
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct V {
+        pub path: PathBuf,
+        #[serde(default)]
+        pub layer: Option<String>,
+        #[serde(default)]
+        pub set: BTreeMap<String, String>,
+    }
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct R {
+        pub path: PathBuf,
+        #[serde(default = "super::default_band")]
+        pub band: usize,
+    }
+    impl From<PathBuf> for V {
+        fn from(path: PathBuf) -> Self {
+            V {
+                path,
+                layer: None,
+                set: BTreeMap::new(),
+            }
+        }
+    }
+    impl From<PathBuf> for R {
+        fn from(path: PathBuf) -> Self {
+            R { path, band: 1 }
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for VectorSource {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let v: source_de::V = path_or_table(d)?;
+        Ok(VectorSource {
+            path: v.path,
+            layer: v.layer,
+            set: v.set,
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for RasterSource {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let r: source_de::R = path_or_table(d)?;
+        if r.band == 0 {
+            return Err(de::Error::custom("band numbers start at 1"));
+        }
+        Ok(RasterSource {
+            path: r.path,
+            band: r.band,
+        })
+    }
+}
+
+struct OneOrMany;
+impl<'de> Visitor<'de> for OneOrMany {
+    type Value = Vec<VectorSource>;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a path, a table with `path`, or a list of them")
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> std::result::Result<Self::Value, E> {
+        Ok(vec![VectorSource::from(PathBuf::from(v))])
+    }
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> std::result::Result<Self::Value, A::Error> {
+        VectorSource::deserialize(de::value::MapAccessDeserializer::new(map)).map(|v| vec![v])
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> std::result::Result<Self::Value, A::Error> {
+        let mut out = Vec::new();
+        while let Some(v) = seq.next_element::<VectorSource>()? {
+            out.push(v);
+        }
+        if out.is_empty() {
+            return Err(de::Error::custom("the list of road layers is empty"));
+        }
+        Ok(out)
+    }
+}
+
+fn one_or_many<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Vec<VectorSource>, D::Error> {
+    d.deserialize_any(OneOrMany)
+}
+
+// ------------------------------------------------------------------ grid ----
+
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct GridParams {
+    /// Metric CRS of the analysis grid ("EPSG:32718", WKT, PROJ). Default:
+    /// the UTM zone of the AOI's centroid.
+    pub crs: Option<String>,
+    /// Cell size in metres.
+    pub resolution_m: f64,
+}
+
+impl Default for GridParams {
+    fn default() -> Self {
+        GridParams {
+            crs: None,
+            resolution_m: 100.0,
+        }
+    }
+}
+
+// ------------------------------------------------------- attribute maps ----
+
+/// greenhalo's road classes, from best to worst.
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum RoadClass {
+    Primary,
+    Secondary,
+    Tertiary,
+    Track,
+}
+
+impl RoadClass {
+    pub const ALL: [RoadClass; 4] = [
+        RoadClass::Primary,
+        RoadClass::Secondary,
+        RoadClass::Tertiary,
+        RoadClass::Track,
+    ];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RoadClass::Primary => "primary",
+            RoadClass::Secondary => "secondary",
+            RoadClass::Tertiary => "tertiary",
+            RoadClass::Track => "track",
+        }
+    }
+    /// The class one step up (an upgrade), if any.
+    pub fn upgraded(self) -> Option<RoadClass> {
+        match self {
+            RoadClass::Primary => None,
+            RoadClass::Secondary => Some(RoadClass::Primary),
+            RoadClass::Tertiary => Some(RoadClass::Secondary),
+            RoadClass::Track => Some(RoadClass::Tertiary),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct RoadFields {
+    /// Field holding the road class.
+    pub class_field: String,
+    /// Optional field with the surface (paved, gravel, dirt).
+    pub surface_field: Option<String>,
+    /// Optional field with annual average daily traffic (vehicles/day).
+    pub aadt_field: Option<String>,
+    /// Source values of `class_field` and the greenhalo class each means.
+    pub class_values: BTreeMap<String, RoadClass>,
+}
+
+impl Default for RoadFields {
+    fn default() -> Self {
+        let class_values = RoadClass::ALL
+            .iter()
+            .map(|c| (c.as_str().to_string(), *c))
+            .collect();
+        RoadFields {
+            class_field: "class".into(),
+            surface_field: Some("surface".into()),
+            aadt_field: Some("aadt".into()),
+            class_values,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct MarketFields {
+    pub name_field: Option<String>,
+    /// Optional weight (e.g. population) of each market.
+    pub weight_field: Option<String>,
+}
+
+impl Default for MarketFields {
+    fn default() -> Self {
+        MarketFields {
+            name_field: Some("name".into()),
+            weight_field: Some("population".into()),
+        }
+    }
+}
+
+/// Current use of a farmland parcel, as greenhalo understands it.
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum LandUse {
+    Pasture,
+    DegradedPasture,
+    AnnualCrops,
+    Coffee,
+    Cocoa,
+    Other,
+}
+
+impl LandUse {
+    pub const ALL: [LandUse; 6] = [
+        LandUse::Pasture,
+        LandUse::DegradedPasture,
+        LandUse::AnnualCrops,
+        LandUse::Coffee,
+        LandUse::Cocoa,
+        LandUse::Other,
+    ];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LandUse::Pasture => "pasture",
+            LandUse::DegradedPasture => "degraded_pasture",
+            LandUse::AnnualCrops => "annual_crops",
+            LandUse::Coffee => "coffee",
+            LandUse::Cocoa => "cocoa",
+            LandUse::Other => "other",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ParcelFields {
+    /// Optional field with a parcel identifier (else the feature id).
+    pub id_field: Option<String>,
+    /// Field holding the parcel's current use.
+    pub use_field: String,
+    /// Source values of `use_field` and the greenhalo use each means.
+    pub use_values: BTreeMap<String, LandUse>,
+}
+
+impl Default for ParcelFields {
+    fn default() -> Self {
+        ParcelFields {
+            id_field: None,
+            use_field: "use".into(),
+            use_values: LandUse::ALL
+                .iter()
+                .map(|u| (u.as_str().to_string(), *u))
+                .collect(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ConservationFields {
+    pub name_field: Option<String>,
+    pub category_field: Option<String>,
+}
+
+impl Default for ConservationFields {
+    fn default() -> Self {
+        ConservationFields {
+            name_field: Some("name".into()),
+            category_field: Some("category".into()),
+        }
+    }
+}
+
+/// Which land-cover codes are forest, open land and water (only used when a
+/// `landcover` raster is given; else forest/non-forest comes from `forest`).
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct LandcoverClasses {
+    pub forest: Vec<i32>,
+    pub open: Vec<i32>,
+    pub water: Vec<i32>,
+}
+
+impl Default for LandcoverClasses {
+    fn default() -> Self {
+        // The codes `greenhalo synth` writes: 1 forest, 2 farmland/open,
+        // 3 water, 4 built-up (walked at open-land speed).
+        LandcoverClasses {
+            forest: vec![1],
+            open: vec![2, 4],
+            water: vec![3],
+        }
+    }
+}
+
+// ---------------------------------------------------------- parameters ----
+
+/// Speeds for accessibility (SPEC section A).
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct AccessParams {
+    /// Road speeds by class, km/h (SPEC defaults: paved 60, gravel 40,
+    /// dirt 20, track 10).
+    pub primary_kmh: f64,
+    pub secondary_kmh: f64,
+    pub tertiary_kmh: f64,
+    pub track_kmh: f64,
+    /// Walking speed through forest on flat ground, km/h.
+    pub forest_kmh: f64,
+    /// Walking speed over open land and farmland on flat ground, km/h.
+    pub open_kmh: f64,
+}
+
+impl Default for AccessParams {
+    fn default() -> Self {
+        AccessParams {
+            primary_kmh: 60.0,
+            secondary_kmh: 40.0,
+            tertiary_kmh: 20.0,
+            track_kmh: 10.0,
+            forest_kmh: 1.5,
+            open_kmh: 4.0,
+        }
+    }
+}
+
+impl AccessParams {
+    pub fn speed_kmh(&self, c: RoadClass) -> f64 {
+        match c {
+            RoadClass::Primary => self.primary_kmh,
+            RoadClass::Secondary => self.secondary_kmh,
+            RoadClass::Tertiary => self.tertiary_kmh,
+            RoadClass::Track => self.track_kmh,
+        }
+    }
+}
+
+/// Appraisal parameters shared by every stage.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Economics {
+    /// Appraisal horizon H, years (SPEC: 20, the pilot's horizon).
+    pub horizon_years: u32,
+    /// Discount rate r (SPEC: 10%, the usual rate for public road appraisal
+    /// in Peru's investment system and in Vilela et al. 2020).
+    pub discount_rate: f64,
+    /// Carbon price, US$ per tCO2 (SPEC default).
+    pub carbon_price_usd_per_tco2: f64,
+    /// Carbon density where no carbon raster is given, t C/ha above + below
+    /// ground (SPEC default; lowland Amazon forests hold about 100-150).
+    pub carbon_density_tc_per_ha: f64,
+}
+
+impl Default for Economics {
+    fn default() -> Self {
+        Economics {
+            horizon_years: 20,
+            discount_rate: 0.10,
+            carbon_price_usd_per_tco2: 50.0,
+            carbon_density_tc_per_ha: 120.0,
+        }
+    }
+}
+
+/// Green Halo zone (SPEC section D).
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct HaloParams {
+    /// Outer distance of the halo ring around each conservation area, km.
+    /// Barber et al. 2014: ~95% of Amazon deforestation lies within 5.5 km
+    /// of a road; 5 km is the SPEC default.
+    pub distance_km: f64,
+}
+
+impl Default for HaloParams {
+    fn default() -> Self {
+        HaloParams { distance_km: 5.0 }
+    }
+}
+
+// -------------------------------------------------------------- template ----
+
+/// The commented landscape file `greenhalo init` writes. Values are the
+/// defaults above; layer paths name the files `greenhalo synth` writes.
+pub fn template() -> String {
+    let g = GridParams::default();
+    let r = RoadFields::default();
+    let m = MarketFields::default();
+    let p = ParcelFields::default();
+    let c = ConservationFields::default();
+    let lc = LandcoverClasses::default();
+    let a = AccessParams::default();
+    let e = Economics::default();
+    let h = HaloParams::default();
+    let q = |s: &Option<String>| match s {
+        Some(v) => format!("{v:?}"),
+        None => "\"\"".into(),
+    };
+    let list = |v: &[i32]| {
+        v.iter()
+            .map(|x| x.to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let class_values = r
+        .class_values
+        .iter()
+        .map(|(k, v)| format!("{k:?} = {:?}", v.as_str()))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let use_values = p
+        .use_values
+        .iter()
+        .map(|(k, v)| format!("{k:?} = {:?}", v.as_str()))
+        .collect::<Vec<_>>()
+        .join("\n");
+    format!(
+        r#"# greenhalo landscape file. Paths are relative to this file; any format
+# GDAL reads, each in its own CRS. Unknown keys are an error.
+# Run `greenhalo validate landscape.toml` after editing.
+
+name = "My landscape"
+# Seed for every random step (sampling, Monte Carlo): same seed, same outputs.
+seed = {seed}
+
+[layers]
+# Required. A layer is a path, or a table: {{ path = "x.gpkg", layer = "name" }}.
+aoi = "aoi.geojson"                 # polygon(s): extent of the analysis
+# Roads: one layer or a list. `set` gives every feature of a source a fixed
+# attribute, e.g. [{{ path = "dep.shp", set = {{ class = "secondary" }} }}, ...]
+roads = "roads.gpkg"                # lines with a class attribute
+markets = "markets.shp"             # points: travel-time targets
+parcels = "parcels.geojson"         # farmland polygons with a current-use attribute
+conservation = "conservation.fgb"   # protected / conservation area polygons
+forest = "forest.tif"               # forest cover, 0/1 or fraction 0-1
+elevation = "dem.tif"               # metres
+# Optional:
+forest_loss = "forest_loss.tif"     # year (1-99 or 2001-2099) or 0/1 of historical loss
+population = "population.tif"       # people per cell
+landcover = "landcover.tif"         # classes, see [landcover]
+# carbon = "carbon.tif"             # t C/ha above + below ground
+
+[grid]
+# crs = "EPSG:32718"                # default: UTM zone of the AOI centroid
+resolution_m = {res:?}                 # cell size, metres
+
+[roads]
+class_field = {class_field:?}              # field holding the road class
+surface_field = {surface_field}          # optional: paved / gravel / dirt
+aadt_field = {aadt_field}                # optional: vehicles per day
+
+[roads.class_values]
+# value in class_field = greenhalo class (primary, secondary, tertiary, track)
+{class_values}
+
+[markets]
+name_field = {mname}
+weight_field = {mweight}             # optional: population or weight
+
+[parcels]
+use_field = {use_field:?}                  # field holding the current use
+# id_field = "parcel_id"            # optional: default is the feature id
+
+[parcels.use_values]
+# value in use_field = greenhalo use
+# (pasture, degraded_pasture, annual_crops, coffee, cocoa, other)
+{use_values}
+
+[conservation]
+name_field = {cname}
+category_field = {ccat}
+
+[landcover]
+# land-cover codes of each kind (used only with a landcover raster)
+forest = [{lcf}]
+open = [{lco}]
+water = [{lcw}]
+
+[access]
+# road speeds by class, km/h (SPEC: paved 60, gravel 40, dirt 20, track 10)
+primary_kmh = {pk:?}
+secondary_kmh = {sk:?}
+tertiary_kmh = {tk:?}
+track_kmh = {trk:?}
+# walking speeds on flat ground, km/h, slowed by slope (Tobler)
+forest_kmh = {fk:?}
+open_kmh = {ok:?}
+
+[economics]
+horizon_years = {hy}                  # appraisal horizon H
+discount_rate = {dr:?}                # r
+carbon_price_usd_per_tco2 = {cp:?}
+carbon_density_tc_per_ha = {cd:?}     # used where no carbon raster is given
+
+[halo]
+distance_km = {hd:?}                   # Green Halo ring width around conservation areas
+"#,
+        seed = default_seed(),
+        res = g.resolution_m,
+        class_field = r.class_field,
+        surface_field = q(&r.surface_field),
+        aadt_field = q(&r.aadt_field),
+        class_values = class_values,
+        mname = q(&m.name_field),
+        mweight = q(&m.weight_field),
+        use_field = p.use_field,
+        use_values = use_values,
+        cname = q(&c.name_field),
+        ccat = q(&c.category_field),
+        lcf = list(&lc.forest),
+        lco = list(&lc.open),
+        lcw = list(&lc.water),
+        pk = a.primary_kmh,
+        sk = a.secondary_kmh,
+        tk = a.tertiary_kmh,
+        trk = a.track_kmh,
+        fk = a.forest_kmh,
+        ok = a.open_kmh,
+        hy = e.horizon_years,
+        dr = e.discount_rate,
+        cp = e.carbon_price_usd_per_tco2,
+        cd = e.carbon_density_tc_per_ha,
+        hd = h.distance_km,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn template_parses_to_the_defaults() {
+        let cfg = LandscapeConfig::parse(&template()).expect("template parses");
+        assert_eq!(cfg.grid, GridParams::default());
+        assert_eq!(cfg.roads, RoadFields::default());
+        assert_eq!(cfg.markets, MarketFields::default());
+        assert_eq!(cfg.parcels, ParcelFields::default());
+        assert_eq!(cfg.conservation, ConservationFields::default());
+        assert_eq!(cfg.landcover, LandcoverClasses::default());
+        assert_eq!(cfg.access, AccessParams::default());
+        assert_eq!(cfg.economics, Economics::default());
+        assert_eq!(cfg.halo, HaloParams::default());
+        assert_eq!(cfg.seed, default_seed());
+    }
+
+    #[test]
+    fn unknown_keys_are_errors_with_a_line_number() {
+        let text = template().replace("horizon_years", "horizon_yeers");
+        let err = LandscapeConfig::parse(&text).unwrap_err();
+        assert!(err.contains("horizon_yeers"), "{err}");
+        assert!(err.contains("line"), "{err}");
+    }
+
+    #[test]
+    fn layers_accept_paths_tables_and_lists() {
+        let text = r#"
+            [layers]
+            aoi = "a.geojson"
+            roads = [{ path = "dep.geojson", set = { class = "secondary" } }, "loc.gpkg"]
+            markets = { path = "m.gpkg", layer = "towns" }
+            parcels = "p.geojson"
+            conservation = "c.fgb"
+            forest = { path = "f.tif", band = 2 }
+            elevation = "dem.tif"
+        "#;
+        let cfg = LandscapeConfig::parse(text).unwrap();
+        assert_eq!(cfg.layers.roads.len(), 2);
+        assert_eq!(cfg.layers.roads[0].set["class"], "secondary");
+        assert_eq!(cfg.layers.markets.layer.as_deref(), Some("towns"));
+        assert_eq!(cfg.layers.forest.band, 2);
+        assert!(cfg.layers.forest_loss.is_none());
+    }
+
+    #[test]
+    fn a_typo_inside_a_layer_table_is_named() {
+        let text = r#"
+            [layers]
+            aoi = { path = "a.geojson", layr = "x" }
+            roads = "r.gpkg"
+            markets = "m.gpkg"
+            parcels = "p.geojson"
+            conservation = "c.fgb"
+            forest = "f.tif"
+            elevation = "dem.tif"
+        "#;
+        let err = LandscapeConfig::parse(text).unwrap_err();
+        assert!(err.contains("layr"), "{err}");
+    }
+}

@@ -1,0 +1,84 @@
+//! One error type for the library. Every variant names what a user needs to
+//! find and fix the problem: the file, the layer, the feature, the field.
+
+use std::path::PathBuf;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{file}: cannot read the landscape file: {source}")]
+    ReadConfig {
+        file: PathBuf,
+        source: std::io::Error,
+    },
+
+    #[error("{file}: {message}")]
+    ParseConfig { file: PathBuf, message: String },
+
+    #[error("{file}: layer '{layer}': GDAL cannot open it: {message}")]
+    OpenLayer {
+        file: PathBuf,
+        layer: String,
+        message: String,
+    },
+
+    #[error("{file}: layer '{layer}'{}: {message}", fid.map(|f| format!(", feature {f}")).unwrap_or_default())]
+    BadFeature {
+        file: PathBuf,
+        layer: String,
+        fid: Option<u64>,
+        message: String,
+    },
+
+    #[error("{file}: layer '{layer}', feature {fid}: field '{field}' {message}")]
+    BadField {
+        file: PathBuf,
+        layer: String,
+        fid: u64,
+        field: String,
+        message: String,
+    },
+
+    #[error("{file}: {message}")]
+    BadRaster { file: PathBuf, message: String },
+
+    #[error("coordinate reference system '{crs}': {message}")]
+    Crs { crs: String, message: String },
+
+    #[error("{path}: {message}")]
+    Output { path: PathBuf, message: String },
+
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+
+    #[error("the landscape has {count} problem(s); run `greenhalo validate` to see them:\n{report}")]
+    Invalid { count: usize, report: String },
+
+    #[error("{0}")]
+    Usage(String),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Io {
+            path: path.into(),
+            source,
+        }
+    }
+    pub fn output(path: impl Into<PathBuf>, message: impl std::fmt::Display) -> Self {
+        Error::Output {
+            path: path.into(),
+            message: message.to_string(),
+        }
+    }
+    pub fn raster(file: impl Into<PathBuf>, message: impl std::fmt::Display) -> Self {
+        Error::BadRaster {
+            file: file.into(),
+            message: message.to_string(),
+        }
+    }
+}

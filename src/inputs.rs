@@ -1,0 +1,918 @@
+//! Loading a landscape: every layer opened, checked and aligned on the
+//! analysis grid. One pass serves both `validate` (which reports every
+//! problem found) and `run` (which refuses to go on if any is an error).
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use geo::{BoundingRect, Centroid, Intersects};
+use serde::Serialize;
+
+use crate::config::{Landscape, LandUse, RasterSource, RoadClass, VectorSource};
+use crate::error::Result;
+use crate::grid::{utm_epsg, Grid};
+use crate::io::raster::{self, Resample};
+use crate::io::srs;
+use crate::io::vector::{self, VLayer};
+use crate::progress::Progress;
+
+// -------------------------------------------------------------- problems ----
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Warning,
+    Error,
+}
+
+/// One thing wrong with the inputs, naming where it is.
+#[derive(Debug, Clone, Serialize)]
+pub struct Problem {
+    pub severity: Severity,
+    pub file: PathBuf,
+    pub layer: Option<String>,
+    pub fid: Option<u64>,
+    pub field: Option<String>,
+    pub message: String,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        let sev = match self.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        };
+        write!(f, "{sev}: {}", self.file.display())?;
+        if let Some(l) = &self.layer {
+            write!(f, ": layer '{l}'")?;
+        }
+        if let Some(id) = self.fid {
+            write!(f, ", feature {id}")?;
+        }
+        if let Some(fl) = &self.field {
+            write!(f, ", field '{fl}'")?;
+        }
+        write!(f, ": {}", self.message)
+    }
+}
+
+/// Collects problems; repeats of one check on one layer are capped so a
+/// broken 10,000-feature layer reads as a few lines and a count.
+#[derive(Debug, Default)]
+pub struct Problems {
+    pub list: Vec<Problem>,
+    repeats: BTreeMap<(PathBuf, String), usize>,
+}
+
+const MAX_REPEATS: usize = 5;
+
+impl Problems {
+    pub fn push(&mut self, p: Problem) {
+        self.list.push(p);
+    }
+
+    fn at(&mut self, sev: Severity, file: &Path, layer: Option<&str>, message: impl Into<String>) {
+        self.push(Problem {
+            severity: sev,
+            file: file.to_path_buf(),
+            layer: layer.map(String::from),
+            fid: None,
+            field: None,
+            message: message.into(),
+        });
+    }
+
+    /// A per-feature problem of kind `check`; after MAX_REPEATS of one kind
+    /// on one layer, only counted.
+    fn feature(
+        &mut self,
+        check: &str,
+        l: &VLayer,
+        fid: u64,
+        field: Option<&str>,
+        message: impl Into<String>,
+    ) {
+        let n = self
+            .repeats
+            .entry((l.file.clone(), format!("{}/{check}", l.layer)))
+            .or_insert(0);
+        *n += 1;
+        if *n <= MAX_REPEATS {
+            self.push(Problem {
+                severity: Severity::Error,
+                file: l.file.clone(),
+                layer: Some(l.layer.clone()),
+                fid: Some(fid),
+                field: field.map(String::from),
+                message: message.into(),
+            });
+        }
+    }
+
+    /// Add "... and N more" lines for capped checks.
+    fn finish(&mut self) {
+        let extra: Vec<Problem> = self
+            .repeats
+            .iter()
+            .filter(|(_, n)| **n > MAX_REPEATS)
+            .map(|((file, key), n)| {
+                let (layer, check) = key.split_once('/').unwrap_or((key.as_str(), ""));
+                Problem {
+                    severity: Severity::Error,
+                    file: file.clone(),
+                    layer: Some(layer.to_string()),
+                    fid: None,
+                    field: None,
+                    message: format!(
+                        "{} more feature(s) with the same problem ({check})",
+                        n - MAX_REPEATS
+                    ),
+                }
+            })
+            .collect();
+        self.list.extend(extra);
+        self.repeats.clear();
+    }
+
+    pub fn errors(&self) -> usize {
+        self.list
+            .iter()
+            .filter(|p| p.severity == Severity::Error)
+            .count()
+    }
+
+    pub fn report(&self) -> String {
+        self.list
+            .iter()
+            .map(|p| p.to_string())
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+}
+
+// ---------------------------------------------------------------- inputs ----
+
+#[derive(Debug, Clone)]
+pub struct Road {
+    /// Index of the source in `[layers] roads` (0 when there is one).
+    pub source: usize,
+    pub fid: u64,
+    pub class: RoadClass,
+    pub surface: Option<String>,
+    pub aadt: Option<f64>,
+    pub geom: geo::MultiLineString<f64>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Market {
+    pub fid: u64,
+    pub name: String,
+    pub weight: f64,
+    pub point: geo::Point<f64>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Parcel {
+    pub fid: u64,
+    pub id: String,
+    pub land_use: LandUse,
+    /// The value as written in the source's use field.
+    pub use_value: String,
+    pub geom: geo::MultiPolygon<f64>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ConservationArea {
+    pub fid: u64,
+    pub name: String,
+    pub category: String,
+    pub geom: geo::MultiPolygon<f64>,
+}
+
+/// Every layer, checked and on the analysis grid. Rasters hold NaN where the
+/// source had no data.
+#[derive(Debug, Clone)]
+pub struct Inputs {
+    pub name: String,
+    pub grid: Grid,
+    pub grid_wkt: String,
+    pub aoi: geo::MultiPolygon<f64>,
+    /// 1 inside the AOI, 0 outside.
+    pub aoi_mask: Vec<u8>,
+    pub roads: Vec<Road>,
+    pub markets: Vec<Market>,
+    pub parcels: Vec<Parcel>,
+    pub conservation: Vec<ConservationArea>,
+    /// 1 + index of the conservation area holding the cell centre, 0 outside.
+    pub conservation_id: Vec<u16>,
+    pub forest: Vec<f32>,
+    pub elevation: Vec<f32>,
+    pub forest_loss: Option<Vec<f32>>,
+    pub population: Option<Vec<f32>>,
+    pub landcover: Option<Vec<f32>>,
+    pub carbon: Option<Vec<f32>>,
+}
+
+// ---------------------------------------------------------------- loading ----
+
+/// Load and check every layer. Returns the inputs when nothing is an error,
+/// and every problem found either way.
+pub fn load(ls: &Landscape, progress: &Progress) -> (Option<Inputs>, Problems) {
+    let mut pr = Problems::default();
+    let cfg = &ls.cfg;
+    let layers = &cfg.layers;
+    let bar = progress.bar(11, "loading layers");
+
+    // Grid from the AOI.
+    let aoi_path = ls.resolve(&layers.aoi.path);
+    let grid = match grid_from_aoi(ls, &layers.aoi, &mut pr) {
+        Ok(g) => g,
+        Err(e) => {
+            pr.at(Severity::Error, &aoi_path, None, e.to_string());
+            None
+        }
+    };
+    bar.inc(1);
+    let target = grid.as_ref().and_then(|(_, wkt, _)| srs::parse(wkt).ok());
+
+    let aoi_layer = read_vector(ls, &layers.aoi, target.as_ref(), &mut pr);
+    let aoi = aoi_layer
+        .as_ref()
+        .map(|l| polygons_of(l, "AOI", &mut pr))
+        .unwrap_or_default();
+    let aoi_mp = geo::MultiPolygon(aoi.iter().flat_map(|(_, p)| p.0.clone()).collect());
+
+    // Roads: one or more sources.
+    let mut roads = Vec::new();
+    for (si, src) in layers.roads.iter().enumerate() {
+        if let Some(l) = read_vector(ls, src, target.as_ref(), &mut pr) {
+            check_intersects_aoi(&l, &aoi_mp, &mut pr);
+            roads.extend(roads_of(ls, si, &l, &mut pr));
+        }
+    }
+    bar.inc(1);
+
+    let markets = read_vector(ls, &layers.markets, target.as_ref(), &mut pr)
+        .map(|l| {
+            check_intersects_aoi(&l, &aoi_mp, &mut pr);
+            markets_of(ls, &l, &mut pr)
+        })
+        .unwrap_or_default();
+    bar.inc(1);
+    let parcels = read_vector(ls, &layers.parcels, target.as_ref(), &mut pr)
+        .map(|l| {
+            check_intersects_aoi(&l, &aoi_mp, &mut pr);
+            parcels_of(ls, &l, &mut pr)
+        })
+        .unwrap_or_default();
+    bar.inc(1);
+    let conservation = read_vector(ls, &layers.conservation, target.as_ref(), &mut pr)
+        .map(|l| {
+            check_intersects_aoi(&l, &aoi_mp, &mut pr);
+            conservation_of(ls, &l, &mut pr)
+        })
+        .unwrap_or_default();
+    bar.inc(1);
+
+    // Rasters need the grid.
+    let Some((grid, wkt, _)) = grid else {
+        pr.finish();
+        bar.finish_and_clear();
+        return (None, pr);
+    };
+
+    let aoi_mask: Vec<u8> = match raster::rasterize(
+        &grid,
+        &wkt,
+        &[geo::Geometry::MultiPolygon(aoi_mp.clone())],
+        &[1.0],
+        0.0,
+        false,
+    ) {
+        Ok(v) => v.into_iter().map(|x| (x > 0.5) as u8).collect(),
+        Err(e) => {
+            pr.at(Severity::Error, &aoi_path, None, e.to_string());
+            vec![0; grid.len()]
+        }
+    };
+    let cons_geoms: Vec<geo::Geometry<f64>> = conservation
+        .iter()
+        .map(|c| geo::Geometry::MultiPolygon(c.geom.clone()))
+        .collect();
+    let cons_vals: Vec<f64> = (1..=conservation.len()).map(|i| i as f64).collect();
+    let conservation_id: Vec<u16> =
+        match raster::rasterize(&grid, &wkt, &cons_geoms, &cons_vals, 0.0, false) {
+            Ok(v) => v.into_iter().map(|x| x as u16).collect(),
+            Err(e) => {
+                pr.at(
+                    Severity::Error,
+                    &ls.resolve(&layers.conservation.path),
+                    None,
+                    e.to_string(),
+                );
+                vec![0; grid.len()]
+            }
+        };
+
+    let mut rast = |src: &RasterSource, what: &str, rs: Resample, range: (f64, f64), hint: &str| {
+        let r = read_raster(ls, src, &grid, &wkt, &aoi_mask, what, rs, range, hint, &mut pr);
+        bar.inc(1);
+        r
+    };
+    let forest = rast(&layers.forest, "forest", Resample::Bilinear, (0.0, 1.0),
+        "forest cover must be a fraction 0-1 (or 0/1); if it is a percentage, divide by 100");
+    let elevation = rast(&layers.elevation, "elevation", Resample::Bilinear, (-500.0, 9000.0),
+        "elevation must be metres above sea level (-500 to 9000)");
+    let forest_loss = layers.forest_loss.as_ref().map(|s| {
+        rast(s, "forest_loss", Resample::Nearest, (0.0, 2100.0),
+            "forest loss must be 0/1 or a year of loss (1-99 as in Hansen's lossyear, or 2001-2099)")
+    });
+    let population = layers.population.as_ref().map(|s| {
+        rast(s, "population", Resample::Sum, (0.0, 1e6), "population must be people per cell, 0 or more")
+    });
+    let landcover = layers.landcover.as_ref().map(|s| {
+        rast(s, "landcover", Resample::Nearest, (f64::MIN, f64::MAX), "")
+    });
+    let carbon = layers.carbon.as_ref().map(|s| {
+        rast(s, "carbon", Resample::Bilinear, (0.0, 1000.0), "carbon must be t C/ha (0-1000)")
+    });
+    if let (Some(Some(lc)), Some(src)) = (&landcover, &layers.landcover) {
+        check_landcover_codes(ls, src, lc, &aoi_mask, &mut pr);
+    }
+    if let (Some(Some(fl)), Some(src)) = (&forest_loss, &layers.forest_loss) {
+        check_loss_values(ls, src, fl, &mut pr);
+    }
+    bar.finish_and_clear();
+
+    pr.finish();
+    if pr.errors() > 0 {
+        return (None, pr);
+    }
+    let (Some(forest), Some(elevation)) = (forest, elevation) else {
+        return (None, pr);
+    };
+    let inputs = Inputs {
+        name: ls.name(),
+        grid,
+        grid_wkt: wkt,
+        aoi: aoi_mp,
+        aoi_mask,
+        roads,
+        markets,
+        parcels,
+        conservation,
+        conservation_id,
+        forest,
+        elevation,
+        forest_loss: forest_loss.flatten(),
+        population: population.flatten(),
+        landcover: landcover.flatten(),
+        carbon: carbon.flatten(),
+    };
+    (Some(inputs), pr)
+}
+
+/// Load, and turn any error-level problem into one error with the report.
+pub fn load_checked(ls: &Landscape, progress: &Progress) -> Result<(Inputs, Problems)> {
+    let (inputs, pr) = load(ls, progress);
+    match inputs {
+        Some(i) => Ok((i, pr)),
+        None => Err(crate::error::Error::Invalid {
+            count: pr.errors(),
+            report: pr.report(),
+        }),
+    }
+}
+
+/// The grid: CRS from the file or the UTM zone of the AOI centroid, extent
+/// of the AOI snapped to the resolution.
+fn grid_from_aoi(
+    ls: &Landscape,
+    src: &VectorSource,
+    pr: &mut Problems,
+) -> Result<Option<(Grid, String, u32)>> {
+    let path = ls.resolve(&src.path);
+    let res = ls.cfg.grid.resolution_m;
+    if !(res.is_finite() && res > 0.0) {
+        pr.at(
+            Severity::Error,
+            &ls.file,
+            None,
+            format!("[grid] resolution_m = {res}: must be a positive number of metres"),
+        );
+        return Ok(None);
+    }
+    let Some(native_srs) = vector::layer_srs(&path, src.layer.as_deref())? else {
+        // read_vector reports the missing CRS.
+        return Ok(None);
+    };
+    let native = vector::read(&path, src.layer.as_deref(), &src.set, None)?;
+    let polys: Vec<geo::Geometry<f64>> = native.features.iter().filter_map(|f| f.geom.clone()).collect();
+    if polys.is_empty() {
+        return Ok(None);
+    }
+    let gc = geo::GeometryCollection(polys);
+    let Some(c) = gc.centroid() else {
+        return Ok(None);
+    };
+    let (crs_def, epsg) = match &ls.cfg.grid.crs {
+        Some(def) => (def.clone(), 0),
+        None => {
+            let to_ll = srs::transform(&native_srs, &srs::wgs84())?;
+            let mut x = [c.x()];
+            let mut y = [c.y()];
+            let mut z = [0.0];
+            to_ll
+                .transform_coords(&mut x, &mut y, &mut z)
+                .map_err(|e| crate::error::Error::Crs {
+                    crs: native_srs.name().unwrap_or_default(),
+                    message: format!("cannot find the AOI centroid's longitude/latitude: {e}"),
+                })?;
+            let code = utm_epsg(x[0], y[0]);
+            (format!("EPSG:{code}"), code)
+        }
+    };
+    let grid_srs = match srs::parse(&crs_def) {
+        Ok(s) => s,
+        Err(e) => {
+            pr.at(Severity::Error, &ls.file, None, format!("[grid] crs: {e}"));
+            return Ok(None);
+        }
+    };
+    if !srs::is_metric(&grid_srs) {
+        pr.at(
+            Severity::Error,
+            &ls.file,
+            None,
+            format!("[grid] crs = \"{crs_def}\" is not a projected CRS in metres; use a UTM zone (e.g. \"EPSG:32718\") or leave it out"),
+        );
+        return Ok(None);
+    }
+    let in_grid = vector::read(&path, src.layer.as_deref(), &src.set, Some(&grid_srs))?;
+    let geoms: Vec<geo::Geometry<f64>> = in_grid.features.iter().filter_map(|f| f.geom.clone()).collect();
+    let Some(bb) = geo::GeometryCollection(geoms).bounding_rect() else {
+        return Ok(None);
+    };
+    let grid = Grid::snapped(&crs_def, res, bb.min().x, bb.min().y, bb.max().x, bb.max().y);
+    if grid.len() > 400_000_000 {
+        pr.at(
+            Severity::Error,
+            &ls.file,
+            None,
+            format!(
+                "the grid would have {}x{} = {} cells at {res} m; raise [grid] resolution_m",
+                grid.width,
+                grid.height,
+                grid.len()
+            ),
+        );
+        return Ok(None);
+    }
+    let wkt = grid_srs.to_wkt().map_err(|e| crate::error::Error::Crs {
+        crs: crs_def.clone(),
+        message: e.to_string(),
+    })?;
+    Ok(Some((grid, wkt, epsg)))
+}
+
+fn read_vector(
+    ls: &Landscape,
+    src: &VectorSource,
+    target: Option<&gdal::spatial_ref::SpatialRef>,
+    pr: &mut Problems,
+) -> Option<VLayer> {
+    let path = ls.resolve(&src.path);
+    match vector::read(&path, src.layer.as_deref(), &src.set, target) {
+        Ok(l) => {
+            if !l.has_crs {
+                pr.at(
+                    Severity::Error,
+                    &path,
+                    Some(&l.layer),
+                    "the layer has no CRS; assign one (e.g. ogr2ogr -a_srs EPSG:4326) or add a .prj",
+                );
+                return None;
+            }
+            if l.features.is_empty() {
+                pr.at(Severity::Error, &path, Some(&l.layer), "the layer is empty (no features)");
+                return None;
+            }
+            Some(l)
+        }
+        Err(e) => {
+            pr.push(Problem {
+                severity: Severity::Error,
+                file: path,
+                layer: src.layer.clone(),
+                fid: None,
+                field: None,
+                message: match e {
+                    crate::error::Error::OpenLayer { message, .. } => message,
+                    other => other.to_string(),
+                },
+            });
+            None
+        }
+    }
+}
+
+fn check_intersects_aoi(l: &VLayer, aoi: &geo::MultiPolygon<f64>, pr: &mut Problems) {
+    if aoi.0.is_empty() {
+        return;
+    }
+    let any = l
+        .features
+        .iter()
+        .filter_map(|f| f.geom.as_ref())
+        .any(|g| g.intersects(aoi));
+    if !any {
+        pr.at(
+            Severity::Error,
+            &l.file,
+            Some(&l.layer),
+            "no feature intersects the AOI; is it the right file, or is its CRS wrong?",
+        );
+    }
+}
+
+/// Per-feature geometry checks shared by all layers; returns the geometry
+/// when it is usable.
+fn usable_geom<'a>(
+    l: &VLayer,
+    f: &'a vector::VFeature,
+    kind: &str,
+    pr: &mut Problems,
+) -> Option<&'a geo::Geometry<f64>> {
+    if let Some(p) = &f.geom_problem {
+        pr.feature("geometry", l, f.fid, None, format!("{p}; fix it (e.g. QGIS 'Fix geometries') or remove the feature"));
+        if f.geom.is_none() {
+            return None;
+        }
+        if p.contains("invalid") {
+            return None;
+        }
+    }
+    let g = f.geom.as_ref()?;
+    let ok = match kind {
+        "polygon" => matches!(g, geo::Geometry::Polygon(_) | geo::Geometry::MultiPolygon(_)),
+        "line" => matches!(g, geo::Geometry::LineString(_) | geo::Geometry::MultiLineString(_)),
+        "point" => matches!(g, geo::Geometry::Point(_) | geo::Geometry::MultiPoint(_)),
+        _ => true,
+    };
+    if !ok {
+        pr.feature(
+            "geometry type",
+            l,
+            f.fid,
+            None,
+            format!("is a {} but this layer needs {kind}s", geom_name(g)),
+        );
+        return None;
+    }
+    Some(g)
+}
+
+fn geom_name(g: &geo::Geometry<f64>) -> &'static str {
+    match g {
+        geo::Geometry::Point(_) => "point",
+        geo::Geometry::MultiPoint(_) => "multipoint",
+        geo::Geometry::LineString(_) | geo::Geometry::Line(_) => "line",
+        geo::Geometry::MultiLineString(_) => "multiline",
+        geo::Geometry::Polygon(_) | geo::Geometry::Rect(_) | geo::Geometry::Triangle(_) => "polygon",
+        geo::Geometry::MultiPolygon(_) => "multipolygon",
+        geo::Geometry::GeometryCollection(_) => "geometry collection",
+    }
+}
+
+fn as_multipolygon(g: &geo::Geometry<f64>) -> geo::MultiPolygon<f64> {
+    match g {
+        geo::Geometry::Polygon(p) => geo::MultiPolygon(vec![p.clone()]),
+        geo::Geometry::MultiPolygon(m) => m.clone(),
+        _ => geo::MultiPolygon(vec![]),
+    }
+}
+
+fn polygons_of(l: &VLayer, _what: &str, pr: &mut Problems) -> Vec<(u64, geo::MultiPolygon<f64>)> {
+    l.features
+        .iter()
+        .filter_map(|f| usable_geom(l, f, "polygon", pr).map(|g| (f.fid, as_multipolygon(g))))
+        .collect()
+}
+
+fn require_field(ls: &Landscape, l: &VLayer, field: &str, key: &str, pr: &mut Problems) -> bool {
+    if l.fields.iter().any(|f| f == field) {
+        return true;
+    }
+    pr.push(Problem {
+        severity: Severity::Error,
+        file: l.file.clone(),
+        layer: Some(l.layer.clone()),
+        fid: None,
+        field: Some(field.to_string()),
+        message: format!(
+            "the field is missing (the layer has: {}); set {key} in {} to the right field",
+            l.fields.join(", "),
+            ls.file.display()
+        ),
+    });
+    false
+}
+
+fn optional_number(l: &VLayer, f: &vector::VFeature, field: &Option<String>, pr: &mut Problems) -> Option<f64> {
+    let name = field.as_deref()?;
+    if !l.fields.iter().any(|x| x == name) {
+        return None;
+    }
+    match f.attr(name) {
+        None | Some(vector::Attr::Null) => None,
+        Some(a) => match a.as_f64() {
+            Some(v) if v.is_finite() && v >= 0.0 => Some(v),
+            _ => {
+                pr.feature(
+                    &format!("bad {name}"),
+                    l,
+                    f.fid,
+                    Some(name),
+                    format!("value {:?} is not a number of 0 or more", a.as_text().unwrap_or_default()),
+                );
+                None
+            }
+        },
+    }
+}
+
+fn roads_of(ls: &Landscape, source: usize, l: &VLayer, pr: &mut Problems) -> Vec<Road> {
+    let rf = &ls.cfg.roads;
+    let has_class = require_field(ls, l, &rf.class_field, "[roads] class_field", pr);
+    let accepted = || rf.class_values.keys().cloned().collect::<Vec<_>>().join(", ");
+    let mut out = Vec::new();
+    for f in &l.features {
+        let Some(g) = usable_geom(l, f, "line", pr) else { continue };
+        let aadt = optional_number(l, f, &rf.aadt_field, pr);
+        if !has_class {
+            continue;
+        }
+        let value = f.attr(&rf.class_field).and_then(|a| a.as_text());
+        let class = match &value {
+            None => {
+                pr.feature("no class", l, f.fid, Some(&rf.class_field), "has no value; every road needs a class");
+                continue;
+            }
+            Some(v) => match rf.class_values.get(v.trim()) {
+                Some(c) => *c,
+                None => {
+                    pr.feature(
+                        "unknown class",
+                        l,
+                        f.fid,
+                        Some(&rf.class_field),
+                        format!(
+                            "value '{v}' is not in [roads.class_values] (accepted: {}); add it there with its class",
+                            accepted()
+                        ),
+                    );
+                    continue;
+                }
+            },
+        };
+        let geom = match g {
+            geo::Geometry::LineString(ls) => geo::MultiLineString(vec![ls.clone()]),
+            geo::Geometry::MultiLineString(m) => m.clone(),
+            _ => continue,
+        };
+        let surface = rf
+            .surface_field
+            .as_deref()
+            .and_then(|s| f.attr(s))
+            .and_then(|a| a.as_text());
+        out.push(Road {
+            source,
+            fid: f.fid,
+            class,
+            surface,
+            aadt,
+            geom,
+        });
+    }
+    out
+}
+
+fn markets_of(ls: &Landscape, l: &VLayer, pr: &mut Problems) -> Vec<Market> {
+    let mf = &ls.cfg.markets;
+    let mut out = Vec::new();
+    for f in &l.features {
+        let Some(g) = usable_geom(l, f, "point", pr) else { continue };
+        let weight = optional_number(l, f, &mf.weight_field, pr).unwrap_or(1.0);
+        let name = mf
+            .name_field
+            .as_deref()
+            .and_then(|n| f.attr(n))
+            .and_then(|a| a.as_text())
+            .unwrap_or_else(|| format!("market {}", f.fid));
+        let points: Vec<geo::Point<f64>> = match g {
+            geo::Geometry::Point(p) => vec![*p],
+            geo::Geometry::MultiPoint(m) => m.0.clone(),
+            _ => vec![],
+        };
+        for p in points {
+            out.push(Market {
+                fid: f.fid,
+                name: name.clone(),
+                weight,
+                point: p,
+            });
+        }
+    }
+    out
+}
+
+fn parcels_of(ls: &Landscape, l: &VLayer, pr: &mut Problems) -> Vec<Parcel> {
+    let pf = &ls.cfg.parcels;
+    let has_use = require_field(ls, l, &pf.use_field, "[parcels] use_field", pr);
+    if let Some(idf) = &pf.id_field {
+        require_field(ls, l, idf, "[parcels] id_field", pr);
+    }
+    let mut out = Vec::new();
+    for f in &l.features {
+        let Some(g) = usable_geom(l, f, "polygon", pr) else { continue };
+        if !has_use {
+            continue;
+        }
+        let Some(v) = f.attr(&pf.use_field).and_then(|a| a.as_text()) else {
+            pr.feature("no use", l, f.fid, Some(&pf.use_field), "has no value; every parcel needs its current use");
+            continue;
+        };
+        let Some(u) = pf.use_values.get(v.trim()) else {
+            pr.feature(
+                "unknown use",
+                l,
+                f.fid,
+                Some(&pf.use_field),
+                format!(
+                    "value '{v}' is not in [parcels.use_values] (accepted: {}); add it there with its use",
+                    pf.use_values.keys().cloned().collect::<Vec<_>>().join(", ")
+                ),
+            );
+            continue;
+        };
+        let id = pf
+            .id_field
+            .as_deref()
+            .and_then(|n| f.attr(n))
+            .and_then(|a| a.as_text())
+            .unwrap_or_else(|| f.fid.to_string());
+        out.push(Parcel {
+            fid: f.fid,
+            id,
+            land_use: *u,
+            use_value: v,
+            geom: as_multipolygon(g),
+        });
+    }
+    out
+}
+
+fn conservation_of(ls: &Landscape, l: &VLayer, pr: &mut Problems) -> Vec<ConservationArea> {
+    let cf = &ls.cfg.conservation;
+    let text = |f: &vector::VFeature, field: &Option<String>| {
+        field
+            .as_deref()
+            .and_then(|n| f.attr(n))
+            .and_then(|a| a.as_text())
+    };
+    polygons_of(l, "conservation", pr)
+        .into_iter()
+        .map(|(fid, geom)| {
+            let f = l.features.iter().find(|f| f.fid == fid).expect("feature of this layer");
+            ConservationArea {
+                fid,
+                name: text(f, &cf.name_field).unwrap_or_else(|| format!("area {fid}")),
+                category: text(f, &cf.category_field).unwrap_or_default(),
+                geom,
+            }
+        })
+        .collect()
+}
+
+#[allow(clippy::too_many_arguments)]
+fn read_raster(
+    ls: &Landscape,
+    src: &RasterSource,
+    grid: &Grid,
+    wkt: &str,
+    aoi_mask: &[u8],
+    what: &str,
+    rs: Resample,
+    range: (f64, f64),
+    hint: &str,
+    pr: &mut Problems,
+) -> Option<Vec<f32>> {
+    let path = ls.resolve(&src.path);
+    let data = match raster::warp_to_grid(&path, src.band, grid, wkt, rs) {
+        Ok(d) => d,
+        Err(e) => {
+            pr.at(Severity::Error, &path, None, match e {
+                crate::error::Error::BadRaster { message, .. } => message,
+                other => other.to_string(),
+            });
+            return None;
+        }
+    };
+    let mut inside = 0usize;
+    let mut missing = 0usize;
+    let mut lo = f64::INFINITY;
+    let mut hi = f64::NEG_INFINITY;
+    let mut bad = None;
+    for (i, v) in data.iter().enumerate() {
+        if aoi_mask[i] == 0 {
+            continue;
+        }
+        inside += 1;
+        if v.is_nan() {
+            missing += 1;
+            continue;
+        }
+        let v = *v as f64;
+        lo = lo.min(v);
+        hi = hi.max(v);
+        if (v < range.0 || v > range.1) && bad.is_none() {
+            bad = Some((i, v));
+        }
+    }
+    let band = if src.band == 1 { String::new() } else { format!(" band {}", src.band) };
+    if inside > 0 && missing > 0 {
+        let share = missing as f64 / inside as f64;
+        let sev = if share > 0.01 { Severity::Error } else { Severity::Warning };
+        pr.at(
+            sev,
+            &path,
+            None,
+            format!(
+                "{what}{band} covers only {:.1}% of the AOI ({missing} of {inside} cells have no data); supply a raster that covers the whole AOI",
+                100.0 * (1.0 - share)
+            ),
+        );
+    }
+    if let Some((i, v)) = bad {
+        let (c, r) = (i % grid.width, i / grid.width);
+        let (x, y) = grid.cell_center(c, r);
+        pr.at(
+            Severity::Error,
+            &path,
+            None,
+            format!(
+                "{what}{band} values range {lo}..{hi}, outside {}..{} (first at grid cell col {c}, row {r}, x {x:.0} y {y:.0}: {v}); {hint}",
+                range.0, range.1
+            ),
+        );
+    }
+    Some(data)
+}
+
+fn check_landcover_codes(ls: &Landscape, src: &RasterSource, lc: &[f32], aoi: &[u8], pr: &mut Problems) {
+    let known = &ls.cfg.landcover;
+    let mut unknown: BTreeMap<i64, usize> = BTreeMap::new();
+    for (v, m) in lc.iter().zip(aoi) {
+        if *m == 0 || v.is_nan() {
+            continue;
+        }
+        let c = *v as i64;
+        let k = c as i32;
+        if !(known.forest.contains(&k) || known.open.contains(&k) || known.water.contains(&k)) {
+            *unknown.entry(c).or_insert(0) += 1;
+        }
+    }
+    if !unknown.is_empty() {
+        let list = unknown
+            .iter()
+            .map(|(c, n)| format!("{c} ({n} cells)"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        pr.at(
+            Severity::Warning,
+            &ls.resolve(&src.path),
+            None,
+            format!("land-cover codes not in [landcover] forest/open/water: {list}; they are treated as open land"),
+        );
+    }
+}
+
+fn check_loss_values(ls: &Landscape, src: &RasterSource, fl: &[f32], pr: &mut Problems) {
+    let odd = fl
+        .iter()
+        .filter(|v| !v.is_nan())
+        .find(|v| {
+            let v = **v;
+            v.fract() != 0.0 || (v > 99.0 && v < 2001.0)
+        })
+        .copied();
+    if let Some(v) = odd {
+        pr.at(
+            Severity::Error,
+            &ls.resolve(&src.path),
+            None,
+            format!("forest loss value {v} is neither 0/1 nor a year (1-99 or 2001-2099)"),
+        );
+    }
+}

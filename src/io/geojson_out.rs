@@ -1,0 +1,78 @@
+//! GeoJSON per RFC 7946: EPSG:4326, x = longitude, y = latitude, 7 decimals
+//! (about 1 cm), exterior rings counter-clockwise and holes clockwise.
+
+use std::io::Write;
+use std::path::Path;
+
+use gdal::spatial_ref::{CoordTransform, SpatialRef};
+use geo::orient::{Direction, Orient};
+use geo::MapCoords;
+use serde_json::{Map, Value};
+
+use crate::error::{Error, Result};
+
+/// One output feature: geometry in the source CRS and its properties in order.
+pub struct OutFeature {
+    pub geom: geo::Geometry<f64>,
+    pub props: Map<String, Value>,
+}
+
+/// Round to 7 decimals (RFC 7946 §11.2 suggests no more precision than needed).
+fn round7(v: f64) -> f64 {
+    (v * 1e7).round() / 1e7
+}
+
+/// Transform a geometry to lon/lat, rounded, with RFC 7946 ring orientation.
+pub fn to_wgs84(g: &geo::Geometry<f64>, ct: &CoordTransform) -> Result<geo::Geometry<f64>> {
+    let moved = g.try_map_coords(|c| {
+        let mut x = [c.x];
+        let mut y = [c.y];
+        let mut z = [0.0];
+        ct.transform_coords(&mut x, &mut y, &mut z)
+            .map(|_| geo::coord! { x: round7(x[0]), y: round7(y[0]) })
+    });
+    let moved = moved.map_err(|e| Error::Crs {
+        crs: "output".into(),
+        message: format!("cannot transform to EPSG:4326: {e}"),
+    })?;
+    Ok(orient(moved))
+}
+
+fn orient(g: geo::Geometry<f64>) -> geo::Geometry<f64> {
+    match g {
+        geo::Geometry::Polygon(p) => geo::Geometry::Polygon(p.orient(Direction::Default)),
+        geo::Geometry::MultiPolygon(p) => geo::Geometry::MultiPolygon(p.orient(Direction::Default)),
+        geo::Geometry::GeometryCollection(gc) => geo::Geometry::GeometryCollection(
+            geo::GeometryCollection(gc.0.into_iter().map(orient).collect()),
+        ),
+        other => other,
+    }
+}
+
+/// Write features (geometries in `src` CRS) as an RFC 7946 FeatureCollection.
+pub fn write(path: &Path, src: &SpatialRef, features: &[OutFeature]) -> Result<()> {
+    let ct = super::srs::transform(src, &super::srs::wgs84())?;
+    let mut out = Vec::with_capacity(features.len());
+    for f in features {
+        let g = to_wgs84(&f.geom, &ct)?;
+        let geometry = geojson::Geometry::new(geojson::Value::from(&g));
+        out.push(geojson::Feature {
+            bbox: None,
+            geometry: Some(geometry),
+            id: None,
+            properties: Some(f.props.clone()),
+            foreign_members: None,
+        });
+    }
+    let fc = geojson::FeatureCollection {
+        bbox: None,
+        features: out,
+        foreign_members: None,
+    };
+    let file = std::fs::File::create(path).map_err(|e| Error::io(path, e))?;
+    let mut w = std::io::BufWriter::new(file);
+    serde_json::to_writer(&mut w, &fc).map_err(|e| Error::output(path, e))?;
+    w.write_all(b"\n").map_err(|e| Error::io(path, e))?;
+    w.flush().map_err(|e| Error::io(path, e))?;
+    Ok(())
+}

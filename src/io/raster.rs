@@ -1,0 +1,348 @@
+//! Rasters through GDAL: warp any raster onto the analysis grid, rasterise
+//! vectors onto it, and write tiled, DEFLATE-compressed GeoTIFFs.
+
+use std::path::Path;
+
+use gdal::raster::{GdalType, RasterCreationOptions, RasterizeOptions};
+use gdal::vector::ToGdal;
+use gdal::{Dataset, DriverManager};
+
+use crate::error::{Error, Result};
+use crate::grid::Grid;
+
+/// How to resample onto the grid: bilinear for continuous layers, nearest
+/// for classes and masks (SPEC "Analysis grid").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Resample {
+    Bilinear,
+    Nearest,
+    /// Sum of the source cells weighted by their overlap: for counts such as
+    /// people per cell, so totals survive a change of cell size.
+    Sum,
+}
+
+/// Facts about a source raster, for validation and summaries.
+#[derive(Debug, Clone)]
+pub struct RasterInfo {
+    pub width: usize,
+    pub height: usize,
+    pub bands: usize,
+    pub crs_name: String,
+    pub has_crs: bool,
+    pub nodata: Option<f64>,
+}
+
+fn open_raster(path: &Path) -> Result<Dataset> {
+    super::init_gdal();
+    if !path.exists() {
+        return Err(Error::raster(
+            path,
+            "the file does not exist (paths are relative to the landscape file)",
+        ));
+    }
+    Dataset::open_ex(
+        path,
+        gdal::DatasetOptions {
+            open_flags: gdal::GdalOpenFlags::GDAL_OF_RASTER | gdal::GdalOpenFlags::GDAL_OF_READONLY,
+            ..Default::default()
+        },
+    )
+    .map_err(|e| Error::raster(path, format!("not a raster format GDAL reads ({e})")))
+}
+
+pub fn info(path: &Path) -> Result<RasterInfo> {
+    let ds = open_raster(path)?;
+    let (width, height) = ds.raster_size();
+    let srs = ds.spatial_ref().ok();
+    let nodata = ds.rasterband(1).ok().and_then(|b| b.no_data_value());
+    Ok(RasterInfo {
+        width,
+        height,
+        bands: ds.raster_count(),
+        crs_name: srs.as_ref().and_then(|s| s.name()).unwrap_or_default(),
+        has_crs: srs.is_some() && !ds.projection().is_empty(),
+        nodata,
+    })
+}
+
+/// A MEM dataset shaped like the grid, one band of `T`.
+fn mem_for_grid<T: GdalType>(grid: &Grid, wkt: &str) -> Result<Dataset> {
+    mem_at::<T>(&Placement::of_grid(grid, wkt))
+}
+
+fn mem_at<T: GdalType>(at: &Placement) -> Result<Dataset> {
+    let drv = DriverManager::get_driver_by_name("MEM")
+        .map_err(|e| Error::output("MEM", format!("GDAL has no MEM driver: {e}")))?;
+    let mut ds = drv
+        .create_with_band_type::<T, _>("", at.width, at.height, 1)
+        .map_err(|e| Error::output("MEM", e))?;
+    ds.set_geo_transform(&at.geo_transform)
+        .map_err(|e| Error::output("MEM", e))?;
+    ds.set_projection(&at.wkt).map_err(|e| Error::output("MEM", e))?;
+    Ok(ds)
+}
+
+/// Warp band `band` of the raster at `path` onto `grid` (whose CRS is given
+/// as WKT). Cells the source does not cover, and source nodata, become NaN.
+pub fn warp_to_grid(
+    path: &Path,
+    band: usize,
+    grid: &Grid,
+    grid_wkt: &str,
+    resample: Resample,
+) -> Result<Vec<f32>> {
+    warp(path, band, &Placement::of_grid(grid, grid_wkt), resample)
+}
+
+/// Warp band `band` of the raster at `path` onto any placement.
+pub fn warp(path: &Path, band: usize, at: &Placement, resample: Resample) -> Result<Vec<f32>> {
+    let src = open_raster(path)?;
+    if band == 0 || band > src.raster_count() {
+        return Err(Error::raster(
+            path,
+            format!(
+                "band {band} asked for, but the raster has {} band(s)",
+                src.raster_count()
+            ),
+        ));
+    }
+    if src.projection().is_empty() {
+        return Err(Error::raster(
+            path,
+            "the raster has no CRS; assign one (e.g. gdal_edit.py -a_srs EPSG:4326)",
+        ));
+    }
+    let src_nodata = src.rasterband(band).ok().and_then(|b| b.no_data_value());
+    let dst = mem_at::<f32>(at)?;
+    {
+        let mut b = dst.rasterband(1).map_err(|e| Error::output("MEM", e))?;
+        b.set_no_data_value(Some(f64::NAN))
+            .map_err(|e| Error::output("MEM", e))?;
+        b.fill(f64::NAN, None).map_err(|e| Error::output("MEM", e))?;
+    }
+
+    // SAFETY: the standard GDAL warp recipe (gdalwarper.h). Every pointer
+    // handed to GDAL is either owned by GDAL (options, transformer, bands
+    // arrays allocated with CPLMalloc and freed by GDALDestroyWarpOptions)
+    // or outlives the calls (the two datasets).
+    let rc = unsafe {
+        use gdal_sys::*;
+        let opts = GDALCreateWarpOptions();
+        (*opts).hSrcDS = src.c_dataset();
+        (*opts).hDstDS = dst.c_dataset();
+        (*opts).nBandCount = 1;
+        (*opts).panSrcBands = CPLMalloc(std::mem::size_of::<i32>()) as *mut i32;
+        *(*opts).panSrcBands = band as i32;
+        (*opts).panDstBands = CPLMalloc(std::mem::size_of::<i32>()) as *mut i32;
+        *(*opts).panDstBands = 1;
+        (*opts).eResampleAlg = match resample {
+            Resample::Bilinear => GDALResampleAlg::GRA_Bilinear,
+            Resample::Nearest => GDALResampleAlg::GRA_NearestNeighbour,
+            Resample::Sum => GDALResampleAlg::GRA_Sum,
+        };
+        (*opts).eWorkingDataType = GDALDataType::GDT_Float64;
+        if let Some(nd) = src_nodata {
+            (*opts).padfSrcNoDataReal = CPLMalloc(std::mem::size_of::<f64>()) as *mut f64;
+            *(*opts).padfSrcNoDataReal = nd;
+        }
+        (*opts).padfDstNoDataReal = CPLMalloc(std::mem::size_of::<f64>()) as *mut f64;
+        *(*opts).padfDstNoDataReal = f64::NAN;
+        let k = std::ffi::CString::new("INIT_DEST").unwrap();
+        let v = std::ffi::CString::new("NO_DATA").unwrap();
+        (*opts).papszWarpOptions = CSLSetNameValue((*opts).papszWarpOptions, k.as_ptr(), v.as_ptr());
+        let tr = GDALCreateGenImgProjTransformer2(src.c_dataset(), dst.c_dataset(), std::ptr::null_mut());
+        if tr.is_null() {
+            GDALDestroyWarpOptions(opts);
+            return Err(Error::raster(
+                path,
+                format!("GDAL cannot transform it to the grid CRS: {}", last_gdal_message()),
+            ));
+        }
+        (*opts).pTransformerArg = tr;
+        (*opts).pfnTransformer = Some(GDALGenImgProjTransform);
+        let op = GDALCreateWarpOperation(opts);
+        let rc = if op.is_null() {
+            CPLErr::CE_Failure
+        } else {
+            let rc = GDALChunkAndWarpImage(op, 0, 0, at.width as i32, at.height as i32);
+            GDALDestroyWarpOperation(op);
+            rc
+        };
+        GDALDestroyGenImgProjTransformer(tr);
+        (*opts).pTransformerArg = std::ptr::null_mut();
+        GDALDestroyWarpOptions(opts);
+        rc
+    };
+    if rc != gdal_sys::CPLErr::CE_None {
+        return Err(Error::raster(
+            path,
+            format!("warping onto the grid failed: {}", last_gdal_message()),
+        ));
+    }
+    let b = dst.rasterband(1).map_err(|e| Error::output("MEM", e))?;
+    let buf = b
+        .read_as::<f32>((0, 0), (at.width, at.height), (at.width, at.height), None)
+        .map_err(|e| Error::output("MEM", e))?;
+    Ok(buf.into_shape_and_vec().1)
+}
+
+/// Burn polygons (or lines) onto the grid: cell = value of the last geometry
+/// whose area holds the cell centre (GDAL's default rule), else `background`.
+/// With `all_touched`, every cell the geometry touches is burnt.
+pub fn rasterize(
+    grid: &Grid,
+    grid_wkt: &str,
+    geoms: &[geo::Geometry<f64>],
+    values: &[f64],
+    background: f32,
+    all_touched: bool,
+) -> Result<Vec<f32>> {
+    let mut ds = mem_for_grid::<f32>(grid, grid_wkt)?;
+    {
+        let mut b = ds.rasterband(1).map_err(|e| Error::output("MEM", e))?;
+        b.fill(background as f64, None)
+            .map_err(|e| Error::output("MEM", e))?;
+    }
+    let mut gg = Vec::with_capacity(geoms.len());
+    let mut vv = Vec::with_capacity(geoms.len());
+    for (g, v) in geoms.iter().zip(values) {
+        match g.to_gdal() {
+            Ok(x) => {
+                gg.push(x);
+                vv.push(*v);
+            }
+            Err(e) => return Err(Error::output("rasterize", e)),
+        }
+    }
+    if !gg.is_empty() {
+        let opts = RasterizeOptions {
+            all_touched,
+            ..Default::default()
+        };
+        gdal::raster::rasterize(&mut ds, &[1], &gg, &vv, Some(opts))
+            .map_err(|e| Error::output("rasterize", e))?;
+    }
+    let b = ds.rasterband(1).map_err(|e| Error::output("MEM", e))?;
+    let buf = b
+        .read_as::<f32>((0, 0), (grid.width, grid.height), (grid.width, grid.height), None)
+        .map_err(|e| Error::output("MEM", e))?;
+    Ok(buf.into_shape_and_vec().1)
+}
+
+/// Where a raster sits: geotransform, CRS (WKT) and size.
+#[derive(Debug, Clone)]
+pub struct Placement {
+    pub geo_transform: [f64; 6],
+    pub wkt: String,
+    pub width: usize,
+    pub height: usize,
+}
+
+impl Placement {
+    pub fn of_grid(grid: &Grid, wkt: &str) -> Placement {
+        Placement {
+            geo_transform: grid.geo_transform(),
+            wkt: wkt.to_string(),
+            width: grid.width,
+            height: grid.height,
+        }
+    }
+}
+
+/// Write one band as a tiled, DEFLATE-compressed GeoTIFF with CRS and nodata.
+/// Float data use the floating-point predictor, integers the horizontal one.
+pub fn write_geotiff<T: GdalType + Copy>(
+    path: &Path,
+    at: &Placement,
+    data: &[T],
+    nodata: Option<f64>,
+    description: &str,
+) -> Result<()> {
+    super::init_gdal();
+    if data.len() != at.width * at.height {
+        return Err(Error::output(
+            path,
+            format!(
+                "internal: {} values for a {}x{} raster",
+                data.len(),
+                at.width,
+                at.height
+            ),
+        ));
+    }
+    let drv = DriverManager::get_driver_by_name("GTiff").map_err(|e| Error::output(path, e))?;
+    let is_float = matches!(
+        T::datatype(),
+        gdal::raster::GdalDataType::Float32 | gdal::raster::GdalDataType::Float64
+    );
+    let predictor = if is_float { "3" } else { "2" };
+    let opts = RasterCreationOptions::from_iter([
+        "TILED=YES",
+        "BLOCKXSIZE=256",
+        "BLOCKYSIZE=256",
+        "COMPRESS=DEFLATE",
+        &format!("PREDICTOR={predictor}"),
+        "ZLEVEL=6",
+    ]);
+    let mut ds = drv
+        .create_with_band_type_with_options::<T, _>(path, at.width, at.height, 1, &opts)
+        .map_err(|e| Error::output(path, e))?;
+    ds.set_geo_transform(&at.geo_transform)
+        .map_err(|e| Error::output(path, e))?;
+    ds.set_projection(&at.wkt).map_err(|e| Error::output(path, e))?;
+    {
+        let mut band = ds.rasterband(1).map_err(|e| Error::output(path, e))?;
+        if nodata.is_some() {
+            band.set_no_data_value(nodata)
+                .map_err(|e| Error::output(path, e))?;
+        }
+        if !description.is_empty() {
+            use gdal::Metadata;
+            band.set_description(description)
+                .map_err(|e| Error::output(path, e))?;
+        }
+        let mut buf = gdal::raster::Buffer::new((at.width, at.height), data.to_vec());
+        band.write((0, 0), (at.width, at.height), &mut buf)
+            .map_err(|e| Error::output(path, e))?;
+    }
+    ds.flush_cache().map_err(|e| Error::output(path, e))?;
+    ds.close().map_err(|e| Error::output(path, e))?;
+    Ok(())
+}
+
+/// Read band 1 of a raster as it is (no warping), with its placement.
+pub fn read_native(path: &Path, band: usize) -> Result<(Placement, Vec<f64>, Option<f64>)> {
+    let ds = open_raster(path)?;
+    let (w, h) = ds.raster_size();
+    let gt = ds
+        .geo_transform()
+        .map_err(|e| Error::raster(path, format!("no geotransform: {e}")))?;
+    let b = ds
+        .rasterband(band)
+        .map_err(|e| Error::raster(path, format!("no band {band}: {e}")))?;
+    let nodata = b.no_data_value();
+    let buf = b
+        .read_as::<f64>((0, 0), (w, h), (w, h), None)
+        .map_err(|e| Error::raster(path, e))?;
+    Ok((
+        Placement {
+            geo_transform: gt,
+            wkt: ds.projection(),
+            width: w,
+            height: h,
+        },
+        buf.into_shape_and_vec().1,
+        nodata,
+    ))
+}
+
+fn last_gdal_message() -> String {
+    // SAFETY: see io::vector::gdal_last_message.
+    unsafe {
+        let p = gdal_sys::CPLGetLastErrorMsg();
+        if p.is_null() {
+            return String::new();
+        }
+        std::ffi::CStr::from_ptr(p).to_string_lossy().into_owned()
+    }
+}

@@ -1,0 +1,66 @@
+//! greenhalo: Green Halo landscape planning.
+//!
+//! The pipeline, top to bottom: load and align the landscape on the analysis
+//! grid, then (as the stages arrive) accessibility, deforestation risk, roads,
+//! parcels, conservation and finance, then write everything into a staging
+//! folder that is moved into place only when all of it succeeded.
+
+pub mod config;
+pub mod error;
+pub mod grid;
+pub mod inputs;
+pub mod io;
+pub mod outputs;
+pub mod progress;
+pub mod synth;
+
+use std::path::{Path, PathBuf};
+
+pub use config::Landscape;
+pub use error::{Error, Result};
+pub use progress::Progress;
+
+/// What a finished run reports back.
+#[derive(Debug)]
+pub struct RunReport {
+    pub out_dir: PathBuf,
+    pub warnings: Vec<String>,
+}
+
+/// `greenhalo run`: the whole pipeline for one landscape into `out`.
+pub fn run(landscape: &Path, out: &Path, progress: &Progress) -> Result<RunReport> {
+    let ls = Landscape::load(landscape)?;
+    let (inputs, problems) = inputs::load_checked(&ls, progress)?;
+
+    let staging = io::outdir::Staging::new(out)?;
+    outputs::write_inputs(staging.path(), &inputs)?;
+    let summary = outputs::summary(&inputs, &problems);
+    outputs::write_json(&staging.file("summary.json"), &summary)?;
+    let out_dir = staging.commit()?;
+
+    Ok(RunReport {
+        out_dir,
+        warnings: problems.list.iter().map(|p| p.to_string()).collect(),
+    })
+}
+
+/// `greenhalo validate`: every problem of every layer, without writing.
+pub fn validate(landscape: &Path, progress: &Progress) -> Result<inputs::Problems> {
+    let ls = Landscape::load(landscape)?;
+    let (_, problems) = inputs::load(&ls, progress);
+    Ok(problems)
+}
+
+/// `greenhalo init`: write a commented landscape-file template into `dir`.
+pub fn init(dir: &Path, force: bool) -> Result<PathBuf> {
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    let path = dir.join("landscape.toml");
+    if path.exists() && !force {
+        return Err(Error::Usage(format!(
+            "{} exists already; use --force to overwrite it",
+            path.display()
+        )));
+    }
+    std::fs::write(&path, config::template()).map_err(|e| Error::io(&path, e))?;
+    Ok(path)
+}

@@ -1,0 +1,132 @@
+//! The `greenhalo` command: parse arguments, call the library, report.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+
+use greenhalo::Progress;
+
+#[derive(Parser)]
+#[command(name = "greenhalo", version, about = "Green Halo landscape planning: roads, farmland transitions, conservation funding and finance, as maps and numbers")]
+struct Cli {
+    /// No progress bars or notes; errors still go to stderr.
+    #[arg(short, long, global = true)]
+    quiet: bool,
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Run the pipeline on a landscape file and write every output into DIR.
+    Run {
+        /// The landscape file (landscape.toml).
+        landscape: PathBuf,
+        /// Output folder; replaced only when the run succeeds.
+        #[arg(short, long)]
+        out: PathBuf,
+    },
+    /// Check every layer of a landscape and report all problems (exit 2 on errors).
+    Validate {
+        landscape: PathBuf,
+    },
+    /// Write a commented landscape-file template into DIR.
+    Init {
+        dir: PathBuf,
+        /// Overwrite an existing landscape.toml.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Generate a realistic synthetic landscape modelled on Alto Mayo, Peru.
+    Synth {
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
+        /// Width and height in km, e.g. 60,50.
+        #[arg(long, default_value = "60,50", value_parser = parse_size)]
+        size_km: (f64, f64),
+        /// Cell size of the generated rasters in metres.
+        #[arg(long, default_value_t = 100.0)]
+        resolution: f64,
+        /// Output folder (holds landscape.toml and the layers).
+        #[arg(short, long)]
+        out: PathBuf,
+    },
+}
+
+fn parse_size(s: &str) -> Result<(f64, f64), String> {
+    let parts: Vec<&str> = s.split(',').collect();
+    if parts.len() != 2 {
+        return Err(format!("expected W,H in km (e.g. 60,50), got '{s}'"));
+    }
+    let w: f64 = parts[0].trim().parse().map_err(|_| format!("'{}' is not a number", parts[0]))?;
+    let h: f64 = parts[1].trim().parse().map_err(|_| format!("'{}' is not a number", parts[1]))?;
+    if !(w >= 5.0 && h >= 5.0 && w <= 500.0 && h <= 500.0) {
+        return Err("each side must be between 5 and 500 km".into());
+    }
+    Ok((w, h))
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let progress = Progress::new(cli.quiet);
+    match dispatch(cli.cmd, cli.quiet, &progress) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("greenhalo: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn dispatch(cmd: Cmd, quiet: bool, progress: &Progress) -> anyhow::Result<ExitCode> {
+    match cmd {
+        Cmd::Run { landscape, out } => {
+            let rep = greenhalo::run(&landscape, &out, progress)?;
+            if !quiet {
+                for w in &rep.warnings {
+                    eprintln!("{w}");
+                }
+                eprintln!("outputs written to {}", rep.out_dir.display());
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Validate { landscape } => {
+            let problems = greenhalo::validate(&landscape, progress)?;
+            for p in &problems.list {
+                println!("{p}");
+            }
+            let errors = problems.errors();
+            let warnings = problems.list.len() - errors;
+            if !quiet {
+                eprintln!(
+                    "{}: {errors} error(s), {warnings} warning(s)",
+                    landscape.display()
+                );
+            }
+            Ok(if errors > 0 { ExitCode::from(2) } else { ExitCode::SUCCESS })
+        }
+        Cmd::Init { dir, force } => {
+            let path = greenhalo::init(&dir, force)?;
+            if !quiet {
+                eprintln!("wrote {}; edit the layer paths, then run `greenhalo validate {}`", path.display(), path.display());
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Synth { seed, size_km, resolution, out } => {
+            let params = greenhalo::synth::SynthParams {
+                seed,
+                width_km: size_km.0,
+                height_km: size_km.1,
+                resolution_m: resolution,
+            };
+            let path = greenhalo::synth::generate(&params, &out, progress)
+                .with_context(|| format!("generating a landscape into {}", out.display()))?;
+            if !quiet {
+                eprintln!("wrote {}", path.display());
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}

@@ -1,0 +1,239 @@
+//! Writing a run's outputs: the aligned input layers (GeoTIFFs on the grid,
+//! vectors as RFC 7946 GeoJSON) and `summary.json`.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use geo::{Area, Euclidean, Length};
+use serde_json::{json, Map, Value};
+
+use crate::error::{Error, Result};
+use crate::inputs::{Inputs, Problems, Severity};
+use crate::io::geojson_out::{self, OutFeature};
+use crate::io::raster::{write_geotiff, Placement};
+use crate::io::srs;
+
+/// Round for JSON: figures a planner reads, not float noise.
+pub fn r(v: f64, decimals: i32) -> f64 {
+    let k = 10f64.powi(decimals);
+    (v * k).round() / k
+}
+
+/// Statistics of a raster over the AOI: NaN cells are nodata.
+pub fn raster_stats(data: &[f32], mask: &[u8]) -> Value {
+    let mut n = 0usize;
+    let mut missing = 0usize;
+    let mut sum = 0f64;
+    let mut lo = f64::INFINITY;
+    let mut hi = f64::NEG_INFINITY;
+    for (v, m) in data.iter().zip(mask) {
+        if *m == 0 {
+            continue;
+        }
+        if v.is_nan() {
+            missing += 1;
+            continue;
+        }
+        let v = *v as f64;
+        n += 1;
+        sum += v;
+        lo = lo.min(v);
+        hi = hi.max(v);
+    }
+    if n == 0 {
+        return json!({ "cells": 0, "nodata_cells": missing });
+    }
+    json!({
+        "cells": n,
+        "nodata_cells": missing,
+        "min": r(lo, 4),
+        "max": r(hi, 4),
+        "mean": r(sum / n as f64, 4),
+        "sum": r(sum, 2),
+    })
+}
+
+/// Write every aligned input into `dir/inputs/`.
+pub fn write_inputs(dir: &Path, inp: &Inputs) -> Result<()> {
+    let d = dir.join("inputs");
+    std::fs::create_dir_all(&d).map_err(|e| Error::io(&d, e))?;
+    let at = Placement::of_grid(&inp.grid, &inp.grid_wkt);
+    let nan = Some(f64::NAN);
+    write_geotiff(&d.join("forest.tif"), &at, &inp.forest, nan, "forest cover fraction")?;
+    write_geotiff(&d.join("elevation.tif"), &at, &inp.elevation, nan, "elevation (m)")?;
+    if let Some(v) = &inp.forest_loss {
+        write_geotiff(&d.join("forest_loss.tif"), &at, v, nan, "historical forest loss")?;
+    }
+    if let Some(v) = &inp.population {
+        write_geotiff(&d.join("population.tif"), &at, v, nan, "people per cell")?;
+    }
+    if let Some(v) = &inp.landcover {
+        write_geotiff(&d.join("landcover.tif"), &at, v, nan, "land-cover class")?;
+    }
+    if let Some(v) = &inp.carbon {
+        write_geotiff(&d.join("carbon.tif"), &at, v, nan, "carbon (t C/ha)")?;
+    }
+    write_geotiff(&d.join("aoi_mask.tif"), &at, &inp.aoi_mask, None, "1 inside the AOI")?;
+    write_geotiff(
+        &d.join("conservation_id.tif"),
+        &at,
+        &inp.conservation_id,
+        Some(0.0),
+        "1 + index of the conservation area",
+    )?;
+
+    let grid_srs = srs::parse(&inp.grid_wkt)?;
+    let mk = |g: geo::Geometry<f64>, props: Value| OutFeature {
+        geom: g,
+        props: match props {
+            Value::Object(m) => m,
+            _ => Map::new(),
+        },
+    };
+    let aoi = vec![mk(
+        geo::Geometry::MultiPolygon(inp.aoi.clone()),
+        json!({ "name": inp.name, "area_km2": r(inp.aoi.unsigned_area() / 1e6, 3) }),
+    )];
+    geojson_out::write(&d.join("aoi.geojson"), &grid_srs, &aoi)?;
+    let roads: Vec<OutFeature> = inp
+        .roads
+        .iter()
+        .map(|rd| {
+            mk(
+                geo::Geometry::MultiLineString(rd.geom.clone()),
+                json!({
+                    "source": rd.source, "fid": rd.fid, "class": rd.class.as_str(),
+                    "surface": rd.surface, "aadt": rd.aadt,
+                    "length_km": r(rd.geom.length::<Euclidean>() / 1000.0, 4),
+                }),
+            )
+        })
+        .collect();
+    geojson_out::write(&d.join("roads.geojson"), &grid_srs, &roads)?;
+    let markets: Vec<OutFeature> = inp
+        .markets
+        .iter()
+        .map(|m| {
+            mk(
+                geo::Geometry::Point(m.point),
+                json!({ "fid": m.fid, "name": m.name, "weight": m.weight }),
+            )
+        })
+        .collect();
+    geojson_out::write(&d.join("markets.geojson"), &grid_srs, &markets)?;
+    let parcels: Vec<OutFeature> = inp
+        .parcels
+        .iter()
+        .map(|p| {
+            mk(
+                geo::Geometry::MultiPolygon(p.geom.clone()),
+                json!({
+                    "fid": p.fid, "id": p.id, "use": p.land_use.as_str(),
+                    "use_value": p.use_value, "area_ha": r(p.geom.unsigned_area() / 1e4, 4),
+                }),
+            )
+        })
+        .collect();
+    geojson_out::write(&d.join("parcels.geojson"), &grid_srs, &parcels)?;
+    let cons: Vec<OutFeature> = inp
+        .conservation
+        .iter()
+        .map(|c| {
+            mk(
+                geo::Geometry::MultiPolygon(c.geom.clone()),
+                json!({
+                    "fid": c.fid, "name": c.name, "category": c.category,
+                    "area_km2": r(c.geom.unsigned_area() / 1e6, 4),
+                }),
+            )
+        })
+        .collect();
+    geojson_out::write(&d.join("conservation.geojson"), &grid_srs, &cons)?;
+    Ok(())
+}
+
+/// `summary.json`'s grid and per-layer sections.
+pub fn summary(inp: &Inputs, problems: &Problems) -> Value {
+    let g = &inp.grid;
+    let aoi_cells = inp.aoi_mask.iter().filter(|m| **m == 1).count();
+    let mut road_km: BTreeMap<&str, f64> = BTreeMap::new();
+    for rd in &inp.roads {
+        *road_km.entry(rd.class.as_str()).or_insert(0.0) += rd.geom.length::<Euclidean>() / 1000.0;
+    }
+    let mut use_ha: BTreeMap<&str, f64> = BTreeMap::new();
+    let mut use_n: BTreeMap<&str, usize> = BTreeMap::new();
+    for p in &inp.parcels {
+        *use_ha.entry(p.land_use.as_str()).or_insert(0.0) += p.geom.unsigned_area() / 1e4;
+        *use_n.entry(p.land_use.as_str()).or_insert(0) += 1;
+    }
+    let forest_ha: f64 = inp
+        .forest
+        .iter()
+        .zip(&inp.aoi_mask)
+        .filter(|(v, m)| **m == 1 && !v.is_nan())
+        .map(|(v, _)| *v as f64)
+        .sum::<f64>()
+        * g.cell_area_ha();
+    let opt = |v: &Option<Vec<f32>>| match v {
+        Some(d) => raster_stats(d, &inp.aoi_mask),
+        None => Value::Null,
+    };
+    let warnings: Vec<String> = problems
+        .list
+        .iter()
+        .filter(|p| p.severity == Severity::Warning)
+        .map(|p| p.to_string())
+        .collect();
+    json!({
+        "greenhalo_version": env!("CARGO_PKG_VERSION"),
+        "landscape": inp.name,
+        "grid": {
+            "crs": g.crs,
+            "resolution_m": g.res,
+            "x_min": g.x_min, "y_max": g.y_max,
+            "width": g.width, "height": g.height,
+            "cells": g.len(),
+            "aoi_cells": aoi_cells,
+            "aoi_area_km2": r(inp.aoi.unsigned_area() / 1e6, 3),
+        },
+        "layers": {
+            "roads": {
+                "features": inp.roads.len(),
+                "length_km": r(road_km.values().sum::<f64>(), 3),
+                "length_km_by_class": road_km.iter().map(|(k, v)| (k.to_string(), json!(r(*v, 3)))).collect::<Map<_, _>>(),
+                "with_aadt": inp.roads.iter().filter(|r| r.aadt.is_some()).count(),
+            },
+            "markets": {
+                "count": inp.markets.len(),
+                "names": inp.markets.iter().map(|m| m.name.clone()).collect::<Vec<_>>(),
+                "total_weight": inp.markets.iter().map(|m| m.weight).sum::<f64>(),
+            },
+            "parcels": {
+                "count": inp.parcels.len(),
+                "area_ha": r(use_ha.values().sum::<f64>(), 2),
+                "area_ha_by_use": use_ha.iter().map(|(k, v)| (k.to_string(), json!(r(*v, 2)))).collect::<Map<_, _>>(),
+                "count_by_use": use_n.iter().map(|(k, v)| (k.to_string(), json!(v))).collect::<Map<_, _>>(),
+            },
+            "conservation": {
+                "count": inp.conservation.len(),
+                "area_km2": r(inp.conservation.iter().map(|c| c.geom.unsigned_area()).sum::<f64>() / 1e6, 3),
+                "names": inp.conservation.iter().map(|c| c.name.clone()).collect::<Vec<_>>(),
+            },
+            "forest": raster_stats(&inp.forest, &inp.aoi_mask),
+            "forest_area_km2": r(forest_ha / 100.0, 3),
+            "elevation": raster_stats(&inp.elevation, &inp.aoi_mask),
+            "forest_loss": opt(&inp.forest_loss),
+            "population": opt(&inp.population),
+            "landcover": opt(&inp.landcover),
+            "carbon": opt(&inp.carbon),
+        },
+        "warnings": warnings,
+    })
+}
+
+/// Write pretty JSON with a final newline.
+pub fn write_json(path: &Path, v: &Value) -> Result<()> {
+    let mut s = serde_json::to_string_pretty(v).map_err(|e| Error::output(path, e))?;
+    s.push('\n');
+    std::fs::write(path, s).map_err(|e| Error::io(path, e))
+}
