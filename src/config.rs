@@ -267,7 +267,10 @@ impl<'de> Visitor<'de> for OneOrMany {
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> std::result::Result<Self::Value, A::Error> {
         VectorSource::deserialize(de::value::MapAccessDeserializer::new(map)).map(|v| vec![v])
     }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> std::result::Result<Self::Value, A::Error> {
+    fn visit_seq<A: SeqAccess<'de>>(
+        self,
+        mut seq: A,
+    ) -> std::result::Result<Self::Value, A::Error> {
         let mut out = Vec::new();
         while let Some(v) = seq.next_element::<VectorSource>()? {
             out.push(v);
@@ -279,7 +282,9 @@ impl<'de> Visitor<'de> for OneOrMany {
     }
 }
 
-fn one_or_many<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Vec<VectorSource>, D::Error> {
+fn one_or_many<'de, D: Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<Vec<VectorSource>, D::Error> {
     d.deserialize_any(OneOrMany)
 }
 

@@ -53,7 +53,9 @@ pub enum Error {
         source: std::io::Error,
     },
 
-    #[error("the landscape has {count} problem(s); run `greenhalo validate` to see them:\n{report}")]
+    #[error(
+        "the landscape has {count} problem(s); run `greenhalo validate` to see them:\n{report}"
+    )]
     Invalid { count: usize, report: String },
 
     #[error("{0}")]

@@ -110,7 +110,14 @@ mod tests {
 
     #[test]
     fn extent_snaps_outward_to_the_resolution() {
-        let g = Grid::snapped("EPSG:32718", 100.0, 250_030.0, 9_300_010.0, 250_950.0, 9_300_990.0);
+        let g = Grid::snapped(
+            "EPSG:32718",
+            100.0,
+            250_030.0,
+            9_300_010.0,
+            250_950.0,
+            9_300_990.0,
+        );
         assert_eq!(g.x_min, 250_000.0);
         assert_eq!(g.y_max, 9_301_000.0);
         assert_eq!(g.width, 10);

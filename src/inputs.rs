@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use geo::{BoundingRect, Centroid, Intersects};
 use serde::Serialize;
 
-use crate::config::{Landscape, LandUse, RasterSource, RoadClass, VectorSource};
+use crate::config::{LandUse, Landscape, RasterSource, RoadClass, VectorSource};
 use crate::error::Result;
 use crate::grid::{utm_epsg, Grid};
 use crate::io::raster::{self, Resample};
@@ -316,26 +316,51 @@ pub fn load(ls: &Landscape, progress: &Progress) -> (Option<Inputs>, Problems) {
         };
 
     let mut rast = |src: &RasterSource, what: &str, rs: Resample, range: (f64, f64), hint: &str| {
-        let r = read_raster(ls, src, &grid, &wkt, &aoi_mask, what, rs, range, hint, &mut pr);
+        let r = read_raster(
+            ls, src, &grid, &wkt, &aoi_mask, what, rs, range, hint, &mut pr,
+        );
         bar.inc(1);
         r
     };
-    let forest = rast(&layers.forest, "forest", Resample::Bilinear, (0.0, 1.0),
-        "forest cover must be a fraction 0-1 (or 0/1); if it is a percentage, divide by 100");
-    let elevation = rast(&layers.elevation, "elevation", Resample::Bilinear, (-500.0, 9000.0),
-        "elevation must be metres above sea level (-500 to 9000)");
+    let forest = rast(
+        &layers.forest,
+        "forest",
+        Resample::Bilinear,
+        (0.0, 1.0),
+        "forest cover must be a fraction 0-1 (or 0/1); if it is a percentage, divide by 100",
+    );
+    let elevation = rast(
+        &layers.elevation,
+        "elevation",
+        Resample::Bilinear,
+        (-500.0, 9000.0),
+        "elevation must be metres above sea level (-500 to 9000)",
+    );
     let forest_loss = layers.forest_loss.as_ref().map(|s| {
         rast(s, "forest_loss", Resample::Nearest, (0.0, 2100.0),
             "forest loss must be 0/1 or a year of loss (1-99 as in Hansen's lossyear, or 2001-2099)")
     });
     let population = layers.population.as_ref().map(|s| {
-        rast(s, "population", Resample::Sum, (0.0, 1e6), "population must be people per cell, 0 or more")
+        rast(
+            s,
+            "population",
+            Resample::Sum,
+            (0.0, 1e6),
+            "population must be people per cell, 0 or more",
+        )
     });
-    let landcover = layers.landcover.as_ref().map(|s| {
-        rast(s, "landcover", Resample::Nearest, (f64::MIN, f64::MAX), "")
-    });
+    let landcover = layers
+        .landcover
+        .as_ref()
+        .map(|s| rast(s, "landcover", Resample::Nearest, (f64::MIN, f64::MAX), ""));
     let carbon = layers.carbon.as_ref().map(|s| {
-        rast(s, "carbon", Resample::Bilinear, (0.0, 1000.0), "carbon must be t C/ha (0-1000)")
+        rast(
+            s,
+            "carbon",
+            Resample::Bilinear,
+            (0.0, 1000.0),
+            "carbon must be t C/ha (0-1000)",
+        )
     });
     if let (Some(Some(lc)), Some(src)) = (&landcover, &layers.landcover) {
         check_landcover_codes(ls, src, lc, &aoi_mask, &mut pr);
@@ -408,7 +433,11 @@ fn grid_from_aoi(
         return Ok(None);
     };
     let native = vector::read(&path, src.layer.as_deref(), &src.set, None)?;
-    let polys: Vec<geo::Geometry<f64>> = native.features.iter().filter_map(|f| f.geom.clone()).collect();
+    let polys: Vec<geo::Geometry<f64>> = native
+        .features
+        .iter()
+        .filter_map(|f| f.geom.clone())
+        .collect();
     if polys.is_empty() {
         return Ok(None);
     }
@@ -450,11 +479,22 @@ fn grid_from_aoi(
         return Ok(None);
     }
     let in_grid = vector::read(&path, src.layer.as_deref(), &src.set, Some(&grid_srs))?;
-    let geoms: Vec<geo::Geometry<f64>> = in_grid.features.iter().filter_map(|f| f.geom.clone()).collect();
+    let geoms: Vec<geo::Geometry<f64>> = in_grid
+        .features
+        .iter()
+        .filter_map(|f| f.geom.clone())
+        .collect();
     let Some(bb) = geo::GeometryCollection(geoms).bounding_rect() else {
         return Ok(None);
     };
-    let grid = Grid::snapped(&crs_def, res, bb.min().x, bb.min().y, bb.max().x, bb.max().y);
+    let grid = Grid::snapped(
+        &crs_def,
+        res,
+        bb.min().x,
+        bb.min().y,
+        bb.max().x,
+        bb.max().y,
+    );
     if grid.len() > 400_000_000 {
         pr.at(
             Severity::Error,
@@ -495,7 +535,12 @@ fn read_vector(
                 return None;
             }
             if l.features.is_empty() {
-                pr.at(Severity::Error, &path, Some(&l.layer), "the layer is empty (no features)");
+                pr.at(
+                    Severity::Error,
+                    &path,
+                    Some(&l.layer),
+                    "the layer is empty (no features)",
+                );
                 return None;
             }
             Some(l)
@@ -545,18 +590,27 @@ fn usable_geom<'a>(
     pr: &mut Problems,
 ) -> Option<&'a geo::Geometry<f64>> {
     if let Some(p) = &f.geom_problem {
-        pr.feature("geometry", l, f.fid, None, format!("{p}; fix it (e.g. QGIS 'Fix geometries') or remove the feature"));
-        if f.geom.is_none() {
-            return None;
-        }
-        if p.contains("invalid") {
+        pr.feature(
+            "geometry",
+            l,
+            f.fid,
+            None,
+            format!("{p}; fix it (e.g. QGIS 'Fix geometries') or remove the feature"),
+        );
+        if f.geom.is_none() || p.contains("invalid") {
             return None;
         }
     }
     let g = f.geom.as_ref()?;
     let ok = match kind {
-        "polygon" => matches!(g, geo::Geometry::Polygon(_) | geo::Geometry::MultiPolygon(_)),
-        "line" => matches!(g, geo::Geometry::LineString(_) | geo::Geometry::MultiLineString(_)),
+        "polygon" => matches!(
+            g,
+            geo::Geometry::Polygon(_) | geo::Geometry::MultiPolygon(_)
+        ),
+        "line" => matches!(
+            g,
+            geo::Geometry::LineString(_) | geo::Geometry::MultiLineString(_)
+        ),
         "point" => matches!(g, geo::Geometry::Point(_) | geo::Geometry::MultiPoint(_)),
         _ => true,
     };
@@ -579,7 +633,9 @@ fn geom_name(g: &geo::Geometry<f64>) -> &'static str {
         geo::Geometry::MultiPoint(_) => "multipoint",
         geo::Geometry::LineString(_) | geo::Geometry::Line(_) => "line",
         geo::Geometry::MultiLineString(_) => "multiline",
-        geo::Geometry::Polygon(_) | geo::Geometry::Rect(_) | geo::Geometry::Triangle(_) => "polygon",
+        geo::Geometry::Polygon(_) | geo::Geometry::Rect(_) | geo::Geometry::Triangle(_) => {
+            "polygon"
+        }
         geo::Geometry::MultiPolygon(_) => "multipolygon",
         geo::Geometry::GeometryCollection(_) => "geometry collection",
     }
@@ -619,7 +675,12 @@ fn require_field(ls: &Landscape, l: &VLayer, field: &str, key: &str, pr: &mut Pr
     false
 }
 
-fn optional_number(l: &VLayer, f: &vector::VFeature, field: &Option<String>, pr: &mut Problems) -> Option<f64> {
+fn optional_number(
+    l: &VLayer,
+    f: &vector::VFeature,
+    field: &Option<String>,
+    pr: &mut Problems,
+) -> Option<f64> {
     let name = field.as_deref()?;
     if !l.fields.iter().any(|x| x == name) {
         return None;
@@ -634,7 +695,10 @@ fn optional_number(l: &VLayer, f: &vector::VFeature, field: &Option<String>, pr:
                     l,
                     f.fid,
                     Some(name),
-                    format!("value {:?} is not a number of 0 or more", a.as_text().unwrap_or_default()),
+                    format!(
+                        "value {:?} is not a number of 0 or more",
+                        a.as_text().unwrap_or_default()
+                    ),
                 );
                 None
             }
@@ -645,10 +709,18 @@ fn optional_number(l: &VLayer, f: &vector::VFeature, field: &Option<String>, pr:
 fn roads_of(ls: &Landscape, source: usize, l: &VLayer, pr: &mut Problems) -> Vec<Road> {
     let rf = &ls.cfg.roads;
     let has_class = require_field(ls, l, &rf.class_field, "[roads] class_field", pr);
-    let accepted = || rf.class_values.keys().cloned().collect::<Vec<_>>().join(", ");
+    let accepted = || {
+        rf.class_values
+            .keys()
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
     let mut out = Vec::new();
     for f in &l.features {
-        let Some(g) = usable_geom(l, f, "line", pr) else { continue };
+        let Some(g) = usable_geom(l, f, "line", pr) else {
+            continue;
+        };
         let aadt = optional_number(l, f, &rf.aadt_field, pr);
         if !has_class {
             continue;
@@ -656,7 +728,13 @@ fn roads_of(ls: &Landscape, source: usize, l: &VLayer, pr: &mut Problems) -> Vec
         let value = f.attr(&rf.class_field).and_then(|a| a.as_text());
         let class = match &value {
             None => {
-                pr.feature("no class", l, f.fid, Some(&rf.class_field), "has no value; every road needs a class");
+                pr.feature(
+                    "no class",
+                    l,
+                    f.fid,
+                    Some(&rf.class_field),
+                    "has no value; every road needs a class",
+                );
                 continue;
             }
             Some(v) => match rf.class_values.get(v.trim()) {
@@ -702,7 +780,9 @@ fn markets_of(ls: &Landscape, l: &VLayer, pr: &mut Problems) -> Vec<Market> {
     let mf = &ls.cfg.markets;
     let mut out = Vec::new();
     for f in &l.features {
-        let Some(g) = usable_geom(l, f, "point", pr) else { continue };
+        let Some(g) = usable_geom(l, f, "point", pr) else {
+            continue;
+        };
         let weight = optional_number(l, f, &mf.weight_field, pr).unwrap_or(1.0);
         let name = mf
             .name_field
@@ -735,12 +815,20 @@ fn parcels_of(ls: &Landscape, l: &VLayer, pr: &mut Problems) -> Vec<Parcel> {
     }
     let mut out = Vec::new();
     for f in &l.features {
-        let Some(g) = usable_geom(l, f, "polygon", pr) else { continue };
+        let Some(g) = usable_geom(l, f, "polygon", pr) else {
+            continue;
+        };
         if !has_use {
             continue;
         }
         let Some(v) = f.attr(&pf.use_field).and_then(|a| a.as_text()) else {
-            pr.feature("no use", l, f.fid, Some(&pf.use_field), "has no value; every parcel needs its current use");
+            pr.feature(
+                "no use",
+                l,
+                f.fid,
+                Some(&pf.use_field),
+                "has no value; every parcel needs its current use",
+            );
             continue;
         };
         let Some(u) = pf.use_values.get(v.trim()) else {
@@ -784,7 +872,11 @@ fn conservation_of(ls: &Landscape, l: &VLayer, pr: &mut Problems) -> Vec<Conserv
     polygons_of(l, "conservation", pr)
         .into_iter()
         .map(|(fid, geom)| {
-            let f = l.features.iter().find(|f| f.fid == fid).expect("feature of this layer");
+            let f = l
+                .features
+                .iter()
+                .find(|f| f.fid == fid)
+                .expect("feature of this layer");
             ConservationArea {
                 fid,
                 name: text(f, &cf.name_field).unwrap_or_else(|| format!("area {fid}")),
@@ -812,10 +904,15 @@ fn read_raster(
     let data = match raster::warp_to_grid(&path, src.band, grid, wkt, rs) {
         Ok(d) => d,
         Err(e) => {
-            pr.at(Severity::Error, &path, None, match e {
-                crate::error::Error::BadRaster { message, .. } => message,
-                other => other.to_string(),
-            });
+            pr.at(
+                Severity::Error,
+                &path,
+                None,
+                match e {
+                    crate::error::Error::BadRaster { message, .. } => message,
+                    other => other.to_string(),
+                },
+            );
             return None;
         }
     };
@@ -840,10 +937,18 @@ fn read_raster(
             bad = Some((i, v));
         }
     }
-    let band = if src.band == 1 { String::new() } else { format!(" band {}", src.band) };
+    let band = if src.band == 1 {
+        String::new()
+    } else {
+        format!(" band {}", src.band)
+    };
     if inside > 0 && missing > 0 {
         let share = missing as f64 / inside as f64;
-        let sev = if share > 0.01 { Severity::Error } else { Severity::Warning };
+        let sev = if share > 0.01 {
+            Severity::Error
+        } else {
+            Severity::Warning
+        };
         pr.at(
             sev,
             &path,
@@ -870,7 +975,13 @@ fn read_raster(
     Some(data)
 }
 
-fn check_landcover_codes(ls: &Landscape, src: &RasterSource, lc: &[f32], aoi: &[u8], pr: &mut Problems) {
+fn check_landcover_codes(
+    ls: &Landscape,
+    src: &RasterSource,
+    lc: &[f32],
+    aoi: &[u8],
+    pr: &mut Problems,
+) {
     let known = &ls.cfg.landcover;
     let mut unknown: BTreeMap<i64, usize> = BTreeMap::new();
     for (v, m) in lc.iter().zip(aoi) {

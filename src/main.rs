@@ -9,7 +9,11 @@ use clap::{Parser, Subcommand};
 use greenhalo::Progress;
 
 #[derive(Parser)]
-#[command(name = "greenhalo", version, about = "Green Halo landscape planning: roads, farmland transitions, conservation funding and finance, as maps and numbers")]
+#[command(
+    name = "greenhalo",
+    version,
+    about = "Green Halo landscape planning: roads, farmland transitions, conservation funding and finance, as maps and numbers"
+)]
 struct Cli {
     /// No progress bars or notes; errors still go to stderr.
     #[arg(short, long, global = true)]
@@ -29,9 +33,7 @@ enum Cmd {
         out: PathBuf,
     },
     /// Check every layer of a landscape and report all problems (exit 2 on errors).
-    Validate {
-        landscape: PathBuf,
-    },
+    Validate { landscape: PathBuf },
     /// Write a commented landscape-file template into DIR.
     Init {
         dir: PathBuf,
@@ -60,8 +62,14 @@ fn parse_size(s: &str) -> Result<(f64, f64), String> {
     if parts.len() != 2 {
         return Err(format!("expected W,H in km (e.g. 60,50), got '{s}'"));
     }
-    let w: f64 = parts[0].trim().parse().map_err(|_| format!("'{}' is not a number", parts[0]))?;
-    let h: f64 = parts[1].trim().parse().map_err(|_| format!("'{}' is not a number", parts[1]))?;
+    let w: f64 = parts[0]
+        .trim()
+        .parse()
+        .map_err(|_| format!("'{}' is not a number", parts[0]))?;
+    let h: f64 = parts[1]
+        .trim()
+        .parse()
+        .map_err(|_| format!("'{}' is not a number", parts[1]))?;
     if !(w >= 5.0 && h >= 5.0 && w <= 500.0 && h <= 500.0) {
         return Err("each side must be between 5 and 500 km".into());
     }
@@ -105,16 +113,29 @@ fn dispatch(cmd: Cmd, quiet: bool, progress: &Progress) -> anyhow::Result<ExitCo
                     landscape.display()
                 );
             }
-            Ok(if errors > 0 { ExitCode::from(2) } else { ExitCode::SUCCESS })
+            Ok(if errors > 0 {
+                ExitCode::from(2)
+            } else {
+                ExitCode::SUCCESS
+            })
         }
         Cmd::Init { dir, force } => {
             let path = greenhalo::init(&dir, force)?;
             if !quiet {
-                eprintln!("wrote {}; edit the layer paths, then run `greenhalo validate {}`", path.display(), path.display());
+                eprintln!(
+                    "wrote {}; edit the layer paths, then run `greenhalo validate {}`",
+                    path.display(),
+                    path.display()
+                );
             }
             Ok(ExitCode::SUCCESS)
         }
-        Cmd::Synth { seed, size_km, resolution, out } => {
+        Cmd::Synth {
+            seed,
+            size_km,
+            resolution,
+            out,
+        } => {
             let params = greenhalo::synth::SynthParams {
                 seed,
                 width_km: size_km.0,

@@ -59,10 +59,28 @@ pub fn write_inputs(dir: &Path, inp: &Inputs) -> Result<()> {
     std::fs::create_dir_all(&d).map_err(|e| Error::io(&d, e))?;
     let at = Placement::of_grid(&inp.grid, &inp.grid_wkt);
     let nan = Some(f64::NAN);
-    write_geotiff(&d.join("forest.tif"), &at, &inp.forest, nan, "forest cover fraction")?;
-    write_geotiff(&d.join("elevation.tif"), &at, &inp.elevation, nan, "elevation (m)")?;
+    write_geotiff(
+        &d.join("forest.tif"),
+        &at,
+        &inp.forest,
+        nan,
+        "forest cover fraction",
+    )?;
+    write_geotiff(
+        &d.join("elevation.tif"),
+        &at,
+        &inp.elevation,
+        nan,
+        "elevation (m)",
+    )?;
     if let Some(v) = &inp.forest_loss {
-        write_geotiff(&d.join("forest_loss.tif"), &at, v, nan, "historical forest loss")?;
+        write_geotiff(
+            &d.join("forest_loss.tif"),
+            &at,
+            v,
+            nan,
+            "historical forest loss",
+        )?;
     }
     if let Some(v) = &inp.population {
         write_geotiff(&d.join("population.tif"), &at, v, nan, "people per cell")?;
@@ -73,7 +91,13 @@ pub fn write_inputs(dir: &Path, inp: &Inputs) -> Result<()> {
     if let Some(v) = &inp.carbon {
         write_geotiff(&d.join("carbon.tif"), &at, v, nan, "carbon (t C/ha)")?;
     }
-    write_geotiff(&d.join("aoi_mask.tif"), &at, &inp.aoi_mask, None, "1 inside the AOI")?;
+    write_geotiff(
+        &d.join("aoi_mask.tif"),
+        &at,
+        &inp.aoi_mask,
+        None,
+        "1 inside the AOI",
+    )?;
     write_geotiff(
         &d.join("conservation_id.tif"),
         &at,

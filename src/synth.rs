@@ -100,9 +100,15 @@ impl Terrain {
             w,
             h,
             phase,
-            ridge: Fbm::<Perlin>::new(seed).set_octaves(5).set_frequency(1.0 / 12_000.0),
-            detail: Fbm::<Perlin>::new(seed.wrapping_add(1)).set_octaves(4).set_frequency(1.0 / 2_500.0),
-            edge: Fbm::<Perlin>::new(seed.wrapping_add(2)).set_octaves(3).set_frequency(1.0 / 8_000.0),
+            ridge: Fbm::<Perlin>::new(seed)
+                .set_octaves(5)
+                .set_frequency(1.0 / 12_000.0),
+            detail: Fbm::<Perlin>::new(seed.wrapping_add(1))
+                .set_octaves(4)
+                .set_frequency(1.0 / 2_500.0),
+            edge: Fbm::<Perlin>::new(seed.wrapping_add(2))
+                .set_octaves(3)
+                .set_frequency(1.0 / 8_000.0),
         }
     }
 
@@ -110,7 +116,8 @@ impl Terrain {
     /// WNW-ESE with a gentle meander, as the Alto Mayo does.
     fn axis_y(&self, x: f64) -> f64 {
         let t = x / self.w;
-        self.h * (0.48 - 0.08 * (t - 0.5)) + 0.06 * self.h * (std::f64::consts::TAU * 0.8 * t + self.phase).sin()
+        self.h * (0.48 - 0.08 * (t - 0.5))
+            + 0.06 * self.h * (std::f64::consts::TAU * 0.8 * t + self.phase).sin()
     }
 
     /// The river meanders around the axis.
@@ -138,7 +145,11 @@ impl Terrain {
         let rough = (rise / 3_000.0).min(1.0);
         // Ridged noise carves spurs and side valleys into the slopes.
         let spurs = 1.0 - 2.0 * self.ridge.get([x * 2.5, y * 2.5]).abs();
-        floor + 45.0 + relief + rough * (320.0 * spurs + 200.0 * self.ridge.get([x, y]) + 80.0 * self.detail.get([x, y]))
+        floor
+            + 45.0
+            + relief
+            + rough
+                * (320.0 * spurs + 200.0 * self.ridge.get([x, y]) + 80.0 * self.detail.get([x, y]))
     }
 }
 
@@ -152,7 +163,9 @@ pub fn generate(p: &SynthParams, out: &Path, progress: &Progress) -> Result<Path
         )));
     }
     if !(p.width_km >= 5.0 && p.height_km >= 5.0) {
-        return Err(Error::Usage("the landscape must be at least 5 x 5 km".into()));
+        return Err(Error::Usage(
+            "the landscape must be at least 5 x 5 km".into(),
+        ));
     }
     let bar = progress.bar(8, "synthesising");
     let mut rng = ChaCha8Rng::seed_from_u64(p.seed);
@@ -195,7 +208,9 @@ pub fn generate(p: &SynthParams, out: &Path, progress: &Progress) -> Result<Path
     let small_pas = small_conservation_areas(&mut rng, &terrain);
 
     // Land cover, forest and historical loss.
-    let clearing_noise = Fbm::<Perlin>::new(rng.gen()).set_octaves(4).set_frequency(1.0 / 4_000.0);
+    let clearing_noise = Fbm::<Perlin>::new(rng.gen())
+        .set_octaves(4)
+        .set_frequency(1.0 / 4_000.0);
     let mut landcover = vec![LC_FOREST; nx * ny];
     let mut forest = vec![0u8; nx * ny];
     let mut lossyear = vec![0u8; nx * ny];
@@ -260,7 +275,10 @@ pub fn generate(p: &SynthParams, out: &Path, progress: &Progress) -> Result<Path
             for c in (tc - reach).max(0)..=(tc + reach).min(nx as i64 - 1) {
                 let (x, y) = center(c as usize, r as usize);
                 let d2 = (x - t.at.x).powi(2) + (y - t.at.y).powi(2);
-                weights.push((r as usize * nx + c as usize, (-d2 / (2.0 * sigma * sigma)).exp()));
+                weights.push((
+                    r as usize * nx + c as usize,
+                    (-d2 / (2.0 * sigma * sigma)).exp(),
+                ));
             }
         }
         let total: f64 = weights.iter().map(|w| w.1).sum();
@@ -278,7 +296,9 @@ pub fn generate(p: &SynthParams, out: &Path, progress: &Progress) -> Result<Path
 
     // Parcels on farmland.
     let aoi = aoi_polygon(&mut rng, w, h);
-    let parcels = build_parcels(&mut rng, &terrain, &aoi, &pa_poly, &landcover, &elev, &slope, &dist_road, nx, ny, res);
+    let parcels = build_parcels(
+        &mut rng, &terrain, &aoi, &pa_poly, &landcover, &elev, &slope, &dist_road, nx, ny, res,
+    );
     bar.inc(1);
 
     // ------------------------------------------------------------ write ----
@@ -287,7 +307,10 @@ pub fn generate(p: &SynthParams, out: &Path, progress: &Progress) -> Result<Path
     let utm = srs::parse(UTM_EPSG)?;
     let wgs = srs::wgs84();
     let utm_wkt = utm.to_wkt().map_err(|e| Error::output(dir, e))?;
-    let shift = |c: Coord<f64>| Coord { x: c.x + X0, y: c.y + Y0 };
+    let shift = |c: Coord<f64>| Coord {
+        x: c.x + X0,
+        y: c.y + Y0,
+    };
     let world = Placement {
         geo_transform: [X0 + wx0, res, 0.0, Y0 + wy1, 0.0, -res],
         wkt: utm_wkt.clone(),
@@ -304,7 +327,10 @@ pub fn generate(p: &SynthParams, out: &Path, progress: &Progress) -> Result<Path
         &utm,
         &wgs,
         &[("name", FieldKind::Str)],
-        &[(geo::Geometry::Polygon(aoi_utm), vec![OutValue::Str("Alto Mayo (sintético)".into())])],
+        &[(
+            geo::Geometry::Polygon(aoi_utm),
+            vec![OutValue::Str("Alto Mayo (sintético)".into())],
+        )],
     )?;
 
     // Roads (GeoPackage, EPSG:4326), Spanish attribute names and values.
@@ -324,7 +350,9 @@ pub fn generate(p: &SynthParams, out: &Path, progress: &Progress) -> Result<Path
                     OutValue::Str(rd.name.clone()),
                     OutValue::Str(clase.into()),
                     OutValue::Str(sup.into()),
-                    rd.aadt.map(|a| OutValue::Int(a.round() as i64)).unwrap_or(OutValue::Null),
+                    rd.aadt
+                        .map(|a| OutValue::Int(a.round() as i64))
+                        .unwrap_or(OutValue::Null),
                 ],
             )
         })
@@ -350,7 +378,10 @@ pub fn generate(p: &SynthParams, out: &Path, progress: &Progress) -> Result<Path
         .map(|t| {
             (
                 geo::Geometry::Point(Point(shift(t.at))),
-                vec![OutValue::Str(t.name.into()), OutValue::Int(t.population as i64)],
+                vec![
+                    OutValue::Str(t.name.into()),
+                    OutValue::Int(t.population as i64),
+                ],
             )
         })
         .collect();
@@ -375,7 +406,10 @@ pub fn generate(p: &SynthParams, out: &Path, progress: &Progress) -> Result<Path
     for (name, poly, cat) in &small_pas {
         cons.push((
             geo::Geometry::Polygon(map_poly(poly, shift)),
-            vec![OutValue::Str(name.to_string()), OutValue::Str(cat.to_string())],
+            vec![
+                OutValue::Str(name.to_string()),
+                OutValue::Str(cat.to_string()),
+            ],
         ));
     }
     write_layer(
@@ -395,7 +429,10 @@ pub fn generate(p: &SynthParams, out: &Path, progress: &Progress) -> Result<Path
         .map(|(k, (poly, uso))| {
             (
                 geo::Geometry::Polygon(map_poly(poly, shift)),
-                vec![OutValue::Str(format!("P{:05}", k + 1)), OutValue::Str(uso.to_string())],
+                vec![
+                    OutValue::Str(format!("P{:05}", k + 1)),
+                    OutValue::Str(uso.to_string()),
+                ],
             )
         })
         .collect();
@@ -411,28 +448,53 @@ pub fn generate(p: &SynthParams, out: &Path, progress: &Progress) -> Result<Path
     bar.inc(1);
 
     // Rasters in UTM 18S: forest (0/1) and land cover.
-    raster::write_geotiff(&dir.join("forest.tif"), &world, &forest, Some(255.0), "forest cover 0/1")?;
-    raster::write_geotiff(&dir.join("landcover.tif"), &world, &landcover, Some(0.0), "1 forest, 2 open/farmland, 3 water, 4 built-up")?;
+    raster::write_geotiff(
+        &dir.join("forest.tif"),
+        &world,
+        &forest,
+        Some(255.0),
+        "forest cover 0/1",
+    )?;
+    raster::write_geotiff(
+        &dir.join("landcover.tif"),
+        &world,
+        &landcover,
+        Some(0.0),
+        "1 forest, 2 open/farmland, 3 water, 4 built-up",
+    )?;
     // Rasters in EPSG:4326 at 3 arc-seconds, warped from the UTM fields as a
     // real DEM, WorldPop or Hansen tile would come.
     let scratch = dir.join(".scratch");
     std::fs::create_dir_all(&scratch).map_err(|e| Error::io(&scratch, e))?;
     let ll = lonlat_placement(&world, &utm, &wgs)?;
-    let to_ll = |name: &str, data_path: &Path, rs: Resample, desc: &str, nodata: f64| -> Result<()> {
-        let mut v = raster::warp(data_path, 1, &ll, rs)?;
-        for x in v.iter_mut() {
-            if x.is_nan() {
-                *x = nodata as f32;
+    let to_ll =
+        |name: &str, data_path: &Path, rs: Resample, desc: &str, nodata: f64| -> Result<()> {
+            let mut v = raster::warp(data_path, 1, &ll, rs)?;
+            for x in v.iter_mut() {
+                if x.is_nan() {
+                    *x = nodata as f32;
+                }
             }
-        }
-        raster::write_geotiff(&dir.join(name), &ll, &v, Some(nodata), desc)
-    };
+            raster::write_geotiff(&dir.join(name), &ll, &v, Some(nodata), desc)
+        };
     let tmp = scratch.join("dem.tif");
     raster::write_geotiff(&tmp, &world, &elev, None, "")?;
-    to_ll("dem.tif", &tmp, Resample::Bilinear, "elevation (m)", -32768.0)?;
+    to_ll(
+        "dem.tif",
+        &tmp,
+        Resample::Bilinear,
+        "elevation (m)",
+        -32768.0,
+    )?;
     let tmp = scratch.join("population.tif");
     raster::write_geotiff(&tmp, &world, &people, None, "")?;
-    to_ll("population.tif", &tmp, Resample::Sum, "people per cell", -1.0)?;
+    to_ll(
+        "population.tif",
+        &tmp,
+        Resample::Sum,
+        "people per cell",
+        -1.0,
+    )?;
     bar.inc(1);
     let tmp = scratch.join("loss.tif");
     raster::write_geotiff(&tmp, &world, &lossyear, None, "")?;
@@ -443,11 +505,21 @@ pub fn generate(p: &SynthParams, out: &Path, progress: &Progress) -> Result<Path
         }
     }
     let loss_u8: Vec<u8> = loss_ll.iter().map(|v| *v as u8).collect();
-    raster::write_geotiff(&dir.join("forest_loss.tif"), &ll, &loss_u8, Some(255.0), "year of forest loss, 1-23 = 2001-2023 (as Hansen lossyear)")?;
+    raster::write_geotiff(
+        &dir.join("forest_loss.tif"),
+        &ll,
+        &loss_u8,
+        Some(255.0),
+        "year of forest loss, 1-23 = 2001-2023 (as Hansen lossyear)",
+    )?;
     std::fs::remove_dir_all(&scratch).map_err(|e| Error::io(&scratch, e))?;
 
     std::fs::write(dir.join("landscape.toml"), landscape_toml(p)).map_err(|e| Error::io(dir, e))?;
-    std::fs::write(dir.join("README.md"), readme(p, &towns, &roads, parcels.len())).map_err(|e| Error::io(dir, e))?;
+    std::fs::write(
+        dir.join("README.md"),
+        readme(p, &towns, &roads, parcels.len()),
+    )
+    .map_err(|e| Error::io(dir, e))?;
     bar.finish_and_clear();
     let out = staging.commit()?;
     Ok(out.join("landscape.toml"))
@@ -494,7 +566,10 @@ fn place_towns(rng: &mut ChaCha8Rng, t: &Terrain) -> Vec<Town> {
             Town {
                 name,
                 population: (population * rng.gen_range(0.85..1.15)).round(),
-                at: Coord { x, y: highway_y(t, x) },
+                at: Coord {
+                    x,
+                    y: highway_y(t, x),
+                },
             }
         })
         .collect()
@@ -529,7 +604,12 @@ fn walk(
             x: last.x + step * heading.cos(),
             y: last.y + step * heading.sin(),
         };
-        if next.x < 300.0 || next.y < 300.0 || next.x > t.w - 300.0 || next.y > t.h - 300.0 || stop(next) {
+        if next.x < 300.0
+            || next.y < 300.0
+            || next.x > t.w - 300.0
+            || next.y > t.h - 300.0
+            || stop(next)
+        {
             break;
         }
         pts.push(next);
@@ -558,7 +638,13 @@ fn build_roads(
     xs.extend(towns.iter().map(|tw| tw.at.x));
     xs.sort_by(|a, b| a.total_cmp(b));
     xs.dedup_by(|a, b| (*a - *b).abs() < 1e-6);
-    let line: Vec<Coord<f64>> = xs.iter().map(|x| Coord { x: *x, y: highway_y(t, *x) }).collect();
+    let line: Vec<Coord<f64>> = xs
+        .iter()
+        .map(|x| Coord {
+            x: *x,
+            y: highway_y(t, *x),
+        })
+        .collect();
     let mut cuts: Vec<usize> = towns
         .iter()
         .filter_map(|tw| line.iter().position(|c| (c.x - tw.at.x).abs() < 1e-6))
@@ -665,18 +751,33 @@ fn protected_area_polygon(t: &Terrain) -> Polygon<f64> {
     let n = 120;
     for k in 0..=n {
         let x = t.w * k as f64 / n as f64;
-        ring.push(Coord { x, y: t.pa_edge_y(x) });
+        ring.push(Coord {
+            x,
+            y: t.pa_edge_y(x),
+        });
     }
     ring.push(Coord { x: t.w, y: t.h });
     ring.push(Coord { x: 0.0, y: t.h });
     Polygon::new(LineString(ring), vec![])
 }
 
-fn small_conservation_areas(rng: &mut ChaCha8Rng, t: &Terrain) -> Vec<(&'static str, Polygon<f64>, &'static str)> {
+fn small_conservation_areas(
+    rng: &mut ChaCha8Rng,
+    t: &Terrain,
+) -> Vec<(&'static str, Polygon<f64>, &'static str)> {
     const NAMES: [(&str, &str); 3] = [
-        ("Área de Conservación Municipal Mishquiyacu (sintética)", "Área de Conservación Municipal"),
-        ("Área de Conservación Privada Juningue (sintética)", "Área de Conservación Privada"),
-        ("Concesión para Conservación Bosque de Neblina (sintética)", "Concesión para Conservación"),
+        (
+            "Área de Conservación Municipal Mishquiyacu (sintética)",
+            "Área de Conservación Municipal",
+        ),
+        (
+            "Área de Conservación Privada Juningue (sintética)",
+            "Área de Conservación Privada",
+        ),
+        (
+            "Concesión para Conservación Bosque de Neblina (sintética)",
+            "Concesión para Conservación",
+        ),
     ];
     let n = rng.gen_range(2..=3);
     let mut out: Vec<(&'static str, Polygon<f64>, &'static str)> = Vec::new();
@@ -687,8 +788,14 @@ fn small_conservation_areas(rng: &mut ChaCha8Rng, t: &Terrain) -> Vec<(&'static 
         for _ in 0..100 {
             let x = rng.gen_range(0.12 * t.w..0.88 * t.w);
             let y = t.axis_y(x) - rng.gen_range(9_000.0..13_000.0);
-            c = Coord { x, y: y.max(3_500.0) };
-            if centers.iter().all(|o| ((o.x - c.x).powi(2) + (o.y - c.y).powi(2)).sqrt() > 9_000.0) {
+            c = Coord {
+                x,
+                y: y.max(3_500.0),
+            };
+            if centers
+                .iter()
+                .all(|o| ((o.x - c.x).powi(2) + (o.y - c.y).powi(2)).sqrt() > 9_000.0)
+            {
                 break;
             }
         }
@@ -699,7 +806,10 @@ fn small_conservation_areas(rng: &mut ChaCha8Rng, t: &Terrain) -> Vec<(&'static 
             .map(|k| {
                 let a = std::f64::consts::TAU * (k % 32) as f64 / 32.0;
                 let r = r0 * (1.0 + 0.18 * (3.0 * a + phase).sin() + 0.08 * (5.0 * a).cos());
-                Coord { x: c.x + r * a.cos(), y: c.y + r * a.sin() }
+                Coord {
+                    x: c.x + r * a.cos(),
+                    y: c.y + r * a.sin(),
+                }
             })
             .collect();
         out.push((name, Polygon::new(LineString(ring), vec![]), cat));
@@ -707,26 +817,35 @@ fn small_conservation_areas(rng: &mut ChaCha8Rng, t: &Terrain) -> Vec<(&'static 
     out
 }
 
-/// An irregular AOI inside the box: its edges wander up to 900 m inward.
+/// An irregular AOI inside the box: along rays from the centre, the box
+/// edge pulled inward by up to 900 m. Star-shaped by construction, so the
+/// ring never crosses itself.
 fn aoi_polygon(rng: &mut ChaCha8Rng, w: f64, h: f64) -> Polygon<f64> {
-    let mut ring = Vec::new();
-    let mut inset = || rng.gen_range(0.0..900.0);
-    let steps = 24;
-    for k in 0..steps {
-        ring.push(Coord { x: w * k as f64 / steps as f64, y: inset() });
-    }
-    for k in 0..steps {
-        ring.push(Coord { x: w - inset(), y: h * k as f64 / steps as f64 });
-    }
-    for k in 0..steps {
-        ring.push(Coord { x: w - w * k as f64 / steps as f64, y: h - inset() });
-    }
-    for k in 0..steps {
-        ring.push(Coord { x: inset(), y: h - h * k as f64 / steps as f64 });
-    }
-    ring[0] = Coord { x: ring[0].x.max(300.0), y: ring[0].y };
-    let first = ring[0];
-    ring.push(first);
+    let (cx, cy) = (w / 2.0, h / 2.0);
+    let max_inset = 900f64.min(0.05 * w.min(h));
+    let n = 96;
+    let mut ring: Vec<Coord<f64>> = (0..n)
+        .map(|k| {
+            let a = std::f64::consts::TAU * k as f64 / n as f64;
+            let (dx, dy) = (a.cos(), a.sin());
+            let tx = if dx.abs() > 1e-12 {
+                cx / dx.abs()
+            } else {
+                f64::INFINITY
+            };
+            let ty = if dy.abs() > 1e-12 {
+                cy / dy.abs()
+            } else {
+                f64::INFINITY
+            };
+            let t = tx.min(ty) - rng.gen_range(0.0..max_inset);
+            Coord {
+                x: cx + t * dx,
+                y: cy + t * dy,
+            }
+        })
+        .collect();
+    ring.push(ring[0]);
     Polygon::new(LineString(ring), vec![])
 }
 
@@ -768,7 +887,10 @@ fn build_parcels(
             us.iter()
                 .map(|u| {
                     let (u, v) = (u + rng.gen_range(-jit..jit), v + rng.gen_range(-jit..jit));
-                    Coord { x: cx + u * ca - v * sa, y: cy + u * sa + v * ca }
+                    Coord {
+                        x: cx + u * ca - v * sa,
+                        y: cy + u * sa + v * ca,
+                    }
                 })
                 .collect()
         })
@@ -777,7 +899,8 @@ fn build_parcels(
     let cell = |x: f64, y: f64| -> Option<usize> {
         let c = ((x + MARGIN) / res).floor();
         let r = ((wy1 - y) / res).floor();
-        (c >= 0.0 && r >= 0.0 && (c as usize) < nx && (r as usize) < ny).then(|| r as usize * nx + c as usize)
+        (c >= 0.0 && r >= 0.0 && (c as usize) < nx && (r as usize) < ny)
+            .then(|| r as usize * nx + c as usize)
     };
     let mut out = Vec::new();
     for j in 0..vs.len() - 1 {
@@ -794,7 +917,9 @@ fn build_parcels(
                 x: ring[..4].iter().map(|c| c.x).sum::<f64>() / 4.0,
                 y: ring[..4].iter().map(|c| c.y).sum::<f64>() / 4.0,
             };
-            let Some(k) = cell(ctr.x, ctr.y) else { continue };
+            let Some(k) = cell(ctr.x, ctr.y) else {
+                continue;
+            };
             if landcover[k] != LC_OPEN {
                 continue;
             }
@@ -839,7 +964,10 @@ fn lonlat_placement(
     let ct = srs::transform(utm, wgs)?;
     let gt = world.geo_transform;
     let (x0, y1) = (gt[0], gt[3]);
-    let (x1, y0) = (x0 + gt[1] * world.width as f64, y1 + gt[5] * world.height as f64);
+    let (x1, y0) = (
+        x0 + gt[1] * world.width as f64,
+        y1 + gt[5] * world.height as f64,
+    );
     let mut xs = vec![x0, x1, x0, x1];
     let mut ys = vec![y0, y0, y1, y1];
     let mut zs = vec![0.0; 4];

@@ -100,7 +100,10 @@ mod tests {
             let s = Staging::new(&target).unwrap();
             std::fs::write(s.file("half.txt"), "half").unwrap();
         }
-        assert_eq!(std::fs::read_to_string(target.join("good.txt")).unwrap(), "good");
+        assert_eq!(
+            std::fs::read_to_string(target.join("good.txt")).unwrap(),
+            "good"
+        );
         assert!(!target.join("half.txt").exists());
         assert_eq!(std::fs::read_dir(d.path()).unwrap().count(), 1);
     }

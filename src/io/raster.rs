@@ -78,7 +78,8 @@ fn mem_at<T: GdalType>(at: &Placement) -> Result<Dataset> {
         .map_err(|e| Error::output("MEM", e))?;
     ds.set_geo_transform(&at.geo_transform)
         .map_err(|e| Error::output("MEM", e))?;
-    ds.set_projection(&at.wkt).map_err(|e| Error::output("MEM", e))?;
+    ds.set_projection(&at.wkt)
+        .map_err(|e| Error::output("MEM", e))?;
     Ok(ds)
 }
 
@@ -118,7 +119,8 @@ pub fn warp(path: &Path, band: usize, at: &Placement, resample: Resample) -> Res
         let mut b = dst.rasterband(1).map_err(|e| Error::output("MEM", e))?;
         b.set_no_data_value(Some(f64::NAN))
             .map_err(|e| Error::output("MEM", e))?;
-        b.fill(f64::NAN, None).map_err(|e| Error::output("MEM", e))?;
+        b.fill(f64::NAN, None)
+            .map_err(|e| Error::output("MEM", e))?;
     }
 
     // SAFETY: the standard GDAL warp recipe (gdalwarper.h). Every pointer
@@ -149,13 +151,21 @@ pub fn warp(path: &Path, band: usize, at: &Placement, resample: Resample) -> Res
         *(*opts).padfDstNoDataReal = f64::NAN;
         let k = std::ffi::CString::new("INIT_DEST").unwrap();
         let v = std::ffi::CString::new("NO_DATA").unwrap();
-        (*opts).papszWarpOptions = CSLSetNameValue((*opts).papszWarpOptions, k.as_ptr(), v.as_ptr());
-        let tr = GDALCreateGenImgProjTransformer2(src.c_dataset(), dst.c_dataset(), std::ptr::null_mut());
+        (*opts).papszWarpOptions =
+            CSLSetNameValue((*opts).papszWarpOptions, k.as_ptr(), v.as_ptr());
+        let tr = GDALCreateGenImgProjTransformer2(
+            src.c_dataset(),
+            dst.c_dataset(),
+            std::ptr::null_mut(),
+        );
         if tr.is_null() {
             GDALDestroyWarpOptions(opts);
             return Err(Error::raster(
                 path,
-                format!("GDAL cannot transform it to the grid CRS: {}", last_gdal_message()),
+                format!(
+                    "GDAL cannot transform it to the grid CRS: {}",
+                    last_gdal_message()
+                ),
             ));
         }
         (*opts).pTransformerArg = tr;
@@ -224,7 +234,12 @@ pub fn rasterize(
     }
     let b = ds.rasterband(1).map_err(|e| Error::output("MEM", e))?;
     let buf = b
-        .read_as::<f32>((0, 0), (grid.width, grid.height), (grid.width, grid.height), None)
+        .read_as::<f32>(
+            (0, 0),
+            (grid.width, grid.height),
+            (grid.width, grid.height),
+            None,
+        )
         .map_err(|e| Error::output("MEM", e))?;
     Ok(buf.into_shape_and_vec().1)
 }
@@ -289,7 +304,8 @@ pub fn write_geotiff<T: GdalType + Copy>(
         .map_err(|e| Error::output(path, e))?;
     ds.set_geo_transform(&at.geo_transform)
         .map_err(|e| Error::output(path, e))?;
-    ds.set_projection(&at.wkt).map_err(|e| Error::output(path, e))?;
+    ds.set_projection(&at.wkt)
+        .map_err(|e| Error::output(path, e))?;
     {
         let mut band = ds.rasterband(1).map_err(|e| Error::output(path, e))?;
         if nodata.is_some() {

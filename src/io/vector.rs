@@ -272,13 +272,16 @@ pub fn write_layer(
     fields: &[(&str, FieldKind)],
     features: &[(geo::Geometry<f64>, Vec<OutValue>)],
 ) -> Result<()> {
-    use gdal::vector::{Feature, FieldDefn, LayerOptions, OGRFieldType, OGRwkbGeometryType, ToGdal};
+    use gdal::vector::{
+        Feature, FieldDefn, LayerOptions, OGRFieldType, OGRwkbGeometryType, ToGdal,
+    };
     super::init_gdal();
     let err = |e: gdal::errors::GdalError| Error::output(path, e);
     let drv = gdal::DriverManager::get_driver_by_name(driver).map_err(err)?;
     if driver == "GPKG" {
         // A fixed timestamp keeps GeoPackages byte-identical between runs.
-        gdal::config::set_config_option("OGR_CURRENT_DATE", "2000-01-01T00:00:00.000Z").map_err(err)?;
+        gdal::config::set_config_option("OGR_CURRENT_DATE", "2000-01-01T00:00:00.000Z")
+            .map_err(err)?;
     }
     let mut ds = drv.create_vector_only(path).map_err(err)?;
     let ty = match features.first().map(|f| &f.0) {
@@ -330,7 +333,6 @@ pub fn write_layer(
         }
         f.create(&lyr).map_err(err)?;
     }
-    drop(lyr);
     ds.flush_cache().map_err(err)?;
     ds.close().map_err(err)?;
     Ok(())

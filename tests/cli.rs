@@ -1,0 +1,411 @@
+//! The command line end to end: init, validate, run, synth.
+
+mod common;
+
+use std::path::Path;
+
+use common::*;
+use geo::Translate;
+use greenhalo::io::raster::{read_native, write_geotiff, Placement};
+use greenhalo::io::{srs, vector};
+use predicates::prelude::*;
+
+#[test]
+fn init_template_validates_once_its_paths_exist() {
+    let d = tempfile::tempdir().unwrap();
+    tiny_landscape(d.path());
+    greenhalo().args(["init"]).arg(d.path()).assert().success();
+    let toml = d.path().join("landscape.toml");
+    greenhalo()
+        .arg("validate")
+        .arg(&toml)
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("0 error(s)"));
+    // A second init refuses to overwrite.
+    greenhalo()
+        .args(["init"])
+        .arg(d.path())
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("--force"));
+}
+
+#[test]
+fn sample_validates_and_runs_and_gdal_opens_every_output() {
+    let d = tempfile::tempdir().unwrap();
+    let out = d.path().join("out");
+    greenhalo().arg("validate").arg(sample()).assert().success();
+    greenhalo()
+        .arg("-q")
+        .arg("run")
+        .arg(sample())
+        .arg("-o")
+        .arg(&out)
+        .assert()
+        .success();
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["grid"]["crs"], "EPSG:32718");
+    assert_eq!(summary["grid"]["resolution_m"], 100.0);
+    assert!(summary["layers"]["parcels"]["count"].as_u64().unwrap() > 1000);
+    assert!(
+        summary["layers"]["roads"]["length_km_by_class"]["track"]
+            .as_f64()
+            .unwrap()
+            > 0.0
+    );
+    let mut n = 0;
+    for e in std::fs::read_dir(out.join("inputs")).unwrap() {
+        let p = e.unwrap().path();
+        let ext = p.extension().and_then(|e| e.to_str()).unwrap_or("");
+        let tool = match ext {
+            "tif" => "gdalinfo",
+            "geojson" => "ogrinfo",
+            _ => continue,
+        };
+        let mut cmd = std::process::Command::new(tool);
+        if tool == "ogrinfo" {
+            cmd.args(["-ro", "-so", "-al"]);
+        }
+        let o = cmd
+            .arg(&p)
+            .output()
+            .expect("GDAL tools installed by scripts/setup.sh");
+        assert!(
+            o.status.success(),
+            "{tool} {}: {}",
+            p.display(),
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let text = String::from_utf8_lossy(&o.stdout);
+        if tool == "gdalinfo" {
+            assert!(text.contains("COMPRESSION=DEFLATE"), "{}", p.display());
+            assert!(text.contains("Block=256x256"), "{}", p.display());
+            assert!(text.contains("UTM zone 18S"), "{}", p.display());
+        } else {
+            assert!(text.contains("WGS 84"), "{}", p.display());
+        }
+        n += 1;
+    }
+    assert!(n >= 12, "only {n} outputs");
+}
+
+#[test]
+fn runs_are_byte_identical() {
+    let d = tempfile::tempdir().unwrap();
+    let (a, b) = (d.path().join("a"), d.path().join("b"));
+    greenhalo()
+        .arg("-q")
+        .arg("run")
+        .arg(sample())
+        .arg("-o")
+        .arg(&a)
+        .assert()
+        .success();
+    greenhalo()
+        .arg("-q")
+        .arg("run")
+        .arg(sample())
+        .arg("-o")
+        .arg(&b)
+        .assert()
+        .success();
+    let (sa, sb) = (snapshot(&a), snapshot(&b));
+    assert_eq!(sa.len(), sb.len());
+    for (x, y) in sa.iter().zip(&sb) {
+        assert_eq!(x.0, y.0);
+        assert!(x.1 == y.1, "{} differs between runs", x.0.display());
+    }
+}
+
+#[test]
+fn synth_is_deterministic_for_a_seed() {
+    let d = tempfile::tempdir().unwrap();
+    let (a, b) = (d.path().join("a"), d.path().join("b"));
+    for dir in [&a, &b] {
+        greenhalo()
+            .args([
+                "-q",
+                "synth",
+                "--seed",
+                "3",
+                "--size-km",
+                "12,10",
+                "--resolution",
+                "200",
+                "-o",
+            ])
+            .arg(dir)
+            .assert()
+            .success();
+    }
+    let (sa, sb) = (snapshot(&a), snapshot(&b));
+    assert!(sa.len() >= 10);
+    for (x, y) in sa.iter().zip(&sb) {
+        assert!(x.1 == y.1, "{} differs", x.0.display());
+    }
+    greenhalo()
+        .arg("validate")
+        .arg(a.join("landscape.toml"))
+        .assert()
+        .success();
+}
+
+#[test]
+fn a_failed_run_leaves_the_existing_output_folder_as_it_was() {
+    let d = tempfile::tempdir().unwrap();
+    let out = d.path().join("out");
+    greenhalo()
+        .arg("-q")
+        .arg("run")
+        .arg(sample())
+        .arg("-o")
+        .arg(&out)
+        .assert()
+        .success();
+    let before = snapshot(&out);
+    let broken = d.path().join("broken");
+    copy_dir(sample().parent().unwrap(), &broken);
+    std::fs::remove_file(broken.join("dem.tif")).unwrap();
+    greenhalo()
+        .arg("-q")
+        .arg("run")
+        .arg(broken.join("landscape.toml"))
+        .arg("-o")
+        .arg(&out)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("dem.tif"));
+    assert_eq!(snapshot(&out), before);
+    // Nothing left beside it either.
+    let names: Vec<String> = std::fs::read_dir(d.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(names.iter().all(|n| !n.contains("partial")), "{names:?}");
+}
+
+#[test]
+fn a_bad_landscape_file_is_an_error_not_a_panic() {
+    let d = tempfile::tempdir().unwrap();
+    let f = d.path().join("landscape.toml");
+    std::fs::write(&f, "[layers]\naoi = 3\n").unwrap();
+    greenhalo()
+        .arg("validate")
+        .arg(&f)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("landscape.toml").and(predicate::str::contains("path")));
+    greenhalo()
+        .arg("validate")
+        .arg(d.path().join("nope.toml"))
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("nope.toml"));
+}
+
+fn edit(path: &Path, from: &str, to: &str) {
+    let s = std::fs::read_to_string(path).unwrap();
+    assert!(s.contains(from), "{from:?} not in {}", path.display());
+    std::fs::write(path, s.replacen(from, to, 1)).unwrap();
+}
+
+/// Plant at least 10 distinct problems in a copy of the sample; validate
+/// must report each, naming the file (and field where there is one), and exit 2.
+#[test]
+fn validate_finds_every_planted_problem() {
+    let d = tempfile::tempdir().unwrap();
+    let dir = d.path().join("bad");
+    copy_dir(sample().parent().unwrap(), &dir);
+    let toml = dir.join("landscape.toml");
+    let utm = srs::parse("EPSG:32718").unwrap();
+    let wgs = srs::wgs84();
+
+    // 1. A missing file.
+    edit(
+        &toml,
+        "population = \"population.tif\"",
+        "population = \"poblacion.tif\"",
+    );
+    // 2. A road class the mapping does not know.
+    edit(&toml, "trocha = \"track\"\n", "");
+    // 3. A configured field the layer lacks.
+    edit(&toml, "id_field = \"parcela_id\"", "id_field = \"codigo\"");
+    // 4 + 5. A parcel with an unknown use and one with a self-intersecting (bow-tie) ring.
+    let pj = dir.join("parcels.geojson");
+    let mut v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&pj).unwrap()).unwrap();
+    v["features"][3]["properties"]["uso"] = "palma_aceitera".into();
+    v["features"][7]["geometry"]["coordinates"] = serde_json::json!([[
+        [-77.0, -6.0],
+        [-76.99, -5.99],
+        [-76.99, -6.0],
+        [-77.0, -5.99],
+        [-77.0, -6.0]
+    ]]);
+    std::fs::write(&pj, v.to_string()).unwrap();
+    // 6. Markets pointing at a polygon layer.
+    std::fs::copy(dir.join("aoi.geojson"), dir.join("towns_poly.geojson")).unwrap();
+    edit(
+        &toml,
+        "markets = \"markets.shp\"",
+        "markets = \"towns_poly.geojson\"",
+    );
+    // 7. Conservation areas 500 km away from the AOI.
+    let cons = vector::read(
+        &dir.join("conservation.fgb"),
+        None,
+        &Default::default(),
+        None,
+    )
+    .unwrap();
+    let moved: Vec<_> = cons
+        .features
+        .iter()
+        .map(|f| (f.geom.clone().unwrap().translate(500_000.0, 0.0), vec![]))
+        .collect();
+    vector::write_layer(
+        &dir.join("far.fgb"),
+        "FlatGeobuf",
+        "far",
+        &utm,
+        &utm,
+        &[],
+        &moved,
+    )
+    .unwrap();
+    edit(
+        &toml,
+        "conservation = \"conservation.fgb\"",
+        "conservation = \"far.fgb\"",
+    );
+    // 8. Forest cover as a percentage.
+    let (at, data, nd) = read_native(&dir.join("forest.tif"), 1).unwrap();
+    let pct: Vec<f32> = data.iter().map(|v| (*v * 100.0) as f32).collect();
+    write_geotiff(&dir.join("forest_pct.tif"), &at, &pct, nd, "").unwrap();
+    edit(
+        &toml,
+        "forest = \"forest.tif\"",
+        "forest = \"forest_pct.tif\"",
+    );
+    // 9. A DEM that covers only the western half.
+    let (at, data, nd) = read_native(&dir.join("dem.tif"), 1).unwrap();
+    let half = at.width / 2;
+    let west: Vec<f32> = (0..at.height)
+        .flat_map(|r| (0..half).map(move |c| (r, c)))
+        .map(|(r, c)| data[r * at.width + c] as f32)
+        .collect();
+    write_geotiff(
+        &dir.join("dem_west.tif"),
+        &Placement { width: half, ..at },
+        &west,
+        nd,
+        "",
+    )
+    .unwrap();
+    edit(
+        &toml,
+        "elevation = \"dem.tif\"",
+        "elevation = \"dem_west.tif\"",
+    );
+    // 10. A raster without a CRS.
+    let (at, data, nd) = read_native(&dir.join("landcover.tif"), 1).unwrap();
+    let lc: Vec<u8> = data.iter().map(|v| *v as u8).collect();
+    write_geotiff(
+        &dir.join("lc_nocrs.tif"),
+        &Placement {
+            wkt: String::new(),
+            ..at
+        },
+        &lc,
+        nd,
+        "",
+    )
+    .unwrap();
+    edit(
+        &toml,
+        "landcover = \"landcover.tif\"",
+        "landcover = \"lc_nocrs.tif\"",
+    );
+    // 11. An empty layer among the road sources.
+    std::fs::write(
+        dir.join("empty.geojson"),
+        r#"{"type":"FeatureCollection","features":[]}"#,
+    )
+    .unwrap();
+    edit(
+        &toml,
+        "roads = { path = \"roads.gpkg\", layer = \"red_vial\" }",
+        "roads = [{ path = \"roads.gpkg\", layer = \"red_vial\" }, \"empty.geojson\"]",
+    );
+    // 12. A band the raster does not have.
+    edit(
+        &toml,
+        "forest_loss = \"forest_loss.tif\"",
+        "forest_loss = { path = \"forest_loss.tif\", band = 2 }",
+    );
+    let _ = wgs;
+
+    let o = greenhalo().arg("validate").arg(&toml).assert().code(2);
+    let out = String::from_utf8_lossy(&o.get_output().stdout).into_owned();
+    let has = |file: &str, needles: &[&str]| {
+        let ok = out.lines().any(|l| {
+            l.starts_with("error:") && l.contains(file) && needles.iter().all(|n| l.contains(n))
+        });
+        assert!(ok, "no error line for {file} with {needles:?} in:\n{out}");
+    };
+    has("poblacion.tif", &["does not exist"]);
+    has(
+        "roads.gpkg",
+        &["layer 'red_vial'", "feature", "field 'clase'", "'trocha'"],
+    );
+    has("parcels.geojson", &["field 'codigo'", "missing"]);
+    has(
+        "parcels.geojson",
+        &["feature", "field 'uso'", "'palma_aceitera'"],
+    );
+    has("parcels.geojson", &["feature", "invalid geometry"]);
+    has("towns_poly.geojson", &["feature", "polygon", "points"]);
+    has("far.fgb", &["no feature intersects the AOI"]);
+    has("forest_pct.tif", &["outside 0..1", "percentage"]);
+    has("dem_west.tif", &["covers only"]);
+    has("lc_nocrs.tif", &["no CRS"]);
+    has("empty.geojson", &["empty"]);
+    has("forest_loss.tif", &["band 2"]);
+    let errors = out.lines().filter(|l| l.starts_with("error:")).count();
+    assert!(errors >= 12, "{errors} errors:\n{out}");
+}
+
+#[test]
+fn synth_landscapes_of_many_seeds_and_sizes_validate() {
+    let d = tempfile::tempdir().unwrap();
+    for (seed, size, res) in [
+        (1, "8,6", "250"),
+        (2, "30,20", "500"),
+        (11, "15,40", "400"),
+        (99, "60,50", "1000"),
+    ] {
+        let dir = d.path().join(format!("s{seed}"));
+        greenhalo()
+            .args([
+                "-q",
+                "synth",
+                "--seed",
+                &seed.to_string(),
+                "--size-km",
+                size,
+                "--resolution",
+                res,
+                "-o",
+            ])
+            .arg(&dir)
+            .assert()
+            .success();
+        greenhalo()
+            .arg("validate")
+            .arg(dir.join("landscape.toml"))
+            .assert()
+            .success();
+    }
+}

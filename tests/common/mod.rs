@@ -1,0 +1,246 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+use geo::{coord, LineString, Point, Polygon};
+use greenhalo::io::raster::{write_geotiff, Placement};
+use greenhalo::io::srs;
+use greenhalo::io::vector::{write_layer, FieldKind, OutValue};
+
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn sample() -> PathBuf {
+    root().join("data/sample/landscape.toml")
+}
+
+pub fn real_data() -> Option<PathBuf> {
+    let p = root().join("../shared/data/alto_mayo_real");
+    p.join("aoi.geojson").exists().then_some(p)
+}
+
+pub fn greenhalo() -> assert_cmd::Command {
+    assert_cmd::Command::cargo_bin("greenhalo").expect("binary built")
+}
+
+pub fn copy_dir(src: &Path, dst: &Path) {
+    std::fs::create_dir_all(dst).unwrap();
+    for e in std::fs::read_dir(src).unwrap() {
+        let e = e.unwrap();
+        let to = dst.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &to);
+        } else {
+            std::fs::copy(e.path(), to).unwrap();
+        }
+    }
+}
+
+/// Every file under `dir` with its bytes, sorted by path.
+pub fn snapshot(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut out = Vec::new();
+    fn walk(base: &Path, d: &Path, out: &mut Vec<(PathBuf, Vec<u8>)>) {
+        let mut entries: Vec<_> = std::fs::read_dir(d)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        entries.sort();
+        for p in entries {
+            if p.is_dir() {
+                walk(base, &p, out);
+            } else {
+                out.push((
+                    p.strip_prefix(base).unwrap().to_path_buf(),
+                    std::fs::read(&p).unwrap(),
+                ));
+            }
+        }
+    }
+    walk(dir, dir, &mut out);
+    out
+}
+
+pub const X0: f64 = 300_000.0;
+pub const Y0: f64 = 9_300_000.0;
+
+fn rect(x0: f64, y0: f64, x1: f64, y1: f64) -> Polygon<f64> {
+    Polygon::new(
+        LineString(vec![
+            coord! {x: x0, y: y0},
+            coord! {x: x1, y: y0},
+            coord! {x: x1, y: y1},
+            coord! {x: x0, y: y1},
+            coord! {x: x0, y: y0},
+        ]),
+        vec![],
+    )
+}
+
+/// A tiny 10 x 8 km landscape in UTM 18S whose files and field names are the
+/// ones `greenhalo init`'s template names, so the template validates as is.
+pub fn tiny_landscape(dir: &Path) {
+    std::fs::create_dir_all(dir).unwrap();
+    let utm = srs::parse("EPSG:32718").unwrap();
+    let wgs = srs::wgs84();
+    let (w, h) = (10_000.0, 8_000.0);
+    write_layer(
+        &dir.join("aoi.geojson"),
+        "GeoJSON",
+        "aoi",
+        &utm,
+        &wgs,
+        &[("name", FieldKind::Str)],
+        &[(
+            geo::Geometry::Polygon(rect(X0, Y0, X0 + w, Y0 + h)),
+            vec![OutValue::Str("tiny".into())],
+        )],
+    )
+    .unwrap();
+    let line = |pts: &[(f64, f64)]| {
+        geo::Geometry::LineString(LineString(
+            pts.iter()
+                .map(|(x, y)| coord! {x: X0 + x, y: Y0 + y})
+                .collect(),
+        ))
+    };
+    write_layer(
+        &dir.join("roads.gpkg"),
+        "GPKG",
+        "roads",
+        &utm,
+        &wgs,
+        &[
+            ("class", FieldKind::Str),
+            ("surface", FieldKind::Str),
+            ("aadt", FieldKind::Int),
+        ],
+        &[
+            (
+                line(&[(0.0, 2_000.0), (10_000.0, 2_000.0)]),
+                vec![
+                    OutValue::Str("primary".into()),
+                    OutValue::Str("paved".into()),
+                    OutValue::Int(3000),
+                ],
+            ),
+            (
+                line(&[(5_000.0, 2_000.0), (5_000.0, 6_500.0)]),
+                vec![
+                    OutValue::Str("track".into()),
+                    OutValue::Null,
+                    OutValue::Null,
+                ],
+            ),
+        ],
+    )
+    .unwrap();
+    write_layer(
+        &dir.join("markets.shp"),
+        "ESRI Shapefile",
+        "markets",
+        &utm,
+        &wgs,
+        &[("name", FieldKind::Str), ("population", FieldKind::Int)],
+        &[(
+            geo::Geometry::Point(Point::new(X0 + 1_000.0, Y0 + 2_000.0)),
+            vec![OutValue::Str("Pueblo Ñuño".into()), OutValue::Int(5000)],
+        )],
+    )
+    .unwrap();
+    let parcels: Vec<_> = [
+        (1_000.0, 500.0, "pasture"),
+        (3_000.0, 500.0, "cocoa"),
+        (6_000.0, 2_500.0, "degraded_pasture"),
+        (8_000.0, 500.0, "coffee"),
+    ]
+    .iter()
+    .map(|(x, y, u)| {
+        (
+            geo::Geometry::Polygon(rect(X0 + x, Y0 + y, X0 + x + 300.0, Y0 + y + 250.0)),
+            vec![OutValue::Str(u.to_string())],
+        )
+    })
+    .collect();
+    write_layer(
+        &dir.join("parcels.geojson"),
+        "GeoJSON",
+        "parcels",
+        &utm,
+        &wgs,
+        &[("use", FieldKind::Str)],
+        &parcels,
+    )
+    .unwrap();
+    write_layer(
+        &dir.join("conservation.fgb"),
+        "FlatGeobuf",
+        "conservation",
+        &utm,
+        &utm,
+        &[("name", FieldKind::Str), ("category", FieldKind::Str)],
+        &[(
+            geo::Geometry::Polygon(rect(X0 + 2_000.0, Y0 + 6_000.0, X0 + 9_000.0, Y0 + 8_000.0)),
+            vec![
+                OutValue::Str("Reserva Ñuñu".into()),
+                OutValue::Str("Bosque de Protección".into()),
+            ],
+        )],
+    )
+    .unwrap();
+    let res = 100.0;
+    let (nx, ny) = ((w / res) as usize, (h / res) as usize);
+    let at = Placement {
+        geo_transform: [X0, res, 0.0, Y0 + h, 0.0, -res],
+        wkt: utm.to_wkt().unwrap(),
+        width: nx,
+        height: ny,
+    };
+    let cell = |f: &dyn Fn(f64, f64) -> f32| -> Vec<f32> {
+        (0..ny)
+            .flat_map(|r| (0..nx).map(move |c| (c, r)))
+            .map(|(c, r)| f((c as f64 + 0.5) * res, h - (r as f64 + 0.5) * res))
+            .collect()
+    };
+    let forest = cell(&|_, y| if y > 4_000.0 { 1.0 } else { 0.0 });
+    write_geotiff(&dir.join("forest.tif"), &at, &forest, None, "").unwrap();
+    write_geotiff(
+        &dir.join("dem.tif"),
+        &at,
+        &cell(&|_, y| (900.0 + 0.1 * y) as f32),
+        None,
+        "",
+    )
+    .unwrap();
+    write_geotiff(
+        &dir.join("forest_loss.tif"),
+        &at,
+        &cell(&|x, y| {
+            if (3_500.0..4_000.0).contains(&y) && x > 5_000.0 {
+                1.0
+            } else {
+                0.0
+            }
+        }),
+        None,
+        "",
+    )
+    .unwrap();
+    write_geotiff(
+        &dir.join("population.tif"),
+        &at,
+        &cell(&|_, y| if y < 3_000.0 { 2.0 } else { 0.0 }),
+        None,
+        "",
+    )
+    .unwrap();
+    write_geotiff(
+        &dir.join("landcover.tif"),
+        &at,
+        &cell(&|_, y| if y > 4_000.0 { 1.0 } else { 2.0 }),
+        None,
+        "",
+    )
+    .unwrap();
+}
