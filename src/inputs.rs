@@ -282,6 +282,23 @@ pub fn load(ls: &Landscape, progress: &Progress) -> (Option<Inputs>, Problems) {
         return (None, pr);
     };
 
+    let outside: Vec<&str> = markets
+        .iter()
+        .filter(|m| grid.cell_of(m.point.x(), m.point.y()).is_none())
+        .map(|m| m.name.as_str())
+        .collect();
+    if !outside.is_empty() {
+        pr.at(
+            Severity::Warning,
+            &ls.resolve(&layers.markets.path),
+            None,
+            format!(
+                "{} market(s) lie outside the analysis grid and cannot be reached: {}; enlarge the AOI to include them",
+                outside.len(),
+                outside.join(", ")
+            ),
+        );
+    }
     let aoi_mask: Vec<u8> = match raster::rasterize(
         &grid,
         &wkt,

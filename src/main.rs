@@ -82,7 +82,17 @@ fn main() -> ExitCode {
     match dispatch(cli.cmd, cli.quiet, &progress) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("greenhalo: {e:#}");
+            // Library errors carry their causes in their message already;
+            // add only what the chain says beyond it.
+            let mut msg = e.to_string();
+            for cause in e.chain().skip(1) {
+                let c = cause.to_string();
+                if !msg.contains(&c) {
+                    msg.push_str(": ");
+                    msg.push_str(&c);
+                }
+            }
+            eprintln!("greenhalo: {msg}");
             ExitCode::from(1)
         }
     }
