@@ -5,14 +5,17 @@
 //! parcels, conservation and finance, then write everything into a staging
 //! folder that is moved into place only when all of it succeeded.
 
+pub mod access;
 pub mod config;
 pub mod error;
 pub mod grid;
 pub mod inputs;
 pub mod io;
+pub mod kernels;
 pub mod outputs;
 pub mod progress;
 pub mod synth;
+pub mod tools;
 
 use std::path::{Path, PathBuf};
 
@@ -31,10 +34,17 @@ pub struct RunReport {
 pub fn run(landscape: &Path, out: &Path, progress: &Progress) -> Result<RunReport> {
     let ls = Landscape::load(landscape)?;
     let (inputs, problems) = inputs::load_checked(&ls, progress)?;
+    let cfg = &ls.cfg;
+
+    let step = progress.spinner("accessibility");
+    let access = access::Access::compute(&inputs, &cfg.access, &cfg.landcover)?;
+    step.finish_and_clear();
 
     let staging = io::outdir::Staging::new(out)?;
     outputs::write_inputs(staging.path(), &inputs)?;
-    let summary = outputs::summary(&inputs, &problems);
+    outputs::write_access(staging.path(), &inputs, &access)?;
+    let mut summary = outputs::summary(&inputs, &problems);
+    summary["access"] = outputs::access_summary(&inputs, &access);
     outputs::write_json(&staging.file("summary.json"), &summary)?;
     let out_dir = staging.commit()?;
 

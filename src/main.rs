@@ -41,6 +41,26 @@ enum Cmd {
         #[arg(long)]
         force: bool,
     },
+    /// Accumulated cost from the nearest source over any cost raster.
+    ///
+    /// The cost raster holds cost per unit distance (in the raster's units);
+    /// nodata, NaN and negative cells are impassable. Moves are 8-connected;
+    /// a step costs the mean of the two cells' costs times the step length
+    /// (1 or sqrt(2) cells times the cell size): the convention of
+    /// scikit-image's MCP_Geometric and GRASS r.cost without knight's moves.
+    /// Sources: any OGR vector layer, reprojected to the raster's CRS.
+    #[command(name = "cost-distance")]
+    CostDistance {
+        /// Cost raster (cost per unit distance).
+        #[arg(long)]
+        cost: PathBuf,
+        /// Source features (points, lines or polygons).
+        #[arg(long)]
+        sources: PathBuf,
+        /// Output GeoTIFF of accumulated cost.
+        #[arg(short, long)]
+        out: PathBuf,
+    },
     /// Generate a realistic synthetic landscape modelled on Alto Mayo, Peru.
     Synth {
         #[arg(long, default_value_t = 7)]
@@ -136,6 +156,19 @@ fn dispatch(cmd: Cmd, quiet: bool, progress: &Progress) -> anyhow::Result<ExitCo
                     "wrote {}; edit the layer paths, then run `greenhalo validate {}`",
                     path.display(),
                     path.display()
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::CostDistance { cost, sources, out } => {
+            let rep = greenhalo::tools::cost_distance(&cost, &sources, &out)?;
+            if !quiet {
+                eprintln!(
+                    "{} source cell(s); {} cell(s) reached; max cost {:.3}; wrote {}",
+                    rep.source_cells,
+                    rep.reached_cells,
+                    rep.max_cost,
+                    out.display()
                 );
             }
             Ok(ExitCode::SUCCESS)

@@ -7,6 +7,7 @@ use std::path::Path;
 use geo::{Area, Euclidean, Length};
 use serde_json::{json, Map, Value};
 
+use crate::access::Access;
 use crate::error::{Error, Result};
 use crate::inputs::{Inputs, Problems, Severity};
 use crate::io::geojson_out::{self, OutFeature};
@@ -174,6 +175,91 @@ pub fn write_inputs(dir: &Path, inp: &Inputs) -> Result<()> {
         .collect();
     geojson_out::write(&d.join("conservation.geojson"), &grid_srs, &cons)?;
     Ok(())
+}
+
+/// `travel_time.tif` (minutes, NaN outside the AOI or unreachable) and
+/// `nearest_market.tif` (the market's feature id, -1 for none).
+pub fn write_access(dir: &Path, inp: &Inputs, a: &Access) -> Result<()> {
+    let at = Placement::of_grid(&inp.grid, &inp.grid_wkt);
+    let tt: Vec<f32> = a
+        .travel_min
+        .iter()
+        .zip(&inp.aoi_mask)
+        .map(|(t, m)| {
+            if *m == 1 && t.is_finite() {
+                *t
+            } else {
+                f32::NAN
+            }
+        })
+        .collect();
+    write_geotiff(
+        &dir.join("travel_time.tif"),
+        &at,
+        &tt,
+        Some(f64::NAN),
+        "travel time to the nearest market (minutes)",
+    )?;
+    let nm: Vec<i32> = a
+        .nearest_market
+        .iter()
+        .zip(&inp.aoi_mask)
+        .map(|(k, m)| {
+            if *m == 1 && *k != u16::MAX {
+                inp.markets[*k as usize].fid as i32
+            } else {
+                -1
+            }
+        })
+        .collect();
+    write_geotiff(
+        &dir.join("nearest_market.tif"),
+        &at,
+        &nm,
+        Some(-1.0),
+        "feature id of the nearest market",
+    )?;
+    Ok(())
+}
+
+/// The accessibility section of `summary.json`.
+pub fn access_summary(inp: &Inputs, a: &Access) -> Value {
+    let mut times: Vec<f32> = a
+        .travel_min
+        .iter()
+        .zip(&inp.aoi_mask)
+        .filter(|(t, m)| **m == 1 && t.is_finite())
+        .map(|(t, _)| *t)
+        .collect();
+    let unreachable = inp.aoi_mask.iter().filter(|m| **m == 1).count() - times.len();
+    times.sort_by(|x, y| x.total_cmp(y));
+    let q = |p: f64| -> Value {
+        if times.is_empty() {
+            Value::Null
+        } else {
+            json!(r(
+                times[((times.len() - 1) as f64 * p).round() as usize] as f64,
+                2
+            ))
+        }
+    };
+    let mut per_market: Vec<Value> = Vec::new();
+    for (k, m) in inp.markets.iter().enumerate() {
+        let cells = a
+            .nearest_market
+            .iter()
+            .zip(&inp.aoi_mask)
+            .filter(|(l, msk)| **msk == 1 && **l as usize == k)
+            .count();
+        per_market.push(json!({ "fid": m.fid, "name": m.name, "catchment_km2": r(cells as f64 * inp.grid.cell_area_ha() / 100.0, 3) }));
+    }
+    json!({
+        "markets_on_grid": a.sources.len(),
+        "road_edges": a.roads.edges.len(),
+        "travel_time_min": { "p10": q(0.1), "p50": q(0.5), "p90": q(0.9), "max": q(1.0) },
+        "unreachable_cells": unreachable,
+        "markets": per_market,
+    })
 }
 
 /// `summary.json`'s grid and per-layer sections.

@@ -30,4 +30,18 @@ impl Progress {
         b.set_message(message.to_string());
         b
     }
+
+    /// A spinner for a step of unknown length.
+    pub fn spinner(&self, message: &str) -> ProgressBar {
+        if self.quiet {
+            return ProgressBar::hidden();
+        }
+        let b = ProgressBar::new_spinner();
+        b.set_style(
+            ProgressStyle::with_template("{spinner} {msg} ({elapsed})").expect("static template"),
+        );
+        b.set_message(message.to_string());
+        b.enable_steady_tick(std::time::Duration::from_millis(120));
+        b
+    }
 }

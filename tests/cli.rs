@@ -409,3 +409,107 @@ fn synth_landscapes_of_many_seeds_and_sizes_validate() {
             .success();
     }
 }
+
+#[test]
+fn cost_distance_tool_matches_hand_values_and_marks_nodata() {
+    let d = tempfile::tempdir().unwrap();
+    let utm = srs::parse("EPSG:32718").unwrap();
+    // 5x5 cells of 10 m, cost 2 per metre; the top-right cell is nodata.
+    let at = Placement {
+        geo_transform: [500_000.0, 10.0, 0.0, 9_000_050.0, 0.0, -10.0],
+        wkt: utm.to_wkt().unwrap(),
+        width: 5,
+        height: 5,
+    };
+    let mut cost = vec![2f32; 25];
+    cost[4] = -9999.0;
+    write_geotiff(&d.path().join("cost.tif"), &at, &cost, Some(-9999.0), "").unwrap();
+    // The source point sits in the centre cell, given in lon/lat.
+    let wgs = srs::wgs84();
+    let ct = srs::transform(&utm, &wgs).unwrap();
+    let (mut x, mut y, mut z) = ([500_025.0], [9_000_025.0], [0.0]);
+    ct.transform_coords(&mut x, &mut y, &mut z).unwrap();
+    vector::write_layer(
+        &d.path().join("src.geojson"),
+        "GeoJSON",
+        "src",
+        &wgs,
+        &wgs,
+        &[],
+        &[(geo::Geometry::Point(geo::Point::new(x[0], y[0])), vec![])],
+    )
+    .unwrap();
+    let out = d.path().join("acc.tif");
+    greenhalo()
+        .arg("cost-distance")
+        .arg("--cost")
+        .arg(d.path().join("cost.tif"))
+        .arg("--sources")
+        .arg(d.path().join("src.geojson"))
+        .arg("-o")
+        .arg(&out)
+        .assert()
+        .success();
+    let (_, acc, nd) = read_native(&out, 1).unwrap();
+    assert!(nd.unwrap().is_nan());
+    let s = std::f64::consts::SQRT_2;
+    // Straight step: 2 * 10 m = 20; diagonal 2 * 14.142 = 28.28.
+    assert!((acc[12] - 0.0).abs() < 1e-4);
+    assert!((acc[13] - 20.0).abs() < 1e-4);
+    assert!((acc[14] - 40.0).abs() < 1e-4);
+    assert!((acc[18] - 20.0 * s).abs() < 1e-4);
+    assert!((acc[0] - 40.0 * s).abs() < 1e-4);
+    assert!((acc[3] - (20.0 * s + 20.0)).abs() < 1e-4);
+    assert!(acc[4].is_nan(), "nodata cell stays nodata");
+    // A source off the raster is a clear error.
+    vector::write_layer(
+        &d.path().join("far.geojson"),
+        "GeoJSON",
+        "far",
+        &wgs,
+        &wgs,
+        &[],
+        &[(geo::Geometry::Point(geo::Point::new(10.0, 50.0)), vec![])],
+    )
+    .unwrap();
+    greenhalo()
+        .arg("cost-distance")
+        .arg("--cost")
+        .arg(d.path().join("cost.tif"))
+        .arg("--sources")
+        .arg(d.path().join("far.geojson"))
+        .arg("-o")
+        .arg(d.path().join("far.tif"))
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("far.geojson").and(predicate::str::contains("no source")));
+    assert!(!d.path().join("far.tif").exists());
+}
+
+#[test]
+fn run_writes_travel_time_and_nearest_market() {
+    let d = tempfile::tempdir().unwrap();
+    let out = d.path().join("out");
+    greenhalo()
+        .arg("-q")
+        .arg("run")
+        .arg(sample())
+        .arg("-o")
+        .arg(&out)
+        .assert()
+        .success();
+    let (at, tt, _) = read_native(&out.join("travel_time.tif"), 1).unwrap();
+    let (_, nm, nd) = read_native(&out.join("nearest_market.tif"), 1).unwrap();
+    assert_eq!(nd, Some(-1.0));
+    assert_eq!(tt.len(), at.width * at.height);
+    // Market cells are at 0 minutes and are their own nearest market.
+    let zeros: Vec<usize> = (0..tt.len()).filter(|i| tt[*i] == 0.0).collect();
+    assert!(zeros.len() >= 4, "{}", zeros.len());
+    for i in zeros {
+        assert!(nm[i] >= 0.0);
+    }
+    let s: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    let p50 = s["access"]["travel_time_min"]["p50"].as_f64().unwrap();
+    assert!(p50 > 10.0 && p50 < 2_000.0, "{p50}");
+}

@@ -78,6 +78,23 @@ impl Staging {
     }
 }
 
+/// Write one file through a temporary file beside it, renamed into place
+/// only when `write` succeeded.
+pub fn write_file_atomically(path: &Path, write: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
+    let name = path
+        .file_name()
+        .ok_or_else(|| Error::Usage(format!("{}: not a file name", path.display())))?
+        .to_string_lossy()
+        .into_owned();
+    let tmp = path.with_file_name(format!(".{name}.partial-{}", std::process::id()));
+    let result =
+        write(&tmp).and_then(|_| std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e)));
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
 impl Drop for Staging {
     fn drop(&mut self) {
         if !self.committed {

@@ -65,11 +65,6 @@ pub fn info(path: &Path) -> Result<RasterInfo> {
     })
 }
 
-/// A MEM dataset shaped like the grid, one band of `T`.
-fn mem_for_grid<T: GdalType>(grid: &Grid, wkt: &str) -> Result<Dataset> {
-    mem_at::<T>(&Placement::of_grid(grid, wkt))
-}
-
 fn mem_at<T: GdalType>(at: &Placement) -> Result<Dataset> {
     let drv = DriverManager::get_driver_by_name("MEM")
         .map_err(|e| Error::output("MEM", format!("GDAL has no MEM driver: {e}")))?;
@@ -207,7 +202,24 @@ pub fn rasterize(
     background: f32,
     all_touched: bool,
 ) -> Result<Vec<f32>> {
-    let mut ds = mem_for_grid::<f32>(grid, grid_wkt)?;
+    rasterize_at(
+        &Placement::of_grid(grid, grid_wkt),
+        geoms,
+        values,
+        background,
+        all_touched,
+    )
+}
+
+/// `rasterize` onto any placement.
+pub fn rasterize_at(
+    at: &Placement,
+    geoms: &[geo::Geometry<f64>],
+    values: &[f64],
+    background: f32,
+    all_touched: bool,
+) -> Result<Vec<f32>> {
+    let mut ds = mem_at::<f32>(at)?;
     {
         let mut b = ds.rasterband(1).map_err(|e| Error::output("MEM", e))?;
         b.fill(background as f64, None)
@@ -234,12 +246,7 @@ pub fn rasterize(
     }
     let b = ds.rasterband(1).map_err(|e| Error::output("MEM", e))?;
     let buf = b
-        .read_as::<f32>(
-            (0, 0),
-            (grid.width, grid.height),
-            (grid.width, grid.height),
-            None,
-        )
+        .read_as::<f32>((0, 0), (at.width, at.height), (at.width, at.height), None)
         .map_err(|e| Error::output("MEM", e))?;
     Ok(buf.into_shape_and_vec().1)
 }

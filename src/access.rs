@@ -1,0 +1,286 @@
+//! SPEC section A, accessibility: travel time in minutes from every cell to
+//! the nearest market, over a friction surface (walking speeds by land cover,
+//! slowed by slope) joined to a road graph (exact lengths at class speeds).
+//!
+//! Roads are extra graph edges between the cells they cross: a road is split
+//! at every grid line into pieces, one per cell, and consecutive pieces are
+//! joined by an edge of length (half of one piece + half of the next) at the
+//! road's speed. A cell is thereby joined to every road crossing it, and
+//! travel along a road costs its geometric length / speed (less half a cell
+//! piece at each end). Water cells are impassable off-road, but a road
+//! crossing them (a bridge) still carries traffic through them.
+
+use geo::CoordsIter;
+use rayon::prelude::*;
+
+use crate::config::{AccessParams, LandcoverClasses, RoadClass};
+use crate::error::{Error, Result};
+use crate::grid::Grid;
+use crate::inputs::Inputs;
+use crate::kernels::cost_distance::{self, CostGrid, EdgeWeights, ExtraEdges, Scratch, Source};
+use crate::kernels::lines::{cell_pieces, GridGeom};
+use crate::kernels::terrain::slope_deg;
+
+/// One road edge between two cells.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RoadEdge {
+    pub a: u32,
+    pub b: u32,
+    /// Length travelled along the road between the two cells, metres.
+    pub len_m: f64,
+    pub class: RoadClass,
+    /// Index into `Inputs::roads`.
+    pub road: u32,
+    /// Index of the part of a MultiLineString road.
+    pub part: u32,
+    /// Distance from the part's start to the boundary between the two
+    /// cells, metres: where along the road this edge sits.
+    pub along_m: f64,
+}
+
+/// The road graph over the grid.
+#[derive(Debug, Clone, Default)]
+pub struct RoadNetwork {
+    pub edges: Vec<RoadEdge>,
+    pub extra: ExtraEdges,
+}
+
+/// Minutes to travel `len_m` metres at `kmh`: the one place an edge weight
+/// is computed, for the full and the incremental solver alike.
+#[inline]
+pub fn edge_minutes(len_m: f64, kmh: f64) -> f32 {
+    (len_m * 60.0 / (kmh * 1000.0)) as f32
+}
+
+/// Tobler's hiking function relative to flat ground, isotropic (a cell's
+/// slope has no direction here): v(S) / v(0) = exp(-3.5 |S|) with S = tan θ
+/// (Tobler 1993, "Three presentations on geographical analysis and
+/// modeling": v = 6 exp(-3.5 |S + 0.05|) km/h).
+#[inline]
+pub fn tobler_factor(slope_deg: f32) -> f64 {
+    if slope_deg.is_nan() {
+        return 1.0;
+    }
+    (-3.5 * (slope_deg as f64).to_radians().tan().abs()).exp()
+}
+
+/// Off-road friction in minutes per metre for every cell (infinite for water).
+pub fn friction(inp: &Inputs, p: &AccessParams, lc: &LandcoverClasses) -> Vec<f32> {
+    let g = &inp.grid;
+    let slope = slope_deg(&inp.elevation, g.width, g.height, g.res);
+    (0..g.len())
+        .into_par_iter()
+        .map(|i| {
+            let forest_frac = inp.forest[i];
+            let by_forest = || {
+                if !forest_frac.is_nan() && forest_frac >= 0.5 {
+                    p.forest_kmh
+                } else {
+                    p.open_kmh
+                }
+            };
+            let kmh = match inp.landcover.as_ref().map(|l| l[i]) {
+                Some(v) if !v.is_nan() => {
+                    let code = v as i32;
+                    if lc.water.contains(&code) {
+                        return f32::INFINITY;
+                    } else if lc.forest.contains(&code) {
+                        p.forest_kmh
+                    } else if lc.open.contains(&code) {
+                        p.open_kmh
+                    } else {
+                        by_forest()
+                    }
+                }
+                _ => by_forest(),
+            };
+            (60.0 / (kmh * 1000.0) / tobler_factor(slope[i])) as f32
+        })
+        .collect()
+}
+
+/// Build the road graph: every road part split into cell pieces, consecutive
+/// pieces joined.
+pub fn road_network(g: &Grid, roads: &[crate::inputs::Road]) -> RoadNetwork {
+    let gg = GridGeom {
+        x_min: g.x_min,
+        y_max: g.y_max,
+        res: g.res,
+        width: g.width,
+        height: g.height,
+    };
+    let mut edges = Vec::new();
+    for (ri, road) in roads.iter().enumerate() {
+        for (pi, part) in road.geom.0.iter().enumerate() {
+            let coords: Vec<(f64, f64)> = part.coords_iter().map(|c| (c.x, c.y)).collect();
+            for run in cell_pieces(&gg, &coords) {
+                for w in run.windows(2) {
+                    edges.push(RoadEdge {
+                        a: w[0].cell,
+                        b: w[1].cell,
+                        len_m: 0.5 * (w[0].len + w[1].len),
+                        class: road.class,
+                        road: ri as u32,
+                        part: pi as u32,
+                        along_m: w[1].start,
+                    });
+                }
+            }
+        }
+    }
+    let extra = ExtraEdges::new(g.len(), edges.iter().map(|e| (e.a, e.b)).collect());
+    RoadNetwork { edges, extra }
+}
+
+/// Everything accessibility computes.
+#[derive(Debug, Clone)]
+pub struct Access {
+    /// Off-road friction, minutes per metre.
+    pub friction: Vec<f32>,
+    pub roads: RoadNetwork,
+    /// Base edge weights, minutes, by edge.
+    pub weights: Vec<f32>,
+    pub sources: Vec<Source>,
+    /// Travel time to the nearest market, minutes (INFINITY: unreachable).
+    pub travel_min: Vec<f32>,
+    /// Index into `Inputs::markets` of the nearest market (u16::MAX: none).
+    pub nearest_market: Vec<u16>,
+    grid: Grid,
+}
+
+impl Access {
+    /// Friction, road graph and travel time for a landscape.
+    pub fn compute(inp: &Inputs, p: &AccessParams, lc: &LandcoverClasses) -> Result<Access> {
+        if inp.markets.len() >= u16::MAX as usize {
+            return Err(Error::Usage(format!(
+                "{} markets: greenhalo handles at most {}",
+                inp.markets.len(),
+                u16::MAX - 1
+            )));
+        }
+        let friction = friction(inp, p, lc);
+        let roads = road_network(&inp.grid, &inp.roads);
+        let g = &inp.grid;
+        let markets: Vec<(f64, f64)> = inp
+            .markets
+            .iter()
+            .map(|m| (m.point.x(), m.point.y()))
+            .collect();
+        Ok(Access::build(g, friction, roads, &markets, p))
+    }
+
+    /// Travel time over a given friction surface, road graph and markets
+    /// (points in grid coordinates; those off the grid are skipped).
+    pub fn build(
+        g: &Grid,
+        friction: Vec<f32>,
+        roads: RoadNetwork,
+        markets: &[(f64, f64)],
+        p: &AccessParams,
+    ) -> Access {
+        let weights = roads
+            .edges
+            .iter()
+            .map(|e| edge_minutes(e.len_m, p.speed_kmh(e.class)))
+            .collect();
+        let sources: Vec<Source> = markets
+            .iter()
+            .enumerate()
+            .filter_map(|(k, m)| {
+                g.cell_of(m.0, m.1).map(|(c, r)| Source {
+                    cell: g.index(c, r) as u32,
+                    cost: 0.0,
+                    label: k as u16,
+                })
+            })
+            .collect();
+        let mut a = Access {
+            friction,
+            roads,
+            weights,
+            sources,
+            travel_min: Vec::new(),
+            nearest_market: vec![u16::MAX; g.len()],
+            grid: g.clone(),
+        };
+        let mut labels = vec![u16::MAX; g.len()];
+        a.travel_min = cost_distance::solve(
+            &a.cost_grid(),
+            Some((
+                &a.roads.extra,
+                EdgeWeights {
+                    base: &a.weights,
+                    over: &[],
+                },
+            )),
+            &a.sources,
+            Some(&mut labels),
+        );
+        a.nearest_market = labels;
+        a
+    }
+
+    pub fn cost_grid(&self) -> CostGrid<'_> {
+        CostGrid {
+            width: self.grid.width,
+            height: self.grid.height,
+            dx: self.grid.res,
+            dy: self.grid.res,
+            cost: &self.friction,
+        }
+    }
+
+    /// The overrides that upgrade `edges` to `kmh` (never slower than now).
+    pub fn upgrade_weights(&self, edges: &[u32], kmh: f64) -> Vec<(u32, f32)> {
+        let mut over: Vec<(u32, f32)> = edges
+            .iter()
+            .map(|&e| {
+                let w = edge_minutes(self.roads.edges[e as usize].len_m, kmh);
+                (e, w.min(self.weights[e as usize]))
+            })
+            .collect();
+        over.sort_unstable_by_key(|o| o.0);
+        over.dedup_by_key(|o| o.0);
+        over
+    }
+
+    /// Incremental upgrade: the cells whose travel time drops when `edges`
+    /// run at `kmh`, with their new times, sorted by cell. Equal, bit for
+    /// bit, to `travel_time_with` on the upgraded network.
+    pub fn upgrade(&self, edges: &[u32], kmh: f64, scratch: &mut Scratch) -> Vec<(u32, f32)> {
+        let over = self.upgrade_weights(edges, kmh);
+        cost_distance::relax_cheaper(
+            &self.cost_grid(),
+            &self.roads.extra,
+            EdgeWeights {
+                base: &self.weights,
+                over: &over,
+            },
+            &self.travel_min,
+            scratch,
+        )
+    }
+
+    /// Full recomputation with some edges upgraded (the reference the
+    /// incremental update must equal).
+    pub fn travel_time_with(&self, edges: &[u32], kmh: f64) -> Vec<f32> {
+        let over = self.upgrade_weights(edges, kmh);
+        cost_distance::solve(
+            &self.cost_grid(),
+            Some((
+                &self.roads.extra,
+                EdgeWeights {
+                    base: &self.weights,
+                    over: &over,
+                },
+            )),
+            &self.sources,
+            None,
+        )
+    }
+
+    /// A scratch buffer for `upgrade` (one per thread).
+    pub fn scratch(&self) -> Scratch {
+        Scratch::new(&self.travel_min)
+    }
+}

@@ -1,0 +1,510 @@
+//! Multi-source accumulated cost on an 8-connected grid, with optional extra
+//! edges between cells (roads), and an incremental update for cheaper edges.
+//!
+//! Convention (as scikit-image's `MCP_Geometric` and GRASS `r.cost` without
+//! knight's moves): a step between two neighbouring cells costs the mean of
+//! their costs per unit distance times the step length (dx, dy, or their
+//! hypotenuse for a diagonal). Cells whose cost is NaN, infinite or negative
+//! are impassable. Extra edges carry their own weights and join any two cells.
+//!
+//! Exactness: every edge weight is computed by one function and every path
+//! cost is accumulated the same way (`f32` additions along the path), so the
+//! result is the minimum over paths of that float sum. Float addition is
+//! monotone, which makes the incremental update (`relax_cheaper`) equal to a
+//! full recomputation bit for bit.
+//!
+//! Memory: cost (4 B/cell) + the caller's friction (4 B/cell) + optional
+//! origin label (2 B/cell) + a heap of 8-byte entries that holds the frontier.
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+
+/// Cells and their costs per unit distance, row-major, row 0 at the north.
+#[derive(Debug, Clone, Copy)]
+pub struct CostGrid<'a> {
+    pub width: usize,
+    pub height: usize,
+    /// Cell width and height in distance units.
+    pub dx: f64,
+    pub dy: f64,
+    pub cost: &'a [f32],
+}
+
+/// Extra edges between cells in compressed adjacency form, looked up only for
+/// cells flagged in a bitset (roads touch few cells).
+#[derive(Debug, Clone, Default)]
+pub struct ExtraEdges {
+    /// One bit per cell: has extra edges.
+    flags: Vec<u64>,
+    /// Sorted cells that have extra edges.
+    cells: Vec<u32>,
+    /// offsets[k]..offsets[k+1] index `adj` for cells[k].
+    offsets: Vec<u32>,
+    /// (neighbour cell, edge id).
+    adj: Vec<(u32, u32)>,
+    /// Edge endpoints, by edge id.
+    pub ends: Vec<(u32, u32)>,
+}
+
+impl ExtraEdges {
+    /// Build from undirected edges (a, b) over a grid of `n` cells; edge id
+    /// = index in `ends`.
+    pub fn new(n: usize, ends: Vec<(u32, u32)>) -> ExtraEdges {
+        let mut pairs: Vec<(u32, u32, u32)> = Vec::with_capacity(ends.len() * 2);
+        for (id, &(a, b)) in ends.iter().enumerate() {
+            pairs.push((a, b, id as u32));
+            pairs.push((b, a, id as u32));
+        }
+        pairs.sort_unstable();
+        let mut flags = vec![0u64; n.div_ceil(64)];
+        let mut cells = Vec::new();
+        let mut offsets = Vec::new();
+        let mut adj = Vec::with_capacity(pairs.len());
+        for (k, &(a, b, id)) in pairs.iter().enumerate() {
+            if k == 0 || pairs[k - 1].0 != a {
+                cells.push(a);
+                offsets.push(adj.len() as u32);
+                flags[a as usize / 64] |= 1u64 << (a % 64);
+            }
+            adj.push((b, id));
+        }
+        offsets.push(adj.len() as u32);
+        ExtraEdges {
+            flags,
+            cells,
+            offsets,
+            adj,
+            ends,
+        }
+    }
+
+    #[inline]
+    fn of(&self, cell: u32) -> &[(u32, u32)] {
+        if self.flags.is_empty() || self.flags[cell as usize / 64] & (1u64 << (cell % 64)) == 0 {
+            return &[];
+        }
+        match self.cells.binary_search(&cell) {
+            Ok(k) => &self.adj[self.offsets[k] as usize..self.offsets[k + 1] as usize],
+            Err(_) => &[],
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+}
+
+/// Weights of extra edges: a base table with optional overrides (an upgrade).
+#[derive(Debug, Clone, Copy)]
+pub struct EdgeWeights<'a> {
+    pub base: &'a [f32],
+    /// (edge id, weight), sorted by edge id.
+    pub over: &'a [(u32, f32)],
+}
+
+impl EdgeWeights<'_> {
+    #[inline]
+    pub fn get(&self, id: u32) -> f32 {
+        if !self.over.is_empty() {
+            if let Ok(k) = self.over.binary_search_by_key(&id, |o| o.0) {
+                return self.over[k].1;
+            }
+        }
+        self.base[id as usize]
+    }
+}
+
+/// The 8 neighbour offsets with their half step lengths.
+struct Steps {
+    dc: [isize; 8],
+    dr: [isize; 8],
+    half: [f32; 8],
+}
+
+impl Steps {
+    fn new(dx: f64, dy: f64) -> Steps {
+        let d = dx.hypot(dy);
+        Steps {
+            dc: [-1, 0, 1, -1, 1, -1, 0, 1],
+            dr: [-1, -1, -1, 0, 0, 1, 1, 1],
+            half: [d, dy, d, dx, dx, d, dy, d].map(|v| (0.5 * v) as f32),
+        }
+    }
+}
+
+/// The weight of a grid step between cells with costs `a` and `b`: one
+/// function for the full and the incremental solver.
+#[inline(always)]
+fn step_weight(a: f32, b: f32, half: f32) -> f32 {
+    (a + b) * half
+}
+
+#[inline(always)]
+fn passable(c: f32) -> bool {
+    c.is_finite() && c >= 0.0
+}
+
+#[inline(always)]
+fn key(cost: f32, cell: u32) -> Reverse<u64> {
+    // Non-negative floats order like their bit patterns; ties break by cell.
+    Reverse(((cost.to_bits() as u64) << 32) | cell as u64)
+}
+
+#[inline(always)]
+fn unkey(k: Reverse<u64>) -> (f32, u32) {
+    (f32::from_bits((k.0 >> 32) as u32), k.0 as u32)
+}
+
+/// A source cell with its starting cost and a label carried to the cells it
+/// reaches first (e.g. a market id).
+#[derive(Debug, Clone, Copy)]
+pub struct Source {
+    pub cell: u32,
+    pub cost: f32,
+    pub label: u16,
+}
+
+/// Accumulated cost from the nearest source for every cell (INFINITY where
+/// unreachable) and, if `labels` is given, the label of that source
+/// (`u16::MAX` where unreachable). Ties keep the first label to arrive.
+pub fn solve(
+    g: &CostGrid,
+    extra: Option<(&ExtraEdges, EdgeWeights)>,
+    sources: &[Source],
+    mut labels: Option<&mut [u16]>,
+) -> Vec<f32> {
+    let n = g.width * g.height;
+    let mut acc = vec![f32::INFINITY; n];
+    if let Some(l) = labels.as_deref_mut() {
+        l.fill(u16::MAX);
+    }
+    let mut heap = BinaryHeap::new();
+    for s in sources {
+        let c = s.cell as usize;
+        if c < n && s.cost < acc[c] {
+            acc[c] = s.cost;
+            if let Some(l) = labels.as_deref_mut() {
+                l[c] = s.label;
+            }
+            heap.push(key(s.cost, s.cell));
+        }
+    }
+    run(g, extra, &mut acc, &mut heap, labels, &mut |_| {});
+    acc
+}
+
+/// The Dijkstra loop shared by `solve` and `relax_cheaper`: pops cells in
+/// cost order and relaxes their grid and extra neighbours. `touched` hears of
+/// every cell whose cost is lowered.
+fn run(
+    g: &CostGrid,
+    extra: Option<(&ExtraEdges, EdgeWeights)>,
+    acc: &mut [f32],
+    heap: &mut BinaryHeap<Reverse<u64>>,
+    mut labels: Option<&mut [u16]>,
+    touched: &mut dyn FnMut(u32),
+) {
+    let steps = Steps::new(g.dx, g.dy);
+    let (w, h) = (g.width as isize, g.height as isize);
+    let cost = g.cost;
+    while let Some(k) = heap.pop() {
+        let (cu, u) = unkey(k);
+        let ui = u as usize;
+        if cu > acc[ui] {
+            continue; // stale entry
+        }
+        let fu = cost[ui];
+        let (col, row) = ((ui % g.width) as isize, (ui / g.width) as isize);
+        if passable(fu) {
+            for s in 0..8 {
+                let (c2, r2) = (col + steps.dc[s], row + steps.dr[s]);
+                if c2 < 0 || r2 < 0 || c2 >= w || r2 >= h {
+                    continue;
+                }
+                let vi = (r2 * w + c2) as usize;
+                let fv = cost[vi];
+                if !passable(fv) {
+                    continue;
+                }
+                let nc = cu + step_weight(fu, fv, steps.half[s]);
+                if nc < acc[vi] {
+                    acc[vi] = nc;
+                    if let Some(l) = labels.as_deref_mut() {
+                        l[vi] = l[ui];
+                    }
+                    touched(vi as u32);
+                    heap.push(key(nc, vi as u32));
+                }
+            }
+        }
+        if let Some((ex, wt)) = &extra {
+            for &(v, id) in ex.of(u) {
+                let nc = cu + wt.get(id);
+                let vi = v as usize;
+                if nc < acc[vi] {
+                    acc[vi] = nc;
+                    if let Some(l) = labels.as_deref_mut() {
+                        l[vi] = l[ui];
+                    }
+                    touched(v);
+                    heap.push(key(nc, v));
+                }
+            }
+        }
+    }
+}
+
+/// Reusable memory for incremental updates: a working copy of the base
+/// costs, restored after each call by undoing only what changed.
+#[derive(Debug, Clone)]
+pub struct Scratch {
+    acc: Vec<f32>,
+    changed: Vec<u32>,
+    seen: Vec<u64>,
+    heap: BinaryHeap<Reverse<u64>>,
+}
+
+impl Scratch {
+    pub fn new(base: &[f32]) -> Scratch {
+        Scratch {
+            acc: base.to_vec(),
+            changed: Vec::new(),
+            seen: vec![0; base.len().div_ceil(64)],
+            heap: BinaryHeap::new(),
+        }
+    }
+}
+
+/// The cells whose accumulated cost drops when the extra edges in
+/// `weights.over` become cheaper than in `base_weights`, with their new costs,
+/// sorted by cell. `base` is the solution for `base_weights` (from `solve`);
+/// the result equals `solve` with the new weights exactly, cell for cell,
+/// while touching only the cells that improve. Overrides must not be dearer
+/// than the base weights (an upgrade only ever speeds travel up).
+pub fn relax_cheaper(
+    g: &CostGrid,
+    extra: &ExtraEdges,
+    weights: EdgeWeights,
+    base: &[f32],
+    scratch: &mut Scratch,
+) -> Vec<(u32, f32)> {
+    debug_assert_eq!(scratch.acc.len(), base.len());
+    let Scratch {
+        acc,
+        changed,
+        seen,
+        heap,
+    } = scratch;
+    heap.clear();
+    changed.clear();
+    let mark = |c: u32, changed: &mut Vec<u32>, seen: &mut Vec<u64>| {
+        let (wd, bit) = (c as usize / 64, 1u64 << (c % 64));
+        if seen[wd] & bit == 0 {
+            seen[wd] |= bit;
+            changed.push(c);
+        }
+    };
+    // Seed: both ends of every cheaper edge, relaxed from the base costs.
+    for &(id, wt) in weights.over {
+        let (a, b) = extra.ends[id as usize];
+        for (from, to) in [(a, b), (b, a)] {
+            let nc = acc[from as usize] + wt;
+            if nc < acc[to as usize] {
+                acc[to as usize] = nc;
+                mark(to, changed, seen);
+                heap.push(key(nc, to));
+            }
+        }
+    }
+    {
+        let mut on_touch = |c: u32| mark(c, changed, seen);
+        run(g, Some((extra, weights)), acc, heap, None, &mut on_touch);
+    }
+    changed.sort_unstable();
+    let out: Vec<(u32, f32)> = changed.iter().map(|&c| (c, acc[c as usize])).collect();
+    // Restore the working copy for the next call.
+    for &c in changed.iter() {
+        acc[c as usize] = base[c as usize];
+        seen[c as usize / 64] &= !(1u64 << (c % 64));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn grid(w: usize, h: usize, cost: &[f32]) -> CostGrid<'_> {
+        CostGrid {
+            width: w,
+            height: h,
+            dx: 1.0,
+            dy: 1.0,
+            cost,
+        }
+    }
+
+    fn src(cell: u32) -> Source {
+        Source {
+            cell,
+            cost: 0.0,
+            label: cell as u16,
+        }
+    }
+
+    #[test]
+    fn uniform_5x5_from_the_centre_matches_hand_values() {
+        let cost = vec![1f32; 25];
+        let acc = solve(&grid(5, 5, &cost), None, &[src(12)], None);
+        let s = std::f32::consts::SQRT_2;
+        // Straight steps cost 1 each; diagonals sqrt(2); knight-type cells
+        // take one diagonal and one straight step.
+        #[rustfmt::skip]
+        let want = [
+            2.0 * s, 1.0 + s, 2.0, 1.0 + s, 2.0 * s,
+            1.0 + s, s,       1.0, s,       1.0 + s,
+            2.0,     1.0,     0.0, 1.0,     2.0,
+            1.0 + s, s,       1.0, s,       1.0 + s,
+            2.0 * s, 1.0 + s, 2.0, 1.0 + s, 2.0 * s,
+        ];
+        for (i, (a, b)) in acc.iter().zip(want).enumerate() {
+            assert!((a - b).abs() < 1e-6, "cell {i}: {a} vs {b}");
+        }
+    }
+
+    #[test]
+    fn step_cost_is_the_mean_of_the_two_cells() {
+        // 3x1: costs 1, 3, 5; from the west cell: (1+3)/2 = 2, then (3+5)/2 = 4.
+        let cost = vec![1f32, 3.0, 5.0];
+        let acc = solve(&grid(3, 1, &cost), None, &[src(0)], None);
+        assert_eq!(acc, vec![0.0, 2.0, 6.0]);
+        // Cell size scales the step: dx = 100.
+        let g = CostGrid {
+            dx: 100.0,
+            ..grid(3, 1, &cost)
+        };
+        assert_eq!(solve(&g, None, &[src(0)], None), vec![0.0, 200.0, 600.0]);
+    }
+
+    #[test]
+    fn a_barrier_forces_the_way_round() {
+        // 3x3 with the middle column impassable except the bottom cell.
+        let nan = f32::NAN;
+        #[rustfmt::skip]
+        let cost = vec![
+            1.0, nan, 1.0,
+            1.0, nan, 1.0,
+            1.0, 1.0, 1.0,
+        ];
+        let acc = solve(&grid(3, 3, &cost), None, &[src(0)], None);
+        let s = std::f32::consts::SQRT_2;
+        // (0,0) -> (0,1) 1 -> (1,2) diag s -> (2,1) diag s -> (2,0) 1.
+        assert!((acc[2] - (2.0 + 2.0 * s)).abs() < 1e-6, "{}", acc[2]);
+        assert!((acc[7] - (1.0 + s)).abs() < 1e-6);
+        assert!(acc[1].is_infinite() && acc[4].is_infinite());
+    }
+
+    #[test]
+    fn nodata_holes_are_unreachable_and_two_sources_split_the_grid() {
+        let mut cost = vec![1f32; 7];
+        cost[3] = -1.0; // a hole
+        let mut labels = vec![0u16; 7];
+        let acc = solve(
+            &grid(7, 1, &cost),
+            None,
+            &[src(0), src(6)],
+            Some(&mut labels),
+        );
+        assert_eq!(acc, vec![0.0, 1.0, 2.0, f32::INFINITY, 2.0, 1.0, 0.0]);
+        assert_eq!(labels, vec![0, 0, 0, u16::MAX, 6, 6, 6]);
+    }
+
+    #[test]
+    fn extra_edges_join_distant_cells() {
+        let cost = vec![1f32; 10];
+        let ex = ExtraEdges::new(10, vec![(0, 9)]);
+        let w = [0.5f32];
+        let acc = solve(
+            &grid(10, 1, &cost),
+            Some((
+                &ex,
+                EdgeWeights {
+                    base: &w,
+                    over: &[],
+                },
+            )),
+            &[src(0)],
+            None,
+        );
+        assert_eq!(acc[9], 0.5);
+        assert_eq!(acc[8], 1.5);
+        assert_eq!(acc[5], 4.5);
+    }
+
+    #[test]
+    fn incremental_equals_full_on_a_small_case() {
+        let cost = vec![2f32; 100];
+        let ends = vec![(0, 1), (1, 2), (2, 3), (3, 4), (4, 55), (55, 99)];
+        let ex = ExtraEdges::new(100, ends);
+        let base_w = vec![1.0f32; 6];
+        let g = grid(10, 10, &cost);
+        let base = solve(
+            &g,
+            Some((
+                &ex,
+                EdgeWeights {
+                    base: &base_w,
+                    over: &[],
+                },
+            )),
+            &[src(0)],
+            None,
+        );
+        let over = [(4u32, 0.2f32), (5, 0.3)];
+        let full = solve(
+            &g,
+            Some((
+                &ex,
+                EdgeWeights {
+                    base: &base_w,
+                    over: &over,
+                },
+            )),
+            &[src(0)],
+            None,
+        );
+        let mut scratch = Scratch::new(&base);
+        let delta = relax_cheaper(
+            &g,
+            &ex,
+            EdgeWeights {
+                base: &base_w,
+                over: &over,
+            },
+            &base,
+            &mut scratch,
+        );
+        let mut inc = base.clone();
+        for (c, v) in &delta {
+            inc[*c as usize] = *v;
+        }
+        assert_eq!(inc, full);
+        assert!(!delta.is_empty());
+        // The scratch is restored: a second call gives the same answer.
+        let again = relax_cheaper(
+            &g,
+            &ex,
+            EdgeWeights {
+                base: &base_w,
+                over: &over,
+            },
+            &base,
+            &mut scratch,
+        );
+        assert_eq!(again, delta);
+    }
+}

@@ -1,0 +1,168 @@
+//! General GIS tools built on greenhalo's kernels, for analysts' own data.
+
+use std::path::Path;
+
+use geo::CoordsIter;
+
+use crate::error::{Error, Result};
+use crate::io::raster::{self, Placement};
+use crate::io::{outdir, srs, vector};
+use crate::kernels::cost_distance::{self, CostGrid, Source};
+use crate::kernels::lines::{cell_pieces, GridGeom};
+
+/// What `cost-distance` reports.
+#[derive(Debug, Clone)]
+pub struct CostDistanceReport {
+    pub source_cells: usize,
+    pub reached_cells: usize,
+    pub max_cost: f64,
+}
+
+/// Accumulated cost from the nearest source over a cost raster.
+///
+/// The cost raster holds cost per unit distance in the raster's units;
+/// nodata, NaN and negative cells are impassable. Sources are any OGR vector
+/// layer (reprojected to the raster's CRS): points mark their cell, lines
+/// every cell they cross, polygons every cell whose centre they hold. The
+/// output is a Float32 GeoTIFF on the cost raster's grid with nodata where
+/// no source can be reached.
+pub fn cost_distance(
+    cost_path: &Path,
+    sources_path: &Path,
+    out: &Path,
+) -> Result<CostDistanceReport> {
+    let (at, data, nodata) = raster::read_native(cost_path, 1)?;
+    let gt = at.geo_transform;
+    if gt[2] != 0.0 || gt[4] != 0.0 || gt[1] <= 0.0 || gt[5] >= 0.0 {
+        return Err(Error::raster(
+            cost_path,
+            "the raster is rotated or not north-up; warp it first (gdalwarp)",
+        ));
+    }
+    let cost: Vec<f32> = data
+        .iter()
+        .map(|v| {
+            if nodata.is_some_and(|nd| *v == nd || (nd.is_nan() && v.is_nan())) {
+                f32::NAN
+            } else {
+                *v as f32
+            }
+        })
+        .collect();
+    let target = if at.wkt.is_empty() {
+        None
+    } else {
+        Some(srs::parse(&at.wkt)?)
+    };
+    let layer = vector::read(sources_path, None, &Default::default(), target.as_ref())?;
+    let (w, h) = (at.width, at.height);
+    let cell_of = |x: f64, y: f64| -> Option<u32> {
+        let c = ((x - gt[0]) / gt[1]).floor();
+        let r = ((y - gt[3]) / gt[5]).floor();
+        (c >= 0.0 && r >= 0.0 && (c as usize) < w && (r as usize) < h)
+            .then(|| (r as usize * w + c as usize) as u32)
+    };
+    let mut cells: Vec<u32> = Vec::new();
+    let mut polys: Vec<geo::Geometry<f64>> = Vec::new();
+    let gg = GridGeom {
+        x_min: gt[0],
+        y_max: gt[3],
+        res: gt[1],
+        width: w,
+        height: h,
+    };
+    for f in &layer.features {
+        let Some(g) = &f.geom else { continue };
+        match g {
+            geo::Geometry::Point(_) | geo::Geometry::MultiPoint(_) => {
+                cells.extend(g.coords_iter().filter_map(|c| cell_of(c.x, c.y)));
+            }
+            geo::Geometry::LineString(_) | geo::Geometry::MultiLineString(_) => {
+                let parts: Vec<geo::LineString<f64>> = match g {
+                    geo::Geometry::LineString(l) => vec![l.clone()],
+                    geo::Geometry::MultiLineString(m) => m.0.clone(),
+                    _ => vec![],
+                };
+                for l in parts {
+                    let coords: Vec<(f64, f64)> = l.coords_iter().map(|c| (c.x, c.y)).collect();
+                    if (gt[1] - (-gt[5])).abs() > 1e-9 * gt[1] {
+                        // Non-square cells: mark the vertices' cells only.
+                        cells.extend(coords.iter().filter_map(|(x, y)| cell_of(*x, *y)));
+                    } else {
+                        cells.extend(
+                            cell_pieces(&gg, &coords)
+                                .into_iter()
+                                .flatten()
+                                .map(|p| p.cell),
+                        );
+                    }
+                }
+            }
+            other => polys.push(other.clone()),
+        }
+    }
+    if !polys.is_empty() {
+        let ones = vec![1.0; polys.len()];
+        let burnt = raster::rasterize_at(&at, &polys, &ones, 0.0, false)?;
+        cells.extend(
+            burnt
+                .iter()
+                .enumerate()
+                .filter(|(_, v)| **v > 0.5)
+                .map(|(i, _)| i as u32),
+        );
+        // A polygon smaller than a cell still marks the cell of its vertices.
+        for p in &polys {
+            cells.extend(p.coords_iter().take(1).filter_map(|c| cell_of(c.x, c.y)));
+        }
+    }
+    cells.sort_unstable();
+    cells.dedup();
+    if cells.is_empty() {
+        return Err(Error::BadFeature {
+            file: sources_path.to_path_buf(),
+            layer: layer.layer.clone(),
+            fid: None,
+            message: "no source falls inside the cost raster; check the CRS of both".into(),
+        });
+    }
+    let sources: Vec<Source> = cells
+        .iter()
+        .map(|&c| Source {
+            cell: c,
+            cost: 0.0,
+            label: 0,
+        })
+        .collect();
+    let g = CostGrid {
+        width: w,
+        height: h,
+        dx: gt[1],
+        dy: -gt[5],
+        cost: &cost,
+    };
+    let acc = cost_distance::solve(&g, None, &sources, None);
+    let reached = acc.iter().filter(|v| v.is_finite()).count();
+    let max_cost = acc
+        .iter()
+        .filter(|v| v.is_finite())
+        .fold(0f32, |a, b| a.max(*b)) as f64;
+    let outv: Vec<f32> = acc
+        .iter()
+        .map(|v| if v.is_finite() { *v } else { f32::NAN })
+        .collect();
+    outdir::write_file_atomically(out, |tmp| {
+        raster::write_geotiff(
+            tmp,
+            &Placement { ..at.clone() },
+            &outv,
+            Some(f64::NAN),
+            "accumulated cost from the nearest source",
+        )
+    })?;
+    Ok(CostDistanceReport {
+        source_cells: sources.len(),
+        reached_cells: reached,
+        max_cost,
+    })
+}
