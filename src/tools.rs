@@ -31,7 +31,7 @@ pub fn cost_distance(
     sources_path: &Path,
     out: &Path,
 ) -> Result<CostDistanceReport> {
-    let (at, data, nodata) = raster::read_native(cost_path, 1)?;
+    let (at, mut cost, nodata) = raster::read_native_as::<f32>(cost_path, 1)?;
     let gt = at.geo_transform;
     if gt[2] != 0.0 || gt[4] != 0.0 || gt[1] <= 0.0 || gt[5] >= 0.0 {
         return Err(Error::raster(
@@ -39,16 +39,14 @@ pub fn cost_distance(
             "the raster is rotated or not north-up; warp it first (gdalwarp)",
         ));
     }
-    let cost: Vec<f32> = data
-        .iter()
-        .map(|v| {
-            if nodata.is_some_and(|nd| *v == nd || (nd.is_nan() && v.is_nan())) {
-                f32::NAN
-            } else {
-                *v as f32
+    if let Some(nd) = nodata {
+        let nd = nd as f32;
+        for v in cost.iter_mut() {
+            if *v == nd {
+                *v = f32::NAN;
             }
-        })
-        .collect();
+        }
+    }
     let target = if at.wkt.is_empty() {
         None
     } else {

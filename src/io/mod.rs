@@ -18,6 +18,12 @@ static INIT: Once = Once::new();
 pub fn init_gdal() {
     INIT.call_once(|| {
         gdal::DriverManager::register_all();
+        // GDAL's block cache defaults to 5% of RAM; greenhalo reads and
+        // writes whole rasters once, so a modest cache is enough and keeps
+        // peak memory down. An explicit GDAL_CACHEMAX wins.
+        if std::env::var_os("GDAL_CACHEMAX").is_none() {
+            let _ = gdal::config::set_config_option("GDAL_CACHEMAX", "256");
+        }
         gdal::config::set_error_handler(|_class, _code, _msg| {});
     });
 }

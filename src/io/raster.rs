@@ -298,13 +298,21 @@ pub fn write_geotiff<T: GdalType + Copy>(
         gdal::raster::GdalDataType::Float32 | gdal::raster::GdalDataType::Float64
     );
     let predictor = if is_float { "3" } else { "2" };
+    // DEFLATE level 6 (GDAL's default) for ordinary rasters; level 1 above
+    // 16 M cells, where it writes about 2.5x faster for ~10% larger files.
+    let zlevel = if at.width * at.height > 16_000_000 {
+        "1"
+    } else {
+        "6"
+    };
     let opts = RasterCreationOptions::from_iter([
         "TILED=YES",
         "BLOCKXSIZE=256",
         "BLOCKYSIZE=256",
         "COMPRESS=DEFLATE",
         &format!("PREDICTOR={predictor}"),
-        "ZLEVEL=6",
+        &format!("ZLEVEL={zlevel}"),
+        "NUM_THREADS=ALL_CPUS",
     ]);
     let mut ds = drv
         .create_with_band_type_with_options::<T, _>(path, at.width, at.height, 1, &opts)
@@ -324,9 +332,14 @@ pub fn write_geotiff<T: GdalType + Copy>(
             band.set_description(description)
                 .map_err(|e| Error::output(path, e))?;
         }
-        let mut buf = gdal::raster::Buffer::new((at.width, at.height), data.to_vec());
-        band.write((0, 0), (at.width, at.height), &mut buf)
-            .map_err(|e| Error::output(path, e))?;
+        // Strips of one tile row: no full copy of the data.
+        for r0 in (0..at.height).step_by(256) {
+            let rows = 256.min(at.height - r0);
+            let strip = data[r0 * at.width..(r0 + rows) * at.width].to_vec();
+            let mut buf = gdal::raster::Buffer::new((at.width, rows), strip);
+            band.write((0, r0 as isize), (at.width, rows), &mut buf)
+                .map_err(|e| Error::output(path, e))?;
+        }
     }
     ds.flush_cache().map_err(|e| Error::output(path, e))?;
     ds.close().map_err(|e| Error::output(path, e))?;
@@ -335,6 +348,14 @@ pub fn write_geotiff<T: GdalType + Copy>(
 
 /// Read band 1 of a raster as it is (no warping), with its placement.
 pub fn read_native(path: &Path, band: usize) -> Result<(Placement, Vec<f64>, Option<f64>)> {
+    read_native_as::<f64>(path, band)
+}
+
+/// `read_native` into any cell type (GDAL converts while reading).
+pub fn read_native_as<T: Copy + GdalType>(
+    path: &Path,
+    band: usize,
+) -> Result<(Placement, Vec<T>, Option<f64>)> {
     let ds = open_raster(path)?;
     let (w, h) = ds.raster_size();
     let gt = ds
@@ -345,7 +366,7 @@ pub fn read_native(path: &Path, band: usize) -> Result<(Placement, Vec<f64>, Opt
         .map_err(|e| Error::raster(path, format!("no band {band}: {e}")))?;
     let nodata = b.no_data_value();
     let buf = b
-        .read_as::<f64>((0, 0), (w, h), (w, h), None)
+        .read_as::<T>((0, 0), (w, h), (w, h), None)
         .map_err(|e| Error::raster(path, e))?;
     Ok((
         Placement {

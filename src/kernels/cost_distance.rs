@@ -16,8 +16,83 @@
 //! Memory: cost (4 B/cell) + the caller's friction (4 B/cell) + optional
 //! origin label (2 B/cell) + a heap of 8-byte entries that holds the frontier.
 
-use std::cmp::Reverse;
-use std::collections::BinaryHeap;
+/// A monotone radix heap on u32 keys (Ahuja, Mehlhorn, Orlin and Tarjan
+/// 1990): Dijkstra never pushes a key below the last one popped, which this
+/// exploits to beat a binary heap. Keys are the bit patterns of non-negative
+/// f32 costs, which order like the floats themselves. Ties pop in a fixed
+/// (deterministic) order.
+#[derive(Debug, Clone)]
+pub struct RadixHeap {
+    last: u32,
+    len: usize,
+    buckets: Vec<Vec<(u32, u32)>>,
+}
+
+impl Default for RadixHeap {
+    fn default() -> Self {
+        RadixHeap {
+            last: 0,
+            len: 0,
+            buckets: vec![Vec::new(); 33],
+        }
+    }
+}
+
+impl RadixHeap {
+    #[inline(always)]
+    fn bucket(&self, key: u32) -> usize {
+        (32 - (key ^ self.last).leading_zeros()) as usize
+    }
+
+    pub fn clear(&mut self) {
+        for b in &mut self.buckets {
+            b.clear();
+        }
+        self.len = 0;
+        self.last = 0;
+    }
+
+    #[inline(always)]
+    pub fn push(&mut self, cost: f32, cell: u32) {
+        let key = cost.to_bits();
+        debug_assert!(key >= self.last, "radix heap keys must not decrease");
+        let b = self.bucket(key);
+        self.buckets[b].push((key, cell));
+        self.len += 1;
+    }
+
+    /// The cell that `pop` will return next, when it is already known
+    /// (used to prefetch its memory).
+    #[inline(always)]
+    pub fn peek_cell(&self, ahead: usize) -> Option<u32> {
+        let b = &self.buckets[0];
+        b.len().checked_sub(1 + ahead).map(|k| b[k].1)
+    }
+
+    #[inline]
+    pub fn pop(&mut self) -> Option<(f32, u32)> {
+        if self.len == 0 {
+            return None;
+        }
+        if self.buckets[0].is_empty() {
+            let i = (1..33).find(|&i| !self.buckets[i].is_empty())?;
+            let moved = std::mem::take(&mut self.buckets[i]);
+            self.last = moved.iter().map(|e| e.0).min().unwrap_or(self.last);
+            for &(k, v) in &moved {
+                let b = self.bucket(k);
+                self.buckets[b].push((k, v));
+            }
+            // Keep the allocation for reuse.
+            let mut moved = moved;
+            moved.clear();
+            if self.buckets[i].is_empty() {
+                self.buckets[i] = moved;
+            }
+        }
+        self.len -= 1;
+        self.buckets[0].pop().map(|(k, v)| (f32::from_bits(k), v))
+    }
+}
 
 /// Cells and their costs per unit distance, row-major, row 0 at the north.
 #[derive(Debug, Clone, Copy)]
@@ -148,17 +223,6 @@ fn passable(c: f32) -> bool {
     c.is_finite() && c >= 0.0
 }
 
-#[inline(always)]
-fn key(cost: f32, cell: u32) -> Reverse<u64> {
-    // Non-negative floats order like their bit patterns; ties break by cell.
-    Reverse(((cost.to_bits() as u64) << 32) | cell as u64)
-}
-
-#[inline(always)]
-fn unkey(k: Reverse<u64>) -> (f32, u32) {
-    (f32::from_bits((k.0 >> 32) as u32), k.0 as u32)
-}
-
 /// A source cell with its starting cost and a label carried to the cells it
 /// reaches first (e.g. a market id).
 #[derive(Debug, Clone, Copy)]
@@ -175,69 +239,141 @@ pub fn solve(
     g: &CostGrid,
     extra: Option<(&ExtraEdges, EdgeWeights)>,
     sources: &[Source],
-    mut labels: Option<&mut [u16]>,
+    labels: Option<&mut [u16]>,
 ) -> Vec<f32> {
-    let n = g.width * g.height;
-    let mut acc = vec![f32::INFINITY; n];
-    if let Some(l) = labels.as_deref_mut() {
-        l.fill(u16::MAX);
-    }
-    let mut heap = BinaryHeap::new();
-    for s in sources {
-        let c = s.cell as usize;
-        if c < n && s.cost < acc[c] {
-            acc[c] = s.cost;
-            if let Some(l) = labels.as_deref_mut() {
-                l[c] = s.label;
-            }
-            heap.push(key(s.cost, s.cell));
+    let (w, h) = (g.width, g.height);
+    let n = w * h;
+    assert_eq!(g.cost.len(), n, "cost raster size");
+    // Work on a copy padded with a ring of impassable cells: the hot loop
+    // then needs no bounds tests and no division to find a cell's column.
+    // Each cell holds (cost, accumulated cost) side by side, so a relaxation
+    // touches one cache line.
+    let pw = w + 2;
+    let pad = |i: usize| (i / w + 1) * pw + i % w + 1;
+    let mut st: Vec<[f32; 2]> = vec![[f32::NAN, f32::INFINITY]; pw * (h + 2)];
+    for r in 0..h {
+        let (dst, src) = ((r + 1) * pw + 1, r * w);
+        for c in 0..w {
+            st[dst + c][0] = g.cost[src + c];
         }
     }
-    run(g, extra, &mut acc, &mut heap, labels, &mut |_| {});
+    let padded_extra = extra.map(|(ex, wt)| {
+        let ends = ex
+            .ends
+            .iter()
+            .map(|&(a, b)| (pad(a as usize) as u32, pad(b as usize) as u32))
+            .collect();
+        (ExtraEdges::new(st.len(), ends), wt)
+    });
+    let mut heap = RadixHeap::default();
+    for s in sources {
+        let c = s.cell as usize;
+        if c < n && s.cost >= 0.0 {
+            let pc = pad(c);
+            if s.cost < st[pc][1] {
+                st[pc][1] = s.cost;
+                heap.push(s.cost, pc as u32);
+            }
+        }
+    }
+    let extra_ref = padded_extra.as_ref().map(|(ex, wt)| (ex, *wt));
+    match labels {
+        Some(l) => {
+            let mut pl = vec![u16::MAX; st.len()];
+            for s in sources {
+                let c = s.cell as usize;
+                if c < n && st[pad(c)][1] == s.cost && pl[pad(c)] == u16::MAX {
+                    pl[pad(c)] = s.label;
+                }
+            }
+            run_padded(
+                pw,
+                Steps::new(g.dx, g.dy),
+                extra_ref,
+                &mut st,
+                &mut heap,
+                &mut pl[..],
+            );
+            for (i, v) in l.iter_mut().enumerate() {
+                *v = pl[pad(i)];
+            }
+        }
+        None => run_padded(
+            pw,
+            Steps::new(g.dx, g.dy),
+            extra_ref,
+            &mut st,
+            &mut heap,
+            NoLabels,
+        ),
+    }
+    let mut acc = Vec::with_capacity(n);
+    for r in 0..h {
+        let src = (r + 1) * pw + 1;
+        acc.extend(st[src..src + w].iter().map(|p| p[1]));
+    }
     acc
 }
 
-/// The Dijkstra loop shared by `solve` and `relax_cheaper`: pops cells in
-/// cost order and relaxes their grid and extra neighbours. `touched` hears of
-/// every cell whose cost is lowered.
-fn run(
-    g: &CostGrid,
+const PREFETCH_AHEAD: usize = 0;
+
+#[inline(always)]
+fn prefetch(st: &[[f32; 2]], i: usize, pw: usize) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        for j in [i.wrapping_sub(pw), i, i + pw] {
+            if j < st.len() {
+                // SAFETY: a prefetch is a hint; the address is in bounds.
+                unsafe { _mm_prefetch(st.as_ptr().add(j) as *const i8, _MM_HINT_T0) };
+            }
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = (st, i, pw);
+    }
+}
+
+/// The full solver's loop, over a padded interleaved grid (see `solve`).
+/// Its arithmetic is that of `run`, step for step, so both give the same
+/// bits.
+fn run_padded<L: LabelSink>(
+    pw: usize,
+    steps: Steps,
     extra: Option<(&ExtraEdges, EdgeWeights)>,
-    acc: &mut [f32],
-    heap: &mut BinaryHeap<Reverse<u64>>,
-    mut labels: Option<&mut [u16]>,
-    touched: &mut dyn FnMut(u32),
+    st: &mut [[f32; 2]],
+    heap: &mut RadixHeap,
+    mut labels: L,
 ) {
-    let steps = Steps::new(g.dx, g.dy);
-    let (w, h) = (g.width as isize, g.height as isize);
-    let cost = g.cost;
-    while let Some(k) = heap.pop() {
-        let (cu, u) = unkey(k);
+    let offsets: [isize; 8] = std::array::from_fn(|s| steps.dr[s] * pw as isize + steps.dc[s]);
+    while let Some((cu, u)) = heap.pop() {
         let ui = u as usize;
-        if cu > acc[ui] {
+        // Dijkstra here is bound by memory latency: ask for the next cell's
+        // three rows of neighbours while this one is relaxed.
+        if let Some(next) = heap.peek_cell(PREFETCH_AHEAD) {
+            prefetch(st, next as usize, pw);
+        }
+        let [fu, au] = st[ui];
+        if cu > au {
             continue; // stale entry
         }
-        let fu = cost[ui];
-        let (col, row) = ((ui % g.width) as isize, (ui / g.width) as isize);
         if passable(fu) {
-            for s in 0..8 {
-                let (c2, r2) = (col + steps.dc[s], row + steps.dr[s]);
-                if c2 < 0 || r2 < 0 || c2 >= w || r2 >= h {
-                    continue;
-                }
-                let vi = (r2 * w + c2) as usize;
-                let fv = cost[vi];
+            // A passable cell is never on the padding ring, so all 8
+            // neighbours are inside the padded array.
+            for (&off, &half) in offsets.iter().zip(&steps.half) {
+                let vi = (ui as isize + off) as usize;
+                // SAFETY: vi is a neighbour of a non-ring cell of the padded
+                // grid (see above), hence in bounds.
+                let [fv, av] = unsafe { *st.get_unchecked(vi) };
                 if !passable(fv) {
                     continue;
                 }
-                let nc = cu + step_weight(fu, fv, steps.half[s]);
-                if nc < acc[vi] {
-                    acc[vi] = nc;
-                    if let Some(l) = labels.as_deref_mut() {
-                        l[vi] = l[ui];
-                    }
-                    touched(vi as u32);
-                    heap.push(key(nc, vi as u32));
+                let nc = cu + step_weight(fu, fv, half);
+                if nc < av {
+                    unsafe { st.get_unchecked_mut(vi)[1] = nc };
+                    labels.copy(ui, vi);
+                    heap.push(nc, vi as u32);
                 }
             }
         }
@@ -245,13 +381,162 @@ fn run(
             for &(v, id) in ex.of(u) {
                 let nc = cu + wt.get(id);
                 let vi = v as usize;
-                if nc < acc[vi] {
-                    acc[vi] = nc;
-                    if let Some(l) = labels.as_deref_mut() {
-                        l[vi] = l[ui];
+                if nc < st[vi][1] {
+                    st[vi][1] = nc;
+                    labels.copy(ui, vi);
+                    heap.push(nc, v);
+                }
+            }
+        }
+    }
+}
+
+/// Cell costs and accumulated costs, as the loop reads and writes them:
+/// split (two slices, for the incremental update's working copy) or
+/// interleaved (one (cost, acc) pair per cell, so a relaxation touches one
+/// cache line instead of two; for full solves).
+trait Store {
+    fn len(&self) -> usize;
+    fn cost(&self, i: usize) -> f32;
+    fn acc(&self, i: usize) -> f32;
+    fn set_acc(&mut self, i: usize, v: f32);
+    /// # Safety
+    /// `i < self.len()`.
+    unsafe fn cost_unchecked(&self, i: usize) -> f32;
+    /// # Safety
+    /// `i < self.len()`.
+    unsafe fn acc_unchecked(&self, i: usize) -> f32;
+    /// # Safety
+    /// `i < self.len()`.
+    unsafe fn set_acc_unchecked(&mut self, i: usize, v: f32);
+}
+
+struct Split<'a> {
+    cost: &'a [f32],
+    acc: &'a mut [f32],
+}
+
+impl Store for Split<'_> {
+    #[inline(always)]
+    fn len(&self) -> usize {
+        self.acc.len()
+    }
+    #[inline(always)]
+    fn cost(&self, i: usize) -> f32 {
+        self.cost[i]
+    }
+    #[inline(always)]
+    fn acc(&self, i: usize) -> f32 {
+        self.acc[i]
+    }
+    #[inline(always)]
+    fn set_acc(&mut self, i: usize, v: f32) {
+        self.acc[i] = v;
+    }
+    #[inline(always)]
+    unsafe fn cost_unchecked(&self, i: usize) -> f32 {
+        *self.cost.get_unchecked(i)
+    }
+    #[inline(always)]
+    unsafe fn acc_unchecked(&self, i: usize) -> f32 {
+        *self.acc.get_unchecked(i)
+    }
+    #[inline(always)]
+    unsafe fn set_acc_unchecked(&mut self, i: usize, v: f32) {
+        *self.acc.get_unchecked_mut(i) = v;
+    }
+}
+
+/// Where labels go (a slice) or nothing (no labels): a type parameter so the
+/// hot loop carries no run-time branch or indirect call for them.
+trait LabelSink {
+    fn copy(&mut self, from: usize, to: usize);
+}
+
+struct NoLabels;
+impl LabelSink for NoLabels {
+    #[inline(always)]
+    fn copy(&mut self, _from: usize, _to: usize) {}
+}
+
+impl LabelSink for &mut [u16] {
+    #[inline(always)]
+    fn copy(&mut self, from: usize, to: usize) {
+        self[to] = self[from];
+    }
+}
+
+/// The Dijkstra loop shared by `solve` and `relax_cheaper`: pops cells in
+/// cost order and relaxes their grid and extra neighbours. `touched` hears of
+/// every cell whose cost is lowered.
+fn run<S: Store, L: LabelSink, T: FnMut(u32)>(
+    g: &CostGrid,
+    extra: Option<(&ExtraEdges, EdgeWeights)>,
+    st: &mut S,
+    heap: &mut RadixHeap,
+    mut labels: L,
+    mut touched: T,
+) {
+    let steps = Steps::new(g.dx, g.dy);
+    let (w, h) = (g.width as isize, g.height as isize);
+    let offsets: [isize; 8] = std::array::from_fn(|s| steps.dr[s] * w + steps.dc[s]);
+    assert_eq!(st.len(), g.width * g.height);
+    while let Some((cu, u)) = heap.pop() {
+        let ui = u as usize;
+        if cu > st.acc(ui) {
+            continue; // stale entry
+        }
+        let fu = st.cost(ui);
+        if passable(fu) {
+            let (col, row) = ((ui % g.width) as isize, (ui / g.width) as isize);
+            if col > 0 && row > 0 && col < w - 1 && row < h - 1 {
+                // Interior cell: all 8 neighbours exist.
+                for (&off, &half) in offsets.iter().zip(&steps.half) {
+                    let vi = (ui as isize + off) as usize;
+                    // SAFETY: an interior cell's neighbours are inside the
+                    // grid, whose size the store has (asserted above).
+                    let fv = unsafe { st.cost_unchecked(vi) };
+                    if !passable(fv) {
+                        continue;
                     }
+                    let nc = cu + step_weight(fu, fv, half);
+                    if nc < unsafe { st.acc_unchecked(vi) } {
+                        unsafe { st.set_acc_unchecked(vi, nc) };
+                        labels.copy(ui, vi);
+                        touched(vi as u32);
+                        heap.push(nc, vi as u32);
+                    }
+                }
+            } else {
+                for s in 0..8 {
+                    let (c2, r2) = (col + steps.dc[s], row + steps.dr[s]);
+                    if c2 < 0 || r2 < 0 || c2 >= w || r2 >= h {
+                        continue;
+                    }
+                    let vi = (r2 * w + c2) as usize;
+                    let fv = st.cost(vi);
+                    if !passable(fv) {
+                        continue;
+                    }
+                    let nc = cu + step_weight(fu, fv, steps.half[s]);
+                    if nc < st.acc(vi) {
+                        st.set_acc(vi, nc);
+                        labels.copy(ui, vi);
+                        touched(vi as u32);
+                        heap.push(nc, vi as u32);
+                    }
+                }
+            }
+        }
+        if let Some((ex, wt)) = &extra {
+            for &(v, id) in ex.of(u) {
+                let nc = cu + wt.get(id);
+                let vi = v as usize;
+                if nc < st.acc(vi) {
+                    st.set_acc(vi, nc);
+                    labels.copy(ui, vi);
                     touched(v);
-                    heap.push(key(nc, v));
+                    heap.push(nc, v);
                 }
             }
         }
@@ -265,7 +550,7 @@ pub struct Scratch {
     acc: Vec<f32>,
     changed: Vec<u32>,
     seen: Vec<u64>,
-    heap: BinaryHeap<Reverse<u64>>,
+    heap: RadixHeap,
 }
 
 impl Scratch {
@@ -274,7 +559,7 @@ impl Scratch {
             acc: base.to_vec(),
             changed: Vec::new(),
             seen: vec![0; base.len().div_ceil(64)],
-            heap: BinaryHeap::new(),
+            heap: RadixHeap::default(),
         }
     }
 }
@@ -316,14 +601,22 @@ pub fn relax_cheaper(
             if nc < acc[to as usize] {
                 acc[to as usize] = nc;
                 mark(to, changed, seen);
-                heap.push(key(nc, to));
+                heap.push(nc, to);
             }
         }
     }
-    {
-        let mut on_touch = |c: u32| mark(c, changed, seen);
-        run(g, Some((extra, weights)), acc, heap, None, &mut on_touch);
-    }
+    let mut st = Split {
+        cost: g.cost,
+        acc: &mut acc[..],
+    };
+    run(
+        g,
+        Some((extra, weights)),
+        &mut st,
+        heap,
+        NoLabels,
+        |c: u32| mark(c, changed, seen),
+    );
     changed.sort_unstable();
     let out: Vec<(u32, f32)> = changed.iter().map(|&c| (c, acc[c as usize])).collect();
     // Restore the working copy for the next call.
