@@ -5,9 +5,9 @@ use std::path::Path;
 use geo::CoordsIter;
 
 use crate::error::{Error, Result};
-use crate::io::raster::{self, Placement};
+use crate::io::raster;
 use crate::io::{outdir, srs, vector};
-use crate::kernels::cost_distance::{self, CostGrid, Source};
+use crate::kernels::cost_distance::{self, Source};
 use crate::kernels::lines::{cell_pieces, GridGeom};
 
 /// What `cost-distance` reports.
@@ -132,27 +132,22 @@ pub fn cost_distance(
             label: 0,
         })
         .collect();
-    let g = CostGrid {
-        width: w,
-        height: h,
-        dx: gt[1],
-        dy: -gt[5],
-        cost: &cost,
-    };
-    let acc = cost_distance::solve(&g, None, &sources, None);
+    let mut acc = cost_distance::solve_owned(w, h, gt[1], -gt[5], cost, &sources);
     let reached = acc.iter().filter(|v| v.is_finite()).count();
     let max_cost = acc
         .iter()
         .filter(|v| v.is_finite())
         .fold(0f32, |a, b| a.max(*b)) as f64;
-    let outv: Vec<f32> = acc
-        .iter()
-        .map(|v| if v.is_finite() { *v } else { f32::NAN })
-        .collect();
+    for v in acc.iter_mut() {
+        if !v.is_finite() {
+            *v = f32::NAN;
+        }
+    }
+    let outv = acc;
     outdir::write_file_atomically(out, |tmp| {
         raster::write_geotiff(
             tmp,
-            &Placement { ..at.clone() },
+            &at,
             &outv,
             Some(f64::NAN),
             "accumulated cost from the nearest source",

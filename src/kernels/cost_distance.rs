@@ -241,22 +241,62 @@ pub fn solve(
     sources: &[Source],
     labels: Option<&mut [u16]>,
 ) -> Vec<f32> {
-    let (w, h) = (g.width, g.height);
-    let n = w * h;
-    assert_eq!(g.cost.len(), n, "cost raster size");
-    // Work on a copy padded with a ring of impassable cells: the hot loop
-    // then needs no bounds tests and no division to find a cell's column.
-    // Each cell holds (cost, accumulated cost) side by side, so a relaxation
-    // touches one cache line.
+    assert_eq!(g.cost.len(), g.width * g.height, "cost raster size");
+    let st = padded(g.cost, g.width, g.height);
+    solve_padded(g, st, extra, sources, labels)
+}
+
+/// `solve` that takes the cost raster by value and frees it once copied,
+/// for the largest grids: the peak is then 8 bytes per cell for the solver
+/// plus 4 for the result, instead of 4 more for the caller's costs.
+pub fn solve_owned(
+    width: usize,
+    height: usize,
+    dx: f64,
+    dy: f64,
+    cost: Vec<f32>,
+    sources: &[Source],
+) -> Vec<f32> {
+    assert_eq!(cost.len(), width * height, "cost raster size");
+    let st = padded(&cost, width, height);
+    drop(cost);
+    let g = CostGrid {
+        width,
+        height,
+        dx,
+        dy,
+        cost: &[],
+    };
+    solve_padded(&g, st, None, sources, None)
+}
+
+/// Copy costs into a grid padded with a ring of impassable cells, so the hot
+/// loop needs no bounds tests and no division to find a cell's column. Each
+/// cell holds (cost, accumulated cost) side by side, so a relaxation touches
+/// one cache line.
+fn padded(cost: &[f32], w: usize, h: usize) -> Vec<[f32; 2]> {
     let pw = w + 2;
-    let pad = |i: usize| (i / w + 1) * pw + i % w + 1;
     let mut st: Vec<[f32; 2]> = vec![[f32::NAN, f32::INFINITY]; pw * (h + 2)];
     for r in 0..h {
         let (dst, src) = ((r + 1) * pw + 1, r * w);
         for c in 0..w {
-            st[dst + c][0] = g.cost[src + c];
+            st[dst + c][0] = cost[src + c];
         }
     }
+    st
+}
+
+fn solve_padded(
+    g: &CostGrid,
+    mut st: Vec<[f32; 2]>,
+    extra: Option<(&ExtraEdges, EdgeWeights)>,
+    sources: &[Source],
+    labels: Option<&mut [u16]>,
+) -> Vec<f32> {
+    let (w, h) = (g.width, g.height);
+    let n = w * h;
+    let pw = w + 2;
+    let pad = |i: usize| (i / w + 1) * pw + i % w + 1;
     let padded_extra = extra.map(|(ex, wt)| {
         let ends = ex
             .ends
