@@ -101,6 +101,8 @@ pub struct LandscapeConfig {
     pub economics: Economics,
     #[serde(default)]
     pub halo: HaloParams,
+    #[serde(default)]
+    pub risk: RiskParams,
 }
 
 fn default_seed() -> u64 {
@@ -572,6 +574,77 @@ impl Default for HaloParams {
     }
 }
 
+/// Deforestation risk model (SPEC section B).
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct RiskParams {
+    /// Years covered by a 0/1 forest_loss raster (year-coded rasters say
+    /// their own span).
+    pub loss_period_years: u32,
+    /// Loss and non-loss cells sampled for the fit, at most, per class.
+    pub sample_per_class: usize,
+    /// Share of the sample held out to measure AUC.
+    pub holdout_share: f64,
+    /// L2 penalty on the standardised slopes (not the intercept).
+    pub l2: f64,
+    /// Annual logit coefficients used when no forest_loss raster is given.
+    pub default_coefficients: RiskCoefficients,
+}
+
+impl Default for RiskParams {
+    fn default() -> Self {
+        RiskParams {
+            loss_period_years: 20,
+            sample_per_class: 10_000,
+            holdout_share: 0.3,
+            l2: 1.0,
+            default_coefficients: RiskCoefficients::default(),
+        }
+    }
+}
+
+/// Annual logit of forest loss = intercept + sum(coefficient x driver).
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct RiskCoefficients {
+    pub intercept: f64,
+    /// Per unit of ln(1 + travel time in minutes).
+    pub ln_travel_time_min: f64,
+    pub road_distance_km: f64,
+    pub edge_distance_km: f64,
+    pub slope_deg: f64,
+    pub elevation_km: f64,
+    /// Inside a conservation area (0/1).
+    pub protected: f64,
+}
+
+impl Default for RiskCoefficients {
+    fn default() -> Self {
+        // Order-of-magnitude defaults for Amazon frontier landscapes, for
+        // uncalibrated runs only (calibrate with a forest_loss raster):
+        // - road distance: Barber et al. 2014 (Biol. Conserv. 177:203) find
+        //   ~95% of Amazon deforestation within 5.5 km of a road; -0.45/km
+        //   leaves exp(-0.45 * 5.5) = 8% of the odds at 5.5 km.
+        // - protected: the same study reports 10.9% loss in protected areas
+        //   near roads vs 43.6% unprotected: ln((0.109/0.891)/(0.436/0.564))
+        //   = -1.84.
+        // - edge distance, slope, elevation and travel time: signs and sizes
+        //   as in spatial deforestation models of the Peruvian Amazon and
+        //   Andean slopes (loss concentrates at forest edges, on gentle,
+        //   low, accessible land); the intercept gives about 2% a year at a
+        //   forest edge beside a road on flat valley land 30 min from market.
+        RiskCoefficients {
+            intercept: -1.35,
+            ln_travel_time_min: -0.35,
+            road_distance_km: -0.45,
+            edge_distance_km: -0.9,
+            slope_deg: -0.03,
+            elevation_km: -0.5,
+            protected: -1.84,
+        }
+    }
+}
+
 // -------------------------------------------------------------- template ----
 
 /// The commented landscape file `greenhalo init` writes. Values are the
@@ -586,6 +659,8 @@ pub fn template() -> String {
     let a = AccessParams::default();
     let e = Economics::default();
     let h = HaloParams::default();
+    let rk = RiskParams::default();
+    let rc = &rk.default_coefficients;
     let q = |s: &Option<String>| match s {
         Some(v) => format!("{v:?}"),
         None => "\"\"".into(),
@@ -688,6 +763,22 @@ carbon_density_tc_per_ha = {cd:?}     # used where no carbon raster is given
 
 [halo]
 distance_km = {hd:?}                   # Green Halo ring width around conservation areas
+
+[risk]
+loss_period_years = {lpy}             # years a 0/1 forest_loss raster covers
+sample_per_class = {spc}            # loss / non-loss cells sampled for the fit
+holdout_share = {hs:?}                # share held out for AUC
+l2 = {l2:?}                           # ridge penalty on standardised slopes
+
+[risk.default_coefficients]
+# annual logit, used only without a forest_loss raster (sources in src/config.rs)
+intercept = {c0:?}
+ln_travel_time_min = {c1:?}
+road_distance_km = {c2:?}
+edge_distance_km = {c3:?}
+slope_deg = {c4:?}
+elevation_km = {c5:?}
+protected = {c6:?}
 "#,
         seed = default_seed(),
         res = g.resolution_m,
@@ -715,6 +806,17 @@ distance_km = {hd:?}                   # Green Halo ring width around conservati
         cp = e.carbon_price_usd_per_tco2,
         cd = e.carbon_density_tc_per_ha,
         hd = h.distance_km,
+        lpy = rk.loss_period_years,
+        spc = rk.sample_per_class,
+        hs = rk.holdout_share,
+        l2 = rk.l2,
+        c0 = rc.intercept,
+        c1 = rc.ln_travel_time_min,
+        c2 = rc.road_distance_km,
+        c3 = rc.edge_distance_km,
+        c4 = rc.slope_deg,
+        c5 = rc.elevation_km,
+        c6 = rc.protected,
     )
 }
 
@@ -734,6 +836,7 @@ mod tests {
         assert_eq!(cfg.access, AccessParams::default());
         assert_eq!(cfg.economics, Economics::default());
         assert_eq!(cfg.halo, HaloParams::default());
+        assert_eq!(cfg.risk, RiskParams::default());
         assert_eq!(cfg.seed, default_seed());
     }
 

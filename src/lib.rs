@@ -1,3 +1,4 @@
+#![allow(clippy::needless_range_loop)] // index loops read best in numeric kernels
 //! greenhalo: Green Halo landscape planning.
 //!
 //! The pipeline, top to bottom: load and align the landscape on the analysis
@@ -14,6 +15,7 @@ pub mod io;
 pub mod kernels;
 pub mod outputs;
 pub mod progress;
+pub mod risk;
 pub mod synth;
 pub mod tools;
 
@@ -40,11 +42,17 @@ pub fn run(landscape: &Path, out: &Path, progress: &Progress) -> Result<RunRepor
     let access = access::Access::compute(&inputs, &cfg.access, &cfg.landcover)?;
     step.finish_and_clear();
 
+    let step = progress.spinner("deforestation risk");
+    let risk = risk::compute(&inputs, &access.travel_min, &cfg.risk, cfg.seed)?;
+    step.finish_and_clear();
+
     let staging = io::outdir::Staging::new(out)?;
     outputs::write_inputs(staging.path(), &inputs)?;
     outputs::write_access(staging.path(), &inputs, &access)?;
     let mut summary = outputs::summary(&inputs, &problems);
     summary["access"] = outputs::access_summary(&inputs, &access);
+    outputs::write_risk(staging.path(), &inputs, &risk)?;
+    summary["risk"] = outputs::risk_summary(&inputs, &risk, cfg.economics.horizon_years as f64);
     outputs::write_json(&staging.file("summary.json"), &summary)?;
     let out_dir = staging.commit()?;
 

@@ -13,6 +13,7 @@ use crate::inputs::{Inputs, Problems, Severity};
 use crate::io::geojson_out::{self, OutFeature};
 use crate::io::raster::{write_geotiff, Placement};
 use crate::io::srs;
+use crate::risk::Risk;
 
 /// Round for JSON: figures a planner reads, not float noise.
 pub fn r(v: f64, decimals: i32) -> f64 {
@@ -259,6 +260,48 @@ pub fn access_summary(inp: &Inputs, a: &Access) -> Value {
         "travel_time_min": { "p10": q(0.1), "p50": q(0.5), "p90": q(0.9), "max": q(1.0) },
         "unreachable_cells": unreachable,
         "markets": per_market,
+    })
+}
+
+/// `deforestation_risk.tif` (annual probability of loss, forest cells) and
+/// `risk_model.json` (coefficients, standard errors, AUC, sample sizes).
+pub fn write_risk(dir: &Path, inp: &Inputs, risk: &Risk) -> Result<()> {
+    let at = Placement::of_grid(&inp.grid, &inp.grid_wkt);
+    write_geotiff(
+        &dir.join("deforestation_risk.tif"),
+        &at,
+        &risk.annual_p,
+        Some(f64::NAN),
+        "annual probability of forest loss",
+    )?;
+    let v = serde_json::to_value(&risk.model).map_err(|e| Error::output(dir, e))?;
+    write_json(&dir.join("risk_model.json"), &v)
+}
+
+/// The risk section of `summary.json`.
+pub fn risk_summary(inp: &Inputs, risk: &Risk, horizon: f64) -> Value {
+    let forest: Vec<f64> = risk
+        .annual_p
+        .iter()
+        .filter(|p| !p.is_nan())
+        .map(|p| *p as f64)
+        .collect();
+    let mean = if forest.is_empty() {
+        0.0
+    } else {
+        forest.iter().sum::<f64>() / forest.len() as f64
+    };
+    let m = &risk.model;
+    json!({
+        "calibrated": m.calibrated,
+        "note": if m.calibrated { "fitted on the forest_loss raster" } else { "not calibrated: default coefficients (add a forest_loss raster to fit them)" },
+        "auc_holdout": m.auc_holdout.map(|a| r(a, 4)),
+        "period_years": m.period_years,
+        "mean_annual_probability": r(mean, 6),
+        "expected_loss_ha_over_horizon": r(risk.expected_loss_ha(inp, horizon), 1),
+        "horizon_years": horizon,
+        "coefficients": m.table.iter().map(|c| (c.name.clone(), json!(r(c.estimate, 6)))).collect::<Map<_, _>>(),
+        "warnings": m.warnings,
     })
 }
 

@@ -513,3 +513,86 @@ fn run_writes_travel_time_and_nearest_market() {
     let p50 = s["access"]["travel_time_min"]["p50"].as_f64().unwrap();
     assert!(p50 > 10.0 && p50 < 2_000.0, "{p50}");
 }
+
+#[test]
+fn risk_is_fitted_on_the_sample_and_defaults_are_flagged_without_loss() {
+    let d = tempfile::tempdir().unwrap();
+    let out = d.path().join("out");
+    greenhalo()
+        .arg("-q")
+        .arg("run")
+        .arg(sample())
+        .arg("-o")
+        .arg(&out)
+        .assert()
+        .success();
+    let m: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("risk_model.json")).unwrap())
+            .unwrap();
+    assert_eq!(m["calibrated"], true);
+    let auc = m["auc_holdout"].as_f64().unwrap();
+    assert!(auc > 0.75, "held-out AUC {auc}");
+    let travel = m["table"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "ln_travel_time_min")
+        .unwrap();
+    assert!(
+        travel["estimate"].as_f64().unwrap() < 0.0,
+        "more remote must mean less loss: {travel}"
+    );
+    let (_, p, _) = read_native(&out.join("deforestation_risk.tif"), 1).unwrap();
+    assert!(p
+        .iter()
+        .filter(|v| !v.is_nan())
+        .all(|v| (0.0..=1.0).contains(v)));
+
+    // The same landscape without its loss raster: default coefficients, flagged.
+    let dir = d.path().join("noloss");
+    copy_dir(sample().parent().unwrap(), &dir);
+    edit(
+        &dir.join("landscape.toml"),
+        "forest_loss = \"forest_loss.tif\"\n",
+        "",
+    );
+    let out2 = d.path().join("out2");
+    greenhalo()
+        .arg("-q")
+        .arg("run")
+        .arg(dir.join("landscape.toml"))
+        .arg("-o")
+        .arg(&out2)
+        .assert()
+        .success();
+    let s: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out2.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(s["risk"]["calibrated"], false);
+    assert!(s["risk"]["note"]
+        .as_str()
+        .unwrap()
+        .contains("not calibrated"));
+}
+
+#[test]
+fn a_loss_raster_without_loss_is_a_clear_error() {
+    let d = tempfile::tempdir().unwrap();
+    let dir = d.path().join("zero");
+    copy_dir(sample().parent().unwrap(), &dir);
+    let (at, data, nd) = read_native(&dir.join("forest_loss.tif"), 1).unwrap();
+    let zero: Vec<u8> = data
+        .iter()
+        .map(|v| if Some(*v) == nd { 255 } else { 0 })
+        .collect();
+    write_geotiff(&dir.join("forest_loss.tif"), &at, &zero, nd, "").unwrap();
+    greenhalo()
+        .arg("-q")
+        .arg("run")
+        .arg(dir.join("landscape.toml"))
+        .arg("-o")
+        .arg(d.path().join("out"))
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("no loss"));
+    assert!(!d.path().join("out").exists());
+}

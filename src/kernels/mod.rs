@@ -2,5 +2,6 @@
 //! Each kernel is testable and benchmarkable alone.
 
 pub mod cost_distance;
+pub mod distance;
 pub mod lines;
 pub mod terrain;
