@@ -232,16 +232,38 @@ impl Access {
 
     /// The overrides that upgrade `edges` to `kmh` (never slower than now).
     pub fn upgrade_weights(&self, edges: &[u32], kmh: f64) -> Vec<(u32, f32)> {
-        let mut over: Vec<(u32, f32)> = edges
+        self.overrides(&[(edges, kmh)])
+    }
+
+    /// Overrides for several upgrades at once (a portfolio); where two
+    /// touch one edge, the faster wins.
+    pub fn overrides(&self, jobs: &[(&[u32], f64)]) -> Vec<(u32, f32)> {
+        let mut over: Vec<(u32, f32)> = jobs
             .iter()
-            .map(|&e| {
-                let w = edge_minutes(self.roads.edges[e as usize].len_m, kmh);
-                (e, w.min(self.weights[e as usize]))
+            .flat_map(|(edges, kmh)| {
+                edges.iter().map(move |&e| {
+                    let w = edge_minutes(self.roads.edges[e as usize].len_m, *kmh);
+                    (e, w.min(self.weights[e as usize]))
+                })
             })
             .collect();
-        over.sort_unstable_by_key(|o| o.0);
+        over.sort_unstable_by(|a, b| a.0.cmp(&b.0).then(a.1.total_cmp(&b.1)));
         over.dedup_by_key(|o| o.0);
         over
+    }
+
+    /// Incremental update for arbitrary (cheaper) edge overrides.
+    pub fn upgrade_with(&self, over: &[(u32, f32)], scratch: &mut Scratch) -> Vec<(u32, f32)> {
+        cost_distance::relax_cheaper(
+            &self.cost_grid(),
+            &self.roads.extra,
+            EdgeWeights {
+                base: &self.weights,
+                over,
+            },
+            &self.travel_min,
+            scratch,
+        )
     }
 
     /// Incremental upgrade: the cells whose travel time drops when `edges`

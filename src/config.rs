@@ -103,6 +103,8 @@ pub struct LandscapeConfig {
     pub halo: HaloParams,
     #[serde(default)]
     pub risk: RiskParams,
+    #[serde(default)]
+    pub road_upgrades: RoadUpgradeParams,
 }
 
 fn default_seed() -> u64 {
@@ -645,6 +647,97 @@ impl Default for RiskCoefficients {
     }
 }
 
+/// Road segments and their upgrades (SPEC section C).
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct RoadUpgradeParams {
+    /// Segments are split at junctions and at this length, km (SPEC: 5).
+    pub max_segment_km: f64,
+    /// Road ends closer than this to another road join it, metres (real
+    /// networks have roads that almost but not exactly meet).
+    pub junction_tolerance_m: f64,
+    /// Upgrade costs, US$ per km, by the class a segment starts from, on
+    /// flat ground. Order of magnitude of Peruvian public investment
+    /// projects (MTC / Provias): opening a track to a dirt road, gravelling
+    /// ("afirmado"), paving, and rehabilitating a paved road.
+    pub cost_track_usd_per_km: f64,
+    pub cost_tertiary_usd_per_km: f64,
+    pub cost_secondary_usd_per_km: f64,
+    pub cost_primary_usd_per_km: f64,
+    /// Speed of a rehabilitated primary road, km/h (the upgrade of a
+    /// primary segment).
+    pub primary_upgraded_kmh: f64,
+    /// Terrain factors on cost by mean slope along the segment, as the
+    /// World Bank ROCKS road-cost database's terrain classes: flat (< 5 deg),
+    /// rolling (5-15 deg), mountainous (> 15 deg).
+    pub terrain_factor_rolling: f64,
+    pub terrain_factor_mountainous: f64,
+    /// Yearly maintenance, US$ per km, by class (the upgrade adds the
+    /// difference). Rehabilitated primary roads keep the primary figure.
+    pub maintenance_primary_usd_per_km: f64,
+    pub maintenance_secondary_usd_per_km: f64,
+    pub maintenance_tertiary_usd_per_km: f64,
+    pub maintenance_track_usd_per_km: f64,
+    /// Round trips to market per person per year (a weekly market day).
+    pub trips_per_person_year: f64,
+    /// Value of travel time, US$ per person-hour (rural Peru: a share of
+    /// the rural wage, as HDM-4 and World Bank guidance value non-work time).
+    pub value_of_time_usd_per_hour: f64,
+    /// People per hectare of farmland where no population raster is given.
+    pub people_per_farm_ha: f64,
+    /// Marketed farm output, tonnes per hectare of farmland per year (rice,
+    /// maize, milk, coffee and cocoa of the Alto Mayo valley average a few
+    /// tonnes; Goñas et al. 2024 report 0.96 t/ha of dry cocoa).
+    pub farm_output_t_per_ha: f64,
+    /// Cost of moving a tonne for an hour (animal, pick-up or truck), US$:
+    /// rural freight in Peru costs roughly US$0.5 per tonne-km at 20 km/h.
+    pub transport_usd_per_tonne_hour: f64,
+    /// Vehicle operating costs, US$ per vehicle-km, by class (HDM-4 style
+    /// ranges: smoother roads cost less to drive).
+    pub voc_primary_usd_per_km: f64,
+    pub voc_primary_upgraded_usd_per_km: f64,
+    pub voc_secondary_usd_per_km: f64,
+    pub voc_tertiary_usd_per_km: f64,
+    pub voc_track_usd_per_km: f64,
+    /// Deforestation intensity above which a segment needs safeguards,
+    /// hectares of extra forest loss per US$1 M of economic benefit (PV).
+    pub max_intensity_ha_per_musd: f64,
+    /// Road budget for the portfolio, US$.
+    pub road_budget_usd: f64,
+}
+
+impl Default for RoadUpgradeParams {
+    fn default() -> Self {
+        RoadUpgradeParams {
+            max_segment_km: 5.0,
+            junction_tolerance_m: 10.0,
+            cost_track_usd_per_km: 60_000.0,
+            cost_tertiary_usd_per_km: 150_000.0,
+            cost_secondary_usd_per_km: 600_000.0,
+            cost_primary_usd_per_km: 350_000.0,
+            primary_upgraded_kmh: 80.0,
+            terrain_factor_rolling: 1.3,
+            terrain_factor_mountainous: 1.7,
+            maintenance_primary_usd_per_km: 8_000.0,
+            maintenance_secondary_usd_per_km: 3_500.0,
+            maintenance_tertiary_usd_per_km: 1_500.0,
+            maintenance_track_usd_per_km: 300.0,
+            trips_per_person_year: 52.0,
+            value_of_time_usd_per_hour: 1.0,
+            people_per_farm_ha: 0.5,
+            farm_output_t_per_ha: 3.0,
+            transport_usd_per_tonne_hour: 10.0,
+            voc_primary_usd_per_km: 0.25,
+            voc_primary_upgraded_usd_per_km: 0.22,
+            voc_secondary_usd_per_km: 0.45,
+            voc_tertiary_usd_per_km: 0.65,
+            voc_track_usd_per_km: 0.90,
+            max_intensity_ha_per_musd: 5.0,
+            road_budget_usd: 20_000_000.0,
+        }
+    }
+}
+
 // -------------------------------------------------------------- template ----
 
 /// The commented landscape file `greenhalo init` writes. Values are the
@@ -660,6 +753,7 @@ pub fn template() -> String {
     let e = Economics::default();
     let h = HaloParams::default();
     let rk = RiskParams::default();
+    let ru = toml::to_string(&RoadUpgradeParams::default()).expect("plain numbers serialise");
     let rc = &rk.default_coefficients;
     let q = |s: &Option<String>| match s {
         Some(v) => format!("{v:?}"),
@@ -779,7 +873,14 @@ edge_distance_km = {c3:?}
 slope_deg = {c4:?}
 elevation_km = {c5:?}
 protected = {c6:?}
-"#,
+
+[road_upgrades]
+# Segmentation, upgrade costs (US$/km by starting class, flat ground),
+# terrain factors, maintenance (US$/km/yr), benefits (trips, value of time,
+# farm output, transport cost, vehicle operating costs US$/veh-km), the
+# safeguard threshold (ha of extra loss per US$1 M of benefit) and the road
+# budget. Sources for each default are in src/config.rs.
+{ru}"#,
         seed = default_seed(),
         res = g.resolution_m,
         class_field = r.class_field,
@@ -817,6 +918,7 @@ protected = {c6:?}
         c4 = rc.slope_deg,
         c5 = rc.elevation_km,
         c6 = rc.protected,
+        ru = ru,
     )
 }
 
@@ -837,6 +939,7 @@ mod tests {
         assert_eq!(cfg.economics, Economics::default());
         assert_eq!(cfg.halo, HaloParams::default());
         assert_eq!(cfg.risk, RiskParams::default());
+        assert_eq!(cfg.road_upgrades, RoadUpgradeParams::default());
         assert_eq!(cfg.seed, default_seed());
     }
 

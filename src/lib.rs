@@ -7,15 +7,19 @@
 //! folder that is moved into place only when all of it succeeded.
 
 pub mod access;
+pub mod cashflow;
 pub mod config;
 pub mod error;
 pub mod grid;
+pub mod halo;
 pub mod inputs;
 pub mod io;
 pub mod kernels;
 pub mod outputs;
+pub mod outputs_roads;
 pub mod progress;
 pub mod risk;
+pub mod roads;
 pub mod synth;
 pub mod tools;
 
@@ -32,8 +36,26 @@ pub struct RunReport {
     pub warnings: Vec<String>,
 }
 
+/// How far the pipeline goes: `roads` stops after the roads stage.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Upto {
+    Roads,
+    All,
+}
+
 /// `greenhalo run`: the whole pipeline for one landscape into `out`.
 pub fn run(landscape: &Path, out: &Path, progress: &Progress) -> Result<RunReport> {
+    pipeline(landscape, out, progress, Upto::All)
+}
+
+/// The pipeline: load -> access -> risk -> halo -> roads -> (later stages)
+/// -> write, all into a staging folder moved into place at the end.
+pub fn pipeline(
+    landscape: &Path,
+    out: &Path,
+    progress: &Progress,
+    upto: Upto,
+) -> Result<RunReport> {
     let ls = Landscape::load(landscape)?;
     let (inputs, problems) = inputs::load_checked(&ls, progress)?;
     let cfg = &ls.cfg;
@@ -46,13 +68,33 @@ pub fn run(landscape: &Path, out: &Path, progress: &Progress) -> Result<RunRepor
     let risk = risk::compute(&inputs, &access.travel_min, &cfg.risk, cfg.seed)?;
     step.finish_and_clear();
 
+    let halo = halo::compute(&inputs, &cfg.halo)?;
+
+    let bar = progress.bar(0, "road segments");
+    let appraiser = roads::Appraiser::new(
+        &inputs,
+        &access,
+        &risk,
+        &halo,
+        &cfg.economics,
+        &cfg.road_upgrades,
+        &cfg.access,
+    );
+    let roads = roads::score(&appraiser, &bar)?;
+    bar.finish_and_clear();
+
     let staging = io::outdir::Staging::new(out)?;
-    outputs::write_inputs(staging.path(), &inputs)?;
-    outputs::write_access(staging.path(), &inputs, &access)?;
+    let dir = staging.path();
+    outputs::write_inputs(dir, &inputs)?;
+    outputs::write_access(dir, &inputs, &access)?;
+    outputs::write_risk(dir, &inputs, &risk)?;
+    outputs_roads::write_halo(dir, &inputs, &halo)?;
+    outputs_roads::write_roads(dir, &inputs, &roads)?;
     let mut summary = outputs::summary(&inputs, &problems);
     summary["access"] = outputs::access_summary(&inputs, &access);
-    outputs::write_risk(staging.path(), &inputs, &risk)?;
     summary["risk"] = outputs::risk_summary(&inputs, &risk, cfg.economics.horizon_years as f64);
+    summary["roads"] = outputs_roads::roads_summary(&roads);
+    let _ = upto;
     outputs::write_json(&staging.file("summary.json"), &summary)?;
     let out_dir = staging.commit()?;
 

@@ -32,6 +32,13 @@ enum Cmd {
         #[arg(short, long)]
         out: PathBuf,
     },
+    /// Score and rank road segments, and choose the budgeted portfolio (runs
+    /// only the stages roads need: accessibility, risk, halo).
+    Roads {
+        landscape: PathBuf,
+        #[arg(short, long)]
+        out: PathBuf,
+    },
     /// Check every layer of a landscape and report all problems (exit 2 on errors).
     Validate { landscape: PathBuf },
     /// Write a commented landscape-file template into DIR.
@@ -126,6 +133,13 @@ fn dispatch(cmd: Cmd, quiet: bool, progress: &Progress) -> anyhow::Result<ExitCo
                 for w in &rep.warnings {
                     eprintln!("{w}");
                 }
+                eprintln!("outputs written to {}", rep.out_dir.display());
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Roads { landscape, out } => {
+            let rep = greenhalo::pipeline(&landscape, &out, progress, greenhalo::Upto::Roads)?;
+            if !quiet {
                 eprintln!("outputs written to {}", rep.out_dir.display());
             }
             Ok(ExitCode::SUCCESS)

@@ -683,7 +683,15 @@ fn build_roads(
             roads.push(RoadLine {
                 kind: Kind::Secondary,
                 name: format!("SM-{:03}", 100 + k),
-                aadt: Some(rng.gen_range(150.0..900.0f64).round()),
+                // Feeders leaving a town carry more traffic.
+                aadt: Some(
+                    if k < towns.len() {
+                        rng.gen_range(600.0..1_500.0f64)
+                    } else {
+                        rng.gen_range(150.0..600.0f64)
+                    }
+                    .round(),
+                ),
                 pts,
             });
         }
@@ -710,7 +718,7 @@ fn build_roads(
                 roads.push(RoadLine {
                     kind: Kind::Tertiary,
                     name: format!("SM-{:03} ramal {}", 100 + si, k),
-                    aadt: None,
+                    aadt: Some(rng.gen_range(30.0..200.0f64).round()),
                     pts,
                 });
             }

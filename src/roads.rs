@@ -1,0 +1,1062 @@
+//! SPEC section C, road segments: which to improve, weighing the economic
+//! benefit of faster travel against the deforestation it invites.
+//!
+//! Roads are split into segments at junctions and at a maximum length. Each
+//! segment's upgrade (one class up; a primary road is rehabilitated) is run
+//! through the incremental accessibility engine; the cells whose travel time
+//! drops give the benefits (people's time, farm freight, vehicle operating
+//! costs) and, through the risk model, the extra forest loss and its carbon
+//! cost. Segments are classed, ranked by Pareto layers on (NPV_econ up,
+//! forest loss down) then NPV_net, and a budgeted portfolio is chosen
+//! exactly with a MIP solver, then re-checked with all chosen upgrades
+//! together.
+
+use std::collections::{BTreeMap, HashMap};
+
+use geo::{Euclidean, Intersects, Length, LineString};
+use indicatif::ProgressBar;
+use rayon::prelude::*;
+use rstar::primitives::GeomWithData;
+use rstar::RTree;
+use serde::Serialize;
+
+use crate::access::Access;
+use crate::cashflow::{irr, npv, pv_annuity};
+use crate::config::{AccessParams, Economics, RoadClass, RoadUpgradeParams};
+use crate::error::{Error, Result};
+use crate::halo::Halo;
+use crate::inputs::Inputs;
+use crate::kernels::cost_distance::Scratch;
+use crate::kernels::lines::{cell_pieces, GridGeom};
+use crate::kernels::terrain::slope_deg;
+use crate::risk::{loss_within, Risk};
+
+/// tCO2 per t C.
+const CO2_PER_C: f64 = 44.0 / 12.0;
+
+/// A stretch of road between junctions, at most `max_segment_km` long.
+#[derive(Debug, Clone)]
+pub struct Segment {
+    /// Stable id: source feature id and segment index ("12-3"), with the
+    /// source number in front when the landscape has several road sources
+    /// ("1:12-3").
+    pub id: String,
+    pub road: u32,
+    pub part: u32,
+    /// Distance along the road part where the segment starts and ends, m.
+    pub start_m: f64,
+    pub end_m: f64,
+    pub class: RoadClass,
+    pub aadt: Option<f64>,
+    pub geom: LineString<f64>,
+}
+
+impl Segment {
+    pub fn length_km(&self) -> f64 {
+        (self.end_m - self.start_m) / 1000.0
+    }
+}
+
+/// The part of `ls` between distances `a` and `b` along it.
+fn substring(ls: &LineString<f64>, a: f64, b: f64) -> LineString<f64> {
+    let mut out: Vec<geo::Coord<f64>> = Vec::new();
+    let mut along = 0.0;
+    for w in ls.0.windows(2) {
+        let (p, q) = (w[0], w[1]);
+        let len = (q.x - p.x).hypot(q.y - p.y);
+        let (s0, s1) = (along, along + len);
+        if s1 >= a && s0 <= b && len > 0.0 {
+            let t0 = ((a - s0) / len).clamp(0.0, 1.0);
+            let t1 = ((b - s0) / len).clamp(0.0, 1.0);
+            let at = |t: f64| geo::Coord {
+                x: p.x + t * (q.x - p.x),
+                y: p.y + t * (q.y - p.y),
+            };
+            if out.is_empty() {
+                out.push(at(t0));
+            }
+            let e = at(t1);
+            if out.last() != Some(&e) {
+                out.push(e);
+            }
+        }
+        along = s1;
+    }
+    if out.len() == 1 {
+        out.push(out[0]);
+    }
+    LineString(out)
+}
+
+type IndexedLine = GeomWithData<geo::Line<f64>, (u32, u32, f64)>;
+
+/// Split every road part at junctions (a part's end within the tolerance of
+/// another part, or a vertex two parts share) and at the maximum length.
+pub fn segments(inp: &Inputs, p: &RoadUpgradeParams) -> Vec<Segment> {
+    let tol = p.junction_tolerance_m.max(0.0);
+    // Every line piece of every part, with (road, part, distance along).
+    let mut lines: Vec<IndexedLine> = Vec::new();
+    for (ri, r) in inp.roads.iter().enumerate() {
+        for (pi, part) in r.geom.0.iter().enumerate() {
+            let mut along = 0.0;
+            for w in part.0.windows(2) {
+                let l = geo::Line::new(w[0], w[1]);
+                lines.push(GeomWithData::new(l, (ri as u32, pi as u32, along)));
+                along += l.length::<Euclidean>();
+            }
+        }
+    }
+    let tree = RTree::bulk_load(lines);
+    let mut splits: HashMap<(u32, u32), Vec<f64>> = HashMap::new();
+    // Vertices shared by several parts.
+    let mut seen: HashMap<(u64, u64), Vec<(u32, u32, f64)>> = HashMap::new();
+    for (ri, r) in inp.roads.iter().enumerate() {
+        for (pi, part) in r.geom.0.iter().enumerate() {
+            let mut along = 0.0;
+            for (k, c) in part.0.iter().enumerate() {
+                if k > 0 {
+                    let q = part.0[k - 1];
+                    along += (c.x - q.x).hypot(c.y - q.y);
+                }
+                seen.entry((c.x.to_bits(), c.y.to_bits()))
+                    .or_default()
+                    .push((ri as u32, pi as u32, along));
+            }
+        }
+    }
+    for hits in seen.values() {
+        let mut parts: Vec<(u32, u32)> = hits.iter().map(|h| (h.0, h.1)).collect();
+        parts.sort_unstable();
+        parts.dedup();
+        if parts.len() > 1 {
+            for h in hits {
+                splits.entry((h.0, h.1)).or_default().push(h.2);
+            }
+        }
+    }
+    // Part ends near another part: a junction on that part.
+    for (ri, r) in inp.roads.iter().enumerate() {
+        for (pi, part) in r.geom.0.iter().enumerate() {
+            let (Some(first), Some(last)) = (part.0.first(), part.0.last()) else {
+                continue;
+            };
+            for end in [*first, *last] {
+                let pt = [end.x, end.y];
+                for hit in
+                    tree.locate_within_distance(geo::Point::new(pt[0], pt[1]), tol * tol + 1e-9)
+                {
+                    let (hr, hp, along0) = hit.data;
+                    if (hr, hp) == (ri as u32, pi as u32) {
+                        continue;
+                    }
+                    let l = hit.geom();
+                    let (dx, dy) = (l.end.x - l.start.x, l.end.y - l.start.y);
+                    let len2 = dx * dx + dy * dy;
+                    let t = if len2 > 0.0 {
+                        (((end.x - l.start.x) * dx + (end.y - l.start.y) * dy) / len2)
+                            .clamp(0.0, 1.0)
+                    } else {
+                        0.0
+                    };
+                    splits
+                        .entry((hr, hp))
+                        .or_default()
+                        .push(along0 + t * len2.sqrt());
+                }
+            }
+        }
+    }
+
+    let max_m = (p.max_segment_km * 1000.0).max(1.0);
+    let multi_source = inp.roads.iter().any(|r| r.source > 0);
+    let mut out = Vec::new();
+    for (ri, r) in inp.roads.iter().enumerate() {
+        let mut index = 0u32;
+        for (pi, part) in r.geom.0.iter().enumerate() {
+            let total = part.length::<Euclidean>();
+            if total <= 0.0 {
+                continue;
+            }
+            let mut cuts: Vec<f64> = splits
+                .get(&(ri as u32, pi as u32))
+                .cloned()
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|d| *d > tol && *d < total - tol)
+                .collect();
+            cuts.push(0.0);
+            cuts.push(total);
+            cuts.sort_by(|a, b| a.total_cmp(b));
+            cuts.dedup_by(|a, b| (*a - *b).abs() <= tol.max(1e-6));
+            if let Some(l) = cuts.last_mut() {
+                *l = total;
+            }
+            for w in cuts.windows(2) {
+                let (a, b) = (w[0], w[1]);
+                let n = ((b - a) / max_m).ceil().max(1.0) as usize;
+                for k in 0..n {
+                    let s0 = a + (b - a) * k as f64 / n as f64;
+                    let s1 = a + (b - a) * (k + 1) as f64 / n as f64;
+                    let id = if multi_source {
+                        format!("{}:{}-{}", r.source, r.fid, index)
+                    } else {
+                        format!("{}-{}", r.fid, index)
+                    };
+                    out.push(Segment {
+                        id,
+                        road: ri as u32,
+                        part: pi as u32,
+                        start_m: s0,
+                        end_m: s1,
+                        class: r.class,
+                        aadt: r.aadt,
+                        geom: substring(part, s0, s1),
+                    });
+                    index += 1;
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Segment classes (SPEC C).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, PartialOrd, Ord)]
+#[serde(rename_all = "snake_case")]
+pub enum SegmentClass {
+    Improve,
+    ImproveWithSafeguards,
+    DoNotImprove,
+    Avoid,
+}
+
+impl SegmentClass {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SegmentClass::Improve => "improve",
+            SegmentClass::ImproveWithSafeguards => "improve_with_safeguards",
+            SegmentClass::DoNotImprove => "do_not_improve",
+            SegmentClass::Avoid => "avoid",
+        }
+    }
+}
+
+/// What a travel-time change does: benefits and forest loss.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct Effects {
+    pub cells_improved: usize,
+    pub people_served: f64,
+    /// US$ a year.
+    pub time_benefit_usd: f64,
+    pub freight_benefit_usd: f64,
+    /// Expected extra forest loss over the horizon, ha.
+    pub forest_loss_ha: f64,
+    pub loss_in_conservation_ha: f64,
+    pub loss_in_halo_ha: f64,
+    pub tco2: f64,
+    /// Carbon cost discounted by year of loss, US$.
+    pub carbon_cost_pv_usd: f64,
+}
+
+/// Everything a planner reads about one segment.
+#[derive(Debug, Clone, Serialize)]
+pub struct ScoredSegment {
+    pub id: String,
+    pub class_from: RoadClass,
+    pub upgrade_to: String,
+    pub length_km: f64,
+    pub mean_slope_deg: f64,
+    pub aadt: Option<f64>,
+    pub cost_usd: f64,
+    pub extra_maintenance_usd_per_year: f64,
+    pub voc_benefit_usd: f64,
+    pub annual_benefit_usd: f64,
+    pub pv_benefit_usd: f64,
+    pub npv_econ_usd: f64,
+    pub bcr: f64,
+    pub eirr: Option<f64>,
+    #[serde(flatten)]
+    pub effects: Effects,
+    pub npv_net_usd: f64,
+    /// ha of extra loss per US$1 M of economic benefit (PV); None when the
+    /// upgrade brings no benefit.
+    pub intensity_ha_per_musd: Option<f64>,
+    pub through_conservation: bool,
+    pub distance_to_conservation_km: f64,
+    pub class: SegmentClass,
+    pub reasons: String,
+    pub pareto_layer: u32,
+    pub rank: u32,
+    pub in_portfolio: bool,
+}
+
+/// Per-cell inputs of the benefit sums, precomputed once.
+struct CellValues {
+    people: Vec<f32>,
+    output_t: Vec<f32>,
+    carbon_tc_per_ha: Vec<f32>,
+}
+
+fn cell_values(inp: &Inputs, p: &RoadUpgradeParams, default_carbon: f64) -> CellValues {
+    let ha = inp.grid.cell_area_ha();
+    let farm_share = |i: usize| -> f64 {
+        let f = inp.forest[i];
+        let open = if f.is_nan() {
+            0.0
+        } else {
+            (1.0 - f as f64).clamp(0.0, 1.0)
+        };
+        match inp.landcover.as_ref().map(|l| l[i]) {
+            // Water and built-up are not farmland.
+            Some(v) if v == 3.0 || v == 4.0 => 0.0,
+            _ => open,
+        }
+    };
+    let people = (0..inp.grid.len())
+        .map(|i| {
+            if inp.aoi_mask[i] == 0 {
+                return 0.0;
+            }
+            match &inp.population {
+                Some(pop) => pop[i].max(0.0),
+                None => (farm_share(i) * ha * p.people_per_farm_ha) as f32,
+            }
+        })
+        .collect();
+    let output_t = (0..inp.grid.len())
+        .map(|i| {
+            if inp.aoi_mask[i] == 0 {
+                0.0
+            } else {
+                (farm_share(i) * ha * p.farm_output_t_per_ha) as f32
+            }
+        })
+        .collect();
+    let carbon_tc_per_ha = match &inp.carbon {
+        Some(c) => c
+            .iter()
+            .map(|v| {
+                if v.is_nan() {
+                    default_carbon as f32
+                } else {
+                    *v
+                }
+            })
+            .collect(),
+        None => vec![default_carbon as f32; inp.grid.len()],
+    };
+    CellValues {
+        people,
+        output_t,
+        carbon_tc_per_ha,
+    }
+}
+
+/// Discounted expected share of a cell lost, each year's loss discounted
+/// to year 0: sum over t = 1..H of (1-p)^(t-1) p / (1+r)^t.
+fn discounted_loss_share(p: f64, r: f64, years: u32) -> f64 {
+    if p <= 0.0 {
+        return 0.0;
+    }
+    let q = (1.0 - p) / (1.0 + r);
+    let h = years as i32;
+    if (1.0 - q).abs() < 1e-15 {
+        return p / (1.0 + r) * years as f64;
+    }
+    p / (1.0 + r) * (1.0 - q.powi(h)) / (1.0 - q)
+}
+
+/// The context every appraisal shares.
+pub struct Appraiser<'a> {
+    pub inp: &'a Inputs,
+    pub access: &'a Access,
+    pub risk: &'a Risk,
+    pub halo: &'a Halo,
+    pub econ: &'a Economics,
+    pub p: &'a RoadUpgradeParams,
+    pub speeds: &'a AccessParams,
+    cells: CellValues,
+}
+
+impl<'a> Appraiser<'a> {
+    pub fn new(
+        inp: &'a Inputs,
+        access: &'a Access,
+        risk: &'a Risk,
+        halo: &'a Halo,
+        econ: &'a Economics,
+        p: &'a RoadUpgradeParams,
+        speeds: &'a AccessParams,
+    ) -> Appraiser<'a> {
+        Appraiser {
+            inp,
+            access,
+            risk,
+            halo,
+            econ,
+            p,
+            speeds,
+            cells: cell_values(inp, p, econ.carbon_density_tc_per_ha),
+        }
+    }
+
+    /// Benefits and forest loss of a change in travel times (cells whose
+    /// time drops, with their new times).
+    pub fn effects(&self, delta: &[(u32, f32)]) -> Effects {
+        let (inp, risk, e) = (self.inp, self.risk, self.econ);
+        let ha = inp.grid.cell_area_ha();
+        let cap = risk.travel_cap;
+        let mut out = Effects::default();
+        for &(c, t_new) in delta {
+            let i = c as usize;
+            if inp.aoi_mask[i] == 0 {
+                continue;
+            }
+            let t_old = self.access.travel_min[i];
+            let t_old = if t_old.is_finite() { t_old } else { cap };
+            let dt_h = ((t_old - t_new).max(0.0) as f64) / 60.0;
+            out.cells_improved += 1;
+            let people = self.cells.people[i] as f64;
+            out.people_served += people;
+            // A round trip saves the time twice.
+            out.time_benefit_usd += 2.0
+                * dt_h
+                * people
+                * self.p.trips_per_person_year
+                * self.p.value_of_time_usd_per_hour;
+            out.freight_benefit_usd +=
+                dt_h * self.cells.output_t[i] as f64 * self.p.transport_usd_per_tonne_hour;
+            let p_old = risk.annual_p[i];
+            if p_old.is_nan() {
+                continue;
+            }
+            let forest_ha = inp.forest[i] as f64 * ha;
+            let p_old = p_old as f64;
+            let p_new = risk.model.annual_p_at(&risk.drivers, i, t_new, cap);
+            let h = e.horizon_years as f64;
+            let dloss = forest_ha * (loss_within(p_new, h) - loss_within(p_old, h));
+            let ddisc = forest_ha
+                * (discounted_loss_share(p_new, e.discount_rate, e.horizon_years)
+                    - discounted_loss_share(p_old, e.discount_rate, e.horizon_years));
+            let co2_per_ha = self.cells.carbon_tc_per_ha[i] as f64 * CO2_PER_C;
+            out.forest_loss_ha += dloss;
+            out.tco2 += dloss * co2_per_ha;
+            out.carbon_cost_pv_usd += ddisc * co2_per_ha * e.carbon_price_usd_per_tco2;
+            if inp.conservation_id[i] > 0 {
+                out.loss_in_conservation_ha += dloss;
+            }
+            if self.halo.in_halo(i) {
+                out.loss_in_halo_ha += dloss;
+            }
+        }
+        out
+    }
+
+    fn target_kmh(&self, c: RoadClass) -> (String, f64) {
+        match c.upgraded() {
+            Some(u) => (u.as_str().to_string(), self.speeds.speed_kmh(u)),
+            None => (
+                "primary_rehabilitated".to_string(),
+                self.p.primary_upgraded_kmh,
+            ),
+        }
+    }
+
+    fn cost_per_km(&self, c: RoadClass) -> f64 {
+        match c {
+            RoadClass::Track => self.p.cost_track_usd_per_km,
+            RoadClass::Tertiary => self.p.cost_tertiary_usd_per_km,
+            RoadClass::Secondary => self.p.cost_secondary_usd_per_km,
+            RoadClass::Primary => self.p.cost_primary_usd_per_km,
+        }
+    }
+
+    fn maintenance(&self, c: RoadClass) -> f64 {
+        match c {
+            RoadClass::Track => self.p.maintenance_track_usd_per_km,
+            RoadClass::Tertiary => self.p.maintenance_tertiary_usd_per_km,
+            RoadClass::Secondary => self.p.maintenance_secondary_usd_per_km,
+            RoadClass::Primary => self.p.maintenance_primary_usd_per_km,
+        }
+    }
+
+    fn voc(&self, c: RoadClass) -> f64 {
+        match c {
+            RoadClass::Track => self.p.voc_track_usd_per_km,
+            RoadClass::Tertiary => self.p.voc_tertiary_usd_per_km,
+            RoadClass::Secondary => self.p.voc_secondary_usd_per_km,
+            RoadClass::Primary => self.p.voc_primary_usd_per_km,
+        }
+    }
+
+    pub fn terrain_factor(&self, mean_slope_deg: f64) -> f64 {
+        if mean_slope_deg > 15.0 {
+            self.p.terrain_factor_mountainous
+        } else if mean_slope_deg >= 5.0 {
+            self.p.terrain_factor_rolling
+        } else {
+            1.0
+        }
+    }
+
+    /// Full appraisal of one segment from its travel-time change.
+    #[allow(clippy::too_many_arguments)]
+    pub fn score(
+        &self,
+        s: &Segment,
+        mean_slope_deg: f64,
+        delta: &[(u32, f32)],
+        through_conservation: bool,
+        distance_to_conservation_km: f64,
+    ) -> ScoredSegment {
+        let e = self.econ;
+        let len = s.length_km();
+        let (upgrade_to, _) = self.target_kmh(s.class);
+        let eff = self.effects(delta);
+        let cost = len * self.cost_per_km(s.class) * self.terrain_factor(mean_slope_deg);
+        let new_class = s.class.upgraded().unwrap_or(RoadClass::Primary);
+        let extra_maint =
+            (len * (self.maintenance(new_class) - self.maintenance(s.class))).max(0.0);
+        let voc_new = match s.class.upgraded() {
+            Some(u) => self.voc(u),
+            None => self.p.voc_primary_upgraded_usd_per_km,
+        };
+        let voc_benefit =
+            s.aadt.unwrap_or(0.0) * 365.0 * len * (self.voc(s.class) - voc_new).max(0.0);
+        let annual = eff.time_benefit_usd + eff.freight_benefit_usd + voc_benefit;
+        let h = e.horizon_years;
+        let mut flows = vec![-cost];
+        flows.extend(std::iter::repeat_n(annual - extra_maint, h as usize));
+        let npv_econ = npv(&flows, e.discount_rate);
+        let pv_benefit = pv_annuity(annual, e.discount_rate, h);
+        let pv_costs = cost + pv_annuity(extra_maint, e.discount_rate, h);
+        let bcr = if pv_costs > 0.0 {
+            pv_benefit / pv_costs
+        } else {
+            0.0
+        };
+        let npv_net = npv_econ - eff.carbon_cost_pv_usd;
+        let intensity = (pv_benefit > 0.0).then(|| eff.forest_loss_ha / (pv_benefit / 1e6));
+        let halo_km = self.halo.distance_m / 1000.0;
+        let (class, reasons) = classify(
+            npv_econ,
+            npv_net,
+            intensity,
+            self.p.max_intensity_ha_per_musd,
+            through_conservation,
+            distance_to_conservation_km,
+            halo_km,
+        );
+        ScoredSegment {
+            id: s.id.clone(),
+            class_from: s.class,
+            upgrade_to,
+            length_km: len,
+            mean_slope_deg,
+            aadt: s.aadt,
+            cost_usd: cost,
+            extra_maintenance_usd_per_year: extra_maint,
+            voc_benefit_usd: voc_benefit,
+            annual_benefit_usd: annual,
+            pv_benefit_usd: pv_benefit,
+            npv_econ_usd: npv_econ,
+            bcr,
+            eirr: irr(&flows),
+            effects: eff,
+            npv_net_usd: npv_net,
+            intensity_ha_per_musd: intensity,
+            through_conservation,
+            distance_to_conservation_km,
+            class,
+            reasons,
+            pareto_layer: 0,
+            rank: 0,
+            in_portfolio: false,
+        }
+    }
+}
+
+/// SPEC C's classes, with the reasons a planner reads.
+pub fn classify(
+    npv_econ: f64,
+    npv_net: f64,
+    intensity: Option<f64>,
+    max_intensity: f64,
+    through_conservation: bool,
+    distance_to_conservation_km: f64,
+    halo_km: f64,
+) -> (SegmentClass, String) {
+    if through_conservation {
+        return (
+            SegmentClass::Avoid,
+            "runs through a conservation area".into(),
+        );
+    }
+    if npv_econ <= 0.0 {
+        return (
+            SegmentClass::DoNotImprove,
+            "economic NPV is not positive".into(),
+        );
+    }
+    let mut why = Vec::new();
+    if npv_net <= 0.0 {
+        why.push("carbon cost outweighs the economic return".to_string());
+    }
+    match intensity {
+        Some(i) if i > max_intensity => why.push(format!(
+            "deforestation intensity {i:.1} ha per US$1M above {max_intensity}"
+        )),
+        _ => {}
+    }
+    if distance_to_conservation_km <= halo_km {
+        why.push(format!(
+            "within {halo_km} km of a conservation area ({distance_to_conservation_km:.1} km)"
+        ));
+    }
+    if why.is_empty() {
+        (
+            SegmentClass::Improve,
+            "positive net NPV, low deforestation, away from conservation areas".into(),
+        )
+    } else {
+        (SegmentClass::ImproveWithSafeguards, why.join("; "))
+    }
+}
+
+/// Pareto layers on (maximise `a`, minimise `b`): layer 1 holds the
+/// segments no other beats on both; layer k those only layers < k beat.
+pub fn pareto_layers(a: &[f64], b: &[f64]) -> Vec<u32> {
+    let n = a.len();
+    let mut layer = vec![0u32; n];
+    let mut left: Vec<usize> = (0..n).collect();
+    let mut k = 1;
+    while !left.is_empty() {
+        let front: Vec<usize> = left
+            .iter()
+            .copied()
+            .filter(|&i| {
+                !left.iter().any(|&j| {
+                    j != i && a[j] >= a[i] && b[j] <= b[i] && (a[j] > a[i] || b[j] < b[i])
+                })
+            })
+            .collect();
+        for &i in &front {
+            layer[i] = k;
+        }
+        left.retain(|i| layer[*i] == 0);
+        k += 1;
+    }
+    layer
+}
+
+/// The exact 0/1 selection maximising the sum of `values` within `budget`
+/// (items with value <= 0 are never chosen), solved with HiGHS.
+pub fn select_within_budget(values: &[f64], costs: &[f64], budget: f64) -> Result<Vec<bool>> {
+    use good_lp::{
+        constraint, default_solver, variable, Expression, ProblemVariables, Solution, SolverModel,
+    };
+    let cand: Vec<usize> = (0..values.len())
+        .filter(|&i| values[i] > 0.0 && costs[i] <= budget)
+        .collect();
+    let mut chosen = vec![false; values.len()];
+    if cand.is_empty() {
+        return Ok(chosen);
+    }
+    // Values and costs in US$ millions keep HiGHS's tolerances meaningful.
+    let mut vars = ProblemVariables::new();
+    let x: Vec<_> = cand.iter().map(|_| vars.add(variable().binary())).collect();
+    let objective: Expression = cand
+        .iter()
+        .zip(&x)
+        .map(|(&i, v)| values[i] / 1e6 * *v)
+        .sum();
+    let spend: Expression = cand.iter().zip(&x).map(|(&i, v)| costs[i] / 1e6 * *v).sum();
+    let model = vars
+        .maximise(objective)
+        .using(default_solver)
+        .with(constraint!(spend <= budget / 1e6))
+        // Exact: no optimality gap (prioritizr's HiGHS default is 10%).
+        .set_mip_rel_gap(0.0)
+        .and_then(|m| m.set_mip_abs_gap(0.0))
+        .map_err(|e| Error::Usage(format!("the portfolio MIP: {e:?}")))?
+        .set_threads(1);
+    let sol = model
+        .solve()
+        .map_err(|e| Error::Usage(format!("the portfolio MIP failed: {e}")))?;
+    for (&i, v) in cand.iter().zip(&x) {
+        chosen[i] = sol.value(*v) > 0.5;
+    }
+    // Guard against solver tolerances: never over budget.
+    let mut spent: f64 = (0..values.len())
+        .filter(|i| chosen[*i])
+        .map(|i| costs[i])
+        .sum();
+    while spent > budget * (1.0 + 1e-12) {
+        let worst = (0..values.len())
+            .filter(|i| chosen[*i])
+            .min_by(|a, b| (values[*a] / costs[*a]).total_cmp(&(values[*b] / costs[*b])))
+            .expect("something is chosen when spending");
+        chosen[worst] = false;
+        spent -= costs[worst];
+    }
+    Ok(chosen)
+}
+
+/// The portfolio and its joint re-check.
+#[derive(Debug, Clone, Serialize)]
+pub struct Portfolio {
+    pub budget_usd: f64,
+    pub segments: Vec<String>,
+    pub cost_usd: f64,
+    /// Sum of the chosen segments' NPV_net as appraised one by one.
+    pub npv_net_sum_of_singles_usd: f64,
+    /// NPV_net of the chosen set upgraded together.
+    pub npv_net_joint_usd: f64,
+    pub annual_benefit_sum_of_singles_usd: f64,
+    pub annual_benefit_joint_usd: f64,
+    pub forest_loss_joint_ha: f64,
+    /// Re-selections made because upgrades interact.
+    pub iterations: u32,
+    pub note: String,
+}
+
+/// The roads stage's whole answer.
+#[derive(Debug, Clone)]
+pub struct RoadsResult {
+    pub segments: Vec<Segment>,
+    pub scored: Vec<ScoredSegment>,
+    pub portfolio: Portfolio,
+}
+
+/// Score every segment, rank, and choose the portfolio.
+pub fn score(a: &Appraiser, bar: &ProgressBar) -> Result<RoadsResult> {
+    let inp = a.inp;
+    let segs = segments(inp, a.p);
+    bar.set_length(segs.len() as u64);
+    // Edges of each road part, by distance along.
+    let mut by_part: BTreeMap<(u32, u32), Vec<(f64, u32)>> = BTreeMap::new();
+    for (k, e) in a.access.roads.edges.iter().enumerate() {
+        by_part
+            .entry((e.road, e.part))
+            .or_default()
+            .push((e.along_m, k as u32));
+    }
+    for v in by_part.values_mut() {
+        v.sort_by(|x, y| x.0.total_cmp(&y.0));
+    }
+    let edges_of = |s: &Segment| -> Vec<u32> {
+        by_part
+            .get(&(s.road, s.part))
+            .map(|v| {
+                v.iter()
+                    .filter(|(d, _)| *d >= s.start_m && *d < s.end_m)
+                    .map(|x| x.1)
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let g = &inp.grid;
+    let slope = slope_deg(&inp.elevation, g.width, g.height, g.res);
+    let gg = GridGeom {
+        x_min: g.x_min,
+        y_max: g.y_max,
+        res: g.res,
+        width: g.width,
+        height: g.height,
+    };
+    let mean_slope = |s: &Segment| -> f64 {
+        let coords: Vec<(f64, f64)> = s.geom.0.iter().map(|c| (c.x, c.y)).collect();
+        let (mut num, mut den) = (0.0, 0.0);
+        for p in cell_pieces(&gg, &coords).into_iter().flatten() {
+            let v = slope[p.cell as usize];
+            if !v.is_nan() {
+                num += v as f64 * p.len;
+                den += p.len;
+            }
+        }
+        if den > 0.0 {
+            num / den
+        } else {
+            0.0
+        }
+    };
+    let cons: Vec<&geo::MultiPolygon<f64>> = inp.conservation.iter().map(|c| &c.geom).collect();
+    let jobs: Vec<(Vec<u32>, f64)> = segs
+        .iter()
+        .map(|s| (edges_of(s), a.target_kmh(s.class).1))
+        .collect();
+
+    let mut scored: Vec<ScoredSegment> = segs
+        .par_iter()
+        .zip(jobs.par_iter())
+        .map_init(
+            || a.access.scratch(),
+            |scratch: &mut Scratch, (s, (edges, kmh))| {
+                let delta = a.access.upgrade(edges, *kmh, scratch);
+                let through = cons.iter().any(|c| c.intersects(&s.geom));
+                let dist_km = cons
+                    .iter()
+                    .flat_map(|c| c.0.iter())
+                    .map(|poly| <Euclidean as geo::Distance<f64, _, _>>::distance(&s.geom, poly))
+                    .fold(f64::INFINITY, f64::min)
+                    / 1000.0;
+                let out = a.score(s, mean_slope(s), &delta, through, dist_km);
+                bar.inc(1);
+                out
+            },
+        )
+        .collect();
+
+    // Pareto layers, then rank by layer and NPV_net.
+    let npv_e: Vec<f64> = scored.iter().map(|s| s.npv_econ_usd).collect();
+    let loss: Vec<f64> = scored.iter().map(|s| s.effects.forest_loss_ha).collect();
+    let layers = pareto_layers(&npv_e, &loss);
+    for (s, l) in scored.iter_mut().zip(&layers) {
+        s.pareto_layer = *l;
+    }
+    let mut order: Vec<usize> = (0..scored.len()).collect();
+    order.sort_by(|&i, &j| {
+        scored[i]
+            .pareto_layer
+            .cmp(&scored[j].pareto_layer)
+            .then(scored[j].npv_net_usd.total_cmp(&scored[i].npv_net_usd))
+            .then(scored[i].id.cmp(&scored[j].id))
+    });
+    for (r, &i) in order.iter().enumerate() {
+        scored[i].rank = r as u32 + 1;
+    }
+
+    let portfolio = choose_portfolio(a, &mut scored, &jobs)?;
+    Ok(RoadsResult {
+        segments: segs,
+        scored,
+        portfolio,
+    })
+}
+
+/// Budgeted selection among `improve` and `improve_with_safeguards`
+/// segments, then a joint re-check. When upgrades interact (two parallel
+/// roads serve the same people, so their benefits do not add up), each
+/// chosen segment's value is replaced by its marginal value given the rest
+/// of the set (leave-one-out), and the MIP is solved again; this repeats
+/// until the set no longer changes (at most 5 times).
+fn choose_portfolio(
+    a: &Appraiser,
+    scored: &mut [ScoredSegment],
+    jobs: &[(Vec<u32>, f64)],
+) -> Result<Portfolio> {
+    let budget = a.p.road_budget_usd;
+    let eligible: Vec<bool> = scored
+        .iter()
+        .map(|s| {
+            matches!(
+                s.class,
+                SegmentClass::Improve | SegmentClass::ImproveWithSafeguards
+            )
+        })
+        .collect();
+    let costs: Vec<f64> = scored.iter().map(|s| s.cost_usd).collect();
+    let mut values: Vec<f64> = scored
+        .iter()
+        .zip(&eligible)
+        .map(|(s, e)| if *e { s.npv_net_usd } else { 0.0 })
+        .collect();
+    let joint = |set: &[usize]| -> (Effects, f64) {
+        let js: Vec<(&[u32], f64)> = set
+            .iter()
+            .map(|&i| (jobs[i].0.as_slice(), jobs[i].1))
+            .collect();
+        let over = a.access.overrides(&js);
+        let mut scratch = a.access.scratch();
+        let delta = a.access.upgrade_with(&over, &mut scratch);
+        let eff = a.effects(&delta);
+        let voc: f64 = set.iter().map(|&i| scored[i].voc_benefit_usd).sum();
+        (eff, eff.time_benefit_usd + eff.freight_benefit_usd + voc)
+    };
+    let net_of = |set: &[usize], eff: &Effects, annual: f64| -> f64 {
+        let e = a.econ;
+        let cost: f64 = set.iter().map(|&i| scored[i].cost_usd).sum();
+        let maint: f64 = set
+            .iter()
+            .map(|&i| scored[i].extra_maintenance_usd_per_year)
+            .sum();
+        -cost + pv_annuity(annual - maint, e.discount_rate, e.horizon_years)
+            - eff.carbon_cost_pv_usd
+    };
+    let mut chosen = select_within_budget(&values, &costs, budget)?;
+    let mut iterations = 0;
+    let mut note =
+        "chosen segments do not interact: the joint NPV equals the sum of singles".to_string();
+    loop {
+        let set: Vec<usize> = (0..scored.len()).filter(|i| chosen[*i]).collect();
+        if set.len() < 2 || iterations >= 5 {
+            break;
+        }
+        let (eff, annual) = joint(&set);
+        let joint_net = net_of(&set, &eff, annual);
+        let singles: f64 = set.iter().map(|&i| scored[i].npv_net_usd).sum();
+        if (joint_net - singles).abs() <= 1e-6 * singles.abs().max(1.0) {
+            break;
+        }
+        // Leave-one-out marginal values for the chosen set.
+        let mut changed = false;
+        for &i in &set {
+            let rest: Vec<usize> = set.iter().copied().filter(|j| *j != i).collect();
+            let (eff_r, annual_r) = joint(&rest);
+            let marginal = joint_net - net_of(&rest, &eff_r, annual_r);
+            if (marginal - values[i]).abs() > 1e-9 * values[i].abs().max(1.0) {
+                values[i] = marginal;
+                changed = true;
+            }
+        }
+        iterations += 1;
+        note = format!(
+            "upgrades interact (joint NPV_net {:.0} vs sum of singles {:.0}); values replaced by marginal values and re-solved {} time(s)",
+            joint_net, singles, iterations
+        );
+        if !changed {
+            break;
+        }
+        let next = select_within_budget(&values, &costs, budget)?;
+        if next == chosen {
+            break;
+        }
+        chosen = next;
+    }
+    let set: Vec<usize> = (0..scored.len()).filter(|i| chosen[*i]).collect();
+    let (eff, annual) = if set.is_empty() {
+        (Effects::default(), 0.0)
+    } else {
+        joint(&set)
+    };
+    let portfolio = Portfolio {
+        budget_usd: budget,
+        segments: set.iter().map(|&i| scored[i].id.clone()).collect(),
+        cost_usd: set.iter().map(|&i| scored[i].cost_usd).sum(),
+        npv_net_sum_of_singles_usd: set.iter().map(|&i| scored[i].npv_net_usd).sum(),
+        npv_net_joint_usd: if set.is_empty() {
+            0.0
+        } else {
+            net_of(&set, &eff, annual)
+        },
+        annual_benefit_sum_of_singles_usd: set.iter().map(|&i| scored[i].annual_benefit_usd).sum(),
+        annual_benefit_joint_usd: annual,
+        forest_loss_joint_ha: eff.forest_loss_ha,
+        iterations,
+        note,
+    };
+    for &i in &set {
+        scored[i].in_portfolio = true;
+    }
+    Ok(portfolio)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::{Rng, SeedableRng};
+
+    #[test]
+    fn pareto_layers_are_non_dominated_and_dominated_by_the_layer_before() {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
+        for _ in 0..50 {
+            let n = rng.gen_range(1..40);
+            let a: Vec<f64> = (0..n).map(|_| rng.gen_range(-5..5) as f64).collect();
+            let b: Vec<f64> = (0..n).map(|_| rng.gen_range(0..5) as f64).collect();
+            let l = pareto_layers(&a, &b);
+            let dominates =
+                |j: usize, i: usize| a[j] >= a[i] && b[j] <= b[i] && (a[j] > a[i] || b[j] < b[i]);
+            for i in 0..n {
+                // Nothing in the same or a later layer dominates i.
+                for j in 0..n {
+                    if l[j] >= l[i] {
+                        assert!(!dominates(j, i));
+                    }
+                }
+                if l[i] > 1 {
+                    assert!((0..n).any(|j| l[j] == l[i] - 1 && dominates(j, i)));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn portfolio_equals_brute_force_and_stays_within_budget() {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(9);
+        for case in 0..40 {
+            let n = if case < 4 { 20 } else { rng.gen_range(1..14) };
+            let values: Vec<f64> = (0..n).map(|_| rng.gen_range(-2e6..9e6)).collect();
+            let costs: Vec<f64> = (0..n).map(|_| rng.gen_range(1e5..5e6)).collect();
+            let budget = rng.gen_range(1e6..2e7);
+            let got = select_within_budget(&values, &costs, budget).unwrap();
+            let spent: f64 = (0..n).filter(|i| got[*i]).map(|i| costs[i]).sum();
+            assert!(spent <= budget + 1e-6);
+            let value: f64 = (0..n).filter(|i| got[*i]).map(|i| values[i]).sum();
+            let mut best = 0.0f64;
+            for mask in 0u32..(1 << n) {
+                let (mut c, mut v) = (0.0, 0.0);
+                for i in 0..n {
+                    if mask & (1 << i) != 0 {
+                        c += costs[i];
+                        v += values[i];
+                    }
+                }
+                if c <= budget && v > best {
+                    best = v;
+                }
+            }
+            assert!(
+                (value - best).abs() <= 1e-6 * best.max(1.0),
+                "case {case}: {value} vs {best}"
+            );
+        }
+    }
+
+    #[test]
+    fn discounted_loss_share_matches_the_year_by_year_sum() {
+        let (p, r, h): (f64, f64, i32) = (0.03, 0.1, 20);
+        let by_year: f64 = (1..=h)
+            .map(|t| (1.0 - p).powi(t - 1) * p / (1.0 + r).powi(t))
+            .sum();
+        assert!((discounted_loss_share(p, r, h as u32) - by_year).abs() < 1e-12);
+    }
+
+    #[test]
+    fn classes_follow_the_spec() {
+        assert_eq!(
+            classify(1e6, 1e6, Some(1.0), 5.0, true, 0.0, 5.0).0,
+            SegmentClass::Avoid
+        );
+        assert_eq!(
+            classify(-1.0, -1.0, None, 5.0, false, 50.0, 5.0).0,
+            SegmentClass::DoNotImprove
+        );
+        assert_eq!(
+            classify(1e6, 9e5, Some(1.0), 5.0, false, 10.0, 5.0).0,
+            SegmentClass::Improve
+        );
+        assert_eq!(
+            classify(1e6, -1.0, Some(1.0), 5.0, false, 10.0, 5.0).0,
+            SegmentClass::ImproveWithSafeguards
+        );
+        assert_eq!(
+            classify(1e6, 9e5, Some(9.0), 5.0, false, 10.0, 5.0).0,
+            SegmentClass::ImproveWithSafeguards
+        );
+        assert_eq!(
+            classify(1e6, 9e5, Some(1.0), 5.0, false, 3.0, 5.0).0,
+            SegmentClass::ImproveWithSafeguards
+        );
+    }
+
+    #[test]
+    fn substring_cuts_a_polyline_at_distances() {
+        let ls = LineString::from(vec![(0.0, 0.0), (10.0, 0.0), (10.0, 10.0)]);
+        let s = substring(&ls, 5.0, 15.0);
+        assert_eq!(
+            s,
+            LineString::from(vec![(5.0, 0.0), (10.0, 0.0), (10.0, 5.0)])
+        );
+        assert!((s.length::<Euclidean>() - 10.0).abs() < 1e-12);
+    }
+}
