@@ -88,7 +88,9 @@ fn substring(ls: &LineString<f64>, a: f64, b: f64) -> LineString<f64> {
     LineString(out)
 }
 
-type IndexedLine = GeomWithData<geo::Line<f64>, (u32, u32, f64)>;
+/// (road, part, distance along the part).
+type PartPos = (u32, u32, f64);
+type IndexedLine = GeomWithData<geo::Line<f64>, PartPos>;
 
 /// Split every road part at junctions (a part's end within the tolerance of
 /// another part, or a vertex two parts share) and at the maximum length.
@@ -109,7 +111,7 @@ pub fn segments(inp: &Inputs, p: &RoadUpgradeParams) -> Vec<Segment> {
     let tree = RTree::bulk_load(lines);
     let mut splits: HashMap<(u32, u32), Vec<f64>> = HashMap::new();
     // Vertices shared by several parts.
-    let mut seen: HashMap<(u64, u64), Vec<(u32, u32, f64)>> = HashMap::new();
+    let mut seen: HashMap<(u64, u64), Vec<PartPos>> = HashMap::new();
     for (ri, r) in inp.roads.iter().enumerate() {
         for (pi, part) in r.geom.0.iter().enumerate() {
             let mut along = 0.0;
