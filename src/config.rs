@@ -105,6 +105,8 @@ pub struct LandscapeConfig {
     pub risk: RiskParams,
     #[serde(default)]
     pub road_upgrades: RoadUpgradeParams,
+    #[serde(default)]
+    pub transitions: TransitionParams,
 }
 
 fn default_seed() -> u64 {
@@ -738,6 +740,174 @@ impl Default for RoadUpgradeParams {
     }
 }
 
+/// One farmland transition of the catalogue (SPEC section E).
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Transition {
+    pub name: String,
+    /// Current uses it can replace.
+    pub eligible_uses: Vec<LandUse>,
+    pub min_elevation_m: f64,
+    pub max_elevation_m: f64,
+    pub max_slope_deg: f64,
+    pub max_travel_min: f64,
+    /// Paid in year 0, US$ per ha.
+    pub establishment_usd_per_ha: f64,
+    /// Net revenue at maturity, US$ per ha per year; the ramp rises
+    /// linearly from year 1 to `years_to_maturity`.
+    pub mature_net_revenue_usd_per_ha: f64,
+    pub years_to_maturity: u32,
+    /// Carbon sequestered, tCO2 per ha per year.
+    pub sequestration_tco2_per_ha_year: f64,
+}
+
+/// The transition catalogue, baselines, and the selection's budget and target.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct TransitionParams {
+    /// Net revenue of each current use, US$ per ha per year (the baseline a
+    /// transition replaces).
+    pub baseline_pasture_usd_per_ha: f64,
+    pub baseline_degraded_pasture_usd_per_ha: f64,
+    pub baseline_annual_crops_usd_per_ha: f64,
+    pub baseline_coffee_usd_per_ha: f64,
+    pub baseline_cocoa_usd_per_ha: f64,
+    pub baseline_other_usd_per_ha: f64,
+    /// A farmer's hurdle rate: below it a concessional loan, above it
+    /// commercial finance.
+    pub hurdle_rate: f64,
+    /// Budget for establishment costs, US$.
+    pub parcel_budget_usd: f64,
+    /// Area to transition at least, km2, when the landscape has it (the
+    /// pilot: more than 300 km2).
+    pub area_target_km2: f64,
+    /// Forest spared per hectare transitioned inside the Green Halo over the
+    /// horizon, ha (pressure relief on the forest edge).
+    pub avoided_loss_ha_per_halo_ha: f64,
+    pub catalogue: Vec<Transition>,
+}
+
+#[allow(clippy::too_many_arguments)] // one row of the catalogue table
+fn transition(
+    name: &str,
+    uses: &[LandUse],
+    elev: (f64, f64),
+    slope: f64,
+    travel: f64,
+    est: f64,
+    mature: f64,
+    years: u32,
+    seq: f64,
+) -> Transition {
+    Transition {
+        name: name.into(),
+        eligible_uses: uses.to_vec(),
+        min_elevation_m: elev.0,
+        max_elevation_m: elev.1,
+        max_slope_deg: slope,
+        max_travel_min: travel,
+        establishment_usd_per_ha: est,
+        mature_net_revenue_usd_per_ha: mature,
+        years_to_maturity: years,
+        sequestration_tco2_per_ha_year: seq,
+    }
+}
+
+impl Default for TransitionParams {
+    fn default() -> Self {
+        use LandUse::*;
+        TransitionParams {
+            // Extensive cattle and degraded pasture earn little; the
+            // multiples of the pilot (up to about 6x over 20 years) follow
+            // from these baselines and the mature revenues below.
+            baseline_pasture_usd_per_ha: 220.0,
+            baseline_degraded_pasture_usd_per_ha: 150.0,
+            baseline_annual_crops_usd_per_ha: 300.0,
+            baseline_coffee_usd_per_ha: 400.0,
+            baseline_cocoa_usd_per_ha: 500.0,
+            baseline_other_usd_per_ha: 150.0,
+            hurdle_rate: 0.12,
+            parcel_budget_usd: 50_000_000.0,
+            area_target_km2: 300.0,
+            avoided_loss_ha_per_halo_ha: 0.05,
+            catalogue: vec![
+                // Goñas et al. 2024 (Forests 15:500), fine-aroma cocoa
+                // agroforestry in Amazonas, Peru: 957 kg/ha at PEN 7.38/kg
+                // sold and PEN 3.91/kg produced = PEN 3,321/ha, about
+                // US$885/ha at PEN 3.75 per US$.
+                transition(
+                    "cocoa_agroforestry",
+                    &[Pasture, DegradedPasture, AnnualCrops, Cocoa],
+                    (0.0, 1200.0),
+                    25.0,
+                    240.0,
+                    1500.0,
+                    885.0,
+                    4,
+                    5.0,
+                ),
+                transition(
+                    "coffee_agroforestry",
+                    &[Pasture, DegradedPasture, AnnualCrops, Coffee],
+                    (900.0, 2000.0),
+                    30.0,
+                    300.0,
+                    1800.0,
+                    750.0,
+                    4,
+                    4.0,
+                ),
+                transition(
+                    "silvopasture",
+                    &[Pasture, DegradedPasture],
+                    (0.0, 2500.0),
+                    20.0,
+                    480.0,
+                    600.0,
+                    330.0,
+                    3,
+                    3.0,
+                ),
+                transition(
+                    "diversified_agroforestry",
+                    &[Pasture, DegradedPasture, AnnualCrops, Coffee, Cocoa, Other],
+                    (0.0, 1800.0),
+                    30.0,
+                    300.0,
+                    1200.0,
+                    650.0,
+                    6,
+                    6.0,
+                ),
+                transition(
+                    "assisted_restoration",
+                    &[Pasture, DegradedPasture, Other],
+                    (0.0, 4500.0),
+                    90.0,
+                    1.0e9,
+                    800.0,
+                    0.0,
+                    1,
+                    10.0,
+                ),
+            ],
+        }
+    }
+}
+
+impl TransitionParams {
+    pub fn baseline(&self, u: LandUse) -> f64 {
+        match u {
+            LandUse::Pasture => self.baseline_pasture_usd_per_ha,
+            LandUse::DegradedPasture => self.baseline_degraded_pasture_usd_per_ha,
+            LandUse::AnnualCrops => self.baseline_annual_crops_usd_per_ha,
+            LandUse::Coffee => self.baseline_coffee_usd_per_ha,
+            LandUse::Cocoa => self.baseline_cocoa_usd_per_ha,
+            LandUse::Other => self.baseline_other_usd_per_ha,
+        }
+    }
+}
+
 // -------------------------------------------------------------- template ----
 
 /// The commented landscape file `greenhalo init` writes. Values are the
@@ -754,6 +924,11 @@ pub fn template() -> String {
     let h = HaloParams::default();
     let rk = RiskParams::default();
     let ru = toml::to_string(&RoadUpgradeParams::default()).expect("plain numbers serialise");
+    let tr = toml::to_string(&BTreeMap::from([(
+        "transitions",
+        TransitionParams::default(),
+    )]))
+    .expect("plain values serialise");
     let rc = &rk.default_coefficients;
     let q = |s: &Option<String>| match s {
         Some(v) => format!("{v:?}"),
@@ -880,7 +1055,11 @@ protected = {c6:?}
 # farm output, transport cost, vehicle operating costs US$/veh-km), the
 # safeguard threshold (ha of extra loss per US$1 M of benefit) and the road
 # budget. Sources for each default are in src/config.rs.
-{ru}"#,
+{ru}
+# [transitions]: baseline net revenue by current use (US$/ha/yr), hurdle rate, parcel budget,
+# area target (km2), forest spared per ha transitioned in the halo, and the
+# catalogue ("keep current use" is always available). Sources in src/config.rs.
+{tr}"#,
         seed = default_seed(),
         res = g.resolution_m,
         class_field = r.class_field,
@@ -919,6 +1098,7 @@ protected = {c6:?}
         c5 = rc.elevation_km,
         c6 = rc.protected,
         ru = ru,
+        tr = tr,
     )
 }
 
@@ -940,6 +1120,7 @@ mod tests {
         assert_eq!(cfg.halo, HaloParams::default());
         assert_eq!(cfg.risk, RiskParams::default());
         assert_eq!(cfg.road_upgrades, RoadUpgradeParams::default());
+        assert_eq!(cfg.transitions, TransitionParams::default());
         assert_eq!(cfg.seed, default_seed());
     }
 

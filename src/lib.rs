@@ -17,6 +17,7 @@ pub mod io;
 pub mod kernels;
 pub mod outputs;
 pub mod outputs_roads;
+pub mod parcels;
 pub mod progress;
 pub mod risk;
 pub mod roads;
@@ -83,6 +84,22 @@ pub fn pipeline(
     let roads = roads::score(&appraiser, &bar)?;
     bar.finish_and_clear();
 
+    let parcels = if upto >= Upto::All {
+        let step = progress.spinner("farmland parcels");
+        let p = parcels::run(
+            &inputs,
+            &risk,
+            &access.travel_min,
+            &halo,
+            &cfg.transitions,
+            &cfg.economics,
+        )?;
+        step.finish_and_clear();
+        Some(p)
+    } else {
+        None
+    };
+
     let staging = io::outdir::Staging::new(out)?;
     let dir = staging.path();
     outputs::write_inputs(dir, &inputs)?;
@@ -94,7 +111,10 @@ pub fn pipeline(
     summary["access"] = outputs::access_summary(&inputs, &access);
     summary["risk"] = outputs::risk_summary(&inputs, &risk, cfg.economics.horizon_years as f64);
     summary["roads"] = outputs_roads::roads_summary(&roads);
-    let _ = upto;
+    if let Some(p) = &parcels {
+        outputs_roads::write_parcels(dir, &inputs, p)?;
+        summary["parcels"] = outputs_roads::parcels_summary(p);
+    }
     outputs::write_json(&staging.file("summary.json"), &summary)?;
     let out_dir = staging.commit()?;
 

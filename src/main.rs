@@ -68,6 +68,26 @@ enum Cmd {
         #[arg(short, long)]
         out: PathBuf,
     },
+    /// Exact zonal statistics: every cell weighted by the fraction of it a
+    /// polygon covers (exactextract's definitions; count = sum of coverage
+    /// fractions of cells with data).
+    #[command(name = "zonal-stats")]
+    ZonalStats {
+        #[arg(long)]
+        polygons: PathBuf,
+        #[arg(long)]
+        raster: PathBuf,
+        /// Comma-separated: mean,sum,count,min,max,majority.
+        #[arg(
+            long,
+            default_value = "mean,sum,count,min,max,majority",
+            value_delimiter = ','
+        )]
+        stats: Vec<String>,
+        /// Output .csv or .geojson.
+        #[arg(short, long)]
+        out: PathBuf,
+    },
     /// Generate a realistic synthetic landscape modelled on Alto Mayo, Peru.
     Synth {
         #[arg(long, default_value_t = 7)]
@@ -171,6 +191,18 @@ fn dispatch(cmd: Cmd, quiet: bool, progress: &Progress) -> anyhow::Result<ExitCo
                     path.display(),
                     path.display()
                 );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::ZonalStats {
+            polygons,
+            raster,
+            stats,
+            out,
+        } => {
+            let n = greenhalo::tools::zonal_stats(&polygons, &raster, &stats, &out)?;
+            if !quiet {
+                eprintln!("{n} polygon(s); wrote {}", out.display());
             }
             Ok(ExitCode::SUCCESS)
         }

@@ -564,13 +564,7 @@ pub fn fit_with(
         let labels: Vec<bool> = hold.iter().map(|(_, y)| *y).collect();
         model.auc_holdout = auc(&scores, &labels);
     }
-    model.predicted_period_rate = Some(
-        (0..n_rows)
-            .into_par_iter()
-            .map(|i| period_p(&row(i)))
-            .sum::<f64>()
-            / n_rows as f64,
-    );
+    model.predicted_period_rate = Some(ordered_sum(n_rows, &|i| period_p(&row(i))) / n_rows as f64);
     Ok(model)
 }
 
@@ -695,13 +689,26 @@ impl Risk {
     /// Expected forest loss over `years`, hectares, for the whole AOI.
     pub fn expected_loss_ha(&self, inp: &crate::inputs::Inputs, years: f64) -> f64 {
         let ha = inp.grid.cell_area_ha();
-        self.annual_p
-            .par_iter()
-            .zip(inp.forest.par_iter())
-            .filter(|(p, _)| !p.is_nan())
-            .map(|(p, f)| loss_within(*p as f64, years) * *f as f64 * ha)
-            .sum()
+        ordered_sum(self.annual_p.len(), &|i| {
+            let p = self.annual_p[i];
+            if p.is_nan() {
+                0.0
+            } else {
+                loss_within(p as f64, years) * inp.forest[i] as f64 * ha
+            }
+        })
     }
+}
+
+/// Sum of f(0..n) in parallel, in fixed chunks added in order, so the
+/// result is the same bits on every run and any number of threads.
+pub fn ordered_sum(n: usize, f: &(dyn Fn(usize) -> f64 + Sync)) -> f64 {
+    const CHUNK: usize = 1 << 16;
+    let parts: Vec<f64> = (0..n.div_ceil(CHUNK))
+        .into_par_iter()
+        .map(|k| (k * CHUNK..((k + 1) * CHUNK).min(n)).map(f).sum::<f64>())
+        .collect();
+    parts.iter().sum()
 }
 
 #[cfg(test)]

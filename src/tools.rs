@@ -159,3 +159,127 @@ pub fn cost_distance(
         max_cost,
     })
 }
+
+/// Exact coverage-weighted zonal statistics of a raster for every polygon
+/// of a layer (the definitions of exactextract: `count` is the sum of the
+/// coverage fractions of cells with data, `mean` = sum(f v) / sum(f)).
+/// Polygons are reprojected to the raster's CRS. Writes CSV, or GeoJSON
+/// (polygons with the statistics as properties) when `out` ends in .geojson.
+pub fn zonal_stats(
+    polygons: &Path,
+    raster_path: &Path,
+    which: &[String],
+    out: &Path,
+) -> Result<usize> {
+    use crate::kernels::zonal::{coverage, stats};
+    const KNOWN: [&str; 6] = ["mean", "sum", "count", "min", "max", "majority"];
+    for w in which {
+        if !KNOWN.contains(&w.as_str()) {
+            return Err(Error::Usage(format!(
+                "unknown statistic '{w}'; choose from {}",
+                KNOWN.join(", ")
+            )));
+        }
+    }
+    let (at, mut vals, nodata) = raster::read_native_as::<f32>(raster_path, 1)?;
+    let gt = at.geo_transform;
+    if gt[2] != 0.0 || gt[4] != 0.0 || (gt[1] + gt[5]).abs() > 1e-9 * gt[1] {
+        return Err(Error::raster(
+            raster_path,
+            "zonal-stats needs a north-up raster with square cells; warp it first (gdalwarp -tr)",
+        ));
+    }
+    if let Some(nd) = nodata {
+        let nd = nd as f32;
+        for v in vals.iter_mut() {
+            if *v == nd {
+                *v = f32::NAN;
+            }
+        }
+    }
+    let target = if at.wkt.is_empty() {
+        None
+    } else {
+        Some(srs::parse(&at.wkt)?)
+    };
+    let layer = vector::read(polygons, None, &Default::default(), target.as_ref())?;
+    let gg = GridGeom {
+        x_min: gt[0],
+        y_max: gt[3],
+        res: gt[1],
+        width: at.width,
+        height: at.height,
+    };
+    use rayon::prelude::*;
+    let rows: Vec<(u64, Option<geo::Geometry<f64>>, Vec<f64>)> = layer
+        .features
+        .par_iter()
+        .map(|f| {
+            let mp = match &f.geom {
+                Some(geo::Geometry::Polygon(p)) => geo::MultiPolygon(vec![p.clone()]),
+                Some(geo::Geometry::MultiPolygon(m)) => m.clone(),
+                _ => geo::MultiPolygon(vec![]),
+            };
+            let s = stats(&coverage(&gg, &mp), &vals);
+            let v = which
+                .iter()
+                .map(|w| match w.as_str() {
+                    "mean" => s.mean,
+                    "sum" => s.sum,
+                    "count" => s.count,
+                    "min" => s.min,
+                    "max" => s.max,
+                    _ => s.majority,
+                })
+                .collect();
+            (f.fid, f.geom.clone(), v)
+        })
+        .collect();
+    let is_geojson = out
+        .extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("geojson"));
+    outdir::write_file_atomically(out, |tmp| {
+        if is_geojson {
+            let src = target.clone().unwrap_or_else(srs::wgs84);
+            let feats: Vec<crate::io::geojson_out::OutFeature> = rows
+                .iter()
+                .filter_map(|(fid, g, v)| {
+                    let mut props = serde_json::Map::new();
+                    props.insert("fid".into(), serde_json::json!(fid));
+                    for (w, x) in which.iter().zip(v) {
+                        props.insert(
+                            w.clone(),
+                            if x.is_finite() {
+                                serde_json::json!(x)
+                            } else {
+                                serde_json::Value::Null
+                            },
+                        );
+                    }
+                    g.clone()
+                        .map(|geom| crate::io::geojson_out::OutFeature { geom, props })
+                })
+                .collect();
+            crate::io::geojson_out::write(tmp, &src, &feats)
+        } else {
+            let mut w = csv::Writer::from_path(tmp).map_err(|e| Error::output(out, e))?;
+            let mut header = vec!["fid".to_string()];
+            header.extend(which.iter().cloned());
+            w.write_record(&header).map_err(|e| Error::output(out, e))?;
+            for (fid, _, v) in &rows {
+                let mut rec = vec![fid.to_string()];
+                rec.extend(v.iter().map(|x| {
+                    if x.is_finite() {
+                        x.to_string()
+                    } else {
+                        String::new()
+                    }
+                }));
+                w.write_record(&rec).map_err(|e| Error::output(out, e))?;
+            }
+            w.flush().map_err(|e| Error::io(out, e))
+        }
+    })?;
+    Ok(rows.len())
+}

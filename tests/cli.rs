@@ -596,3 +596,105 @@ fn a_loss_raster_without_loss_is_a_clear_error() {
         .stderr(predicate::str::contains("no loss"));
     assert!(!d.path().join("out").exists());
 }
+
+#[test]
+fn zonal_stats_tool_weights_cells_by_exact_coverage() {
+    let d = tempfile::tempdir().unwrap();
+    let utm = srs::parse("EPSG:32718").unwrap();
+    // 4x2 cells of 10 m; values 1 2 3 4 / 5 6 7 8.
+    let at = Placement {
+        geo_transform: [500_000.0, 10.0, 0.0, 9_000_020.0, 0.0, -10.0],
+        wkt: utm.to_wkt().unwrap(),
+        width: 4,
+        height: 2,
+    };
+    write_geotiff(
+        &d.path().join("v.tif"),
+        &at,
+        &[1f32, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0],
+        None,
+        "",
+    )
+    .unwrap();
+    // A rectangle over the whole first two cells and half of the third of the top row.
+    let rect = geo::Polygon::new(
+        geo::LineString::from(vec![
+            (500_000.0, 9_000_010.0),
+            (500_025.0, 9_000_010.0),
+            (500_025.0, 9_000_020.0),
+            (500_000.0, 9_000_010.0 + 10.0),
+            (500_000.0, 9_000_010.0),
+        ]),
+        vec![],
+    );
+    vector::write_layer(
+        &d.path().join("p.gpkg"),
+        "GPKG",
+        "p",
+        &utm,
+        &utm,
+        &[],
+        &[(geo::Geometry::Polygon(rect), vec![])],
+    )
+    .unwrap();
+    let out = d.path().join("z.csv");
+    greenhalo()
+        .args([
+            "zonal-stats",
+            "--stats",
+            "mean,sum,count,min,max,majority",
+            "--polygons",
+        ])
+        .arg(d.path().join("p.gpkg"))
+        .arg("--raster")
+        .arg(d.path().join("v.tif"))
+        .arg("-o")
+        .arg(&out)
+        .assert()
+        .success();
+    let text = std::fs::read_to_string(&out).unwrap();
+    let row: Vec<f64> = text
+        .lines()
+        .nth(1)
+        .unwrap()
+        .split(',')
+        .map(|x| x.parse().unwrap())
+        .collect();
+    // count 2.5; sum 1 + 2 + 0.5 * 3 = 4.5; mean 1.8; min 1, max 3; majority: 1 and 2 tie at 1.0,
+    // the first (smallest) wins.
+    assert_eq!(row[1..], [1.8, 4.5, 2.5, 1.0, 3.0, 1.0]);
+}
+
+#[test]
+fn run_selects_parcels_with_phases_and_instruments() {
+    let d = tempfile::tempdir().unwrap();
+    let out = d.path().join("out");
+    greenhalo()
+        .arg("-q")
+        .arg("run")
+        .arg(sample())
+        .arg("-o")
+        .arg(&out)
+        .assert()
+        .success();
+    let s: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    let p = &s["parcels"];
+    assert!(p["investment_usd"].as_f64().unwrap() <= 50_000_000.0);
+    assert!(p["selected_km2"].as_f64().unwrap() > 0.0);
+    assert!(p["earnings_multiple_max"].as_f64().unwrap() > 1.0);
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("parcels.geojson")).unwrap())
+            .unwrap();
+    let sel: Vec<_> = v["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["properties"]["selected"] == true)
+        .collect();
+    assert!(sel
+        .iter()
+        .all(|f| f["properties"]["phase"].as_u64().is_some()
+            && f["properties"]["instrument"].is_string()));
+    assert!(out.join("parcels.csv").exists() && out.join("parcels.qml").exists());
+}

@@ -5,3 +5,4 @@ pub mod cost_distance;
 pub mod distance;
 pub mod lines;
 pub mod terrain;
+pub mod zonal;
