@@ -4,8 +4,9 @@
 set -euo pipefail
 
 # System packages: GDAL (library, headers, command-line tools), pkg-config
-# for gdal-sys to find it, cmake and a C++ compiler for the HiGHS solver.
-pkgs=(libgdal-dev gdal-bin pkg-config cmake g++)
+# for gdal-sys to find it; cmake, a C++ compiler and libclang (bindgen) for
+# the HiGHS MIP solver that highs-sys builds from source.
+pkgs=(libgdal-dev gdal-bin pkg-config cmake g++ clang)
 
 missing=()
 for p in "${pkgs[@]}"; do
