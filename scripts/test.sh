@@ -3,5 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-cargo test --all-targets --locked "$@"
+# Library, binary, integration tests and examples; benchmarks are for
+# `cargo bench` / scripts/bench.sh (clippy still checks they compile).
+cargo test --lib --bins --tests --examples --locked "$@"
 cargo test --doc --locked
