@@ -45,7 +45,9 @@ fn time_along(angle_deg: f64) -> f64 {
         &AccessParams::default(),
     );
     let (c, r) = g.cell_of(end.0, end.1).unwrap();
-    a.travel_min[g.index(c, r)] as f64
+    let t = a.travel_min[g.index(c, r)] as f64;
+    eprintln!("50 km at 40 km/h laid at {angle_deg} degrees: {t:.3} min");
+    t
 }
 
 #[test]

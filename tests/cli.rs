@@ -56,8 +56,12 @@ fn sample_validates_and_runs_and_gdal_opens_every_output() {
             > 0.0
     );
     let mut n = 0;
-    for e in std::fs::read_dir(out.join("inputs")).unwrap() {
-        let p = e.unwrap().path();
+    let files = std::fs::read_dir(out.join("inputs"))
+        .unwrap()
+        .chain(std::fs::read_dir(&out).unwrap())
+        .map(|e| e.unwrap().path())
+        .collect::<Vec<_>>();
+    for p in files {
         let ext = p.extension().and_then(|e| e.to_str()).unwrap_or("");
         let tool = match ext {
             "tif" => "gdalinfo",
@@ -88,7 +92,9 @@ fn sample_validates_and_runs_and_gdal_opens_every_output() {
         }
         n += 1;
     }
-    assert!(n >= 12, "only {n} outputs");
+    // 12 aligned inputs plus travel time, nearest market, risk, halo (tif
+    // and geojson), roads and parcels.
+    assert!(n >= 19, "only {n} outputs");
 }
 
 #[test]
