@@ -81,6 +81,7 @@ fn inputs(n: usize) -> (Inputs, Vec<f32>) {
         population: None,
         landcover: None,
         carbon: None,
+        biodiversity: None,
     };
     (inp, travel)
 }

@@ -212,6 +212,7 @@ pub struct Inputs {
     pub population: Option<Vec<f32>>,
     pub landcover: Option<Vec<f32>>,
     pub carbon: Option<Vec<f32>>,
+    pub biodiversity: Option<Vec<f32>>,
 }
 
 // ---------------------------------------------------------------- loading ----
@@ -379,6 +380,15 @@ pub fn load(ls: &Landscape, progress: &Progress) -> (Option<Inputs>, Problems) {
             "carbon must be t C/ha (0-1000)",
         )
     });
+    let biodiversity = layers.biodiversity.as_ref().map(|s| {
+        rast(
+            s,
+            "biodiversity",
+            Resample::Bilinear,
+            (0.0, 1e12),
+            "biodiversity values must be 0 or more",
+        )
+    });
     if let (Some(Some(lc)), Some(src)) = (&landcover, &layers.landcover) {
         check_landcover_codes(ls, src, lc, &aoi_mask, &mut pr);
     }
@@ -411,6 +421,7 @@ pub fn load(ls: &Landscape, progress: &Progress) -> (Option<Inputs>, Problems) {
         population: population.flatten(),
         landcover: landcover.flatten(),
         carbon: carbon.flatten(),
+        biodiversity: biodiversity.flatten(),
     };
     (Some(inputs), pr)
 }

@@ -9,6 +9,7 @@
 pub mod access;
 pub mod cashflow;
 pub mod config;
+pub mod conservation;
 pub mod error;
 pub mod grid;
 pub mod halo;
@@ -85,7 +86,7 @@ pub fn pipeline(
     bar.finish_and_clear();
 
     let parcels = if upto >= Upto::All {
-        let step = progress.spinner("farmland parcels");
+        let step = progress.spinner("parcels and conservation funding");
         let p = parcels::run(
             &inputs,
             &risk,
@@ -94,8 +95,9 @@ pub fn pipeline(
             &cfg.transitions,
             &cfg.economics,
         )?;
+        let c = conservation::run(&inputs, &risk, &cfg.conservation_funding, &cfg.economics)?;
         step.finish_and_clear();
-        Some(p)
+        Some((p, c))
     } else {
         None
     };
@@ -111,9 +113,11 @@ pub fn pipeline(
     summary["access"] = outputs::access_summary(&inputs, &access);
     summary["risk"] = outputs::risk_summary(&inputs, &risk, cfg.economics.horizon_years as f64);
     summary["roads"] = outputs_roads::roads_summary(&roads);
-    if let Some(p) = &parcels {
+    if let Some((p, c)) = &parcels {
         outputs_roads::write_parcels(dir, &inputs, p)?;
         summary["parcels"] = outputs_roads::parcels_summary(p);
+        outputs_roads::write_conservation(dir, &inputs, c)?;
+        summary["conservation"] = outputs_roads::conservation_summary(c);
     }
     outputs::write_json(&staging.file("summary.json"), &summary)?;
     let out_dir = staging.commit()?;

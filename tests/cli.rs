@@ -703,4 +703,27 @@ fn run_selects_parcels_with_phases_and_instruments() {
         .all(|f| f["properties"]["phase"].as_u64().is_some()
             && f["properties"]["instrument"].is_string()));
     assert!(out.join("parcels.csv").exists() && out.join("parcels.qml").exists());
+
+    // Conservation funding: no source over its money, no area over its cost.
+    let c = &s["conservation"];
+    for src in c["sources"].as_array().unwrap() {
+        assert!(
+            src["allocated_usd_per_year"].as_f64().unwrap()
+                <= src["available_usd_per_year"].as_f64().unwrap() + 1e-6
+        );
+    }
+    let share = c["funded_share"].as_f64().unwrap();
+    assert!((0.0..=1.0).contains(&share));
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("conservation.geojson")).unwrap())
+            .unwrap();
+    for f in v["features"].as_array().unwrap() {
+        let p = &f["properties"];
+        assert!(
+            p["allocated_usd_per_year"].as_f64().unwrap()
+                <= p["required_usd_per_year"].as_f64().unwrap() + 1e-6
+        );
+        assert!(p["gap_usd_per_year"].as_f64().unwrap() >= 0.0);
+    }
+    assert!(out.join("conservation.csv").exists() && out.join("conservation.qml").exists());
 }

@@ -93,6 +93,7 @@ fn toy() -> (Inputs, Access) {
         population: Some(population),
         landcover: Some(landcover),
         carbon: None,
+        biodiversity: None,
     };
     let p = AccessParams::default();
     let access = Access::compute(&inp, &p, &Default::default()).unwrap();

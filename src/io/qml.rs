@@ -142,3 +142,28 @@ fn rgba_to_hex(rgba: &str) -> String {
     }
     format!("#{:02x}{:02x}{:02x}", v[0], v[1], v[2])
 }
+
+/// A graduated renderer on `field`: (lower, upper, label, rgba) per class.
+pub fn graduated(kind: &str, field: &str, ranges: &[(f64, f64, String, &str)]) -> String {
+    let mut r = String::new();
+    let mut s = String::new();
+    for (k, (lo, hi, label, rgba)) in ranges.iter().enumerate() {
+        let _ = write!(
+            r,
+            r#"<range symbol="{k}" lower="{lo}" upper="{hi}" label="{}" render="true"/>"#,
+            esc(label)
+        );
+        s.push_str(&symbol(kind, &k.to_string(), rgba, 0.3, None));
+    }
+    format!(
+        r#"<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>
+<qgis version="3.22.0" styleCategories="Symbology">
+<renderer-v2 type="graduatedSymbol" attr="{}" graduatedMethod="GraduatedColor" symbollevels="0" enableorderby="0" forceraster="0">
+<ranges>{r}</ranges>
+<symbols>{s}</symbols>
+</renderer-v2>
+</qgis>
+"#,
+        esc(field)
+    )
+}

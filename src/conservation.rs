@@ -1,0 +1,449 @@
+//! SPEC section F, conservation funding: per conservation area its forest,
+//! threat (expected loss over the horizon without management, from the risk
+//! model), value at stake, yearly management cost; then a linear program
+//! that allocates each funding source's money to the areas it may pay for,
+//! maximising the value of avoided loss, with no area funded beyond its cost.
+
+use serde::Serialize;
+
+use crate::config::{Economics, Eligibility, FundingParams, FundingSource};
+use crate::error::{Error, Result};
+use crate::inputs::Inputs;
+use crate::kernels::lines::GridGeom;
+use crate::kernels::zonal::coverage;
+use crate::risk::{loss_within, Risk};
+
+const CO2_PER_C: f64 = 44.0 / 12.0;
+
+/// What an area needs and is worth.
+#[derive(Debug, Clone, Serialize)]
+pub struct AreaNeeds {
+    pub name: String,
+    pub category: String,
+    pub area_km2: f64,
+    pub forest_ha: f64,
+    /// Expected forest loss over the horizon without management, ha.
+    pub threat_ha: f64,
+    /// threat_ha / forest_ha (0 without forest).
+    pub threat_share: f64,
+    /// Value of the loss a fully funded area avoids: carbon (t C/ha x 44/12
+    /// x carbon price) plus biodiversity, US$.
+    pub value_usd: f64,
+    pub required_usd_per_year: f64,
+}
+
+/// An area's funding.
+#[derive(Debug, Clone, Serialize)]
+pub struct AreaFunding {
+    #[serde(flatten)]
+    pub needs: AreaNeeds,
+    /// US$ per year from each source, in the order of the sources.
+    /// (tCO2 avoided is filled by `run`, from the carbon layer or density.)
+    pub allocated_by_source: Vec<(String, f64)>,
+    pub allocated_usd_per_year: f64,
+    pub gap_usd_per_year: f64,
+    pub funded_share: f64,
+    pub avoided_loss_ha: f64,
+    pub avoided_tco2: f64,
+    pub avoided_value_usd: f64,
+    /// 1 = the most avoided-loss value per dollar of management.
+    pub rank: u32,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct FundingResult {
+    pub areas: Vec<AreaFunding>,
+    /// Average yearly money each source offers over the horizon, and what
+    /// was allocated.
+    pub sources: Vec<(String, f64, f64)>,
+    pub warnings: Vec<String>,
+}
+
+/// Per-area needs from exact zonal sums.
+pub fn needs(inp: &Inputs, risk: &Risk, p: &FundingParams, e: &Economics) -> Vec<AreaNeeds> {
+    let g = &inp.grid;
+    let gg = GridGeom {
+        x_min: g.x_min,
+        y_max: g.y_max,
+        res: g.res,
+        width: g.width,
+        height: g.height,
+    };
+    let ha = g.cell_area_ha();
+    let h = e.horizon_years as f64;
+    inp.conservation
+        .iter()
+        .map(|c| {
+            use geo::Area;
+            let cov = coverage(&gg, &c.geom);
+            let (mut forest_ha, mut threat_ha, mut value) = (0.0, 0.0, 0.0);
+            for &(cell, f) in &cov {
+                let i = cell as usize;
+                if inp.aoi_mask[i] == 0 {
+                    continue;
+                }
+                let fr = inp.forest[i];
+                if fr.is_nan() || fr <= 0.0 {
+                    continue;
+                }
+                let fha = f * fr as f64 * ha;
+                forest_ha += fha;
+                let pa = risk.annual_p[i];
+                if pa.is_nan() {
+                    continue;
+                }
+                let lost = fha * loss_within(pa as f64, h);
+                threat_ha += lost;
+                let tc = inp
+                    .carbon
+                    .as_ref()
+                    .map(|v| v[i])
+                    .filter(|v| !v.is_nan())
+                    .map(|v| v as f64)
+                    .unwrap_or(e.carbon_density_tc_per_ha);
+                let bio = inp
+                    .biodiversity
+                    .as_ref()
+                    .map(|v| v[i])
+                    .filter(|v| !v.is_nan())
+                    .map(|v| v as f64)
+                    .unwrap_or(0.0);
+                value += lost
+                    * (tc * CO2_PER_C * e.carbon_price_usd_per_tco2
+                        + bio * p.biodiversity_usd_per_ha_unit);
+            }
+            let area_km2 = c.geom.unsigned_area() / 1e6;
+            AreaNeeds {
+                name: c.name.clone(),
+                category: c.category.clone(),
+                area_km2,
+                forest_ha,
+                threat_ha,
+                threat_share: if forest_ha > 0.0 {
+                    threat_ha / forest_ha
+                } else {
+                    0.0
+                },
+                value_usd: value * p.effectiveness,
+                required_usd_per_year: area_km2 * p.management_usd_per_km2_year,
+            }
+        })
+        .collect()
+}
+
+/// May `s` pay for area `a`?
+pub fn eligible(s: &FundingSource, a: &AreaNeeds, p: &FundingParams) -> bool {
+    match s.eligibility {
+        Eligibility::Any => true,
+        Eligibility::Categories => s
+            .categories
+            .iter()
+            .any(|c| !c.is_empty() && a.category.contains(c.as_str())),
+        Eligibility::Additional => a.threat_share >= p.min_threat_share && a.threat_ha > 0.0,
+    }
+}
+
+/// The allocation LP: maximise sum over areas of value_i x funded share_i,
+/// where funded share = (sum over sources of x_si) / required_i, subject to
+/// each source's yearly budget and each area's cost; x_si exists only where
+/// source s may pay for area i.
+pub fn allocate(
+    areas: &[AreaNeeds],
+    sources: &[FundingSource],
+    p: &FundingParams,
+    horizon: u32,
+) -> Result<FundingResult> {
+    use good_lp::{
+        constraint, default_solver, variable, Expression, ProblemVariables, Solution, SolverModel,
+        Variable,
+    };
+    let mut warnings = Vec::new();
+    // Average yearly money over the horizon (a 10-year source gives half of
+    // its yearly amount on average over 20 years).
+    let avail: Vec<f64> = sources
+        .iter()
+        .map(|s| s.usd_per_year.max(0.0) * (s.years.min(horizon) as f64) / horizon.max(1) as f64)
+        .collect();
+    for (s, a) in sources.iter().zip(&avail) {
+        if *a <= 0.0 {
+            warnings.push(format!(
+                "funding source '{}' offers no money (usd_per_year or years is 0)",
+                s.name
+            ));
+        } else if !areas.iter().any(|ar| eligible(s, ar, p)) {
+            warnings.push(format!(
+                "funding source '{}' is eligible for no conservation area (rule: {:?}{}); its money stays unallocated",
+                s.name,
+                s.eligibility,
+                if s.categories.is_empty() { String::new() } else { format!(" {:?}", s.categories) }
+            ));
+        }
+    }
+    for a in areas {
+        if a.forest_ha <= 0.0 {
+            warnings.push(format!("conservation area '{}' has no forest on the grid: nothing to protect from loss, so it ranks last", a.name));
+        }
+    }
+    if sources.is_empty() {
+        warnings.push("no funding sources are configured: every area's cost is a gap".into());
+    }
+    let mut vars = ProblemVariables::new();
+    let mut x: Vec<Vec<Option<Variable>>> = vec![vec![None; areas.len()]; sources.len()];
+    for (si, s) in sources.iter().enumerate() {
+        for (ai, a) in areas.iter().enumerate() {
+            if avail[si] > 0.0 && a.required_usd_per_year > 0.0 && eligible(s, a, p) {
+                x[si][ai] = Some(vars.add(variable().min(0.0)));
+            }
+        }
+    }
+    let any_var = x.iter().flatten().any(|v| v.is_some());
+    let mut alloc = vec![vec![0.0; areas.len()]; sources.len()];
+    if any_var {
+        // Money in US$ thousands keeps the LP well scaled.
+        let k = 1e3;
+        let mut obj = Expression::from(0.0);
+        for row in &x {
+            for (ai, v) in row.iter().enumerate() {
+                if let Some(v) = v {
+                    obj += areas[ai].value_usd / areas[ai].required_usd_per_year * *v;
+                }
+            }
+        }
+        let mut model = vars.maximise(obj).using(default_solver);
+        for (si, row) in x.iter().enumerate() {
+            let used: Expression = row.iter().flatten().map(|v| Expression::from(*v)).sum();
+            model = model.with(constraint!(used <= avail[si] / k));
+        }
+        for ai in 0..areas.len() {
+            let got: Expression = x
+                .iter()
+                .filter_map(|row| row[ai])
+                .map(Expression::from)
+                .sum();
+            model = model.with(constraint!(got <= areas[ai].required_usd_per_year / k));
+        }
+        let sol = model
+            .solve()
+            .map_err(|e| Error::Usage(format!("the conservation funding LP failed: {e}")))?;
+        for (si, row) in x.iter().enumerate() {
+            for (ai, v) in row.iter().enumerate() {
+                if let Some(v) = v {
+                    alloc[si][ai] = (sol.value(*v) * k).max(0.0);
+                }
+            }
+        }
+        // Solver tolerances: clip to budgets and costs.
+        for si in 0..sources.len() {
+            let used: f64 = alloc[si].iter().sum();
+            if used > avail[si] && used > 0.0 {
+                let f = avail[si] / used;
+                alloc[si].iter_mut().for_each(|v| *v *= f);
+            }
+        }
+        for ai in 0..areas.len() {
+            let got: f64 = alloc.iter().map(|r| r[ai]).sum();
+            let req = areas[ai].required_usd_per_year;
+            if got > req && got > 0.0 {
+                let f = req / got;
+                alloc.iter_mut().for_each(|r| r[ai] *= f);
+            }
+        }
+    }
+    let mut out: Vec<AreaFunding> = areas
+        .iter()
+        .enumerate()
+        .map(|(ai, a)| {
+            let by: Vec<(String, f64)> = sources
+                .iter()
+                .enumerate()
+                .map(|(si, s)| (s.name.clone(), alloc[si][ai]))
+                .collect();
+            let total: f64 = by.iter().map(|b| b.1).sum();
+            let share = if a.required_usd_per_year > 0.0 {
+                (total / a.required_usd_per_year).min(1.0)
+            } else {
+                0.0
+            };
+            let avoided = a.threat_ha * p.effectiveness * share;
+            AreaFunding {
+                needs: a.clone(),
+                allocated_by_source: by,
+                allocated_usd_per_year: total,
+                gap_usd_per_year: (a.required_usd_per_year - total).max(0.0),
+                funded_share: share,
+                avoided_loss_ha: avoided,
+                avoided_tco2: 0.0,
+                avoided_value_usd: a.value_usd * share,
+                rank: 0,
+            }
+        })
+        .collect();
+    let mut order: Vec<usize> = (0..out.len()).collect();
+    let per_dollar = |f: &AreaFunding| {
+        if f.needs.required_usd_per_year > 0.0 {
+            f.needs.value_usd / f.needs.required_usd_per_year
+        } else {
+            0.0
+        }
+    };
+    order.sort_by(|&i, &j| {
+        per_dollar(&out[j])
+            .total_cmp(&per_dollar(&out[i]))
+            .then(out[i].needs.name.cmp(&out[j].needs.name))
+    });
+    for (r, &i) in order.iter().enumerate() {
+        out[i].rank = r as u32 + 1;
+    }
+    let sources_out = sources
+        .iter()
+        .enumerate()
+        .map(|(si, s)| (s.name.clone(), avail[si], alloc[si].iter().sum()))
+        .collect();
+    Ok(FundingResult {
+        areas: out,
+        sources: sources_out,
+        warnings,
+    })
+}
+
+/// The whole stage.
+pub fn run(inp: &Inputs, risk: &Risk, p: &FundingParams, e: &Economics) -> Result<FundingResult> {
+    let areas = needs(inp, risk, p, e);
+    let mut res = allocate(&areas, &p.sources, p, e.horizon_years)?;
+    // tCO2 avoided per area from the carbon layer or the default density.
+    let g = &inp.grid;
+    let gg = GridGeom {
+        x_min: g.x_min,
+        y_max: g.y_max,
+        res: g.res,
+        width: g.width,
+        height: g.height,
+    };
+    for (a, c) in res.areas.iter_mut().zip(&inp.conservation) {
+        if a.needs.threat_ha <= 0.0 {
+            continue;
+        }
+        let cov = coverage(&gg, &c.geom);
+        let (mut num, mut den) = (0.0, 0.0);
+        for &(cell, f) in &cov {
+            let i = cell as usize;
+            let tc = inp
+                .carbon
+                .as_ref()
+                .map(|v| v[i])
+                .filter(|v| !v.is_nan())
+                .map(|v| v as f64)
+                .unwrap_or(e.carbon_density_tc_per_ha);
+            num += f * tc;
+            den += f;
+        }
+        let tc = if den > 0.0 {
+            num / den
+        } else {
+            e.carbon_density_tc_per_ha
+        };
+        a.avoided_tco2 = a.avoided_loss_ha * tc * CO2_PER_C;
+    }
+    Ok(res)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn area(name: &str, cat: &str, value: f64, cost: f64, threat: f64) -> AreaNeeds {
+        AreaNeeds {
+            name: name.into(),
+            category: cat.into(),
+            area_km2: cost / 800.0,
+            forest_ha: 100.0,
+            threat_ha: threat,
+            threat_share: threat / 100.0,
+            value_usd: value,
+            required_usd_per_year: cost,
+        }
+    }
+
+    fn source(name: &str, amount: f64, el: Eligibility, cats: &[&str]) -> FundingSource {
+        FundingSource {
+            name: name.into(),
+            usd_per_year: amount,
+            years: 20,
+            eligibility: el,
+            categories: cats.iter().map(|c| c.to_string()).collect(),
+        }
+    }
+
+    /// By hand: A is worth 100 per 10 of cost (10 per dollar), B 30 per 10
+    /// (3 per dollar). The trust fund (12, any area) fills A (10) and gives
+    /// its last 2 to B; the government (5, protected areas only) can only pay
+    /// for B. Avoided value: 100 + 30 x 7/10 = 121. The carbon source finds
+    /// no additional area and keeps its money.
+    #[test]
+    fn a_hand_solved_case_equals_the_lp() {
+        let p = FundingParams {
+            min_threat_share: 0.5,
+            ..FundingParams::default()
+        };
+        let areas = vec![
+            area("A", "ACP", 100.0, 10.0, 20.0),
+            area("B", "Bosque de Protección", 30.0, 10.0, 20.0),
+        ];
+        let sources = vec![
+            source("trust", 12.0, Eligibility::Any, &[]),
+            source(
+                "government",
+                5.0,
+                Eligibility::Categories,
+                &["Bosque de Protección"],
+            ),
+            source("carbon", 50.0, Eligibility::Additional, &[]),
+        ];
+        let r = allocate(&areas, &sources, &p, 20).unwrap();
+        let a = &r.areas[0];
+        let b = &r.areas[1];
+        assert!((a.allocated_usd_per_year - 10.0).abs() < 1e-6);
+        assert!((b.allocated_usd_per_year - 7.0).abs() < 1e-6);
+        assert!((a.avoided_value_usd + b.avoided_value_usd - 121.0).abs() < 1e-6);
+        // The government pays nothing to A (not a designated protected area).
+        assert_eq!(a.allocated_by_source[1].1, 0.0);
+        assert!((b.allocated_by_source[1].1 - 5.0).abs() < 1e-6);
+        // No source over budget, no area over cost.
+        for (name, avail, used) in &r.sources {
+            assert!(used <= &(avail + 1e-9), "{name}");
+        }
+        assert!(r
+            .areas
+            .iter()
+            .all(|x| x.allocated_usd_per_year <= x.needs.required_usd_per_year + 1e-9));
+        assert_eq!(r.sources[2].2, 0.0);
+        assert!(r
+            .warnings
+            .iter()
+            .any(|w| w.contains("'carbon'") && w.contains("no conservation area")));
+        assert!((b.gap_usd_per_year - 3.0).abs() < 1e-6);
+        assert_eq!((a.rank, b.rank), (1, 2));
+    }
+
+    #[test]
+    fn empty_sources_and_areas_without_forest_are_reported_not_nan() {
+        let p = FundingParams::default();
+        let mut no_forest = area("Bare", "ACM", 0.0, 10.0, 0.0);
+        no_forest.forest_ha = 0.0;
+        no_forest.threat_share = 0.0;
+        let r = allocate(
+            &[no_forest],
+            &[source("zero", 0.0, Eligibility::Any, &[])],
+            &p,
+            20,
+        )
+        .unwrap();
+        assert!(r.warnings.iter().any(|w| w.contains("offers no money")));
+        assert!(r.warnings.iter().any(|w| w.contains("no forest")));
+        let a = &r.areas[0];
+        assert!(a.funded_share == 0.0 && a.gap_usd_per_year == 10.0 && a.avoided_value_usd == 0.0);
+        let r = allocate(&[area("A", "", 5.0, 10.0, 1.0)], &[], &p, 20).unwrap();
+        assert!(r.warnings.iter().any(|w| w.contains("no funding sources")));
+        assert!(r.areas[0].funded_share == 0.0);
+    }
+}
