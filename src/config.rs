@@ -109,6 +109,8 @@ pub struct LandscapeConfig {
     pub transitions: TransitionParams,
     #[serde(default)]
     pub conservation_funding: FundingParams,
+    #[serde(default)]
+    pub finance: FinanceParams,
 }
 
 fn default_seed() -> u64 {
@@ -938,6 +940,23 @@ pub struct FundingSource {
     pub eligibility: Eligibility,
     #[serde(default)]
     pub categories: Vec<String>,
+    /// Where the money comes from in the capital stack.
+    #[serde(default = "default_capital")]
+    pub capital: Capital,
+}
+
+fn default_capital() -> Capital {
+    Capital::Philanthropic
+}
+
+/// The capital stack's layers (SPEC section G).
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum Capital {
+    Philanthropic,
+    Public,
+    DevelopmentBankGuarantee,
+    Private,
 }
 
 /// Conservation funding parameters and sources.
@@ -976,6 +995,7 @@ impl Default for FundingParams {
                     years: 20,
                     eligibility: Eligibility::Any,
                     categories: vec![],
+                    capital: Capital::Philanthropic,
                 },
                 FundingSource {
                     name: "government_budget".into(),
@@ -988,6 +1008,7 @@ impl Default for FundingParams {
                         "Reserva Nacional".into(),
                         "Santuario".into(),
                     ],
+                    capital: Capital::Public,
                 },
                 FundingSource {
                     name: "carbon_market".into(),
@@ -995,8 +1016,51 @@ impl Default for FundingParams {
                     years: 10,
                     eligibility: Eligibility::Additional,
                     categories: vec![],
+                    capital: Capital::Private,
                 },
             ],
+        }
+    }
+}
+
+/// The whole plan's finance (SPEC section G).
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct FinanceParams {
+    /// First year of phases 1, 2 and 3 (SPEC: years 1-5, 6-10, 11-20).
+    pub phase_start_years: [u32; 3],
+    /// Target private share of each phase's capital (SPEC: 10%, 40%, 70%,
+    /// the pilot's path to about 70% private capital).
+    pub target_private_share: [f64; 3],
+    /// Extension and technical assistance, as a share of parcel investment.
+    pub extension_share_of_parcels: f64,
+    /// Climate-risk insurance premium, US$ per year.
+    pub insurance_usd_per_year: f64,
+    /// Monte Carlo draws (seeded by the landscape's `seed`).
+    pub monte_carlo_draws: usize,
+    /// Spread of the Monte Carlo multipliers (standard deviation of the log
+    /// for prices, yields, costs and carbon price; of the rate itself for
+    /// the discount rate).
+    pub sd_prices: f64,
+    pub sd_yields: f64,
+    pub sd_costs: f64,
+    pub sd_carbon_price: f64,
+    pub sd_discount_rate: f64,
+}
+
+impl Default for FinanceParams {
+    fn default() -> Self {
+        FinanceParams {
+            phase_start_years: [1, 6, 11],
+            target_private_share: [0.10, 0.40, 0.70],
+            extension_share_of_parcels: 0.10,
+            insurance_usd_per_year: 50_000.0,
+            monte_carlo_draws: 2_000,
+            sd_prices: 0.20,
+            sd_yields: 0.15,
+            sd_costs: 0.15,
+            sd_carbon_price: 0.35,
+            sd_discount_rate: 0.02,
         }
     }
 }
@@ -1022,6 +1086,8 @@ pub fn template() -> String {
         TransitionParams::default(),
     )]))
     .expect("plain values serialise");
+    let fi = toml::to_string(&BTreeMap::from([("finance", FinanceParams::default())]))
+        .expect("plain values serialise");
     let cf = toml::to_string(&BTreeMap::from([(
         "conservation_funding",
         FundingParams::default(),
@@ -1161,8 +1227,12 @@ protected = {c6:?}
 {tr}
 # [conservation_funding]: management cost (US$/km2/yr), effectiveness,
 # additionality threshold, biodiversity value, and the funding sources with
-# their eligibility: "any", "categories" (listed), "additional" (threat).
-{cf}"#,
+# their eligibility: "any", "categories" (listed), "additional" (threat),
+# and their layer of the capital stack.
+{cf}
+# Phases, target private share per phase, extension and insurance lines,
+# Monte Carlo draws and spreads.
+{fi}"#,
         seed = default_seed(),
         res = g.resolution_m,
         class_field = r.class_field,
@@ -1203,6 +1273,7 @@ protected = {c6:?}
         ru = ru,
         tr = tr,
         cf = cf,
+        fi = fi,
     )
 }
 
@@ -1226,6 +1297,7 @@ mod tests {
         assert_eq!(cfg.road_upgrades, RoadUpgradeParams::default());
         assert_eq!(cfg.transitions, TransitionParams::default());
         assert_eq!(cfg.conservation_funding, FundingParams::default());
+        assert_eq!(cfg.finance, FinanceParams::default());
         assert_eq!(cfg.seed, default_seed());
     }
 

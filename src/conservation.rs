@@ -371,6 +371,7 @@ mod tests {
             years: 20,
             eligibility: el,
             categories: cats.iter().map(|c| c.to_string()).collect(),
+            capital: crate::config::Capital::Philanthropic,
         }
     }
 

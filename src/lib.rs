@@ -11,6 +11,7 @@ pub mod cashflow;
 pub mod config;
 pub mod conservation;
 pub mod error;
+pub mod finance;
 pub mod grid;
 pub mod halo;
 pub mod inputs;
@@ -118,6 +119,23 @@ pub fn pipeline(
         summary["parcels"] = outputs_roads::parcels_summary(p);
         outputs_roads::write_conservation(dir, &inputs, c)?;
         summary["conservation"] = outputs_roads::conservation_summary(c);
+        let caps: Vec<(String, config::Capital)> = cfg
+            .conservation_funding
+            .sources
+            .iter()
+            .map(|s| (s.name.clone(), s.capital))
+            .collect();
+        let fin = finance::run(
+            &roads.portfolio,
+            p,
+            c,
+            &caps,
+            &cfg.transitions,
+            &cfg.finance,
+            &cfg.economics,
+            cfg.seed,
+        );
+        summary["finance"] = outputs_roads::write_finance(dir, &fin)?;
     }
     outputs::write_json(&staging.file("summary.json"), &summary)?;
     let out_dir = staging.commit()?;

@@ -726,4 +726,39 @@ fn run_selects_parcels_with_phases_and_instruments() {
         assert!(p["gap_usd_per_year"].as_f64().unwrap() >= 0.0);
     }
     assert!(out.join("conservation.csv").exists() && out.join("conservation.qml").exists());
+
+    // Finance: each phase's capital stack adds up, and the private share
+    // meets its target or says why not; the Monte Carlo median sits near
+    // the deterministic run (runs_are_byte_identical covers the seed).
+    let f = &s["finance"];
+    for ph in f["capital_stack"].as_array().unwrap() {
+        let parts: f64 = [
+            "philanthropic_usd",
+            "public_usd",
+            "development_bank_guarantee_usd",
+            "private_usd",
+        ]
+        .iter()
+        .map(|k| ph[*k].as_f64().unwrap())
+        .sum();
+        let total = ph["investment_usd"].as_f64().unwrap();
+        assert!((parts - total).abs() <= 0.05 + 1e-9 * total, "{ph}");
+        let met = ph["target_met"].as_bool().unwrap();
+        let share = ph["private_share"].as_f64().unwrap();
+        let target = ph["target_private_share"].as_f64().unwrap();
+        assert!(met == (share + 1e-6 >= target), "{ph}");
+        if !met {
+            assert!(ph["note"].as_str().unwrap().contains("not reachable"));
+        }
+    }
+    let det = f["return_multiple"].as_f64().unwrap();
+    let p50 = f["monte_carlo"]["return_multiple_p50"].as_f64().unwrap();
+    assert!(
+        (p50 - det).abs() <= 0.05 * det,
+        "P50 {p50} vs deterministic {det}"
+    );
+    let p10 = f["monte_carlo"]["return_multiple_p10"].as_f64().unwrap();
+    let p90 = f["monte_carlo"]["return_multiple_p90"].as_f64().unwrap();
+    assert!(p10 < p50 && p50 < p90);
+    assert!(out.join("finance_cashflows.csv").exists() && out.join("capital_stack.csv").exists());
 }
