@@ -171,6 +171,9 @@ pub struct MonteCarlo {
     pub npv_usd_p10: f64,
     pub npv_usd_p50: f64,
     pub npv_usd_p90: f64,
+    /// Every draw's return multiple, sorted (for the report's histogram).
+    #[serde(skip)]
+    pub return_multiples: Vec<f64>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -415,6 +418,7 @@ pub fn monte_carlo(s: &Streams, fp: &FinanceParams, e: &Economics, seed: u64) ->
         npv_usd_p10: quantile(&nv, 0.1),
         npv_usd_p50: quantile(&nv, 0.5),
         npv_usd_p90: quantile(&nv, 0.9),
+        return_multiples: rm,
     }
 }
 

@@ -21,6 +21,7 @@ pub mod outputs;
 pub mod outputs_roads;
 pub mod parcels;
 pub mod progress;
+pub mod report;
 pub mod risk;
 pub mod roads;
 pub mod synth;
@@ -136,6 +137,8 @@ pub fn pipeline(
             cfg.seed,
         );
         summary["finance"] = outputs_roads::write_finance(dir, &fin)?;
+        let page = report::html(&inputs, cfg, &summary, &roads, p, c, &fin);
+        std::fs::write(dir.join("report.html"), page).map_err(|e| Error::io(dir, e))?;
     }
     outputs::write_json(&staging.file("summary.json"), &summary)?;
     let out_dir = staging.commit()?;

@@ -1,0 +1,343 @@
+//! `report.html`: one self-contained page (no network) a planner can hand
+//! on: headline figures, maps of roads by class, parcels by transition and
+//! conservation areas by funding gap, the top-ranked roads, the capital
+//! stack by phase, the Monte Carlo distribution and the assumptions. Charts
+//! and maps are drawn with plotters as inline SVG.
+
+use plotters::prelude::*;
+use serde_json::Value;
+
+use crate::config::LandscapeConfig;
+use crate::conservation::FundingResult;
+use crate::finance::Finance;
+use crate::inputs::Inputs;
+use crate::parcels::ParcelsResult;
+use crate::roads::{RoadsResult, SegmentClass};
+
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+fn money(v: f64) -> String {
+    if v.abs() >= 1e6 {
+        format!("US${:.1} M", v / 1e6)
+    } else {
+        format!("US${:.0}", v)
+    }
+}
+
+const ROAD_COLORS: [(SegmentClass, RGBColor, &str); 4] = [
+    (SegmentClass::Improve, RGBColor(26, 150, 65), "improve"),
+    (SegmentClass::ImproveWithSafeguards, RGBColor(253, 174, 97), "improve with safeguards"),
+    (SegmentClass::DoNotImprove, RGBColor(150, 150, 150), "do not improve"),
+    (SegmentClass::Avoid, RGBColor(215, 25, 28), "avoid"),
+];
+
+const TRANSITION_COLORS: [(&str, RGBColor); 6] = [
+    ("cocoa_agroforestry", RGBColor(140, 81, 10)),
+    ("coffee_agroforestry", RGBColor(191, 129, 45)),
+    ("silvopasture", RGBColor(128, 205, 193)),
+    ("diversified_agroforestry", RGBColor(90, 180, 172)),
+    ("assisted_restoration", RGBColor(1, 102, 94)),
+    ("keep_current_use", RGBColor(225, 225, 225)),
+];
+
+/// A map frame on the grid's extent, aspect kept; `draw` adds the layers.
+fn map_svg(inp: &Inputs, title: &str, draw: &dyn Fn(&mut ChartContext<SVGBackend, Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>>)) -> String {
+    let g = &inp.grid;
+    let (w, h) = (g.x_max() - g.x_min, g.y_max - g.y_min());
+    let px_w = 640u32;
+    let px_h = ((px_w as f64) * h / w).clamp(200.0, 900.0) as u32 + 40;
+    let mut s = String::new();
+    {
+        let root = SVGBackend::with_string(&mut s, (px_w, px_h)).into_drawing_area();
+        let _ = root.fill(&WHITE);
+        if let Ok(mut chart) = ChartBuilder::on(&root)
+            .caption(title, ("sans-serif", 16))
+            .margin(6)
+            .build_cartesian_2d(g.x_min..g.x_max(), g.y_min()..g.y_max)
+        {
+            let aoi: Vec<&geo::Polygon<f64>> = inp.aoi.0.iter().collect();
+            for p in aoi {
+                let pts: Vec<(f64, f64)> = p.exterior().0.iter().map(|c| (c.x, c.y)).collect();
+                let _ = chart.draw_series(std::iter::once(PathElement::new(pts, BLACK.mix(0.6))));
+            }
+            draw(&mut chart);
+        }
+        let _ = root.present();
+    }
+    s
+}
+
+fn polys(mp: &geo::MultiPolygon<f64>) -> Vec<Vec<(f64, f64)>> {
+    mp.0.iter().map(|p| p.exterior().0.iter().map(|c| (c.x, c.y)).collect()).collect()
+}
+
+fn legend(items: &[(String, RGBColor)]) -> String {
+    let spans: String = items
+        .iter()
+        .map(|(l, c)| format!(r#"<span class="key"><i style="background:rgb({},{},{})"></i>{}</span>"#, c.0, c.1, c.2, esc(l)))
+        .collect();
+    format!(r#"<div class="legend">{spans}</div>"#)
+}
+
+fn capital_chart(f: &Finance) -> String {
+    let mut s = String::new();
+    {
+        let root = SVGBackend::with_string(&mut s, (640, 320)).into_drawing_area();
+        let _ = root.fill(&WHITE);
+        let max = f.capital_stack.iter().map(|p| p.investment_usd).fold(1.0, f64::max) / 1e6;
+        if let Ok(mut chart) = ChartBuilder::on(&root)
+            .caption("Capital stack by phase (US$ M)", ("sans-serif", 16))
+            .margin(8)
+            .x_label_area_size(30)
+            .y_label_area_size(50)
+            .build_cartesian_2d(0.5f64..3.5f64, 0f64..max * 1.1)
+        {
+            let _ = chart
+                .configure_mesh()
+                .x_labels(3)
+                .x_label_formatter(&|x| format!("phase {:.0}", x))
+                .y_desc("US$ M")
+                .draw();
+            let layers = [
+                ("philanthropic", RGBColor(117, 107, 177)),
+                ("public", RGBColor(49, 130, 189)),
+                ("development bank guarantee", RGBColor(158, 202, 225)),
+                ("private", RGBColor(49, 163, 84)),
+            ];
+            for p in &f.capital_stack {
+                let x = p.phase as f64;
+                let vals = [p.philanthropic_usd, p.public_usd, p.development_bank_guarantee_usd, p.private_usd];
+                let mut base = 0.0;
+                for (v, (_, c)) in vals.iter().zip(layers.iter()) {
+                    let top = base + v / 1e6;
+                    let _ = chart.draw_series(std::iter::once(Rectangle::new([(x - 0.3, base), (x + 0.3, top)], c.filled())));
+                    base = top;
+                }
+            }
+        }
+        let _ = root.present();
+    }
+    s
+}
+
+fn histogram(f: &Finance) -> String {
+    let v = &f.monte_carlo.return_multiples;
+    let mut s = String::new();
+    {
+        let root = SVGBackend::with_string(&mut s, (640, 300)).into_drawing_area();
+        let _ = root.fill(&WHITE);
+        let (lo, hi) = (v.first().copied().unwrap_or(0.0), v.last().copied().unwrap_or(1.0).max(v.first().copied().unwrap_or(0.0) + 1e-9));
+        let bins = 30usize;
+        let wbin = (hi - lo) / bins as f64;
+        let mut counts = vec![0u32; bins];
+        for x in v {
+            let k = (((x - lo) / wbin) as usize).min(bins - 1);
+            counts[k] += 1;
+        }
+        let max = counts.iter().copied().max().unwrap_or(1) as f64;
+        if let Ok(mut chart) = ChartBuilder::on(&root)
+            .caption(format!("Monte Carlo: return multiple ({} draws)", v.len()), ("sans-serif", 16))
+            .margin(8)
+            .x_label_area_size(30)
+            .y_label_area_size(40)
+            .build_cartesian_2d(lo..hi, 0f64..max * 1.1)
+        {
+            let _ = chart.configure_mesh().x_desc("returns / investment").y_desc("draws").draw();
+            let _ = chart.draw_series(counts.iter().enumerate().map(|(k, c)| {
+                let x0 = lo + k as f64 * wbin;
+                Rectangle::new([(x0, 0.0), (x0 + wbin, *c as f64)], RGBColor(49, 130, 189).filled())
+            }));
+            for (q, label) in [(f.monte_carlo.return_multiple_p10, "P10"), (f.monte_carlo.return_multiple_p50, "P50"), (f.monte_carlo.return_multiple_p90, "P90")] {
+                let _ = chart.draw_series(std::iter::once(PathElement::new(vec![(q, 0.0), (q, max * 1.05)], BLACK)));
+                let _ = chart.draw_series(std::iter::once(Text::new(label.to_string(), (q, max * 1.08), ("sans-serif", 12))));
+            }
+        }
+        let _ = root.present();
+    }
+    s
+}
+
+/// Build the page.
+#[allow(clippy::too_many_arguments)]
+pub fn html(inp: &Inputs, cfg: &LandscapeConfig, summary: &Value, roads: &RoadsResult, parcels: &ParcelsResult, funding: &FundingResult, fin: &Finance) -> String {
+    let roads_map = map_svg(inp, "Road segments by class", &|chart| {
+        for c in &inp.conservation {
+            for ring in polys(&c.geom) {
+                let _ = chart.draw_series(std::iter::once(Polygon::new(ring, RGBColor(120, 180, 120).mix(0.25).filled())));
+            }
+        }
+        for (s, seg) in roads.scored.iter().zip(&roads.segments) {
+            let color = ROAD_COLORS.iter().find(|c| c.0 == s.class).map(|c| c.1).unwrap_or(BLACK);
+            let pts: Vec<(f64, f64)> = seg.geom.0.iter().map(|c| (c.x, c.y)).collect();
+            let width = if s.in_portfolio { 3 } else { 1 };
+            let _ = chart.draw_series(std::iter::once(PathElement::new(pts, color.stroke_width(width))));
+        }
+    });
+    let parcels_map = map_svg(inp, "Farmland parcels by transition", &|chart| {
+        for (p, r) in inp.parcels.iter().zip(&parcels.parcels) {
+            let name = if r.selected { r.transition.as_str() } else { "keep_current_use" };
+            let color = TRANSITION_COLORS.iter().find(|c| c.0 == name).map(|c| c.1).unwrap_or(RGBColor(200, 200, 200));
+            for ring in polys(&p.geom) {
+                let _ = chart.draw_series(std::iter::once(Polygon::new(ring, color.filled())));
+            }
+        }
+    });
+    let max_gap = funding.areas.iter().map(|a| a.gap_usd_per_year).fold(0.0f64, f64::max).max(1.0);
+    let cons_map = map_svg(inp, "Conservation areas by funding gap", &|chart| {
+        for (c, a) in inp.conservation.iter().zip(&funding.areas) {
+            let t = (a.gap_usd_per_year / max_gap).clamp(0.0, 1.0);
+            let color = RGBColor((26.0 + t * 189.0) as u8, (150.0 - t * 125.0) as u8, (65.0 - t * 37.0) as u8);
+            for ring in polys(&c.geom) {
+                let _ = chart.draw_series(std::iter::once(Polygon::new(ring, color.mix(0.8).filled())));
+            }
+        }
+    });
+
+    let mut top: Vec<&crate::roads::ScoredSegment> = roads.scored.iter().collect();
+    top.sort_by_key(|s| s.rank);
+    let road_rows: String = top
+        .iter()
+        .take(15)
+        .map(|s| {
+            format!(
+                "<tr><td>{}</td><td>{}</td><td>{} → {}</td><td>{:.2}</td><td>{}</td><td>{}</td><td>{:.1}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                s.rank,
+                esc(&s.id),
+                s.class_from.as_str(),
+                esc(&s.upgrade_to),
+                s.length_km,
+                money(s.npv_econ_usd),
+                money(s.npv_net_usd),
+                s.effects.forest_loss_ha,
+                s.class.as_str(),
+                if s.in_portfolio { "yes" } else { "" },
+                esc(&s.reasons)
+            )
+        })
+        .collect();
+    let cons_rows: String = funding
+        .areas
+        .iter()
+        .map(|a| {
+            format!(
+                "<tr><td>{}</td><td>{:.1}</td><td>{:.1}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.0}%</td></tr>",
+                esc(&a.needs.name),
+                a.needs.area_km2,
+                a.needs.threat_ha,
+                money(a.needs.required_usd_per_year),
+                money(a.allocated_usd_per_year),
+                money(a.gap_usd_per_year),
+                a.funded_share * 100.0
+            )
+        })
+        .collect();
+    let stack_rows: String = fin
+        .capital_stack
+        .iter()
+        .map(|p| {
+            format!(
+                "<tr><td>{} ({})</td><td>{}</td><td>{:.0}%</td><td>{:.0}%</td><td>{}</td></tr>",
+                p.phase,
+                p.years,
+                money(p.investment_usd),
+                p.private_share * 100.0,
+                p.target_private_share * 100.0,
+                esc(&p.note)
+            )
+        })
+        .collect();
+    let hl = &fin.headline;
+    let mc = &fin.monte_carlo;
+    let irr = hl.irr.map(|x| format!("{:.1}%", x * 100.0)).unwrap_or_else(|| "undefined (no sign change)".into());
+    let risk_note = summary["risk"]["note"].as_str().unwrap_or("");
+    let auc = summary["risk"]["auc_holdout"].as_f64().map(|a| format!(", held-out AUC {a:.3}")).unwrap_or_default();
+    let assumptions = toml::to_string(&serde_json::json!({
+        "economics": cfg.economics,
+        "road_upgrades": cfg.road_upgrades,
+        "finance": cfg.finance,
+    }))
+    .unwrap_or_default();
+    let road_legend = legend(&ROAD_COLORS.iter().map(|c| (c.2.to_string(), c.1)).collect::<Vec<_>>());
+    let tr_legend = legend(&TRANSITION_COLORS.iter().map(|c| (c.0.replace('_', " "), c.1)).collect::<Vec<_>>());
+    format!(
+        r#"<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>greenhalo report: {name}</title>
+<style>
+body {{ font-family: sans-serif; margin: 2em auto; max-width: 1100px; color: #222; }}
+h1 {{ font-size: 1.6em; }} h2 {{ border-bottom: 1px solid #ccc; padding-bottom: .2em; margin-top: 2em; }}
+.cards {{ display: flex; flex-wrap: wrap; gap: 1em; }}
+.card {{ border: 1px solid #ddd; border-radius: 6px; padding: .6em 1em; min-width: 10em; }}
+.card b {{ display: block; font-size: 1.3em; }}
+table {{ border-collapse: collapse; font-size: .85em; }} td, th {{ border: 1px solid #ddd; padding: .25em .5em; text-align: left; }}
+.legend .key {{ margin-right: 1em; font-size: .85em; }} .legend i {{ display: inline-block; width: 1em; height: .8em; margin-right: .3em; }}
+pre {{ background: #f6f6f6; padding: 1em; font-size: .8em; overflow-x: auto; }}
+</style></head><body>
+<h1>Green Halo plan: {name}</h1>
+<p>Grid {crs}, {res} m cells; horizon {h} years at {r:.0}%; risk model: {risk_note}{auc}.</p>
+<div class="cards">
+<div class="card">Investment<b>{inv}</b></div>
+<div class="card">Returns over {h} years<b>{ret}</b></div>
+<div class="card">Return multiple<b>{mult:.2} : 1</b></div>
+<div class="card">NPV<b>{npv}</b></div>
+<div class="card">IRR<b>{irr}</b></div>
+<div class="card">Payback year<b>{payback}</b></div>
+<div class="card">Monte Carlo P10 / P50 / P90<b>{p10:.2} / {p50:.2} / {p90:.2}</b></div>
+<div class="card">Farmland transitioned<b>{sel_km2:.0} km²</b></div>
+<div class="card">Conservation funded<b>{funded:.0}%</b></div>
+</div>
+<h2>Roads</h2>
+{road_legend}
+{roads_map}
+<p>Thick lines: the budgeted portfolio ({port_n} segments, {port_cost}; joint NPV_net {port_net}). {port_note}.</p>
+<table><tr><th>rank</th><th>id</th><th>upgrade</th><th>km</th><th>NPV econ</th><th>NPV net</th><th>forest loss ha</th><th>class</th><th>portfolio</th><th>why</th></tr>{road_rows}</table>
+<h2>Farmland parcels</h2>
+{tr_legend}
+{parcels_map}
+<p>{parcels_note}</p>
+<h2>Conservation funding</h2>
+{cons_map}
+<table><tr><th>area</th><th>km²</th><th>threat ha</th><th>required /yr</th><th>allocated /yr</th><th>gap /yr</th><th>funded</th></tr>{cons_rows}</table>
+<h2>Finance</h2>
+{capital}
+{legend_stack}
+<table><tr><th>phase</th><th>investment</th><th>private</th><th>target</th><th>note</th></tr>{stack_rows}</table>
+{hist}
+<h2>Assumptions</h2>
+<pre>{assumptions}</pre>
+<p>Made by greenhalo {version}. Every figure is also in summary.json and the layers beside this page.</p>
+</body></html>
+"#,
+        name = esc(&inp.name),
+        crs = esc(&inp.grid.crs),
+        res = inp.grid.res,
+        h = cfg.economics.horizon_years,
+        r = cfg.economics.discount_rate * 100.0,
+        inv = money(hl.investment_usd),
+        ret = money(hl.returns_usd),
+        mult = hl.return_multiple,
+        npv = money(hl.npv_usd),
+        payback = hl.payback_year.map(|y| y.to_string()).unwrap_or_else(|| "none".into()),
+        p10 = mc.return_multiple_p10,
+        p50 = mc.return_multiple_p50,
+        p90 = mc.return_multiple_p90,
+        sel_km2 = parcels.selected_ha / 100.0,
+        funded = summary["conservation"]["funded_share"].as_f64().unwrap_or(0.0) * 100.0,
+        port_n = roads.portfolio.segments.len(),
+        port_cost = money(roads.portfolio.cost_usd),
+        port_net = money(roads.portfolio.npv_net_joint_usd),
+        port_note = esc(&roads.portfolio.note),
+        parcels_note = esc(&parcels.note),
+        capital = capital_chart(fin),
+        legend_stack = legend(&[
+            ("philanthropic".into(), RGBColor(117, 107, 177)),
+            ("public".into(), RGBColor(49, 130, 189)),
+            ("development bank guarantee".into(), RGBColor(158, 202, 225)),
+            ("private".into(), RGBColor(49, 163, 84)),
+        ]),
+        hist = histogram(fin),
+        assumptions = esc(&assumptions),
+        version = env!("CARGO_PKG_VERSION"),
+    )
+}
