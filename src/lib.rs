@@ -137,6 +137,15 @@ pub fn pipeline(
             cfg.seed,
         );
         summary["finance"] = outputs_roads::write_finance(dir, &fin)?;
+        let risk_max = risk
+            .annual_p
+            .iter()
+            .filter(|v| !v.is_nan())
+            .fold(0f32, |a, b| a.max(*b)) as f64;
+        let p90 = summary["access"]["travel_time_min"]["p90"]
+            .as_f64()
+            .unwrap_or(600.0);
+        outputs_roads::write_styles_and_project(dir, &inputs, risk_max.max(1e-6), p90.max(1.0))?;
         let page = report::html(&inputs, cfg, &summary, &roads, p, c, &fin);
         std::fs::write(dir.join("report.html"), page).map_err(|e| Error::io(dir, e))?;
     }

@@ -15,7 +15,10 @@ use crate::parcels::ParcelsResult;
 use crate::roads::{RoadsResult, SegmentClass};
 
 fn esc(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 fn money(v: f64) -> String {
@@ -28,8 +31,16 @@ fn money(v: f64) -> String {
 
 const ROAD_COLORS: [(SegmentClass, RGBColor, &str); 4] = [
     (SegmentClass::Improve, RGBColor(26, 150, 65), "improve"),
-    (SegmentClass::ImproveWithSafeguards, RGBColor(253, 174, 97), "improve with safeguards"),
-    (SegmentClass::DoNotImprove, RGBColor(150, 150, 150), "do not improve"),
+    (
+        SegmentClass::ImproveWithSafeguards,
+        RGBColor(253, 174, 97),
+        "improve with safeguards",
+    ),
+    (
+        SegmentClass::DoNotImprove,
+        RGBColor(150, 150, 150),
+        "do not improve",
+    ),
     (SegmentClass::Avoid, RGBColor(215, 25, 28), "avoid"),
 ];
 
@@ -43,7 +54,19 @@ const TRANSITION_COLORS: [(&str, RGBColor); 6] = [
 ];
 
 /// A map frame on the grid's extent, aspect kept; `draw` adds the layers.
-fn map_svg(inp: &Inputs, title: &str, draw: &dyn Fn(&mut ChartContext<SVGBackend, Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>>)) -> String {
+fn map_svg(
+    inp: &Inputs,
+    title: &str,
+    draw: &dyn Fn(
+        &mut ChartContext<
+            SVGBackend,
+            Cartesian2d<
+                plotters::coord::types::RangedCoordf64,
+                plotters::coord::types::RangedCoordf64,
+            >,
+        >,
+    ),
+) -> String {
     let g = &inp.grid;
     let (w, h) = (g.x_max() - g.x_min, g.y_max - g.y_min());
     let px_w = 640u32;
@@ -70,13 +93,23 @@ fn map_svg(inp: &Inputs, title: &str, draw: &dyn Fn(&mut ChartContext<SVGBackend
 }
 
 fn polys(mp: &geo::MultiPolygon<f64>) -> Vec<Vec<(f64, f64)>> {
-    mp.0.iter().map(|p| p.exterior().0.iter().map(|c| (c.x, c.y)).collect()).collect()
+    mp.0.iter()
+        .map(|p| p.exterior().0.iter().map(|c| (c.x, c.y)).collect())
+        .collect()
 }
 
 fn legend(items: &[(String, RGBColor)]) -> String {
     let spans: String = items
         .iter()
-        .map(|(l, c)| format!(r#"<span class="key"><i style="background:rgb({},{},{})"></i>{}</span>"#, c.0, c.1, c.2, esc(l)))
+        .map(|(l, c)| {
+            format!(
+                r#"<span class="key"><i style="background:rgb({},{},{})"></i>{}</span>"#,
+                c.0,
+                c.1,
+                c.2,
+                esc(l)
+            )
+        })
         .collect();
     format!(r#"<div class="legend">{spans}</div>"#)
 }
@@ -86,7 +119,12 @@ fn capital_chart(f: &Finance) -> String {
     {
         let root = SVGBackend::with_string(&mut s, (640, 320)).into_drawing_area();
         let _ = root.fill(&WHITE);
-        let max = f.capital_stack.iter().map(|p| p.investment_usd).fold(1.0, f64::max) / 1e6;
+        let max = f
+            .capital_stack
+            .iter()
+            .map(|p| p.investment_usd)
+            .fold(1.0, f64::max)
+            / 1e6;
         if let Ok(mut chart) = ChartBuilder::on(&root)
             .caption("Capital stack by phase (US$ M)", ("sans-serif", 16))
             .margin(8)
@@ -108,11 +146,19 @@ fn capital_chart(f: &Finance) -> String {
             ];
             for p in &f.capital_stack {
                 let x = p.phase as f64;
-                let vals = [p.philanthropic_usd, p.public_usd, p.development_bank_guarantee_usd, p.private_usd];
+                let vals = [
+                    p.philanthropic_usd,
+                    p.public_usd,
+                    p.development_bank_guarantee_usd,
+                    p.private_usd,
+                ];
                 let mut base = 0.0;
                 for (v, (_, c)) in vals.iter().zip(layers.iter()) {
                     let top = base + v / 1e6;
-                    let _ = chart.draw_series(std::iter::once(Rectangle::new([(x - 0.3, base), (x + 0.3, top)], c.filled())));
+                    let _ = chart.draw_series(std::iter::once(Rectangle::new(
+                        [(x - 0.3, base), (x + 0.3, top)],
+                        c.filled(),
+                    )));
                     base = top;
                 }
             }
@@ -128,7 +174,13 @@ fn histogram(f: &Finance) -> String {
     {
         let root = SVGBackend::with_string(&mut s, (640, 300)).into_drawing_area();
         let _ = root.fill(&WHITE);
-        let (lo, hi) = (v.first().copied().unwrap_or(0.0), v.last().copied().unwrap_or(1.0).max(v.first().copied().unwrap_or(0.0) + 1e-9));
+        let (lo, hi) = (
+            v.first().copied().unwrap_or(0.0),
+            v.last()
+                .copied()
+                .unwrap_or(1.0)
+                .max(v.first().copied().unwrap_or(0.0) + 1e-9),
+        );
         let bins = 30usize;
         let wbin = (hi - lo) / bins as f64;
         let mut counts = vec![0u32; bins];
@@ -138,20 +190,41 @@ fn histogram(f: &Finance) -> String {
         }
         let max = counts.iter().copied().max().unwrap_or(1) as f64;
         if let Ok(mut chart) = ChartBuilder::on(&root)
-            .caption(format!("Monte Carlo: return multiple ({} draws)", v.len()), ("sans-serif", 16))
+            .caption(
+                format!("Monte Carlo: return multiple ({} draws)", v.len()),
+                ("sans-serif", 16),
+            )
             .margin(8)
             .x_label_area_size(30)
             .y_label_area_size(40)
             .build_cartesian_2d(lo..hi, 0f64..max * 1.1)
         {
-            let _ = chart.configure_mesh().x_desc("returns / investment").y_desc("draws").draw();
+            let _ = chart
+                .configure_mesh()
+                .x_desc("returns / investment")
+                .y_desc("draws")
+                .draw();
             let _ = chart.draw_series(counts.iter().enumerate().map(|(k, c)| {
                 let x0 = lo + k as f64 * wbin;
-                Rectangle::new([(x0, 0.0), (x0 + wbin, *c as f64)], RGBColor(49, 130, 189).filled())
+                Rectangle::new(
+                    [(x0, 0.0), (x0 + wbin, *c as f64)],
+                    RGBColor(49, 130, 189).filled(),
+                )
             }));
-            for (q, label) in [(f.monte_carlo.return_multiple_p10, "P10"), (f.monte_carlo.return_multiple_p50, "P50"), (f.monte_carlo.return_multiple_p90, "P90")] {
-                let _ = chart.draw_series(std::iter::once(PathElement::new(vec![(q, 0.0), (q, max * 1.05)], BLACK)));
-                let _ = chart.draw_series(std::iter::once(Text::new(label.to_string(), (q, max * 1.08), ("sans-serif", 12))));
+            for (q, label) in [
+                (f.monte_carlo.return_multiple_p10, "P10"),
+                (f.monte_carlo.return_multiple_p50, "P50"),
+                (f.monte_carlo.return_multiple_p90, "P90"),
+            ] {
+                let _ = chart.draw_series(std::iter::once(PathElement::new(
+                    vec![(q, 0.0), (q, max * 1.05)],
+                    BLACK,
+                )));
+                let _ = chart.draw_series(std::iter::once(Text::new(
+                    label.to_string(),
+                    (q, max * 1.08),
+                    ("sans-serif", 12),
+                )));
             }
         }
         let _ = root.present();
@@ -161,36 +234,72 @@ fn histogram(f: &Finance) -> String {
 
 /// Build the page.
 #[allow(clippy::too_many_arguments)]
-pub fn html(inp: &Inputs, cfg: &LandscapeConfig, summary: &Value, roads: &RoadsResult, parcels: &ParcelsResult, funding: &FundingResult, fin: &Finance) -> String {
+pub fn html(
+    inp: &Inputs,
+    cfg: &LandscapeConfig,
+    summary: &Value,
+    roads: &RoadsResult,
+    parcels: &ParcelsResult,
+    funding: &FundingResult,
+    fin: &Finance,
+) -> String {
     let roads_map = map_svg(inp, "Road segments by class", &|chart| {
         for c in &inp.conservation {
             for ring in polys(&c.geom) {
-                let _ = chart.draw_series(std::iter::once(Polygon::new(ring, RGBColor(120, 180, 120).mix(0.25).filled())));
+                let _ = chart.draw_series(std::iter::once(Polygon::new(
+                    ring,
+                    RGBColor(120, 180, 120).mix(0.25).filled(),
+                )));
             }
         }
         for (s, seg) in roads.scored.iter().zip(&roads.segments) {
-            let color = ROAD_COLORS.iter().find(|c| c.0 == s.class).map(|c| c.1).unwrap_or(BLACK);
+            let color = ROAD_COLORS
+                .iter()
+                .find(|c| c.0 == s.class)
+                .map(|c| c.1)
+                .unwrap_or(BLACK);
             let pts: Vec<(f64, f64)> = seg.geom.0.iter().map(|c| (c.x, c.y)).collect();
             let width = if s.in_portfolio { 3 } else { 1 };
-            let _ = chart.draw_series(std::iter::once(PathElement::new(pts, color.stroke_width(width))));
+            let _ = chart.draw_series(std::iter::once(PathElement::new(
+                pts,
+                color.stroke_width(width),
+            )));
         }
     });
     let parcels_map = map_svg(inp, "Farmland parcels by transition", &|chart| {
         for (p, r) in inp.parcels.iter().zip(&parcels.parcels) {
-            let name = if r.selected { r.transition.as_str() } else { "keep_current_use" };
-            let color = TRANSITION_COLORS.iter().find(|c| c.0 == name).map(|c| c.1).unwrap_or(RGBColor(200, 200, 200));
+            let name = if r.selected {
+                r.transition.as_str()
+            } else {
+                "keep_current_use"
+            };
+            let color = TRANSITION_COLORS
+                .iter()
+                .find(|c| c.0 == name)
+                .map(|c| c.1)
+                .unwrap_or(RGBColor(200, 200, 200));
             for ring in polys(&p.geom) {
                 let _ = chart.draw_series(std::iter::once(Polygon::new(ring, color.filled())));
             }
         }
     });
-    let max_gap = funding.areas.iter().map(|a| a.gap_usd_per_year).fold(0.0f64, f64::max).max(1.0);
+    let max_gap = funding
+        .areas
+        .iter()
+        .map(|a| a.gap_usd_per_year)
+        .fold(0.0f64, f64::max)
+        .max(1.0);
     let cons_map = map_svg(inp, "Conservation areas by funding gap", &|chart| {
         for (c, a) in inp.conservation.iter().zip(&funding.areas) {
             let t = (a.gap_usd_per_year / max_gap).clamp(0.0, 1.0);
-            let color = RGBColor((26.0 + t * 189.0) as u8, (150.0 - t * 125.0) as u8, (65.0 - t * 37.0) as u8);
+            let color = RGBColor(
+                (26.0 + t * 189.0) as u8,
+                (150.0 - t * 125.0) as u8,
+                (65.0 - t * 37.0) as u8,
+            );
             for ring in polys(&c.geom) {
-                let _ = chart.draw_series(std::iter::once(Polygon::new(ring, color.mix(0.8).filled())));
+                let _ =
+                    chart.draw_series(std::iter::once(Polygon::new(ring, color.mix(0.8).filled())));
             }
         }
     });
@@ -250,17 +359,33 @@ pub fn html(inp: &Inputs, cfg: &LandscapeConfig, summary: &Value, roads: &RoadsR
         .collect();
     let hl = &fin.headline;
     let mc = &fin.monte_carlo;
-    let irr = hl.irr.map(|x| format!("{:.1}%", x * 100.0)).unwrap_or_else(|| "undefined (no sign change)".into());
+    let irr = hl
+        .irr
+        .map(|x| format!("{:.1}%", x * 100.0))
+        .unwrap_or_else(|| "undefined (no sign change)".into());
     let risk_note = summary["risk"]["note"].as_str().unwrap_or("");
-    let auc = summary["risk"]["auc_holdout"].as_f64().map(|a| format!(", held-out AUC {a:.3}")).unwrap_or_default();
+    let auc = summary["risk"]["auc_holdout"]
+        .as_f64()
+        .map(|a| format!(", held-out AUC {a:.3}"))
+        .unwrap_or_default();
     let assumptions = toml::to_string(&serde_json::json!({
         "economics": cfg.economics,
         "road_upgrades": cfg.road_upgrades,
         "finance": cfg.finance,
     }))
     .unwrap_or_default();
-    let road_legend = legend(&ROAD_COLORS.iter().map(|c| (c.2.to_string(), c.1)).collect::<Vec<_>>());
-    let tr_legend = legend(&TRANSITION_COLORS.iter().map(|c| (c.0.replace('_', " "), c.1)).collect::<Vec<_>>());
+    let road_legend = legend(
+        &ROAD_COLORS
+            .iter()
+            .map(|c| (c.2.to_string(), c.1))
+            .collect::<Vec<_>>(),
+    );
+    let tr_legend = legend(
+        &TRANSITION_COLORS
+            .iter()
+            .map(|c| (c.0.replace('_', " "), c.1))
+            .collect::<Vec<_>>(),
+    );
     format!(
         r#"<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>greenhalo report: {name}</title>
@@ -318,12 +443,18 @@ pre {{ background: #f6f6f6; padding: 1em; font-size: .8em; overflow-x: auto; }}
         ret = money(hl.returns_usd),
         mult = hl.return_multiple,
         npv = money(hl.npv_usd),
-        payback = hl.payback_year.map(|y| y.to_string()).unwrap_or_else(|| "none".into()),
+        payback = hl
+            .payback_year
+            .map(|y| y.to_string())
+            .unwrap_or_else(|| "none".into()),
         p10 = mc.return_multiple_p10,
         p50 = mc.return_multiple_p50,
         p90 = mc.return_multiple_p90,
         sel_km2 = parcels.selected_ha / 100.0,
-        funded = summary["conservation"]["funded_share"].as_f64().unwrap_or(0.0) * 100.0,
+        funded = summary["conservation"]["funded_share"]
+            .as_f64()
+            .unwrap_or(0.0)
+            * 100.0,
         port_n = roads.portfolio.segments.len(),
         port_cost = money(roads.portfolio.cost_usd),
         port_net = money(roads.portfolio.npv_net_joint_usd),

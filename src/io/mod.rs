@@ -4,6 +4,7 @@
 
 pub mod geojson_out;
 pub mod outdir;
+pub mod qgs;
 pub mod qml;
 pub mod raster;
 pub mod srs;
