@@ -9,5 +9,5 @@ cargo build --release --locked
 ./target/release/greenhalo run data/sample/landscape.toml -o out
 echo
 echo "Outputs are in $(pwd)/out:"
-ls out out/inputs
-echo "Open the GeoJSON and GeoTIFF layers in QGIS; summary.json has the headline figures."
+ls out
+echo "Open out/greenhalo.qgs in QGIS (every layer styled) and out/report.html in a browser; summary.json has every headline figure."

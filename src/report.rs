@@ -22,10 +22,21 @@ fn esc(s: &str) -> String {
 }
 
 fn money(v: f64) -> String {
-    if v.abs() >= 1e6 {
-        format!("US${:.1} M", v / 1e6)
+    let sign = if v < 0.0 { "-" } else { "" };
+    let a = v.abs();
+    if a >= 1e6 {
+        format!("{sign}US${:.1} M", a / 1e6)
     } else {
-        format!("US${:.0}", v)
+        // Thousands separated for reading.
+        let digits = format!("{:.0}", a);
+        let mut out = String::new();
+        for (k, ch) in digits.chars().enumerate() {
+            if k > 0 && (digits.len() - k) % 3 == 0 {
+                out.push(',');
+            }
+            out.push(ch);
+        }
+        format!("{sign}US${out}")
     }
 }
 
@@ -53,20 +64,15 @@ const TRANSITION_COLORS: [(&str, RGBColor); 6] = [
     ("keep_current_use", RGBColor(225, 225, 225)),
 ];
 
+/// A chart drawing on a map frame in grid coordinates.
+type MapChart<'a, 'b> = ChartContext<
+    'a,
+    SVGBackend<'b>,
+    Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>,
+>;
+
 /// A map frame on the grid's extent, aspect kept; `draw` adds the layers.
-fn map_svg(
-    inp: &Inputs,
-    title: &str,
-    draw: &dyn Fn(
-        &mut ChartContext<
-            SVGBackend,
-            Cartesian2d<
-                plotters::coord::types::RangedCoordf64,
-                plotters::coord::types::RangedCoordf64,
-            >,
-        >,
-    ),
-) -> String {
+fn map_svg(inp: &Inputs, title: &str, draw: &dyn Fn(&mut MapChart)) -> String {
     let g = &inp.grid;
     let (w, h) = (g.x_max() - g.x_min, g.y_max - g.y_min());
     let px_w = 640u32;

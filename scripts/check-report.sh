@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Load a run's report.html in headless Chromium (installing Debian's
+# chromium if missing), fail on console errors or an empty page, and save a
+# screenshot beside it.   scripts/check-report.sh [OUT_DIR]   (default: out)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out=${1:-out}
+page="$(cd "$out" && pwd)/report.html"
+[ -f "$page" ] || { echo "no $page: run greenhalo first (scripts/demo.sh)" >&2; exit 1; }
+if ! command -v chromium >/dev/null 2>&1; then
+  if [ "$(id -u)" -eq 0 ]; then sudo=(); else sudo=(sudo); fi
+  export DEBIAN_FRONTEND=noninteractive
+  "${sudo[@]}" apt-get update -qq
+  "${sudo[@]}" apt-get install -y -qq --no-install-recommends chromium >/dev/null
+fi
+profile=$(mktemp -d)
+flags=(--headless --no-sandbox --disable-gpu --disable-quic --no-first-run
+  --disable-background-networking --disable-component-update --disable-sync
+  --user-data-dir="$profile" --enable-logging=stderr --v=0)
+dom=$(chromium "${flags[@]}" --dump-dom "file://$page" 2>"$profile/log.txt")
+chromium "${flags[@]}" --window-size=1200,2400 --screenshot="$out/report.png" "file://$page" 2>>"$profile/log.txt" >/dev/null
+if grep -E "Uncaught|CONSOLE\(.*(error|Error)" "$profile/log.txt"; then
+  echo "report.html logged errors in Chromium" >&2; exit 1
+fi
+svgs=$(printf '%s' "$dom" | grep -o "<svg" | wc -l)
+[ "$svgs" -ge 5 ] || { echo "report.html shows $svgs charts, expected at least 5" >&2; exit 1; }
+[[ "$dom" == *"Return multiple"* ]] || { echo "report.html has no headline figures" >&2; exit 1; }
+echo "report.html opens in Chromium: $svgs SVG charts, no console errors; screenshot $out/report.png"
+rm -rf "$profile"
