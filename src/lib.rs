@@ -7,6 +7,7 @@
 //! folder that is moved into place only when all of it succeeded.
 
 pub mod access;
+pub mod batch;
 pub mod cashflow;
 pub mod config;
 pub mod conservation;
@@ -112,6 +113,8 @@ pub fn pipeline(
     outputs_roads::write_halo(dir, &inputs, &halo)?;
     outputs_roads::write_roads(dir, &inputs, &roads)?;
     let mut summary = outputs::summary(&inputs, &problems);
+    summary["landscape_file"] = serde_json::json!(landscape.display().to_string());
+    summary["inputs_hash"] = serde_json::json!(batch::inputs_hash(&ls)?);
     summary["access"] = outputs::access_summary(&inputs, &access);
     summary["risk"] = outputs::risk_summary(&inputs, &risk, cfg.economics.horizon_years as f64);
     summary["roads"] = outputs_roads::roads_summary(&roads);

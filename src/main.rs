@@ -39,6 +39,31 @@ enum Cmd {
         #[arg(short, long)]
         out: PathBuf,
     },
+    /// Run every landscape found in a folder (or matching a glob) in
+    /// parallel, one output folder each; failures are reported, not fatal.
+    /// Exit status 0 when all succeeded (or were up to date), 3 when some failed.
+    Batch {
+        /// A folder (searched recursively for landscape .toml files) or a glob.
+        landscapes: String,
+        #[arg(short, long)]
+        out: PathBuf,
+        /// Landscapes at once (default: the number of cores, within the memory budget).
+        #[arg(long, default_value_t = 0)]
+        jobs: usize,
+        /// Run shard I of N (1-based), e.g. from a Slurm array: --shard $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT.
+        #[arg(long, value_parser = greenhalo::batch::parse_shard)]
+        shard: Option<(usize, usize)>,
+        /// Re-run landscapes whose outputs are up to date.
+        #[arg(long)]
+        force: bool,
+        /// Memory budget in GB (default: 80% of this machine's memory).
+        #[arg(long, default_value_t = 0.0)]
+        memory_gb: f64,
+    },
+    /// Rebuild batch_summary.csv/json from every landscape folder in OUT (the
+    /// merge step after sharded runs).
+    #[command(name = "batch-merge")]
+    BatchMerge { out: PathBuf },
     /// Check every layer of a landscape and report all problems (exit 2 on errors).
     Validate { landscape: PathBuf },
     /// Write a commented landscape-file template into DIR.
@@ -163,6 +188,56 @@ fn dispatch(cmd: Cmd, quiet: bool, progress: &Progress) -> anyhow::Result<ExitCo
                 eprintln!("outputs written to {}", rep.out_dir.display());
             }
             Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Batch {
+            landscapes,
+            out,
+            jobs,
+            shard,
+            force,
+            memory_gb,
+        } => {
+            let opts = greenhalo::batch::BatchOptions {
+                jobs,
+                shard,
+                force,
+                memory_bytes: (memory_gb * 1e9) as u64,
+            };
+            let rows = greenhalo::batch::run(&landscapes, &out, &opts, progress)?;
+            let failed: Vec<_> = rows.iter().filter(|r| r.status == "failed").collect();
+            if !quiet {
+                let ok = rows.iter().filter(|r| r.status == "ok").count();
+                let skipped = rows.iter().filter(|r| r.status == "skipped").count();
+                eprintln!(
+                    "{ok} ok, {skipped} up to date, {} failed; table in {}",
+                    failed.len(),
+                    out.display()
+                );
+                for r in &failed {
+                    eprintln!("failed: {}: {}", r.landscape, r.error);
+                }
+            }
+            Ok(if failed.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(3)
+            })
+        }
+        Cmd::BatchMerge { out } => {
+            let rows = greenhalo::batch::merge(&out)?;
+            let failed = rows.iter().filter(|r| r.status == "failed").count();
+            if !quiet {
+                eprintln!(
+                    "{} landscape(s), {failed} failed; wrote {}",
+                    rows.len(),
+                    out.join("batch_summary.csv").display()
+                );
+            }
+            Ok(if failed == 0 {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(3)
+            })
         }
         Cmd::Validate { landscape } => {
             let problems = greenhalo::validate(&landscape, progress)?;

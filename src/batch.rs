@@ -1,0 +1,544 @@
+//! `greenhalo batch`: many landscapes unattended. Every landscape file found
+//! runs in parallel within a memory budget, into its own output folder; one
+//! failure never stops the others; a table across landscapes is written at
+//! the end. Runs are resumable (a landscape whose outputs match its inputs'
+//! hash is skipped) and shardable (`--shard I/N` for a scheduler's array job).
+
+use std::path::{Path, PathBuf};
+use std::sync::{Condvar, Mutex};
+use std::time::Instant;
+
+use rayon::prelude::*;
+use serde::Serialize;
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+
+use crate::config::Landscape;
+use crate::error::{Error, Result};
+use crate::progress::Progress;
+
+/// Batch options.
+#[derive(Debug, Clone)]
+pub struct BatchOptions {
+    /// Landscapes at once (0: as many as cores and memory allow).
+    pub jobs: usize,
+    /// (I, N), 1-based: run the I-th of N interleaved shards.
+    pub shard: Option<(usize, usize)>,
+    pub force: bool,
+    /// Memory budget in bytes (0: 80% of this machine's memory).
+    pub memory_bytes: u64,
+}
+
+/// One landscape's line in the batch table.
+#[derive(Debug, Clone, Serialize)]
+pub struct BatchRow {
+    pub name: String,
+    pub landscape: String,
+    pub status: String,
+    pub error: String,
+    pub seconds: f64,
+    pub out_dir: String,
+    pub headline: Value,
+}
+
+/// Every landscape file under `dir` (files ending in .toml that hold a
+/// `[layers]` table), or matching a glob pattern; sorted.
+pub fn find(spec: &str) -> Result<Vec<PathBuf>> {
+    let p = Path::new(spec);
+    let mut out = Vec::new();
+    if p.is_dir() {
+        fn walk(d: &Path, out: &mut Vec<PathBuf>) {
+            let Ok(rd) = std::fs::read_dir(d) else { return };
+            for e in rd.flatten() {
+                let path = e.path();
+                if path.is_dir() {
+                    walk(&path, out);
+                } else if path.extension().is_some_and(|x| x == "toml") {
+                    out.push(path);
+                }
+            }
+        }
+        walk(p, &mut out);
+    } else {
+        let paths = glob::glob(spec).map_err(|e| {
+            Error::Usage(format!(
+                "'{spec}' is neither a folder nor a valid glob pattern: {e}"
+            ))
+        })?;
+        out.extend(paths.flatten().filter(|p| p.is_file()));
+    }
+    out.retain(|f| {
+        std::fs::read_to_string(f).is_ok_and(|t| t.lines().any(|l| l.trim() == "[layers]"))
+    });
+    out.sort();
+    if out.is_empty() {
+        return Err(Error::Usage(format!(
+            "no landscape files (.toml with a [layers] table) found in '{spec}'"
+        )));
+    }
+    Ok(out)
+}
+
+/// The landscapes of shard `i` of `n` (1-based), interleaved so shards are
+/// balanced; together the shards cover the list exactly once.
+pub fn shard<T: Clone>(items: &[T], i: usize, n: usize) -> Vec<T> {
+    items
+        .iter()
+        .enumerate()
+        .filter(|(k, _)| k % n == i - 1)
+        .map(|(_, x)| x.clone())
+        .collect()
+}
+
+/// Parse "I/N".
+pub fn parse_shard(s: &str) -> std::result::Result<(usize, usize), String> {
+    let (a, b) = s
+        .split_once('/')
+        .ok_or_else(|| format!("--shard wants I/N (e.g. 2/8), got '{s}'"))?;
+    let i: usize = a
+        .trim()
+        .parse()
+        .map_err(|_| format!("'{a}' is not a number"))?;
+    let n: usize = b
+        .trim()
+        .parse()
+        .map_err(|_| format!("'{b}' is not a number"))?;
+    if n == 0 || i == 0 || i > n {
+        return Err(format!("--shard {s}: I must be between 1 and N"));
+    }
+    Ok((i, n))
+}
+
+/// Output folder name of a landscape: its folder's path relative to the
+/// common root, '/' replaced by '__' (unique and readable).
+fn out_name(root: &Path, file: &Path) -> String {
+    let dir = file.parent().unwrap_or(Path::new("."));
+    let rel = dir.strip_prefix(root).unwrap_or(dir);
+    let mut s = rel.to_string_lossy().replace(['/', '\\'], "__");
+    let stem = file
+        .file_stem()
+        .map(|x| x.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    if stem != "landscape" {
+        s = if s.is_empty() {
+            stem
+        } else {
+            format!("{s}__{stem}")
+        };
+    }
+    if s.is_empty() {
+        "landscape".into()
+    } else {
+        s
+    }
+}
+
+fn common_root(files: &[PathBuf]) -> PathBuf {
+    let mut root: Option<PathBuf> = None;
+    for f in files {
+        let d = f.parent().unwrap_or(Path::new(".")).to_path_buf();
+        root = Some(match root {
+            None => d,
+            Some(r) => {
+                let mut common = PathBuf::new();
+                for (a, b) in r.components().zip(d.components()) {
+                    if a != b {
+                        break;
+                    }
+                    common.push(a.as_os_str());
+                }
+                common
+            }
+        });
+    }
+    root.unwrap_or_default()
+}
+
+/// Hash of everything a run depends on: greenhalo's version, the landscape
+/// file, and every layer file (with a shapefile's sidecars).
+pub fn inputs_hash(ls: &Landscape) -> Result<String> {
+    let mut h = Sha256::new();
+    h.update(env!("CARGO_PKG_VERSION").as_bytes());
+    h.update(std::fs::read(&ls.file).map_err(|e| Error::io(&ls.file, e))?);
+    let l = &ls.cfg.layers;
+    let mut files: Vec<PathBuf> = vec![
+        l.aoi.path.clone(),
+        l.markets.path.clone(),
+        l.parcels.path.clone(),
+        l.conservation.path.clone(),
+        l.forest.path.clone(),
+        l.elevation.path.clone(),
+    ];
+    files.extend(l.roads.iter().map(|r| r.path.clone()));
+    for o in [
+        &l.forest_loss,
+        &l.population,
+        &l.landcover,
+        &l.carbon,
+        &l.biodiversity,
+    ]
+    .into_iter()
+    .flatten()
+    {
+        files.push(o.path.clone());
+    }
+    for f in files {
+        let p = ls.resolve(&f);
+        let mut group = vec![p.clone()];
+        if p.extension().is_some_and(|x| x.eq_ignore_ascii_case("shp")) {
+            for ext in ["shx", "dbf", "prj", "cpg"] {
+                group.push(p.with_extension(ext));
+            }
+        }
+        for g in group {
+            h.update(
+                g.file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default()
+                    .as_bytes(),
+            );
+            if let Ok(bytes) = std::fs::read(&g) {
+                h.update(&bytes);
+            }
+        }
+    }
+    Ok(format!("{:x}", h.finalize()))
+}
+
+fn total_memory() -> u64 {
+    std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|t| {
+            t.lines()
+                .find(|l| l.starts_with("MemTotal:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|k| k.parse::<u64>().ok())
+        })
+        .map(|kb| kb * 1024)
+        .unwrap_or(8 << 30)
+}
+
+/// Memory a run needs, roughly: ~120 bytes per grid cell (rasters, drivers,
+/// solver) plus 200 MB of fixed overhead; cells from the AOI's extent.
+fn estimate_bytes(file: &Path) -> u64 {
+    let cells = (|| -> Option<f64> {
+        let ls = Landscape::load(file).ok()?;
+        let path = ls.resolve(&ls.cfg.layers.aoi.path);
+        let (ds, idx, _) =
+            crate::io::vector::open(&path, ls.cfg.layers.aoi.layer.as_deref()).ok()?;
+        use gdal::vector::LayerAccess;
+        let lyr = ds.layer(idx).ok()?;
+        let e = lyr.get_extent().ok()?;
+        let geographic = lyr
+            .spatial_ref()
+            .map(|s| s.is_geographic())
+            .unwrap_or(false);
+        let (w, h) = if geographic {
+            ((e.MaxX - e.MinX) * 111_000.0, (e.MaxY - e.MinY) * 111_000.0)
+        } else {
+            (e.MaxX - e.MinX, e.MaxY - e.MinY)
+        };
+        Some(w * h / (ls.cfg.grid.resolution_m * ls.cfg.grid.resolution_m))
+    })()
+    .unwrap_or(1e6);
+    (cells * 120.0) as u64 + (200 << 20)
+}
+
+/// A counting budget: a job takes its bytes (at most the whole budget, so a
+/// large landscape runs alone) and gives them back when done.
+struct Budget {
+    left: Mutex<u64>,
+    cv: Condvar,
+    total: u64,
+}
+
+impl Budget {
+    fn take(&self, want: u64) -> u64 {
+        let want = want.min(self.total);
+        let mut left = self.left.lock().unwrap_or_else(|e| e.into_inner());
+        while *left < want {
+            left = self.cv.wait(left).unwrap_or_else(|e| e.into_inner());
+        }
+        *left -= want;
+        want
+    }
+    fn give(&self, n: u64) {
+        let mut left = self.left.lock().unwrap_or_else(|e| e.into_inner());
+        *left += n;
+        self.cv.notify_all();
+    }
+}
+
+/// The headline figures of one summary.json, for the batch table.
+fn headline(s: &Value) -> Value {
+    json!({
+        "aoi_area_km2": s["grid"]["aoi_area_km2"],
+        "risk_calibrated": s["risk"]["calibrated"],
+        "risk_auc_holdout": s["risk"]["auc_holdout"],
+        "road_segments": s["roads"]["segments"],
+        "roads_in_portfolio": s["roads"]["portfolio"]["segments"].as_array().map(|a| a.len()),
+        "roads_portfolio_npv_net_usd": s["roads"]["portfolio"]["npv_net_joint_usd"],
+        "parcels_selected_km2": s["parcels"]["selected_km2"],
+        "conservation_funded_share": s["conservation"]["funded_share"],
+        "investment_usd": s["finance"]["investment_usd"],
+        "return_multiple": s["finance"]["return_multiple"],
+        "npv_usd": s["finance"]["npv_usd"],
+        "irr": s["finance"]["irr"],
+        "return_multiple_p50": s["finance"]["monte_carlo"]["return_multiple_p50"],
+    })
+}
+
+/// Run a batch; returns the rows (one per landscape of this shard).
+pub fn run(
+    spec: &str,
+    out: &Path,
+    opts: &BatchOptions,
+    progress: &Progress,
+) -> Result<Vec<BatchRow>> {
+    let all = find(spec)?;
+    let root = common_root(&all);
+    let files = match opts.shard {
+        Some((i, n)) => shard(&all, i, n),
+        None => all.clone(),
+    };
+    std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
+    let budget_total = if opts.memory_bytes > 0 {
+        opts.memory_bytes
+    } else {
+        total_memory() / 10 * 8
+    };
+    let budget = Budget {
+        left: Mutex::new(budget_total),
+        cv: Condvar::new(),
+        total: budget_total,
+    };
+    let jobs = if opts.jobs > 0 {
+        opts.jobs
+    } else {
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2)
+    };
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(jobs)
+        .build()
+        .map_err(|e| Error::Usage(format!("thread pool: {e}")))?;
+    let bar = progress.bar(files.len() as u64, "landscapes");
+    let quiet = Progress::hidden();
+    let rows: Vec<BatchRow> = pool.install(|| {
+        files
+            .par_iter()
+            .map(|f| {
+                let name = out_name(&root, f);
+                let dir = out.join(&name);
+                let t0 = Instant::now();
+                let row = |status: &str, error: String, headline: Value| BatchRow {
+                    name: name.clone(),
+                    landscape: f.display().to_string(),
+                    status: status.into(),
+                    error,
+                    seconds: (t0.elapsed().as_secs_f64() * 100.0).round() / 100.0,
+                    out_dir: dir.display().to_string(),
+                    headline,
+                };
+                let hash = Landscape::load(f).and_then(|ls| inputs_hash(&ls));
+                let prior: Option<Value> = std::fs::read_to_string(dir.join("summary.json"))
+                    .ok()
+                    .and_then(|t| serde_json::from_str(&t).ok());
+                if let (Ok(h), Some(p), false) = (&hash, &prior, opts.force) {
+                    if p["inputs_hash"].as_str() == Some(h.as_str()) {
+                        bar.inc(1);
+                        return row("skipped", String::new(), headline(p));
+                    }
+                }
+                let need = budget.take(estimate_bytes(f));
+                let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    crate::run(f, &dir, &quiet)
+                }));
+                budget.give(need);
+                bar.inc(1);
+                match result {
+                    Ok(Ok(_)) => {
+                        let s: Value = std::fs::read_to_string(dir.join("summary.json"))
+                            .ok()
+                            .and_then(|t| serde_json::from_str(&t).ok())
+                            .unwrap_or(Value::Null);
+                        row("ok", String::new(), headline(&s))
+                    }
+                    Ok(Err(e)) => row("failed", e.to_string(), Value::Null),
+                    Err(_) => row(
+                        "failed",
+                        "internal error (panic); please report it with this landscape".into(),
+                        Value::Null,
+                    ),
+                }
+            })
+            .collect()
+    });
+    bar.finish_and_clear();
+    let tag = opts
+        .shard
+        .map(|(i, n)| format!(".shard-{i}-of-{n}"))
+        .unwrap_or_default();
+    write_table(out, &tag, &rows)?;
+    Ok(rows)
+}
+
+/// Rebuild the batch table from every landscape folder in `out` (the merge
+/// step after a scheduler's array job).
+pub fn merge(out: &Path) -> Result<Vec<BatchRow>> {
+    let mut rows = Vec::new();
+    let rd = std::fs::read_dir(out).map_err(|e| Error::io(out, e))?;
+    let mut dirs: Vec<PathBuf> = rd
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.is_dir())
+        .collect();
+    dirs.sort();
+    for d in dirs {
+        let Ok(t) = std::fs::read_to_string(d.join("summary.json")) else {
+            continue;
+        };
+        let s: Value = serde_json::from_str(&t).unwrap_or(Value::Null);
+        rows.push(BatchRow {
+            name: d
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            landscape: s["landscape_file"].as_str().unwrap_or("").to_string(),
+            status: "ok".into(),
+            error: String::new(),
+            seconds: 0.0,
+            out_dir: d.display().to_string(),
+            headline: headline(&s),
+        });
+    }
+    // Failures are recorded only in the shards' own tables: carry them over.
+    if let Ok(rd) = std::fs::read_dir(out) {
+        let mut shard_files: Vec<PathBuf> = rd
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| {
+                p.file_name().is_some_and(|n| {
+                    n.to_string_lossy().starts_with("batch_summary.shard-")
+                        && n.to_string_lossy().ends_with(".json")
+                })
+            })
+            .collect();
+        shard_files.sort();
+        for f in shard_files {
+            let v: Value = std::fs::read_to_string(&f)
+                .ok()
+                .and_then(|t| serde_json::from_str(&t).ok())
+                .unwrap_or(Value::Null);
+            for r in v["landscapes"].as_array().into_iter().flatten() {
+                if r["status"] == "failed"
+                    && !rows
+                        .iter()
+                        .any(|x| x.name == r["name"].as_str().unwrap_or(""))
+                {
+                    rows.push(
+                        serde_json::from_value::<BatchRowDe>(r.clone())
+                            .map(Into::into)
+                            .unwrap_or_else(|_| BatchRow {
+                                name: r["name"].as_str().unwrap_or("").into(),
+                                landscape: String::new(),
+                                status: "failed".into(),
+                                error: r["error"].as_str().unwrap_or("").into(),
+                                seconds: 0.0,
+                                out_dir: String::new(),
+                                headline: Value::Null,
+                            }),
+                    );
+                }
+            }
+        }
+    }
+    rows.sort_by(|a, b| a.name.cmp(&b.name));
+    write_table(out, "", &rows)?;
+    Ok(rows)
+}
+
+#[derive(serde::Deserialize)]
+struct BatchRowDe {
+    name: String,
+    landscape: String,
+    status: String,
+    error: String,
+    seconds: f64,
+    out_dir: String,
+    headline: Value,
+}
+
+impl From<BatchRowDe> for BatchRow {
+    fn from(r: BatchRowDe) -> Self {
+        BatchRow {
+            name: r.name,
+            landscape: r.landscape,
+            status: r.status,
+            error: r.error,
+            seconds: r.seconds,
+            out_dir: r.out_dir,
+            headline: r.headline,
+        }
+    }
+}
+
+fn write_table(out: &Path, tag: &str, rows: &[BatchRow]) -> Result<()> {
+    let ok = rows.iter().filter(|r| r.status == "ok").count();
+    let skipped = rows.iter().filter(|r| r.status == "skipped").count();
+    let failed = rows.iter().filter(|r| r.status == "failed").count();
+    let v = json!({ "landscapes": rows, "ok": ok, "skipped": skipped, "failed": failed });
+    crate::outputs::write_json(&out.join(format!("batch_summary{tag}.json")), &v)?;
+    let keys: Vec<String> = rows
+        .iter()
+        .find_map(|r| r.headline.as_object().map(|m| m.keys().cloned().collect()))
+        .unwrap_or_default();
+    let path = out.join(format!("batch_summary{tag}.csv"));
+    let mut w = csv::Writer::from_path(&path).map_err(|e| Error::output(&path, e))?;
+    let mut header = vec!["name", "status", "error", "seconds", "landscape", "out_dir"]
+        .into_iter()
+        .map(String::from)
+        .collect::<Vec<_>>();
+    header.extend(keys.iter().cloned());
+    w.write_record(&header)
+        .map_err(|e| Error::output(&path, e))?;
+    for r in rows {
+        let mut rec = vec![
+            r.name.clone(),
+            r.status.clone(),
+            r.error.clone(),
+            r.seconds.to_string(),
+            r.landscape.clone(),
+            r.out_dir.clone(),
+        ];
+        for k in &keys {
+            rec.push(match &r.headline[k] {
+                Value::Null => String::new(),
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            });
+        }
+        w.write_record(&rec).map_err(|e| Error::output(&path, e))?;
+    }
+    w.flush().map_err(|e| Error::io(&path, e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shards_cover_the_list_exactly_once() {
+        let items: Vec<usize> = (0..17).collect();
+        for n in 1..6 {
+            let mut all: Vec<usize> = (1..=n).flat_map(|i| shard(&items, i, n)).collect();
+            all.sort();
+            assert_eq!(all, items);
+        }
+        assert_eq!(parse_shard("2/3"), Ok((2, 3)));
+        assert!(
+            parse_shard("0/3").is_err() && parse_shard("4/3").is_err() && parse_shard("x").is_err()
+        );
+    }
+}
