@@ -18,7 +18,7 @@ use crate::error::{Error, Result};
 use crate::grid::Grid;
 use crate::inputs::Inputs;
 use crate::kernels::cost_distance::{self, CostGrid, EdgeWeights, ExtraEdges, Scratch, Source};
-use crate::kernels::lines::{cell_pieces, GridGeom};
+use crate::kernels::lines::cell_pieces;
 use crate::kernels::terrain::slope_deg;
 
 /// One road edge between two cells.
@@ -102,13 +102,7 @@ pub fn friction(inp: &Inputs, p: &AccessParams, lc: &LandcoverClasses) -> Vec<f3
 /// Build the road graph: every road part split into cell pieces, consecutive
 /// pieces joined.
 pub fn road_network(g: &Grid, roads: &[crate::inputs::Road]) -> RoadNetwork {
-    let gg = GridGeom {
-        x_min: g.x_min,
-        y_max: g.y_max,
-        res: g.res,
-        width: g.width,
-        height: g.height,
-    };
+    let gg = g.geom();
     let mut edges = Vec::new();
     for (ri, road) in roads.iter().enumerate() {
         for (pi, part) in road.geom.0.iter().enumerate() {

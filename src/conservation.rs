@@ -9,7 +9,6 @@ use serde::Serialize;
 use crate::config::{Economics, Eligibility, FundingParams, FundingSource};
 use crate::error::{Error, Result};
 use crate::inputs::Inputs;
-use crate::kernels::lines::GridGeom;
 use crate::kernels::zonal::coverage;
 use crate::risk::{loss_within, Risk};
 
@@ -59,16 +58,20 @@ pub struct FundingResult {
     pub warnings: Vec<String>,
 }
 
+/// Carbon density of a cell, t C/ha: the carbon layer, else the default.
+fn carbon_at(inp: &Inputs, e: &Economics, i: usize) -> f64 {
+    inp.carbon
+        .as_ref()
+        .map(|v| v[i])
+        .filter(|v| !v.is_nan())
+        .map(|v| v as f64)
+        .unwrap_or(e.carbon_density_tc_per_ha)
+}
+
 /// Per-area needs from exact zonal sums.
 pub fn needs(inp: &Inputs, risk: &Risk, p: &FundingParams, e: &Economics) -> Vec<AreaNeeds> {
     let g = &inp.grid;
-    let gg = GridGeom {
-        x_min: g.x_min,
-        y_max: g.y_max,
-        res: g.res,
-        width: g.width,
-        height: g.height,
-    };
+    let gg = g.geom();
     let ha = g.cell_area_ha();
     let h = e.horizon_years as f64;
     inp.conservation
@@ -94,13 +97,7 @@ pub fn needs(inp: &Inputs, risk: &Risk, p: &FundingParams, e: &Economics) -> Vec
                 }
                 let lost = fha * loss_within(pa as f64, h);
                 threat_ha += lost;
-                let tc = inp
-                    .carbon
-                    .as_ref()
-                    .map(|v| v[i])
-                    .filter(|v| !v.is_nan())
-                    .map(|v| v as f64)
-                    .unwrap_or(e.carbon_density_tc_per_ha);
+                let tc = carbon_at(inp, e, i);
                 let bio = inp
                     .biodiversity
                     .as_ref()
@@ -312,13 +309,7 @@ pub fn run(inp: &Inputs, risk: &Risk, p: &FundingParams, e: &Economics) -> Resul
     let mut res = allocate(&areas, &p.sources, p, e.horizon_years)?;
     // tCO2 avoided per area from the carbon layer or the default density.
     let g = &inp.grid;
-    let gg = GridGeom {
-        x_min: g.x_min,
-        y_max: g.y_max,
-        res: g.res,
-        width: g.width,
-        height: g.height,
-    };
+    let gg = g.geom();
     for (a, c) in res.areas.iter_mut().zip(&inp.conservation) {
         if a.needs.threat_ha <= 0.0 {
             continue;
@@ -327,13 +318,7 @@ pub fn run(inp: &Inputs, risk: &Risk, p: &FundingParams, e: &Economics) -> Resul
         let (mut num, mut den) = (0.0, 0.0);
         for &(cell, f) in &cov {
             let i = cell as usize;
-            let tc = inp
-                .carbon
-                .as_ref()
-                .map(|v| v[i])
-                .filter(|v| !v.is_nan())
-                .map(|v| v as f64)
-                .unwrap_or(e.carbon_density_tc_per_ha);
+            let tc = carbon_at(inp, e, i);
             num += f * tc;
             den += f;
         }

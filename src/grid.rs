@@ -85,6 +85,17 @@ impl Grid {
     pub fn index(&self, col: usize, row: usize) -> usize {
         row * self.width + col
     }
+
+    /// The grid's geometry for the kernels (which know no CRS).
+    pub fn geom(&self) -> crate::kernels::lines::GridGeom {
+        crate::kernels::lines::GridGeom {
+            x_min: self.x_min,
+            y_max: self.y_max,
+            res: self.res,
+            width: self.width,
+            height: self.height,
+        }
+    }
 }
 
 /// EPSG code of the WGS 84 / UTM zone holding (lon, lat).

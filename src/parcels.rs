@@ -17,7 +17,6 @@ use crate::error::{Error, Result};
 use crate::halo::Halo;
 use crate::inputs::Inputs;
 use crate::kernels::distance::edt;
-use crate::kernels::lines::GridGeom;
 use crate::kernels::terrain::slope_deg;
 use crate::kernels::zonal::{coverage, stats};
 use crate::risk::Risk;
@@ -111,13 +110,7 @@ pub fn parcel_stats(
     halo: &Halo,
 ) -> Vec<ParcelStats> {
     let g = &inp.grid;
-    let gg = GridGeom {
-        x_min: g.x_min,
-        y_max: g.y_max,
-        res: g.res,
-        width: g.width,
-        height: g.height,
-    };
+    let gg = g.geom();
     let slope = slope_deg(&inp.elevation, g.width, g.height, g.res);
     let forest_cells: Vec<bool> = inp
         .forest

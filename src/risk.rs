@@ -24,7 +24,7 @@ use crate::config::RiskParams;
 use crate::error::{Error, Result};
 use crate::grid::Grid;
 use crate::kernels::distance::edt;
-use crate::kernels::lines::{cell_pieces, GridGeom};
+use crate::kernels::lines::cell_pieces;
 use crate::kernels::terrain::slope_deg;
 
 /// Number of drivers (without the intercept).
@@ -76,13 +76,7 @@ impl Drivers {
             .filter(|t| t.is_finite())
             .fold(0f32, |a, b| a.max(*b));
         let ln_travel = travel_min.par_iter().map(|t| ln_travel(*t, cap)).collect();
-        let gg = GridGeom {
-            x_min: grid.x_min,
-            y_max: grid.y_max,
-            res: grid.res,
-            width: grid.width,
-            height: grid.height,
-        };
+        let gg = grid.geom();
         let mut on_road = vec![false; grid.len()];
         for r in roads {
             for part in &r.geom.0 {

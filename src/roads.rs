@@ -27,7 +27,7 @@ use crate::error::{Error, Result};
 use crate::halo::Halo;
 use crate::inputs::Inputs;
 use crate::kernels::cost_distance::Scratch;
-use crate::kernels::lines::{cell_pieces, GridGeom};
+use crate::kernels::lines::cell_pieces;
 use crate::kernels::terrain::slope_deg;
 use crate::risk::{loss_within, Risk};
 
@@ -759,13 +759,7 @@ pub fn score(a: &Appraiser, bar: &ProgressBar) -> Result<RoadsResult> {
     };
     let g = &inp.grid;
     let slope = slope_deg(&inp.elevation, g.width, g.height, g.res);
-    let gg = GridGeom {
-        x_min: g.x_min,
-        y_max: g.y_max,
-        res: g.res,
-        width: g.width,
-        height: g.height,
-    };
+    let gg = g.geom();
     let mean_slope = |s: &Segment| -> f64 {
         let coords: Vec<(f64, f64)> = s.geom.0.iter().map(|c| (c.x, c.y)).collect();
         let (mut num, mut den) = (0.0, 0.0);
