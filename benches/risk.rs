@@ -82,6 +82,7 @@ fn inputs(n: usize) -> (Inputs, Vec<f32>) {
         landcover: None,
         carbon: None,
         biodiversity: None,
+        slope: Default::default(),
     };
     (inp, travel)
 }

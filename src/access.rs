@@ -19,7 +19,6 @@ use crate::grid::Grid;
 use crate::inputs::Inputs;
 use crate::kernels::cost_distance::{self, CostGrid, EdgeWeights, ExtraEdges, Scratch, Source};
 use crate::kernels::lines::cell_pieces;
-use crate::kernels::terrain::slope_deg;
 
 /// One road edge between two cells.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -67,7 +66,7 @@ pub fn tobler_factor(slope_deg: f32) -> f64 {
 /// Off-road friction in minutes per metre for every cell (infinite for water).
 pub fn friction(inp: &Inputs, p: &AccessParams, lc: &LandcoverClasses) -> Vec<f32> {
     let g = &inp.grid;
-    let slope = slope_deg(&inp.elevation, g.width, g.height, g.res);
+    let slope = inp.slope_deg();
     (0..g.len())
         .into_par_iter()
         .map(|i| {

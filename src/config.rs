@@ -181,11 +181,6 @@ impl From<PathBuf> for VectorSource {
         }
     }
 }
-impl From<PathBuf> for RasterSource {
-    fn from(path: PathBuf) -> Self {
-        RasterSource { path, band: 1 }
-    }
-}
 
 /// Accepts a string (a path) or a table, keeping the table's own error messages.
 struct PathOrTable<T>(std::marker::PhantomData<T>);

@@ -213,6 +213,23 @@ pub struct Inputs {
     pub landcover: Option<Vec<f32>>,
     pub carbon: Option<Vec<f32>>,
     pub biodiversity: Option<Vec<f32>>,
+    /// Slope in degrees (Horn), computed from `elevation` on first use and
+    /// shared by every stage; build with `Default::default()`.
+    pub slope: std::sync::OnceLock<Vec<f32>>,
+}
+
+impl Inputs {
+    /// Slope of every cell in degrees, computed once.
+    pub fn slope_deg(&self) -> &[f32] {
+        self.slope.get_or_init(|| {
+            crate::kernels::terrain::slope_deg(
+                &self.elevation,
+                self.grid.width,
+                self.grid.height,
+                self.grid.res,
+            )
+        })
+    }
 }
 
 // ---------------------------------------------------------------- loading ----
@@ -240,7 +257,7 @@ pub fn load(ls: &Landscape, progress: &Progress) -> (Option<Inputs>, Problems) {
     let aoi_layer = read_vector(ls, &layers.aoi, target.as_ref(), &mut pr);
     let aoi = aoi_layer
         .as_ref()
-        .map(|l| polygons_of(l, "AOI", &mut pr))
+        .map(|l| polygons_of(l, &mut pr))
         .unwrap_or_default();
     let aoi_mp = geo::MultiPolygon(aoi.iter().flat_map(|(_, p)| p.0.clone()).collect());
 
@@ -422,6 +439,7 @@ pub fn load(ls: &Landscape, progress: &Progress) -> (Option<Inputs>, Problems) {
         landcover: landcover.flatten(),
         carbon: carbon.flatten(),
         biodiversity: biodiversity.flatten(),
+        slope: Default::default(),
     };
     (Some(inputs), pr)
 }
@@ -677,7 +695,7 @@ fn as_multipolygon(g: &geo::Geometry<f64>) -> geo::MultiPolygon<f64> {
     }
 }
 
-fn polygons_of(l: &VLayer, _what: &str, pr: &mut Problems) -> Vec<(u64, geo::MultiPolygon<f64>)> {
+fn polygons_of(l: &VLayer, pr: &mut Problems) -> Vec<(u64, geo::MultiPolygon<f64>)> {
     l.features
         .iter()
         .filter_map(|f| usable_geom(l, f, "polygon", pr).map(|g| (f.fid, as_multipolygon(g))))
@@ -897,7 +915,7 @@ fn conservation_of(ls: &Landscape, l: &VLayer, pr: &mut Problems) -> Vec<Conserv
             .and_then(|n| f.attr(n))
             .and_then(|a| a.as_text())
     };
-    polygons_of(l, "conservation", pr)
+    polygons_of(l, pr)
         .into_iter()
         .map(|(fid, geom)| {
             let f = l

@@ -58,26 +58,8 @@ pub fn write_roads(dir: &Path, inp: &Inputs, res: &RoadsResult) -> Result<()> {
         .collect();
     geojson_out::write(&dir.join("roads.geojson"), &grid_srs, &feats)?;
 
-    let path = dir.join("roads.csv");
-    let mut w = csv::Writer::from_path(&path).map_err(|e| Error::output(&path, e))?;
-    let header: Vec<String> = feats
-        .first()
-        .map(|f| f.props.keys().cloned().collect())
-        .unwrap_or_default();
-    w.write_record(&header)
-        .map_err(|e| Error::output(&path, e))?;
-    for f in &feats {
-        let row: Vec<String> = header
-            .iter()
-            .map(|k| match f.props.get(k) {
-                Some(Value::String(s)) => s.clone(),
-                Some(Value::Null) | None => String::new(),
-                Some(v) => v.to_string(),
-            })
-            .collect();
-        w.write_record(&row).map_err(|e| Error::output(&path, e))?;
-    }
-    w.flush().map_err(|e| Error::io(&path, e))?;
+    let rows: Vec<Map<String, Value>> = feats.iter().map(|f| f.props.clone()).collect();
+    write_csv(&dir.join("roads.csv"), &rows)?;
 
     // Categorized by class, width by NPV_net.
     let max_npv = res

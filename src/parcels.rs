@@ -17,7 +17,6 @@ use crate::error::{Error, Result};
 use crate::halo::Halo;
 use crate::inputs::Inputs;
 use crate::kernels::distance::edt;
-use crate::kernels::terrain::slope_deg;
 use crate::kernels::zonal::{coverage, stats};
 use crate::risk::Risk;
 
@@ -111,7 +110,7 @@ pub fn parcel_stats(
 ) -> Vec<ParcelStats> {
     let g = &inp.grid;
     let gg = g.geom();
-    let slope = slope_deg(&inp.elevation, g.width, g.height, g.res);
+    let slope = inp.slope_deg();
     let forest_cells: Vec<bool> = inp
         .forest
         .iter()
@@ -148,7 +147,7 @@ pub fn parcel_stats(
             ParcelStats {
                 area_ha: p.geom.unsigned_area() / 1e4,
                 elevation_m: m(&inp.elevation),
-                slope_deg: m(&slope),
+                slope_deg: m(slope),
                 annual_risk: m(&risk_f),
                 travel_min: m(&travel),
                 forest_fraction: m(&inp.forest),
@@ -202,19 +201,7 @@ pub fn select(
     match model.solve() {
         Ok(sol) => {
             let mut chosen: Vec<bool> = (0..n).map(|i| sol.value(x[i]) > 0.5).collect();
-            // Solver tolerances can overshoot the budget by cents: drop the
-            // least valuable per dollar until it holds.
-            let mut spent: f64 = (0..n).filter(|i| chosen[*i]).map(|i| costs[i]).sum();
-            while spent > budget {
-                let Some(worst) = (0..n)
-                    .filter(|i| chosen[*i] && costs[*i] > 0.0)
-                    .min_by(|a, b| (values[*a] / costs[*a]).total_cmp(&(values[*b] / costs[*b])))
-                else {
-                    break;
-                };
-                chosen[worst] = false;
-                spent -= costs[worst];
-            }
+            crate::roads::trim_to_budget(&mut chosen, values, costs, budget);
             Ok(Some(chosen))
         }
         Err(ResolutionError::Infeasible) => Ok(None),

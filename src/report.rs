@@ -11,15 +11,9 @@ use crate::config::LandscapeConfig;
 use crate::conservation::FundingResult;
 use crate::finance::Finance;
 use crate::inputs::Inputs;
+use crate::io::qml::esc;
 use crate::parcels::ParcelsResult;
 use crate::roads::{RoadsResult, SegmentClass};
-
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
 
 fn money(v: f64) -> String {
     let sign = if v < 0.0 { "-" } else { "" };

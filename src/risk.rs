@@ -25,7 +25,6 @@ use crate::error::{Error, Result};
 use crate::grid::Grid;
 use crate::kernels::distance::edt;
 use crate::kernels::lines::cell_pieces;
-use crate::kernels::terrain::slope_deg;
 
 /// Number of drivers (without the intercept).
 pub const K: usize = 6;
@@ -69,6 +68,7 @@ impl Drivers {
         roads: &[crate::inputs::Road],
         forest: &[bool],
         elevation: &[f32],
+        slope_deg: &[f32],
         conservation_id: &[u16],
     ) -> Drivers {
         let cap = travel_min
@@ -92,22 +92,28 @@ impl Drivers {
                 .collect()
         };
         let road_km = km(edt(&on_road, grid.width, grid.height, grid.res));
-        let non_forest: Vec<bool> = forest.iter().map(|f| !f).collect();
-        let edge_km = km(edt(&non_forest, grid.width, grid.height, grid.res));
-        let slope = slope_deg(elevation, grid.width, grid.height, grid.res);
         Drivers {
             ln_travel,
             road_km,
-            edge_km,
-            slope_deg: slope
-                .into_iter()
-                .map(|s| if s.is_nan() { 0.0 } else { s })
+            edge_km: edge_km(grid, forest),
+            slope_deg: slope_deg
+                .iter()
+                .map(|s| if s.is_nan() { 0.0 } else { *s })
                 .collect(),
             elevation_km: elevation
                 .iter()
                 .map(|e| if e.is_nan() { 0.0 } else { e / 1000.0 })
                 .collect(),
             protected: conservation_id.iter().map(|c| (*c > 0) as u8).collect(),
+        }
+    }
+
+    /// The same drivers for another forest mask (only the edge distance
+    /// depends on it).
+    pub fn with_forest(&self, grid: &Grid, forest: &[bool]) -> Drivers {
+        Drivers {
+            edge_km: edge_km(grid, forest),
+            ..self.clone()
         }
     }
 
@@ -129,6 +135,16 @@ impl Drivers {
     pub fn row(&self, cell: usize) -> [f64; K] {
         self.row_with(cell, self.ln_travel[cell])
     }
+}
+
+/// Distance from each cell to the nearest non-forest cell, km (0 outside
+/// forest; 1,000 where the grid has no non-forest cell at all).
+fn edge_km(grid: &Grid, forest: &[bool]) -> Vec<f32> {
+    let non_forest: Vec<bool> = forest.iter().map(|f| !f).collect();
+    edt(&non_forest, grid.width, grid.height, grid.res)
+        .into_iter()
+        .map(|d| if d.is_finite() { d / 1000.0 } else { 1e3 })
+        .collect()
 }
 
 /// One row of the coefficient table.
@@ -627,6 +643,15 @@ pub fn compute(
         .iter()
         .filter(|t| t.is_finite())
         .fold(0f32, |a, b| a.max(*b));
+    let drivers = Drivers::compute(
+        g,
+        travel_min,
+        &inp.roads,
+        &forest_now,
+        &inp.elevation,
+        inp.slope_deg(),
+        &inp.conservation_id,
+    );
     let model = match &inp.forest_loss {
         Some(loss) => {
             let lost: Vec<bool> = loss.iter().map(|v| !v.is_nan() && *v >= 1.0).collect();
@@ -636,14 +661,7 @@ pub fn compute(
                 .zip(&lost)
                 .map(|(f, l)| *f || *l)
                 .collect();
-            let d_start = Drivers::compute(
-                g,
-                travel_min,
-                &inp.roads,
-                &forest_start,
-                &inp.elevation,
-                &inp.conservation_id,
-            );
+            let d_start = drivers.with_forest(g, &forest_start);
             let cells: Vec<usize> = (0..g.len())
                 .filter(|i| inp.aoi_mask[*i] == 1 && forest_start[*i])
                 .collect();
@@ -653,14 +671,6 @@ pub fn compute(
         }
         None => RiskModel::default_model(p),
     };
-    let drivers = Drivers::compute(
-        g,
-        travel_min,
-        &inp.roads,
-        &forest_now,
-        &inp.elevation,
-        &inp.conservation_id,
-    );
     let annual_p: Vec<f32> = (0..g.len())
         .into_par_iter()
         .map(|i| {

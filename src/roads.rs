@@ -28,7 +28,6 @@ use crate::halo::Halo;
 use crate::inputs::Inputs;
 use crate::kernels::cost_distance::Scratch;
 use crate::kernels::lines::cell_pieces;
-use crate::kernels::terrain::slope_deg;
 use crate::risk::{loss_within, Risk};
 
 /// tCO2 per t C.
@@ -688,20 +687,28 @@ pub fn select_within_budget(values: &[f64], costs: &[f64], budget: f64) -> Resul
     for (&i, v) in cand.iter().zip(&x) {
         chosen[i] = sol.value(*v) > 0.5;
     }
-    // Guard against solver tolerances: never over budget.
-    let mut spent: f64 = (0..values.len())
+    trim_to_budget(&mut chosen, values, costs, budget);
+    Ok(chosen)
+}
+
+/// Solver tolerances can overshoot a budget by cents: drop the chosen item
+/// worth least per dollar until the budget holds (shared by every budgeted
+/// selection).
+pub(crate) fn trim_to_budget(chosen: &mut [bool], values: &[f64], costs: &[f64], budget: f64) {
+    let mut spent: f64 = (0..chosen.len())
         .filter(|i| chosen[*i])
         .map(|i| costs[i])
         .sum();
-    while spent > budget * (1.0 + 1e-12) {
-        let worst = (0..values.len())
-            .filter(|i| chosen[*i])
+    while spent > budget {
+        let Some(worst) = (0..chosen.len())
+            .filter(|i| chosen[*i] && costs[*i] > 0.0)
             .min_by(|a, b| (values[*a] / costs[*a]).total_cmp(&(values[*b] / costs[*b])))
-            .expect("something is chosen when spending");
+        else {
+            break;
+        };
         chosen[worst] = false;
         spent -= costs[worst];
     }
-    Ok(chosen)
 }
 
 /// The portfolio and its joint re-check.
@@ -758,7 +765,7 @@ pub fn score(a: &Appraiser, bar: &ProgressBar) -> Result<RoadsResult> {
             .unwrap_or_default()
     };
     let g = &inp.grid;
-    let slope = slope_deg(&inp.elevation, g.width, g.height, g.res);
+    let slope = inp.slope_deg();
     let gg = g.geom();
     let mean_slope = |s: &Segment| -> f64 {
         let coords: Vec<(f64, f64)> = s.geom.0.iter().map(|c| (c.x, c.y)).collect();

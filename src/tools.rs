@@ -10,6 +10,39 @@ use crate::io::{outdir, srs, vector};
 use crate::kernels::cost_distance::{self, Source};
 use crate::kernels::lines::{cell_pieces, GridGeom};
 
+/// Band 1 of a north-up raster as f32 with its nodata as NaN, where it
+/// sits, and its CRS (None when it has none: vectors are then taken as is).
+fn read_north_up(
+    path: &Path,
+) -> Result<(
+    raster::Placement,
+    Vec<f32>,
+    Option<gdal::spatial_ref::SpatialRef>,
+)> {
+    let (at, mut vals, nodata) = raster::read_native_as::<f32>(path, 1)?;
+    let gt = at.geo_transform;
+    if gt[2] != 0.0 || gt[4] != 0.0 || gt[1] <= 0.0 || gt[5] >= 0.0 {
+        return Err(Error::raster(
+            path,
+            "the raster is rotated or not north-up; warp it first (gdalwarp)",
+        ));
+    }
+    if let Some(nd) = nodata {
+        let nd = nd as f32;
+        for v in vals.iter_mut() {
+            if *v == nd {
+                *v = f32::NAN;
+            }
+        }
+    }
+    let target = if at.wkt.is_empty() {
+        None
+    } else {
+        Some(srs::parse(&at.wkt)?)
+    };
+    Ok((at, vals, target))
+}
+
 /// What `cost-distance` reports.
 #[derive(Debug, Clone)]
 pub struct CostDistanceReport {
@@ -31,27 +64,8 @@ pub fn cost_distance(
     sources_path: &Path,
     out: &Path,
 ) -> Result<CostDistanceReport> {
-    let (at, mut cost, nodata) = raster::read_native_as::<f32>(cost_path, 1)?;
+    let (at, cost, target) = read_north_up(cost_path)?;
     let gt = at.geo_transform;
-    if gt[2] != 0.0 || gt[4] != 0.0 || gt[1] <= 0.0 || gt[5] >= 0.0 {
-        return Err(Error::raster(
-            cost_path,
-            "the raster is rotated or not north-up; warp it first (gdalwarp)",
-        ));
-    }
-    if let Some(nd) = nodata {
-        let nd = nd as f32;
-        for v in cost.iter_mut() {
-            if *v == nd {
-                *v = f32::NAN;
-            }
-        }
-    }
-    let target = if at.wkt.is_empty() {
-        None
-    } else {
-        Some(srs::parse(&at.wkt)?)
-    };
     let layer = vector::read(sources_path, None, &Default::default(), target.as_ref())?;
     let (w, h) = (at.width, at.height);
     let cell_of = |x: f64, y: f64| -> Option<u32> {
@@ -181,27 +195,14 @@ pub fn zonal_stats(
             )));
         }
     }
-    let (at, mut vals, nodata) = raster::read_native_as::<f32>(raster_path, 1)?;
+    let (at, vals, target) = read_north_up(raster_path)?;
     let gt = at.geo_transform;
-    if gt[2] != 0.0 || gt[4] != 0.0 || (gt[1] + gt[5]).abs() > 1e-9 * gt[1] {
+    if (gt[1] + gt[5]).abs() > 1e-9 * gt[1] {
         return Err(Error::raster(
             raster_path,
-            "zonal-stats needs a north-up raster with square cells; warp it first (gdalwarp -tr)",
+            "zonal-stats needs square cells; warp it first (gdalwarp -tr)",
         ));
     }
-    if let Some(nd) = nodata {
-        let nd = nd as f32;
-        for v in vals.iter_mut() {
-            if *v == nd {
-                *v = f32::NAN;
-            }
-        }
-    }
-    let target = if at.wkt.is_empty() {
-        None
-    } else {
-        Some(srs::parse(&at.wkt)?)
-    };
     let layer = vector::read(polygons, None, &Default::default(), target.as_ref())?;
     let gg = GridGeom {
         x_min: gt[0],

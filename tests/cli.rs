@@ -33,17 +33,8 @@ fn init_template_validates_once_its_paths_exist() {
 
 #[test]
 fn sample_validates_and_runs_and_gdal_opens_every_output() {
-    let d = tempfile::tempdir().unwrap();
-    let out = d.path().join("out");
+    let out = sample_run();
     greenhalo().arg("validate").arg(sample()).assert().success();
-    greenhalo()
-        .arg("-q")
-        .arg("run")
-        .arg(sample())
-        .arg("-o")
-        .arg(&out)
-        .assert()
-        .success();
     let summary: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
     assert_eq!(summary["grid"]["crs"], "EPSG:32718");
@@ -58,7 +49,7 @@ fn sample_validates_and_runs_and_gdal_opens_every_output() {
     let mut n = 0;
     let files = std::fs::read_dir(out.join("inputs"))
         .unwrap()
-        .chain(std::fs::read_dir(&out).unwrap())
+        .chain(std::fs::read_dir(out).unwrap())
         .map(|e| e.unwrap().path())
         .collect::<Vec<_>>();
     for p in files {
@@ -100,15 +91,8 @@ fn sample_validates_and_runs_and_gdal_opens_every_output() {
 #[test]
 fn runs_are_byte_identical() {
     let d = tempfile::tempdir().unwrap();
-    let (a, b) = (d.path().join("a"), d.path().join("b"));
-    greenhalo()
-        .arg("-q")
-        .arg("run")
-        .arg(sample())
-        .arg("-o")
-        .arg(&a)
-        .assert()
-        .success();
+    let a = sample_run();
+    let b = d.path().join("b");
     greenhalo()
         .arg("-q")
         .arg("run")
@@ -117,7 +101,7 @@ fn runs_are_byte_identical() {
         .arg(&b)
         .assert()
         .success();
-    let (sa, sb) = (snapshot(&a), snapshot(&b));
+    let (sa, sb) = (snapshot(a), snapshot(&b));
     assert_eq!(sa.len(), sb.len());
     for (x, y) in sa.iter().zip(&sb) {
         assert_eq!(x.0, y.0);
@@ -226,7 +210,6 @@ fn validate_finds_every_planted_problem() {
     copy_dir(sample().parent().unwrap(), &dir);
     let toml = dir.join("landscape.toml");
     let utm = srs::parse("EPSG:32718").unwrap();
-    let wgs = srs::wgs84();
 
     // 1. A missing file.
     edit(
@@ -351,7 +334,6 @@ fn validate_finds_every_planted_problem() {
         "forest_loss = \"forest_loss.tif\"",
         "forest_loss = { path = \"forest_loss.tif\", band = 2 }",
     );
-    let _ = wgs;
 
     let o = greenhalo().arg("validate").arg(&toml).assert().code(2);
     let out = String::from_utf8_lossy(&o.get_output().stdout).into_owned();
@@ -494,16 +476,7 @@ fn cost_distance_tool_matches_hand_values_and_marks_nodata() {
 
 #[test]
 fn run_writes_travel_time_and_nearest_market() {
-    let d = tempfile::tempdir().unwrap();
-    let out = d.path().join("out");
-    greenhalo()
-        .arg("-q")
-        .arg("run")
-        .arg(sample())
-        .arg("-o")
-        .arg(&out)
-        .assert()
-        .success();
+    let out = sample_run();
     let (at, tt, _) = read_native(&out.join("travel_time.tif"), 1).unwrap();
     let (_, nm, nd) = read_native(&out.join("nearest_market.tif"), 1).unwrap();
     assert_eq!(nd, Some(-1.0));
@@ -523,15 +496,7 @@ fn run_writes_travel_time_and_nearest_market() {
 #[test]
 fn risk_is_fitted_on_the_sample_and_defaults_are_flagged_without_loss() {
     let d = tempfile::tempdir().unwrap();
-    let out = d.path().join("out");
-    greenhalo()
-        .arg("-q")
-        .arg("run")
-        .arg(sample())
-        .arg("-o")
-        .arg(&out)
-        .assert()
-        .success();
+    let out = sample_run();
     let m: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("risk_model.json")).unwrap())
             .unwrap();
@@ -673,16 +638,7 @@ fn zonal_stats_tool_weights_cells_by_exact_coverage() {
 
 #[test]
 fn run_selects_parcels_with_phases_and_instruments() {
-    let d = tempfile::tempdir().unwrap();
-    let out = d.path().join("out");
-    greenhalo()
-        .arg("-q")
-        .arg("run")
-        .arg(sample())
-        .arg("-o")
-        .arg(&out)
-        .assert()
-        .success();
+    let out = sample_run();
     let s: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
     let p = &s["parcels"];

@@ -94,6 +94,7 @@ fn toy() -> (Inputs, Access) {
         landcover: Some(landcover),
         carbon: None,
         biodiversity: None,
+        slope: Default::default(),
     };
     let p = AccessParams::default();
     let access = Access::compute(&inp, &p, &Default::default()).unwrap();
@@ -200,7 +201,13 @@ fn sample_roads_highways_and_town_feeders_lead_and_protected_tracks_are_avoided(
         .iter()
         .all(|f| prop(f, "through_conservation") == true));
     assert!(avoid.iter().any(|f| prop(f, "class_from") == "track"));
-    // Ranks are 1..n, the portfolio within budget.
+    // Ranks are 1..n, each once, and the features come in rank order.
+    let ranks: Vec<u64> = feats
+        .iter()
+        .map(|f| prop(f, "rank").as_u64().unwrap())
+        .collect();
+    assert_eq!(ranks, (1..=feats.len() as u64).collect::<Vec<_>>());
+    // The portfolio stays within budget.
     let s: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
     let p = &s["roads"]["portfolio"];

@@ -4,6 +4,8 @@
 
 use std::fmt::Write;
 
+use super::qml::esc;
+
 /// One layer of the project.
 pub struct ProjectLayer<'a> {
     pub id: &'a str,
@@ -18,13 +20,6 @@ pub struct ProjectLayer<'a> {
     pub crs_wkt: &'a str,
     /// The layer's full .qml document.
     pub qml: &'a str,
-}
-
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }
 
 /// The part of a .qml document inside its <qgis> element.

@@ -3,7 +3,8 @@
 
 use std::fmt::Write;
 
-fn esc(s: &str) -> String {
+/// Escape text for XML attributes and HTML.
+pub(crate) fn esc(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")

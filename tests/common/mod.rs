@@ -21,6 +21,26 @@ pub fn real_data() -> Option<PathBuf> {
     p.join("aoi.geojson").exists().then_some(p)
 }
 
+/// One `greenhalo run` of the sample per test binary, shared by the tests
+/// that only read its outputs (each test binary runs it once).
+pub fn sample_run() -> &'static Path {
+    static OUT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    OUT.get_or_init(|| {
+        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+            .join(format!("sample-run-{}", env!("CARGO_CRATE_NAME")));
+        let _ = std::fs::remove_dir_all(&dir);
+        greenhalo()
+            .arg("-q")
+            .arg("run")
+            .arg(sample())
+            .arg("-o")
+            .arg(&dir)
+            .assert()
+            .success();
+        dir
+    })
+}
+
 pub fn greenhalo() -> assert_cmd::Command {
     assert_cmd::Command::cargo_bin("greenhalo").expect("binary built")
 }
