@@ -19,7 +19,10 @@ const CO2_PER_C: f64 = 44.0 / 12.0;
 pub struct AreaNeeds {
     pub name: String,
     pub category: String,
+    /// Area inside the AOI, km² (what is managed, costed and funded here).
     pub area_km2: f64,
+    /// Area of the whole legal polygon, km² (may reach beyond the AOI).
+    pub legal_area_km2: f64,
     pub forest_ha: f64,
     /// Expected forest loss over the horizon without management, ha.
     pub threat_ha: f64,
@@ -78,13 +81,12 @@ pub fn needs(inp: &Inputs, risk: &Risk, p: &FundingParams, e: &Economics) -> Vec
         .iter()
         .map(|c| {
             use geo::Area;
-            let cov = coverage(&gg, &c.geom);
+            // The part inside the AOI, exactly (cells on the AOI's edge
+            // count for the share of them inside).
+            let cov = coverage(&gg, &c.geom_in_aoi);
             let (mut forest_ha, mut threat_ha, mut value) = (0.0, 0.0, 0.0);
             for &(cell, f) in &cov {
                 let i = cell as usize;
-                if inp.aoi_mask[i] == 0 {
-                    continue;
-                }
                 let fr = inp.forest[i];
                 if fr.is_nan() || fr <= 0.0 {
                     continue;
@@ -109,11 +111,12 @@ pub fn needs(inp: &Inputs, risk: &Risk, p: &FundingParams, e: &Economics) -> Vec
                     * (tc * CO2_PER_C * e.carbon_price_usd_per_tco2
                         + bio * p.biodiversity_usd_per_ha_unit);
             }
-            let area_km2 = c.geom.unsigned_area() / 1e6;
+            let area_km2 = c.geom_in_aoi.unsigned_area() / 1e6;
             AreaNeeds {
                 name: c.name.clone(),
                 category: c.category.clone(),
                 area_km2,
+                legal_area_km2: c.legal_area_km2,
                 forest_ha,
                 threat_ha,
                 threat_share: if forest_ha > 0.0 {
@@ -314,7 +317,7 @@ pub fn run(inp: &Inputs, risk: &Risk, p: &FundingParams, e: &Economics) -> Resul
         if a.needs.threat_ha <= 0.0 {
             continue;
         }
-        let cov = coverage(&gg, &c.geom);
+        let cov = coverage(&gg, &c.geom_in_aoi);
         let (mut num, mut den) = (0.0, 0.0);
         for &(cell, f) in &cov {
             let i = cell as usize;
@@ -341,6 +344,7 @@ mod tests {
             name: name.into(),
             category: cat.into(),
             area_km2: cost / 800.0,
+            legal_area_km2: cost / 800.0,
             forest_ha: 100.0,
             threat_ha: threat,
             threat_share: threat / 100.0,

@@ -187,7 +187,15 @@ pub struct ConservationArea {
     pub fid: u64,
     pub name: String,
     pub category: String,
+    /// The whole area as published (for the halo, which lies outside it,
+    /// and for roads that run through it).
     pub geom: geo::MultiPolygon<f64>,
+    /// The part inside the AOI: area, forest, threat, management cost and
+    /// funding all refer to it (a reserve mostly outside the landscape is
+    /// managed here only for its part inside).
+    pub geom_in_aoi: geo::MultiPolygon<f64>,
+    /// Area of the whole legal polygon, km².
+    pub legal_area_km2: f64,
 }
 
 /// Every layer, checked and on the analysis grid. Rasters hold NaN where the
@@ -292,6 +300,31 @@ pub fn load(ls: &Landscape, progress: &Progress) -> (Option<Inputs>, Problems) {
         })
         .unwrap_or_default();
     bar.inc(1);
+
+    let mut conservation = conservation;
+    clip_to_aoi(&mut conservation, &aoi_mp);
+    if !aoi_mp.0.is_empty() {
+        let (inside, outside): (Vec<_>, Vec<_>) = conservation
+            .into_iter()
+            .partition(|c| geo::Area::unsigned_area(&c.geom_in_aoi) > 0.0);
+        if !outside.is_empty() {
+            pr.at(
+                Severity::Warning,
+                &ls.resolve(&layers.conservation.path),
+                None,
+                format!(
+                    "{} conservation area(s) lie wholly outside the AOI and are left out of funding: {}",
+                    outside.len(),
+                    outside
+                        .iter()
+                        .map(|c| format!("{} (feature {})", c.name, c.fid))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            );
+        }
+        conservation = inside;
+    }
 
     // Rasters need the grid.
     let Some((grid, wkt, _)) = grid else {
@@ -907,6 +940,41 @@ fn parcels_of(ls: &Landscape, l: &VLayer, pr: &mut Problems) -> Vec<Parcel> {
     out
 }
 
+/// Each area's part inside the AOI (exact polygon intersection).
+fn clip_to_aoi(areas: &mut [ConservationArea], aoi: &geo::MultiPolygon<f64>) {
+    use geo::{BooleanOps, BoundingRect, Intersects};
+    let Some(abox) = aoi.bounding_rect() else {
+        return;
+    };
+    for c in areas.iter_mut() {
+        let inside_box = c.geom.bounding_rect().is_some_and(|b| {
+            b.min().x >= abox.min().x
+                && b.min().y >= abox.min().y
+                && b.max().x <= abox.max().x
+                && b.max().y <= abox.max().y
+        });
+        // Skip the overlay only when it cannot change anything: the area's
+        // box inside the AOI's box is not enough (the AOI may be concave),
+        // so overlay unless the area does not touch the AOI's outside.
+        c.geom_in_aoi = if !c.geom.intersects(aoi) {
+            geo::MultiPolygon(vec![])
+        } else if inside_box
+            && aoi.0.len() == 1
+            && aoi.0[0].interiors().is_empty()
+            && is_convex(&aoi.0[0])
+        {
+            c.geom.clone()
+        } else {
+            c.geom.intersection(aoi)
+        };
+    }
+}
+
+fn is_convex(p: &geo::Polygon<f64>) -> bool {
+    use geo::IsConvex;
+    p.exterior().is_convex()
+}
+
 fn conservation_of(ls: &Landscape, l: &VLayer, pr: &mut Problems) -> Vec<ConservationArea> {
     let cf = &ls.cfg.conservation;
     let text = |f: &vector::VFeature, field: &Option<String>| {
@@ -927,6 +995,8 @@ fn conservation_of(ls: &Landscape, l: &VLayer, pr: &mut Problems) -> Vec<Conserv
                 fid,
                 name: text(f, &cf.name_field).unwrap_or_else(|| format!("area {fid}")),
                 category: text(f, &cf.category_field).unwrap_or_default(),
+                legal_area_km2: geo::Area::unsigned_area(&geom) / 1e6,
+                geom_in_aoi: geom.clone(),
                 geom,
             }
         })

@@ -369,7 +369,8 @@ pub fn summary(inp: &Inputs, problems: &Problems) -> Value {
             },
             "conservation": {
                 "count": inp.conservation.len(),
-                "area_km2": r(inp.conservation.iter().map(|c| c.geom.unsigned_area()).sum::<f64>() / 1e6, 3),
+                "area_km2": r(inp.conservation.iter().map(|c| c.geom_in_aoi.unsigned_area()).sum::<f64>() / 1e6, 3),
+                "legal_area_km2": r(inp.conservation.iter().map(|c| c.legal_area_km2).sum::<f64>(), 3),
                 "names": inp.conservation.iter().map(|c| c.name.clone()).collect::<Vec<_>>(),
             },
             "forest": raster_stats(&inp.forest, &inp.aoi_mask),

@@ -324,7 +324,7 @@ pub fn write_conservation(
         .iter()
         .zip(&rows)
         .map(|(c, m)| OutFeature {
-            geom: geo::Geometry::MultiPolygon(c.geom.clone()),
+            geom: geo::Geometry::MultiPolygon(c.geom_in_aoi.clone()),
             props: m.clone(),
         })
         .collect();

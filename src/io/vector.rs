@@ -177,13 +177,10 @@ pub fn read(
                     None => Ok(g.clone()),
                 };
                 match moved {
-                    Ok(mut g2) => {
-                        g2.flatten_to_2d();
-                        match g2.to_geo() {
-                            Ok(gg) => (Some(gg), problem),
-                            Err(e) => (None, Some(format!("geometry cannot be used: {e}"))),
-                        }
-                    }
+                    Ok(g2) => match normalise(g2) {
+                        Ok(gg) => (Some(gg), problem),
+                        Err(e) => (None, Some(format!("geometry cannot be used: {e}"))),
+                    },
                     Err(e) => (None, Some(format!("cannot be reprojected: {e}"))),
                 }
             }
@@ -214,6 +211,72 @@ pub fn layer_srs(path: &Path, layer: Option<&str>) -> Result<Option<SpatialRef>>
         message: e.to_string(),
     })?;
     Ok(lyr.spatial_ref())
+}
+
+/// One geometry convention for every stage, whatever the source held:
+/// curves (CircularString, CompoundCurve, CurvePolygon, MultiSurface)
+/// linearised as GDAL does by default, Z and M dropped, polygon rings in
+/// RFC 7946 order (exterior counter-clockwise, holes clockwise), closing
+/// points present and repeated vertices removed. Shapefiles store outer
+/// rings clockwise and GeoJSON files counter-clockwise: after this, no
+/// stage can tell them apart.
+pub fn normalise(mut g: gdal::vector::Geometry) -> std::result::Result<geo::Geometry<f64>, String> {
+    // SAFETY: the handle is valid for `g`'s lifetime; the linear copy is a
+    // new geometry we own, exported to WKB and destroyed before returning.
+    unsafe {
+        let h = g.c_geometry();
+        if gdal_sys::OGR_G_HasCurveGeometry(h, 1) != 0 {
+            let lin = gdal_sys::OGR_G_GetLinearGeometry(h, 0.0, std::ptr::null_mut());
+            if lin.is_null() {
+                return Err("a curved geometry could not be linearised".into());
+            }
+            gdal_sys::OGR_G_Set3D(lin, 0);
+            gdal_sys::OGR_G_SetMeasured(lin, 0);
+            let n = gdal_sys::OGR_G_WkbSize(lin).max(0) as usize;
+            let mut buf = vec![0u8; n];
+            let rc = gdal_sys::OGR_G_ExportToWkb(
+                lin,
+                gdal_sys::OGRwkbByteOrder::wkbNDR,
+                buf.as_mut_ptr(),
+            );
+            gdal_sys::OGR_G_DestroyGeometry(lin);
+            if rc != gdal_sys::OGRErr::OGRERR_NONE {
+                return Err("a curved geometry could not be linearised".into());
+            }
+            g = gdal::vector::Geometry::from_wkb(&buf).map_err(|e| e.to_string())?;
+        }
+        gdal_sys::OGR_G_Set3D(g.c_geometry(), 0);
+        gdal_sys::OGR_G_SetMeasured(g.c_geometry(), 0);
+    }
+    let gg = g.to_geo().map_err(|e| e.to_string())?;
+    Ok(orient(gg))
+}
+
+/// Rings in RFC 7946 order, repeated vertices removed, throughout a geometry.
+fn orient(g: geo::Geometry<f64>) -> geo::Geometry<f64> {
+    use geo::orient::{Direction, Orient};
+    fn dedup_ring(r: &geo::LineString<f64>) -> geo::LineString<f64> {
+        let mut c = r.0.clone();
+        c.dedup();
+        geo::LineString(c)
+    }
+    fn clean(p: &geo::Polygon<f64>) -> geo::Polygon<f64> {
+        geo::Polygon::new(
+            dedup_ring(p.exterior()),
+            p.interiors().iter().map(dedup_ring).collect(),
+        )
+        .orient(Direction::Default)
+    }
+    match g {
+        geo::Geometry::Polygon(p) => geo::Geometry::Polygon(clean(&p)),
+        geo::Geometry::MultiPolygon(m) => {
+            geo::Geometry::MultiPolygon(geo::MultiPolygon(m.0.iter().map(clean).collect()))
+        }
+        geo::Geometry::GeometryCollection(c) => geo::Geometry::GeometryCollection(
+            geo::GeometryCollection(c.0.into_iter().map(orient).collect()),
+        ),
+        other => other,
+    }
 }
 
 fn to_attr(v: Option<FieldValue>) -> Attr {

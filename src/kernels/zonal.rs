@@ -2,14 +2,47 @@
 //! approach of exactextract (the fraction of each cell's area a polygon
 //! covers, so small polygons, holes and partial cells count exactly).
 //!
-//! Each ring is clipped to each row of cells, then each clipped band to
-//! each cell of the row (Sutherland-Hodgman against a rectangle keeps a
-//! ring's signed area exact); exteriors add area, holes subtract it.
+//! Work is in cell units relative to the grid's corner (u = column, v = row,
+//! both growing away from the top-left), so a polygon of a few square
+//! metres far from the CRS origin keeps full precision and a fully covered
+//! cell comes out as exactly 1. Each ring is clipped to each row of cells
+//! (Sutherland-Hodgman); the clipped band's area in every column then comes
+//! from one pass over its edges (Green's theorem with the form
+//! `(v_bottom - v) du`: the band's bottom edge and the columns' vertical
+//! sides contribute nothing, so each edge adds a trapezoid to the columns it
+//! spans). Exteriors add and holes subtract whatever their orientation: a
+//! ring's contribution is multiplied by the sign of its own signed area, so
+//! clockwise (ESRI) and counter-clockwise (RFC 7946) rings give the same
+//! answer.
 
 use super::lines::GridGeom;
 
-/// Clip a ring to the half-plane `keep(p) >= 0` along a straight edge,
-/// given the crossing point function.
+/// A north-up grid of cells `dx` wide and `dy` tall (both > 0).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CellGrid {
+    pub x_min: f64,
+    pub y_max: f64,
+    pub dx: f64,
+    pub dy: f64,
+    pub width: usize,
+    pub height: usize,
+}
+
+impl From<GridGeom> for CellGrid {
+    fn from(g: GridGeom) -> CellGrid {
+        CellGrid {
+            x_min: g.x_min,
+            y_max: g.y_max,
+            dx: g.res,
+            dy: g.res,
+            width: g.width,
+            height: g.height,
+        }
+    }
+}
+
+/// Clip an open ring to the half-plane where `inside` holds, along a
+/// straight line whose crossing point `cross` computes.
 fn clip(
     ring: &[(f64, f64)],
     inside: impl Fn((f64, f64)) -> bool,
@@ -36,95 +69,169 @@ fn clip(
     }
 }
 
-fn at_y(a: (f64, f64), b: (f64, f64), y: f64) -> (f64, f64) {
-    let t = (y - a.1) / (b.1 - a.1);
-    (a.0 + t * (b.0 - a.0), y)
+/// The point of segment a-b at row coordinate `v` (exactly `v`).
+fn at_v(a: (f64, f64), b: (f64, f64), v: f64) -> (f64, f64) {
+    let t = (v - a.1) / (b.1 - a.1);
+    (a.0 + t * (b.0 - a.0), v)
 }
 
-fn at_x(a: (f64, f64), b: (f64, f64), x: f64) -> (f64, f64) {
-    let t = (x - a.0) / (b.0 - a.0);
-    (x, a.1 + t * (b.1 - a.1))
-}
-
+/// Signed area (shoelace), taken relative to the first vertex for precision.
 fn signed_area(ring: &[(f64, f64)]) -> f64 {
     let n = ring.len();
     if n < 3 {
         return 0.0;
     }
+    let o = ring[0];
     let mut s = 0.0;
-    for i in 0..n {
-        let (a, b) = (ring[i], ring[(i + 1) % n]);
-        s += a.0 * b.1 - b.0 * a.1;
+    for i in 1..n - 1 {
+        let (a, b) = (ring[i], ring[i + 1]);
+        s += (a.0 - o.0) * (b.1 - o.1) - (b.0 - o.0) * (a.1 - o.1);
     }
     0.5 * s
 }
 
+/// Add the band's area in each column `c0..=c1` to `acc[c - c0]`, times
+/// `sign`. The band lies within rows `v in [top, top + 1]`.
+fn band_columns(band: &[(f64, f64)], top: f64, c0: i64, c1: i64, sign: f64, acc: &mut [f64]) {
+    let bottom = top + 1.0;
+    let n = band.len();
+    for i in 0..n {
+        let (a, b) = (band[i], band[(i + 1) % n]);
+        if a.0 == b.0 {
+            continue; // vertical: no du
+        }
+        // Heights above the band's bottom, in [0, 1].
+        let (ha, hb) = (bottom - a.1, bottom - b.1);
+        if ha == 0.0 && hb == 0.0 {
+            continue; // along the bottom: the form vanishes
+        }
+        let (lo, hi) = if a.0 < b.0 { (a.0, b.0) } else { (b.0, a.0) };
+        let first = (lo.floor() as i64).max(c0);
+        let last = ((hi.ceil() as i64) - 1).min(c1);
+        let dir = if b.0 > a.0 { 1.0 } else { -1.0 };
+        let slope = (hb - ha) / (b.0 - a.0);
+        for c in first..=last {
+            let cf = c as f64;
+            let us = lo.max(cf);
+            let ue = hi.min(cf + 1.0);
+            if ue <= us {
+                continue;
+            }
+            // Height at us and ue along the edge (exact at the ends).
+            let h = |u: f64| {
+                if u == a.0 {
+                    ha
+                } else if u == b.0 {
+                    hb
+                } else {
+                    ha + slope * (u - a.0)
+                }
+            };
+            // Integral of (bottom - v) du from a to b over [us, ue].
+            acc[(c - c0) as usize] += sign * dir * (ue - us) * 0.5 * (h(us) + h(ue));
+        }
+    }
+}
+
 /// Fraction of every cell covered by a (multi)polygon, as (cell, fraction)
-/// sorted by cell; cells outside the grid are left out.
+/// sorted by cell; cells outside the grid are left out, every cell with any
+/// coverage is kept (as exactextract does).
 pub fn coverage(g: &GridGeom, mp: &geo::MultiPolygon<f64>) -> Vec<(u32, f64)> {
-    let cell_area = g.res * g.res;
-    let mut acc: std::collections::BTreeMap<u32, f64> = std::collections::BTreeMap::new();
-    let (mut band, mut cellbuf, mut tmp) = (Vec::new(), Vec::new(), Vec::new());
+    coverage_on(&CellGrid::from(*g), mp)
+}
+
+/// [`coverage`] on a grid of any (positive) cell width and height.
+///
+/// ```
+/// use geo::polygon;
+/// use greenhalo::kernels::zonal::{coverage_on, CellGrid};
+/// let g = CellGrid { x_min: 0.0, y_max: 2.0, dx: 2.0, dy: 1.0, width: 2, height: 2 };
+/// // A clockwise square (as in a Shapefile) over the top-left cell and a
+/// // quarter of the cell to its right.
+/// let sq = polygon![(x: 0.0, y: 2.0), (x: 2.5, y: 2.0), (x: 2.5, y: 1.0), (x: 0.0, y: 1.0)];
+/// let c = coverage_on(&g, &geo::MultiPolygon(vec![sq]));
+/// assert_eq!(c, vec![(0, 1.0), (1, 0.25)]);
+/// ```
+pub fn coverage_on(g: &CellGrid, mp: &geo::MultiPolygon<f64>) -> Vec<(u32, f64)> {
+    // Every ring in cell units, with its role times its orientation.
+    let mut rings: Vec<(Vec<(f64, f64)>, f64)> = Vec::new();
+    let (mut umin, mut umax, mut vmin, mut vmax) = (
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+    );
     for poly in &mp.0 {
-        let rings = std::iter::once((poly.exterior(), 1.0))
+        let all = std::iter::once((poly.exterior(), 1.0))
             .chain(poly.interiors().iter().map(|r| (r, -1.0)));
-        for (ring, role) in rings {
-            // Open ring (drop the closing point), in grid coordinates.
-            let mut pts: Vec<(f64, f64)> = ring.0.iter().map(|c| (c.x, c.y)).collect();
+        for (ring, role) in all {
+            let mut pts: Vec<(f64, f64)> = Vec::with_capacity(ring.0.len());
+            for c in &ring.0 {
+                let p = ((c.x - g.x_min) / g.dx, (g.y_max - c.y) / g.dy);
+                if !(p.0.is_finite() && p.1.is_finite()) {
+                    pts.clear();
+                    break;
+                }
+                if pts.last() != Some(&p) {
+                    pts.push(p);
+                }
+            }
             if pts.len() > 1 && pts.first() == pts.last() {
                 pts.pop();
             }
-            if pts.len() < 3 {
+            let a = signed_area(&pts);
+            if pts.len() < 3 || a == 0.0 {
                 continue;
             }
-            let total = signed_area(&pts);
-            if total == 0.0 {
+            for p in &pts {
+                umin = umin.min(p.0);
+                umax = umax.max(p.0);
+                vmin = vmin.min(p.1);
+                vmax = vmax.max(p.1);
+            }
+            rings.push((pts, role * a.signum()));
+        }
+    }
+    if rings.is_empty() {
+        return Vec::new();
+    }
+    let (w, h) = (g.width as i64, g.height as i64);
+    let r0 = (vmin.floor() as i64).max(0);
+    let r1 = ((vmax.ceil() as i64) - 1).min(h - 1);
+    let c0 = (umin.floor() as i64).max(0);
+    let c1 = ((umax.ceil() as i64) - 1).min(w - 1);
+    if r0 > r1 || c0 > c1 {
+        return Vec::new();
+    }
+    let ncols = (c1 - c0 + 1) as usize;
+    let mut acc = vec![0.0f64; ncols];
+    let (mut tmp, mut band) = (Vec::new(), Vec::new());
+    let mut out = Vec::new();
+    for r in r0..=r1 {
+        let top = r as f64;
+        let bottom = top + 1.0;
+        acc.iter_mut().for_each(|x| *x = 0.0);
+        for (pts, sign) in &rings {
+            clip(pts, |p| p.1 >= top, |a, b| at_v(a, b, top), &mut tmp);
+            clip(
+                &tmp,
+                |p| p.1 <= bottom,
+                |a, b| at_v(a, b, bottom),
+                &mut band,
+            );
+            if band.len() < 3 {
                 continue;
             }
-            // Exterior adds, hole subtracts, whatever the ring's orientation.
-            let sign = role * total.signum();
-            let (xmin, xmax) = pts.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |a, p| {
-                (a.0.min(p.0), a.1.max(p.0))
-            });
-            let (ymin, ymax) = pts.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |a, p| {
-                (a.0.min(p.1), a.1.max(p.1))
-            });
-            let r0 = (((g.y_max - ymax) / g.res).floor().max(0.0)) as i64;
-            let r1 = (((g.y_max - ymin) / g.res).ceil() as i64).min(g.height as i64) - 1;
-            let c0 = (((xmin - g.x_min) / g.res).floor().max(0.0)) as i64;
-            let c1 = (((xmax - g.x_min) / g.res).ceil() as i64).min(g.width as i64) - 1;
-            for r in r0..=r1 {
-                let top = g.y_max - r as f64 * g.res;
-                let bot = top - g.res;
-                clip(&pts, |p| p.1 <= top, |a, b| at_y(a, b, top), &mut tmp);
-                clip(&tmp, |p| p.1 >= bot, |a, b| at_y(a, b, bot), &mut band);
-                if band.len() < 3 {
-                    continue;
-                }
-                let bx0 = band.iter().fold(f64::INFINITY, |a, p| a.min(p.0));
-                let bx1 = band.iter().fold(f64::NEG_INFINITY, |a, p| a.max(p.0));
-                let cc0 = (((bx0 - g.x_min) / g.res).floor() as i64).max(c0);
-                let cc1 = (((bx1 - g.x_min) / g.res).ceil() as i64 - 1).min(c1);
-                for c in cc0..=cc1 {
-                    let left = g.x_min + c as f64 * g.res;
-                    let right = left + g.res;
-                    clip(&band, |p| p.0 >= left, |a, b| at_x(a, b, left), &mut tmp);
-                    clip(
-                        &tmp,
-                        |p| p.0 <= right,
-                        |a, b| at_x(a, b, right),
-                        &mut cellbuf,
-                    );
-                    let a = signed_area(&cellbuf);
-                    if a != 0.0 {
-                        let cell = (r as usize * g.width + c as usize) as u32;
-                        *acc.entry(cell).or_insert(0.0) += sign * a.abs() / cell_area;
-                    }
-                }
+            band_columns(&band, top, c0, c1, *sign, &mut acc);
+        }
+        for (k, f) in acc.iter().enumerate() {
+            if *f > 0.0 {
+                let cell = (r as usize) * g.width + c0 as usize + k;
+                out.push((cell as u32, f.min(1.0)));
             }
         }
     }
-    acc.into_iter().filter(|(_, f)| *f > 1e-12).collect()
+    out
 }
 
 /// Coverage-weighted statistics of a raster over a polygon, with the
@@ -265,5 +372,107 @@ mod tests {
         assert_eq!((s.min, s.max), (2.0, 4.0));
         // 4.0 covers 0.75, 2.0 covers 1.0.
         assert_eq!(s.majority, 2.0);
+    }
+
+    fn reversed(p: &geo::Polygon<f64>) -> geo::Polygon<f64> {
+        let rev = |r: &geo::LineString<f64>| {
+            let mut c = r.0.clone();
+            c.reverse();
+            geo::LineString(c)
+        };
+        geo::Polygon::new(rev(p.exterior()), p.interiors().iter().map(rev).collect())
+    }
+
+    #[test]
+    fn clockwise_rings_and_holes_either_way_give_the_same_coverage() {
+        // Regression: a clockwise exterior (ESRI Shapefile order) used to
+        // give no coverage at all, and a clockwise hole added its area.
+        let ccw = polygon!(
+            exterior: [(x: 1.2, y: 1.1), (x: 8.7, y: 1.3), (x: 8.9, y: 8.8), (x: 1.1, y: 8.6)],
+            interiors: [[(x: 3.3, y: 3.3), (x: 3.4, y: 6.6), (x: 6.6, y: 6.5), (x: 6.5, y: 3.2)]],
+        );
+        let a = ccw.unsigned_area();
+        let expect = coverage(&G, &MultiPolygon(vec![ccw.clone()]));
+        assert!((total(&expect) - a).abs() < 1e-12 * a);
+        let cw = reversed(&ccw);
+        let ext_cw_hole_ccw =
+            geo::Polygon::new(reversed(&ccw).exterior().clone(), ccw.interiors().to_vec());
+        let ext_ccw_hole_ccw =
+            geo::Polygon::new(ccw.exterior().clone(), reversed(&ccw).interiors().to_vec());
+        for p in [cw, ext_cw_hole_ccw, ext_ccw_hole_ccw] {
+            let c = coverage(&G, &MultiPolygon(vec![p]));
+            assert_eq!(c.len(), expect.len());
+            for (x, y) in c.iter().zip(&expect) {
+                assert_eq!(x.0, y.0);
+                assert!((x.1 - y.1).abs() < 1e-12, "{x:?} vs {y:?}");
+            }
+        }
+        // Cells wholly inside the hole are not covered; wholly inside the
+        // exterior and outside the hole, exactly 1.
+        assert!(expect.iter().all(|(c, _)| *c != 45));
+        assert!(expect.iter().any(|(c, f)| *c == 22 && *f == 1.0));
+    }
+
+    #[test]
+    fn a_few_square_metres_far_from_the_origin_keep_full_precision() {
+        // 30 m cells at UTM-like coordinates; a 2 m x 3 m rectangle (6 m²)
+        // inside one cell, and one straddling four cells.
+        let g = CellGrid {
+            x_min: 300_000.0,
+            y_max: 9_400_000.0,
+            dx: 30.0,
+            dy: 30.0,
+            width: 100,
+            height: 100,
+        };
+        let x0 = 300_000.0 + 30.0 * 41.0 + 7.0;
+        let y0 = 9_400_000.0 - 30.0 * 17.0 - 12.0;
+        let r = polygon![(x: x0, y: y0), (x: x0 + 2.0, y: y0), (x: x0 + 2.0, y: y0 + 3.0), (x: x0, y: y0 + 3.0)];
+        let c = coverage_on(&g, &MultiPolygon(vec![r]));
+        assert_eq!(c.len(), 1);
+        assert_eq!(c[0].0 as usize, 17 * 100 + 41);
+        assert!((c[0].1 - 6.0 / 900.0).abs() < 1e-14);
+        let (x1, y1) = (
+            300_000.0 + 30.0 * 10.0 - 1.0,
+            9_400_000.0 - 30.0 * 10.0 - 0.5,
+        );
+        let r = polygon![(x: x1, y: y1), (x: x1 + 2.0, y: y1), (x: x1 + 2.0, y: y1 + 1.0), (x: x1, y: y1 + 1.0)];
+        let c = coverage_on(&g, &MultiPolygon(vec![r]));
+        let f: Vec<f64> = c.iter().map(|x| x.1 * 900.0).collect();
+        assert_eq!(c.len(), 4);
+        for (got, want) in f.iter().zip([0.5, 0.5, 0.5, 0.5]) {
+            assert!((got - want).abs() < 1e-9, "{f:?}");
+        }
+    }
+
+    #[test]
+    fn non_square_cells_weigh_by_their_own_area() {
+        let g = CellGrid {
+            x_min: 0.0,
+            y_max: 4.0,
+            dx: 2.0,
+            dy: 0.5,
+            width: 3,
+            height: 8,
+        };
+        // x 1..5, y 3..4 covers half of column 0, all of column 1 and half of
+        // column 2, in rows 0 and 1.
+        let p = polygon![(x: 1.0, y: 3.0), (x: 5.0, y: 3.0), (x: 5.0, y: 4.0), (x: 1.0, y: 4.0)];
+        let c = coverage_on(&g, &MultiPolygon(vec![p]));
+        assert_eq!(
+            c,
+            vec![(0, 0.5), (1, 1.0), (2, 0.5), (3, 0.5), (4, 1.0), (5, 0.5)]
+        );
+    }
+
+    #[test]
+    fn multipolygon_parts_and_tiny_slivers_count() {
+        let a = polygon![(x: 0.5, y: 9.5), (x: 0.5000001, y: 9.5), (x: 0.5000001, y: 9.6)];
+        let b = polygon![(x: 5.0, y: 5.0), (x: 6.0, y: 5.0), (x: 6.0, y: 6.0), (x: 5.0, y: 6.0)];
+        let c = coverage(&G, &MultiPolygon(vec![a, b]));
+        assert_eq!(c.len(), 2);
+        assert_eq!(c[0].0, 0);
+        assert!((c[0].1 - 0.5e-8).abs() < 1e-6 * 0.5e-8, "{c:?}");
+        assert_eq!(c[1], (45, 1.0));
     }
 }
