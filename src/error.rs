@@ -58,6 +58,17 @@ pub enum Error {
     )]
     Invalid { count: usize, report: String },
 
+    /// A figure a stage reports came out NaN or infinite: never written as a
+    /// silent null or 0.
+    #[error("{stage}: {layer} {feature}: '{field}' cannot be computed ({message})")]
+    Uncomputable {
+        stage: String,
+        layer: String,
+        feature: String,
+        field: String,
+        message: String,
+    },
+
     #[error("{0}")]
     Usage(String),
 }

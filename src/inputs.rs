@@ -333,6 +333,36 @@ pub fn load(ls: &Landscape, progress: &Progress) -> (Option<Inputs>, Problems) {
         return (None, pr);
     };
 
+    // Parcels wholly off the analysis grid cannot be appraised: left out,
+    // by name, never kept with empty statistics.
+    let parcels = {
+        use geo::BoundingRect;
+        let (gx0, gy0, gx1, gy1) = (grid.x_min, grid.y_min(), grid.x_max(), grid.y_max);
+        let (on, off): (Vec<Parcel>, Vec<Parcel>) = parcels.into_iter().partition(|p| {
+            p.geom.bounding_rect().is_some_and(|b| {
+                b.max().x > gx0 && b.min().x < gx1 && b.max().y > gy0 && b.min().y < gy1
+            })
+        });
+        if !off.is_empty() {
+            pr.at(
+                Severity::Warning,
+                &ls.resolve(&layers.parcels.path),
+                None,
+                format!(
+                    "{} parcel(s) lie wholly outside the analysis grid and are left out: {}{}",
+                    off.len(),
+                    off.iter()
+                        .take(10)
+                        .map(|p| p.id.clone())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    if off.len() > 10 { ", ..." } else { "" }
+                ),
+            );
+        }
+        on
+    };
+
     let outside: Vec<&str> = markets
         .iter()
         .filter(|m| grid.cell_of(m.point.x(), m.point.y()).is_none())

@@ -152,6 +152,7 @@ pub fn pipeline(
         let page = report::html(&inputs, cfg, &summary, &roads, p, c, &fin);
         std::fs::write(dir.join("report.html"), page).map_err(|e| Error::io(dir, e))?;
     }
+    outputs_roads::guard_summary(&summary)?;
     outputs::write_json(&staging.file("summary.json"), &summary)?;
     let out_dir = staging.commit()?;
 

@@ -17,6 +17,131 @@ use crate::roads::{RoadsResult, ScoredSegment};
 
 /// Round a figure for output: cents for money-sized numbers, six
 /// significant digits for small ones.
+/// A figure greenhalo cannot compute is an error, never a null: every
+/// property of every feature must be a value, except the fields that are
+/// "not applicable" by definition (`optional`: an IRR where cash flows never
+/// change sign, a phase for a parcel not selected). A NaN reaching serde
+/// becomes null, so this also catches NaN and infinities.
+pub fn guard_figures(
+    stage: &str,
+    layer: &str,
+    id_key: &str,
+    rows: &[&Map<String, Value>],
+    optional: &[&str],
+) -> Result<()> {
+    let mut bad: Vec<(String, String)> = Vec::new();
+    for m in rows {
+        for (k, v) in m.iter() {
+            let missing = match v {
+                Value::Null => !optional.contains(&k.as_str()),
+                Value::Number(n) => n.as_f64().is_some_and(|x| !x.is_finite()),
+                _ => false,
+            };
+            if missing {
+                let id = m
+                    .get(id_key)
+                    .map(|v| v.to_string().trim_matches('"').to_string())
+                    .unwrap_or_default();
+                bad.push((id, k.clone()));
+            }
+        }
+    }
+    if let Some((feature, field)) = bad.first() {
+        let more = if bad.len() > 1 {
+            format!(
+                "; {} more: {}",
+                bad.len() - 1,
+                bad.iter()
+                    .skip(1)
+                    .take(5)
+                    .map(|(i, f)| format!("{i}/{f}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        } else {
+            String::new()
+        };
+        return Err(Error::Uncomputable {
+            stage: stage.into(),
+            layer: layer.into(),
+            feature: format!("'{feature}'"),
+            field: field.clone(),
+            message: format!(
+                "NaN or missing; this is a defect of greenhalo or of an input under this feature, please report it with the landscape{more}"
+            ),
+        });
+    }
+    Ok(())
+}
+
+/// summary.json may hold null only where a figure is "not applicable" by
+/// definition (an optional layer not given, an IRR without a sign change, a
+/// payback that never comes); anything else null or non-finite is an error
+/// naming its path.
+pub fn guard_summary(v: &Value) -> Result<()> {
+    const OPTIONAL: [&str; 12] = [
+        "carbon",
+        "population",
+        "landcover",
+        "forest_loss",
+        "biodiversity",
+        "irr",
+        "payback_year",
+        "auc_holdout",
+        "eirr",
+        "private_irr",
+        "coefficients_se",
+        "se",
+    ];
+    fn walk(v: &Value, path: &str, key: &str, bad: &mut Vec<String>) {
+        match v {
+            Value::Null if !OPTIONAL.contains(&key) => bad.push(path.to_string()),
+            Value::Number(n) if n.as_f64().is_some_and(|x| !x.is_finite()) => {
+                bad.push(path.to_string())
+            }
+            Value::Object(m) => {
+                for (k, x) in m {
+                    walk(x, &format!("{path}.{k}"), k, bad);
+                }
+            }
+            Value::Array(a) => {
+                for (i, x) in a.iter().enumerate() {
+                    walk(x, &format!("{path}[{i}]"), key, bad);
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut bad = Vec::new();
+    walk(v, "", "", &mut bad);
+    if let Some(first) = bad.first() {
+        return Err(Error::Uncomputable {
+            stage: "summary".into(),
+            layer: "summary.json".into(),
+            feature: first.trim_start_matches('.').to_string(),
+            field: first.rsplit('.').next().unwrap_or("").to_string(),
+            message: format!(
+                "NaN or missing{}; please report it with the landscape",
+                if bad.len() > 1 {
+                    format!(
+                        " (also: {})",
+                        bad[1..]
+                            .iter()
+                            .take(5)
+                            .cloned()
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                } else {
+                    String::new()
+                }
+            ),
+        });
+    }
+    Ok(())
+}
+
+/// Round for display in machine-readable files and never write "-0".
 pub fn tidy(v: &Value) -> Value {
     match v {
         Value::Number(n) if n.is_f64() => {
@@ -29,7 +154,8 @@ pub fn tidy(v: &Value) -> Value {
                 let d = 6 - (x.abs().log10().floor() as i32) - 1;
                 r(x, d.clamp(0, 12))
             };
-            json!(y)
+            // No "-0" anywhere.
+            json!(if y == 0.0 { 0.0 } else { y })
         }
         Value::Object(m) => Value::Object(m.iter().map(|(k, v)| (k.clone(), tidy(v))).collect()),
         Value::Array(a) => Value::Array(a.iter().map(tidy).collect()),
@@ -56,6 +182,14 @@ pub fn write_roads(dir: &Path, inp: &Inputs, res: &RoadsResult) -> Result<()> {
             props: props(&res.scored[i]),
         })
         .collect();
+    let all: Vec<&Map<String, Value>> = feats.iter().map(|f| &f.props).collect();
+    guard_figures(
+        "roads",
+        "road segment",
+        "id",
+        &all,
+        &["aadt", "eirr", "intensity_ha_per_musd", "surface", "name"],
+    )?;
     geojson_out::write(&dir.join("roads.geojson"), &grid_srs, &feats)?;
 
     let rows: Vec<Map<String, Value>> = feats.iter().map(|f| f.props.clone()).collect();
@@ -210,6 +344,14 @@ pub fn write_parcels(dir: &Path, inp: &Inputs, res: &crate::parcels::ParcelsResu
             },
         )
         .collect();
+    let all: Vec<&Map<String, Value>> = rows.iter().collect();
+    guard_figures(
+        "parcels",
+        "parcel",
+        "id",
+        &all,
+        &["private_irr", "phase", "instrument", "transition"],
+    )?;
     let feats: Vec<OutFeature> = inp
         .parcels
         .iter()
@@ -319,6 +461,14 @@ pub fn write_conservation(
             m
         })
         .collect();
+    let all: Vec<&Map<String, Value>> = rows.iter().collect();
+    guard_figures(
+        "conservation funding",
+        "conservation area",
+        "name",
+        &all,
+        &[],
+    )?;
     let feats: Vec<OutFeature> = inp
         .conservation
         .iter()
@@ -386,7 +536,7 @@ pub fn conservation_summary(res: &crate::conservation::FundingResult) -> Value {
         "required_usd_per_year": required,
         "allocated_usd_per_year": allocated,
         "gap_usd_per_year": res.areas.iter().map(|a| a.gap_usd_per_year).sum::<f64>(),
-        "funded_share": if required > 0.0 { allocated / required } else { 0.0 },
+        "funded_share": if required > 0.0 { allocated / required } else { 1.0 },
         "avoided_loss_ha": res.areas.iter().map(|a| a.avoided_loss_ha).sum::<f64>(),
         "avoided_tco2": res.areas.iter().map(|a| a.avoided_tco2).sum::<f64>(),
         "sources": res.sources.iter().map(|(n, avail, used)| json!({"name": n, "available_usd_per_year": avail, "allocated_usd_per_year": used})).collect::<Vec<_>>(),

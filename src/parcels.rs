@@ -107,7 +107,7 @@ pub fn parcel_stats(
     risk: &Risk,
     travel_min: &[f32],
     halo: &Halo,
-) -> Vec<ParcelStats> {
+) -> Result<Vec<ParcelStats>> {
     let g = &inp.grid;
     let gg = g.geom();
     let slope = inp.slope_deg();
@@ -136,6 +136,24 @@ pub fn parcel_stats(
         .map(|p| {
             use geo::Area;
             let cov = coverage(&gg, &p.geom);
+            let fail = |field: &str, message: String| Error::Uncomputable {
+                stage: "parcels".into(),
+                layer: "parcel".into(),
+                feature: format!("'{}' (feature {})", p.id, p.fid),
+                field: field.into(),
+                message,
+            };
+            if cov.is_empty() {
+                // The loader keeps only parcels on the grid: a parcel there
+                // with no coverage is a defect, never a silent zero.
+                return Err(fail(
+                    "coverage",
+                    format!(
+                        "the parcel ({:.1} m²) lies on the analysis grid but covers no cell; please report it with the landscape",
+                        p.geom.unsigned_area()
+                    ),
+                ));
+            }
             let m = |v: &[f32]| {
                 let s = stats(&cov, v);
                 if s.count > 0.0 {
@@ -144,16 +162,23 @@ pub fn parcel_stats(
                     f64::NAN
                 }
             };
-            ParcelStats {
+            let elevation_m = m(&inp.elevation);
+            if elevation_m.is_nan() {
+                return Err(fail(
+                    "elevation_m",
+                    "the elevation raster has no data anywhere under the parcel; supply a DEM that covers it".into(),
+                ));
+            }
+            Ok(ParcelStats {
                 area_ha: p.geom.unsigned_area() / 1e4,
-                elevation_m: m(&inp.elevation),
+                elevation_m,
                 slope_deg: m(slope),
                 annual_risk: m(&risk_f),
                 travel_min: m(&travel),
                 forest_fraction: m(&inp.forest),
                 halo_fraction: m(&halo_f),
                 distance_to_forest_km: m(&to_forest),
-            }
+            })
         })
         .collect()
 }
@@ -217,7 +242,7 @@ pub fn run(
     p: &TransitionParams,
     e: &Economics,
 ) -> Result<ParcelsResult> {
-    let st = parcel_stats(inp, risk, travel_min, halo);
+    let st = parcel_stats(inp, risk, travel_min, halo)?;
     let carbon_tc = e.carbon_density_tc_per_ha;
     let mut out: Vec<ParcelResult> = inp
         .parcels
@@ -307,12 +332,15 @@ pub fn run(
         Some(c) => (
             c,
             true,
-            format!("area target {:.0} ha met within the budget", target),
+            format!(
+                "area target {} ha met within the budget",
+                crate::report::fmt_int(target)
+            ),
         ),
         None => {
             let c = select(&values, &costs, &areas, p.parcel_budget_usd, 0.0)?
                 .unwrap_or_else(|| vec![false; cand.len()]);
-            (c, false, format!("the budget cannot reach the area target of {target:.0} ha; the best selection within the budget is shown"))
+            (c, false, format!("the budget cannot reach the area target of {} ha; the best selection within the budget is shown", crate::report::fmt_int(target)))
         }
     };
     // Priority: value per hectare; phases by cumulative area (years 1-5 a

@@ -15,7 +15,54 @@ use crate::io::qml::esc;
 use crate::parcels::ParcelsResult;
 use crate::roads::{RoadsResult, SegmentClass};
 
+/// `x` rounded to `decimals`, with a negative zero made positive, so no
+/// "-0" or "-0.0" ever reaches a reader.
+pub fn nz(x: f64, decimals: i32) -> f64 {
+    let p = 10f64.powi(decimals);
+    let y = (x * p).round() / p;
+    if y == 0.0 {
+        0.0
+    } else {
+        y
+    }
+}
+
+/// Share of the required yearly management money that is allocated.
+fn funded_share(f: &FundingResult) -> f64 {
+    let req: f64 = f.areas.iter().map(|a| a.needs.required_usd_per_year).sum();
+    let got: f64 = f.areas.iter().map(|a| a.allocated_usd_per_year).sum();
+    if req > 0.0 {
+        got / req
+    } else {
+        1.0
+    }
+}
+
+/// A whole number with thousands separators, never "-0".
+///
+/// ```
+/// assert_eq!(greenhalo::report::fmt_int(-0.3), "0");
+/// assert_eq!(greenhalo::report::fmt_int(30000.0), "30,000");
+/// ```
+pub fn fmt_int(x: f64) -> String {
+    let v = nz(x, 0);
+    let digits = format!("{:.0}", v.abs());
+    let mut out = String::new();
+    for (k, ch) in digits.chars().enumerate() {
+        if k > 0 && (digits.len() - k) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    if v < 0.0 {
+        format!("-{out}")
+    } else {
+        out
+    }
+}
+
 fn money(v: f64) -> String {
+    let v = if v.abs() >= 1e6 { nz(v, -5) } else { nz(v, 0) };
     let sign = if v < 0.0 { "-" } else { "" };
     let a = v.abs();
     if a >= 1e6 {
@@ -316,10 +363,10 @@ pub fn html(
                 esc(&s.id),
                 s.class_from.as_str(),
                 esc(&s.upgrade_to),
-                s.length_km,
+                nz(s.length_km, 2),
                 money(s.npv_econ_usd),
                 money(s.npv_net_usd),
-                s.effects.forest_loss_ha,
+                nz(s.effects.forest_loss_ha, 1),
                 s.class.as_str(),
                 if s.in_portfolio { "yes" } else { "" },
                 esc(&s.reasons)
@@ -333,12 +380,12 @@ pub fn html(
             format!(
                 "<tr><td>{}</td><td>{:.1}</td><td>{:.1}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.0}%</td></tr>",
                 esc(&a.needs.name),
-                a.needs.area_km2,
-                a.needs.threat_ha,
+                nz(a.needs.area_km2, 1),
+                nz(a.needs.threat_ha, 1),
                 money(a.needs.required_usd_per_year),
                 money(a.allocated_usd_per_year),
                 money(a.gap_usd_per_year),
-                a.funded_share * 100.0
+                nz(a.funded_share * 100.0, 0)
             )
         })
         .collect();
@@ -351,8 +398,8 @@ pub fn html(
                 p.phase,
                 p.years,
                 money(p.investment_usd),
-                p.private_share * 100.0,
-                p.target_private_share * 100.0,
+                nz(p.private_share * 100.0, 0),
+                nz(p.target_private_share * 100.0, 0),
                 esc(&p.note)
             )
         })
@@ -361,7 +408,7 @@ pub fn html(
     let mc = &fin.monte_carlo;
     let irr = hl
         .irr
-        .map(|x| format!("{:.1}%", x * 100.0))
+        .map(|x| format!("{:.1}%", nz(x * 100.0, 1)))
         .unwrap_or_else(|| "undefined (no sign change)".into());
     let risk_note = summary["risk"]["note"].as_str().unwrap_or("");
     let auc = summary["risk"]["auc_holdout"]
@@ -438,23 +485,20 @@ pre {{ background: #f6f6f6; padding: 1em; font-size: .8em; overflow-x: auto; }}
         crs = esc(&inp.grid.crs),
         res = inp.grid.res,
         h = cfg.economics.horizon_years,
-        r = cfg.economics.discount_rate * 100.0,
+        r = nz(cfg.economics.discount_rate * 100.0, 0),
         inv = money(hl.investment_usd),
         ret = money(hl.returns_usd),
-        mult = hl.return_multiple,
+        mult = nz(hl.return_multiple, 2),
         npv = money(hl.npv_usd),
         payback = hl
             .payback_year
             .map(|y| y.to_string())
             .unwrap_or_else(|| "none".into()),
-        p10 = mc.return_multiple_p10,
-        p50 = mc.return_multiple_p50,
-        p90 = mc.return_multiple_p90,
-        sel_km2 = parcels.selected_ha / 100.0,
-        funded = summary["conservation"]["funded_share"]
-            .as_f64()
-            .unwrap_or(0.0)
-            * 100.0,
+        p10 = nz(mc.return_multiple_p10, 2),
+        p50 = nz(mc.return_multiple_p50, 2),
+        p90 = nz(mc.return_multiple_p90, 2),
+        sel_km2 = nz(parcels.selected_ha / 100.0, 0),
+        funded = nz(funded_share(funding) * 100.0, 0),
         port_n = roads.portfolio.segments.len(),
         port_cost = money(roads.portfolio.cost_usd),
         port_net = money(roads.portfolio.npv_net_joint_usd),
