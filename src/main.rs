@@ -92,6 +92,9 @@ enum Cmd {
         /// Output GeoTIFF of accumulated cost.
         #[arg(short, long)]
         out: PathBuf,
+        /// CRS to assume for a cost raster that declares none (e.g. EPSG:32718).
+        #[arg(long)]
+        assume_crs: Option<String>,
     },
     /// Exact zonal statistics: every cell weighted by the fraction of it a
     /// polygon covers (exactextract's definitions; count = sum of coverage
@@ -112,6 +115,9 @@ enum Cmd {
         /// Output .csv or .geojson.
         #[arg(short, long)]
         out: PathBuf,
+        /// CRS to assume for a raster that declares none (e.g. EPSG:32718).
+        #[arg(long)]
+        assume_crs: Option<String>,
     },
     /// Generate a realistic synthetic landscape modelled on Alto Mayo, Peru.
     Synth {
@@ -274,15 +280,31 @@ fn dispatch(cmd: Cmd, quiet: bool, progress: &Progress) -> anyhow::Result<ExitCo
             raster,
             stats,
             out,
+            assume_crs,
         } => {
-            let n = greenhalo::tools::zonal_stats(&polygons, &raster, &stats, &out)?;
+            let n = greenhalo::tools::zonal_stats(
+                &polygons,
+                &raster,
+                &stats,
+                &out,
+                assume_crs.as_deref(),
+            )?;
             if !quiet {
                 eprintln!("{n} polygon(s); wrote {}", out.display());
             }
             Ok(ExitCode::SUCCESS)
         }
-        Cmd::CostDistance { cost, sources, out } => {
-            let rep = greenhalo::tools::cost_distance(&cost, &sources, &out)?;
+        Cmd::CostDistance {
+            cost,
+            sources,
+            out,
+            assume_crs,
+        } => {
+            let rep =
+                greenhalo::tools::cost_distance(&cost, &sources, &out, assume_crs.as_deref())?;
+            for w in &rep.warnings {
+                eprintln!("warning: {w}");
+            }
             if !quiet {
                 eprintln!(
                     "{} source cell(s); {} cell(s) reached; max cost {:.3}; wrote {}",

@@ -49,45 +49,85 @@ pub struct CostDistanceReport {
     pub source_cells: usize,
     pub reached_cells: usize,
     pub max_cost: f64,
+    /// Source features (or parts) that fall outside the raster.
+    pub sources_outside: usize,
+    /// Source cells on impassable cost (nodata, NaN, negative, infinite):
+    /// they stay nodata in the output, as in every cost-distance tool.
+    pub sources_impassable: usize,
+    /// Things the user should know (the counts above, in words).
+    pub warnings: Vec<String>,
+}
+
+/// The raster's CRS, or the one the user assumes for it; a raster without
+/// either is an error blamed on the raster.
+fn crs_of(
+    path: &Path,
+    has: Option<gdal::spatial_ref::SpatialRef>,
+    assume: Option<&str>,
+) -> Result<gdal::spatial_ref::SpatialRef> {
+    match (has, assume) {
+        (Some(s), None) => Ok(s),
+        (_, Some(a)) => srs::parse(a),
+        (None, None) => Err(Error::raster(
+            path,
+            "the raster has no coordinate reference system, so vectors cannot be placed on it; \
+             give it one (gdal_edit.py -a_srs EPSG:XXXX) or pass --assume-crs EPSG:XXXX",
+        )),
+    }
 }
 
 /// Accumulated cost from the nearest source over a cost raster.
 ///
 /// The cost raster holds cost per unit distance in the raster's units;
-/// nodata, NaN and negative cells are impassable. Sources are any OGR vector
-/// layer (reprojected to the raster's CRS): points mark their cell, lines
-/// every cell they cross, polygons every cell whose centre they hold. The
+/// nodata, NaN, infinite and negative cells are impassable (a step costs the
+/// mean of its two cells' costs times its length, as `MCP_Geometric`,
+/// r.cost and WhiteboxTools do). Cells may be rectangular. Sources are any
+/// OGR vector layer (reprojected to the raster's CRS): points mark their
+/// cell, lines every cell they cross, polygons every cell whose centre they
+/// hold (and the cell of their first vertex). Sources outside the raster or
+/// on impassable cells are reported and ignored (they stay nodata). The
 /// output is a Float32 GeoTIFF on the cost raster's grid with nodata where
 /// no source can be reached.
 pub fn cost_distance(
     cost_path: &Path,
     sources_path: &Path,
     out: &Path,
+    assume_crs: Option<&str>,
 ) -> Result<CostDistanceReport> {
-    let (at, cost, target) = read_north_up(cost_path)?;
+    let (at, cost, has_crs) = read_north_up(cost_path)?;
+    let target = crs_of(cost_path, has_crs, assume_crs)?;
     let gt = at.geo_transform;
-    let layer = vector::read(sources_path, None, &Default::default(), target.as_ref())?;
+    let layer = vector::read(sources_path, None, &Default::default(), Some(&target))?;
     let (w, h) = (at.width, at.height);
+    let (dx, dy) = (gt[1], -gt[5]);
     let cell_of = |x: f64, y: f64| -> Option<u32> {
-        let c = ((x - gt[0]) / gt[1]).floor();
-        let r = ((y - gt[3]) / gt[5]).floor();
+        let c = ((x - gt[0]) / dx).floor();
+        let r = ((gt[3] - y) / dy).floor();
         (c >= 0.0 && r >= 0.0 && (c as usize) < w && (r as usize) < h)
             .then(|| (r as usize * w + c as usize) as u32)
     };
-    let mut cells: Vec<u32> = Vec::new();
-    let mut polys: Vec<geo::Geometry<f64>> = Vec::new();
-    let gg = GridGeom {
-        x_min: gt[0],
-        y_max: gt[3],
-        res: gt[1],
+    // Lines are walked on the unit grid (column, -row), so rectangular
+    // cells need no special case.
+    let unit = GridGeom {
+        x_min: 0.0,
+        y_max: 0.0,
+        res: 1.0,
         width: w,
         height: h,
     };
+    let mut cells: Vec<u32> = Vec::new();
+    let mut polys: Vec<geo::Geometry<f64>> = Vec::new();
+    let mut outside = 0usize;
     for f in &layer.features {
         let Some(g) = &f.geom else { continue };
         match g {
             geo::Geometry::Point(_) | geo::Geometry::MultiPoint(_) => {
-                cells.extend(g.coords_iter().filter_map(|c| cell_of(c.x, c.y)));
+                for c in g.coords_iter() {
+                    match cell_of(c.x, c.y) {
+                        Some(i) => cells.push(i),
+                        None => outside += 1,
+                    }
+                }
             }
             geo::Geometry::LineString(_) | geo::Geometry::MultiLineString(_) => {
                 let parts: Vec<geo::LineString<f64>> = match g {
@@ -96,21 +136,40 @@ pub fn cost_distance(
                     _ => vec![],
                 };
                 for l in parts {
-                    let coords: Vec<(f64, f64)> = l.coords_iter().map(|c| (c.x, c.y)).collect();
-                    if (gt[1] - (-gt[5])).abs() > 1e-9 * gt[1] {
-                        // Non-square cells: mark the vertices' cells only.
-                        cells.extend(coords.iter().filter_map(|(x, y)| cell_of(*x, *y)));
-                    } else {
-                        cells.extend(
-                            cell_pieces(&gg, &coords)
-                                .into_iter()
-                                .flatten()
-                                .map(|p| p.cell),
-                        );
+                    let coords: Vec<(f64, f64)> = l
+                        .coords_iter()
+                        .map(|c| ((c.x - gt[0]) / dx, (c.y - gt[3]) / dy))
+                        .collect();
+                    let before = cells.len();
+                    cells.extend(
+                        cell_pieces(&unit, &coords)
+                            .into_iter()
+                            .flatten()
+                            .map(|p| p.cell),
+                    );
+                    // A line of one point, or wholly off the raster.
+                    if cells.len() == before {
+                        match l.coords_iter().next().and_then(|c| cell_of(c.x, c.y)) {
+                            Some(i) => cells.push(i),
+                            None => outside += 1,
+                        }
                     }
                 }
             }
-            other => polys.push(other.clone()),
+            other => {
+                let any_inside = other.coords_iter().any(|c| cell_of(c.x, c.y).is_some())
+                    || geo::BoundingRect::bounding_rect(other).is_some_and(|b| {
+                        b.max().x > gt[0]
+                            && b.min().x < gt[0] + dx * w as f64
+                            && b.max().y > gt[3] - dy * h as f64
+                            && b.min().y < gt[3]
+                    });
+                if any_inside {
+                    polys.push(other.clone())
+                } else {
+                    outside += 1;
+                }
+            }
         }
     }
     if !polys.is_empty() {
@@ -130,12 +189,34 @@ pub fn cost_distance(
     }
     cells.sort_unstable();
     cells.dedup();
+    let passable = |c: u32| {
+        let v = cost[c as usize];
+        v.is_finite() && v >= 0.0
+    };
+    let impassable = cells.iter().filter(|c| !passable(**c)).count();
+    cells.retain(|c| passable(*c));
+    let mut warnings = Vec::new();
+    if outside > 0 {
+        warnings.push(format!(
+            "{}: {outside} source(s) lie outside the cost raster and are ignored",
+            sources_path.display()
+        ));
+    }
+    if impassable > 0 {
+        warnings.push(format!(
+            "{}: {impassable} source cell(s) lie on impassable cost (nodata, negative or infinite) in {} and stay nodata",
+            sources_path.display(),
+            cost_path.display()
+        ));
+    }
     if cells.is_empty() {
         return Err(Error::BadFeature {
             file: sources_path.to_path_buf(),
             layer: layer.layer.clone(),
             fid: None,
-            message: "no source falls inside the cost raster; check the CRS of both".into(),
+            message: format!(
+                "no source falls on a passable cell of the cost raster ({outside} outside it, {impassable} on impassable cells); check the CRS of both and the raster's nodata"
+            ),
         });
     }
     let sources: Vec<Source> = cells
@@ -146,7 +227,7 @@ pub fn cost_distance(
             label: 0,
         })
         .collect();
-    let mut acc = cost_distance::solve_owned(w, h, gt[1], -gt[5], cost, &sources);
+    let mut acc = cost_distance::solve_owned(w, h, dx, dy, cost, &sources);
     let reached = acc.iter().filter(|v| v.is_finite()).count();
     let max_cost = acc
         .iter()
@@ -158,10 +239,14 @@ pub fn cost_distance(
         }
     }
     let outv = acc;
+    let at_out = raster::Placement {
+        wkt: target.to_wkt().map_err(|e| Error::output(out, e))?,
+        ..at
+    };
     outdir::write_file_atomically(out, |tmp| {
         raster::write_geotiff(
             tmp,
-            &at,
+            &at_out,
             &outv,
             Some(f64::NAN),
             "accumulated cost from the nearest source",
@@ -171,21 +256,31 @@ pub fn cost_distance(
         source_cells: sources.len(),
         reached_cells: reached,
         max_cost,
+        sources_outside: outside,
+        sources_impassable: impassable,
+        warnings,
     })
 }
 
 /// Exact coverage-weighted zonal statistics of a raster for every polygon
-/// of a layer (the definitions of exactextract: `count` is the sum of the
-/// coverage fractions of cells with data, `mean` = sum(f v) / sum(f)).
-/// Polygons are reprojected to the raster's CRS. Writes CSV, or GeoJSON
-/// (polygons with the statistics as properties) when `out` ends in .geojson.
+/// of a layer, with exactextract's definitions: `count` is the sum of the
+/// coverage fractions of cells with data, `sum` = Σ f·v, `mean` = sum /
+/// count, `min`/`max` over cells with any coverage, `majority` the value
+/// with the largest covered area. Any ring order, holes, multipolygons,
+/// rectangular cells. Polygons are reprojected to the raster's CRS (a
+/// raster without one is an error unless `assume_crs` names it). The
+/// output keeps every attribute of the polygon layer, then the statistics
+/// (a statistic whose name an attribute already uses is written as
+/// `stat_<name>`): CSV, or GeoJSON when `out` ends in .geojson. A polygon
+/// with no data under it has count 0 and empty mean/min/max/majority.
 pub fn zonal_stats(
     polygons: &Path,
     raster_path: &Path,
     which: &[String],
     out: &Path,
+    assume_crs: Option<&str>,
 ) -> Result<usize> {
-    use crate::kernels::zonal::{coverage, stats};
+    use crate::kernels::zonal::{coverage_on, stats, CellGrid};
     const KNOWN: [&str; 6] = ["mean", "sum", "count", "min", "max", "majority"];
     for w in which {
         if !KNOWN.contains(&w.as_str()) {
@@ -195,24 +290,30 @@ pub fn zonal_stats(
             )));
         }
     }
-    let (at, vals, target) = read_north_up(raster_path)?;
+    let (at, vals, has_crs) = read_north_up(raster_path)?;
+    let target = crs_of(raster_path, has_crs, assume_crs)?;
     let gt = at.geo_transform;
-    if (gt[1] + gt[5]).abs() > 1e-9 * gt[1] {
-        return Err(Error::raster(
-            raster_path,
-            "zonal-stats needs square cells; warp it first (gdalwarp -tr)",
-        ));
-    }
-    let layer = vector::read(polygons, None, &Default::default(), target.as_ref())?;
-    let gg = GridGeom {
+    let layer = vector::read(polygons, None, &Default::default(), Some(&target))?;
+    let g = CellGrid {
         x_min: gt[0],
         y_max: gt[3],
-        res: gt[1],
+        dx: gt[1],
+        dy: -gt[5],
         width: at.width,
         height: at.height,
     };
+    let stat_names: Vec<String> = which
+        .iter()
+        .map(|w| {
+            if layer.fields.iter().any(|f| f == w) {
+                format!("stat_{w}")
+            } else {
+                w.clone()
+            }
+        })
+        .collect();
     use rayon::prelude::*;
-    let rows: Vec<(u64, Option<geo::Geometry<f64>>, Vec<f64>)> = layer
+    let rows: Vec<Vec<f64>> = layer
         .features
         .par_iter()
         .map(|f| {
@@ -221,8 +322,8 @@ pub fn zonal_stats(
                 Some(geo::Geometry::MultiPolygon(m)) => m.clone(),
                 _ => geo::MultiPolygon(vec![]),
             };
-            let s = stats(&coverage(&gg, &mp), &vals);
-            let v = which
+            let s = stats(&coverage_on(&g, &mp), &vals);
+            which
                 .iter()
                 .map(|w| match w.as_str() {
                     "mean" => s.mean,
@@ -232,23 +333,35 @@ pub fn zonal_stats(
                     "max" => s.max,
                     _ => s.majority,
                 })
-                .collect();
-            (f.fid, f.geom.clone(), v)
+                .collect()
         })
         .collect();
+    let attr_json = |a: &vector::Attr| match a {
+        vector::Attr::Str(s) => serde_json::json!(s),
+        vector::Attr::Int(i) => serde_json::json!(i),
+        vector::Attr::Real(r) if r.is_finite() => serde_json::json!(r),
+        _ => serde_json::Value::Null,
+    };
     let is_geojson = out
         .extension()
         .and_then(|e| e.to_str())
         .is_some_and(|e| e.eq_ignore_ascii_case("geojson"));
     outdir::write_file_atomically(out, |tmp| {
         if is_geojson {
-            let src = target.clone().unwrap_or_else(srs::wgs84);
-            let feats: Vec<crate::io::geojson_out::OutFeature> = rows
+            let feats: Vec<crate::io::geojson_out::OutFeature> = layer
+                .features
                 .iter()
-                .filter_map(|(fid, g, v)| {
+                .zip(&rows)
+                .filter_map(|(f, v)| {
                     let mut props = serde_json::Map::new();
-                    props.insert("fid".into(), serde_json::json!(fid));
-                    for (w, x) in which.iter().zip(v) {
+                    props.insert("fid".into(), serde_json::json!(f.fid));
+                    for k in &layer.fields {
+                        props.insert(
+                            k.clone(),
+                            f.attr(k).map(attr_json).unwrap_or(serde_json::Value::Null),
+                        );
+                    }
+                    for (w, x) in stat_names.iter().zip(v) {
                         props.insert(
                             w.clone(),
                             if x.is_finite() {
@@ -258,21 +371,30 @@ pub fn zonal_stats(
                             },
                         );
                     }
-                    g.clone()
+                    f.geom
+                        .clone()
                         .map(|geom| crate::io::geojson_out::OutFeature { geom, props })
                 })
                 .collect();
-            crate::io::geojson_out::write(tmp, &src, &feats)
+            crate::io::geojson_out::write(tmp, &target, &feats)
         } else {
             let mut w = csv::Writer::from_path(tmp).map_err(|e| Error::output(out, e))?;
             let mut header = vec!["fid".to_string()];
-            header.extend(which.iter().cloned());
+            header.extend(layer.fields.iter().cloned());
+            header.extend(stat_names.iter().cloned());
             w.write_record(&header).map_err(|e| Error::output(out, e))?;
-            for (fid, _, v) in &rows {
-                let mut rec = vec![fid.to_string()];
+            for (f, v) in layer.features.iter().zip(&rows) {
+                let mut rec = vec![f.fid.to_string()];
+                rec.extend(
+                    layer
+                        .fields
+                        .iter()
+                        .map(|k| f.attr(k).and_then(|a| a.as_text()).unwrap_or_default()),
+                );
+                // Full precision (shortest round-trip form).
                 rec.extend(v.iter().map(|x| {
                     if x.is_finite() {
-                        x.to_string()
+                        format!("{x:?}")
                     } else {
                         String::new()
                     }
