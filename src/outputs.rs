@@ -275,7 +275,36 @@ pub fn write_risk(dir: &Path, inp: &Inputs, risk: &Risk) -> Result<()> {
         "annual probability of forest loss",
     )?;
     let v = serde_json::to_value(&risk.model).map_err(|e| Error::output(dir, e))?;
-    write_json(&dir.join("risk_model.json"), &v)
+    write_json(&dir.join("risk_model.json"), &v)?;
+    if !risk.model.holdout.is_empty() {
+        // The validation sample, so the AUC can be re-checked by anyone.
+        let path = dir.join("risk_holdout.csv");
+        let mut w = csv::Writer::from_path(&path).map_err(|e| Error::output(&path, e))?;
+        w.write_record([
+            "x",
+            "y",
+            "col",
+            "row",
+            "lost",
+            "predicted_period_probability",
+        ])
+        .map_err(|e| Error::output(&path, e))?;
+        for (cell, lost, p) in &risk.model.holdout {
+            let (c, rr) = (cell % inp.grid.width, cell / inp.grid.width);
+            let (x, y) = inp.grid.cell_center(c, rr);
+            w.write_record([
+                format!("{x:?}"),
+                format!("{y:?}"),
+                c.to_string(),
+                rr.to_string(),
+                (*lost as u8).to_string(),
+                format!("{p:?}"),
+            ])
+            .map_err(|e| Error::output(&path, e))?;
+        }
+        w.flush().map_err(|e| Error::io(&path, e))?;
+    }
+    Ok(())
 }
 
 /// The risk section of `summary.json`.
@@ -295,7 +324,7 @@ pub fn risk_summary(inp: &Inputs, risk: &Risk, horizon: f64) -> Value {
     json!({
         "calibrated": m.calibrated,
         "note": if m.calibrated { "fitted on the forest_loss raster" } else { "not calibrated: default coefficients (add a forest_loss raster to fit them)" },
-        "auc_holdout": m.auc_holdout.map(|a| r(a, 4)),
+        "auc_holdout": m.auc_holdout,
         "period_years": m.period_years,
         "mean_annual_probability": r(mean, 6),
         "expected_loss_ha_over_horizon": r(risk.expected_loss_ha(inp, horizon), 1),

@@ -141,22 +141,11 @@ pub fn guard_summary(v: &Value) -> Result<()> {
     Ok(())
 }
 
-/// Round for display in machine-readable files and never write "-0".
+/// Machine-readable figures keep full precision (rounding is for display
+/// only, in the report); a negative zero is written as 0.
 pub fn tidy(v: &Value) -> Value {
     match v {
-        Value::Number(n) if n.is_f64() => {
-            let x = n.as_f64().unwrap_or(0.0);
-            let y = if x.abs() >= 1.0 {
-                r(x, 2)
-            } else if x == 0.0 {
-                0.0
-            } else {
-                let d = 6 - (x.abs().log10().floor() as i32) - 1;
-                r(x, d.clamp(0, 12))
-            };
-            // No "-0" anywhere.
-            json!(if y == 0.0 { 0.0 } else { y })
-        }
+        Value::Number(n) if n.is_f64() && n.as_f64() == Some(0.0) => json!(0.0),
         Value::Object(m) => Value::Object(m.iter().map(|(k, v)| (k.clone(), tidy(v))).collect()),
         Value::Array(a) => Value::Array(a.iter().map(tidy).collect()),
         other => other.clone(),

@@ -172,6 +172,11 @@ pub struct RiskModel {
     pub period_years: f64,
     pub table: Vec<Coefficient>,
     pub auc_holdout: Option<f64>,
+    /// The held-out cells: (index, lost, predicted probability over the
+    /// period). `fit` gives row indices; `compute` turns them into grid
+    /// cells. Written as risk_holdout.csv so AUC can be checked elsewhere.
+    #[serde(skip)]
+    pub holdout: Vec<(usize, bool, f64)>,
     pub n_train: usize,
     pub n_holdout: usize,
     pub n_loss_cells: usize,
@@ -222,6 +227,7 @@ impl RiskModel {
                 })
                 .collect(),
             auc_holdout: None,
+            holdout: Vec::new(),
             n_train: 0,
             n_holdout: 0,
             n_loss_cells: 0,
@@ -554,6 +560,7 @@ pub fn fit_with(
         period_years,
         table,
         auc_holdout: None,
+        holdout: Vec::new(),
         n_train: train.len(),
         n_holdout: hold.len(),
         n_loss_cells: pos.len(),
@@ -573,6 +580,11 @@ pub fn fit_with(
         let scores: Vec<f64> = hold.iter().map(|(i, _)| period_p(&row(*i))).collect();
         let labels: Vec<bool> = hold.iter().map(|(_, y)| *y).collect();
         model.auc_holdout = auc(&scores, &labels);
+        model.holdout = hold
+            .iter()
+            .zip(&scores)
+            .map(|((i, y), p)| (*i, *y, *p))
+            .collect();
     }
     model.predicted_period_rate = Some(ordered_sum(n_rows, &|i| period_p(&row(i))) / n_rows as f64);
     Ok(model)
@@ -667,7 +679,11 @@ pub fn compute(
                 .collect();
             let y: Vec<bool> = cells.iter().map(|i| lost[*i]).collect();
             let (years, _) = loss_period(loss, p);
-            fit_with(&|k| d_start.row(cells[k]), &y, years, p, seed)?
+            let mut m = fit_with(&|k| d_start.row(cells[k]), &y, years, p, seed)?;
+            for h in m.holdout.iter_mut() {
+                h.0 = cells[h.0];
+            }
+            m
         }
         None => RiskModel::default_model(p),
     };

@@ -715,6 +715,9 @@ pub(crate) fn trim_to_budget(chosen: &mut [bool], values: &[f64], costs: &[f64],
 #[derive(Debug, Clone, Serialize)]
 pub struct Portfolio {
     pub budget_usd: f64,
+    /// Objective of the first exact 0/1 solve (sum of the eligible
+    /// segments' single NPV_net), before any re-check of interactions.
+    pub npv_net_first_solve_usd: f64,
     pub segments: Vec<String>,
     pub cost_usd: f64,
     /// Sum of the chosen segments' NPV_net as appraised one by one.
@@ -887,6 +890,10 @@ fn choose_portfolio(
             - eff.carbon_cost_pv_usd
     };
     let mut chosen = select_within_budget(&values, &costs, budget)?;
+    let first_solve: f64 = (0..scored.len())
+        .filter(|i| chosen[*i])
+        .map(|i| values[i])
+        .sum();
     let mut iterations = 0;
     let mut note =
         "chosen segments do not interact: the joint NPV equals the sum of singles".to_string();
@@ -934,6 +941,7 @@ fn choose_portfolio(
     };
     let portfolio = Portfolio {
         budget_usd: budget,
+        npv_net_first_solve_usd: first_solve,
         segments: set.iter().map(|&i| scored[i].id.clone()).collect(),
         cost_usd: set.iter().map(|&i| scored[i].cost_usd).sum(),
         npv_net_sum_of_singles_usd: set.iter().map(|&i| scored[i].npv_net_usd).sum(),
