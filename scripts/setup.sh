@@ -25,3 +25,25 @@ if ! command -v cargo >/dev/null 2>&1; then
   echo "setup: cargo not found; install Rust (https://rustup.rs) and run this again" >&2
   exit 1
 fi
+
+# The conformance suite's reference tools, from PyPI into the project venv
+# (.venv): exactextract, scikit-image, numpy-financial, highspy,
+# scikit-learn, rasterio. Skipped with GREENHALO_NO_VENV=1.
+if [ "${GREENHALO_NO_VENV:-}" != "1" ]; then
+  here="$(cd "$(dirname "$0")/.." && pwd)"
+  venv="$here/.venv"
+  want="exactextract==0.3.0 scikit-image numpy-financial highspy scikit-learn rasterio numpy"
+  if ! "$venv/bin/python" -c "import exactextract, skimage, numpy_financial, highspy, sklearn, rasterio" 2>/dev/null; then
+    echo "setup: making the reference-tool venv in $venv" >&2
+    if ! python3 -m venv "$venv" 2>/dev/null; then
+      if [ "$(id -u)" -eq 0 ]; then sudo=(); else sudo=(sudo); fi
+      "${sudo[@]}" apt-get update -qq
+      DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends python3-venv python3-pip >/dev/null
+      rm -rf "$venv"
+      python3 -m venv "$venv"
+    fi
+    "$venv/bin/pip" install -q --upgrade pip >/dev/null
+    # shellcheck disable=SC2086
+    "$venv/bin/pip" install -q $want
+  fi
+fi

@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Install what is missing, then run the whole test suite.
+# Install what is missing, then run the whole test suite: Rust unit,
+# integration and doc tests, then the conformance suite against the
+# reference tools (tests/conformance, in the project venv).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -7,3 +9,4 @@ bash scripts/setup.sh
 # `cargo bench` / scripts/bench.sh (clippy still checks they compile).
 cargo test --lib --bins --tests --examples --locked "$@"
 cargo test --doc --locked
+GREENHALO=target/debug/greenhalo .venv/bin/python tests/conformance/run.py target/conformance

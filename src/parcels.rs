@@ -201,37 +201,17 @@ pub fn select(
     budget: f64,
     target: f64,
 ) -> Result<Option<Vec<bool>>> {
-    use good_lp::{
-        constraint, default_solver, variable, Expression, ProblemVariables, ResolutionError,
-        Solution, SolverModel,
-    };
     let n = values.len();
     if n == 0 {
         return Ok(if target <= 0.0 { Some(vec![]) } else { None });
     }
-    let mut vars = ProblemVariables::new();
-    let x: Vec<_> = (0..n).map(|_| vars.add(variable().binary())).collect();
-    let obj: Expression = (0..n).map(|i| values[i] / 1e6 * x[i]).sum();
-    let spend: Expression = (0..n).map(|i| costs[i] / 1e6 * x[i]).sum();
-    let area: Expression = (0..n).map(|i| areas[i] / 1e3 * x[i]).sum();
-    let model = vars
-        .maximise(obj)
-        .using(default_solver)
-        .with(constraint!(spend <= budget / 1e6))
-        .with(constraint!(area >= target / 1e3))
-        .set_mip_rel_gap(0.0)
-        .and_then(|m| m.set_mip_abs_gap(0.0))
-        .map_err(|e| Error::Usage(format!("the parcel selection MIP: {e:?}")))?
-        .set_threads(1);
-    match model.solve() {
-        Ok(sol) => {
-            let mut chosen: Vec<bool> = (0..n).map(|i| sol.value(x[i]) > 0.5).collect();
-            crate::roads::trim_to_budget(&mut chosen, values, costs, budget);
-            Ok(Some(chosen))
-        }
-        Err(ResolutionError::Infeasible) => Ok(None),
-        Err(e) => Err(Error::Usage(format!("the parcel selection failed: {e}"))),
-    }
+    crate::roads::knapsack(
+        values,
+        costs,
+        budget,
+        Some((areas, target)),
+        "the parcel selection",
+    )
 }
 
 pub fn run(

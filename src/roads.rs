@@ -653,9 +653,6 @@ pub fn pareto_layers(a: &[f64], b: &[f64]) -> Vec<u32> {
 /// The exact 0/1 selection maximising the sum of `values` within `budget`
 /// (items with value <= 0 are never chosen), solved with HiGHS.
 pub fn select_within_budget(values: &[f64], costs: &[f64], budget: f64) -> Result<Vec<bool>> {
-    use good_lp::{
-        constraint, default_solver, variable, Expression, ProblemVariables, Solution, SolverModel,
-    };
     let cand: Vec<usize> = (0..values.len())
         .filter(|&i| values[i] > 0.0 && costs[i] <= budget)
         .collect();
@@ -663,52 +660,69 @@ pub fn select_within_budget(values: &[f64], costs: &[f64], budget: f64) -> Resul
     if cand.is_empty() {
         return Ok(chosen);
     }
-    // Values and costs in US$ millions keep HiGHS's tolerances meaningful.
-    let mut vars = ProblemVariables::new();
-    let x: Vec<_> = cand.iter().map(|_| vars.add(variable().binary())).collect();
-    let objective: Expression = cand
-        .iter()
-        .zip(&x)
-        .map(|(&i, v)| values[i] / 1e6 * *v)
-        .sum();
-    let spend: Expression = cand.iter().zip(&x).map(|(&i, v)| costs[i] / 1e6 * *v).sum();
-    let model = vars
-        .maximise(objective)
-        .using(default_solver)
-        .with(constraint!(spend <= budget / 1e6))
-        // Exact: no optimality gap (prioritizr's HiGHS default is 10%).
-        .set_mip_rel_gap(0.0)
-        .and_then(|m| m.set_mip_abs_gap(0.0))
-        .map_err(|e| Error::Usage(format!("the portfolio MIP: {e:?}")))?
-        .set_threads(1);
-    let sol = model
-        .solve()
-        .map_err(|e| Error::Usage(format!("the portfolio MIP failed: {e}")))?;
-    for (&i, v) in cand.iter().zip(&x) {
-        chosen[i] = sol.value(*v) > 0.5;
+    let v: Vec<f64> = cand.iter().map(|&i| values[i]).collect();
+    let c: Vec<f64> = cand.iter().map(|&i| costs[i]).collect();
+    let picked = knapsack(&v, &c, budget, None, "the road portfolio")?.unwrap_or_default();
+    for (k, &i) in cand.iter().enumerate() {
+        chosen[i] = picked.get(k).copied().unwrap_or(false);
     }
-    trim_to_budget(&mut chosen, values, costs, budget);
     Ok(chosen)
 }
 
-/// Solver tolerances can overshoot a budget by cents: drop the chosen item
-/// worth least per dollar until the budget holds (shared by every budgeted
-/// selection).
-pub(crate) fn trim_to_budget(chosen: &mut [bool], values: &[f64], costs: &[f64], budget: f64) {
-    let mut spent: f64 = (0..chosen.len())
-        .filter(|i| chosen[*i])
-        .map(|i| costs[i])
-        .sum();
-    while spent > budget {
-        let Some(worst) = (0..chosen.len())
-            .filter(|i| chosen[*i] && costs[*i] > 0.0)
-            .min_by(|a, b| (values[*a] / costs[*a]).total_cmp(&(values[*b] / costs[*b])))
-        else {
-            break;
+/// The exact 0/1 selection shared by the road portfolio and the parcel
+/// selection: maximise `values`·x with `costs`·x <= `budget` and, when
+/// given, `areas`·x >= `target`. HiGHS with no optimality gap (prioritizr's
+/// HiGHS default is 10%). A solution that
+/// still overshoots the budget by a solver tolerance is never "fixed" by
+/// dropping a whole item (that loses optimality): the problem is solved
+/// again with the budget lowered by the overshoot. None when infeasible.
+pub(crate) fn knapsack(
+    values: &[f64],
+    costs: &[f64],
+    budget: f64,
+    cover: Option<(&[f64], f64)>,
+    what: &str,
+) -> Result<Option<Vec<bool>>> {
+    use good_lp::{
+        constraint, default_solver, variable, Expression, ProblemVariables, ResolutionError,
+        Solution, SolverModel,
+    };
+    let n = values.len();
+    let spent = |x: &[bool]| -> f64 { (0..n).filter(|i| x[*i]).map(|i| costs[i]).sum() };
+    let mut cap = budget;
+    for _ in 0..6 {
+        // Money in US$ millions and areas in thousands keep the model scaled.
+        let mut vars = ProblemVariables::new();
+        let x: Vec<_> = (0..n).map(|_| vars.add(variable().binary())).collect();
+        let obj: Expression = (0..n).map(|i| values[i] / 1e6 * x[i]).sum();
+        let spend: Expression = (0..n).map(|i| costs[i] / 1e6 * x[i]).sum();
+        let mut model = vars
+            .maximise(obj)
+            .using(default_solver)
+            .with(constraint!(spend <= cap / 1e6));
+        if let Some((areas, target)) = cover {
+            let area: Expression = (0..n).map(|i| areas[i] / 1e3 * x[i]).sum();
+            model = model.with(constraint!(area >= target / 1e3));
+        }
+        let model = model
+            .set_mip_rel_gap(0.0)
+            .and_then(|m| m.set_mip_abs_gap(0.0))
+            .map_err(|e| Error::Usage(format!("{what} MIP: {e:?}")))?
+            .set_threads(1);
+        let chosen: Vec<bool> = match model.solve() {
+            Ok(sol) => (0..n).map(|i| sol.value(x[i]) > 0.5).collect(),
+            Err(ResolutionError::Infeasible) => return Ok(None),
+            Err(e) => return Err(Error::Usage(format!("{what} MIP failed: {e}"))),
         };
-        chosen[worst] = false;
-        spent -= costs[worst];
+        let over = spent(&chosen) - budget;
+        if over <= 0.0 {
+            return Ok(Some(chosen));
+        }
+        cap -= over + 1e-9 * budget.abs().max(1.0);
     }
+    Err(Error::Usage(format!(
+        "{what}: the solver kept exceeding the budget of {budget} by its tolerance; please report it with the landscape"
+    )))
 }
 
 /// The portfolio and its joint re-check.

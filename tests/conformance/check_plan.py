@@ -1,0 +1,152 @@
+"""A whole plan (the sample landscape) against reference tools:
+numpy-financial (NPV and IRR of the plan's yearly cash flows), HiGHS through
+highspy (the road portfolio's and parcel selection's optimal objectives,
+solved from the published per-segment and per-parcel figures; the
+conservation funding LP, rebuilt from conservation.csv and the funding
+sources), scikit-learn (held-out AUC of the risk model)."""
+import csv
+import json
+import os
+import shutil
+import tomllib
+
+import highspy
+import numpy as np
+import numpy_financial as npf
+from sklearn.metrics import roc_auc_score
+
+from common import close, greenhalo
+
+LANDSCAPE = os.environ.get("CONFORMANCE_LANDSCAPE", "data/sample/landscape.toml")
+
+
+def rows(path):
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def solve_01(values, costs, budget, areas=None, target=None):
+    """max values·x, costs·x <= budget, (areas·x >= target), x binary; gap 0."""
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    h.setOptionValue("mip_rel_gap", 0.0)
+    h.setOptionValue("mip_abs_gap", 0.0)
+    n = len(values)
+    inf = highspy.kHighsInf
+    for v in values:
+        h.addVar(0.0, 1.0)
+    h.changeColsCost(n, np.arange(n, dtype=np.int32), -np.asarray(values, dtype=float))
+    h.changeColsIntegrality(n, np.arange(n, dtype=np.int32),
+                            np.array([highspy.HighsVarType.kInteger] * n))
+    idx = np.arange(n, dtype=np.int32)
+    h.addRow(-inf, budget, n, idx, np.asarray(costs, dtype=float))
+    if areas is not None:
+        h.addRow(target, inf, n, idx, np.asarray(areas, dtype=float))
+    h.run()
+    assert h.getModelStatus() == highspy.HighsModelStatus.kOptimal, h.modelStatusToString(h.getModelStatus())
+    return -h.getInfo().objective_function_value
+
+
+def run(results, work):
+    out = os.path.join(work, "out")
+    if os.path.exists(out) and os.path.exists(os.path.join(out, "summary.json")):
+        shutil.rmtree(out)
+    os.makedirs(work, exist_ok=True)
+    greenhalo("run", LANDSCAPE, "-o", out)
+    summary = json.load(open(os.path.join(out, "summary.json")))
+    with open(os.path.join(out, "landscape.resolved.toml"), "rb") as f:
+        cfg = tomllib.load(f)
+    econ = cfg["economics"]
+
+    def npv_irr():
+        flows = rows(os.path.join(out, "finance_cashflows.csv"))
+        price = econ["carbon_price_usd_per_tco2"]
+        net = []
+        for r in flows:
+            f = {k: float(v) for k, v in r.items()}
+            cost = sum(v for k, v in f.items() if k.endswith("_cost_usd"))
+            benefit = (f["roads_benefit_usd"] + f["parcels_net_revenue_usd"]
+                       + price * (f["parcels_tco2"] + f["conservation_avoided_tco2"]))
+            net.append(benefit - cost)
+        fin = summary["finance"]
+        # greenhalo's flows are at the end of years 1..H; numpy-financial's
+        # npv puts its first value at t = 0, so year 0 is a zero.
+        ref_npv = npf.npv(econ["discount_rate"], [0.0] + net)
+        ref_irr = npf.irr([0.0] + net)
+        assert close(fin["npv_usd"], ref_npv, 1e-9), f"NPV {fin['npv_usd']} vs numpy-financial {ref_npv}"
+        assert close(fin["irr"], ref_irr, 1e-6), f"IRR {fin['irr']} vs numpy-financial {ref_irr}"
+        return f"(NPV US${ref_npv:,.2f}, IRR {ref_irr:.6f})"
+
+    def road_portfolio():
+        segs = rows(os.path.join(out, "roads.csv"))
+        budget = cfg["road_upgrades"]["road_budget_usd"]
+        cand = [s for s in segs if s["class"] in ("improve", "improve_with_safeguards")
+                and float(s["npv_net_usd"]) > 0 and float(s["cost_usd"]) <= budget]
+        ref = solve_01([float(s["npv_net_usd"]) for s in cand], [float(s["cost_usd"]) for s in cand], budget)
+        got = summary["roads"]["portfolio"]["npv_net_first_solve_usd"]
+        assert close(got, ref, 1e-6), f"greenhalo {got} vs HiGHS {ref}"
+        return f"({len(cand)} candidates, optimum US${ref:,.2f})"
+
+    def parcel_selection():
+        ps = rows(os.path.join(out, "parcels.csv"))
+        cand = [p for p in ps if p["transition"] != "keep_current_use"]
+        t = cfg["transitions"]
+        target = summary["parcels"]["target_ha"]
+        ref = solve_01([float(p["total_npv_usd"]) for p in cand], [float(p["investment_usd"]) for p in cand],
+                       t["parcel_budget_usd"], [float(p["area_ha"]) for p in cand], target)
+        got = sum(float(p["total_npv_usd"]) for p in ps if p["selected"] == "true")
+        assert close(got, ref, 1e-6), f"greenhalo {got} vs HiGHS {ref}"
+        return f"({len(cand)} candidates, optimum US${ref:,.2f})"
+
+    def funding_lp():
+        areas = rows(os.path.join(out, "conservation.csv"))
+        fp = cfg["conservation_funding"]
+        H = econ["horizon_years"]
+        h = highspy.Highs()
+        h.setOptionValue("output_flag", False)
+        var = {}
+        for si, s in enumerate(fp["sources"]):
+            avail = max(s["usd_per_year"], 0) * min(s["years"], H) / H
+            for ai, a in enumerate(areas):
+                req = float(a["required_usd_per_year"])
+                if s["eligibility"] == "any":
+                    ok = True
+                elif s["eligibility"] == "categories":
+                    ok = any(c and c in a["category"] for c in s["categories"])
+                else:
+                    ok = float(a["threat_share"]) >= fp["min_threat_share"] and float(a["threat_ha"]) > 0
+                if avail > 0 and req > 0 and ok:
+                    var[(si, ai)] = h.getNumCol()
+                    h.addVar(0.0, highspy.kHighsInf)
+                    h.changeColCost(var[(si, ai)], -float(a["value_usd"]) / req)
+        inf = highspy.kHighsInf
+        for si, s in enumerate(fp["sources"]):
+            cols = [c for (i, _), c in var.items() if i == si]
+            if cols:
+                avail = max(s["usd_per_year"], 0) * min(s["years"], H) / H
+                h.addRow(-inf, avail, len(cols), np.array(cols, dtype=np.int32), np.ones(len(cols)))
+        for ai, a in enumerate(areas):
+            cols = [c for (_, j), c in var.items() if j == ai]
+            if cols:
+                h.addRow(-inf, float(a["required_usd_per_year"]), len(cols),
+                         np.array(cols, dtype=np.int32), np.ones(len(cols)))
+        h.run()
+        ref = -h.getInfo().objective_function_value
+        got = sum(float(a["avoided_value_usd"]) for a in areas)
+        assert close(got, ref, 1e-6), f"greenhalo {got} vs HiGHS {ref}"
+        return f"({len(var)} allocations, optimum US${ref:,.2f})"
+
+    def auc():
+        hold = rows(os.path.join(out, "risk_holdout.csv"))
+        y = [int(r["lost"]) for r in hold]
+        p = [float(r["predicted_period_probability"]) for r in hold]
+        ref = roc_auc_score(y, p)
+        got = summary["risk"]["auc_holdout"]
+        assert abs(got - ref) <= 0.01, f"greenhalo {got} vs scikit-learn {ref}"
+        return f"({len(y)} held-out cells, AUC {ref:.4f}, difference {abs(got - ref):.1e})"
+
+    results.run("plan_npv_irr_numpy_financial", npv_irr)
+    results.run("plan_road_portfolio_highs", road_portfolio)
+    results.run("plan_parcel_selection_highs", parcel_selection)
+    results.run("plan_conservation_lp_highs", funding_lp)
+    results.run("plan_risk_auc_scikit_learn", auc)
