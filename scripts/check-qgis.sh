@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Open the QGIS project of a run headless and check every layer is valid and
 # styled, then render it to PNG. Installs QGIS's Python bindings if missing.
-#   scripts/check-qgis.sh [OUT_DIR]   (default: out, made by scripts/demo.sh)
+#   scripts/check-qgis.sh [OUT_DIR]   (default: out/sample, made by scripts/demo.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-out=${1:-out}
+out=${1:-out/sample}
 if ! python3 -c "import qgis.core" 2>/dev/null && ! /usr/bin/python3 -c "import qgis.core" 2>/dev/null; then
   if [ "$(id -u)" -eq 0 ]; then sudo=(); else sudo=(sudo); fi
   export DEBIAN_FRONTEND=noninteractive

@@ -4,7 +4,7 @@
 # screenshot beside it.   scripts/check-report.sh [OUT_DIR]   (default: out)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-out=${1:-out}
+out=${1:-out/sample}
 page="$(cd "$out" && pwd)/report.html"
 [ -f "$page" ] || { echo "no $page: run greenhalo first (scripts/demo.sh)" >&2; exit 1; }
 if ! command -v chromium >/dev/null 2>&1; then
