@@ -692,3 +692,44 @@ pub fn write_styles_and_project(
     let qgs = crate::io::qgs::project(&inp.name, &grid_auth, &inp.grid_wkt, &layers);
     std::fs::write(dir.join("greenhalo.qgs"), qgs).map_err(|e| Error::io(dir, e))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_nan_figure_is_an_error_naming_the_feature_and_field() {
+        // serde writes NaN as null: the guard must catch it.
+        let m = match json!({"id": "P00042", "elevation_m": f64::NAN, "private_irr": null}) {
+            Value::Object(m) => m,
+            _ => unreachable!(),
+        };
+        let e = guard_figures("parcels", "parcel", "id", &[&m], &["private_irr"])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("P00042") && e.contains("elevation_m"), "{e}");
+        // Optional fields may be null ("not applicable").
+        let ok = match json!({"id": "P1", "elevation_m": 812.0, "private_irr": null}) {
+            Value::Object(m) => m,
+            _ => unreachable!(),
+        };
+        assert!(guard_figures("parcels", "parcel", "id", &[&ok], &["private_irr"]).is_ok());
+    }
+
+    #[test]
+    fn a_null_figure_in_the_summary_is_an_error_naming_its_path() {
+        let s = json!({"conservation": {"forest_ha": null}, "layers": {"carbon": null}});
+        let e = guard_summary(&s).unwrap_err().to_string();
+        assert!(e.contains("conservation.forest_ha"), "{e}");
+        assert!(
+            guard_summary(&json!({"layers": {"carbon": null}, "finance": {"irr": null}})).is_ok()
+        );
+    }
+
+    #[test]
+    fn no_negative_zero_is_written() {
+        assert_eq!(serde_json::to_string(&tidy(&json!(-0.0))).unwrap(), "0.0");
+        assert_eq!(crate::report::fmt_int(-0.4), "0");
+        assert_eq!(crate::report::nz(-0.004, 2).to_string(), "0");
+    }
+}

@@ -294,9 +294,13 @@ pub fn run(
         .collect();
 
     // Candidates: parcels with a transition worth something.
-    let cand: Vec<usize> = (0..out.len())
+    // Candidates in a canonical order (by parcel id, then input position),
+    // so the selection does not depend on the order features come in (a
+    // FlatGeobuf's spatial index reorders them) when values nearly tie.
+    let mut cand: Vec<usize> = (0..out.len())
         .filter(|&i| out[i].transition != "keep_current_use")
         .collect();
+    cand.sort_by(|&a, &b| out[a].id.cmp(&out[b].id).then(a.cmp(&b)));
     let values: Vec<f64> = cand.iter().map(|&i| out[i].total_npv_usd).collect();
     let costs: Vec<f64> = cand.iter().map(|&i| out[i].investment_usd).collect();
     let areas: Vec<f64> = cand.iter().map(|&i| out[i].stats.area_ha).collect();

@@ -689,7 +689,9 @@ pub(crate) fn knapsack(
     };
     let n = values.len();
     let spent = |x: &[bool]| -> f64 { (0..n).filter(|i| x[*i]).map(|i| costs[i]).sum() };
-    let mut cap = budget;
+    // Start below the budget by HiGHS's primal feasibility tolerance (1e-7
+    // of the row's scale), so that one solve normally lands within it.
+    let mut cap = budget - 1e-7 * budget.abs();
     for _ in 0..6 {
         // Money in US$ millions and areas in thousands keep the model scaled.
         let mut vars = ProblemVariables::new();
