@@ -154,12 +154,9 @@ fn common_root(files: &[PathBuf]) -> PathBuf {
     root.unwrap_or_default()
 }
 
-/// Hash of everything a run depends on: greenhalo's version, the landscape
-/// file, and every layer file (with a shapefile's sidecars).
-pub fn inputs_hash(ls: &Landscape) -> Result<String> {
-    let mut h = Sha256::new();
-    h.update(env!("CARGO_PKG_VERSION").as_bytes());
-    h.update(std::fs::read(&ls.file).map_err(|e| Error::io(&ls.file, e))?);
+/// Every file a landscape reads: the landscape file and each layer,
+/// resolved against the landscape's folder.
+pub fn input_files(ls: &Landscape) -> Vec<PathBuf> {
     let l = &ls.cfg.layers;
     let mut files: Vec<PathBuf> = vec![
         l.aoi.path.clone(),
@@ -182,8 +179,19 @@ pub fn inputs_hash(ls: &Landscape) -> Result<String> {
     {
         files.push(o.path.clone());
     }
-    for f in files {
-        let p = ls.resolve(&f);
+    let mut out: Vec<PathBuf> = files.iter().map(|f| ls.resolve(f)).collect();
+    out.push(ls.file.clone());
+    out
+}
+
+/// Hash of everything a run depends on: greenhalo's version, the landscape
+/// file, and every layer file (with a shapefile's sidecars).
+pub fn inputs_hash(ls: &Landscape) -> Result<String> {
+    let mut h = Sha256::new();
+    h.update(env!("CARGO_PKG_VERSION").as_bytes());
+    h.update(std::fs::read(&ls.file).map_err(|e| Error::io(&ls.file, e))?);
+    for f in input_files(ls) {
+        let p = f;
         let mut group = vec![p.clone()];
         if p.extension().is_some_and(|x| x.eq_ignore_ascii_case("shp")) {
             for ext in ["shx", "dbf", "prj", "cpg"] {

@@ -62,6 +62,8 @@ pub fn pipeline(
     upto: Upto,
 ) -> Result<RunReport> {
     let ls = Landscape::load(landscape)?;
+    // Never write over the inputs, before any work.
+    io::outdir::check_not_over_inputs(out, &batch::input_files(&ls))?;
     let (inputs, problems) = inputs::load_checked(&ls, progress)?;
     let cfg = &ls.cfg;
 

@@ -515,3 +515,42 @@ fn real_alto_mayo_gives_a_plan_and_costs_reserves_on_their_part_inside_the_aoi()
     // Areas wholly outside the AOI are left out, by name, in the warnings.
     assert!(rows.iter().all(|x| &x[name] != "Tilacancha"));
 }
+
+#[test]
+fn run_refuses_to_write_over_its_inputs_or_a_folder_it_did_not_write() {
+    let d = tempfile::tempdir().unwrap();
+    let land = d.path().join("land");
+    copy_dir(&root().join("data/sample"), &land);
+    let before = snapshot(&land);
+    let toml = land.join("landscape.toml");
+    // -o the landscape's own folder, or its parent: refused, nothing touched.
+    for out in [land.clone(), d.path().to_path_buf()] {
+        greenhalo()
+            .arg("-q")
+            .arg("run")
+            .arg(&toml)
+            .arg("-o")
+            .arg(&out)
+            .assert()
+            .failure()
+            .stderr(predicates::str::contains("input of the landscape"));
+    }
+    assert_eq!(snapshot(&land), before, "inputs untouched");
+    // A folder with someone's files in it: refused, the file stays.
+    let thesis = d.path().join("thesis");
+    std::fs::create_dir(&thesis).unwrap();
+    std::fs::write(thesis.join("thesis.docx"), "years of work").unwrap();
+    greenhalo()
+        .arg("-q")
+        .arg("run")
+        .arg(&toml)
+        .arg("-o")
+        .arg(&thesis)
+        .assert()
+        .failure()
+        .stderr(predicates::str::contains("not written by greenhalo"));
+    assert_eq!(
+        std::fs::read_to_string(thesis.join("thesis.docx")).unwrap(),
+        "years of work"
+    );
+}

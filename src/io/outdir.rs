@@ -6,6 +6,54 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 
+/// The file greenhalo leaves in every output folder it writes: a folder
+/// without it is never replaced.
+pub const MARKER: &str = ".greenhalo-output";
+
+/// Refuse an output folder that is, or holds, any of `inputs` (replacing it
+/// would delete them).
+pub fn check_not_over_inputs(target: &Path, inputs: &[PathBuf]) -> Result<()> {
+    let abs = |p: &Path| -> PathBuf {
+        let p = if p.is_absolute() {
+            p.to_path_buf()
+        } else {
+            std::env::current_dir().unwrap_or_default().join(p)
+        };
+        // Canonicalise the longest existing ancestor, so symlinks and ".."
+        // cannot hide an input.
+        let mut base = p.clone();
+        let mut rest = Vec::new();
+        while !base.exists() {
+            match (base.parent(), base.file_name()) {
+                (Some(par), Some(n)) => {
+                    rest.push(n.to_os_string());
+                    base = par.to_path_buf();
+                }
+                _ => break,
+            }
+        }
+        let mut c = std::fs::canonicalize(&base).unwrap_or(base);
+        for n in rest.iter().rev() {
+            c.push(n);
+        }
+        c
+    };
+    let t = abs(target);
+    for i in inputs {
+        let ia = abs(i);
+        if ia.starts_with(&t) {
+            return Err(Error::output(
+                target,
+                format!(
+                    "is or contains an input of the landscape ({}); writing there would delete it. Choose an output folder outside the landscape's inputs",
+                    i.display()
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
 pub struct Staging {
     target: PathBuf,
     tmp: PathBuf,
@@ -32,11 +80,28 @@ impl Staging {
                 "exists and is not a folder; choose another output folder",
             ));
         }
+        if target.is_dir() {
+            let mut entries = std::fs::read_dir(target).map_err(|e| Error::io(target, e))?;
+            let non_empty = entries.next().is_some();
+            if non_empty && !target.join(MARKER).exists() {
+                return Err(Error::output(
+                    target,
+                    format!(
+                        "exists, is not empty and was not written by greenhalo (it has no {MARKER}); greenhalo replaces only its own output folders. Choose a new or empty folder"
+                    ),
+                ));
+            }
+        }
         let tmp = parent.join(format!(".{name}.partial-{}", std::process::id()));
         if tmp.exists() {
             std::fs::remove_dir_all(&tmp).map_err(|e| Error::io(&tmp, e))?;
         }
         std::fs::create_dir(&tmp).map_err(|e| Error::io(&tmp, e))?;
+        std::fs::write(
+            tmp.join(MARKER),
+            format!("written by greenhalo {}\n", env!("CARGO_PKG_VERSION")),
+        )
+        .map_err(|e| Error::io(&tmp, e))?;
         Ok(Staging {
             target: target.to_path_buf(),
             tmp,
@@ -112,6 +177,7 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         let target = d.path().join("out");
         std::fs::create_dir(&target).unwrap();
+        std::fs::write(target.join(MARKER), "").unwrap();
         std::fs::write(target.join("good.txt"), "good").unwrap();
         {
             let s = Staging::new(&target).unwrap();
@@ -130,6 +196,7 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         let target = d.path().join("out");
         std::fs::create_dir(&target).unwrap();
+        std::fs::write(target.join(MARKER), "").unwrap();
         std::fs::write(target.join("old.txt"), "old").unwrap();
         let s = Staging::new(&target).unwrap();
         std::fs::write(s.file("new.txt"), "new").unwrap();
@@ -137,5 +204,44 @@ mod tests {
         assert!(target.join("new.txt").exists());
         assert!(!target.join("old.txt").exists());
         assert_eq!(std::fs::read_dir(d.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn a_folder_greenhalo_did_not_write_is_never_replaced() {
+        let d = tempfile::tempdir().unwrap();
+        let target = d.path().join("thesis");
+        std::fs::create_dir(&target).unwrap();
+        std::fs::write(target.join("thesis.docx"), "years of work").unwrap();
+        let e = Staging::new(&target).err().expect("refused").to_string();
+        assert!(e.contains("not written by greenhalo"), "{e}");
+        assert!(target.join("thesis.docx").exists());
+        // An empty folder is fine.
+        let empty = d.path().join("empty");
+        std::fs::create_dir(&empty).unwrap();
+        Staging::new(&empty).unwrap().commit().unwrap();
+        assert!(empty.join(MARKER).exists());
+    }
+
+    #[test]
+    fn an_output_over_an_input_is_refused() {
+        let d = tempfile::tempdir().unwrap();
+        let input = d.path().join("land").join("aoi.geojson");
+        std::fs::create_dir_all(input.parent().unwrap()).unwrap();
+        std::fs::write(&input, "{}").unwrap();
+        for out in [
+            d.path().join("land"),
+            d.path().to_path_buf(),
+            d.path().join("land/../land"),
+        ] {
+            assert!(
+                check_not_over_inputs(&out, std::slice::from_ref(&input)).is_err(),
+                "{}",
+                out.display()
+            );
+        }
+        assert!(
+            check_not_over_inputs(&d.path().join("land/out"), std::slice::from_ref(&input)).is_ok()
+        );
+        assert!(check_not_over_inputs(&d.path().join("elsewhere"), &[input]).is_ok());
     }
 }
