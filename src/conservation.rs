@@ -306,6 +306,32 @@ pub fn allocate(
     })
 }
 
+impl FundingResult {
+    /// Yearly management money required by all areas, US$.
+    pub fn required_usd_per_year(&self) -> f64 {
+        self.areas
+            .iter()
+            .map(|a| a.needs.required_usd_per_year)
+            .sum()
+    }
+
+    /// Yearly money allocated to all areas, US$.
+    pub fn allocated_usd_per_year(&self) -> f64 {
+        self.areas.iter().map(|a| a.allocated_usd_per_year).sum()
+    }
+
+    /// Share of the required money that is allocated (1 when nothing is
+    /// required).
+    pub fn funded_share(&self) -> f64 {
+        let req = self.required_usd_per_year();
+        if req > 0.0 {
+            self.allocated_usd_per_year() / req
+        } else {
+            1.0
+        }
+    }
+}
+
 /// The whole stage.
 pub fn run(inp: &Inputs, risk: &Risk, p: &FundingParams, e: &Economics) -> Result<FundingResult> {
     let areas = needs(inp, risk, p, e);

@@ -304,26 +304,14 @@ pub fn load(ls: &Landscape, progress: &Progress) -> (Option<Inputs>, Problems) {
     let mut conservation = conservation;
     clip_to_aoi(&mut conservation, &aoi_mp);
     if !aoi_mp.0.is_empty() {
-        let (inside, outside): (Vec<_>, Vec<_>) = conservation
-            .into_iter()
-            .partition(|c| geo::Area::unsigned_area(&c.geom_in_aoi) > 0.0);
-        if !outside.is_empty() {
-            pr.at(
-                Severity::Warning,
-                &ls.resolve(&layers.conservation.path),
-                None,
-                format!(
-                    "{} conservation area(s) lie wholly outside the AOI and are left out of funding: {}",
-                    outside.len(),
-                    outside
-                        .iter()
-                        .map(|c| format!("{} (feature {})", c.name, c.fid))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-            );
-        }
-        conservation = inside;
+        conservation = left_out(
+            conservation,
+            |c| geo::Area::unsigned_area(&c.geom_in_aoi) > 0.0,
+            |c| format!("{} (feature {})", c.name, c.fid),
+            "conservation area(s) lie wholly outside the AOI and are left out of funding",
+            &ls.resolve(&layers.conservation.path),
+            &mut pr,
+        );
     }
 
     // Rasters need the grid.
@@ -335,33 +323,19 @@ pub fn load(ls: &Landscape, progress: &Progress) -> (Option<Inputs>, Problems) {
 
     // Parcels wholly off the analysis grid cannot be appraised: left out,
     // by name, never kept with empty statistics.
-    let parcels = {
-        use geo::BoundingRect;
-        let (gx0, gy0, gx1, gy1) = (grid.x_min, grid.y_min(), grid.x_max(), grid.y_max);
-        let (on, off): (Vec<Parcel>, Vec<Parcel>) = parcels.into_iter().partition(|p| {
-            p.geom.bounding_rect().is_some_and(|b| {
+    let (gx0, gy0, gx1, gy1) = (grid.x_min, grid.y_min(), grid.x_max(), grid.y_max);
+    let parcels = left_out(
+        parcels,
+        |p| {
+            geo::BoundingRect::bounding_rect(&p.geom).is_some_and(|b| {
                 b.max().x > gx0 && b.min().x < gx1 && b.max().y > gy0 && b.min().y < gy1
             })
-        });
-        if !off.is_empty() {
-            pr.at(
-                Severity::Warning,
-                &ls.resolve(&layers.parcels.path),
-                None,
-                format!(
-                    "{} parcel(s) lie wholly outside the analysis grid and are left out: {}{}",
-                    off.len(),
-                    off.iter()
-                        .take(10)
-                        .map(|p| p.id.clone())
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                    if off.len() > 10 { ", ..." } else { "" }
-                ),
-            );
-        }
-        on
-    };
+        },
+        |p| p.id.clone(),
+        "parcel(s) lie wholly outside the analysis grid and are left out",
+        &ls.resolve(&layers.parcels.path),
+        &mut pr,
+    );
 
     let outside: Vec<&str> = markets
         .iter()
@@ -972,37 +946,45 @@ fn parcels_of(ls: &Landscape, l: &VLayer, pr: &mut Problems) -> Vec<Parcel> {
 
 /// Each area's part inside the AOI (exact polygon intersection).
 fn clip_to_aoi(areas: &mut [ConservationArea], aoi: &geo::MultiPolygon<f64>) {
-    use geo::{BooleanOps, BoundingRect, Intersects};
-    let Some(abox) = aoi.bounding_rect() else {
+    use geo::{BooleanOps, Intersects};
+    if aoi.0.is_empty() {
         return;
-    };
+    }
     for c in areas.iter_mut() {
-        let inside_box = c.geom.bounding_rect().is_some_and(|b| {
-            b.min().x >= abox.min().x
-                && b.min().y >= abox.min().y
-                && b.max().x <= abox.max().x
-                && b.max().y <= abox.max().y
-        });
-        // Skip the overlay only when it cannot change anything: the area's
-        // box inside the AOI's box is not enough (the AOI may be concave),
-        // so overlay unless the area does not touch the AOI's outside.
-        c.geom_in_aoi = if !c.geom.intersects(aoi) {
-            geo::MultiPolygon(vec![])
-        } else if inside_box
-            && aoi.0.len() == 1
-            && aoi.0[0].interiors().is_empty()
-            && is_convex(&aoi.0[0])
-        {
-            c.geom.clone()
-        } else {
+        c.geom_in_aoi = if c.geom.intersects(aoi) {
             c.geom.intersection(aoi)
+        } else {
+            geo::MultiPolygon(vec![])
         };
     }
 }
 
-fn is_convex(p: &geo::Polygon<f64>) -> bool {
-    use geo::IsConvex;
-    p.exterior().is_convex()
+/// Keep the items `keep` accepts; warn once, naming (up to ten of) the
+/// others.
+fn left_out<T>(
+    items: Vec<T>,
+    keep: impl Fn(&T) -> bool,
+    name: impl Fn(&T) -> String,
+    what: &str,
+    file: &Path,
+    pr: &mut Problems,
+) -> Vec<T> {
+    let (kept, off): (Vec<T>, Vec<T>) = items.into_iter().partition(|x| keep(x));
+    if !off.is_empty() {
+        let names: Vec<String> = off.iter().take(10).map(name).collect();
+        pr.at(
+            Severity::Warning,
+            file,
+            None,
+            format!(
+                "{} {what}: {}{}",
+                off.len(),
+                names.join(", "),
+                if off.len() > 10 { ", ..." } else { "" }
+            ),
+        );
+    }
+    kept
 }
 
 fn conservation_of(ls: &Landscape, l: &VLayer, pr: &mut Problems) -> Vec<ConservationArea> {

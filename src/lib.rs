@@ -154,19 +154,7 @@ pub fn pipeline(
         let page = report::html(&inputs, cfg, &summary, &roads, p, c, &fin);
         std::fs::write(dir.join("report.html"), page).map_err(|e| Error::io(dir, e))?;
     }
-    // The run record: every setting as used, defaults filled in.
-    let resolved = toml::to_string(&ls.cfg)
-        .map_err(|e| Error::output(dir.join("landscape.resolved.toml"), e))?;
-    std::fs::write(
-        dir.join("landscape.resolved.toml"),
-        format!(
-            "# The landscape file {} as greenhalo {} used it, every default filled in.\n# Layer paths are relative to {}.\n\n{resolved}",
-            landscape.display(),
-            env!("CARGO_PKG_VERSION"),
-            ls.dir.display()
-        ),
-    )
-    .map_err(|e| Error::io(dir, e))?;
+    outputs::write_run_record(dir, landscape, &ls)?;
     outputs_roads::guard_summary(&summary)?;
     outputs::write_json(&staging.file("summary.json"), &summary)?;
     let out_dir = staging.commit()?;

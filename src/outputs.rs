@@ -415,6 +415,20 @@ pub fn summary(inp: &Inputs, problems: &Problems) -> Value {
 }
 
 /// Write pretty JSON with a final newline.
+/// `landscape.resolved.toml`: the run record, every setting as used with
+/// the defaults filled in.
+pub fn write_run_record(dir: &Path, landscape: &Path, ls: &crate::Landscape) -> Result<()> {
+    let path = dir.join("landscape.resolved.toml");
+    let resolved = toml::to_string(&ls.cfg).map_err(|e| Error::output(&path, e))?;
+    let text = format!(
+        "# The landscape file {} as greenhalo {} used it, every default filled in.\n# Layer paths are relative to {}.\n\n{resolved}",
+        landscape.display(),
+        env!("CARGO_PKG_VERSION"),
+        ls.dir.display()
+    );
+    std::fs::write(&path, text).map_err(|e| Error::io(&path, e))
+}
+
 pub fn write_json(path: &Path, v: &Value) -> Result<()> {
     let mut s = serde_json::to_string_pretty(v).map_err(|e| Error::output(path, e))?;
     s.push('\n');

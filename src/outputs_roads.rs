@@ -511,21 +511,15 @@ pub fn write_conservation(
 }
 
 pub fn conservation_summary(res: &crate::conservation::FundingResult) -> Value {
-    let required: f64 = res
-        .areas
-        .iter()
-        .map(|a| a.needs.required_usd_per_year)
-        .sum();
-    let allocated: f64 = res.areas.iter().map(|a| a.allocated_usd_per_year).sum();
     tidy(&json!({
         "areas": res.areas.len(),
         "area_km2": res.areas.iter().map(|a| a.needs.area_km2).sum::<f64>(),
         "forest_ha": res.areas.iter().map(|a| a.needs.forest_ha).sum::<f64>(),
         "threat_ha": res.areas.iter().map(|a| a.needs.threat_ha).sum::<f64>(),
-        "required_usd_per_year": required,
-        "allocated_usd_per_year": allocated,
+        "required_usd_per_year": res.required_usd_per_year(),
+        "allocated_usd_per_year": res.allocated_usd_per_year(),
         "gap_usd_per_year": res.areas.iter().map(|a| a.gap_usd_per_year).sum::<f64>(),
-        "funded_share": if required > 0.0 { allocated / required } else { 1.0 },
+        "funded_share": res.funded_share(),
         "avoided_loss_ha": res.areas.iter().map(|a| a.avoided_loss_ha).sum::<f64>(),
         "avoided_tco2": res.areas.iter().map(|a| a.avoided_tco2).sum::<f64>(),
         "sources": res.sources.iter().map(|(n, avail, used)| json!({"name": n, "available_usd_per_year": avail, "allocated_usd_per_year": used})).collect::<Vec<_>>(),

@@ -27,17 +27,6 @@ pub fn nz(x: f64, decimals: i32) -> f64 {
     }
 }
 
-/// Share of the required yearly management money that is allocated.
-fn funded_share(f: &FundingResult) -> f64 {
-    let req: f64 = f.areas.iter().map(|a| a.needs.required_usd_per_year).sum();
-    let got: f64 = f.areas.iter().map(|a| a.allocated_usd_per_year).sum();
-    if req > 0.0 {
-        got / req
-    } else {
-        1.0
-    }
-}
-
 /// A whole number with thousands separators, never "-0".
 ///
 /// ```
@@ -68,16 +57,7 @@ fn money(v: f64) -> String {
     if a >= 1e6 {
         format!("{sign}US${:.1} M", a / 1e6)
     } else {
-        // Thousands separated for reading.
-        let digits = format!("{:.0}", a);
-        let mut out = String::new();
-        for (k, ch) in digits.chars().enumerate() {
-            if k > 0 && (digits.len() - k) % 3 == 0 {
-                out.push(',');
-            }
-            out.push(ch);
-        }
-        format!("{sign}US${out}")
+        format!("{sign}US${}", fmt_int(a))
     }
 }
 
@@ -498,7 +478,7 @@ pre {{ background: #f6f6f6; padding: 1em; font-size: .8em; overflow-x: auto; }}
         p50 = nz(mc.return_multiple_p50, 2),
         p90 = nz(mc.return_multiple_p90, 2),
         sel_km2 = nz(parcels.selected_ha / 100.0, 0),
-        funded = nz(funded_share(funding) * 100.0, 0),
+        funded = nz(funding.funded_share() * 100.0, 0),
         port_n = roads.portfolio.segments.len(),
         port_cost = money(roads.portfolio.cost_usd),
         port_net = money(roads.portfolio.npv_net_joint_usd),

@@ -157,13 +157,13 @@ pub fn cost_distance(
                 }
             }
             other => {
-                let any_inside = other.coords_iter().any(|c| cell_of(c.x, c.y).is_some())
-                    || geo::BoundingRect::bounding_rect(other).is_some_and(|b| {
-                        b.max().x > gt[0]
-                            && b.min().x < gt[0] + dx * w as f64
-                            && b.max().y > gt[3] - dy * h as f64
-                            && b.min().y < gt[3]
-                    });
+                // Its box overlaps the raster (a vertex inside implies it).
+                let any_inside = geo::BoundingRect::bounding_rect(other).is_some_and(|b| {
+                    b.max().x > gt[0]
+                        && b.min().x < gt[0] + dx * w as f64
+                        && b.max().y > gt[3] - dy * h as f64
+                        && b.min().y < gt[3]
+                });
                 if any_inside {
                     polys.push(other.clone())
                 } else {

@@ -138,17 +138,7 @@ fn real_alto_mayo_roads_load_and_run() {
         .success()
         .stdout(predicates::str::contains("TARAPOTO"));
     let out = d.path().join("out");
-    greenhalo()
-        .arg("-q")
-        .arg("run")
-        .arg(&toml)
-        .arg("-o")
-        .arg(&out)
-        .assert()
-        .success();
-
-    let s: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    let s = run_ok(&toml, &out);
     // The AOI centroid (about -77.3, -5.9) is in UTM zone 18S.
     assert_eq!(s["grid"]["crs"], "EPSG:32718");
     // 15 departmental + 155 local routes, MultiLineStrings included.

@@ -183,14 +183,7 @@ fn every_vector_format_and_ring_order_gives_the_same_plan() {
                 s.spawn(move || {
                     let toml = sample_as(&d, drv, ext, srs, *flip);
                     let out = d.join("out");
-                    greenhalo()
-                        .arg("-q")
-                        .arg("run")
-                        .arg(&toml)
-                        .arg("-o")
-                        .arg(&out)
-                        .assert()
-                        .success();
+                    run_ok(&toml, &out);
                     (name.to_string(), out)
                 })
             })
@@ -200,9 +193,7 @@ fn every_vector_format_and_ring_order_gives_the_same_plan() {
     // Markets are listed in the source's order (a FlatGeobuf's spatial
     // index reorders features): compare them by name.
     let load = |p: &Path| -> Value {
-        let mut v: Value =
-            serde_json::from_str(&std::fs::read_to_string(p.join("summary.json")).unwrap())
-                .unwrap();
+        let mut v = summary(p);
         if let Some(m) = v["access"]["markets"].as_array_mut() {
             m.sort_by_key(|x| x["name"].as_str().unwrap_or("").to_string());
         }
@@ -319,20 +310,22 @@ fn zonal_stats_counts_clockwise_polygons_subtracts_clockwise_holes_and_keeps_att
         .arg(&out)
         .assert()
         .success();
-    let text = std::fs::read_to_string(&out).unwrap();
-    let mut lines = text.lines();
-    assert_eq!(lines.next().unwrap(), "fid,nombre,code,count,sum,mean");
-    // Clockwise square: 16 cells, columns 1-4 each 4 cells: sum 4*(1+2+3+4) = 40.
-    let a: Vec<&str> = lines.next().unwrap().split(',').collect();
-    assert_eq!(a[1], "\"Río Mayo", "{a:?}"); // CSV quotes the comma-holding name
-    let a: Vec<String> = csv::Reader::from_path(&out)
-        .unwrap()
+    let mut rd = csv::Reader::from_path(&out).unwrap();
+    assert_eq!(
+        rd.headers().unwrap().iter().collect::<Vec<_>>(),
+        ["fid", "nombre", "code", "count", "sum", "mean"]
+    );
+    let rows: Vec<Vec<String>> = rd
         .records()
-        .map(|r| r.unwrap().iter().skip(3).collect::<Vec<_>>().join(","))
+        .map(|r| r.unwrap().iter().map(String::from).collect())
         .collect();
-    assert_eq!(a[0], "16.0,40.0,2.5");
+    // Attributes kept as they were (accents, commas, numbers).
+    assert_eq!(rows[0][1..3], ["Río Mayo, ESRI order", "7"]);
+    assert_eq!(rows[1][1..3], ["with hole", "8"]);
+    // Clockwise square: 16 cells, columns 1-4 each 4 cells: sum 4*(1+2+3+4) = 40.
+    assert_eq!(rows[0][3..], ["16.0", "40.0", "2.5"]);
     // Square minus the 2 x 2 hole (columns 2-3): 12 cells, sum 40 - 2*(2+3) = 30.
-    assert_eq!(a[1], "12.0,30.0,2.5");
+    assert_eq!(rows[1][3..], ["12.0", "30.0", "2.5"]);
 }
 
 #[test]
@@ -465,16 +458,7 @@ fn real_alto_mayo_gives_a_plan_and_costs_reserves_on_their_part_inside_the_aoi()
         .replace("resolution_m = 100.0", "resolution_m = 1000.0");
     std::fs::write(&toml, t).unwrap();
     let out = d.path().join("out");
-    greenhalo()
-        .arg("-q")
-        .arg("run")
-        .arg(&toml)
-        .arg("-o")
-        .arg(&out)
-        .assert()
-        .success();
-    let s: Value =
-        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    let s = run_ok(&toml, &out);
     assert!(
         s["parcels"]["selected"].as_u64().unwrap() > 1000,
         "{}",

@@ -230,8 +230,6 @@ pub fn normalise(mut g: gdal::vector::Geometry) -> std::result::Result<geo::Geom
             if lin.is_null() {
                 return Err("a curved geometry could not be linearised".into());
             }
-            gdal_sys::OGR_G_Set3D(lin, 0);
-            gdal_sys::OGR_G_SetMeasured(lin, 0);
             let n = gdal_sys::OGR_G_WkbSize(lin).max(0) as usize;
             let mut buf = vec![0u8; n];
             let rc = gdal_sys::OGR_G_ExportToWkb(
@@ -245,6 +243,7 @@ pub fn normalise(mut g: gdal::vector::Geometry) -> std::result::Result<geo::Geom
             }
             g = gdal::vector::Geometry::from_wkb(&buf).map_err(|e| e.to_string())?;
         }
+        // Z and M dropped (after linearising, which may keep them).
         gdal_sys::OGR_G_Set3D(g.c_geometry(), 0);
         gdal_sys::OGR_G_SetMeasured(g.c_geometry(), 0);
     }
@@ -399,4 +398,37 @@ pub fn write_layer(
     ds.flush_cache().map_err(err)?;
     ds.close().map_err(err)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod normalise_tests {
+    use super::normalise;
+    use geo::Area;
+
+    #[test]
+    fn curves_are_linearised_z_m_dropped_and_rings_put_in_rfc7946_order() {
+        let curve = gdal::vector::Geometry::from_wkt(
+            "CURVEPOLYGON(CIRCULARSTRING(0 20,20 0,0 -20,-20 0,0 20))",
+        )
+        .unwrap();
+        let g = normalise(curve).unwrap();
+        let geo::Geometry::Polygon(p) = &g else {
+            panic!("{g:?}")
+        };
+        let exact = std::f64::consts::PI * 400.0;
+        assert!((p.unsigned_area() - exact).abs() < 0.002 * exact);
+        // Clockwise exterior (ESRI order) with Z and M: counter-clockwise after.
+        let zm = gdal::vector::Geometry::from_wkt(
+            "POLYGON ZM((0 0 5 1,0 10 5 1,10 10 5 1,10 0 5 1,0 0 5 1),(2 2 0 0,4 2 0 0,4 4 0 0,2 4 0 0,2 2 0 0))",
+        )
+        .unwrap();
+        let geo::Geometry::Polygon(p) = normalise(zm).unwrap() else {
+            panic!()
+        };
+        assert!(p.exterior().0.iter().all(|c| c.x.is_finite()));
+        assert!(p.signed_area() > 0.0, "exterior counter-clockwise");
+        assert_eq!(p.unsigned_area(), 100.0 - 4.0, "the hole subtracts");
+        let hole = geo::Polygon::new(p.interiors()[0].clone(), vec![]);
+        assert!(hole.signed_area() < 0.0, "hole clockwise");
+    }
 }

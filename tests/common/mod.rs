@@ -29,16 +29,29 @@ pub fn sample_run() -> &'static Path {
         let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
             .join(format!("sample-run-{}", env!("CARGO_CRATE_NAME")));
         let _ = std::fs::remove_dir_all(&dir);
-        greenhalo()
-            .arg("-q")
-            .arg("run")
-            .arg(sample())
-            .arg("-o")
-            .arg(&dir)
-            .assert()
-            .success();
+        run_ok(&sample(), &dir);
         dir
     })
+}
+
+/// `greenhalo -q run TOML -o OUT`, which must succeed; returns its
+/// summary.json.
+pub fn run_ok(toml: &Path, out: &Path) -> serde_json::Value {
+    greenhalo()
+        .arg("-q")
+        .arg("run")
+        .arg(toml)
+        .arg("-o")
+        .arg(out)
+        .assert()
+        .success();
+    summary(out)
+}
+
+/// The summary.json of an output folder.
+pub fn summary(out: &Path) -> serde_json::Value {
+    let text = std::fs::read_to_string(out.join("summary.json")).expect("summary.json");
+    serde_json::from_str(&text).expect("summary.json is JSON")
 }
 
 pub fn greenhalo() -> assert_cmd::Command {
