@@ -34,6 +34,13 @@ impl Landscape {
             file: file.to_path_buf(),
             message,
         })?;
+        let problems = cfg.check();
+        if !problems.is_empty() {
+            return Err(Error::Settings {
+                file: file.to_path_buf(),
+                problems,
+            });
+        }
         let dir = file
             .parent()
             .map(|p| {
@@ -318,6 +325,8 @@ impl Default for GridParams {
     }
 }
 
+const GRID_RANGES: &[Setting] = &[num("grid.resolution_m", Ge(1.0), Le(10_000.0), "m")];
+
 // ------------------------------------------------------- attribute maps ----
 
 /// greenhalo's road classes, from best to worst.
@@ -527,6 +536,15 @@ impl Default for AccessParams {
     }
 }
 
+const ACCESS_RANGES: &[Setting] = &[
+    num("access.primary_kmh", Gt(0.0), Le(200.0), "km/h"),
+    num("access.secondary_kmh", Gt(0.0), Le(200.0), "km/h"),
+    num("access.tertiary_kmh", Gt(0.0), Le(200.0), "km/h"),
+    num("access.track_kmh", Gt(0.0), Le(200.0), "km/h"),
+    num("access.forest_kmh", Gt(0.0), Le(20.0), "km/h"),
+    num("access.open_kmh", Gt(0.0), Le(20.0), "km/h"),
+];
+
 impl AccessParams {
     pub fn speed_kmh(&self, c: RoadClass) -> f64 {
         match c {
@@ -565,6 +583,23 @@ impl Default for Economics {
     }
 }
 
+const ECONOMICS_RANGES: &[Setting] = &[
+    num("economics.horizon_years", Ge(1.0), Le(100.0), "years"),
+    num("economics.discount_rate", Gt(-1.0), Le(1.0), "per year"),
+    num(
+        "economics.carbon_price_usd_per_tco2",
+        Ge(0.0),
+        Le(10_000.0),
+        "US$/tCO2",
+    ),
+    num(
+        "economics.carbon_density_tc_per_ha",
+        Ge(0.0),
+        Le(1_000.0),
+        "t C/ha",
+    ),
+];
+
 /// Green Halo zone (SPEC section D).
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
@@ -580,6 +615,8 @@ impl Default for HaloParams {
         HaloParams { distance_km: 5.0 }
     }
 }
+
+const HALO_RANGES: &[Setting] = &[num("halo.distance_km", Ge(0.0), Le(100.0), "km")];
 
 /// Deforestation risk model (SPEC section B).
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
@@ -609,6 +646,15 @@ impl Default for RiskParams {
         }
     }
 }
+
+const RISK_RANGES: &[Setting] = &[
+    num("risk.loss_period_years", Ge(1.0), Le(100.0), "years"),
+    // A fit needs some cells of each class; 10 million of each is more than
+    // any grid this tool handles and still fits in memory.
+    num("risk.sample_per_class", Ge(10.0), Le(10_000_000.0), "cells"),
+    num("risk.holdout_share", Ge(0.0), Le(0.9), "share"),
+    num("risk.l2", Ge(0.0), Le(1.0e6), ""),
+];
 
 /// Annual logit of forest loss = intercept + sum(coefficient x driver).
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
@@ -651,6 +697,52 @@ impl Default for RiskCoefficients {
         }
     }
 }
+
+// Logit coefficients beyond +-100 per unit make every cell 0 or 1.
+const COEFFICIENT_RANGES: &[Setting] = &[
+    num(
+        "risk.default_coefficients.intercept",
+        Ge(-100.0),
+        Le(100.0),
+        "",
+    ),
+    num(
+        "risk.default_coefficients.ln_travel_time_min",
+        Ge(-100.0),
+        Le(100.0),
+        "",
+    ),
+    num(
+        "risk.default_coefficients.road_distance_km",
+        Ge(-100.0),
+        Le(100.0),
+        "per km",
+    ),
+    num(
+        "risk.default_coefficients.edge_distance_km",
+        Ge(-100.0),
+        Le(100.0),
+        "per km",
+    ),
+    num(
+        "risk.default_coefficients.slope_deg",
+        Ge(-100.0),
+        Le(100.0),
+        "per degree",
+    ),
+    num(
+        "risk.default_coefficients.elevation_km",
+        Ge(-100.0),
+        Le(100.0),
+        "per km",
+    ),
+    num(
+        "risk.default_coefficients.protected",
+        Ge(-100.0),
+        Le(100.0),
+        "",
+    ),
+];
 
 /// Road segments and their upgrades (SPEC section C).
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
@@ -742,6 +834,156 @@ impl Default for RoadUpgradeParams {
         }
     }
 }
+
+const ROAD_UPGRADE_RANGES: &[Setting] = &[
+    // Segments shorter than 100 m would multiply the appraisals without
+    // saying more than the grid's cells can.
+    num("road_upgrades.max_segment_km", Ge(0.1), Le(1_000.0), "km"),
+    num(
+        "road_upgrades.junction_tolerance_m",
+        Ge(0.0),
+        Le(1_000.0),
+        "m",
+    ),
+    num(
+        "road_upgrades.cost_track_usd_per_km",
+        Ge(0.0),
+        Le(MONEY_PER_UNIT),
+        "US$/km",
+    ),
+    num(
+        "road_upgrades.cost_tertiary_usd_per_km",
+        Ge(0.0),
+        Le(MONEY_PER_UNIT),
+        "US$/km",
+    ),
+    num(
+        "road_upgrades.cost_secondary_usd_per_km",
+        Ge(0.0),
+        Le(MONEY_PER_UNIT),
+        "US$/km",
+    ),
+    num(
+        "road_upgrades.cost_primary_usd_per_km",
+        Ge(0.0),
+        Le(MONEY_PER_UNIT),
+        "US$/km",
+    ),
+    num(
+        "road_upgrades.primary_upgraded_kmh",
+        Gt(0.0),
+        Le(200.0),
+        "km/h",
+    ),
+    num(
+        "road_upgrades.terrain_factor_rolling",
+        Gt(0.0),
+        Le(10.0),
+        "x",
+    ),
+    num(
+        "road_upgrades.terrain_factor_mountainous",
+        Gt(0.0),
+        Le(10.0),
+        "x",
+    ),
+    num(
+        "road_upgrades.maintenance_primary_usd_per_km",
+        Ge(0.0),
+        Le(MONEY_PER_UNIT),
+        "US$/km/yr",
+    ),
+    num(
+        "road_upgrades.maintenance_secondary_usd_per_km",
+        Ge(0.0),
+        Le(MONEY_PER_UNIT),
+        "US$/km/yr",
+    ),
+    num(
+        "road_upgrades.maintenance_tertiary_usd_per_km",
+        Ge(0.0),
+        Le(MONEY_PER_UNIT),
+        "US$/km/yr",
+    ),
+    num(
+        "road_upgrades.maintenance_track_usd_per_km",
+        Ge(0.0),
+        Le(MONEY_PER_UNIT),
+        "US$/km/yr",
+    ),
+    num(
+        "road_upgrades.trips_per_person_year",
+        Ge(0.0),
+        Le(1_000.0),
+        "trips",
+    ),
+    num(
+        "road_upgrades.value_of_time_usd_per_hour",
+        Ge(0.0),
+        Le(10_000.0),
+        "US$/h",
+    ),
+    num(
+        "road_upgrades.people_per_farm_ha",
+        Ge(0.0),
+        Le(1_000.0),
+        "people/ha",
+    ),
+    num(
+        "road_upgrades.farm_output_t_per_ha",
+        Ge(0.0),
+        Le(1_000.0),
+        "t/ha/yr",
+    ),
+    num(
+        "road_upgrades.transport_usd_per_tonne_hour",
+        Ge(0.0),
+        Le(100_000.0),
+        "US$/t/h",
+    ),
+    num(
+        "road_upgrades.voc_primary_usd_per_km",
+        Ge(0.0),
+        Le(1_000.0),
+        "US$/veh-km",
+    ),
+    num(
+        "road_upgrades.voc_primary_upgraded_usd_per_km",
+        Ge(0.0),
+        Le(1_000.0),
+        "US$/veh-km",
+    ),
+    num(
+        "road_upgrades.voc_secondary_usd_per_km",
+        Ge(0.0),
+        Le(1_000.0),
+        "US$/veh-km",
+    ),
+    num(
+        "road_upgrades.voc_tertiary_usd_per_km",
+        Ge(0.0),
+        Le(1_000.0),
+        "US$/veh-km",
+    ),
+    num(
+        "road_upgrades.voc_track_usd_per_km",
+        Ge(0.0),
+        Le(1_000.0),
+        "US$/veh-km",
+    ),
+    num(
+        "road_upgrades.max_intensity_ha_per_musd",
+        Ge(0.0),
+        Le(1.0e9),
+        "ha per US$1 M",
+    ),
+    num(
+        "road_upgrades.road_budget_usd",
+        Ge(0.0),
+        Le(MONEY_TOTAL),
+        "US$",
+    ),
+];
 
 /// One farmland transition of the catalogue (SPEC section E).
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
@@ -898,6 +1140,108 @@ impl Default for TransitionParams {
     }
 }
 
+const TRANSITION_RANGES: &[Setting] = &[
+    num(
+        "transitions.baseline_pasture_usd_per_ha",
+        Ge(-MONEY_PER_HA),
+        Le(MONEY_PER_HA),
+        "US$/ha/yr",
+    ),
+    num(
+        "transitions.baseline_degraded_pasture_usd_per_ha",
+        Ge(-MONEY_PER_HA),
+        Le(MONEY_PER_HA),
+        "US$/ha/yr",
+    ),
+    num(
+        "transitions.baseline_annual_crops_usd_per_ha",
+        Ge(-MONEY_PER_HA),
+        Le(MONEY_PER_HA),
+        "US$/ha/yr",
+    ),
+    num(
+        "transitions.baseline_coffee_usd_per_ha",
+        Ge(-MONEY_PER_HA),
+        Le(MONEY_PER_HA),
+        "US$/ha/yr",
+    ),
+    num(
+        "transitions.baseline_cocoa_usd_per_ha",
+        Ge(-MONEY_PER_HA),
+        Le(MONEY_PER_HA),
+        "US$/ha/yr",
+    ),
+    num(
+        "transitions.baseline_other_usd_per_ha",
+        Ge(-MONEY_PER_HA),
+        Le(MONEY_PER_HA),
+        "US$/ha/yr",
+    ),
+    num("transitions.hurdle_rate", Gt(-1.0), Le(1.0), "per year"),
+    num(
+        "transitions.parcel_budget_usd",
+        Ge(0.0),
+        Le(MONEY_TOTAL),
+        "US$",
+    ),
+    num("transitions.area_target_km2", Ge(0.0), Le(1.0e6), "km2"),
+    num(
+        "transitions.avoided_loss_ha_per_halo_ha",
+        Ge(0.0),
+        Le(100.0),
+        "ha/ha",
+    ),
+    num(
+        "transitions.catalogue[].min_elevation_m",
+        Ge(-500.0),
+        Le(9_000.0),
+        "m",
+    ),
+    num(
+        "transitions.catalogue[].max_elevation_m",
+        Ge(-500.0),
+        Le(9_000.0),
+        "m",
+    ),
+    num(
+        "transitions.catalogue[].max_slope_deg",
+        Ge(0.0),
+        Le(90.0),
+        "degrees",
+    ),
+    // 1e9 minutes is "no limit" (the default of assisted restoration).
+    num(
+        "transitions.catalogue[].max_travel_min",
+        Ge(0.0),
+        Le(1.0e9),
+        "minutes",
+    ),
+    num(
+        "transitions.catalogue[].establishment_usd_per_ha",
+        Ge(0.0),
+        Le(MONEY_PER_HA),
+        "US$/ha",
+    ),
+    num(
+        "transitions.catalogue[].mature_net_revenue_usd_per_ha",
+        Ge(-MONEY_PER_HA),
+        Le(MONEY_PER_HA),
+        "US$/ha/yr",
+    ),
+    num(
+        "transitions.catalogue[].years_to_maturity",
+        Ge(1.0),
+        Le(100.0),
+        "years",
+    ),
+    num(
+        "transitions.catalogue[].sequestration_tco2_per_ha_year",
+        Ge(0.0),
+        Le(100.0),
+        "tCO2/ha/yr",
+    ),
+];
+
 impl TransitionParams {
     pub fn baseline(&self, u: LandUse) -> f64 {
         match u {
@@ -1018,6 +1362,45 @@ impl Default for FundingParams {
     }
 }
 
+const FUNDING_RANGES: &[Setting] = &[
+    num(
+        "conservation_funding.management_usd_per_km2_year",
+        Ge(0.0),
+        Le(MONEY_PER_UNIT),
+        "US$/km2/yr",
+    ),
+    num(
+        "conservation_funding.effectiveness",
+        Ge(0.0),
+        Le(1.0),
+        "share",
+    ),
+    num(
+        "conservation_funding.min_threat_share",
+        Ge(0.0),
+        Le(1.0),
+        "share",
+    ),
+    num(
+        "conservation_funding.biodiversity_usd_per_ha_unit",
+        Ge(0.0),
+        Le(MONEY_PER_HA),
+        "US$/ha per unit",
+    ),
+    num(
+        "conservation_funding.sources[].usd_per_year",
+        Ge(0.0),
+        Le(MONEY_TOTAL),
+        "US$/yr",
+    ),
+    num(
+        "conservation_funding.sources[].years",
+        Ge(1.0),
+        Le(100.0),
+        "years",
+    ),
+];
+
 /// The whole plan's finance (SPEC section G).
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
@@ -1060,11 +1443,434 @@ impl Default for FinanceParams {
     }
 }
 
+const FINANCE_RANGES: &[Setting] = &[
+    num(
+        "finance.phase_start_years[]",
+        Ge(1.0),
+        Le(100.0),
+        "year; increasing, the last within the horizon",
+    ),
+    num("finance.target_private_share[]", Ge(0.0), Le(1.0), "share"),
+    num(
+        "finance.extension_share_of_parcels",
+        Ge(0.0),
+        Le(10.0),
+        "share",
+    ),
+    num(
+        "finance.insurance_usd_per_year",
+        Ge(0.0),
+        Le(MONEY_TOTAL),
+        "US$/yr",
+    ),
+    // Each draw re-appraises the plan; a million take minutes and hold a
+    // few hundred MB of results.
+    num(
+        "finance.monte_carlo_draws",
+        Ge(1.0),
+        Le(1_000_000.0),
+        "draws",
+    ),
+    num("finance.sd_prices", Ge(0.0), Le(2.0), "sd of log"),
+    num("finance.sd_yields", Ge(0.0), Le(2.0), "sd of log"),
+    num("finance.sd_costs", Ge(0.0), Le(2.0), "sd of log"),
+    num("finance.sd_carbon_price", Ge(0.0), Le(2.0), "sd of log"),
+    num("finance.sd_discount_rate", Ge(0.0), Le(0.5), "sd"),
+];
+
+// ---------------------------------------------------------- valid ranges ----
+
+/// Money totals (budgets, yearly flows) at most a trillion US$: beyond it a
+/// figure is a typo, and sums of it lose the cents in f64.
+const MONEY_TOTAL: f64 = 1.0e12;
+/// Money per km of road or km2 of land, at most a billion US$.
+const MONEY_PER_UNIT: f64 = 1.0e9;
+/// Money per hectare, at most ten million US$.
+const MONEY_PER_HA: f64 = 1.0e7;
+
+/// One end of a valid range.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Bound {
+    /// Greater than (lower end) / less than (upper end).
+    Gt(f64),
+    /// At least (lower end).
+    Ge(f64),
+    /// At most (upper end).
+    Le(f64),
+    /// Less than (upper end).
+    Lt(f64),
+}
+use Bound::{Ge, Gt, Le};
+
+/// A numeric setting's declared valid range. `key` is the dotted path in
+/// the landscape file; `[]` stands for every element of a list.
+#[derive(Debug, Clone, Copy)]
+pub struct Setting {
+    pub key: &'static str,
+    pub min: Bound,
+    pub max: Bound,
+    pub unit: &'static str,
+}
+
+const fn num(key: &'static str, min: Bound, max: Bound, unit: &'static str) -> Setting {
+    Setting {
+        key,
+        min,
+        max,
+        unit,
+    }
+}
+
+fn fmt_num(x: f64) -> String {
+    if x != 0.0 && (x.abs() >= 1.0e6 || x.abs() < 1.0e-3) {
+        format!("{x:e}")
+    } else {
+        format!("{x}")
+    }
+}
+
+impl Setting {
+    /// Whether `v` (already known finite) lies in the range.
+    pub fn contains(&self, v: f64) -> bool {
+        let lo = match self.min {
+            Gt(a) => v > a,
+            Ge(a) => v >= a,
+            Le(a) => v <= a,
+            Bound::Lt(a) => v < a,
+        };
+        let hi = match self.max {
+            Gt(a) => v > a,
+            Ge(a) => v >= a,
+            Le(a) => v <= a,
+            Bound::Lt(a) => v < a,
+        };
+        lo && hi
+    }
+
+    /// The range in words: "greater than 0 and at most 200 km/h".
+    pub fn describe(&self) -> String {
+        let end = |b: Bound| match b {
+            Gt(a) => format!("greater than {}", fmt_num(a)),
+            Ge(a) => format!("at least {}", fmt_num(a)),
+            Le(a) => format!("at most {}", fmt_num(a)),
+            Bound::Lt(a) => format!("less than {}", fmt_num(a)),
+        };
+        let unit = if self.unit.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", self.unit)
+        };
+        format!("{} and {}{unit}", end(self.min), end(self.max))
+    }
+
+    /// The range in short form for the template: "(0, 200] km/h".
+    pub fn short(&self) -> String {
+        let lo = match self.min {
+            Gt(a) | Bound::Lt(a) => format!("({}", fmt_num(a)),
+            Ge(a) | Le(a) => format!("[{}", fmt_num(a)),
+        };
+        let hi = match self.max {
+            Gt(a) | Bound::Lt(a) => format!("{})", fmt_num(a)),
+            Ge(a) | Le(a) => format!("{}]", fmt_num(a)),
+        };
+        format!("{lo}, {hi}")
+    }
+}
+
+/// Every numeric setting of the landscape file with its valid range (the
+/// tables sit beside each section's defaults above). Landcover codes, the
+/// seed and raster band numbers are integers of any value their type holds
+/// (a band that does not exist is reported when the raster is opened).
+pub fn settings() -> impl Iterator<Item = &'static Setting> {
+    [
+        GRID_RANGES,
+        ACCESS_RANGES,
+        ECONOMICS_RANGES,
+        HALO_RANGES,
+        RISK_RANGES,
+        COEFFICIENT_RANGES,
+        ROAD_UPGRADE_RANGES,
+        TRANSITION_RANGES,
+        FUNDING_RANGES,
+        FINANCE_RANGES,
+    ]
+    .into_iter()
+    .flatten()
+}
+
+/// Settings exempt from a declared range (see `settings`).
+fn exempt(pattern: &str) -> bool {
+    pattern == "seed" || pattern.starts_with("landcover.") || pattern.starts_with("layers.")
+}
+
+/// One setting outside its range, or two that contradict each other.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SettingProblem {
+    /// Dotted key, with list positions: `transitions.catalogue[2].max_slope_deg`.
+    pub key: String,
+    /// The value as written (after TOML parsing).
+    pub value: String,
+    pub message: String,
+}
+
+impl fmt::Display for SettingProblem {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        write!(f, "{} = {}: {}", self.key, self.value, self.message)
+    }
+}
+
+fn show(v: &toml::Value) -> String {
+    match v {
+        toml::Value::Float(x) if x.is_nan() => "nan".into(),
+        toml::Value::Float(x) if x.is_infinite() => if *x > 0.0 { "inf" } else { "-inf" }.into(),
+        toml::Value::Float(x) => fmt_num(*x),
+        other => other.to_string(),
+    }
+}
+
+impl LandscapeConfig {
+    /// Every setting outside its declared range and every contradiction
+    /// between settings, all at once (empty when the file is sound).
+    pub fn check(&self) -> Vec<SettingProblem> {
+        let mut out = Vec::new();
+        match toml::Value::try_from(self) {
+            Ok(v) => walk(&v, &mut String::new(), &mut String::new(), &mut out),
+            Err(e) => out.push(SettingProblem {
+                key: "(file)".into(),
+                value: String::new(),
+                message: format!("cannot be represented as TOML: {e}"),
+            }),
+        }
+        self.check_relations(&mut out);
+        out
+    }
+
+    fn check_relations(&self, out: &mut Vec<SettingProblem>) {
+        let mut bad = |key: String, value: String, message: String| {
+            out.push(SettingProblem {
+                key,
+                value,
+                message,
+            })
+        };
+        let h = self.economics.horizon_years;
+        let ph = self.finance.phase_start_years;
+        if !(ph[0] < ph[1] && ph[1] < ph[2] && ph[2] <= h) {
+            bad(
+                "finance.phase_start_years".into(),
+                format!("{ph:?}"),
+                format!("phases must start in increasing years, the last within the horizon (economics.horizon_years = {h})"),
+            );
+        }
+        let names =
+            |what: &str, list: Vec<&String>, bad: &mut dyn FnMut(String, String, String)| {
+                let mut seen = std::collections::BTreeSet::new();
+                for (i, n) in list.into_iter().enumerate() {
+                    if n.trim().is_empty() {
+                        bad(
+                            format!("{what}[{i}].name"),
+                            format!("{n:?}"),
+                            "must not be empty".into(),
+                        );
+                    } else if !seen.insert(n.as_str()) {
+                        bad(
+                            format!("{what}[{i}].name"),
+                            format!("{n:?}"),
+                            "appears twice; names must be unique".into(),
+                        );
+                    }
+                }
+            };
+        let cat = &self.transitions.catalogue;
+        if cat.is_empty() {
+            bad(
+                "transitions.catalogue".into(),
+                "[]".into(),
+                "needs at least one transition (remove the key to use the built-in catalogue)"
+                    .into(),
+            );
+        }
+        names(
+            "transitions.catalogue",
+            cat.iter().map(|t| &t.name).collect(),
+            &mut bad,
+        );
+        for (i, t) in cat.iter().enumerate() {
+            if t.min_elevation_m > t.max_elevation_m {
+                bad(
+                    format!("transitions.catalogue[{i}].min_elevation_m"),
+                    fmt_num(t.min_elevation_m),
+                    format!("is above max_elevation_m = {}", fmt_num(t.max_elevation_m)),
+                );
+            }
+            if t.eligible_uses.is_empty() {
+                bad(
+                    format!("transitions.catalogue[{i}].eligible_uses"),
+                    "[]".into(),
+                    "needs at least one current use".into(),
+                );
+            }
+        }
+        let src = &self.conservation_funding.sources;
+        names(
+            "conservation_funding.sources",
+            src.iter().map(|s| &s.name).collect(),
+            &mut bad,
+        );
+        for (i, s) in src.iter().enumerate() {
+            if s.eligibility == Eligibility::Categories && s.categories.is_empty() {
+                bad(
+                    format!("conservation_funding.sources[{i}].categories"),
+                    "[]".into(),
+                    "eligibility = \"categories\" needs the categories it may fund".into(),
+                );
+            }
+        }
+        // Optional fields are unset with "" (TOML has no null); the two
+        // required ones cannot be.
+        for (key, v) in [
+            ("roads.class_field", &self.roads.class_field),
+            ("parcels.use_field", &self.parcels.use_field),
+        ] {
+            if v.trim().is_empty() {
+                bad(
+                    key.into(),
+                    "\"\"".into(),
+                    "must name a field of the layer".into(),
+                );
+            }
+        }
+        let lc = &self.landcover;
+        for (a, la, b, lb) in [
+            ("forest", &lc.forest, "open", &lc.open),
+            ("forest", &lc.forest, "water", &lc.water),
+            ("open", &lc.open, "water", &lc.water),
+        ] {
+            for c in la.iter().filter(|c| lb.contains(c)) {
+                bad(
+                    format!("landcover.{a}"),
+                    c.to_string(),
+                    format!("code {c} is also listed in landcover.{b}; a code has one kind"),
+                );
+            }
+        }
+    }
+}
+
+/// Walk the parsed file, checking every number against its declared range.
+/// `key` carries list positions, `pattern` carries `[]`.
+fn walk(v: &toml::Value, key: &mut String, pattern: &mut String, out: &mut Vec<SettingProblem>) {
+    match v {
+        toml::Value::Table(t) => {
+            for (k, child) in t {
+                let (kl, pl) = (key.len(), pattern.len());
+                if !key.is_empty() {
+                    key.push('.');
+                    pattern.push('.');
+                }
+                key.push_str(k);
+                pattern.push_str(k);
+                walk(child, key, pattern, out);
+                key.truncate(kl);
+                pattern.truncate(pl);
+            }
+        }
+        toml::Value::Array(a) => {
+            for (i, child) in a.iter().enumerate() {
+                let (kl, pl) = (key.len(), pattern.len());
+                key.push_str(&format!("[{i}]"));
+                pattern.push_str("[]");
+                walk(child, key, pattern, out);
+                key.truncate(kl);
+                pattern.truncate(pl);
+            }
+        }
+        toml::Value::Integer(_) | toml::Value::Float(_) => {
+            if exempt(pattern) {
+                return;
+            }
+            let x = match v {
+                toml::Value::Integer(i) => *i as f64,
+                toml::Value::Float(f) => *f,
+                _ => unreachable!("matched above"),
+            };
+            let Some(s) = settings().find(|s| s.key == pattern.as_str()) else {
+                out.push(SettingProblem {
+                    key: key.clone(),
+                    value: show(v),
+                    message: "has no declared range (a bug in greenhalo: please report it)".into(),
+                });
+                return;
+            };
+            if !x.is_finite() {
+                out.push(SettingProblem {
+                    key: key.clone(),
+                    value: show(v),
+                    message: format!("must be a finite number, {}", s.describe()),
+                });
+            } else if !s.contains(x) {
+                out.push(SettingProblem {
+                    key: key.clone(),
+                    value: show(v),
+                    message: format!("out of range: must be {}", s.describe()),
+                });
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Append each numeric setting's valid range to its line of the template.
+fn annotate_ranges(template: &str) -> String {
+    let mut section = String::new();
+    let mut out = String::with_capacity(template.len() * 5 / 4);
+    for line in template.lines() {
+        let t = line.trim_start();
+        if let Some(h) = t.strip_prefix("[[") {
+            section = format!("{}[]", h.split("]]").next().unwrap_or("").trim());
+        } else if t.starts_with('[') && !t.contains('=') {
+            section = t
+                .trim_start_matches('[')
+                .split(']')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_string();
+        }
+        out.push_str(line);
+        if !t.starts_with('#') && !t.starts_with('[') {
+            if let Some((k, _)) = t.split_once('=') {
+                let k = k.trim();
+                let full = if section.is_empty() {
+                    k.to_string()
+                } else {
+                    format!("{section}.{k}")
+                };
+                let arr = format!("{full}[]");
+                if let Some(s) = settings().find(|s| s.key == full || s.key == arr) {
+                    let range = format!("{} {}", s.short(), s.unit);
+                    if line.contains(" # ") || line.contains("  #") {
+                        out.push_str(&format!("; valid {}", range.trim_end()));
+                    } else {
+                        out.push_str(&format!("  # valid {}", range.trim_end()));
+                    }
+                }
+            }
+        }
+        out.push('\n');
+    }
+    out
+}
+
 // -------------------------------------------------------------- template ----
 
 /// The commented landscape file `greenhalo init` writes. Values are the
 /// defaults above; layer paths name the files `greenhalo synth` writes.
 pub fn template() -> String {
+    annotate_ranges(&template_text())
+}
+
+fn template_text() -> String {
     let g = GridParams::default();
     let r = RoadFields::default();
     let m = MarketFields::default();
@@ -1338,5 +2144,162 @@ mod tests {
         "#;
         let err = LandscapeConfig::parse(text).unwrap_err();
         assert!(err.contains("layr"), "{err}");
+    }
+
+    fn defaults() -> LandscapeConfig {
+        LandscapeConfig::parse(&template()).unwrap()
+    }
+
+    /// Every numeric leaf of the file has a declared range, and every
+    /// declared range names a key that exists.
+    #[test]
+    fn every_number_has_a_declared_range() {
+        let cfg = defaults();
+        assert_eq!(cfg.check(), vec![], "the defaults are valid");
+        let v = toml::Value::try_from(&cfg).unwrap();
+        let mut patterns = Vec::new();
+        fn leaves(v: &toml::Value, p: String, out: &mut Vec<String>) {
+            match v {
+                toml::Value::Table(t) => {
+                    for (k, c) in t {
+                        let q = if p.is_empty() {
+                            k.clone()
+                        } else {
+                            format!("{p}.{k}")
+                        };
+                        leaves(c, q, out);
+                    }
+                }
+                toml::Value::Array(a) => a.iter().for_each(|c| leaves(c, format!("{p}[]"), out)),
+                toml::Value::Integer(_) | toml::Value::Float(_) => out.push(p),
+                _ => {}
+            }
+        }
+        leaves(&v, String::new(), &mut patterns);
+        for s in settings() {
+            assert!(
+                patterns.iter().any(|p| p == s.key),
+                "{} is not a key",
+                s.key
+            );
+        }
+        let ranged = patterns.iter().filter(|p| !exempt(p)).count();
+        assert!(ranged >= 90, "{ranged}");
+    }
+
+    #[test]
+    fn the_template_shows_every_range() {
+        let t = template();
+        for s in settings() {
+            let short = s.short();
+            assert!(t.contains(&short), "{} ({short}) not shown", s.key);
+        }
+        assert!(
+            t.contains("primary_kmh = 60.0  # valid (0, 200] km/h"),
+            "{t}"
+        );
+        assert!(
+            t.contains("discount_rate = 0.1                # r; valid (-1, 1] per year"),
+            "{t}"
+        );
+    }
+
+    fn set(key: &str, value: &str) -> Vec<SettingProblem> {
+        let (section, k) = key.rsplit_once('.').unwrap();
+        let mut text = template();
+        let header = format!("[{section}]\n");
+        let at = text.find(&header).unwrap_or_else(|| panic!("{section}")) + header.len();
+        let rest = &text[at..];
+        let line_start = rest
+            .find(&format!("\n{k} = "))
+            .map(|i| i + 1)
+            .or_else(|| rest.starts_with(&format!("{k} = ")).then_some(0))
+            .unwrap_or_else(|| panic!("{key}"));
+        let line_end = rest[line_start..].find('\n').unwrap() + line_start;
+        text.replace_range(at + line_start..at + line_end, &format!("{k} = {value}"));
+        match LandscapeConfig::parse(&text) {
+            Ok(cfg) => cfg.check(),
+            Err(e) => vec![SettingProblem {
+                key: key.into(),
+                value: value.into(),
+                message: e,
+            }],
+        }
+    }
+
+    /// The settings of issue 13 that hung, panicked, aborted or wrote NaN:
+    /// each is refused with its key, value and range.
+    #[test]
+    fn nonsensical_settings_are_refused_with_key_value_and_range() {
+        for (key, value, words) in [
+            ("access.primary_kmh", "-60.0", "greater than 0"),
+            ("road_upgrades.max_segment_km", "0.0", "at least 0.1"),
+            (
+                "road_upgrades.primary_upgraded_kmh",
+                "-80.0",
+                "greater than 0",
+            ),
+            (
+                "transitions.baseline_pasture_usd_per_ha",
+                "9.2e18",
+                "at most 1e7",
+            ),
+            ("finance.sd_costs", "nan", "finite"),
+            ("economics.carbon_density_tc_per_ha", "-1e308", "at least 0"),
+            ("economics.horizon_years", "4000000000", "at most 100"),
+            ("finance.monte_carlo_draws", "10000000000", "at most 1e6"),
+            ("economics.discount_rate", "-1.0", "greater than -1"),
+            ("economics.discount_rate", "nan", "finite"),
+            ("risk.sample_per_class", "0", "at least 10"),
+            (
+                "road_upgrades.maintenance_track_usd_per_km",
+                "-inf",
+                "finite",
+            ),
+            ("road_upgrades.road_budget_usd", "inf", "finite"),
+            ("conservation_funding.effectiveness", "1.5", "at most 1"),
+            ("grid.resolution_m", "0.0", "at least 1"),
+        ] {
+            let p = set(key, value);
+            assert_eq!(p.len(), 1, "{key} = {value}: {p:?}");
+            let shown = p[0].to_string();
+            assert!(shown.starts_with(&format!("{key} = ")), "{shown}");
+            assert!(shown.contains(words), "{shown}");
+        }
+    }
+
+    #[test]
+    fn contradicting_settings_are_refused() {
+        let mut cfg = defaults();
+        cfg.finance.phase_start_years = [1, 6, 30];
+        cfg.transitions.catalogue[1].min_elevation_m = 3000.0;
+        cfg.transitions.catalogue[2].name = cfg.transitions.catalogue[0].name.clone();
+        cfg.conservation_funding.sources[1].categories.clear();
+        cfg.landcover.open.push(1);
+        cfg.roads.class_field = " ".into();
+        let p: Vec<String> = cfg.check().iter().map(|p| p.key.clone()).collect();
+        assert_eq!(
+            p,
+            [
+                "finance.phase_start_years",
+                "transitions.catalogue[2].name",
+                "transitions.catalogue[1].min_elevation_m",
+                "conservation_funding.sources[1].categories",
+                "roads.class_field",
+                "landcover.forest",
+            ]
+        );
+        // List elements carry their position.
+        let mut cfg = defaults();
+        cfg.transitions.catalogue[3].max_slope_deg = 91.0;
+        cfg.finance.target_private_share[2] = -0.1;
+        let keys: Vec<String> = cfg.check().iter().map(|p| p.key.clone()).collect();
+        assert_eq!(
+            keys,
+            [
+                "finance.target_private_share[2]",
+                "transitions.catalogue[3].max_slope_deg"
+            ]
+        );
     }
 }

@@ -14,6 +14,13 @@ pub enum Error {
     #[error("{file}: {message}")]
     ParseConfig { file: PathBuf, message: String },
 
+    /// Settings outside their declared ranges, all of them at once.
+    #[error("{file}: {} setting(s) out of range; fix them (`greenhalo init` writes a template showing every range):\n{}", problems.len(), problems.iter().map(|p| format!("  {p}")).collect::<Vec<_>>().join("\n"))]
+    Settings {
+        file: PathBuf,
+        problems: Vec<crate::config::SettingProblem>,
+    },
+
     #[error("{file}: layer '{layer}': GDAL cannot open it: {message}")]
     OpenLayer {
         file: PathBuf,

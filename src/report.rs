@@ -141,6 +141,25 @@ fn legend(items: &[(String, RGBColor)]) -> String {
     format!(r#"<div class="legend">{spans}</div>"#)
 }
 
+/// A chart axis from `lo` to `hi` that plotters can draw: None when either
+/// end is not finite (the chart is left out, never a panic), widened when
+/// the two ends are equal at the values' precision.
+const NO_CHART: &str =
+    "<p class=\"note\">Chart left out: its values are not finite numbers (see summary.json).</p>";
+
+fn axis(lo: f64, hi: f64) -> Option<(f64, f64)> {
+    if !(lo.is_finite() && hi.is_finite()) || lo > hi {
+        return None;
+    }
+    let pad = 1e-6 * lo.abs().max(hi.abs()).max(1.0);
+    let (lo, hi) = if hi - lo < pad {
+        (lo - pad, hi + pad)
+    } else {
+        (lo, hi)
+    };
+    (lo.is_finite() && hi.is_finite() && hi > lo).then_some((lo, hi))
+}
+
 fn capital_chart(f: &Finance) -> String {
     let mut s = String::new();
     {
@@ -152,12 +171,15 @@ fn capital_chart(f: &Finance) -> String {
             .map(|p| p.investment_usd)
             .fold(1.0, f64::max)
             / 1e6;
+        let Some((_, top)) = axis(0.0, max * 1.1) else {
+            return NO_CHART.into();
+        };
         if let Ok(mut chart) = ChartBuilder::on(&root)
             .caption("Capital stack by phase (US$ M)", ("sans-serif", 16))
             .margin(8)
             .x_label_area_size(30)
             .y_label_area_size(50)
-            .build_cartesian_2d(0.5f64..3.5f64, 0f64..max * 1.1)
+            .build_cartesian_2d(0.5f64..3.5f64, 0f64..top)
         {
             let _ = chart
                 .configure_mesh()
@@ -201,13 +223,12 @@ fn histogram(f: &Finance) -> String {
     {
         let root = SVGBackend::with_string(&mut s, (640, 300)).into_drawing_area();
         let _ = root.fill(&WHITE);
-        let (lo, hi) = (
+        let Some((lo, hi)) = axis(
             v.first().copied().unwrap_or(0.0),
-            v.last()
-                .copied()
-                .unwrap_or(1.0)
-                .max(v.first().copied().unwrap_or(0.0) + 1e-9),
-        );
+            v.last().copied().unwrap_or(1.0),
+        ) else {
+            return NO_CHART.into();
+        };
         let bins = 30usize;
         let wbin = (hi - lo) / bins as f64;
         let mut counts = vec![0u32; bins];
