@@ -4,6 +4,7 @@
 //! the end. Runs are resumable (a landscape whose outputs match its inputs'
 //! hash is skipped) and shardable (`--shard I/N` for a scheduler's array job).
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Condvar, Mutex};
 use std::time::Instant;
@@ -47,18 +48,29 @@ pub fn find(spec: &str) -> Result<Vec<PathBuf>> {
     let p = Path::new(spec);
     let mut out = Vec::new();
     if p.is_dir() {
-        fn walk(d: &Path, out: &mut Vec<PathBuf>) {
+        // Symlinked folders are followed once (a loop cannot hang the walk);
+        // greenhalo's own output folders are skipped (their run record is a
+        // landscape file too).
+        fn walk(d: &Path, seen: &mut BTreeSet<PathBuf>, out: &mut Vec<PathBuf>) {
+            let Ok(canon) = std::fs::canonicalize(d) else {
+                return;
+            };
+            let is_output = d.join(crate::io::outdir::MARKER).exists()
+                && d.join("landscape.resolved.toml").exists();
+            if !seen.insert(canon) || is_output {
+                return;
+            }
             let Ok(rd) = std::fs::read_dir(d) else { return };
             for e in rd.flatten() {
                 let path = e.path();
                 if path.is_dir() {
-                    walk(&path, out);
+                    walk(&path, seen, out);
                 } else if path.extension().is_some_and(|x| x == "toml") {
                     out.push(path);
                 }
             }
         }
-        walk(p, &mut out);
+        walk(p, &mut BTreeSet::new(), &mut out);
     } else {
         let paths = glob::glob(spec).map_err(|e| {
             Error::Usage(format!(
@@ -132,6 +144,91 @@ fn out_name(root: &Path, file: &Path) -> String {
         s
     }
 }
+
+/// Output names for every landscape of the batch, computed on the whole list
+/// (so every shard agrees). Names equal but for case, or equal after '/'
+/// became '__' (`a__b/` and `a/b/`), get a short hash of their path.
+fn unique_names(root: &Path, files: &[PathBuf]) -> Vec<String> {
+    let names: Vec<String> = files.iter().map(|f| out_name(root, f)).collect();
+    let mut count: BTreeMap<String, usize> = BTreeMap::new();
+    for n in &names {
+        *count.entry(n.to_lowercase()).or_default() += 1;
+    }
+    names
+        .into_iter()
+        .zip(files)
+        .map(|(n, f)| {
+            if count[&n.to_lowercase()] > 1 {
+                let rel = f.strip_prefix(root).unwrap_or(f);
+                let h = Sha256::digest(rel.to_string_lossy().as_bytes());
+                let tag: String = h.iter().take(4).map(|b| format!("{b:02x}")).collect();
+                format!("{n}~{tag}")
+            } else {
+                n
+            }
+        })
+        .collect()
+}
+
+/// The batch's output folder must lie outside the folder it searches, or
+/// every later batch would find the outputs' run records as landscapes and
+/// a landscape folder could be replaced by its outputs.
+fn check_out_outside_root(spec: &str, root: &Path, out: &Path) -> Result<()> {
+    let base = if Path::new(spec).is_dir() {
+        PathBuf::from(spec)
+    } else {
+        root.to_path_buf()
+    };
+    let canon = |p: &Path| -> PathBuf {
+        let abs = if p.is_absolute() {
+            p.to_path_buf()
+        } else {
+            std::env::current_dir().unwrap_or_default().join(p)
+        };
+        // The longest existing ancestor, canonicalised, plus the rest.
+        let mut head = abs.clone();
+        let mut tail = Vec::new();
+        while !head.exists() {
+            match (head.parent(), head.file_name()) {
+                (Some(par), Some(n)) => {
+                    tail.push(n.to_os_string());
+                    head = par.to_path_buf();
+                }
+                _ => break,
+            }
+        }
+        let mut c = std::fs::canonicalize(&head).unwrap_or(head);
+        for n in tail.iter().rev() {
+            c.push(n);
+        }
+        c
+    };
+    let (b, o) = (canon(&base), canon(out));
+    if o.starts_with(&b) {
+        return Err(Error::output(
+            out,
+            format!(
+                "is or lies inside the folder the batch reads landscapes from ({}); choose an output folder outside it",
+                base.display()
+            ),
+        ));
+    }
+    if b.starts_with(&o) && out.exists() {
+        // The landscapes live inside the output folder: their folders could
+        // collide with output names.
+        return Err(Error::output(
+            out,
+            format!(
+                "holds the landscapes the batch reads ({}); choose an output folder outside it",
+                base.display()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// The marker of a batch output folder (beside its batch_summary files).
+const BATCH_MARKER: &str = ".greenhalo-batch";
 
 fn common_root(files: &[PathBuf]) -> PathBuf {
     let mut root: Option<PathBuf> = None;
@@ -305,11 +402,29 @@ pub fn run(
 ) -> Result<Vec<BatchRow>> {
     let all = find(spec)?;
     let root = common_root(&all);
+    check_out_outside_root(spec, &root, out)?;
+    let names = unique_names(&root, &all);
+    let named: Vec<(PathBuf, String)> = all.iter().cloned().zip(names).collect();
     let files = match opts.shard {
-        Some((i, n)) => shard(&all, i, n),
-        None => all.clone(),
+        Some((i, n)) => shard(&named, i, n),
+        None => named.clone(),
     };
+    if out.is_dir() && !out.join(BATCH_MARKER).exists() {
+        let mut entries = std::fs::read_dir(out).map_err(|e| Error::io(out, e))?;
+        if entries.next().is_some() {
+            return Err(Error::output(
+                out,
+                format!("exists, is not empty and is not a greenhalo batch folder (it has no {BATCH_MARKER}); choose a new or empty folder"),
+            ));
+        }
+    }
     std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
+    let m = out.join(BATCH_MARKER);
+    std::fs::write(
+        &m,
+        format!("batch outputs of greenhalo {}\n", env!("CARGO_PKG_VERSION")),
+    )
+    .map_err(|e| Error::io(&m, e))?;
     let budget_total = if opts.memory_bytes > 0 {
         opts.memory_bytes
     } else {
@@ -336,9 +451,8 @@ pub fn run(
     let rows: Vec<BatchRow> = pool.install(|| {
         files
             .par_iter()
-            .map(|f| {
-                let name = out_name(&root, f);
-                let dir = out.join(&name);
+            .map(|(f, name)| {
+                let dir = out.join(name);
                 let t0 = Instant::now();
                 let row = |status: &str, error: String, headline: Value| BatchRow {
                     name: name.clone(),

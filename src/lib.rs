@@ -42,15 +42,26 @@ pub struct RunReport {
 }
 
 /// How far the pipeline goes: `roads` stops after the roads stage.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
 pub enum Upto {
     Roads,
+    #[default]
     All,
+}
+
+/// How a run treats its output folder.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RunOptions {
+    /// Replace an existing non-empty output folder greenhalo did not write
+    /// (never one that is or holds an input of the landscape).
+    pub force: bool,
+    /// How far the pipeline goes.
+    pub upto: Upto,
 }
 
 /// `greenhalo run`: the whole pipeline for one landscape into `out`.
 pub fn run(landscape: &Path, out: &Path, progress: &Progress) -> Result<RunReport> {
-    pipeline(landscape, out, progress, Upto::All)
+    pipeline(landscape, out, progress, RunOptions::default())
 }
 
 /// The pipeline: load -> access -> risk -> halo -> roads -> (later stages)
@@ -59,12 +70,14 @@ pub fn pipeline(
     landscape: &Path,
     out: &Path,
     progress: &Progress,
-    upto: Upto,
+    opts: RunOptions,
 ) -> Result<RunReport> {
+    let upto = opts.upto;
     let ls = Landscape::load(landscape)?;
     // Never write over the inputs, before any work.
     io::outdir::check_not_over_inputs(out, &batch::input_files(&ls))?;
     let (inputs, problems) = inputs::load_checked(&ls, progress)?;
+    let mut warnings: Vec<String> = problems.list.iter().map(|p| p.to_string()).collect();
     let cfg = &ls.cfg;
 
     let step = progress.spinner("accessibility");
@@ -101,13 +114,33 @@ pub fn pipeline(
             &cfg.economics,
         )?;
         let c = conservation::run(&inputs, &risk, &cfg.conservation_funding, &cfg.economics)?;
+        let cut_off: Vec<&str> = p
+            .parcels
+            .iter()
+            .filter(|r| r.stats.travel_min.is_nan())
+            .map(|r| r.id.as_str())
+            .collect();
+        if !cut_off.is_empty() {
+            let more = if cut_off.len() > 10 {
+                format!(" and {} more", cut_off.len() - 10)
+            } else {
+                String::new()
+            };
+            warnings.push(format!(
+                "warning: {} parcel(s) cannot reach any market over land or roads (cut off by water or the AOI edge): {}{more}; they are eligible only for transitions without a travel limit, and their travel_min is empty",
+                cut_off.len(),
+                cut_off[..cut_off.len().min(10)].join(", ")
+            ));
+        }
         step.finish_and_clear();
         Some((p, c))
     } else {
         None
     };
 
-    let staging = io::outdir::Staging::new(out)?;
+    let staging = io::outdir::Staging::new(out, opts.force)?;
+    let hash = batch::inputs_hash(&ls)?;
+    staging.mark(&hash)?;
     let dir = staging.path();
     outputs::write_inputs(dir, &inputs)?;
     outputs::write_access(dir, &inputs, &access)?;
@@ -116,7 +149,7 @@ pub fn pipeline(
     outputs_roads::write_roads(dir, &inputs, &roads)?;
     let mut summary = outputs::summary(&inputs, &problems);
     summary["landscape_file"] = serde_json::json!(landscape.display().to_string());
-    summary["inputs_hash"] = serde_json::json!(batch::inputs_hash(&ls)?);
+    summary["inputs_hash"] = serde_json::json!(hash);
     summary["access"] = outputs::access_summary(&inputs, &access);
     summary["risk"] = outputs::risk_summary(&inputs, &risk, cfg.economics.horizon_years as f64);
     summary["roads"] = outputs_roads::roads_summary(&roads);
@@ -159,10 +192,7 @@ pub fn pipeline(
     outputs::write_json(&staging.file("summary.json"), &summary)?;
     let out_dir = staging.commit()?;
 
-    Ok(RunReport {
-        out_dir,
-        warnings: problems.list.iter().map(|p| p.to_string()).collect(),
-    })
+    Ok(RunReport { out_dir, warnings })
 }
 
 /// `greenhalo validate`: every problem of every layer, without writing.

@@ -31,6 +31,10 @@ enum Cmd {
         /// Output folder; replaced only when the run succeeds.
         #[arg(short, long)]
         out: PathBuf,
+        /// Replace an existing non-empty output folder that greenhalo did not
+        /// write, and everything in it (never one holding the landscape's inputs).
+        #[arg(long)]
+        force: bool,
     },
     /// Score and rank road segments, and choose the budgeted portfolio (runs
     /// only the stages roads need: accessibility, risk, halo).
@@ -38,6 +42,10 @@ enum Cmd {
         landscape: PathBuf,
         #[arg(short, long)]
         out: PathBuf,
+        /// Replace an existing non-empty output folder that greenhalo did not
+        /// write, and everything in it (never one holding the landscape's inputs).
+        #[arg(long)]
+        force: bool,
     },
     /// Run every landscape found in a folder (or matching a glob) in
     /// parallel, one output folder each; failures are reported, not fatal.
@@ -156,6 +164,16 @@ fn parse_size(s: &str) -> Result<(f64, f64), String> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Ctrl-C, SIGTERM or SIGHUP: remove this run's staging folders (outputs
+    // not yet moved into place) and exit 130 as shells expect. A commit in
+    // progress finishes its swap first.
+    let _ = ctrlc::set_handler(|| {
+        let _held = greenhalo::io::outdir::abandon_all();
+        eprintln!(
+            "greenhalo: interrupted; unfinished outputs removed, earlier outputs left as they were"
+        );
+        std::process::exit(130);
+    });
     let progress = Progress::new(cli.quiet);
     match dispatch(cli.cmd, cli.quiet, &progress) {
         Ok(code) => code,
@@ -178,8 +196,16 @@ fn main() -> ExitCode {
 
 fn dispatch(cmd: Cmd, quiet: bool, progress: &Progress) -> anyhow::Result<ExitCode> {
     match cmd {
-        Cmd::Run { landscape, out } => {
-            let rep = greenhalo::run(&landscape, &out, progress)?;
+        Cmd::Run {
+            landscape,
+            out,
+            force,
+        } => {
+            let opts = greenhalo::RunOptions {
+                force,
+                upto: greenhalo::Upto::All,
+            };
+            let rep = greenhalo::pipeline(&landscape, &out, progress, opts)?;
             if !quiet {
                 for w in &rep.warnings {
                     eprintln!("{w}");
@@ -188,8 +214,16 @@ fn dispatch(cmd: Cmd, quiet: bool, progress: &Progress) -> anyhow::Result<ExitCo
             }
             Ok(ExitCode::SUCCESS)
         }
-        Cmd::Roads { landscape, out } => {
-            let rep = greenhalo::pipeline(&landscape, &out, progress, greenhalo::Upto::Roads)?;
+        Cmd::Roads {
+            landscape,
+            out,
+            force,
+        } => {
+            let opts = greenhalo::RunOptions {
+                force,
+                upto: greenhalo::Upto::Roads,
+            };
+            let rep = greenhalo::pipeline(&landscape, &out, progress, opts)?;
             if !quiet {
                 eprintln!("outputs written to {}", rep.out_dir.display());
             }

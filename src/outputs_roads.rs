@@ -339,7 +339,15 @@ pub fn write_parcels(dir: &Path, inp: &Inputs, res: &crate::parcels::ParcelsResu
         "parcel",
         "id",
         &all,
-        &["private_irr", "phase", "instrument", "transition"],
+        // travel_min is null where no market can be reached (not applicable,
+        // reported as a warning and counted in the summary).
+        &[
+            "private_irr",
+            "phase",
+            "instrument",
+            "transition",
+            "travel_min",
+        ],
     )?;
     let feats: Vec<OutFeature> = inp
         .parcels
@@ -411,6 +419,7 @@ pub fn parcels_summary(res: &crate::parcels::ParcelsResult) -> Value {
     let max_mult = mults.iter().cloned().fold(f64::NAN, f64::max);
     tidy(&json!({
         "parcels": res.parcels.len(),
+        "unreachable": res.parcels.iter().filter(|p| p.stats.travel_min.is_nan()).count(),
         "selected": sel.len(),
         "selected_ha": res.selected_ha,
         "selected_km2": res.selected_ha / 100.0,

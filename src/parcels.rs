@@ -183,12 +183,17 @@ pub fn parcel_stats(
         .collect()
 }
 
+/// `max_travel_min` at or above this is "no limit" (the config's convention).
+pub const NO_TRAVEL_LIMIT_MIN: f64 = 1.0e9;
+
 fn eligible(t: &Transition, u: LandUse, s: &ParcelStats) -> bool {
     t.eligible_uses.contains(&u)
         && s.elevation_m >= t.min_elevation_m
         && s.elevation_m <= t.max_elevation_m
         && s.slope_deg <= t.max_slope_deg
-        && (s.travel_min.is_nan() || s.travel_min <= t.max_travel_min)
+        // A parcel no market can reach (NaN: cut off by water or a grid
+        // edge) passes only a transition without a travel limit (1e9 min).
+        && (s.travel_min <= t.max_travel_min || t.max_travel_min >= NO_TRAVEL_LIMIT_MIN)
 }
 
 /// The exact selection: maximise total value within the budget with at

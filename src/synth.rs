@@ -302,7 +302,7 @@ pub fn generate(p: &SynthParams, out: &Path, progress: &Progress) -> Result<Path
     bar.inc(1);
 
     // ------------------------------------------------------------ write ----
-    let staging = Staging::new(out)?;
+    let staging = Staging::new(out, false)?;
     let dir = staging.path();
     let utm = srs::parse(UTM_EPSG)?;
     let wgs = srs::wgs84();

@@ -29,3 +29,25 @@ pub fn init_gdal() {
         gdal::config::set_error_handler(|_class, _code, _msg| {});
     });
 }
+
+/// Why a layer file cannot be opened before GDAL tries: missing, unreadable
+/// (permissions) or empty, said in those words rather than GDAL's "not a
+/// recognised format". Folders pass (some formats are folders).
+pub fn unreadable(path: &std::path::Path) -> Option<String> {
+    let meta = match std::fs::metadata(path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Some(
+                "the file does not exist (paths are relative to the landscape file)".into(),
+            )
+        }
+        Err(e) => return Some(format!("cannot be read: {e}")),
+    };
+    if meta.is_dir() {
+        return None;
+    }
+    if let Err(e) = std::fs::File::open(path) {
+        return Some(format!("cannot be read: {e} (check its permissions)"));
+    }
+    (meta.len() == 0).then(|| "is an empty file (0 bytes); was it fully copied?".into())
+}

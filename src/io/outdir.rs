@@ -60,10 +60,97 @@ pub struct Staging {
     committed: bool,
 }
 
+/// Staging folders of this process not yet committed: removed by
+/// `abandon_all` when the process is interrupted. Commit holds the lock while
+/// it swaps folders, so an interrupt never lands between the two renames.
+static ACTIVE: std::sync::Mutex<Vec<PathBuf>> = std::sync::Mutex::new(Vec::new());
+
+fn active() -> std::sync::MutexGuard<'static, Vec<PathBuf>> {
+    ACTIVE.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Remove every staging folder of this process (called on SIGINT/SIGTERM
+/// before exiting). Returns the lock held, so no commit starts afterwards.
+pub fn abandon_all() -> std::sync::MutexGuard<'static, Vec<PathBuf>> {
+    let mut list = active();
+    for d in list.drain(..) {
+        let _ = std::fs::remove_dir_all(&d);
+    }
+    list
+}
+
+/// Whether process `pid` is alive (Linux: /proc; elsewhere assume alive, so
+/// nothing is removed that might still be written).
+fn alive(pid: u32) -> bool {
+    if pid == std::process::id() {
+        return true;
+    }
+    let proc_root = Path::new("/proc");
+    if !proc_root.join("self").exists() {
+        return true;
+    }
+    proc_root.join(pid.to_string()).exists()
+}
+
+/// Staging folders next to `target` left by processes that died (SIGKILL,
+/// power loss): removed when they carry greenhalo's marker. An old output
+/// moved aside for a swap that never finished is moved back when the target
+/// is missing. Returns what was done, one line each.
+pub fn clean_stale(target: &Path) -> Vec<String> {
+    let mut done = Vec::new();
+    let (Some(parent), Some(name)) = (target.parent(), target.file_name()) else {
+        return done;
+    };
+    let parent = if parent.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        parent
+    };
+    let prefix = format!(".{}.partial-", name.to_string_lossy());
+    let Ok(rd) = std::fs::read_dir(parent) else {
+        return done;
+    };
+    let mut found: Vec<(PathBuf, bool)> = Vec::new();
+    for e in rd.flatten() {
+        let n = e.file_name().to_string_lossy().into_owned();
+        let Some(rest) = n.strip_prefix(&prefix) else {
+            continue;
+        };
+        let (pid, old) = match rest.strip_suffix(".old") {
+            Some(p) => (p, true),
+            None => (rest, false),
+        };
+        let Ok(pid) = pid.parse::<u32>() else {
+            continue;
+        };
+        if alive(pid) || !e.path().join(MARKER).is_file() {
+            continue;
+        }
+        found.push((e.path(), old));
+    }
+    found.sort();
+    for (p, old) in found {
+        if old && !target.exists() && std::fs::rename(&p, target).is_ok() {
+            done.push(format!(
+                "restored {} from {} (an interrupted run had moved it aside)",
+                target.display(),
+                p.display()
+            ));
+        } else if std::fs::remove_dir_all(&p).is_ok() {
+            done.push(format!(
+                "removed {} (left by an interrupted run)",
+                p.display()
+            ));
+        }
+    }
+    done
+}
+
 impl Staging {
     /// Create the temporary folder beside `target` (same filesystem, so the
-    /// final move is a rename).
-    pub fn new(target: &Path) -> Result<Staging> {
+    /// final move is a rename). An existing non-empty `target` without
+    /// greenhalo's marker is refused unless `force`.
+    pub fn new(target: &Path, force: bool) -> Result<Staging> {
         let parent = match target.parent() {
             Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
             _ => PathBuf::from("."),
@@ -74,20 +161,21 @@ impl Staging {
             .ok_or_else(|| Error::Usage(format!("{}: not a folder name", target.display())))?
             .to_string_lossy()
             .into_owned();
+        clean_stale(target);
         if target.exists() && !target.is_dir() {
             return Err(Error::output(
                 target,
                 "exists and is not a folder; choose another output folder",
             ));
         }
-        if target.is_dir() {
+        if target.is_dir() && !force {
             let mut entries = std::fs::read_dir(target).map_err(|e| Error::io(target, e))?;
             let non_empty = entries.next().is_some();
             if non_empty && !target.join(MARKER).exists() {
                 return Err(Error::output(
                     target,
                     format!(
-                        "exists, is not empty and was not written by greenhalo (it has no {MARKER}); greenhalo replaces only its own output folders. Choose a new or empty folder"
+                        "exists, is not empty and was not written by greenhalo (it has no {MARKER}); greenhalo replaces only its own output folders. Choose a new or empty folder, or pass --force to replace it and everything in it"
                     ),
                 ));
             }
@@ -97,16 +185,28 @@ impl Staging {
             std::fs::remove_dir_all(&tmp).map_err(|e| Error::io(&tmp, e))?;
         }
         std::fs::create_dir(&tmp).map_err(|e| Error::io(&tmp, e))?;
-        std::fs::write(
-            tmp.join(MARKER),
-            format!("written by greenhalo {}\n", env!("CARGO_PKG_VERSION")),
-        )
-        .map_err(|e| Error::io(&tmp, e))?;
-        Ok(Staging {
+        active().push(tmp.clone());
+        let staging = Staging {
             target: target.to_path_buf(),
             tmp,
             committed: false,
-        })
+        };
+        staging.mark("")?;
+        Ok(staging)
+    }
+
+    /// Write greenhalo's marker: its version and, when known, the inputs'
+    /// hash (the folder is then recognised as greenhalo's own).
+    pub fn mark(&self, inputs_hash: &str) -> Result<()> {
+        let mut text = format!(
+            "written by greenhalo {}\nthis folder is replaced by the next run into it\n",
+            env!("CARGO_PKG_VERSION")
+        );
+        if !inputs_hash.is_empty() {
+            text.push_str(&format!("inputs_hash = {inputs_hash}\n"));
+        }
+        let f = self.tmp.join(MARKER);
+        std::fs::write(&f, text).map_err(|e| Error::io(&f, e))
     }
 
     /// Folder to write into.
@@ -125,18 +225,29 @@ impl Staging {
             "{}.old",
             self.tmp.file_name().unwrap_or_default().to_string_lossy()
         ));
-        let had_old = self.target.exists();
-        if had_old {
-            std::fs::rename(&self.target, &old).map_err(|e| Error::io(&self.target, e))?;
-        }
-        if let Err(e) = std::fs::rename(&self.tmp, &self.target) {
-            if had_old {
-                let _ = std::fs::rename(&old, &self.target);
+        {
+            // Held across both renames: an interrupt waits for the swap.
+            let mut list = active();
+            if !list.contains(&self.tmp) {
+                return Err(Error::output(
+                    &self.target,
+                    "the run was interrupted; nothing was written",
+                ));
             }
-            return Err(Error::io(&self.target, e));
+            let had_old = self.target.exists();
+            if had_old {
+                std::fs::rename(&self.target, &old).map_err(|e| Error::io(&self.target, e))?;
+            }
+            if let Err(e) = std::fs::rename(&self.tmp, &self.target) {
+                if had_old {
+                    let _ = std::fs::rename(&old, &self.target);
+                }
+                return Err(Error::io(&self.target, e));
+            }
+            list.retain(|p| p != &self.tmp);
+            self.committed = true;
         }
-        self.committed = true;
-        if had_old {
+        if old.exists() {
             std::fs::remove_dir_all(&old).map_err(|e| Error::io(&old, e))?;
         }
         Ok(self.target.clone())
@@ -163,6 +274,8 @@ pub fn write_file_atomically(path: &Path, write: impl FnOnce(&Path) -> Result<()
 impl Drop for Staging {
     fn drop(&mut self) {
         if !self.committed {
+            let mut list = active();
+            list.retain(|p| p != &self.tmp);
             let _ = std::fs::remove_dir_all(&self.tmp);
         }
     }
@@ -180,7 +293,7 @@ mod tests {
         std::fs::write(target.join(MARKER), "").unwrap();
         std::fs::write(target.join("good.txt"), "good").unwrap();
         {
-            let s = Staging::new(&target).unwrap();
+            let s = Staging::new(&target, false).unwrap();
             std::fs::write(s.file("half.txt"), "half").unwrap();
         }
         assert_eq!(
@@ -198,7 +311,7 @@ mod tests {
         std::fs::create_dir(&target).unwrap();
         std::fs::write(target.join(MARKER), "").unwrap();
         std::fs::write(target.join("old.txt"), "old").unwrap();
-        let s = Staging::new(&target).unwrap();
+        let s = Staging::new(&target, false).unwrap();
         std::fs::write(s.file("new.txt"), "new").unwrap();
         s.commit().unwrap();
         assert!(target.join("new.txt").exists());
@@ -212,13 +325,16 @@ mod tests {
         let target = d.path().join("thesis");
         std::fs::create_dir(&target).unwrap();
         std::fs::write(target.join("thesis.docx"), "years of work").unwrap();
-        let e = Staging::new(&target).err().expect("refused").to_string();
+        let e = Staging::new(&target, false)
+            .err()
+            .expect("refused")
+            .to_string();
         assert!(e.contains("not written by greenhalo"), "{e}");
         assert!(target.join("thesis.docx").exists());
         // An empty folder is fine.
         let empty = d.path().join("empty");
         std::fs::create_dir(&empty).unwrap();
-        Staging::new(&empty).unwrap().commit().unwrap();
+        Staging::new(&empty, false).unwrap().commit().unwrap();
         assert!(empty.join(MARKER).exists());
     }
 

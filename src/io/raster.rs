@@ -34,11 +34,8 @@ pub struct RasterInfo {
 
 fn open_raster(path: &Path) -> Result<Dataset> {
     super::init_gdal();
-    if !path.exists() {
-        return Err(Error::raster(
-            path,
-            "the file does not exist (paths are relative to the landscape file)",
-        ));
+    if let Some(why) = super::unreadable(path) {
+        return Err(Error::raster(path, why));
     }
     Dataset::open_ex(
         path,

@@ -80,10 +80,8 @@ pub fn open(path: &Path, layer: Option<&str>) -> Result<(Dataset, usize, String)
         layer: layer.unwrap_or("").to_string(),
         message,
     };
-    if !path.exists() {
-        return Err(open_err(
-            "the file does not exist (paths are relative to the landscape file)".into(),
-        ));
+    if let Some(why) = super::unreadable(path) {
+        return Err(open_err(why));
     }
     let ds = Dataset::open_ex(
         path,
