@@ -79,7 +79,10 @@ pub fn guard_figures(
 /// payback that never comes); anything else null or non-finite is an error
 /// naming its path.
 pub fn guard_summary(v: &Value) -> Result<()> {
-    const OPTIONAL: [&str; 12] = [
+    const OPTIONAL: [&str; 14] = [
+        // no selected parcel whose current use earns anything
+        "earnings_multiple_mean",
+        "earnings_multiple_max",
         "carbon",
         "population",
         "landcover",
@@ -340,13 +343,15 @@ pub fn write_parcels(dir: &Path, inp: &Inputs, res: &crate::parcels::ParcelsResu
         "id",
         &all,
         // travel_min is null where no market can be reached (not applicable,
-        // reported as a warning and counted in the summary).
+        // reported as a warning and counted in the summary); the earnings
+        // multiple where the current use earns nothing.
         &[
             "private_irr",
             "phase",
             "instrument",
             "transition",
             "travel_min",
+            "earnings_multiple",
         ],
     )?;
     let feats: Vec<OutFeature> = inp
@@ -408,7 +413,7 @@ pub fn parcels_summary(res: &crate::parcels::ParcelsResult) -> Value {
     }
     let mults: Vec<f64> = sel
         .iter()
-        .map(|p| p.earnings_multiple)
+        .filter_map(|p| p.earnings_multiple)
         .filter(|m| m.is_finite())
         .collect();
     let mean_mult = if mults.is_empty() {

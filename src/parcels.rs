@@ -42,7 +42,9 @@ pub struct PerHa {
     pub private_npv_usd: f64,
     pub carbon_npv_usd: f64,
     pub private_irr: Option<f64>,
-    pub earnings_multiple: f64,
+    /// Mature net revenue over the baseline's; None when the current use
+    /// earns nothing or loses money (no multiple of it is defined).
+    pub earnings_multiple: Option<f64>,
 }
 
 /// Value per hectare of a transition replacing `baseline` US$/ha/yr.
@@ -60,11 +62,7 @@ pub fn per_ha(t: &Transition, baseline: f64, e: &Economics) -> PerHa {
         private_npv_usd: npv(&flows, e.discount_rate),
         carbon_npv_usd: npv(&carbon, e.discount_rate),
         private_irr: irr(&flows),
-        earnings_multiple: if baseline > 0.0 {
-            ramp(h) / baseline
-        } else {
-            f64::NAN
-        },
+        earnings_multiple: (baseline > 0.0).then(|| ramp(h) / baseline),
     }
 }
 
@@ -83,7 +81,8 @@ pub struct ParcelResult {
     pub total_npv_usd: f64,
     pub investment_usd: f64,
     pub private_irr: Option<f64>,
-    pub earnings_multiple: f64,
+    /// As `PerHa::earnings_multiple`.
+    pub earnings_multiple: Option<f64>,
     pub selected: bool,
     pub phase: Option<u8>,
     pub instrument: Option<String>,
@@ -288,7 +287,7 @@ pub fn run(
                     total_npv_usd: 0.0,
                     investment_usd: 0.0,
                     private_irr: None,
-                    earnings_multiple: 1.0,
+                    earnings_multiple: Some(1.0),
                     selected: false,
                     phase: None,
                     instrument: None,
@@ -457,6 +456,6 @@ mod tests {
         let hand = -1000.0 + 200.0 / 1.1 + 500.0 / 1.21 + 500.0 / 1.331;
         assert!((v.private_npv_usd - hand).abs() < 1e-9);
         assert!((v.carbon_npv_usd - (100.0 / 1.1 + 100.0 / 1.21 + 100.0 / 1.331)).abs() < 1e-9);
-        assert!((v.earnings_multiple - 6.0).abs() < 1e-12);
+        assert!((v.earnings_multiple.unwrap() - 6.0).abs() < 1e-12);
     }
 }
