@@ -435,13 +435,17 @@ pub fn run(
         cv: Condvar::new(),
         total: budget_total,
     };
+    // More workers than landscapes (or than any machine has cores) would
+    // only spawn idle threads; --jobs 1000000000 must not exhaust them.
     let jobs = if opts.jobs > 0 {
         opts.jobs
     } else {
         std::thread::available_parallelism()
             .map(|n| n.get())
             .unwrap_or(2)
-    };
+    }
+    .min(files.len().max(1))
+    .min(1024);
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(jobs)
         .build()

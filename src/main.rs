@@ -237,6 +237,9 @@ fn dispatch(cmd: Cmd, quiet: bool, progress: &Progress) -> anyhow::Result<ExitCo
             force,
             memory_gb,
         } => {
+            if !(memory_gb.is_finite() && memory_gb >= 0.0) {
+                anyhow::bail!("--memory-gb {memory_gb}: give a number of GB at least 0 (0 = 80% of this machine's memory)");
+            }
             let opts = greenhalo::batch::BatchOptions {
                 jobs,
                 shard,
