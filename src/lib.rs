@@ -19,7 +19,6 @@ pub mod inputs;
 pub mod io;
 pub mod kernels;
 pub mod outputs;
-pub mod outputs_roads;
 pub mod parcels;
 pub mod progress;
 pub mod report;
@@ -145,19 +144,19 @@ pub fn pipeline(
     outputs::write_inputs(dir, &inputs)?;
     outputs::write_access(dir, &inputs, &access)?;
     outputs::write_risk(dir, &inputs, &risk)?;
-    outputs_roads::write_halo(dir, &inputs, &halo)?;
-    outputs_roads::write_roads(dir, &inputs, &roads)?;
+    outputs::write_halo(dir, &inputs, &halo)?;
+    outputs::write_roads(dir, &inputs, &roads)?;
     let mut summary = outputs::summary(&inputs, &problems);
     summary["landscape_file"] = serde_json::json!(landscape.display().to_string());
     summary["inputs_hash"] = serde_json::json!(hash);
     summary["access"] = outputs::access_summary(&inputs, &access);
     summary["risk"] = outputs::risk_summary(&inputs, &risk, cfg.economics.horizon_years as f64);
-    summary["roads"] = outputs_roads::roads_summary(&roads);
+    summary["roads"] = outputs::roads_summary(&roads);
     if let Some((p, c)) = &parcels {
-        outputs_roads::write_parcels(dir, &inputs, p)?;
-        summary["parcels"] = outputs_roads::parcels_summary(p);
-        outputs_roads::write_conservation(dir, &inputs, c)?;
-        summary["conservation"] = outputs_roads::conservation_summary(c);
+        outputs::write_parcels(dir, &inputs, p)?;
+        summary["parcels"] = outputs::parcels_summary(p);
+        outputs::write_conservation(dir, &inputs, c)?;
+        summary["conservation"] = outputs::conservation_summary(c);
         let caps: Vec<(String, config::Capital)> = cfg
             .conservation_funding
             .sources
@@ -174,7 +173,7 @@ pub fn pipeline(
             &cfg.economics,
             cfg.seed,
         );
-        summary["finance"] = outputs_roads::write_finance(dir, &fin)?;
+        summary["finance"] = outputs::write_finance(dir, &fin)?;
         let risk_max = risk
             .annual_p
             .iter()
@@ -183,12 +182,12 @@ pub fn pipeline(
         let p90 = summary["access"]["travel_time_min"]["p90"]
             .as_f64()
             .unwrap_or(600.0);
-        outputs_roads::write_styles_and_project(dir, &inputs, risk_max.max(1e-6), p90.max(1.0))?;
+        outputs::write_styles_and_project(dir, &inputs, risk_max.max(1e-6), p90.max(1.0))?;
         let page = report::html(&inputs, cfg, &summary, &roads, p, c, &fin);
         std::fs::write(dir.join("report.html"), page).map_err(|e| Error::io(dir, e))?;
     }
     outputs::write_run_record(dir, landscape, &ls)?;
-    outputs_roads::guard_summary(&summary)?;
+    outputs::guard_summary(&summary)?;
     outputs::write_json(&staging.file("summary.json"), &summary)?;
     let out_dir = staging.commit()?;
 

@@ -1,0 +1,112 @@
+//! Conservation funding: conservation.geojson / .csv and its summary section.
+
+use std::path::Path;
+
+use serde_json::{json, Map, Value};
+
+use crate::error::{Error, Result};
+use crate::inputs::Inputs;
+use crate::io::geojson_out::{self, OutFeature};
+use crate::io::qml;
+use crate::io::srs;
+
+use super::{guard_figures, tidy, write_csv};
+
+/// conservation.geojson / .csv / .qml (graduated by funding gap).
+pub fn write_conservation(
+    dir: &Path,
+    inp: &Inputs,
+    res: &crate::conservation::FundingResult,
+) -> Result<()> {
+    let grid_srs = srs::parse(&inp.grid_wkt)?;
+    let rows: Vec<Map<String, Value>> = res
+        .areas
+        .iter()
+        .map(|a| {
+            let mut m = match tidy(&serde_json::to_value(a).unwrap_or(Value::Null)) {
+                Value::Object(m) => m,
+                _ => Map::new(),
+            };
+            m.remove("allocated_by_source");
+            for (name, v) in &a.allocated_by_source {
+                m.insert(format!("allocated_{name}"), tidy(&json!(v)));
+            }
+            m
+        })
+        .collect();
+    let all: Vec<&Map<String, Value>> = rows.iter().collect();
+    guard_figures(
+        "conservation funding",
+        "conservation area",
+        "name",
+        &all,
+        &[],
+    )?;
+    let feats: Vec<OutFeature> = inp
+        .conservation
+        .iter()
+        .zip(&rows)
+        .map(|(c, m)| OutFeature {
+            geom: geo::Geometry::MultiPolygon(c.geom_in_aoi.clone()),
+            props: m.clone(),
+        })
+        .collect();
+    geojson_out::write(&dir.join("conservation.geojson"), &grid_srs, &feats)?;
+    write_csv(&dir.join("conservation.csv"), &rows)?;
+    let max_gap = res
+        .areas
+        .iter()
+        .map(|a| a.gap_usd_per_year)
+        .fold(0.0f64, f64::max)
+        .max(1.0);
+    let q = |k: f64| (max_gap * k).round();
+    let ranges = vec![
+        (0.0, 0.0, "fully funded".to_string(), "26,150,65,200"),
+        (
+            0.0,
+            q(0.25),
+            format!("gap up to US${:.0}/yr", q(0.25)),
+            "166,217,106,200",
+        ),
+        (
+            q(0.25),
+            q(0.5),
+            format!("US${:.0}-{:.0}/yr", q(0.25), q(0.5)),
+            "255,255,191,200",
+        ),
+        (
+            q(0.5),
+            q(0.75),
+            format!("US${:.0}-{:.0}/yr", q(0.5), q(0.75)),
+            "253,174,97,200",
+        ),
+        (
+            q(0.75),
+            max_gap.ceil(),
+            format!("US${:.0}-{:.0}/yr", q(0.75), max_gap.ceil()),
+            "215,25,28,200",
+        ),
+    ];
+    std::fs::write(
+        dir.join("conservation.qml"),
+        qml::graduated("fill", "gap_usd_per_year", &ranges),
+    )
+    .map_err(|e| Error::io(dir, e))
+}
+
+pub fn conservation_summary(res: &crate::conservation::FundingResult) -> Value {
+    tidy(&json!({
+        "areas": res.areas.len(),
+        "area_km2": res.areas.iter().map(|a| a.needs.area_km2).sum::<f64>(),
+        "forest_ha": res.areas.iter().map(|a| a.needs.forest_ha).sum::<f64>(),
+        "threat_ha": res.areas.iter().map(|a| a.needs.threat_ha).sum::<f64>(),
+        "required_usd_per_year": res.required_usd_per_year(),
+        "allocated_usd_per_year": res.allocated_usd_per_year(),
+        "gap_usd_per_year": res.areas.iter().map(|a| a.gap_usd_per_year).sum::<f64>(),
+        "funded_share": res.funded_share(),
+        "avoided_loss_ha": res.areas.iter().map(|a| a.avoided_loss_ha).sum::<f64>(),
+        "avoided_tco2": res.areas.iter().map(|a| a.avoided_tco2).sum::<f64>(),
+        "sources": res.sources.iter().map(|(n, avail, used)| json!({"name": n, "available_usd_per_year": avail, "allocated_usd_per_year": used})).collect::<Vec<_>>(),
+        "warnings": res.warnings,
+    }))
+}

@@ -1,0 +1,54 @@
+//! The Green Halo: halo.geojson / .tif.
+
+use std::path::Path;
+
+use serde_json::{json, Map, Value};
+
+use crate::error::{Error, Result};
+use crate::halo::Halo;
+use crate::inputs::Inputs;
+use crate::io::geojson_out::{self, OutFeature};
+use crate::io::qml;
+use crate::io::raster::{write_geotiff, Placement};
+use crate::io::srs;
+
+use super::r;
+
+pub fn write_halo(dir: &Path, inp: &Inputs, halo: &Halo) -> Result<()> {
+    let grid_srs = srs::parse(&inp.grid_wkt)?;
+    let feats: Vec<OutFeature> = halo
+        .rings
+        .iter()
+        .map(|(k, mp)| {
+            use geo::Area;
+            let c = &inp.conservation[*k];
+            OutFeature {
+                geom: geo::Geometry::MultiPolygon(mp.clone()),
+                props: match json!({
+                    "conservation_fid": c.fid,
+                    "conservation_name": c.name,
+                    "distance_km": halo.distance_m / 1000.0,
+                    "area_km2": r(mp.unsigned_area() / 1e6, 3),
+                }) {
+                    Value::Object(m) => m,
+                    _ => Map::new(),
+                },
+            }
+        })
+        .collect();
+    geojson_out::write(&dir.join("halo.geojson"), &grid_srs, &feats)?;
+    std::fs::write(
+        dir.join("halo.qml"),
+        qml::single("fill", "255,200,80,90", 0.3),
+    )
+    .map_err(|e| Error::io(dir, e))?;
+    let at = Placement::of_grid(&inp.grid, &inp.grid_wkt);
+    write_geotiff(
+        &dir.join("halo.tif"),
+        &at,
+        &halo.mask,
+        None,
+        "1 in the Green Halo ring",
+    )?;
+    Ok(())
+}

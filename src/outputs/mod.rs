@@ -1,0 +1,210 @@
+//! Everything a run writes, one file per product: `rasters` (aligned inputs,
+//! travel time, risk), `roads`, `halo`, `parcels`, `conservation`,
+//! `finance`, `summary` (summary.json and the run record) and `project`
+//! (QGIS project and styles). Shared here: rounding, raster statistics, the
+//! guard against missing figures, JSON and CSV writers.
+
+mod conservation;
+mod finance;
+mod halo;
+mod parcels;
+mod project;
+mod rasters;
+mod roads;
+mod summary;
+
+pub use conservation::*;
+pub use finance::*;
+pub use halo::*;
+pub use parcels::*;
+pub use project::*;
+pub use rasters::*;
+pub use roads::*;
+pub use summary::*;
+
+use std::path::Path;
+
+use serde_json::{json, Map, Value};
+
+use crate::error::{Error, Result};
+
+/// Round for JSON: figures a planner reads, not float noise.
+pub fn r(v: f64, decimals: i32) -> f64 {
+    let k = 10f64.powi(decimals);
+    (v * k).round() / k
+}
+
+/// Statistics of a raster over the AOI: NaN cells are nodata.
+pub fn raster_stats(data: &[f32], mask: &[u8]) -> Value {
+    let mut n = 0usize;
+    let mut missing = 0usize;
+    let mut sum = 0f64;
+    let mut lo = f64::INFINITY;
+    let mut hi = f64::NEG_INFINITY;
+    for (v, m) in data.iter().zip(mask) {
+        if *m == 0 {
+            continue;
+        }
+        if v.is_nan() {
+            missing += 1;
+            continue;
+        }
+        let v = *v as f64;
+        n += 1;
+        sum += v;
+        lo = lo.min(v);
+        hi = hi.max(v);
+    }
+    if n == 0 {
+        return json!({ "cells": 0, "nodata_cells": missing });
+    }
+    json!({
+        "cells": n,
+        "nodata_cells": missing,
+        "min": r(lo, 4),
+        "max": r(hi, 4),
+        "mean": r(sum / n as f64, 4),
+        "sum": r(sum, 2),
+    })
+}
+
+/// Machine-readable figures keep full precision (rounding is for display
+/// only, in the report); a negative zero is written as 0.
+pub fn tidy(v: &Value) -> Value {
+    match v {
+        Value::Number(n) if n.is_f64() && n.as_f64() == Some(0.0) => json!(0.0),
+        Value::Object(m) => Value::Object(m.iter().map(|(k, v)| (k.clone(), tidy(v))).collect()),
+        Value::Array(a) => Value::Array(a.iter().map(tidy).collect()),
+        other => other.clone(),
+    }
+}
+
+/// Round a figure for output: cents for money-sized numbers, six
+/// significant digits for small ones.
+/// A figure greenhalo cannot compute is an error, never a null: every
+/// property of every feature must be a value, except the fields that are
+/// "not applicable" by definition (`optional`: an IRR where cash flows never
+/// change sign, a phase for a parcel not selected). A NaN reaching serde
+/// becomes null, so this also catches NaN and infinities.
+pub fn guard_figures(
+    stage: &str,
+    layer: &str,
+    id_key: &str,
+    rows: &[&Map<String, Value>],
+    optional: &[&str],
+) -> Result<()> {
+    let mut bad: Vec<(String, String)> = Vec::new();
+    for m in rows {
+        for (k, v) in m.iter() {
+            let missing = match v {
+                Value::Null => !optional.contains(&k.as_str()),
+                Value::Number(n) => n.as_f64().is_some_and(|x| !x.is_finite()),
+                _ => false,
+            };
+            if missing {
+                let id = m
+                    .get(id_key)
+                    .map(|v| v.to_string().trim_matches('"').to_string())
+                    .unwrap_or_default();
+                bad.push((id, k.clone()));
+            }
+        }
+    }
+    if let Some((feature, field)) = bad.first() {
+        let more = if bad.len() > 1 {
+            format!(
+                "; {} more: {}",
+                bad.len() - 1,
+                bad.iter()
+                    .skip(1)
+                    .take(5)
+                    .map(|(i, f)| format!("{i}/{f}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        } else {
+            String::new()
+        };
+        return Err(Error::Uncomputable {
+            stage: stage.into(),
+            layer: layer.into(),
+            feature: format!("'{feature}'"),
+            field: field.clone(),
+            message: format!(
+                "NaN or missing; this is a defect of greenhalo or of an input under this feature, please report it with the landscape{more}"
+            ),
+        });
+    }
+    Ok(())
+}
+
+/// Write one CSV from GeoJSON-like property maps, columns in the first
+/// map's order.
+pub fn write_csv(path: &Path, rows: &[Map<String, Value>]) -> Result<()> {
+    let mut w = csv::Writer::from_path(path).map_err(|e| Error::output(path, e))?;
+    let header: Vec<String> = rows
+        .first()
+        .map(|f| f.keys().cloned().collect())
+        .unwrap_or_default();
+    w.write_record(&header)
+        .map_err(|e| Error::output(path, e))?;
+    for f in rows {
+        let row: Vec<String> = header
+            .iter()
+            .map(|k| match f.get(k) {
+                Some(Value::String(s)) => s.clone(),
+                Some(Value::Null) | None => String::new(),
+                Some(v) => v.to_string(),
+            })
+            .collect();
+        w.write_record(&row).map_err(|e| Error::output(path, e))?;
+    }
+    w.flush().map_err(|e| Error::io(path, e))
+}
+
+pub fn write_json(path: &Path, v: &Value) -> Result<()> {
+    let mut s = serde_json::to_string_pretty(v).map_err(|e| Error::output(path, e))?;
+    s.push('\n');
+    std::fs::write(path, s).map_err(|e| Error::io(path, e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_nan_figure_is_an_error_naming_the_feature_and_field() {
+        // serde writes NaN as null: the guard must catch it.
+        let m = match json!({"id": "P00042", "elevation_m": f64::NAN, "private_irr": null}) {
+            Value::Object(m) => m,
+            _ => unreachable!(),
+        };
+        let e = guard_figures("parcels", "parcel", "id", &[&m], &["private_irr"])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("P00042") && e.contains("elevation_m"), "{e}");
+        // Optional fields may be null ("not applicable").
+        let ok = match json!({"id": "P1", "elevation_m": 812.0, "private_irr": null}) {
+            Value::Object(m) => m,
+            _ => unreachable!(),
+        };
+        assert!(guard_figures("parcels", "parcel", "id", &[&ok], &["private_irr"]).is_ok());
+    }
+
+    #[test]
+    fn a_null_figure_in_the_summary_is_an_error_naming_its_path() {
+        let s = json!({"conservation": {"forest_ha": null}, "layers": {"carbon": null}});
+        let e = guard_summary(&s).unwrap_err().to_string();
+        assert!(e.contains("conservation.forest_ha"), "{e}");
+        assert!(
+            guard_summary(&json!({"layers": {"carbon": null}, "finance": {"irr": null}})).is_ok()
+        );
+    }
+
+    #[test]
+    fn no_negative_zero_is_written() {
+        assert_eq!(serde_json::to_string(&tidy(&json!(-0.0))).unwrap(), "0.0");
+        assert_eq!(crate::report::fmt_int(-0.4), "0");
+        assert_eq!(crate::report::nz(-0.004, 2).to_string(), "0");
+    }
+}

@@ -1,0 +1,229 @@
+//! The aligned inputs (GeoTIFFs on the analysis grid, vectors as RFC 7946
+//! GeoJSON in `inputs/`), travel time and nearest market, deforestation risk.
+
+use std::path::Path;
+
+use geo::{Area, Euclidean, Length};
+use serde_json::{json, Map, Value};
+
+use crate::access::Access;
+use crate::error::{Error, Result};
+use crate::inputs::Inputs;
+use crate::io::geojson_out::{self, OutFeature};
+use crate::io::raster::{write_geotiff, Placement};
+use crate::io::srs;
+use crate::risk::Risk;
+
+use super::{r, write_json};
+
+/// Write every aligned input into `dir/inputs/`.
+pub fn write_inputs(dir: &Path, inp: &Inputs) -> Result<()> {
+    let d = dir.join("inputs");
+    std::fs::create_dir_all(&d).map_err(|e| Error::io(&d, e))?;
+    let at = Placement::of_grid(&inp.grid, &inp.grid_wkt);
+    let nan = Some(f64::NAN);
+    write_geotiff(
+        &d.join("forest.tif"),
+        &at,
+        &inp.forest,
+        nan,
+        "forest cover fraction",
+    )?;
+    write_geotiff(
+        &d.join("elevation.tif"),
+        &at,
+        &inp.elevation,
+        nan,
+        "elevation (m)",
+    )?;
+    if let Some(v) = &inp.forest_loss {
+        write_geotiff(
+            &d.join("forest_loss.tif"),
+            &at,
+            v,
+            nan,
+            "historical forest loss",
+        )?;
+    }
+    if let Some(v) = &inp.population {
+        write_geotiff(&d.join("population.tif"), &at, v, nan, "people per cell")?;
+    }
+    if let Some(v) = &inp.landcover {
+        write_geotiff(&d.join("landcover.tif"), &at, v, nan, "land-cover class")?;
+    }
+    if let Some(v) = &inp.carbon {
+        write_geotiff(&d.join("carbon.tif"), &at, v, nan, "carbon (t C/ha)")?;
+    }
+    write_geotiff(
+        &d.join("aoi_mask.tif"),
+        &at,
+        &inp.aoi_mask,
+        None,
+        "1 inside the AOI",
+    )?;
+    write_geotiff(
+        &d.join("conservation_id.tif"),
+        &at,
+        &inp.conservation_id,
+        Some(0.0),
+        "1 + index of the conservation area",
+    )?;
+
+    let grid_srs = srs::parse(&inp.grid_wkt)?;
+    let mk = |g: geo::Geometry<f64>, props: Value| OutFeature {
+        geom: g,
+        props: match props {
+            Value::Object(m) => m,
+            _ => Map::new(),
+        },
+    };
+    let aoi = vec![mk(
+        geo::Geometry::MultiPolygon(inp.aoi.clone()),
+        json!({ "name": inp.name, "area_km2": r(inp.aoi.unsigned_area() / 1e6, 3) }),
+    )];
+    geojson_out::write(&d.join("aoi.geojson"), &grid_srs, &aoi)?;
+    let roads: Vec<OutFeature> = inp
+        .roads
+        .iter()
+        .map(|rd| {
+            mk(
+                geo::Geometry::MultiLineString(rd.geom.clone()),
+                json!({
+                    "source": rd.source, "fid": rd.fid, "class": rd.class.as_str(),
+                    "surface": rd.surface, "aadt": rd.aadt,
+                    "length_km": r(rd.geom.length::<Euclidean>() / 1000.0, 4),
+                }),
+            )
+        })
+        .collect();
+    geojson_out::write(&d.join("roads.geojson"), &grid_srs, &roads)?;
+    let markets: Vec<OutFeature> = inp
+        .markets
+        .iter()
+        .map(|m| {
+            mk(
+                geo::Geometry::Point(m.point),
+                json!({ "fid": m.fid, "name": m.name, "weight": m.weight }),
+            )
+        })
+        .collect();
+    geojson_out::write(&d.join("markets.geojson"), &grid_srs, &markets)?;
+    let parcels: Vec<OutFeature> = inp
+        .parcels
+        .iter()
+        .map(|p| {
+            mk(
+                geo::Geometry::MultiPolygon(p.geom.clone()),
+                json!({
+                    "fid": p.fid, "id": p.id, "use": p.land_use.as_str(),
+                    "use_value": p.use_value, "area_ha": r(p.geom.unsigned_area() / 1e4, 4),
+                }),
+            )
+        })
+        .collect();
+    geojson_out::write(&d.join("parcels.geojson"), &grid_srs, &parcels)?;
+    let cons: Vec<OutFeature> = inp
+        .conservation
+        .iter()
+        .map(|c| {
+            mk(
+                geo::Geometry::MultiPolygon(c.geom.clone()),
+                json!({
+                    "fid": c.fid, "name": c.name, "category": c.category,
+                    "area_km2": r(c.geom.unsigned_area() / 1e6, 4),
+                }),
+            )
+        })
+        .collect();
+    geojson_out::write(&d.join("conservation.geojson"), &grid_srs, &cons)?;
+    Ok(())
+}
+
+/// `travel_time.tif` (minutes, NaN outside the AOI or unreachable) and
+/// `nearest_market.tif` (the market's feature id, -1 for none).
+pub fn write_access(dir: &Path, inp: &Inputs, a: &Access) -> Result<()> {
+    let at = Placement::of_grid(&inp.grid, &inp.grid_wkt);
+    let tt: Vec<f32> = a
+        .travel_min
+        .iter()
+        .zip(&inp.aoi_mask)
+        .map(|(t, m)| {
+            if *m == 1 && t.is_finite() {
+                *t
+            } else {
+                f32::NAN
+            }
+        })
+        .collect();
+    write_geotiff(
+        &dir.join("travel_time.tif"),
+        &at,
+        &tt,
+        Some(f64::NAN),
+        "travel time to the nearest market (minutes)",
+    )?;
+    let nm: Vec<i32> = a
+        .nearest_market
+        .iter()
+        .zip(&inp.aoi_mask)
+        .map(|(k, m)| {
+            if *m == 1 && *k != u16::MAX {
+                inp.markets[*k as usize].fid as i32
+            } else {
+                -1
+            }
+        })
+        .collect();
+    write_geotiff(
+        &dir.join("nearest_market.tif"),
+        &at,
+        &nm,
+        Some(-1.0),
+        "feature id of the nearest market",
+    )?;
+    Ok(())
+}
+
+/// `deforestation_risk.tif` (annual probability of loss, forest cells) and
+/// `risk_model.json` (coefficients, standard errors, AUC, sample sizes).
+pub fn write_risk(dir: &Path, inp: &Inputs, risk: &Risk) -> Result<()> {
+    let at = Placement::of_grid(&inp.grid, &inp.grid_wkt);
+    write_geotiff(
+        &dir.join("deforestation_risk.tif"),
+        &at,
+        &risk.annual_p,
+        Some(f64::NAN),
+        "annual probability of forest loss",
+    )?;
+    let v = serde_json::to_value(&risk.model).map_err(|e| Error::output(dir, e))?;
+    write_json(&dir.join("risk_model.json"), &v)?;
+    if !risk.model.holdout.is_empty() {
+        // The validation sample, so the AUC can be re-checked by anyone.
+        let path = dir.join("risk_holdout.csv");
+        let mut w = csv::Writer::from_path(&path).map_err(|e| Error::output(&path, e))?;
+        w.write_record([
+            "x",
+            "y",
+            "col",
+            "row",
+            "lost",
+            "predicted_period_probability",
+        ])
+        .map_err(|e| Error::output(&path, e))?;
+        for (cell, lost, p) in &risk.model.holdout {
+            let (c, rr) = (cell % inp.grid.width, cell / inp.grid.width);
+            let (x, y) = inp.grid.cell_center(c, rr);
+            w.write_record([
+                format!("{x:?}"),
+                format!("{y:?}"),
+                c.to_string(),
+                rr.to_string(),
+                (*lost as u8).to_string(),
+                format!("{p:?}"),
+            ])
+            .map_err(|e| Error::output(&path, e))?;
+        }
+        w.flush().map_err(|e| Error::io(&path, e))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,116 @@
+//! Road segments: roads.geojson / .csv and their summary section.
+
+use std::path::Path;
+
+use serde_json::{json, Map, Value};
+
+use crate::error::{Error, Result};
+use crate::inputs::Inputs;
+use crate::io::geojson_out::{self, OutFeature};
+use crate::io::qml;
+use crate::io::srs;
+use crate::roads::{RoadsResult, ScoredSegment};
+
+use super::{guard_figures, r, tidy, write_csv};
+
+fn props(s: &ScoredSegment) -> Map<String, Value> {
+    match tidy(&serde_json::to_value(s).unwrap_or(Value::Null)) {
+        Value::Object(m) => m,
+        _ => Map::new(),
+    }
+}
+
+pub fn write_roads(dir: &Path, inp: &Inputs, res: &RoadsResult) -> Result<()> {
+    let grid_srs = srs::parse(&inp.grid_wkt)?;
+    // Features in rank order.
+    let mut order: Vec<usize> = (0..res.scored.len()).collect();
+    order.sort_by_key(|i| res.scored[*i].rank);
+    let feats: Vec<OutFeature> = order
+        .iter()
+        .map(|&i| OutFeature {
+            geom: geo::Geometry::LineString(res.segments[i].geom.clone()),
+            props: props(&res.scored[i]),
+        })
+        .collect();
+    let all: Vec<&Map<String, Value>> = feats.iter().map(|f| &f.props).collect();
+    guard_figures(
+        "roads",
+        "road segment",
+        "id",
+        &all,
+        &["aadt", "eirr", "intensity_ha_per_musd", "surface", "name"],
+    )?;
+    geojson_out::write(&dir.join("roads.geojson"), &grid_srs, &feats)?;
+
+    let rows: Vec<Map<String, Value>> = feats.iter().map(|f| f.props.clone()).collect();
+    write_csv(&dir.join("roads.csv"), &rows)?;
+
+    // Categorized by class, width by NPV_net.
+    let max_npv = res
+        .scored
+        .iter()
+        .map(|s| s.npv_net_usd)
+        .fold(1.0f64, f64::max);
+    let width = format!("scale_linear(\"npv_net_usd\", 0, {max_npv:.0}, 0.5, 2.6)");
+    let style = qml::categorized(
+        "line",
+        "class",
+        &[
+            ("improve", "Improve", "26,150,65,255"),
+            (
+                "improve_with_safeguards",
+                "Improve with safeguards",
+                "253,174,97,255",
+            ),
+            ("do_not_improve", "Do not improve", "150,150,150,255"),
+            (
+                "avoid",
+                "Avoid (through a conservation area)",
+                "215,25,28,255",
+            ),
+        ],
+        0.6,
+        Some(&width),
+    );
+    std::fs::write(dir.join("roads.qml"), style).map_err(|e| Error::io(dir, e))
+}
+
+pub fn roads_summary(res: &RoadsResult) -> Value {
+    let mut by_class: Map<String, Value> = Map::new();
+    for c in [
+        "improve",
+        "improve_with_safeguards",
+        "do_not_improve",
+        "avoid",
+    ] {
+        let n = res.scored.iter().filter(|s| s.class.as_str() == c).count();
+        let km: f64 = res
+            .scored
+            .iter()
+            .filter(|s| s.class.as_str() == c)
+            .map(|s| s.length_km)
+            .sum();
+        by_class.insert(c.into(), json!({ "segments": n, "km": r(km, 2) }));
+    }
+    let mut order: Vec<&ScoredSegment> = res.scored.iter().collect();
+    order.sort_by_key(|s| s.rank);
+    let top: Vec<Value> = order
+        .iter()
+        .take(10)
+        .map(|s| {
+            tidy(&json!({
+                "rank": s.rank, "id": s.id, "class": s.class.as_str(), "from": s.class_from.as_str(),
+                "to": s.upgrade_to, "length_km": s.length_km, "npv_econ_usd": s.npv_econ_usd,
+                "npv_net_usd": s.npv_net_usd, "forest_loss_ha": s.effects.forest_loss_ha,
+                "pareto_layer": s.pareto_layer, "in_portfolio": s.in_portfolio,
+            }))
+        })
+        .collect();
+    tidy(&json!({
+        "segments": res.scored.len(),
+        "by_class": by_class,
+        "npv_econ_positive": res.scored.iter().filter(|s| s.npv_econ_usd > 0.0).count(),
+        "top10": top,
+        "portfolio": serde_json::to_value(&res.portfolio).unwrap_or(Value::Null),
+    }))
+}
