@@ -95,11 +95,19 @@ if os.path.exists(gpkg):
         if not lyr.isValid():
             problems.append(f"greenhalo.gpkg|{name}: invalid")
             continue
+        twin = {"road_segments": "roads.geojson", "farmland_transitions": "parcels.geojson",
+                "conservation_funding": "conservation.geojson", "green_halo": "halo.geojson",
+                "markets": "inputs/markets.geojson", "area_of_interest": "inputs/aoi.geojson",
+                "input_road_network": "inputs/roads.geojson"}.get(name)
+        if twin:
+            gj = QgsVectorLayer(os.path.join(os.path.dirname(project_path), twin), twin, "ogr")
+            if gj.featureCount() != lyr.featureCount():
+                problems.append(f"greenhalo.gpkg|{name}: {lyr.featureCount()} features, {twin} has {gj.featureCount()}")
         msg, ok = lyr.loadDefaultStyle()
         if not ok:
             problems.append(f"greenhalo.gpkg|{name}: no stored style loads ({msg})")
         else:
-            print(f"greenhalo.gpkg|{name:36s} style loads: renderer={lyr.renderer().type()}")
+            print(f"greenhalo.gpkg|{name:36s} style loads: renderer={lyr.renderer().type():18s} features={lyr.featureCount()}")
 else:
     problems.append("no greenhalo.gpkg beside the project")
 

@@ -3,6 +3,7 @@
 //! staging folder that makes a run all-or-nothing. Nothing here knows the model.
 
 pub mod geojson_out;
+pub mod gpkg;
 pub mod outdir;
 pub mod qgs;
 pub mod qml;

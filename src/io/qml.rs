@@ -35,6 +35,19 @@ fn symbol(kind: &str, name: &str, rgba: &str, width: f64, width_expr: Option<&st
             ]
             .join(""),
         ),
+        "marker" => (
+            "SimpleMarker",
+            [
+                opt("name", "circle"),
+                opt("color", rgba),
+                opt("outline_color", "255,255,255,255"),
+                opt("outline_width", "0.4"),
+                opt("outline_width_unit", "MM"),
+                opt("size", &format!("{width}")),
+                opt("size_unit", "MM"),
+            ]
+            .join(""),
+        ),
         _ => (
             "SimpleFill",
             [
@@ -167,4 +180,22 @@ pub fn graduated(kind: &str, field: &str, ranges: &[(f64, f64, String, &str)]) -
 "#,
         esc(field)
     )
+}
+
+/// Add name labels to a vector style (text with a white halo, next to
+/// points or along lines); the layer must also say `labelsEnabled="1"`.
+pub fn with_labels(qml: &str, field: &str, size_pt: f64) -> String {
+    let labeling = format!(
+        r#"<labeling type="simple"><settings calloutType="simple"><text-style fieldName="{}" isExpression="0" fontFamily="Sans Serif" fontSize="{size_pt}" fontSizeUnit="Point" textColor="30,30,30,255" textOpacity="1" namedStyle="Bold"><text-buffer bufferDraw="1" bufferSize="0.8" bufferSizeUnits="MM" bufferColor="255,255,255,230" bufferOpacity="1"/></text-style><placement placement="1" dist="1.2" distUnits="MM" priority="8"/><rendering obstacle="1" scaleVisibility="0" fontLimitPixelSize="0" displayAll="0"/></settings></labeling>"#,
+        esc(field)
+    );
+    let qml = qml.replacen(
+        r#"styleCategories="Symbology""#,
+        r#"styleCategories="Symbology|Labeling" labelsEnabled="1""#,
+        1,
+    );
+    match qml.rfind("</qgis>") {
+        Some(i) => format!("{}{labeling}\n{}", &qml[..i], &qml[i..]),
+        None => qml,
+    }
 }

@@ -46,70 +46,180 @@ pub fn write_styles_and_project(
         read("conservation.qml")?,
         read("halo.qml")?,
     );
+    // Context layers from inputs/: AOI outline, markets with their names,
+    // the road network as given. Their styles also go beside them.
+    let aoi = qml::single("fill", "0,0,0,0", 0.7);
+    let markets = qml::with_labels(&qml::single("marker", "35,35,35,255", 2.4), "name", 9.0);
+    let network = qml::categorized(
+        "line",
+        "class",
+        &[
+            ("primary", "primary", "90,90,90,255"),
+            ("secondary", "secondary", "120,120,120,255"),
+            ("tertiary", "tertiary", "150,150,150,255"),
+            ("track", "track", "185,185,185,255"),
+        ],
+        0.4,
+        None,
+    );
+    for (file, style) in [
+        ("inputs/aoi.qml", &aoi),
+        ("inputs/markets.qml", &markets),
+        ("inputs/roads.qml", &network),
+    ] {
+        std::fs::write(dir.join(file), style).map_err(|e| Error::io(dir.join(file), e))?;
+    }
     let wgs_wkt = srs::wgs84().to_wkt().map_err(|e| Error::output(dir, e))?;
     let grid_auth = inp.grid.crs.clone();
+    use crate::io::qgs::ProjectLayer;
+    let v = |key, name, group, visible, file, geometry, qml, labels| ProjectLayer {
+        key,
+        name,
+        group,
+        visible,
+        file,
+        kind: "vector",
+        geometry,
+        crs_authid: "EPSG:4326",
+        crs_wkt: &wgs_wkt,
+        qml,
+        labels,
+    };
+    let r = |key, name, visible, file, qml| ProjectLayer {
+        key,
+        name,
+        group: "Rasters",
+        visible,
+        file,
+        kind: "raster",
+        geometry: "",
+        crs_authid: &grid_auth,
+        crs_wkt: &inp.grid_wkt,
+        qml,
+        labels: false,
+    };
     let layers = [
-        crate::io::qgs::ProjectLayer {
-            id: "roads",
-            name: "Road segments",
-            file: "roads.geojson",
-            kind: "vector",
-            geometry: "Line",
-            crs_authid: "EPSG:4326",
-            crs_wkt: &wgs_wkt,
-            qml: &roads,
-        },
-        crate::io::qgs::ProjectLayer {
-            id: "halo",
-            name: "Green Halo",
-            file: "halo.geojson",
-            kind: "vector",
-            geometry: "Polygon",
-            crs_authid: "EPSG:4326",
-            crs_wkt: &wgs_wkt,
-            qml: &halo,
-        },
-        crate::io::qgs::ProjectLayer {
-            id: "conservation",
-            name: "Conservation funding",
-            file: "conservation.geojson",
-            kind: "vector",
-            geometry: "Polygon",
-            crs_authid: "EPSG:4326",
-            crs_wkt: &wgs_wkt,
-            qml: &cons,
-        },
-        crate::io::qgs::ProjectLayer {
-            id: "parcels",
-            name: "Farmland transitions",
-            file: "parcels.geojson",
-            kind: "vector",
-            geometry: "Polygon",
-            crs_authid: "EPSG:4326",
-            crs_wkt: &wgs_wkt,
-            qml: &parcels,
-        },
-        crate::io::qgs::ProjectLayer {
-            id: "deforestation_risk",
-            name: "Deforestation risk (annual)",
-            file: "deforestation_risk.tif",
-            kind: "raster",
-            geometry: "",
-            crs_authid: &grid_auth,
-            crs_wkt: &inp.grid_wkt,
-            qml: &rk,
-        },
-        crate::io::qgs::ProjectLayer {
-            id: "travel_time",
-            name: "Travel time to market (min)",
-            file: "travel_time.tif",
-            kind: "raster",
-            geometry: "",
-            crs_authid: &grid_auth,
-            crs_wkt: &inp.grid_wkt,
-            qml: &tt,
-        },
+        v(
+            "roads",
+            "Road segments",
+            "Decisions",
+            true,
+            "roads.geojson",
+            "Line",
+            &roads,
+            false,
+        ),
+        v(
+            "parcels",
+            "Farmland transitions",
+            "Decisions",
+            true,
+            "parcels.geojson",
+            "Polygon",
+            &parcels,
+            false,
+        ),
+        v(
+            "conservation",
+            "Conservation funding",
+            "Decisions",
+            true,
+            "conservation.geojson",
+            "Polygon",
+            &cons,
+            false,
+        ),
+        v(
+            "halo",
+            "Green Halo",
+            "Decisions",
+            true,
+            "halo.geojson",
+            "Polygon",
+            &halo,
+            false,
+        ),
+        v(
+            "markets",
+            "Markets",
+            "Context",
+            true,
+            "inputs/markets.geojson",
+            "Point",
+            &markets,
+            true,
+        ),
+        v(
+            "aoi",
+            "Area of interest",
+            "Context",
+            true,
+            "inputs/aoi.geojson",
+            "Polygon",
+            &aoi,
+            false,
+        ),
+        v(
+            "network",
+            "Input road network",
+            "Context",
+            false,
+            "inputs/roads.geojson",
+            "Line",
+            &network,
+            false,
+        ),
+        r(
+            "deforestation_risk",
+            "Deforestation risk (annual)",
+            true,
+            "deforestation_risk.tif",
+            &rk,
+        ),
+        r(
+            "travel_time",
+            "Travel time to market (min)",
+            false,
+            "travel_time.tif",
+            &tt,
+        ),
     ];
-    let qgs = crate::io::qgs::project(&inp.name, &grid_auth, &inp.grid_wkt, &layers);
-    std::fs::write(dir.join("greenhalo.qgs"), qgs).map_err(|e| Error::io(dir, e))
+    // Open on the analysis grid's extent with a small margin.
+    let g = &inp.grid;
+    let pad = 0.02 * (g.x_max() - g.x_min).max(g.y_max - g.y_min());
+    let extent = crate::io::qgs::Extent {
+        xmin: g.x_min - pad,
+        ymin: g.y_min() - pad,
+        xmax: g.x_max() + pad,
+        ymax: g.y_max + pad,
+    };
+    let qgs = crate::io::qgs::project(&inp.name, &grid_auth, &inp.grid_wkt, extent, &layers);
+    std::fs::write(dir.join("greenhalo.qgs"), qgs).map_err(|e| Error::io(dir, e))?;
+    // The same vector layers in one GeoPackage, each with its style stored
+    // as its default (for analysts who drag the GeoPackage in).
+    let styled: Vec<crate::io::gpkg::StyledLayer> = [
+        ("road_segments", "roads.geojson", roads.as_str()),
+        ("farmland_transitions", "parcels.geojson", parcels.as_str()),
+        (
+            "conservation_funding",
+            "conservation.geojson",
+            cons.as_str(),
+        ),
+        ("green_halo", "halo.geojson", halo.as_str()),
+        ("markets", "inputs/markets.geojson", markets.as_str()),
+        ("area_of_interest", "inputs/aoi.geojson", aoi.as_str()),
+        (
+            "input_road_network",
+            "inputs/roads.geojson",
+            network.as_str(),
+        ),
+    ]
+    .into_iter()
+    .map(|(name, file, qml)| crate::io::gpkg::StyledLayer {
+        name,
+        source: dir.join(file),
+        qml,
+    })
+    .collect();
+    crate::io::gpkg::write(&dir.join("greenhalo.gpkg"), &styled)
 }

@@ -1,0 +1,102 @@
+//! The QGIS project and GeoPackage as QGIS reads them: ids QGIS keeps (it
+//! replaces ids of 10 characters or fewer), every layer-tree node backed by
+//! a map layer, groups, a saved extent, and a style stored for every
+//! GeoPackage layer. (scripts/check-qgis.sh opens them in real QGIS.)
+
+mod common;
+
+use common::*;
+
+fn attr<'a>(tag: &'a str, name: &str) -> Option<&'a str> {
+    let key = format!(" {name}=\"");
+    let i = tag.find(&key)? + key.len();
+    Some(&tag[i..i + tag[i..].find('"')?])
+}
+
+#[test]
+fn every_tree_node_names_a_map_layer_with_an_id_qgis_keeps() {
+    let out = sample_run();
+    let qgs = std::fs::read_to_string(out.join("greenhalo.qgs")).unwrap();
+    let nodes: Vec<(&str, &str)> = qgs
+        .split("<layer-tree-layer ")
+        .skip(1)
+        .map(|t| (attr(&format!(" {t}"), "id").unwrap().to_owned(), t))
+        .map(|(id, t)| (Box::leak(id.into_boxed_str()) as &str, t))
+        .collect();
+    assert_eq!(nodes.len(), 9, "decisions, context and rasters");
+    let map_ids: Vec<&str> = qgs
+        .split("<maplayer ")
+        .skip(1)
+        .map(|t| {
+            let i = t.find("<id>").unwrap() + 4;
+            &t[i..i + t[i..].find("</id>").unwrap()]
+        })
+        .collect();
+    for (id, _) in &nodes {
+        assert!(id.len() > 10, "QGIS would replace id {id}");
+        assert_eq!(map_ids.iter().filter(|m| *m == id).count(), 1, "{id}");
+    }
+    for g in ["Decisions", "Context", "Rasters"] {
+        assert!(
+            qgs.contains(&format!("<layer-tree-group name=\"{g}\"")),
+            "{g}"
+        );
+    }
+    assert!(qgs.contains("<DefaultViewExtent xmin="), "saved extent");
+    assert!(qgs.contains("labelsEnabled=\"1\""), "market names labelled");
+    // Every file the project points at exists.
+    for t in qgs.split("<datasource>./").skip(1) {
+        let f = &t[..t.find("</datasource>").unwrap()];
+        assert!(out.join(f).exists(), "{f}");
+    }
+}
+
+#[test]
+fn the_geopackage_holds_every_vector_layer_with_a_default_style() {
+    let out = sample_run();
+    let gpkg = out.join("greenhalo.gpkg");
+    let ds = gdal::Dataset::open(&gpkg).unwrap();
+    let mut names: Vec<String> = ds.layers().map(|l| l.name()).collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "area_of_interest",
+            "conservation_funding",
+            "farmland_transitions",
+            "green_halo",
+            "input_road_network",
+            "layer_styles",
+            "markets",
+            "road_segments",
+        ]
+    );
+    use gdal::vector::LayerAccess;
+    let mut styles = ds.layer_by_name("layer_styles").unwrap();
+    let mut styled = Vec::new();
+    for f in styles.features() {
+        let get = |k: &str| {
+            f.field_as_string(f.field_index(k).unwrap())
+                .unwrap()
+                .unwrap_or_default()
+        };
+        assert!(
+            get("styleQML").contains("<renderer-v2"),
+            "{}",
+            get("f_table_name")
+        );
+        assert_eq!(get("f_geometry_column"), "geom");
+        assert_eq!(
+            f.field_as_integer(f.field_index("useAsDefault").unwrap())
+                .unwrap(),
+            Some(1)
+        );
+        styled.push(get("f_table_name"));
+    }
+    styled.sort();
+    assert_eq!(styled.len(), 7);
+    // Features came across whole.
+    let roads = ds.layer_by_name("road_segments").unwrap().feature_count();
+    let geo = gdal::Dataset::open(out.join("roads.geojson")).unwrap();
+    assert_eq!(roads, geo.layer(0).unwrap().feature_count());
+}
