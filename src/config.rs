@@ -374,6 +374,9 @@ pub struct RoadFields {
     pub surface_field: Option<String>,
     /// Optional field with annual average daily traffic (vehicles/day).
     pub aadt_field: Option<String>,
+    /// Optional field with the road's name or route description, carried
+    /// into every road output and the report.
+    pub name_field: Option<String>,
     /// Source values of `class_field` and the greenhalo class each means.
     pub class_values: BTreeMap<String, RoadClass>,
 }
@@ -388,6 +391,7 @@ impl Default for RoadFields {
             class_field: "class".into(),
             surface_field: Some("surface".into()),
             aadt_field: Some("aadt".into()),
+            name_field: Some("name".into()),
             class_values,
         }
     }
@@ -750,6 +754,10 @@ const COEFFICIENT_RANGES: &[Setting] = &[
 pub struct RoadUpgradeParams {
     /// Segments are split at junctions and at this length, km (SPEC: 5).
     pub max_segment_km: f64,
+    /// Pieces of a road shorter than this between junctions are merged with
+    /// a neighbour on the same road (same class), metres: no sliver is
+    /// appraised and ranked on its own.
+    pub min_segment_m: f64,
     /// Road ends closer than this to another road join it, metres (real
     /// networks have roads that almost but not exactly meet).
     pub junction_tolerance_m: f64,
@@ -807,6 +815,7 @@ impl Default for RoadUpgradeParams {
     fn default() -> Self {
         RoadUpgradeParams {
             max_segment_km: 5.0,
+            min_segment_m: 200.0,
             junction_tolerance_m: 10.0,
             cost_track_usd_per_km: 60_000.0,
             cost_tertiary_usd_per_km: 150_000.0,
@@ -845,6 +854,7 @@ const ROAD_UPGRADE_RANGES: &[Setting] = &[
         Le(1_000.0),
         "m",
     ),
+    num("road_upgrades.min_segment_m", Ge(0.0), Le(10_000.0), "m"),
     num(
         "road_upgrades.cost_track_usd_per_km",
         Ge(0.0),
@@ -1952,6 +1962,7 @@ resolution_m = {res:?}                 # cell size, metres
 class_field = {class_field:?}              # field holding the road class
 surface_field = {surface_field}          # optional: paved / gravel / dirt
 aadt_field = {aadt_field}                # optional: vehicles per day
+name_field = {road_name}                # optional: road name or route description
 
 [roads.class_values]
 # value in class_field = greenhalo class (primary, secondary, tertiary, track)
@@ -2039,6 +2050,7 @@ protected = {c6:?}
         class_field = r.class_field,
         surface_field = q(&r.surface_field),
         aadt_field = q(&r.aadt_field),
+        road_name = q(&r.name_field),
         class_values = class_values,
         mname = q(&m.name_field),
         mweight = q(&m.weight_field),

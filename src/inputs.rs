@@ -161,6 +161,8 @@ pub struct Road {
     pub class: RoadClass,
     pub surface: Option<String>,
     pub aadt: Option<f64>,
+    /// From `[roads] name_field`, when given and set.
+    pub name: Option<String>,
     pub geom: geo::MultiLineString<f64>,
 }
 
@@ -847,10 +849,19 @@ fn roads_of(ls: &Landscape, source: usize, l: &VLayer, pr: &mut Problems) -> Vec
             .as_deref()
             .and_then(|s| f.attr(s))
             .and_then(|a| a.as_text());
+        let name = rf
+            .name_field
+            .as_deref()
+            .filter(|n| !n.is_empty())
+            .and_then(|n| f.attr(n))
+            .and_then(|a| a.as_text())
+            .map(|t| t.trim().to_string())
+            .filter(|t| !t.is_empty());
         out.push(Road {
             source,
             fid: f.fid,
             class,
+            name,
             surface,
             aadt,
             geom,

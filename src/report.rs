@@ -352,28 +352,68 @@ pub fn html(
         }
     });
 
-    let mut top: Vec<&crate::roads::ScoredSegment> = roads.scored.iter().collect();
-    top.sort_by_key(|s| s.rank);
-    let road_rows: String = top
+    // The planner's road table: the portfolio first, then every segment
+    // that needs safeguards and every one to avoid, each with its reason.
+    use crate::roads::SegmentClass;
+    let mut ranked: Vec<&crate::roads::ScoredSegment> = roads.scored.iter().collect();
+    ranked.sort_by_key(|s| s.rank);
+    let row = |s: &&crate::roads::ScoredSegment| -> String {
+        let name = s.name.as_deref().unwrap_or("");
+        let short: String = name.chars().take(60).collect();
+        let short = if short.len() < name.len() {
+            format!("{short}…")
+        } else {
+            short
+        };
+        format!(
+            "<tr><td title=\"{}\">{}</td><td>{}</td><td>{} → {}</td><td>{:.2}</td><td>{}</td><td>{}</td><td>{:.2}</td><td>{}</td><td>{:.1}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            esc(name),
+            esc(&short),
+            esc(&s.id),
+            s.class_from.as_str(),
+            esc(&s.upgrade_to),
+            nz(s.length_km, 2),
+            money(s.cost_usd),
+            money(s.npv_econ_usd),
+            nz(s.bcr, 2),
+            s.eirr.map(|r| format!("{:.1}%", 100.0 * r)).unwrap_or_else(|| "–".into()),
+            nz(s.effects.forest_loss_ha, 1),
+            money(s.npv_net_usd),
+            s.class.as_str(),
+            esc(&s.reasons)
+        )
+    };
+    let table = |rows: Vec<&&crate::roads::ScoredSegment>, empty: &str| -> String {
+        if rows.is_empty() {
+            return format!("<p class=\"note\">{empty}</p>");
+        }
+        let body: String = rows.iter().map(|s| row(s)).collect();
+        format!(
+            "<table class=\"roads\"><tr><th>name</th><th>id</th><th>upgrade</th><th>km</th><th>cost</th><th>NPV econ</th><th>BCR</th><th>EIRR</th><th>forest loss ha</th><th>NPV net</th><th>class</th><th>why</th></tr>{body}</table>"
+        )
+    };
+    let portfolio_table = table(
+        ranked.iter().filter(|s| s.in_portfolio).collect(),
+        "No segment is worth its cost within the budget.",
+    );
+    let safeguard_table = table(
+        ranked
+            .iter()
+            .filter(|s| !s.in_portfolio && s.class == SegmentClass::ImproveWithSafeguards)
+            .collect(),
+        "No other segment needs safeguards.",
+    );
+    let avoid_table = table(
+        ranked
+            .iter()
+            .filter(|s| s.class == SegmentClass::Avoid)
+            .collect(),
+        "No segment is to be avoided.",
+    );
+    let n_do_not = ranked
         .iter()
-        .take(15)
-        .map(|s| {
-            format!(
-                "<tr><td>{}</td><td>{}</td><td>{} → {}</td><td>{:.2}</td><td>{}</td><td>{}</td><td>{:.1}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                s.rank,
-                esc(&s.id),
-                s.class_from.as_str(),
-                esc(&s.upgrade_to),
-                nz(s.length_km, 2),
-                money(s.npv_econ_usd),
-                money(s.npv_net_usd),
-                nz(s.effects.forest_loss_ha, 1),
-                s.class.as_str(),
-                if s.in_portfolio { "yes" } else { "" },
-                esc(&s.reasons)
-            )
-        })
-        .collect();
+        .filter(|s| s.class == SegmentClass::DoNotImprove)
+        .count();
     let cons_rows: String = funding
         .areas
         .iter()
@@ -464,7 +504,16 @@ pre {{ background: #f6f6f6; padding: 1em; font-size: .8em; overflow-x: auto; }}
 {road_legend}
 {roads_map}
 <p>Thick lines: the budgeted portfolio ({port_n} segments, {port_cost}; joint NPV_net {port_net}). {port_note}.</p>
-<table><tr><th>rank</th><th>id</th><th>upgrade</th><th>km</th><th>NPV econ</th><th>NPV net</th><th>forest loss ha</th><th>class</th><th>portfolio</th><th>why</th></tr>{road_rows}</table>
+<h3>The portfolio</h3>
+<p>Every segment funded within the road budget, by rank (Pareto layer of economic benefit up and forest loss down, then NPV_net).</p>
+{portfolio_table}
+<h3>Worth improving only with safeguards</h3>
+<p>Segments not in the portfolio whose economic NPV is positive but whose carbon cost outweighs it, whose deforestation per US$1 M of benefit is above the threshold, or which lie within the halo distance of a conservation area (the reason is given on each line).</p>
+{safeguard_table}
+<h3>To avoid</h3>
+<p>Segments that run through a conservation area, whatever their return.</p>
+{avoid_table}
+<p>{n_do_not} segment(s) do not repay their cost (class do_not_improve); every segment with every figure is in roads.csv and roads.geojson.</p>
 <h2>Farmland parcels</h2>
 {tr_legend}
 {parcels_map}

@@ -47,6 +47,8 @@ pub struct Segment {
     pub end_m: f64,
     pub class: RoadClass,
     pub aadt: Option<f64>,
+    /// The road's name (`[roads] name_field`), when it has one.
+    pub name: Option<String>,
     pub geom: LineString<f64>,
 }
 
@@ -192,6 +194,7 @@ pub fn segments(inp: &Inputs, p: &RoadUpgradeParams) -> Vec<Segment> {
             if let Some(l) = cuts.last_mut() {
                 *l = total;
             }
+            merge_slivers(&mut cuts, p.min_segment_m);
             for w in cuts.windows(2) {
                 let (a, b) = (w[0], w[1]);
                 let n = ((b - a) / max_m).ceil().max(1.0) as usize;
@@ -211,6 +214,7 @@ pub fn segments(inp: &Inputs, p: &RoadUpgradeParams) -> Vec<Segment> {
                         end_m: s1,
                         class: r.class,
                         aadt: r.aadt,
+                        name: r.name.clone(),
                         geom: substring(part, s0, s1),
                     });
                     index += 1;
@@ -219,6 +223,31 @@ pub fn segments(inp: &Inputs, p: &RoadUpgradeParams) -> Vec<Segment> {
         }
     }
     out
+}
+
+/// Remove interior cuts until no piece between cuts is shorter than
+/// `min_m` (or one piece is left): each sliver joins its shorter neighbour,
+/// so the merged piece stays as short as it can. `cuts` is sorted and
+/// starts at 0 and ends at the part's length.
+pub(crate) fn merge_slivers(cuts: &mut Vec<f64>, min_m: f64) {
+    while cuts.len() > 2 {
+        let shortest = (0..cuts.len() - 1)
+            .min_by(|&i, &j| (cuts[i + 1] - cuts[i]).total_cmp(&(cuts[j + 1] - cuts[j])));
+        let Some(i) = shortest else { break };
+        if cuts[i + 1] - cuts[i] >= min_m {
+            break;
+        }
+        // Piece i lies between cuts i and i+1; drop the cut it shares with
+        // its shorter neighbour (the part's ends are never dropped).
+        let left = (i > 0).then(|| cuts[i] - cuts[i - 1]);
+        let right = (i + 2 < cuts.len()).then(|| cuts[i + 2] - cuts[i + 1]);
+        let drop = match (left, right) {
+            (Some(l), Some(r)) if l <= r => i,
+            (Some(_), None) => i,
+            _ => i + 1,
+        };
+        cuts.remove(drop);
+    }
 }
 
 /// Segment classes (SPEC C).
@@ -263,6 +292,8 @@ pub struct Effects {
 #[derive(Debug, Clone, Serialize)]
 pub struct ScoredSegment {
     pub id: String,
+    /// The road's name (`[roads] name_field`), when it has one.
+    pub name: Option<String>,
     pub class_from: RoadClass,
     pub upgrade_to: String,
     pub length_km: f64,
@@ -550,6 +581,7 @@ impl<'a> Appraiser<'a> {
         );
         ScoredSegment {
             id: s.id.clone(),
+            name: s.name.clone(),
             class_from: s.class,
             upgrade_to,
             length_km: len,
@@ -1014,6 +1046,27 @@ fn choose_portfolio(
 mod tests {
     use super::*;
     use rand::{Rng, SeedableRng};
+
+    #[test]
+    fn slivers_join_their_shorter_neighbour_and_ends_stay() {
+        // Pieces 1000, 10, 400, 30, 2000 m: the 10 m piece joins the 400 m
+        // one, then the 30 m piece joins the 410 m one.
+        let mut cuts = vec![0.0, 1000.0, 1010.0, 1410.0, 1440.0, 3440.0];
+        merge_slivers(&mut cuts, 200.0);
+        assert_eq!(cuts, vec![0.0, 1000.0, 1440.0, 3440.0]);
+        // A part shorter than the minimum stays one piece.
+        let mut short = vec![0.0, 40.0, 90.0];
+        merge_slivers(&mut short, 200.0);
+        assert_eq!(short, vec![0.0, 90.0]);
+        // A sliver at either end joins its only neighbour.
+        let mut ends = vec![0.0, 5.0, 900.0, 905.0];
+        merge_slivers(&mut ends, 200.0);
+        assert_eq!(ends, vec![0.0, 905.0]);
+        // 0 keeps every junction.
+        let mut keep = vec![0.0, 1.0, 2.0];
+        merge_slivers(&mut keep, 0.0);
+        assert_eq!(keep, vec![0.0, 1.0, 2.0]);
+    }
 
     #[test]
     fn pareto_layers_are_non_dominated_and_dominated_by_the_layer_before() {

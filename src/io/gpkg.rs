@@ -58,7 +58,9 @@ fn write_inner(path: &Path, layers: &[StyledLayer]) -> Result<()> {
             .unwrap_or(false);
         // ogr2ogr's own path: one transaction per 65,536 features, mixed
         // single/multi geometries promoted to multi (points stay points).
-        let mut args = vec!["-nln", l.name, "-gt", "65536"];
+        // The primary key gets its own name: the layers carry a `fid`
+        // attribute of their sources, repeated across sources.
+        let mut args = vec!["-nln", l.name, "-gt", "65536", "-lco", "FID=gpkg_fid"];
         if !points {
             args.extend(["-nlt", "PROMOTE_TO_MULTI"]);
         }
