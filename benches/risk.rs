@@ -21,6 +21,7 @@ fn inputs(n: usize) -> (Inputs, Vec<f32>) {
     let mid = n as f64 * res / 2.0;
     let road = |y: f64| Road {
         source: 0,
+        name: None,
         fid: 0,
         class: RoadClass::Secondary,
         surface: None,

@@ -38,6 +38,30 @@ pub use progress::Progress;
 pub struct RunReport {
     pub out_dir: PathBuf,
     pub warnings: Vec<String>,
+    /// Wall-clock seconds per stage, in pipeline order.
+    pub stage_seconds: Vec<(&'static str, f64)>,
+    /// The summary.json that was written.
+    pub summary: serde_json::Value,
+}
+
+/// Wall-clock time per stage.
+struct Stopwatch {
+    at: std::time::Instant,
+    laps: Vec<(&'static str, f64)>,
+}
+
+impl Stopwatch {
+    fn new() -> Self {
+        Stopwatch {
+            at: std::time::Instant::now(),
+            laps: Vec::new(),
+        }
+    }
+    fn lap(&mut self, stage: &'static str) {
+        let now = std::time::Instant::now();
+        self.laps.push((stage, (now - self.at).as_secs_f64()));
+        self.at = now;
+    }
 }
 
 /// How far the pipeline goes: `roads` stops after the roads stage.
@@ -72,22 +96,28 @@ pub fn pipeline(
     opts: RunOptions,
 ) -> Result<RunReport> {
     let upto = opts.upto;
+    let started = chrono::Utc::now();
+    let mut clock = Stopwatch::new();
     let ls = Landscape::load(landscape)?;
     // Never write over the inputs, before any work.
     io::outdir::check_not_over_inputs(out, &batch::input_files(&ls))?;
     let (inputs, problems) = inputs::load_checked(&ls, progress)?;
     let mut warnings: Vec<String> = problems.list.iter().map(|p| p.to_string()).collect();
     let cfg = &ls.cfg;
+    clock.lap("load and align inputs");
 
     let step = progress.spinner("accessibility");
     let access = access::Access::compute(&inputs, &cfg.access, &cfg.landcover)?;
     step.finish_and_clear();
+    clock.lap("accessibility");
 
     let step = progress.spinner("deforestation risk");
     let risk = risk::compute(&inputs, &access.travel_min, &cfg.risk, cfg.seed)?;
     step.finish_and_clear();
+    clock.lap("deforestation risk");
 
     let halo = halo::compute(&inputs, &cfg.halo)?;
+    clock.lap("halo");
 
     let bar = progress.bar(0, "road segments");
     let appraiser = roads::Appraiser::new(
@@ -101,6 +131,7 @@ pub fn pipeline(
     );
     let roads = roads::score(&appraiser, &bar)?;
     bar.finish_and_clear();
+    clock.lap("roads");
 
     let parcels = if upto >= Upto::All {
         let step = progress.spinner("parcels and conservation funding");
@@ -112,7 +143,9 @@ pub fn pipeline(
             &cfg.transitions,
             &cfg.economics,
         )?;
+        clock.lap("parcels");
         let c = conservation::run(&inputs, &risk, &cfg.conservation_funding, &cfg.economics)?;
+        clock.lap("conservation funding");
         let cut_off: Vec<&str> = p
             .parcels
             .iter()
@@ -189,9 +222,23 @@ pub fn pipeline(
     outputs::write_run_record(dir, landscape, &ls)?;
     outputs::guard_summary(&summary)?;
     outputs::write_json(&staging.file("summary.json"), &summary)?;
+    clock.lap("finance and outputs");
+    outputs::write_run_log(
+        &staging.file("run_log.txt"),
+        landscape,
+        &hash,
+        &started.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        &clock.laps,
+        &warnings,
+    )?;
     let out_dir = staging.commit()?;
 
-    Ok(RunReport { out_dir, warnings })
+    Ok(RunReport {
+        out_dir,
+        warnings,
+        stage_seconds: clock.laps,
+        summary,
+    })
 }
 
 /// `greenhalo validate`: every problem of every layer, without writing.

@@ -210,6 +210,14 @@ fn dispatch(cmd: Cmd, quiet: bool, progress: &Progress) -> anyhow::Result<ExitCo
                 for w in &rep.warnings {
                     eprintln!("{w}");
                 }
+                eprintln!(
+                    "{}",
+                    greenhalo::report::terminal_summary(
+                        &rep.summary,
+                        &rep.out_dir,
+                        &rep.stage_seconds
+                    )
+                );
                 eprintln!("outputs written to {}", rep.out_dir.display());
             }
             Ok(ExitCode::SUCCESS)

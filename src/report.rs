@@ -566,3 +566,73 @@ pre {{ background: #f6f6f6; padding: 1em; font-size: .8em; overflow-x: auto; }}
         version = env!("CARGO_PKG_VERSION"),
     )
 }
+
+/// The lines `greenhalo run` prints at the end: headline figures, where the
+/// report and project are, seconds per stage.
+pub fn terminal_summary(
+    summary: &serde_json::Value,
+    out_dir: &std::path::Path,
+    stages: &[(&str, f64)],
+) -> String {
+    let f = |v: &serde_json::Value| v.as_f64();
+    let mut lines = Vec::new();
+    let name = summary["landscape"].as_str().unwrap_or("landscape");
+    lines.push(name.to_string());
+    let r = &summary["roads"];
+    let port = &r["portfolio"];
+    if let (Some(n), Some(cost), Some(net)) = (
+        port["segments"].as_array().map(|a| a.len()),
+        f(&port["cost_usd"]),
+        f(&port["npv_net_joint_usd"]),
+    ) {
+        lines.push(format!(
+            "  roads         {n} of {} segments funded, {}, joint NPV net {}",
+            r["segments"].as_u64().unwrap_or(0),
+            money(cost),
+            money(net)
+        ));
+    }
+    let p = &summary["parcels"];
+    if let (Some(sel), Some(km2), Some(inv)) = (
+        p["selected"].as_u64(),
+        f(&p["selected_km2"]),
+        f(&p["investment_usd"]),
+    ) {
+        lines.push(format!(
+            "  farmland      {} parcels, {km2:.1} km², {} invested",
+            fmt_int(sel as f64),
+            money(inv)
+        ));
+    }
+    let c = &summary["conservation"];
+    if let (Some(share), Some(gap)) = (f(&c["funded_share"]), f(&c["gap_usd_per_year"])) {
+        lines.push(format!(
+            "  conservation  {:.1}% funded, gap {} a year",
+            100.0 * share,
+            money(gap)
+        ));
+    }
+    let fi = &summary["finance"];
+    if let (Some(m), Some(npv)) = (f(&fi["return_multiple"]), f(&fi["npv_usd"])) {
+        let irr = f(&fi["irr"])
+            .map(|x| format!(", IRR {:.1}%", 100.0 * x))
+            .unwrap_or_default();
+        lines.push(format!(
+            "  plan          returns {m:.2}:1, NPV {}{irr}",
+            money(npv)
+        ));
+    }
+    for (what, file) in [("report", "report.html"), ("QGIS project", "greenhalo.qgs")] {
+        let p = out_dir.join(file);
+        if p.exists() {
+            lines.push(format!("  {what:<13} {}", p.display()));
+        }
+    }
+    let total: f64 = stages.iter().map(|s| s.1).sum();
+    let times: Vec<String> = stages.iter().map(|(s, t)| format!("{s} {t:.1}")).collect();
+    lines.push(format!(
+        "  seconds       {} (total {total:.1})",
+        times.join(", ")
+    ));
+    lines.join("\n")
+}

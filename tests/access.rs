@@ -11,6 +11,7 @@ use proptest::prelude::*;
 fn road(class: RoadClass, pts: &[(f64, f64)]) -> Road {
     Road {
         source: 0,
+        name: None,
         fid: 0,
         class,
         surface: None,

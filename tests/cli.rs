@@ -101,7 +101,9 @@ fn runs_are_byte_identical() {
         .arg(&b)
         .assert()
         .success();
+    // (snapshot leaves out run_log.txt, which records when and how fast.)
     let (sa, sb) = (snapshot(a), snapshot(&b));
+    assert!(b.join("run_log.txt").exists());
     assert_eq!(sa.len(), sb.len());
     for (x, y) in sa.iter().zip(&sb) {
         assert_eq!(x.0, y.0);

@@ -30,6 +30,7 @@ fn toy() -> (Inputs, Access) {
     let y_row = |r: usize| (h - r) as f64 * res - 50.0;
     let road = |class, aadt, pts: &[(f64, f64)]| Road {
         source: 0,
+        name: None,
         fid: 0,
         class,
         surface: None,

@@ -234,6 +234,34 @@ pub fn guard_summary(v: &Value) -> Result<()> {
 /// Write pretty JSON with a final newline.
 /// `landscape.resolved.toml`: the run record, every setting as used with
 /// the defaults filled in.
+/// `run_log.txt`: what happened in this run (version, start time, inputs
+/// hash, seconds per stage, warnings). The one output that differs between
+/// two runs of the same inputs: it records when and how fast.
+pub fn write_run_log(
+    path: &Path,
+    landscape: &Path,
+    inputs_hash: &str,
+    started_utc: &str,
+    stages: &[(&str, f64)],
+    warnings: &[String],
+) -> Result<()> {
+    let mut t = format!(
+        "greenhalo {}\nlandscape {}\nstarted {started_utc}\ninputs_hash {inputs_hash}\n\nseconds per stage:\n",
+        env!("CARGO_PKG_VERSION"),
+        landscape.display()
+    );
+    for (s, secs) in stages {
+        t.push_str(&format!("  {s:<24} {secs:>8.2}\n"));
+    }
+    let total: f64 = stages.iter().map(|s| s.1).sum();
+    t.push_str(&format!("  {:<24} {total:>8.2}\n", "total"));
+    t.push_str(&format!("\nwarnings: {}\n", warnings.len()));
+    for w in warnings {
+        t.push_str(&format!("  {w}\n"));
+    }
+    std::fs::write(path, t).map_err(|e| Error::io(path, e))
+}
+
 pub fn write_run_record(dir: &Path, landscape: &Path, ls: &crate::Landscape) -> Result<()> {
     let path = dir.join("landscape.resolved.toml");
     let resolved = toml::to_string(&ls.cfg).map_err(|e| Error::output(&path, e))?;

@@ -71,7 +71,9 @@ pub fn copy_dir(src: &Path, dst: &Path) {
     }
 }
 
-/// Every file under `dir` with its bytes, sorted by path.
+/// Every file under `dir` with its bytes, sorted by path; a run's
+/// `run_log.txt` (start time, seconds per stage: meant to differ between
+/// runs) is left out.
 pub fn snapshot(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
     let mut out = Vec::new();
     fn walk(base: &Path, d: &Path, out: &mut Vec<(PathBuf, Vec<u8>)>) {
@@ -83,6 +85,8 @@ pub fn snapshot(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
         for p in entries {
             if p.is_dir() {
                 walk(base, &p, out);
+            } else if p.file_name().is_some_and(|n| n == "run_log.txt") {
+                continue;
             } else {
                 out.push((
                     p.strip_prefix(base).unwrap().to_path_buf(),
