@@ -74,7 +74,15 @@ fn active() -> std::sync::MutexGuard<'static, Vec<PathBuf>> {
 pub fn abandon_all() -> std::sync::MutexGuard<'static, Vec<PathBuf>> {
     let mut list = active();
     for d in list.drain(..) {
-        let _ = std::fs::remove_dir_all(&d);
+        // A writer still running may add a file while the folder is being
+        // removed (the removal then fails with "not empty"): try again.
+        for _ in 0..50 {
+            let _ = std::fs::remove_dir_all(&d);
+            if !d.exists() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
     }
     list
 }

@@ -19,7 +19,9 @@ use super::{r, write_json};
 /// Write every aligned input into `dir/inputs/`.
 pub fn write_inputs(dir: &Path, inp: &Inputs) -> Result<()> {
     let d = dir.join("inputs");
-    std::fs::create_dir_all(&d).map_err(|e| Error::io(&d, e))?;
+    // create_dir, not create_dir_all: after an interrupt removed the
+    // staging folder, a write must fail rather than re-create it.
+    std::fs::create_dir(&d).map_err(|e| Error::io(&d, e))?;
     let at = Placement::of_grid(&inp.grid, &inp.grid_wkt);
     let nan = Some(f64::NAN);
     write_geotiff(
