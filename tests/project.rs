@@ -100,3 +100,43 @@ fn the_geopackage_holds_every_vector_layer_with_a_default_style() {
     let geo = gdal::Dataset::open(out.join("roads.geojson")).unwrap();
     assert_eq!(roads, geo.layer(0).unwrap().feature_count());
 }
+
+#[test]
+fn every_raster_is_a_cloud_optimized_geotiff_with_overviews() {
+    use gdal::Metadata;
+    let out = sample_run();
+    let mut tifs = Vec::new();
+    for d in [out.to_path_buf(), out.join("inputs")] {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            if e.path().extension().is_some_and(|x| x == "tif") {
+                tifs.push(e.path());
+            }
+        }
+    }
+    assert!(tifs.len() >= 10, "{tifs:?}");
+    for t in &tifs {
+        let ds = gdal::Dataset::open(t).unwrap();
+        assert_eq!(
+            ds.metadata_item("LAYOUT", "IMAGE_STRUCTURE").as_deref(),
+            Some("COG"),
+            "{}",
+            t.display()
+        );
+        let band = ds.rasterband(1).unwrap();
+        let (w, h) = ds.raster_size();
+        if w.max(h) > 512 {
+            assert!(band.overview_count().unwrap() >= 1, "{}", t.display());
+        }
+        assert!(
+            !band.description().unwrap_or_default().is_empty() || t.parent() != Some(out),
+            "{}",
+            t.display()
+        );
+    }
+    // No temporary file left beside them.
+    assert!(std::fs::read_dir(out).unwrap().flatten().all(|e| !e
+        .file_name()
+        .to_string_lossy()
+        .starts_with('.')
+        || e.file_name() == ".greenhalo-output"));
+}

@@ -268,8 +268,12 @@ impl Placement {
     }
 }
 
-/// Write one band as a tiled, DEFLATE-compressed GeoTIFF with CRS and nodata.
-/// Float data use the floating-point predictor, integers the horizontal one.
+/// Write one band as a Cloud-Optimized GeoTIFF (tiled, DEFLATE, with
+/// overviews; GDAL's COG driver) with CRS, nodata and description. The
+/// band is first written as a tiled GeoTIFF beside the target, then copied
+/// by the COG driver, which builds the overviews (average for floating-point
+/// data, nearest for integer codes and masks) and orders the file for
+/// streaming; the temporary file is removed.
 pub fn write_geotiff<T: GdalType + Copy>(
     path: &Path,
     at: &Placement,
@@ -278,6 +282,58 @@ pub fn write_geotiff<T: GdalType + Copy>(
     description: &str,
 ) -> Result<()> {
     super::init_gdal();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = path.with_file_name(format!(".{name}.tiled-{}.tif", std::process::id()));
+    let result = write_tiled(&tmp, at, data, nodata, description, true).and_then(|_| {
+        let is_float = matches!(
+            T::datatype(),
+            gdal::raster::GdalDataType::Float32 | gdal::raster::GdalDataType::Float64
+        );
+        let level = if at.width * at.height > 16_000_000 {
+            "1"
+        } else {
+            "6"
+        };
+        let opts = RasterCreationOptions::from_iter([
+            "COMPRESS=DEFLATE",
+            "PREDICTOR=YES",
+            &format!("LEVEL={level}"),
+            "BLOCKSIZE=256",
+            "OVERVIEWS=AUTO",
+            if is_float {
+                "RESAMPLING=AVERAGE"
+            } else {
+                "RESAMPLING=NEAREST"
+            },
+            "NUM_THREADS=ALL_CPUS",
+        ]);
+        let drv = DriverManager::get_driver_by_name("COG").map_err(|e| Error::output(path, e))?;
+        let src = Dataset::open(&tmp).map_err(|e| Error::output(&tmp, e))?;
+        let mut out = src
+            .create_copy(&drv, path, &opts)
+            .map_err(|e| Error::output(path, e))?;
+        out.flush_cache().map_err(|e| Error::output(path, e))?;
+        out.close().map_err(|e| Error::output(path, e))?;
+        Ok(())
+    });
+    let _ = std::fs::remove_file(&tmp);
+    result
+}
+
+/// Write one band as a tiled GeoTIFF (DEFLATE; float data with the
+/// floating-point predictor, integers with the horizontal one). `fast`
+/// compresses lightly (for a file that is copied again).
+fn write_tiled<T: GdalType + Copy>(
+    path: &Path,
+    at: &Placement,
+    data: &[T],
+    nodata: Option<f64>,
+    description: &str,
+    fast: bool,
+) -> Result<()> {
     if data.len() != at.width * at.height {
         return Err(Error::output(
             path,
@@ -297,7 +353,7 @@ pub fn write_geotiff<T: GdalType + Copy>(
     let predictor = if is_float { "3" } else { "2" };
     // DEFLATE level 6 (GDAL's default) for ordinary rasters; level 1 above
     // 16 M cells, where it writes about 2.5x faster for ~10% larger files.
-    let zlevel = if at.width * at.height > 16_000_000 {
+    let zlevel = if fast || at.width * at.height > 16_000_000 {
         "1"
     } else {
         "6"
