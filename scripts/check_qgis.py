@@ -67,6 +67,15 @@ for node in nodes:
     want = expected.get(layer.name())
     if want and kind != want:
         problems.append(f"'{where}': renderer {kind}, expected {want} (unstyled?)")
+    aliases = {"Road segments": ("npv_net_usd", "NPV net of carbon cost (US$)"),
+               "Farmland transitions": ("area_ha", "Area (ha)"),
+               "Conservation funding": ("gap_usd_per_year", "Funding gap (US$/year)")}
+    if layer.name() in aliases:
+        field, want_alias = aliases[layer.name()]
+        idx = layer.fields().indexOf(field)
+        got = layer.attributeAlias(idx) if idx >= 0 else None
+        if got != want_alias:
+            problems.append(f"'{where}': field {field} shows as {got!r}, expected the alias {want_alias!r}")
     count = layer.featureCount() if isinstance(layer, QgsVectorLayer) else "-"
     visible = "on " if node.isVisible() else "off"
     print(f"{where:48s} {visible} valid renderer={str(kind):22s} features={count} crs={layer.crs().authid()}")

@@ -199,3 +199,125 @@ pub fn with_labels(qml: &str, field: &str, size_pt: f64) -> String {
         None => qml,
     }
 }
+
+/// Add field aliases (names with units, as the attribute table and the
+/// identify panel show them) to a vector style.
+pub fn with_aliases(qml: &str, aliases: &[(&str, &str)]) -> String {
+    let items: String = aliases
+        .iter()
+        .map(|(f, a)| format!(r#"<alias field="{}" name="{}"/>"#, esc(f), esc(a)))
+        .collect();
+    let qml = match qml.find("styleCategories=\"") {
+        Some(i) => {
+            let j = i + "styleCategories=\"".len();
+            format!("{}Fields|{}", &qml[..j], &qml[j..])
+        }
+        None => qml.to_string(),
+    };
+    match qml.rfind("</qgis>") {
+        Some(i) => format!("{}<aliases>{items}</aliases>\n{}", &qml[..i], &qml[i..]),
+        None => qml,
+    }
+}
+
+/// Field aliases of roads.geojson.
+pub const ROAD_ALIASES: &[(&str, &str)] = &[
+    ("id", "Segment id"),
+    ("name", "Road name"),
+    ("class_from", "Class now"),
+    ("upgrade_to", "Upgrade to"),
+    ("length_km", "Length (km)"),
+    ("mean_slope_deg", "Mean slope (degrees)"),
+    ("aadt", "Traffic (vehicles/day)"),
+    ("cost_usd", "Upgrade cost (US$)"),
+    (
+        "extra_maintenance_usd_per_year",
+        "Extra maintenance (US$/year)",
+    ),
+    (
+        "voc_benefit_usd",
+        "Vehicle operating cost saving (US$/year)",
+    ),
+    ("annual_benefit_usd", "Economic benefit (US$/year)"),
+    ("pv_benefit_usd", "Economic benefit, present value (US$)"),
+    ("npv_econ_usd", "Economic NPV (US$)"),
+    ("bcr", "Benefit-cost ratio"),
+    ("eirr", "Economic IRR (share)"),
+    ("cells_improved", "Cells with shorter travel (count)"),
+    ("people_served", "People with shorter travel"),
+    ("time_benefit_usd", "Travel-time saving (US$/year)"),
+    ("freight_benefit_usd", "Freight saving (US$/year)"),
+    ("forest_loss_ha", "Extra forest loss over the horizon (ha)"),
+    (
+        "loss_in_conservation_ha",
+        "of which in conservation areas (ha)",
+    ),
+    ("loss_in_halo_ha", "of which in the Green Halo (ha)"),
+    ("tco2", "Emissions of the extra loss (tCO2)"),
+    ("carbon_cost_pv_usd", "Carbon cost, present value (US$)"),
+    ("npv_net_usd", "NPV net of carbon cost (US$)"),
+    (
+        "intensity_ha_per_musd",
+        "Forest loss per US$1 M of benefit (ha)",
+    ),
+    ("through_conservation", "Runs through a conservation area"),
+    (
+        "distance_to_conservation_km",
+        "Distance to a conservation area (km)",
+    ),
+    ("class", "Decision"),
+    ("reasons", "Why"),
+    ("pareto_layer", "Pareto layer (1 = best trade-offs)"),
+    ("rank", "Rank"),
+    ("in_portfolio", "In the budgeted portfolio"),
+];
+
+/// Field aliases of parcels.geojson.
+pub const PARCEL_ALIASES: &[(&str, &str)] = &[
+    ("id", "Parcel id"),
+    ("current_use", "Current use"),
+    ("area_ha", "Area (ha)"),
+    ("elevation_m", "Mean elevation (m)"),
+    ("slope_deg", "Mean slope (degrees)"),
+    ("annual_risk", "Annual deforestation risk nearby"),
+    ("travel_min", "Travel time to market (min)"),
+    ("forest_fraction", "Forest cover (share)"),
+    ("halo_fraction", "Inside the Green Halo (share)"),
+    ("distance_to_forest_km", "Distance to forest (km)"),
+    ("transition", "Chosen transition"),
+    ("eligible", "Eligible transitions"),
+    ("private_npv_usd", "Farmer's NPV (US$)"),
+    ("carbon_npv_usd", "Carbon NPV (US$)"),
+    (
+        "avoided_deforestation_npv_usd",
+        "Avoided deforestation NPV (US$)",
+    ),
+    ("total_npv_usd", "Total NPV (US$)"),
+    ("investment_usd", "Establishment investment (US$)"),
+    ("private_irr", "Farmer's IRR (share)"),
+    ("earnings_multiple", "Earnings multiple at maturity"),
+    ("selected", "Selected"),
+    ("phase", "Phase"),
+    ("instrument", "Finance instrument"),
+    ("rank", "Rank"),
+];
+
+/// Field aliases of conservation.geojson.
+pub const CONSERVATION_ALIASES: &[(&str, &str)] = &[
+    ("name", "Conservation area"),
+    ("category", "Category"),
+    ("area_km2", "Area inside the AOI (km²)"),
+    ("legal_area_km2", "Legal area (km²)"),
+    ("forest_ha", "Forest (ha)"),
+    ("threat_ha", "Expected loss over the horizon (ha)"),
+    ("threat_share", "Threat (share of forest)"),
+    ("value_usd", "Value at stake (US$)"),
+    ("required_usd_per_year", "Management need (US$/year)"),
+    ("rank", "Priority rank"),
+    ("allocated_usd_per_year", "Funding allocated (US$/year)"),
+    ("gap_usd_per_year", "Funding gap (US$/year)"),
+    ("funded_share", "Funded (share)"),
+    ("avoided_loss_ha", "Loss avoided (ha)"),
+    ("avoided_tco2", "Emissions avoided (tCO2)"),
+    ("avoided_value_usd", "Value of the loss avoided (US$)"),
+];

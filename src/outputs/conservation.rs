@@ -89,7 +89,10 @@ pub fn write_conservation(
     ];
     std::fs::write(
         dir.join("conservation.qml"),
-        qml::graduated("fill", "gap_usd_per_year", &ranges),
+        qml::with_aliases(
+            &qml::graduated("fill", "gap_usd_per_year", &ranges),
+            qml::CONSERVATION_ALIASES,
+        ),
     )
     .map_err(|e| Error::io(dir, e))
 }

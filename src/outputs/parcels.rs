@@ -83,6 +83,7 @@ pub fn write_parcels(dir: &Path, inp: &Inputs, res: &crate::parcels::ParcelsResu
         0.2,
         None,
     );
+    let style = qml::with_aliases(&style, qml::PARCEL_ALIASES);
     std::fs::write(dir.join("parcels.qml"), style).map_err(|e| Error::io(dir, e))
 }
 

@@ -72,6 +72,7 @@ pub fn write_roads(dir: &Path, inp: &Inputs, res: &RoadsResult) -> Result<()> {
         0.6,
         Some(&width),
     );
+    let style = qml::with_aliases(&style, qml::ROAD_ALIASES);
     std::fs::write(dir.join("roads.qml"), style).map_err(|e| Error::io(dir, e))
 }
 
