@@ -217,6 +217,97 @@ fn capital_chart(f: &Finance) -> String {
     s
 }
 
+/// The efficiency frontier: economic NPV against forest loss of the best
+/// portfolio at each budget, the chosen portfolio marked.
+fn frontier_chart(roads: &crate::roads::RoadsResult) -> String {
+    let pts: Vec<(f64, f64)> = roads
+        .frontier
+        .iter()
+        .map(|p| (p.forest_loss_ha, p.npv_econ_usd / 1e6))
+        .collect();
+    let xmax = pts.iter().map(|p| p.0).fold(0.0, f64::max);
+    let ymax = pts.iter().map(|p| p.1).fold(0.0, f64::max);
+    let (Some((_, xr)), Some((_, yr))) = (axis(0.0, xmax * 1.05), axis(0.0, ymax * 1.1)) else {
+        return NO_CHART.into();
+    };
+    let mut s = String::new();
+    {
+        let root = SVGBackend::with_string(&mut s, (640, 320)).into_drawing_area();
+        let _ = root.fill(&WHITE);
+        if let Ok(mut chart) = ChartBuilder::on(&root)
+            .caption("Efficiency frontier of road portfolios", ("sans-serif", 16))
+            .margin(8)
+            .x_label_area_size(34)
+            .y_label_area_size(54)
+            .build_cartesian_2d(0f64..xr, 0f64..yr)
+        {
+            let _ = chart
+                .configure_mesh()
+                .x_desc("extra forest loss over the horizon (ha)")
+                .y_desc("economic NPV (US$ M)")
+                .draw();
+            let blue = RGBColor(49, 130, 189);
+            let _ = chart.draw_series(LineSeries::new(pts.clone(), blue.stroke_width(2)));
+            let _ = chart.draw_series(pts.iter().map(|p| Circle::new(*p, 3, blue.filled())));
+            let chosen: f64 = roads
+                .scored
+                .iter()
+                .filter(|s| s.in_portfolio)
+                .map(|s| s.npv_econ_usd)
+                .sum::<f64>()
+                / 1e6;
+            let loss: f64 = roads
+                .scored
+                .iter()
+                .filter(|s| s.in_portfolio)
+                .map(|s| s.effects.forest_loss_ha)
+                .sum();
+            let red = RGBColor(215, 25, 28);
+            let _ = chart.draw_series(std::iter::once(Circle::new(
+                (loss, chosen),
+                6,
+                red.filled(),
+            )));
+            let _ = chart.draw_series(std::iter::once(Text::new(
+                "chosen portfolio",
+                (loss, chosen),
+                ("sans-serif", 12),
+            )));
+        }
+        let _ = root.present();
+    }
+    s
+}
+
+/// "With a quarter of the forest loss, X% of the benefit": the frontier
+/// read at 25%, 50% and 75% of the loss of every candidate.
+fn frontier_sentence(roads: &crate::roads::RoadsResult) -> String {
+    let f = &roads.frontier;
+    if f.len() < 2 || f.last().is_some_and(|p| p.forest_loss_ha <= 0.0) {
+        return "No candidate segment brings forest loss: the frontier is flat.".into();
+    }
+    let parts: Vec<String> = [0.25, 0.5, 0.75]
+        .iter()
+        .filter_map(|&l| {
+            f.iter()
+                .filter(|p| p.loss_share <= l + 1e-9)
+                .map(|p| p.benefit_share)
+                .fold(None, |a: Option<f64>, b| Some(a.map_or(b, |a| a.max(b))))
+                .map(|b| {
+                    format!(
+                        "{:.0}% of the economic benefit for {:.0}% of the forest loss",
+                        100.0 * b,
+                        100.0 * l
+                    )
+                })
+        })
+        .collect();
+    format!(
+        "Budgets from zero to every segment worth building (20 steps; the best portfolio at each, solved exactly): {}. Points and figures in road_frontier.csv.",
+        parts.join("; ")
+    )
+}
+
 fn histogram(f: &Finance) -> String {
     let v = &f.monte_carlo.return_multiples;
     let mut s = String::new();
@@ -514,6 +605,9 @@ pre {{ background: #f6f6f6; padding: 1em; font-size: .8em; overflow-x: auto; }}
 <p>Segments that run through a conservation area, whatever their return.</p>
 {avoid_table}
 <p>{n_do_not} segment(s) do not repay their cost (class do_not_improve); every segment with every figure is in roads.csv and roads.geojson.</p>
+<h3>Efficiency frontier</h3>
+{frontier_svg}
+<p>{frontier_text}</p>
 <h2>Farmland parcels</h2>
 {tr_legend}
 {parcels_map}
@@ -562,6 +656,8 @@ pre {{ background: #f6f6f6; padding: 1em; font-size: .8em; overflow-x: auto; }}
             ("private".into(), RGBColor(49, 163, 84)),
         ]),
         hist = histogram(fin),
+        frontier_svg = frontier_chart(roads),
+        frontier_text = esc(&frontier_sentence(roads)),
         assumptions = esc(&assumptions),
         version = env!("CARGO_PKG_VERSION"),
     )

@@ -140,3 +140,26 @@ fn every_raster_is_a_cloud_optimized_geotiff_with_overviews() {
         .starts_with('.')
         || e.file_name() == ".greenhalo-output"));
 }
+
+#[test]
+fn the_efficiency_frontier_rises_with_the_budget_and_ends_at_every_candidate() {
+    let out = sample_run();
+    let mut r = csv::Reader::from_path(out.join("road_frontier.csv")).unwrap();
+    let rows: Vec<Vec<f64>> = r
+        .records()
+        .map(|x| x.unwrap().iter().map(|v| v.parse().unwrap()).collect())
+        .collect();
+    assert_eq!(rows.len(), 21);
+    // budget, segments, cost, npv_econ, forest_loss, benefit_share, loss_share
+    assert_eq!(&rows[0][..], &[0.0; 7]);
+    let last = rows.last().unwrap();
+    assert!((last[5] - 1.0).abs() < 1e-9 && (last[6] - 1.0).abs() < 1e-9);
+    for w in rows.windows(2) {
+        assert!(w[1][0] > w[0][0], "budgets increase");
+        // A larger budget can always buy the smaller budget's portfolio.
+        assert!(w[1][3] >= w[0][3] - 1e-6, "{:?} -> {:?}", w[0], w[1]);
+        assert!(w[1][2] <= w[1][0] + 1e-6 || w[1] == *last, "within budget");
+    }
+    let report = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(report.contains("Efficiency frontier of road portfolios"));
+}

@@ -72,6 +72,19 @@ pub fn write_roads(dir: &Path, inp: &Inputs, res: &RoadsResult) -> Result<()> {
         0.6,
         Some(&width),
     );
+    let frontier: Vec<Map<String, Value>> = res
+        .frontier
+        .iter()
+        .map(
+            |p| match tidy(&serde_json::to_value(p).unwrap_or(Value::Null)) {
+                Value::Object(m) => m,
+                _ => Map::new(),
+            },
+        )
+        .collect();
+    let rows: Vec<&Map<String, Value>> = frontier.iter().collect();
+    guard_figures("roads", "frontier point", "budget_usd", &rows, &[])?;
+    write_csv(&dir.join("road_frontier.csv"), &frontier)?;
     let style = qml::with_aliases(&style, qml::ROAD_ALIASES);
     std::fs::write(dir.join("roads.qml"), style).map_err(|e| Error::io(dir, e))
 }
