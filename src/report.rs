@@ -308,6 +308,88 @@ fn frontier_sentence(roads: &crate::roads::RoadsResult) -> String {
     )
 }
 
+/// The farmland tables: by transition (parcels, area, investment, farmer
+/// NPV and earnings multiple), by phase and by instrument.
+fn farmland_tables(parcels: &ParcelsResult) -> String {
+    use std::collections::BTreeMap;
+    let sel: Vec<_> = parcels.parcels.iter().filter(|p| p.selected).collect();
+    if sel.is_empty() {
+        return "<p class=\"note\">No parcel is selected.</p>".into();
+    }
+    // transition -> (parcels, ha, investment, private NPV, multiples)
+    let mut by_t: BTreeMap<&str, (usize, f64, f64, f64, Vec<f64>)> = BTreeMap::new();
+    let mut by_phase: BTreeMap<u8, (usize, f64, f64)> = BTreeMap::new();
+    let mut by_inst: BTreeMap<&str, (usize, f64, f64)> = BTreeMap::new();
+    for p in &sel {
+        let e = by_t.entry(p.transition.as_str()).or_default();
+        e.0 += 1;
+        e.1 += p.stats.area_ha;
+        e.2 += p.investment_usd;
+        e.3 += p.private_npv_usd;
+        if let Some(m) = p.earnings_multiple {
+            e.4.push(m);
+        }
+        let ph = by_phase.entry(p.phase.unwrap_or(0)).or_default();
+        ph.0 += 1;
+        ph.1 += p.stats.area_ha;
+        ph.2 += p.investment_usd;
+        let ins = by_inst
+            .entry(p.instrument.as_deref().unwrap_or("none"))
+            .or_default();
+        ins.0 += 1;
+        ins.1 += p.stats.area_ha;
+        ins.2 += p.investment_usd;
+    }
+    let median = |v: &mut Vec<f64>| -> String {
+        if v.is_empty() {
+            return "–".into();
+        }
+        v.sort_by(|a, b| a.total_cmp(b));
+        let n = v.len();
+        let m = if n % 2 == 1 {
+            v[n / 2]
+        } else {
+            (v[n / 2 - 1] + v[n / 2]) / 2.0
+        };
+        format!("{m:.1}× (range {:.1}–{:.1}×)", v[0], v[n - 1])
+    };
+    let mut t = String::from("<table><tr><th>transition</th><th>parcels</th><th>km²</th><th>investment</th><th>farmers' NPV</th><th>earnings multiple at maturity, median</th></tr>");
+    for (name, (n, ha, inv, npv, mut mults)) in by_t {
+        t.push_str(&format!(
+            "<tr><td>{}</td><td>{}</td><td>{:.1}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            esc(name),
+            fmt_int(n as f64),
+            nz(ha / 100.0, 1),
+            money(inv),
+            money(npv),
+            median(&mut mults)
+        ));
+    }
+    t.push_str(
+        "</table><table><tr><th>phase</th><th>parcels</th><th>km²</th><th>investment</th></tr>",
+    );
+    for (ph, (n, ha, inv)) in by_phase {
+        t.push_str(&format!(
+            "<tr><td>{ph}</td><td>{}</td><td>{:.1}</td><td>{}</td></tr>",
+            fmt_int(n as f64),
+            nz(ha / 100.0, 1),
+            money(inv)
+        ));
+    }
+    t.push_str("</table><table><tr><th>instrument</th><th>parcels</th><th>km²</th><th>investment</th></tr>");
+    for (name, (n, ha, inv)) in by_inst {
+        t.push_str(&format!(
+            "<tr><td>{}</td><td>{}</td><td>{:.1}</td><td>{}</td></tr>",
+            esc(name),
+            fmt_int(n as f64),
+            nz(ha / 100.0, 1),
+            money(inv)
+        ));
+    }
+    t.push_str("</table>");
+    t
+}
+
 fn histogram(f: &Finance) -> String {
     let v = &f.monte_carlo.return_multiples;
     let mut s = String::new();
@@ -612,6 +694,7 @@ pre {{ background: #f6f6f6; padding: 1em; font-size: .8em; overflow-x: auto; }}
 {tr_legend}
 {parcels_map}
 <p>{parcels_note}</p>
+{farmland}
 <h2>Conservation funding</h2>
 {cons_map}
 <table><tr><th>area</th><th>km²</th><th>threat ha</th><th>required /yr</th><th>allocated /yr</th><th>gap /yr</th><th>funded</th></tr>{cons_rows}</table>
@@ -648,6 +731,7 @@ pre {{ background: #f6f6f6; padding: 1em; font-size: .8em; overflow-x: auto; }}
         port_net = money(roads.portfolio.npv_net_joint_usd),
         port_note = esc(&roads.portfolio.note),
         parcels_note = esc(&parcels.note),
+        farmland = farmland_tables(parcels),
         capital = capital_chart(fin),
         legend_stack = legend(&[
             ("philanthropic".into(), RGBColor(117, 107, 177)),
