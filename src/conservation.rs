@@ -143,6 +143,68 @@ pub fn eligible(s: &FundingSource, a: &AreaNeeds, p: &FundingParams) -> bool {
     }
 }
 
+/// Why an area's gap remains, source by source, in words: which rule keeps
+/// a source away, or that an eligible source is spent elsewhere (the LP
+/// funds areas in order of avoided-loss value per dollar). Empty when the
+/// area is fully funded.
+pub fn gap_reasons(
+    area: &AreaFunding,
+    sources: &[FundingSource],
+    result: &FundingResult,
+    p: &FundingParams,
+) -> String {
+    if area.gap_usd_per_year <= 0.5 {
+        return String::new();
+    }
+    let a = &area.needs;
+    let mut why = Vec::new();
+    for s in sources {
+        let (offered, used) = result
+            .sources
+            .iter()
+            .find(|(n, _, _)| n == &s.name)
+            .map(|(_, o, u)| (*o, *u))
+            .unwrap_or((0.0, 0.0));
+        if !eligible(s, a, p) {
+            why.push(match s.eligibility {
+                Eligibility::Categories => format!(
+                    "{} funds only {} (this area is '{}')",
+                    s.name,
+                    s.categories.join(", "),
+                    a.category
+                ),
+                Eligibility::Additional => format!(
+                    "{} needs expected loss of at least {:.1}% of the forest to count as additional (this area: {:.1}%)",
+                    s.name,
+                    100.0 * p.min_threat_share,
+                    100.0 * a.threat_share
+                ),
+                Eligibility::Any => format!("{} cannot fund it", s.name),
+            });
+        } else if offered - used <= 0.5 {
+            why.push(format!(
+                "{} is spent in full on areas with more avoided loss per dollar",
+                s.name
+            ));
+        } else if a.value_usd <= 0.0 {
+            why.push(format!(
+                "{} has money left, but funding this area avoids no valued loss",
+                s.name
+            ));
+        } else {
+            why.push(format!(
+                "{} has money left in years it does not cover",
+                s.name
+            ));
+        }
+    }
+    if why.is_empty() {
+        "no funding source is configured".into()
+    } else {
+        why.join("; ")
+    }
+}
+
 /// The allocation LP: maximise sum over areas of value_i x funded share_i,
 /// where funded share = (sum over sources of x_si) / required_i, subject to
 /// each source's yearly budget and each area's cost; x_si exists only where
@@ -418,6 +480,14 @@ mod tests {
         let r = allocate(&areas, &sources, &p, 20).unwrap();
         let a = &r.areas[0];
         let b = &r.areas[1];
+        // A is fully funded; B's gap of 3 is explained source by source.
+        assert_eq!(gap_reasons(a, &sources, &r, &p), "");
+        assert_eq!(
+            gap_reasons(b, &sources, &r, &p),
+            "trust is spent in full on areas with more avoided loss per dollar; \
+             government is spent in full on areas with more avoided loss per dollar; \
+             carbon needs expected loss of at least 50.0% of the forest to count as additional (this area: 20.0%)"
+        );
         assert!((a.allocated_usd_per_year - 10.0).abs() < 1e-6);
         assert!((b.allocated_usd_per_year - 7.0).abs() < 1e-6);
         assert!((a.avoided_value_usd + b.avoided_value_usd - 121.0).abs() < 1e-6);

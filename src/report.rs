@@ -592,14 +592,26 @@ pub fn html(
         .iter()
         .map(|a| {
             format!(
-                "<tr><td>{}</td><td>{:.1}</td><td>{:.1}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.0}%</td></tr>",
+                "<tr><td>{}</td><td>{:.1}</td><td>{:.1}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.0}%</td><td>{:.1}</td><td>{}</td></tr>",
                 esc(&a.needs.name),
                 nz(a.needs.area_km2, 1),
                 nz(a.needs.threat_ha, 1),
                 money(a.needs.required_usd_per_year),
-                money(a.allocated_usd_per_year),
+                a.allocated_by_source
+                    .iter()
+                    .filter(|(_, v)| *v > 0.5)
+                    .map(|(n, v)| format!("{}: {}", esc(n), money(*v)))
+                    .collect::<Vec<_>>()
+                    .join("<br>"),
                 money(a.gap_usd_per_year),
-                nz(a.funded_share * 100.0, 0)
+                nz(a.funded_share * 100.0, 0),
+                nz(a.avoided_loss_ha, 1),
+                esc(&crate::conservation::gap_reasons(
+                    a,
+                    &cfg.conservation_funding.sources,
+                    funding,
+                    &cfg.conservation_funding
+                ))
             )
         })
         .collect();
@@ -697,7 +709,8 @@ pre {{ background: #f6f6f6; padding: 1em; font-size: .8em; overflow-x: auto; }}
 {farmland}
 <h2>Conservation funding</h2>
 {cons_map}
-<table><tr><th>area</th><th>km²</th><th>threat ha</th><th>required /yr</th><th>allocated /yr</th><th>gap /yr</th><th>funded</th></tr>{cons_rows}</table>
+<table><tr><th>area</th><th>km²</th><th>threat ha</th><th>required /yr</th><th>allocated /yr, by source</th><th>gap /yr</th><th>funded</th><th>loss avoided ha</th><th>why a gap remains</th></tr>{cons_rows}</table>
+<p>{source_use}</p>
 <h2>Finance</h2>
 {capital}
 {legend_stack}
@@ -740,6 +753,21 @@ pre {{ background: #f6f6f6; padding: 1em; font-size: .8em; overflow-x: auto; }}
             ("private".into(), RGBColor(49, 163, 84)),
         ]),
         hist = histogram(fin),
+        source_use = esc(&funding
+            .sources
+            .iter()
+            .map(|(n, offered, used)| format!(
+                "{n}: {} of {} a year allocated{}",
+                money(*used),
+                money(*offered),
+                if offered - used > 0.5 {
+                    format!(", {} unused", money(offered - used))
+                } else {
+                    String::new()
+                }
+            ))
+            .collect::<Vec<_>>()
+            .join("; ")),
         frontier_svg = frontier_chart(roads),
         frontier_text = esc(&frontier_sentence(roads)),
         assumptions = esc(&assumptions),
