@@ -179,31 +179,10 @@ fn check_out_outside_root(spec: &str, root: &Path, out: &Path) -> Result<()> {
     } else {
         root.to_path_buf()
     };
-    let canon = |p: &Path| -> PathBuf {
-        let abs = if p.is_absolute() {
-            p.to_path_buf()
-        } else {
-            std::env::current_dir().unwrap_or_default().join(p)
-        };
-        // The longest existing ancestor, canonicalised, plus the rest.
-        let mut head = abs.clone();
-        let mut tail = Vec::new();
-        while !head.exists() {
-            match (head.parent(), head.file_name()) {
-                (Some(par), Some(n)) => {
-                    tail.push(n.to_os_string());
-                    head = par.to_path_buf();
-                }
-                _ => break,
-            }
-        }
-        let mut c = std::fs::canonicalize(&head).unwrap_or(head);
-        for n in tail.iter().rev() {
-            c.push(n);
-        }
-        c
-    };
-    let (b, o) = (canon(&base), canon(out));
+    let (b, o) = (
+        crate::io::outdir::resolved(&base),
+        crate::io::outdir::resolved(out),
+    );
     if o.starts_with(&b) {
         return Err(Error::output(
             out,

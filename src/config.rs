@@ -1512,6 +1512,18 @@ pub enum Bound {
 }
 use Bound::{Ge, Gt, Le};
 
+impl Bound {
+    /// Whether `v` satisfies this end of a range.
+    fn holds(self, v: f64) -> bool {
+        match self {
+            Gt(a) => v > a,
+            Ge(a) => v >= a,
+            Le(a) => v <= a,
+            Bound::Lt(a) => v < a,
+        }
+    }
+}
+
 /// A numeric setting's declared valid range. `key` is the dotted path in
 /// the landscape file; `[]` stands for every element of a list.
 #[derive(Debug, Clone, Copy)]
@@ -1542,19 +1554,7 @@ fn fmt_num(x: f64) -> String {
 impl Setting {
     /// Whether `v` (already known finite) lies in the range.
     pub fn contains(&self, v: f64) -> bool {
-        let lo = match self.min {
-            Gt(a) => v > a,
-            Ge(a) => v >= a,
-            Le(a) => v <= a,
-            Bound::Lt(a) => v < a,
-        };
-        let hi = match self.max {
-            Gt(a) => v > a,
-            Ge(a) => v >= a,
-            Le(a) => v <= a,
-            Bound::Lt(a) => v < a,
-        };
-        lo && hi
+        self.min.holds(v) && self.max.holds(v)
     }
 
     /// The range in words: "greater than 0 and at most 200 km/h".
@@ -1795,15 +1795,11 @@ fn walk(v: &toml::Value, key: &mut String, pattern: &mut String, out: &mut Vec<S
                 pattern.truncate(pl);
             }
         }
-        toml::Value::Integer(_) | toml::Value::Float(_) => {
-            if exempt(pattern) {
-                return;
-            }
-            let x = match v {
-                toml::Value::Integer(i) => *i as f64,
-                toml::Value::Float(f) => *f,
-                _ => unreachable!("matched above"),
-            };
+        toml::Value::Integer(_) | toml::Value::Float(_) if !exempt(pattern) => {
+            let x = v
+                .as_float()
+                .or_else(|| v.as_integer().map(|i| i as f64))
+                .unwrap_or(f64::NAN);
             let Some(s) = settings().find(|s| s.key == pattern.as_str()) else {
                 out.push(SettingProblem {
                     key: key.clone(),

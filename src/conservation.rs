@@ -133,13 +133,35 @@ pub fn needs(inp: &Inputs, risk: &Risk, p: &FundingParams, e: &Economics) -> Vec
 
 /// May `s` pay for area `a`?
 pub fn eligible(s: &FundingSource, a: &AreaNeeds, p: &FundingParams) -> bool {
+    why_not_eligible(s, a, p).is_none()
+}
+
+/// The eligibility rule of a source, with its reason in words when it keeps
+/// the source away from an area (None when the source may pay for it).
+pub fn why_not_eligible(s: &FundingSource, a: &AreaNeeds, p: &FundingParams) -> Option<String> {
     match s.eligibility {
-        Eligibility::Any => true,
-        Eligibility::Categories => s
+        Eligibility::Any => None,
+        Eligibility::Categories => (!s
             .categories
             .iter()
-            .any(|c| !c.is_empty() && a.category.contains(c.as_str())),
-        Eligibility::Additional => a.threat_share >= p.min_threat_share && a.threat_ha > 0.0,
+            .any(|c| !c.is_empty() && a.category.contains(c.as_str())))
+        .then(|| {
+            format!(
+                "{} funds only {} (this area is '{}')",
+                s.name,
+                s.categories.join(", "),
+                a.category
+            )
+        }),
+        Eligibility::Additional => (!(a.threat_share >= p.min_threat_share && a.threat_ha > 0.0))
+            .then(|| {
+                format!(
+                    "{} needs expected loss of at least {:.1}% of the forest to count as additional (this area: {:.1}%)",
+                    s.name,
+                    100.0 * p.min_threat_share,
+                    100.0 * a.threat_share
+                )
+            }),
     }
 }
 
@@ -165,22 +187,8 @@ pub fn gap_reasons(
             .find(|(n, _, _)| n == &s.name)
             .map(|(_, o, u)| (*o, *u))
             .unwrap_or((0.0, 0.0));
-        if !eligible(s, a, p) {
-            why.push(match s.eligibility {
-                Eligibility::Categories => format!(
-                    "{} funds only {} (this area is '{}')",
-                    s.name,
-                    s.categories.join(", "),
-                    a.category
-                ),
-                Eligibility::Additional => format!(
-                    "{} needs expected loss of at least {:.1}% of the forest to count as additional (this area: {:.1}%)",
-                    s.name,
-                    100.0 * p.min_threat_share,
-                    100.0 * a.threat_share
-                ),
-                Eligibility::Any => format!("{} cannot fund it", s.name),
-            });
+        if let Some(reason) = why_not_eligible(s, a, p) {
+            why.push(reason);
         } else if offered - used <= 0.5 {
             why.push(format!(
                 "{} is spent in full on areas with more avoided loss per dollar",

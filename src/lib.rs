@@ -146,24 +146,7 @@ pub fn pipeline(
         clock.lap("parcels");
         let c = conservation::run(&inputs, &risk, &cfg.conservation_funding, &cfg.economics)?;
         clock.lap("conservation funding");
-        let cut_off: Vec<&str> = p
-            .parcels
-            .iter()
-            .filter(|r| r.stats.travel_min.is_nan())
-            .map(|r| r.id.as_str())
-            .collect();
-        if !cut_off.is_empty() {
-            let more = if cut_off.len() > 10 {
-                format!(" and {} more", cut_off.len() - 10)
-            } else {
-                String::new()
-            };
-            warnings.push(format!(
-                "warning: {} parcel(s) cannot reach any market over land or roads (cut off by water or the AOI edge): {}{more}; they are eligible only for transitions without a travel limit, and their travel_min is empty",
-                cut_off.len(),
-                cut_off[..cut_off.len().min(10)].join(", ")
-            ));
-        }
+        warnings.extend(p.unreachable_warning());
         step.finish_and_clear();
         Some((p, c))
     } else {

@@ -194,49 +194,57 @@ fn main() -> ExitCode {
     }
 }
 
+/// `run` and `roads`: the pipeline, then its warnings, headline figures and
+/// seconds per stage (sections the run did not reach are left out).
+fn run(
+    landscape: &std::path::Path,
+    out: &std::path::Path,
+    force: bool,
+    upto: greenhalo::Upto,
+    quiet: bool,
+    progress: &Progress,
+) -> anyhow::Result<ExitCode> {
+    let opts = greenhalo::RunOptions { force, upto };
+    let rep = greenhalo::pipeline(landscape, out, progress, opts)?;
+    if !quiet {
+        for w in &rep.warnings {
+            eprintln!("{w}");
+        }
+        eprintln!(
+            "{}",
+            greenhalo::report::terminal_summary(&rep.summary, &rep.out_dir, &rep.stage_seconds)
+        );
+        eprintln!("outputs written to {}", rep.out_dir.display());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 fn dispatch(cmd: Cmd, quiet: bool, progress: &Progress) -> anyhow::Result<ExitCode> {
     match cmd {
         Cmd::Run {
             landscape,
             out,
             force,
-        } => {
-            let opts = greenhalo::RunOptions {
-                force,
-                upto: greenhalo::Upto::All,
-            };
-            let rep = greenhalo::pipeline(&landscape, &out, progress, opts)?;
-            if !quiet {
-                for w in &rep.warnings {
-                    eprintln!("{w}");
-                }
-                eprintln!(
-                    "{}",
-                    greenhalo::report::terminal_summary(
-                        &rep.summary,
-                        &rep.out_dir,
-                        &rep.stage_seconds
-                    )
-                );
-                eprintln!("outputs written to {}", rep.out_dir.display());
-            }
-            Ok(ExitCode::SUCCESS)
-        }
+        } => run(
+            &landscape,
+            &out,
+            force,
+            greenhalo::Upto::All,
+            quiet,
+            progress,
+        ),
         Cmd::Roads {
             landscape,
             out,
             force,
-        } => {
-            let opts = greenhalo::RunOptions {
-                force,
-                upto: greenhalo::Upto::Roads,
-            };
-            let rep = greenhalo::pipeline(&landscape, &out, progress, opts)?;
-            if !quiet {
-                eprintln!("outputs written to {}", rep.out_dir.display());
-            }
-            Ok(ExitCode::SUCCESS)
-        }
+        } => run(
+            &landscape,
+            &out,
+            force,
+            greenhalo::Upto::Roads,
+            quiet,
+            progress,
+        ),
         Cmd::Batch {
             landscapes,
             out,

@@ -100,6 +100,63 @@ pub struct ParcelsResult {
     pub note: String,
 }
 
+/// Totals of the selected parcels of one group (a transition, a phase, an
+/// instrument).
+#[derive(Debug, Clone, Default)]
+pub struct Group {
+    pub parcels: usize,
+    pub area_ha: f64,
+    pub investment_usd: f64,
+    pub private_npv_usd: f64,
+    /// Earnings multiples where defined, in parcel order.
+    pub earnings_multiples: Vec<f64>,
+}
+
+impl ParcelsResult {
+    /// The warning naming parcels no market can reach (NaN travel time),
+    /// if any.
+    pub fn unreachable_warning(&self) -> Option<String> {
+        let cut_off: Vec<&str> = self
+            .parcels
+            .iter()
+            .filter(|r| r.stats.travel_min.is_nan())
+            .map(|r| r.id.as_str())
+            .collect();
+        if cut_off.is_empty() {
+            return None;
+        }
+        let more = if cut_off.len() > 10 {
+            format!(" and {} more", cut_off.len() - 10)
+        } else {
+            String::new()
+        };
+        Some(format!(
+            "warning: {} parcel(s) cannot reach any market over land or roads (cut off by water or the AOI edge): {}{more}; they are eligible only for transitions without a travel limit, and their travel_min is empty",
+            cut_off.len(),
+            cut_off[..cut_off.len().min(10)].join(", ")
+        ))
+    }
+
+    /// The selected parcels grouped by `key`, in key order (summary.json
+    /// and the report both read their breakdowns from here).
+    pub fn selected_by<K: Ord>(
+        &self,
+        key: impl Fn(&ParcelResult) -> K,
+    ) -> std::collections::BTreeMap<K, Group> {
+        let mut out: std::collections::BTreeMap<K, Group> = Default::default();
+        for p in self.parcels.iter().filter(|p| p.selected) {
+            let g = out.entry(key(p)).or_default();
+            g.parcels += 1;
+            g.area_ha += p.stats.area_ha;
+            g.investment_usd += p.investment_usd;
+            g.private_npv_usd += p.private_npv_usd;
+            g.earnings_multiples
+                .extend(p.earnings_multiple.filter(|m| m.is_finite()));
+        }
+        out
+    }
+}
+
 /// Exact zonal statistics of every parcel.
 pub fn parcel_stats(
     inp: &Inputs,

@@ -311,39 +311,14 @@ fn frontier_sentence(roads: &crate::roads::RoadsResult) -> String {
 /// The farmland tables: by transition (parcels, area, investment, farmer
 /// NPV and earnings multiple), by phase and by instrument.
 fn farmland_tables(parcels: &ParcelsResult) -> String {
-    use std::collections::BTreeMap;
-    let sel: Vec<_> = parcels.parcels.iter().filter(|p| p.selected).collect();
-    if sel.is_empty() {
+    if !parcels.parcels.iter().any(|p| p.selected) {
         return "<p class=\"note\">No parcel is selected.</p>".into();
     }
-    // transition -> (parcels, ha, investment, private NPV, multiples)
-    let mut by_t: BTreeMap<&str, (usize, f64, f64, f64, Vec<f64>)> = BTreeMap::new();
-    let mut by_phase: BTreeMap<u8, (usize, f64, f64)> = BTreeMap::new();
-    let mut by_inst: BTreeMap<&str, (usize, f64, f64)> = BTreeMap::new();
-    for p in &sel {
-        let e = by_t.entry(p.transition.as_str()).or_default();
-        e.0 += 1;
-        e.1 += p.stats.area_ha;
-        e.2 += p.investment_usd;
-        e.3 += p.private_npv_usd;
-        if let Some(m) = p.earnings_multiple {
-            e.4.push(m);
-        }
-        let ph = by_phase.entry(p.phase.unwrap_or(0)).or_default();
-        ph.0 += 1;
-        ph.1 += p.stats.area_ha;
-        ph.2 += p.investment_usd;
-        let ins = by_inst
-            .entry(p.instrument.as_deref().unwrap_or("none"))
-            .or_default();
-        ins.0 += 1;
-        ins.1 += p.stats.area_ha;
-        ins.2 += p.investment_usd;
-    }
-    let median = |v: &mut Vec<f64>| -> String {
+    let median = |v: &[f64]| -> String {
         if v.is_empty() {
             return "–".into();
         }
+        let mut v = v.to_vec();
         v.sort_by(|a, b| a.total_cmp(b));
         let n = v.len();
         let m = if n % 2 == 1 {
@@ -354,38 +329,48 @@ fn farmland_tables(parcels: &ParcelsResult) -> String {
         format!("{m:.1}× (range {:.1}–{:.1}×)", v[0], v[n - 1])
     };
     let mut t = String::from("<table><tr><th>transition</th><th>parcels</th><th>km²</th><th>investment</th><th>farmers' NPV</th><th>earnings multiple at maturity, median</th></tr>");
-    for (name, (n, ha, inv, npv, mut mults)) in by_t {
+    for (name, g) in parcels.selected_by(|p| p.transition.clone()) {
         t.push_str(&format!(
             "<tr><td>{}</td><td>{}</td><td>{:.1}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            esc(name),
-            fmt_int(n as f64),
-            nz(ha / 100.0, 1),
-            money(inv),
-            money(npv),
-            median(&mut mults)
+            esc(&name),
+            fmt_int(g.parcels as f64),
+            nz(g.area_ha / 100.0, 1),
+            money(g.investment_usd),
+            money(g.private_npv_usd),
+            median(&g.earnings_multiples)
         ));
     }
-    t.push_str(
-        "</table><table><tr><th>phase</th><th>parcels</th><th>km²</th><th>investment</th></tr>",
+    let simple = |t: &mut String, head: &str, rows: Vec<(String, crate::parcels::Group)>| {
+        t.push_str(&format!(
+            "</table><table><tr><th>{head}</th><th>parcels</th><th>km²</th><th>investment</th></tr>"
+        ));
+        for (k, g) in rows {
+            t.push_str(&format!(
+                "<tr><td>{}</td><td>{}</td><td>{:.1}</td><td>{}</td></tr>",
+                esc(&k),
+                fmt_int(g.parcels as f64),
+                nz(g.area_ha / 100.0, 1),
+                money(g.investment_usd)
+            ));
+        }
+    };
+    simple(
+        &mut t,
+        "phase",
+        parcels
+            .selected_by(|p| p.phase.unwrap_or(0))
+            .into_iter()
+            .map(|(k, g)| (k.to_string(), g))
+            .collect(),
     );
-    for (ph, (n, ha, inv)) in by_phase {
-        t.push_str(&format!(
-            "<tr><td>{ph}</td><td>{}</td><td>{:.1}</td><td>{}</td></tr>",
-            fmt_int(n as f64),
-            nz(ha / 100.0, 1),
-            money(inv)
-        ));
-    }
-    t.push_str("</table><table><tr><th>instrument</th><th>parcels</th><th>km²</th><th>investment</th></tr>");
-    for (name, (n, ha, inv)) in by_inst {
-        t.push_str(&format!(
-            "<tr><td>{}</td><td>{}</td><td>{:.1}</td><td>{}</td></tr>",
-            esc(name),
-            fmt_int(n as f64),
-            nz(ha / 100.0, 1),
-            money(inv)
-        ));
-    }
+    simple(
+        &mut t,
+        "instrument",
+        parcels
+            .selected_by(|p| p.instrument.clone().unwrap_or_else(|| "none".into()))
+            .into_iter()
+            .collect(),
+    );
     t.push_str("</table>");
     t
 }

@@ -27,13 +27,6 @@ fn landscapes(dir: &std::path::Path) {
     std::fs::remove_file(dir.join("land3/dem.tif")).unwrap();
 }
 
-fn table(out: &std::path::Path, tag: &str) -> serde_json::Value {
-    serde_json::from_str(
-        &std::fs::read_to_string(out.join(format!("batch_summary{tag}.json"))).unwrap(),
-    )
-    .unwrap()
-}
-
 #[test]
 fn a_batch_isolates_failures_resumes_and_shards() {
     let d = tempfile::tempdir().unwrap();
@@ -49,7 +42,7 @@ fn a_batch_isolates_failures_resumes_and_shards() {
         .assert()
         .code(3)
         .stderr(predicate::str::contains("land3").and(predicate::str::contains("dem.tif")));
-    let t = table(&out, "");
+    let t = batch_table(&out, "");
     assert_eq!(t["ok"], 4);
     assert_eq!(t["failed"], 1);
     let broken = t["landscapes"]
@@ -74,7 +67,7 @@ fn a_batch_isolates_failures_resumes_and_shards() {
         .arg(&out)
         .assert()
         .code(3);
-    let t = table(&out, "");
+    let t = batch_table(&out, "");
     assert_eq!(
         (t["skipped"].as_u64(), t["ok"].as_u64()),
         (Some(4), Some(0))
@@ -88,7 +81,7 @@ fn a_batch_isolates_failures_resumes_and_shards() {
         .arg("--force")
         .assert()
         .code(3);
-    assert_eq!(table(&out, "")["ok"], 4);
+    assert_eq!(batch_table(&out, "")["ok"], 4);
     assert_eq!(snapshot(&out.join("land1")), before);
 
     // Shards 1/3, 2/3, 3/3 cover every landscape once.
@@ -103,7 +96,7 @@ fn a_batch_isolates_failures_resumes_and_shards() {
             .arg(&sharded)
             .args(["--shard", &format!("{i}/3")])
             .assert();
-        let t = table(&sharded, &format!(".shard-{i}-of-3"));
+        let t = batch_table(&sharded, &format!(".shard-{i}-of-3"));
         names.extend(
             t["landscapes"]
                 .as_array()
@@ -121,7 +114,7 @@ fn a_batch_isolates_failures_resumes_and_shards() {
         .arg(&sharded)
         .assert()
         .code(3);
-    let t = table(&sharded, "");
+    let t = batch_table(&sharded, "");
     assert_eq!(t["landscapes"].as_array().unwrap().len(), 5);
     assert_eq!(snapshot(&sharded.join("land1")), before);
 }

@@ -17,11 +17,10 @@ fn attr<'a>(tag: &'a str, name: &str) -> Option<&'a str> {
 fn every_tree_node_names_a_map_layer_with_an_id_qgis_keeps() {
     let out = sample_run();
     let qgs = std::fs::read_to_string(out.join("greenhalo.qgs")).unwrap();
-    let nodes: Vec<(&str, &str)> = qgs
+    let nodes: Vec<String> = qgs
         .split("<layer-tree-layer ")
         .skip(1)
-        .map(|t| (attr(&format!(" {t}"), "id").unwrap().to_owned(), t))
-        .map(|(id, t)| (Box::leak(id.into_boxed_str()) as &str, t))
+        .map(|t| attr(&format!(" {t}"), "id").unwrap().to_owned())
         .collect();
     assert_eq!(nodes.len(), 9, "decisions, context and rasters");
     let map_ids: Vec<&str> = qgs
@@ -32,7 +31,7 @@ fn every_tree_node_names_a_map_layer_with_an_id_qgis_keeps() {
             &t[i..i + t[i..].find("</id>").unwrap()]
         })
         .collect();
-    for (id, _) in &nodes {
+    for id in &nodes {
         assert!(id.len() > 10, "QGIS would replace id {id}");
         assert_eq!(map_ids.iter().filter(|m| *m == id).count(), 1, "{id}");
     }

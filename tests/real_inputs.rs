@@ -333,28 +333,22 @@ fn zonal_stats_refuses_a_raster_without_crs_unless_assumed() {
     let d = tempfile::tempdir().unwrap();
     let (r, v) = write_cw_cases(d.path(), false);
     let out = d.path().join("z.csv");
-    greenhalo()
-        .arg("zonal-stats")
-        .arg("--polygons")
-        .arg(&v)
-        .arg("--raster")
-        .arg(&r)
-        .arg("-o")
-        .arg(&out)
-        .assert()
-        .failure()
-        .stderr(
-            predicates::str::contains("r_nocrs.tif").and(predicates::str::contains("--assume-crs")),
-        );
+    let zonal = || {
+        let mut c = greenhalo();
+        c.arg("zonal-stats")
+            .arg("--polygons")
+            .arg(&v)
+            .arg("--raster")
+            .arg(&r)
+            .arg("-o")
+            .arg(&out);
+        c
+    };
+    zonal().assert().failure().stderr(
+        predicates::str::contains("r_nocrs.tif").and(predicates::str::contains("--assume-crs")),
+    );
     assert!(!out.exists(), "nothing written on error");
-    greenhalo()
-        .arg("zonal-stats")
-        .arg("--polygons")
-        .arg(&v)
-        .arg("--raster")
-        .arg(&r)
-        .arg("-o")
-        .arg(&out)
+    zonal()
         .args(["--assume-crs", "EPSG:32718", "--stats", "count"])
         .assert()
         .success();

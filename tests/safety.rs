@@ -12,20 +12,7 @@ use common::*;
 /// A small synthetic landscape (8 x 6 km, 200 m) in `dir`; runs in well
 /// under a second.
 fn small(dir: &Path) -> PathBuf {
-    greenhalo()
-        .args([
-            "-q",
-            "synth",
-            "--size-km",
-            "8,6",
-            "--resolution",
-            "200",
-            "-o",
-        ])
-        .arg(dir)
-        .assert()
-        .success();
-    dir.join("landscape.toml")
+    synth_small(dir, "8,6")
 }
 
 #[test]
@@ -66,9 +53,7 @@ fn batch_gives_colliding_landscapes_distinct_folders() {
         .arg(&out)
         .assert()
         .success();
-    let t: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(out.join("batch_summary.json")).unwrap())
-            .unwrap();
+    let t = batch_table(&out, "");
     let rows = t["landscapes"].as_array().unwrap();
     assert_eq!(rows.len(), 2);
     let dirs: std::collections::BTreeSet<&str> = rows
@@ -94,9 +79,7 @@ fn batch_gives_colliding_landscapes_distinct_folders() {
         .arg(&out)
         .assert()
         .success();
-    let t2: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(out.join("batch_summary.json")).unwrap())
-            .unwrap();
+    let t2 = batch_table(&out, "");
     let names = |t: &serde_json::Value| -> Vec<String> {
         t["landscapes"]
             .as_array()

@@ -115,19 +115,7 @@ fn bound(b: Bound) -> f64 {
 fn every_numeric_setting_at_extremes_errors_by_name_or_runs_clean() {
     let d = tempfile::tempdir().unwrap();
     let land = d.path().join("land");
-    greenhalo()
-        .args([
-            "-q",
-            "synth",
-            "--size-km",
-            "12,10",
-            "--resolution",
-            "200",
-            "-o",
-        ])
-        .arg(&land)
-        .assert()
-        .success();
+    synth_small(&land, "12,10");
     let base_out = d.path().join("base");
     run_ok(&land.join("landscape.toml"), &base_out);
     let text = std::fs::read_to_string(base_out.join("landscape.resolved.toml")).unwrap();

@@ -10,37 +10,40 @@ use crate::error::{Error, Result};
 /// without it is never replaced.
 pub const MARKER: &str = ".greenhalo-output";
 
+/// `p` as an absolute path with symlinks and ".." resolved, for a path that
+/// may not exist yet: its longest existing ancestor canonicalised, plus the
+/// rest. Output-over-input checks compare these, so neither a symlink nor
+/// ".." can hide an input.
+pub fn resolved(p: &Path) -> PathBuf {
+    let abs = if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        std::env::current_dir().unwrap_or_default().join(p)
+    };
+    let mut head = abs;
+    let mut tail = Vec::new();
+    while !head.exists() {
+        match (head.parent(), head.file_name()) {
+            (Some(par), Some(n)) => {
+                tail.push(n.to_os_string());
+                head = par.to_path_buf();
+            }
+            _ => break,
+        }
+    }
+    let mut c = std::fs::canonicalize(&head).unwrap_or(head);
+    for n in tail.iter().rev() {
+        c.push(n);
+    }
+    c
+}
+
 /// Refuse an output folder that is, or holds, any of `inputs` (replacing it
 /// would delete them).
 pub fn check_not_over_inputs(target: &Path, inputs: &[PathBuf]) -> Result<()> {
-    let abs = |p: &Path| -> PathBuf {
-        let p = if p.is_absolute() {
-            p.to_path_buf()
-        } else {
-            std::env::current_dir().unwrap_or_default().join(p)
-        };
-        // Canonicalise the longest existing ancestor, so symlinks and ".."
-        // cannot hide an input.
-        let mut base = p.clone();
-        let mut rest = Vec::new();
-        while !base.exists() {
-            match (base.parent(), base.file_name()) {
-                (Some(par), Some(n)) => {
-                    rest.push(n.to_os_string());
-                    base = par.to_path_buf();
-                }
-                _ => break,
-            }
-        }
-        let mut c = std::fs::canonicalize(&base).unwrap_or(base);
-        for n in rest.iter().rev() {
-            c.push(n);
-        }
-        c
-    };
-    let t = abs(target);
+    let t = resolved(target);
     for i in inputs {
-        let ia = abs(i);
+        let ia = resolved(i);
         if ia.starts_with(&t) {
             return Err(Error::output(
                 target,

@@ -10,7 +10,7 @@ use crate::io::geojson_out::{self, OutFeature};
 use crate::io::qml;
 use crate::io::srs;
 
-use super::{guard_figures, tidy, write_csv};
+use super::{guard_figures, row, tidy, write_csv};
 
 /// conservation.geojson / .csv / .qml (graduated by funding gap).
 pub fn write_conservation(
@@ -23,10 +23,7 @@ pub fn write_conservation(
         .areas
         .iter()
         .map(|a| {
-            let mut m = match tidy(&serde_json::to_value(a).unwrap_or(Value::Null)) {
-                Value::Object(m) => m,
-                _ => Map::new(),
-            };
+            let mut m = row(a);
             m.remove("allocated_by_source");
             for (name, v) in &a.allocated_by_source {
                 m.insert(format!("allocated_{name}"), tidy(&json!(v)));

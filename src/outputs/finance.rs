@@ -6,7 +6,7 @@ use serde_json::{json, Map, Value};
 
 use crate::error::Result;
 
-use super::{tidy, write_csv};
+use super::{row, tidy, write_csv};
 
 /// finance_cashflows.csv (one row a year), capital_stack.csv and the
 /// finance section of summary.json.
@@ -15,8 +15,7 @@ pub fn write_finance(dir: &Path, f: &crate::finance::Finance) -> Result<Value> {
     let h = s.roads_cost.len();
     let mut rows = Vec::new();
     for t in 1..h {
-        rows.push(
-            match tidy(&json!({
+        rows.push(row(&json!({
                 "year": t,
                 "roads_cost_usd": s.roads_cost[t],
                 "parcels_cost_usd": s.parcels_cost[t],
@@ -27,23 +26,10 @@ pub fn write_finance(dir: &Path, f: &crate::finance::Finance) -> Result<Value> {
                 "parcels_net_revenue_usd": s.parcels_revenue[t],
                 "parcels_tco2": s.parcels_tco2[t],
                 "conservation_avoided_tco2": s.conservation_tco2[t],
-            })) {
-                Value::Object(m) => m,
-                _ => Map::new(),
-            },
-        );
+        })));
     }
     write_csv(&dir.join("finance_cashflows.csv"), &rows)?;
-    let stack: Vec<Map<String, Value>> = f
-        .capital_stack
-        .iter()
-        .map(
-            |p| match tidy(&serde_json::to_value(p).unwrap_or(Value::Null)) {
-                Value::Object(m) => m,
-                _ => Map::new(),
-            },
-        )
-        .collect();
+    let stack: Vec<Map<String, Value>> = f.capital_stack.iter().map(row).collect();
     write_csv(&dir.join("capital_stack.csv"), &stack)?;
     let hl = &f.headline;
     Ok(tidy(&json!({

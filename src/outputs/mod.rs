@@ -24,6 +24,7 @@ pub use summary::*;
 
 use std::path::Path;
 
+use serde::Serialize;
 use serde_json::{json, Map, Value};
 
 use crate::error::{Error, Result};
@@ -166,6 +167,15 @@ pub fn write_json(path: &Path, v: &Value) -> Result<()> {
     let mut s = serde_json::to_string_pretty(v).map_err(|e| Error::output(path, e))?;
     s.push('\n');
     std::fs::write(path, s).map_err(|e| Error::io(path, e))
+}
+
+/// One output row: `x` serialised and tidied (no -0, NaN as null for the
+/// guard to catch) as a field map; empty when `x` is not a struct.
+pub fn row<T: Serialize>(x: &T) -> Map<String, Value> {
+    match tidy(&serde_json::to_value(x).unwrap_or(Value::Null)) {
+        Value::Object(m) => m,
+        _ => Map::new(),
+    }
 }
 
 #[cfg(test)]

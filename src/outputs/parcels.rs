@@ -10,7 +10,7 @@ use crate::io::geojson_out::{self, OutFeature};
 use crate::io::qml;
 use crate::io::srs;
 
-use super::{guard_figures, tidy, write_csv};
+use super::{guard_figures, row, tidy, write_csv};
 
 /// parcels.geojson / .csv / .qml.
 pub fn write_parcels(dir: &Path, inp: &Inputs, res: &crate::parcels::ParcelsResult) -> Result<()> {
@@ -18,15 +18,11 @@ pub fn write_parcels(dir: &Path, inp: &Inputs, res: &crate::parcels::ParcelsResu
     let rows: Vec<Map<String, Value>> = res
         .parcels
         .iter()
-        .map(
-            |p| match tidy(&serde_json::to_value(p).unwrap_or(Value::Null)) {
-                Value::Object(mut m) => {
-                    m.insert("eligible".into(), json!(p.eligible.join(";")));
-                    m
-                }
-                _ => Map::new(),
-            },
-        )
+        .map(|p| {
+            let mut m = row(p);
+            m.insert("eligible".into(), json!(p.eligible.join(";")));
+            m
+        })
         .collect();
     let all: Vec<&Map<String, Value>> = rows.iter().collect();
     guard_figures(
@@ -90,24 +86,12 @@ pub fn write_parcels(dir: &Path, inp: &Inputs, res: &crate::parcels::ParcelsResu
 pub fn parcels_summary(res: &crate::parcels::ParcelsResult) -> Value {
     let sel: Vec<&crate::parcels::ParcelResult> =
         res.parcels.iter().filter(|p| p.selected).collect();
-    let mut by_t: std::collections::BTreeMap<String, (f64, usize)> = Default::default();
-    let mut by_phase: std::collections::BTreeMap<String, f64> = Default::default();
-    let mut by_inst: std::collections::BTreeMap<String, f64> = Default::default();
-    for p in &sel {
-        let e = by_t.entry(p.transition.clone()).or_default();
-        e.0 += p.stats.area_ha;
-        e.1 += 1;
-        *by_phase
-            .entry(format!("phase_{}", p.phase.unwrap_or(0)))
-            .or_default() += p.investment_usd;
-        *by_inst
-            .entry(p.instrument.clone().unwrap_or_default())
-            .or_default() += p.investment_usd;
-    }
-    let mults: Vec<f64> = sel
-        .iter()
-        .filter_map(|p| p.earnings_multiple)
-        .filter(|m| m.is_finite())
+    let by_t = res.selected_by(|p| p.transition.clone());
+    let by_phase = res.selected_by(|p| format!("phase_{}", p.phase.unwrap_or(0)));
+    let by_inst = res.selected_by(|p| p.instrument.clone().unwrap_or_default());
+    let mults: Vec<f64> = by_t
+        .values()
+        .flat_map(|g| g.earnings_multiples.iter().copied())
         .collect();
     let mean_mult = if mults.is_empty() {
         Value::Null
@@ -126,10 +110,10 @@ pub fn parcels_summary(res: &crate::parcels::ParcelsResult) -> Value {
         "note": res.note,
         "investment_usd": res.investment_usd,
         "total_npv_usd": sel.iter().map(|p| p.total_npv_usd).sum::<f64>(),
-        "area_ha_by_transition": by_t.iter().map(|(k, v)| (k.clone(), json!(v.0))).collect::<Map<_, _>>(),
-        "parcels_by_transition": by_t.iter().map(|(k, v)| (k.clone(), json!(v.1))).collect::<Map<_, _>>(),
-        "investment_usd_by_phase": by_phase.iter().map(|(k, v)| (k.clone(), json!(v))).collect::<Map<_, _>>(),
-        "investment_usd_by_instrument": by_inst.iter().map(|(k, v)| (k.clone(), json!(v))).collect::<Map<_, _>>(),
+        "area_ha_by_transition": by_t.iter().map(|(k, g)| (k.clone(), json!(g.area_ha))).collect::<Map<_, _>>(),
+        "parcels_by_transition": by_t.iter().map(|(k, g)| (k.clone(), json!(g.parcels))).collect::<Map<_, _>>(),
+        "investment_usd_by_phase": by_phase.iter().map(|(k, g)| (k.clone(), json!(g.investment_usd))).collect::<Map<_, _>>(),
+        "investment_usd_by_instrument": by_inst.iter().map(|(k, g)| (k.clone(), json!(g.investment_usd))).collect::<Map<_, _>>(),
         "earnings_multiple_mean": mean_mult,
         "earnings_multiple_max": if max_mult.is_nan() { Value::Null } else { json!(max_mult) },
     }))

@@ -11,14 +11,7 @@ use crate::io::qml;
 use crate::io::srs;
 use crate::roads::{RoadsResult, ScoredSegment};
 
-use super::{guard_figures, r, tidy, write_csv};
-
-fn props(s: &ScoredSegment) -> Map<String, Value> {
-    match tidy(&serde_json::to_value(s).unwrap_or(Value::Null)) {
-        Value::Object(m) => m,
-        _ => Map::new(),
-    }
-}
+use super::{guard_figures, r, row, tidy, write_csv};
 
 pub fn write_roads(dir: &Path, inp: &Inputs, res: &RoadsResult) -> Result<()> {
     let grid_srs = srs::parse(&inp.grid_wkt)?;
@@ -29,7 +22,7 @@ pub fn write_roads(dir: &Path, inp: &Inputs, res: &RoadsResult) -> Result<()> {
         .iter()
         .map(|&i| OutFeature {
             geom: geo::Geometry::LineString(res.segments[i].geom.clone()),
-            props: props(&res.scored[i]),
+            props: row(&res.scored[i]),
         })
         .collect();
     let all: Vec<&Map<String, Value>> = feats.iter().map(|f| &f.props).collect();
@@ -72,16 +65,7 @@ pub fn write_roads(dir: &Path, inp: &Inputs, res: &RoadsResult) -> Result<()> {
         0.6,
         Some(&width),
     );
-    let frontier: Vec<Map<String, Value>> = res
-        .frontier
-        .iter()
-        .map(
-            |p| match tidy(&serde_json::to_value(p).unwrap_or(Value::Null)) {
-                Value::Object(m) => m,
-                _ => Map::new(),
-            },
-        )
-        .collect();
+    let frontier: Vec<Map<String, Value>> = res.frontier.iter().map(row).collect();
     let rows: Vec<&Map<String, Value>> = frontier.iter().collect();
     guard_figures("roads", "frontier point", "budget_usd", &rows, &[])?;
     write_csv(&dir.join("road_frontier.csv"), &frontier)?;

@@ -54,6 +54,33 @@ pub fn summary(out: &Path) -> serde_json::Value {
     serde_json::from_str(&text).expect("summary.json is JSON")
 }
 
+/// `greenhalo synth` of a small landscape (`size_km` "W,H", 200 m cells)
+/// into `dir`; returns its landscape file.
+pub fn synth_small(dir: &Path, size_km: &str) -> PathBuf {
+    greenhalo()
+        .args([
+            "-q",
+            "synth",
+            "--size-km",
+            size_km,
+            "--resolution",
+            "200",
+            "-o",
+        ])
+        .arg(dir)
+        .assert()
+        .success();
+    dir.join("landscape.toml")
+}
+
+/// A batch folder's `batch_summary{tag}.json`.
+pub fn batch_table(out: &Path, tag: &str) -> serde_json::Value {
+    serde_json::from_str(
+        &std::fs::read_to_string(out.join(format!("batch_summary{tag}.json"))).unwrap(),
+    )
+    .unwrap()
+}
+
 pub fn greenhalo() -> assert_cmd::Command {
     assert_cmd::Command::cargo_bin("greenhalo").expect("binary built")
 }
