@@ -104,17 +104,17 @@ pub fn pipeline(
     let (inputs, problems) = inputs::load_checked(&ls, progress)?;
     let mut warnings: Vec<String> = problems.list.iter().map(|p| p.to_string()).collect();
     let cfg = &ls.cfg;
-    clock.lap("load and align inputs");
+    clock.lap("inputs");
 
     let step = progress.spinner("accessibility");
     let access = access::Access::compute(&inputs, &cfg.access, &cfg.landcover)?;
     step.finish_and_clear();
-    clock.lap("accessibility");
+    clock.lap("access");
 
     let step = progress.spinner("deforestation risk");
     let risk = risk::compute(&inputs, &access.travel_min, &cfg.risk, cfg.seed)?;
     step.finish_and_clear();
-    clock.lap("deforestation risk");
+    clock.lap("risk");
 
     let halo = halo::compute(&inputs, &cfg.halo)?;
     clock.lap("halo");
@@ -145,7 +145,7 @@ pub fn pipeline(
         )?;
         clock.lap("parcels");
         let c = conservation::run(&inputs, &risk, &cfg.conservation_funding, &cfg.economics)?;
-        clock.lap("conservation funding");
+        clock.lap("conservation");
         warnings.extend(p.unreachable_warning());
         step.finish_and_clear();
         Some((p, c))
@@ -205,7 +205,7 @@ pub fn pipeline(
     outputs::write_run_record(dir, landscape, &ls)?;
     outputs::guard_summary(&summary)?;
     outputs::write_json(&staging.file("summary.json"), &summary)?;
-    clock.lap("finance and outputs");
+    clock.lap("finance+outputs");
     outputs::write_run_log(
         &staging.file("run_log.txt"),
         landscape,
