@@ -172,10 +172,18 @@ fn main() -> ExitCode {
         eprintln!(
             "greenhalo: interrupted; unfinished outputs removed, earlier outputs left as they were"
         );
-        std::process::exit(130);
+        immediate_exit(130);
     });
     let progress = Progress::new(cli.quiet);
-    match dispatch(cli.cmd, cli.quiet, &progress) {
+    let result = dispatch(cli.cmd, cli.quiet, &progress);
+    if greenhalo::io::outdir::interrupted() {
+        // The interrupt handler is removing our folders and will end the
+        // process with 130; an error now is only its echo.
+        loop {
+            std::thread::park();
+        }
+    }
+    match result {
         Ok(code) => code,
         Err(e) => {
             // Library errors carry their causes in their message already;
@@ -389,4 +397,17 @@ fn dispatch(cmd: Cmd, quiet: bool, progress: &Progress) -> anyhow::Result<ExitCo
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// End the process now, without running exit handlers: GDAL's and HiGHS's
+/// global destructors would run while worker threads still use them (a
+/// segmentation fault seen under SIGTERM in CI).
+fn immediate_exit(code: i32) -> ! {
+    #[cfg(unix)]
+    // SAFETY: _exit only ends the process; it touches no Rust state.
+    unsafe {
+        libc::_exit(code)
+    }
+    #[cfg(not(unix))]
+    std::process::exit(code)
 }

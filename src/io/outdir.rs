@@ -72,9 +72,20 @@ fn active() -> std::sync::MutexGuard<'static, Vec<PathBuf>> {
     ACTIVE.lock().unwrap_or_else(|p| p.into_inner())
 }
 
+/// Set once an interrupt started removing the staging folders: an error the
+/// main thread meets meanwhile (its folder vanished) is a consequence of the
+/// interrupt, not a failure to report.
+static INTERRUPTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Whether an interrupt is being handled (see [`abandon_all`]).
+pub fn interrupted() -> bool {
+    INTERRUPTED.load(std::sync::atomic::Ordering::SeqCst)
+}
+
 /// Remove every staging folder of this process (called on SIGINT/SIGTERM
 /// before exiting). Returns the lock held, so no commit starts afterwards.
 pub fn abandon_all() -> std::sync::MutexGuard<'static, Vec<PathBuf>> {
+    INTERRUPTED.store(true, std::sync::atomic::Ordering::SeqCst);
     let mut list = active();
     for d in list.drain(..) {
         // A writer still running may add a file while the folder is being
