@@ -118,6 +118,12 @@ pub struct LandscapeConfig {
     pub conservation_funding: FundingParams,
     #[serde(default)]
     pub finance: FinanceParams,
+    /// Where values come from: setting key (e.g.
+    /// `"road_upgrades.cost_tertiary_usd_per_km"`, or a section such as
+    /// `"transitions.catalogue"`) to a citation, shown in the report's
+    /// assumptions beside the value.
+    #[serde(default)]
+    pub sources: BTreeMap<String, String>,
 }
 
 fn default_seed() -> u64 {
@@ -574,6 +580,28 @@ pub struct Economics {
     /// Carbon density where no carbon raster is given, t C/ha above + below
     /// ground (SPEC default; lowland Amazon forests hold about 100-150).
     pub carbon_density_tc_per_ha: f64,
+    /// The year whose US dollars every money figure is in.
+    pub currency_year: u32,
+    /// Whether prices and the discount rate are real (constant dollars of
+    /// `currency_year`, the usual basis of public appraisal) or nominal.
+    pub price_basis: PriceBasis,
+}
+
+/// Real (constant-dollar) or nominal money figures.
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum PriceBasis {
+    Real,
+    Nominal,
+}
+
+impl PriceBasis {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PriceBasis::Real => "real",
+            PriceBasis::Nominal => "nominal",
+        }
+    }
 }
 
 impl Default for Economics {
@@ -583,6 +611,8 @@ impl Default for Economics {
             discount_rate: 0.10,
             carbon_price_usd_per_tco2: 50.0,
             carbon_density_tc_per_ha: 120.0,
+            currency_year: 2024,
+            price_basis: PriceBasis::Real,
         }
     }
 }
@@ -602,6 +632,7 @@ const ECONOMICS_RANGES: &[Setting] = &[
         Le(1_000.0),
         "t C/ha",
     ),
+    num("economics.currency_year", Ge(1900.0), Le(2100.0), "year"),
 ];
 
 /// Green Halo zone (SPEC section D).
@@ -1652,6 +1683,7 @@ impl LandscapeConfig {
             }),
         }
         self.check_relations(&mut out);
+        self.check_sources(&mut out);
         out
     }
 
@@ -2002,6 +2034,8 @@ horizon_years = {hy}                  # appraisal horizon H
 discount_rate = {dr:?}                # r
 carbon_price_usd_per_tco2 = {cp:?}
 carbon_density_tc_per_ha = {cd:?}     # used where no carbon raster is given
+currency_year = {cy}                # every money figure is in US$ of this year
+price_basis = "{pb}"                 # "real" (constant dollars) or "nominal"
 
 [halo]
 distance_km = {hd:?}                   # Green Halo ring width around conservation areas
@@ -2040,7 +2074,13 @@ protected = {c6:?}
 {cf}
 # Phases, target private share per phase, extension and insurance lines,
 # Monte Carlo draws and spreads.
-{fi}"#,
+{fi}
+# Where your values come from, shown beside them in the report's assumptions:
+# a setting key or a section, and its citation. For example:
+# [sources]
+# "road_upgrades.cost_tertiary_usd_per_km" = "Provias Descentralizado unit costs, 2023"
+# "transitions.catalogue" = "Regional cocoa and coffee cooperatives' budgets, 2024"
+"#,
         seed = default_seed(),
         res = g.resolution_m,
         class_field = r.class_field,
@@ -2067,6 +2107,8 @@ protected = {c6:?}
         dr = e.discount_rate,
         cp = e.carbon_price_usd_per_tco2,
         cd = e.carbon_density_tc_per_ha,
+        cy = e.currency_year,
+        pb = e.price_basis.as_str(),
         hd = h.distance_km,
         lpy = rk.loss_period_years,
         spc = rk.sample_per_class,
@@ -2084,6 +2126,275 @@ protected = {c6:?}
         cf = cf,
         fi = fi,
     )
+}
+
+/// Citations behind the built-in defaults, by setting key or section
+/// (a key's own entry wins over its section's). Shown in the report's
+/// assumptions for every value left at its default; the doc comments of
+/// the parameter structs above say more.
+pub const DEFAULT_SOURCES: &[(&str, &str)] = &[
+    ("grid", "greenhalo default"),
+    ("access", "SPEC defaults: typical travel speeds by road class and off-road cover"),
+    ("economics.horizon_years", "SPEC: 20 years, the pilot's horizon"),
+    (
+        "economics.discount_rate",
+        "SPEC: 10%, the social discount rate of Peru's public investment system and of Vilela et al. 2020",
+    ),
+    ("economics.carbon_price_usd_per_tco2", "SPEC default"),
+    (
+        "economics.carbon_density_tc_per_ha",
+        "SPEC default; lowland Amazon forests hold about 100-150 t C/ha",
+    ),
+    ("economics", "greenhalo default"),
+    (
+        "halo.distance_km",
+        "Barber et al. 2014 (Biol. Conserv. 177:203): ~95% of Amazon deforestation lies within 5.5 km of a road",
+    ),
+    (
+        "risk.default_coefficients.road_distance_km",
+        "Barber et al. 2014: ~95% of deforestation within 5.5 km of a road",
+    ),
+    (
+        "risk.default_coefficients.protected",
+        "Barber et al. 2014: 10.9% loss in protected areas near roads vs 43.6% unprotected",
+    ),
+    (
+        "risk.default_coefficients",
+        "Order of magnitude of spatial deforestation models of the Peruvian Amazon (uncalibrated runs only)",
+    ),
+    ("risk", "greenhalo default"),
+    (
+        "road_upgrades.cost_",
+        "Order of magnitude of Peruvian public road projects (MTC / Provias)",
+    ),
+    (
+        "road_upgrades.terrain_factor_",
+        "World Bank ROCKS road-cost database terrain classes",
+    ),
+    (
+        "road_upgrades.value_of_time_usd_per_hour",
+        "HDM-4 and World Bank guidance: a share of the rural wage",
+    ),
+    (
+        "road_upgrades.farm_output_t_per_ha",
+        "Alto Mayo crops; Goñas et al. 2024 (Forests 15:500) report 0.96 t/ha of dry cocoa",
+    ),
+    (
+        "road_upgrades.transport_usd_per_tonne_hour",
+        "Rural freight in Peru, about US$0.5 per tonne-km at 20 km/h",
+    ),
+    ("road_upgrades.voc_", "HDM-4 style vehicle operating cost ranges"),
+    ("road_upgrades", "SPEC and greenhalo defaults"),
+    (
+        "transitions.catalogue",
+        "Goñas et al. 2024 (Forests 15:500) and regional agroforestry budgets (see src/config.rs)",
+    ),
+    ("transitions", "SPEC and greenhalo defaults"),
+    (
+        "conservation_funding.management_usd_per_km2_year",
+        "SERNANP financial-needs studies: a few US$ per hectare a year",
+    ),
+    (
+        "conservation_funding.effectiveness",
+        "Barber et al. 2014: protected areas near roads lost three quarters less forest",
+    ),
+    (
+        "conservation_funding.sources",
+        "Illustrative sources of the pilot's kind (replace with the landscape's own)",
+    ),
+    ("conservation_funding", "SPEC and greenhalo defaults"),
+    ("finance", "SPEC defaults"),
+    ("landcover", "greenhalo default classes"),
+    ("seed", "greenhalo default"),
+];
+
+/// One parameter that shaped the plan, for the report's assumptions.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Assumption {
+    /// Dotted key with list positions, e.g. `transitions.catalogue[0].name`.
+    pub key: String,
+    pub value: String,
+    /// Unit from the declared range ("" where none).
+    pub unit: &'static str,
+    /// Whether the value is the built-in default (else the landscape file set it).
+    pub is_default: bool,
+    /// Citation: the landscape file's `[sources]` entry, else, for a value
+    /// left at its default, the built-in one.
+    pub source: Option<String>,
+}
+
+/// The most specific entry of `table` for `key` (exact key, its pattern,
+/// then the longest prefix ending at a section or name boundary).
+fn cite<'a>(table: impl Iterator<Item = (&'a str, &'a str)>, key: &str) -> Option<&'a str> {
+    let pattern = pattern_of(key);
+    table
+        .filter(|(k, _)| {
+            *k == key
+                || *k == pattern
+                || [key, pattern.as_str()].iter().any(|full| {
+                    full.starts_with(k)
+                        && (k.ends_with('_')
+                            || matches!(full.as_bytes().get(k.len()), Some(b'.') | Some(b'[')))
+                })
+        })
+        .max_by_key(|(k, _)| k.len())
+        .map(|(_, v)| v)
+}
+
+/// `a.b[3].c` → `a.b[].c`.
+fn pattern_of(key: &str) -> String {
+    let mut out = String::with_capacity(key.len());
+    let mut in_index = false;
+    for ch in key.chars() {
+        match ch {
+            '[' => {
+                in_index = true;
+                out.push('[');
+            }
+            ']' => {
+                in_index = false;
+                out.push(']');
+            }
+            _ if in_index => {}
+            _ => out.push(ch),
+        }
+    }
+    out
+}
+
+/// Leaves of `v` as (dotted key, shown value); arrays of scalars stay one
+/// value, arrays of tables are walked with positions.
+fn leaves(v: &toml::Value, key: &str, out: &mut Vec<(String, String)>) {
+    match v {
+        toml::Value::Table(t) => {
+            for (k, child) in t {
+                let sub = if key.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{key}.{k}")
+                };
+                leaves(child, &sub, out);
+            }
+        }
+        toml::Value::Array(a) if a.iter().any(|x| x.is_table()) => {
+            for (i, child) in a.iter().enumerate() {
+                leaves(child, &format!("{key}[{i}]"), out);
+            }
+        }
+        toml::Value::String(s) => out.push((key.to_string(), s.clone())),
+        other => out.push((key.to_string(), show(other))),
+    }
+}
+
+/// Sections of the file that hold parameters (not layer paths or field names).
+const PARAMETER_SECTIONS: &[&str] = &[
+    "seed",
+    "grid",
+    "landcover",
+    "access",
+    "economics",
+    "halo",
+    "risk",
+    "road_upgrades",
+    "transitions",
+    "conservation_funding",
+    "finance",
+];
+
+impl LandscapeConfig {
+    /// The same file with every parameter section at its default (layers,
+    /// field names and sources kept).
+    fn at_defaults(&self) -> LandscapeConfig {
+        LandscapeConfig {
+            seed: default_seed(),
+            grid: GridParams::default(),
+            landcover: LandcoverClasses::default(),
+            access: AccessParams::default(),
+            economics: Economics::default(),
+            halo: HaloParams::default(),
+            risk: RiskParams::default(),
+            road_upgrades: RoadUpgradeParams::default(),
+            transitions: TransitionParams::default(),
+            conservation_funding: FundingParams::default(),
+            finance: FinanceParams::default(),
+            ..self.clone()
+        }
+    }
+
+    fn parameter_leaves(&self) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        if let Ok(toml::Value::Table(t)) = toml::Value::try_from(self) {
+            for sec in PARAMETER_SECTIONS {
+                if let Some(v) = t.get(*sec) {
+                    leaves(v, sec, &mut out);
+                }
+            }
+        }
+        out
+    }
+
+    /// Every parameter that shaped the plan, in file order, with its unit,
+    /// whether it is the default, and its citation.
+    pub fn assumptions(&self) -> Vec<Assumption> {
+        let defaults: BTreeMap<String, String> =
+            self.at_defaults().parameter_leaves().into_iter().collect();
+        self.parameter_leaves()
+            .into_iter()
+            .map(|(key, value)| {
+                let pattern = pattern_of(&key);
+                let unit = settings()
+                    .find(|s| s.key == pattern)
+                    .map(|s| s.unit)
+                    .unwrap_or("");
+                let is_default = defaults.get(&key) == Some(&value);
+                let source = cite(
+                    self.sources.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+                    &key,
+                )
+                .or_else(|| {
+                    is_default
+                        .then(|| cite(DEFAULT_SOURCES.iter().copied(), &key))
+                        .flatten()
+                })
+                .map(str::to_string);
+                Assumption {
+                    key,
+                    value,
+                    unit,
+                    is_default,
+                    source,
+                }
+            })
+            .collect()
+    }
+
+    /// `[sources]` keys that name no parameter.
+    fn check_sources(&self, out: &mut Vec<SettingProblem>) {
+        let keys: Vec<(String, String)> = self.parameter_leaves();
+        for (k, v) in &self.sources {
+            let known = keys.iter().any(|(key, _)| {
+                let p = pattern_of(key);
+                [key.as_str(), p.as_str()].iter().any(|full| {
+                    *full == k
+                        || (full.starts_with(k.as_str())
+                            && matches!(full.as_bytes().get(k.len()), Some(b'.') | Some(b'[')))
+                })
+            });
+            if !known {
+                out.push(SettingProblem {
+                    key: format!("sources.{k:?}"),
+                    value: format!("{v:?}"),
+                    message: "names no setting or section of this file (write it as \"section.key\", e.g. \"economics.discount_rate\")".into(),
+                });
+            } else if v.trim().is_empty() {
+                out.push(SettingProblem {
+                    key: format!("sources.{k:?}"),
+                    value: format!("{v:?}"),
+                    message: "is empty: give the citation or remove the line".into(),
+                });
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -2156,6 +2467,48 @@ mod tests {
 
     fn defaults() -> LandscapeConfig {
         LandscapeConfig::parse(&template()).unwrap()
+    }
+
+    #[test]
+    fn assumptions_say_default_or_set_and_cite_the_most_specific_source() {
+        let mut cfg = defaults();
+        cfg.economics.discount_rate = 0.08;
+        cfg.road_upgrades.cost_track_usd_per_km = 70_000.0;
+        cfg.sources.insert(
+            "economics.discount_rate".into(),
+            "Ministry of Economy 2024".into(),
+        );
+        cfg.sources
+            .insert("transitions.catalogue".into(), "Cooperative budgets".into());
+        assert!(cfg.check().is_empty(), "{:?}", cfg.check());
+        let a = cfg.assumptions();
+        let get = |k: &str| a.iter().find(|x| x.key == k).unwrap().clone();
+        let dr = get("economics.discount_rate");
+        assert_eq!((dr.value.as_str(), dr.is_default), ("0.08", false));
+        assert_eq!(dr.unit, "per year");
+        assert_eq!(dr.source.as_deref(), Some("Ministry of Economy 2024"));
+        // Changed without a citation: no built-in source is claimed for it.
+        let ct = get("road_upgrades.cost_track_usd_per_km");
+        assert!(!ct.is_default && ct.source.is_none());
+        // Left at the default: the built-in citation, most specific first.
+        let hd = get("halo.distance_km");
+        assert!(hd.is_default && hd.source.unwrap().starts_with("Barber et al. 2014"));
+        let rt = get("road_upgrades.terrain_factor_rolling");
+        assert!(rt.source.unwrap().contains("ROCKS"));
+        // The user's section citation covers every item of the catalogue.
+        let n = get("transitions.catalogue[2].establishment_usd_per_ha");
+        assert_eq!(n.source.as_deref(), Some("Cooperative budgets"));
+        assert_eq!(n.unit, "US$/ha");
+        assert_eq!(get("economics.price_basis").value, "real");
+        // Layer paths and field names are not assumptions.
+        assert!(a.iter().all(|x| !x.key.starts_with("layers")));
+        // A citation of a key that does not exist is refused by name.
+        cfg.sources.insert("economics.discount".into(), "x".into());
+        let p = cfg.check();
+        assert_eq!(p.len(), 1);
+        assert!(
+            p[0].key.contains("economics.discount") && p[0].message.contains("names no setting")
+        );
     }
 
     /// Every numeric leaf of the file has a declared range, and every

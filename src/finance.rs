@@ -171,18 +171,131 @@ pub struct MonteCarlo {
     pub npv_usd_p10: f64,
     pub npv_usd_p50: f64,
     pub npv_usd_p90: f64,
+    /// Share of draws whose NPV is below zero.
+    pub p_npv_negative: f64,
     /// Every draw's return multiple, sorted (for the report's histogram).
     #[serde(skip)]
     pub return_multiples: Vec<f64>,
+    /// Every draw's NPV, sorted.
+    #[serde(skip)]
+    pub npvs: Vec<f64>,
+}
+
+/// One bar of the tornado: the plan with one factor at the 10th and the
+/// 90th percentile of its Monte Carlo distribution, every other at base.
+#[derive(Debug, Clone, Serialize)]
+pub struct Sensitivity {
+    pub factor: &'static str,
+    /// The factor's low and high values (multipliers of the base for
+    /// prices, yields and costs; US$/tCO2; a rate per year).
+    pub low: f64,
+    pub high: f64,
+    pub base: f64,
+    pub unit: &'static str,
+    pub return_multiple_low: f64,
+    pub return_multiple_high: f64,
+    pub npv_usd_low: f64,
+    pub npv_usd_high: f64,
+}
+
+/// A factor of the tornado: name, unit, base value, (P10, P90), setter.
+type Factor = (
+    &'static str,
+    &'static str,
+    f64,
+    (f64, f64),
+    fn(&mut Multipliers, f64),
+);
+
+/// The 90th percentile of the standard normal.
+const Z90: f64 = 1.281_551_565_544_600_4;
+
+/// One-at-a-time sensitivity at the Monte Carlo spreads (P10 and P90 of
+/// each factor), ordered by the NPV swing, widest first.
+pub fn sensitivity(s: &Streams, fp: &FinanceParams, e: &Economics) -> Vec<Sensitivity> {
+    let base = Multipliers {
+        prices: 1.0,
+        yields: 1.0,
+        costs: 1.0,
+        carbon_price: e.carbon_price_usd_per_tco2,
+        discount_rate: e.discount_rate,
+    };
+    // Quantiles of the mean-one log-normal the Monte Carlo draws.
+    let ln = |sd: f64| {
+        (
+            (-0.5 * sd * sd - Z90 * sd).exp(),
+            (-0.5 * sd * sd + Z90 * sd).exp(),
+        )
+    };
+    let cp = e.carbon_price_usd_per_tco2;
+    let (cl, ch) = ln(fp.sd_carbon_price);
+    let factors: [Factor; 5] = [
+        ("prices", "x base", 1.0, ln(fp.sd_prices), |m, v| {
+            m.prices = v
+        }),
+        ("yields", "x base", 1.0, ln(fp.sd_yields), |m, v| {
+            m.yields = v
+        }),
+        ("costs", "x base", 1.0, ln(fp.sd_costs), |m, v| m.costs = v),
+        (
+            "carbon price",
+            "US$/tCO2",
+            cp,
+            (cp * cl, cp * ch),
+            |m, v| m.carbon_price = v,
+        ),
+        (
+            "discount rate",
+            "per year",
+            e.discount_rate,
+            (
+                (e.discount_rate - Z90 * fp.sd_discount_rate).max(0.0),
+                e.discount_rate + Z90 * fp.sd_discount_rate,
+            ),
+            |m, v| m.discount_rate = v,
+        ),
+    ];
+    let at = |set: fn(&mut Multipliers, f64), v: f64| {
+        let mut m = base;
+        set(&mut m, v);
+        let (c, b) = s.flows(&m);
+        headline(&c, &b, m.discount_rate)
+    };
+    let mut out: Vec<Sensitivity> = factors
+        .into_iter()
+        .map(|(factor, unit, b, (lo, hi), set)| {
+            let (l, h) = (at(set, lo), at(set, hi));
+            Sensitivity {
+                factor,
+                low: lo,
+                high: hi,
+                base: b,
+                unit,
+                return_multiple_low: l.return_multiple,
+                return_multiple_high: h.return_multiple,
+                npv_usd_low: l.npv_usd,
+                npv_usd_high: h.npv_usd,
+            }
+        })
+        .collect();
+    out.sort_by(|a, b| {
+        let w = |x: &Sensitivity| (x.npv_usd_high - x.npv_usd_low).abs();
+        w(b).total_cmp(&w(a))
+    });
+    out
 }
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Finance {
     pub streams: Streams,
+    /// Yearly costs and benefits at base values (index = year).
+    pub cost: Vec<f64>,
+    pub benefit: Vec<f64>,
     pub headline: Headline,
     pub by_component_usd: Vec<(String, f64)>,
     pub capital_stack: Vec<PhaseStack>,
     pub monte_carlo: MonteCarlo,
+    pub sensitivity: Vec<Sensitivity>,
 }
 
 fn phase_of(year: u32, starts: &[u32; 3]) -> usize {
@@ -367,7 +480,7 @@ pub fn capital_stack(
     out
 }
 
-fn quantile(sorted: &[f64], q: f64) -> f64 {
+pub fn quantile(sorted: &[f64], q: f64) -> f64 {
     if sorted.is_empty() {
         return f64::NAN;
     }
@@ -418,7 +531,9 @@ pub fn monte_carlo(s: &Streams, fp: &FinanceParams, e: &Economics, seed: u64) ->
         npv_usd_p10: quantile(&nv, 0.1),
         npv_usd_p50: quantile(&nv, 0.5),
         npv_usd_p90: quantile(&nv, 0.9),
+        p_npv_negative: nv.iter().filter(|x| **x < 0.0).count() as f64 / n as f64,
         return_multiples: rm,
+        npvs: nv,
     }
 }
 
@@ -465,12 +580,16 @@ pub fn run(
         e.horizon_years as usize,
     );
     let mc = monte_carlo(&s, fp, e, seed);
+    let sensitivity = sensitivity(&s, fp, e);
     Finance {
         streams: s,
+        cost: c,
+        benefit: b,
         headline: hl,
         by_component_usd: by_component,
         capital_stack: stack,
         monte_carlo: mc,
+        sensitivity,
     }
 }
 
@@ -495,6 +614,45 @@ mod tests {
         // All costs and no benefits: no IRR, no payback.
         let h = headline(&[0.0, 5.0], &[0.0, 0.0], 0.1);
         assert_eq!((h.irr, h.payback_year), (None, None));
+    }
+
+    #[test]
+    fn sensitivity_moves_one_factor_at_its_p10_and_p90() {
+        // Cost 100 in year 1, revenue 30 a year in years 2-3, 10 tCO2 a year.
+        let mut s = Streams::new(3);
+        s.parcels_cost[1] = 100.0;
+        s.parcels_revenue[2] = 30.0;
+        s.parcels_revenue[3] = 30.0;
+        s.parcels_tco2[2] = 10.0;
+        s.parcels_tco2[3] = 10.0;
+        let e = Economics {
+            horizon_years: 3,
+            discount_rate: 0.1,
+            carbon_price_usd_per_tco2: 5.0,
+            ..Economics::default()
+        };
+        let fp = FinanceParams {
+            sd_prices: 0.2,
+            sd_yields: 0.0,
+            sd_discount_rate: 0.02,
+            ..FinanceParams::default()
+        };
+        let t = sensitivity(&s, &fp, &e);
+        let get = |f: &str| t.iter().find(|x| x.factor == f).unwrap();
+        let p = get("prices");
+        let lo = (-0.02f64 - Z90 * 0.2).exp();
+        assert!((p.low - lo).abs() < 1e-12);
+        // Returns 60 x price multiplier + 100 of carbon, over 100 invested.
+        assert!((p.return_multiple_low - (60.0 * lo + 100.0) / 100.0).abs() < 1e-12);
+        // No spread, no swing.
+        let y = get("yields");
+        assert_eq!(y.return_multiple_low, y.return_multiple_high);
+        // The discount rate leaves the undiscounted multiple alone but not the NPV.
+        let d = get("discount rate");
+        assert_eq!(d.return_multiple_low, d.return_multiple_high);
+        let net = [0.0, -100.0, 80.0, 80.0];
+        assert!((d.npv_usd_high - npv(&net, 0.1 + Z90 * 0.02)).abs() < 1e-9);
+        assert!(d.npv_usd_low > d.npv_usd_high);
     }
 
     #[test]

@@ -507,6 +507,7 @@ mod tests {
             discount_rate: 0.1,
             carbon_price_usd_per_tco2: 50.0,
             carbon_density_tc_per_ha: 120.0,
+            ..Economics::default()
         };
         let v = per_ha(&t, 100.0, &e);
         // Years 1-3 revenue 300, 600, 600 minus a 100 baseline.

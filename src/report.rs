@@ -5,6 +5,7 @@
 //! and maps are drawn with plotters as inline SVG.
 
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 use serde_json::Value;
 
 use crate::config::LandscapeConfig;
@@ -18,8 +19,15 @@ use crate::roads::{RoadsResult, SegmentClass};
 /// `x` rounded to `decimals`, with a negative zero made positive, so no
 /// "-0" or "-0.0" ever reaches a reader.
 pub fn nz(x: f64, decimals: i32) -> f64 {
-    let p = 10f64.powi(decimals);
-    let y = (x * p).round() / p;
+    // Divide by an exact power of ten for negative `decimals` (1e-5 is not
+    // exact, and 10 / 1e-5 falls short of 1e6).
+    let y = if decimals >= 0 {
+        let p = 10f64.powi(decimals);
+        (x * p).round() / p
+    } else {
+        let p = 10f64.powi(-decimals);
+        (x / p).round() * p
+    };
     if y == 0.0 {
         0.0
     } else {
@@ -50,6 +58,15 @@ pub fn fmt_int(x: f64) -> String {
     }
 }
 
+/// `s` with its first letter in upper case.
+fn sentence_case(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_uppercase().chain(c).collect(),
+        None => String::new(),
+    }
+}
+
 fn money(v: f64) -> String {
     let v = if v.abs() >= 1e6 { nz(v, -5) } else { nz(v, 0) };
     let sign = if v < 0.0 { "-" } else { "" };
@@ -76,15 +93,6 @@ const ROAD_COLORS: [(SegmentClass, RGBColor, &str); 4] = [
     (SegmentClass::Avoid, RGBColor(215, 25, 28), "avoid"),
 ];
 
-const TRANSITION_COLORS: [(&str, RGBColor); 6] = [
-    ("cocoa_agroforestry", RGBColor(140, 81, 10)),
-    ("coffee_agroforestry", RGBColor(191, 129, 45)),
-    ("silvopasture", RGBColor(128, 205, 193)),
-    ("diversified_agroforestry", RGBColor(90, 180, 172)),
-    ("assisted_restoration", RGBColor(1, 102, 94)),
-    ("keep_current_use", RGBColor(225, 225, 225)),
-];
-
 /// A chart drawing on a map frame in grid coordinates.
 type MapChart<'a, 'b> = ChartContext<
     'a,
@@ -92,27 +100,125 @@ type MapChart<'a, 'b> = ChartContext<
     Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>,
 >;
 
-/// A map frame on the grid's extent, aspect kept; `draw` adds the layers.
+/// A round length for a scale bar about `target` metres long: 1, 2 or 5
+/// times a power of ten.
+///
+/// ```
+/// assert_eq!(greenhalo::report::scale_bar_m(7_300.0), 5_000.0);
+/// assert_eq!(greenhalo::report::scale_bar_m(1_900.0), 1_000.0);
+/// assert_eq!(greenhalo::report::scale_bar_m(24_000.0), 20_000.0);
+/// ```
+pub fn scale_bar_m(target: f64) -> f64 {
+    let p = 10f64.powf(target.max(1.0).log10().floor());
+    [5.0, 2.0, 1.0]
+        .into_iter()
+        .map(|k| k * p)
+        .find(|len| *len <= target)
+        .unwrap_or(p)
+}
+
+fn km_label(m: f64) -> String {
+    if m >= 1000.0 {
+        format!("{} km", m / 1000.0)
+    } else {
+        format!("{m} m")
+    }
+}
+
+/// A map frame on the grid's extent, aspect kept, with projected
+/// coordinates in km on both axes and a light graticule; `draw` adds the
+/// layers, then markets are named and a scale bar and north arrow drawn.
+/// The SVG scales with the page (viewBox, CSS `width: 100%`).
 fn map_svg(inp: &Inputs, title: &str, draw: &dyn Fn(&mut MapChart)) -> String {
     let g = &inp.grid;
-    let (w, h) = (g.x_max() - g.x_min, g.y_max - g.y_min());
-    let px_w = 640u32;
-    let px_h = ((px_w as f64) * h / w).clamp(200.0, 900.0) as u32 + 40;
+    let (x0, x1, y0, y1) = (g.x_min, g.x_max(), g.y_min(), g.y_max);
+    let (w, h) = (x1 - x0, y1 - y0);
+    let px_w = 760u32;
+    let plot_w = (px_w - 80) as f64;
+    let px_h = (plot_w * h / w).clamp(200.0, 1000.0) as u32 + 80;
     let mut s = String::new();
     {
         let root = SVGBackend::with_string(&mut s, (px_w, px_h)).into_drawing_area();
         let _ = root.fill(&WHITE);
         if let Ok(mut chart) = ChartBuilder::on(&root)
-            .caption(title, ("sans-serif", 16))
-            .margin(6)
-            .build_cartesian_2d(g.x_min..g.x_max(), g.y_min()..g.y_max)
+            .caption(title, ("sans-serif", 17))
+            .margin(8)
+            .x_label_area_size(34)
+            .y_label_area_size(48)
+            .build_cartesian_2d(x0..x1, y0..y1)
         {
-            let aoi: Vec<&geo::Polygon<f64>> = inp.aoi.0.iter().collect();
-            for p in aoi {
+            let km = |v: &f64| format!("{:.0}", v / 1000.0);
+            let _ = chart
+                .configure_mesh()
+                .x_labels(6)
+                .y_labels(6)
+                .x_label_formatter(&km)
+                .y_label_formatter(&km)
+                .x_desc(format!("easting, km ({})", g.crs))
+                .y_desc("northing, km")
+                .label_style(("sans-serif", 11))
+                .bold_line_style(BLACK.mix(0.10))
+                .light_line_style(TRANSPARENT)
+                .draw();
+            for p in &inp.aoi.0 {
                 let pts: Vec<(f64, f64)> = p.exterior().0.iter().map(|c| (c.x, c.y)).collect();
-                let _ = chart.draw_series(std::iter::once(PathElement::new(pts, BLACK.mix(0.6))));
+                let _ = chart.draw_series(std::iter::once(PathElement::new(
+                    pts,
+                    BLACK.mix(0.7).stroke_width(1),
+                )));
             }
             draw(&mut chart);
+            // Markets: a dot and the name.
+            for m in &inp.markets {
+                let (x, y) = (m.point.x(), m.point.y());
+                if !(x0..=x1).contains(&x) || !(y0..=y1).contains(&y) {
+                    continue;
+                }
+                let _ = chart.draw_series(std::iter::once(Circle::new((x, y), 4, BLACK.filled())));
+                let _ = chart.draw_series(std::iter::once(Text::new(
+                    m.name.clone(),
+                    (x + 0.012 * w, y + 0.008 * h),
+                    ("sans-serif", 12).into_font().style(FontStyle::Bold),
+                )));
+            }
+            // Scale bar, bottom left: two blocks, 0 - half - full.
+            let len = scale_bar_m(w / 4.0);
+            let (sx, sy, bh) = (x0 + 0.04 * w, y0 + 0.05 * h, 0.012 * h);
+            for (k, fill) in [(0.0, BLACK), (0.5, WHITE)] {
+                let _ = chart.draw_series(std::iter::once(Rectangle::new(
+                    [(sx + k * len, sy), (sx + (k + 0.5) * len, sy + bh)],
+                    fill.filled(),
+                )));
+            }
+            let _ = chart.draw_series(std::iter::once(Rectangle::new(
+                [(sx, sy), (sx + len, sy + bh)],
+                BLACK.stroke_width(1),
+            )));
+            for (at, label) in [(0.0, "0".to_string()), (1.0, km_label(len))] {
+                let _ = chart.draw_series(std::iter::once(Text::new(
+                    label,
+                    (sx + at * len, sy + bh + 0.008 * h),
+                    TextStyle::from(("sans-serif", 11).into_font())
+                        .pos(Pos::new(HPos::Center, VPos::Bottom)),
+                )));
+            }
+            // North arrow, top right (grid north of the projected CRS).
+            let (nx, ny, ah) = (x1 - 0.05 * w, y1 - 0.14 * h, 0.07 * h);
+            let aw = 0.35 * ah;
+            let _ = chart.draw_series(std::iter::once(Polygon::new(
+                vec![(nx, ny + ah), (nx - aw, ny), (nx, ny + 0.3 * ah)],
+                BLACK.filled(),
+            )));
+            let _ = chart.draw_series(std::iter::once(Polygon::new(
+                vec![(nx, ny + ah), (nx + aw, ny), (nx, ny + 0.3 * ah)],
+                BLACK.mix(0.35).filled(),
+            )));
+            let _ = chart.draw_series(std::iter::once(Text::new(
+                "N",
+                (nx, ny + ah + 0.01 * h),
+                TextStyle::from(("sans-serif", 14).into_font().style(FontStyle::Bold))
+                    .pos(Pos::new(HPos::Center, VPos::Bottom)),
+            )));
         }
         let _ = root.present();
     }
@@ -186,6 +292,7 @@ fn capital_chart(f: &Finance) -> String {
                 .x_labels(3)
                 .x_label_formatter(&|x| format!("phase {:.0}", x))
                 .y_desc("US$ M")
+                .light_line_style(TRANSPARENT)
                 .draw();
             let layers = [
                 ("philanthropic", RGBColor(117, 107, 177)),
@@ -375,60 +482,171 @@ fn farmland_tables(parcels: &ParcelsResult) -> String {
     t
 }
 
-fn histogram(f: &Finance) -> String {
-    let v = &f.monte_carlo.return_multiples;
+/// A histogram of `values` (30 bins) with labelled vertical marks.
+fn histogram_svg(
+    values: &[f64],
+    title: &str,
+    x_desc: &str,
+    marks: &[(f64, String)],
+    color: RGBColor,
+) -> String {
+    let finite: Vec<f64> = values.iter().copied().filter(|x| x.is_finite()).collect();
+    let lo = finite.iter().copied().fold(f64::INFINITY, f64::min);
+    let hi = finite.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let Some((lo, hi)) = axis(lo, hi) else {
+        return NO_CHART.into();
+    };
+    let bins = 30usize;
+    let wbin = (hi - lo) / bins as f64;
+    let mut counts = vec![0u32; bins];
+    for x in &finite {
+        let k = (((x - lo) / wbin) as usize).min(bins - 1);
+        counts[k] += 1;
+    }
+    let max = counts.iter().copied().max().unwrap_or(1).max(1) as f64;
     let mut s = String::new();
     {
         let root = SVGBackend::with_string(&mut s, (640, 300)).into_drawing_area();
         let _ = root.fill(&WHITE);
-        let Some((lo, hi)) = axis(
-            v.first().copied().unwrap_or(0.0),
-            v.last().copied().unwrap_or(1.0),
-        ) else {
-            return NO_CHART.into();
-        };
-        let bins = 30usize;
-        let wbin = (hi - lo) / bins as f64;
-        let mut counts = vec![0u32; bins];
-        for x in v {
-            let k = (((x - lo) / wbin) as usize).min(bins - 1);
-            counts[k] += 1;
-        }
-        let max = counts.iter().copied().max().unwrap_or(1) as f64;
         if let Ok(mut chart) = ChartBuilder::on(&root)
-            .caption(
-                format!("Monte Carlo: return multiple ({} draws)", v.len()),
-                ("sans-serif", 16),
-            )
+            .caption(title, ("sans-serif", 16))
             .margin(8)
-            .x_label_area_size(30)
-            .y_label_area_size(40)
-            .build_cartesian_2d(lo..hi, 0f64..max * 1.1)
+            .x_label_area_size(34)
+            .y_label_area_size(56)
+            .build_cartesian_2d(lo..hi, 0f64..max * 1.15)
         {
             let _ = chart
                 .configure_mesh()
-                .x_desc("returns / investment")
-                .y_desc("draws")
+                .x_desc(x_desc)
+                .y_desc("count")
+                .light_line_style(TRANSPARENT)
                 .draw();
             let _ = chart.draw_series(counts.iter().enumerate().map(|(k, c)| {
                 let x0 = lo + k as f64 * wbin;
-                Rectangle::new(
-                    [(x0, 0.0), (x0 + wbin, *c as f64)],
-                    RGBColor(49, 130, 189).filled(),
-                )
+                Rectangle::new([(x0, 0.0), (x0 + wbin, *c as f64)], color.filled())
             }));
-            for (q, label) in [
-                (f.monte_carlo.return_multiple_p10, "P10"),
-                (f.monte_carlo.return_multiple_p50, "P50"),
-                (f.monte_carlo.return_multiple_p90, "P90"),
-            ] {
+            for (q, label) in marks {
+                if !(lo..=hi).contains(q) {
+                    continue;
+                }
                 let _ = chart.draw_series(std::iter::once(PathElement::new(
-                    vec![(q, 0.0), (q, max * 1.05)],
+                    vec![(*q, 0.0), (*q, max * 1.04)],
                     BLACK,
                 )));
                 let _ = chart.draw_series(std::iter::once(Text::new(
-                    label.to_string(),
-                    (q, max * 1.08),
+                    label.clone(),
+                    (*q, max * 1.05),
+                    TextStyle::from(("sans-serif", 12).into_font())
+                        .pos(Pos::new(HPos::Center, VPos::Bottom)),
+                )));
+            }
+        }
+        let _ = root.present();
+    }
+    s
+}
+
+/// The Monte Carlo distribution of the return multiple.
+fn multiple_histogram(f: &Finance) -> String {
+    let mc = &f.monte_carlo;
+    histogram_svg(
+        &mc.return_multiples,
+        &format!("Monte Carlo: return multiple ({} draws)", mc.draws),
+        "returns / investment",
+        &[
+            (mc.return_multiple_p10, "P10".into()),
+            (mc.return_multiple_p50, "P50".into()),
+            (mc.return_multiple_p90, "P90".into()),
+        ],
+        RGBColor(49, 130, 189),
+    )
+}
+
+/// The Monte Carlo distribution of the NPV, zero marked.
+fn npv_histogram(f: &Finance) -> String {
+    let mc = &f.monte_carlo;
+    let m: Vec<f64> = mc.npvs.iter().map(|v| v / 1e6).collect();
+    histogram_svg(
+        &m,
+        &format!(
+            "Monte Carlo: NPV (US$ M), P(NPV < 0) = {:.1}%",
+            nz(mc.p_npv_negative * 100.0, 1)
+        ),
+        "NPV, US$ M",
+        &[
+            (0.0, "0".into()),
+            (mc.npv_usd_p10 / 1e6, "P10".into()),
+            (mc.npv_usd_p90 / 1e6, "P90".into()),
+        ],
+        RGBColor(116, 169, 207),
+    )
+}
+
+/// Yearly net cash flow (bars) and cumulative net flow (line), payback
+/// year marked.
+fn cashflow_chart(f: &Finance) -> String {
+    let h = f.cost.len().saturating_sub(1);
+    let net: Vec<f64> = (1..=h).map(|t| (f.benefit[t] - f.cost[t]) / 1e6).collect();
+    let cum: Vec<f64> = net
+        .iter()
+        .scan(0.0, |acc, n| {
+            *acc += n;
+            Some(*acc)
+        })
+        .collect();
+    let lo = net.iter().chain(&cum).copied().fold(0.0, f64::min);
+    let hi = net.iter().chain(&cum).copied().fold(0.0, f64::max);
+    let Some((lo, hi)) = axis(lo, hi) else {
+        return NO_CHART.into();
+    };
+    let pad = 0.08 * (hi - lo);
+    let mut s = String::new();
+    {
+        let root = SVGBackend::with_string(&mut s, (640, 320)).into_drawing_area();
+        let _ = root.fill(&WHITE);
+        if let Ok(mut chart) = ChartBuilder::on(&root)
+            .caption("Cash flow by year (US$ M)", ("sans-serif", 16))
+            .margin(8)
+            .x_label_area_size(34)
+            .y_label_area_size(50)
+            .build_cartesian_2d(0.4f64..h as f64 + 0.6, lo - pad..hi + pad)
+        {
+            let _ = chart
+                .configure_mesh()
+                .x_desc("year")
+                .y_desc("US$ M")
+                .x_label_formatter(&|x| format!("{x:.0}"))
+                .light_line_style(TRANSPARENT)
+                .draw();
+            let _ = chart.draw_series(std::iter::once(PathElement::new(
+                vec![(0.4, 0.0), (h as f64 + 0.6, 0.0)],
+                BLACK.mix(0.5),
+            )));
+            let _ = chart.draw_series(net.iter().enumerate().map(|(k, v)| {
+                let x = (k + 1) as f64;
+                let c = if *v < 0.0 {
+                    RGBColor(215, 48, 39)
+                } else {
+                    RGBColor(26, 152, 80)
+                };
+                Rectangle::new([(x - 0.35, 0.0), (x + 0.35, *v)], c.mix(0.8).filled())
+            }));
+            let _ = chart.draw_series(std::iter::once(PathElement::new(
+                cum.iter()
+                    .enumerate()
+                    .map(|(k, v)| ((k + 1) as f64, *v))
+                    .collect::<Vec<_>>(),
+                BLACK.stroke_width(2),
+            )));
+            if let Some(y) = f.headline.payback_year {
+                let x = y as f64;
+                let _ = chart.draw_series(std::iter::once(PathElement::new(
+                    vec![(x, lo - pad), (x, hi + pad * 0.2)],
+                    BLACK.mix(0.6).stroke_width(1),
+                )));
+                let _ = chart.draw_series(std::iter::once(Text::new(
+                    format!("payback, year {y}"),
+                    (x + 0.2, hi + pad * 0.2),
                     ("sans-serif", 12),
                 )));
             }
@@ -436,6 +654,174 @@ fn histogram(f: &Finance) -> String {
         let _ = root.present();
     }
     s
+}
+
+/// Tornado of one figure (the return multiple or the NPV in US$ M) with
+/// each factor at its P10 and P90, widest bar on top.
+fn tornado_chart(f: &Finance, npv: bool) -> String {
+    let base = if npv {
+        f.headline.npv_usd / 1e6
+    } else {
+        f.headline.return_multiple
+    };
+    let mut rows: Vec<(String, f64, f64)> = f
+        .sensitivity
+        .iter()
+        .map(|x| {
+            let (l, h) = if npv {
+                (x.npv_usd_low / 1e6, x.npv_usd_high / 1e6)
+            } else {
+                (x.return_multiple_low, x.return_multiple_high)
+            };
+            let show = |v: f64| match x.unit {
+                "x base" => format!("×{v:.2}"),
+                "per year" => format!("{:.1}%", v * 100.0),
+                _ => format!("{v:.0}"),
+            };
+            (
+                format!("{} {}–{}", x.factor, show(x.low), show(x.high)),
+                l,
+                h,
+            )
+        })
+        .collect();
+    rows.sort_by(|a, b| (a.2 - a.1).abs().total_cmp(&(b.2 - b.1).abs()));
+    let lo = rows.iter().flat_map(|r| [r.1, r.2]).fold(base, f64::min);
+    let hi = rows.iter().flat_map(|r| [r.1, r.2]).fold(base, f64::max);
+    let Some((lo, hi)) = axis(lo, hi) else {
+        return NO_CHART.into();
+    };
+    let pad = 0.05 * (hi - lo);
+    let n = rows.len();
+    let title = if npv {
+        "Sensitivity of the NPV (US$ M)"
+    } else {
+        "Sensitivity of the return multiple"
+    };
+    let mut s = String::new();
+    {
+        let root = SVGBackend::with_string(&mut s, (640, 70 + 36 * n as u32)).into_drawing_area();
+        let _ = root.fill(&WHITE);
+        if let Ok(mut chart) = ChartBuilder::on(&root)
+            .caption(title, ("sans-serif", 16))
+            .margin(8)
+            .x_label_area_size(30)
+            .y_label_area_size(210)
+            .build_cartesian_2d(lo - pad..hi + pad, (0..n).into_segmented())
+        {
+            let names: Vec<String> = rows.iter().map(|r| r.0.clone()).collect();
+            let _ = chart
+                .configure_mesh()
+                .y_labels(n)
+                .y_label_formatter(&|v| match v {
+                    SegmentValue::CenterOf(i) => names.get(*i).cloned().unwrap_or_default(),
+                    _ => String::new(),
+                })
+                .light_line_style(TRANSPARENT)
+                .label_style(("sans-serif", 12))
+                .draw();
+            for (i, (_, l, h)) in rows.iter().enumerate() {
+                // The low value's side in orange, the high value's in blue.
+                for (v, c) in [(*l, RGBColor(230, 97, 1)), (*h, RGBColor(94, 60, 153))] {
+                    let (a, b) = if v < base { (v, base) } else { (base, v) };
+                    let _ = chart.draw_series(std::iter::once(Rectangle::new(
+                        [(a, SegmentValue::Exact(i)), (b, SegmentValue::Exact(i + 1))],
+                        c.mix(0.75).filled(),
+                    )));
+                }
+            }
+            let _ = chart.draw_series(std::iter::once(PathElement::new(
+                vec![
+                    (base, SegmentValue::Exact(0)),
+                    (base, SegmentValue::Exact(n)),
+                ],
+                BLACK.stroke_width(1),
+            )));
+        }
+        let _ = root.present();
+    }
+    s
+}
+
+/// The distribution of farmers' earnings multiples at maturity over the
+/// selected parcels.
+fn earnings_histogram(parcels: &ParcelsResult) -> String {
+    let v: Vec<f64> = parcels
+        .parcels
+        .iter()
+        .filter(|p| p.selected)
+        .filter_map(|p| p.earnings_multiple)
+        .collect();
+    if v.is_empty() {
+        return "<p class=\"note\">No selected parcel has a positive baseline income, so no earnings multiple is defined.</p>".into();
+    }
+    let mut sorted = v.clone();
+    sorted.sort_by(|a, b| a.total_cmp(b));
+    let med = crate::finance::quantile(&sorted, 0.5);
+    histogram_svg(
+        &v,
+        &format!(
+            "Farmers' earnings multiple at maturity ({} selected parcels)",
+            fmt_int(v.len() as f64)
+        ),
+        "net revenue after transition / baseline net revenue",
+        &[(1.0, "1×".into()), (med, "median".into())],
+        RGBColor(140, 81, 10),
+    )
+}
+
+/// Qualitative colours for the catalogue's transitions, in catalogue order.
+const TRANSITION_PALETTE: [RGBColor; 8] = [
+    RGBColor(140, 81, 10),
+    RGBColor(191, 129, 45),
+    RGBColor(128, 205, 193),
+    RGBColor(53, 151, 143),
+    RGBColor(1, 102, 94),
+    RGBColor(118, 42, 131),
+    RGBColor(194, 165, 207),
+    RGBColor(231, 41, 138),
+];
+
+/// Colour of a transition by its place in the catalogue.
+fn transition_color(cfg: &LandscapeConfig, name: &str) -> RGBColor {
+    cfg.transitions
+        .catalogue
+        .iter()
+        .position(|t| t.name == name)
+        .map(|i| TRANSITION_PALETTE[i % TRANSITION_PALETTE.len()])
+        .unwrap_or(RGBColor(120, 120, 120))
+}
+
+/// The assumptions as a table grouped by section.
+fn assumptions_table(cfg: &LandscapeConfig) -> String {
+    let mut out = String::from("<div class=\"wide\"><table class=\"assumptions\"><tr><th>setting</th><th>value</th><th>unit</th><th>set by</th><th>source</th></tr>");
+    let mut section = String::new();
+    for a in cfg.assumptions() {
+        let sec = a
+            .key
+            .split(['.', '['])
+            .next()
+            .unwrap_or_default()
+            .to_string();
+        if sec != section {
+            out.push_str(&format!("<tr><th colspan=\"5\">[{}]</th></tr>", esc(&sec)));
+            section = sec;
+        }
+        out.push_str(&format!(
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            esc(&a.key),
+            esc(&a.value),
+            esc(a.unit),
+            if a.is_default {
+                "default"
+            } else {
+                "landscape file"
+            },
+            esc(a.source.as_deref().unwrap_or("not cited"))
+        ));
+    }
+    out.push_str("</table></div>");
+    out
 }
 
 /// Build the page.
@@ -471,21 +857,30 @@ pub fn html(
                 color.stroke_width(width),
             )));
         }
+        // Portfolio segments labelled with their id at their middle vertex.
+        for (s, seg) in roads.scored.iter().zip(&roads.segments) {
+            if !s.in_portfolio || seg.geom.0.is_empty() {
+                continue;
+            }
+            let mid = seg.geom.0[seg.geom.0.len() / 2];
+            let _ = chart.draw_series(std::iter::once(Text::new(
+                s.id.clone(),
+                (mid.x, mid.y),
+                ("sans-serif", 10).into_font().color(&RGBColor(0, 90, 30)),
+            )));
+        }
     });
     let parcels_map = map_svg(inp, "Farmland parcels by transition", &|chart| {
+        // Parcels that keep their use are drawn faint, so only the selected
+        // transitions carry colour.
         for (p, r) in inp.parcels.iter().zip(&parcels.parcels) {
-            let name = if r.selected {
-                r.transition.as_str()
+            let color = if r.selected {
+                transition_color(cfg, &r.transition).filled()
             } else {
-                "keep_current_use"
+                RGBColor(215, 215, 215).mix(0.6).filled()
             };
-            let color = TRANSITION_COLORS
-                .iter()
-                .find(|c| c.0 == name)
-                .map(|c| c.1)
-                .unwrap_or(RGBColor(200, 200, 200));
             for ring in polys(&p.geom) {
-                let _ = chart.draw_series(std::iter::once(Polygon::new(ring, color.filled())));
+                let _ = chart.draw_series(std::iter::once(Polygon::new(ring, color)));
             }
         }
     });
@@ -495,14 +890,31 @@ pub fn html(
         .map(|a| a.gap_usd_per_year)
         .fold(0.0f64, f64::max)
         .max(1.0);
+    let gap_color = |gap: f64| {
+        let t = (gap / max_gap).clamp(0.0, 1.0);
+        RGBColor(
+            (26.0 + t * 189.0) as u8,
+            (150.0 - t * 125.0) as u8,
+            (65.0 - t * 37.0) as u8,
+        )
+    };
+    let gap_legend = legend(
+        &[0.0, 0.25, 0.5, 0.75, 1.0]
+            .iter()
+            .map(|k| {
+                let v = k * max_gap;
+                let label = if *k == 0.0 {
+                    "fully funded".to_string()
+                } else {
+                    format!("gap {} a year", money(v))
+                };
+                (label, gap_color(v))
+            })
+            .collect::<Vec<_>>(),
+    );
     let cons_map = map_svg(inp, "Conservation areas by funding gap", &|chart| {
         for (c, a) in inp.conservation.iter().zip(&funding.areas) {
-            let t = (a.gap_usd_per_year / max_gap).clamp(0.0, 1.0);
-            let color = RGBColor(
-                (26.0 + t * 189.0) as u8,
-                (150.0 - t * 125.0) as u8,
-                (65.0 - t * 37.0) as u8,
-            );
+            let color = gap_color(a.gap_usd_per_year);
             for ring in polys(&c.geom) {
                 let _ =
                     chart.draw_series(std::iter::once(Polygon::new(ring, color.mix(0.8).filled())));
@@ -524,7 +936,8 @@ pub fn html(
             short
         };
         format!(
-            "<tr><td title=\"{}\">{}</td><td>{}</td><td>{} → {}</td><td>{:.2}</td><td>{}</td><td>{}</td><td>{:.2}</td><td>{}</td><td>{:.1}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            "<tr><td>{}</td><td title=\"{}\">{}</td><td>{}</td><td>{} → {}</td><td>{:.2}</td><td>{}</td><td>{}</td><td>{:.2}</td><td>{}</td><td>{:.1}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            s.pareto_layer,
             esc(name),
             esc(&short),
             esc(&s.id),
@@ -547,7 +960,7 @@ pub fn html(
         }
         let body: String = rows.iter().map(|s| row(s)).collect();
         format!(
-            "<table class=\"roads\"><tr><th>name</th><th>id</th><th>upgrade</th><th>km</th><th>cost</th><th>NPV econ</th><th>BCR</th><th>EIRR</th><th>forest loss ha</th><th>NPV net</th><th>class</th><th>why</th></tr>{body}</table>"
+            "<div class=\"wide\"><table class=\"roads\"><tr><th title=\"Pareto layer: 1 = no other segment has both more economic benefit and less forest loss\">layer</th><th>name</th><th>id</th><th>upgrade</th><th>km</th><th>cost</th><th>NPV econ</th><th>BCR</th><th>EIRR</th><th>forest loss ha</th><th>NPV net</th><th>class</th><th>why</th></tr>{body}</table></div>"
         )
     };
     let portfolio_table = table(
@@ -626,27 +1039,63 @@ pub fn html(
         .as_f64()
         .map(|a| format!(", held-out AUC {a:.3}"))
         .unwrap_or_default();
-    let assumptions = toml::to_string(&serde_json::json!({
-        "economics": cfg.economics,
-        "road_upgrades": cfg.road_upgrades,
-        "finance": cfg.finance,
-    }))
-    .unwrap_or_default();
+    let assumptions = assumptions_table(cfg);
+    let components: String = fin
+        .by_component_usd
+        .iter()
+        .map(|(k, v)| {
+            format!(
+                "<tr><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{:.0}%</td></tr>",
+                esc(&k.replace('_', " ")),
+                money(*v),
+                nz(100.0 * v / hl.investment_usd.max(f64::MIN_POSITIVE), 0)
+            )
+        })
+        .collect();
+    let sens_rows: String = fin
+        .sensitivity
+        .iter()
+        .map(|x| {
+            let show = |v: f64| match x.unit {
+                "x base" => format!("×{v:.2}"),
+                "per year" => format!("{:.1}%", v * 100.0),
+                _ => format!("US${v:.0}/tCO2"),
+            };
+            format!(
+                "<tr><td>{}</td><td>{} – {}</td><td class=\"num\">{:.2} – {:.2}</td><td class=\"num\">{} – {}</td></tr>",
+                x.factor,
+                show(x.low),
+                show(x.high),
+                nz(x.return_multiple_low, 2),
+                nz(x.return_multiple_high, 2),
+                money(x.npv_usd_low),
+                money(x.npv_usd_high)
+            )
+        })
+        .collect();
     let road_legend = legend(
         &ROAD_COLORS
             .iter()
             .map(|c| (c.2.to_string(), c.1))
             .collect::<Vec<_>>(),
     );
-    let tr_legend = legend(
-        &TRANSITION_COLORS
-            .iter()
-            .map(|c| (c.0.replace('_', " "), c.1))
-            .collect::<Vec<_>>(),
-    );
+    let mut tr_items: Vec<(String, RGBColor)> = cfg
+        .transitions
+        .catalogue
+        .iter()
+        .filter(|t| {
+            parcels
+                .parcels
+                .iter()
+                .any(|p| p.selected && p.transition == t.name)
+        })
+        .map(|t| (t.name.replace('_', " "), transition_color(cfg, &t.name)))
+        .collect();
+    tr_items.push(("not transitioned".into(), RGBColor(225, 225, 225)));
+    let tr_legend = legend(&tr_items);
     format!(
         r#"<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>greenhalo report: {name}</title>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>greenhalo report: {name}</title>
 <style>
 body {{ font-family: sans-serif; margin: 2em auto; max-width: 1100px; color: #222; }}
 h1 {{ font-size: 1.6em; }} h2 {{ border-bottom: 1px solid #ccc; padding-bottom: .2em; margin-top: 2em; }}
@@ -656,6 +1105,21 @@ h1 {{ font-size: 1.6em; }} h2 {{ border-bottom: 1px solid #ccc; padding-bottom: 
 table {{ border-collapse: collapse; font-size: .85em; }} td, th {{ border: 1px solid #ddd; padding: .25em .5em; text-align: left; }}
 .legend .key {{ margin-right: 1em; font-size: .85em; }} .legend i {{ display: inline-block; width: 1em; height: .8em; margin-right: .3em; }}
 pre {{ background: #f6f6f6; padding: 1em; font-size: .8em; overflow-x: auto; }}
+svg {{ width: 100%; max-width: 760px; height: auto; display: block; }}
+.wide {{ overflow-x: auto; }} td.num {{ text-align: right; }}
+table.roads td {{ white-space: nowrap; }} table.roads td:nth-child(2), table.roads td:last-child {{ white-space: normal; min-width: 14em; }}
+.note {{ color: #555; font-size: .9em; }}
+.charts {{ display: flex; flex-wrap: wrap; gap: 1em; }} .charts > * {{ flex: 1 1 420px; }}
+@media (max-width: 600px) {{
+  body {{ margin: .5em; font-size: 15px; }} h1 {{ font-size: 1.3em; }}
+  .card {{ min-width: 8em; flex: 1 1 40%; }} table {{ font-size: .75em; }}
+}}
+@media print {{
+  body {{ max-width: none; margin: 0; font-size: 10pt; }}
+  h2, h3 {{ break-after: avoid; page-break-after: avoid; }}
+  svg, .legend, .card, tr {{ break-inside: avoid; page-break-inside: avoid; }}
+  .wide {{ overflow: visible; }} a {{ color: inherit; text-decoration: none; }}
+}}
 </style></head><body>
 <h1>Green Halo plan: {name}</h1>
 <p>Grid {crs}, {res} m cells; horizon {h} years at {r:.0}%; risk model: {risk_note}{auc}.</p>
@@ -675,7 +1139,7 @@ pre {{ background: #f6f6f6; padding: 1em; font-size: .8em; overflow-x: auto; }}
 {roads_map}
 <p>Thick lines: the budgeted portfolio ({port_n} segments, {port_cost}; joint NPV_net {port_net}). {port_note}.</p>
 <h3>The portfolio</h3>
-<p>Every segment funded within the road budget, by rank (Pareto layer of economic benefit up and forest loss down, then NPV_net).</p>
+<p>Every segment funded within the road budget, by rank. Segments are ranked first by Pareto layer, then by NPV_net: layer 1 holds the segments no other segment beats on both counts (more economic benefit and less forest loss); layer 2 those beaten only by layer 1, and so on. A low layer is a defensible choice whatever weight one gives to forest; NPV_net (economic NPV minus the carbon value of the forest loss) orders segments within a layer. The layer is in roads.geojson (field pareto_layer) for a map of its own.</p>
 {portfolio_table}
 <h3>Worth improving only with safeguards</h3>
 <p>Segments not in the portfolio whose economic NPV is positive but whose carbon cost outweighs it, whose deforestation per US$1 M of benefit is above the threshold, or which lie within the halo distance of a conservation area (the reason is given on each line).</p>
@@ -692,17 +1156,34 @@ pre {{ background: #f6f6f6; padding: 1em; font-size: .8em; overflow-x: auto; }}
 {parcels_map}
 <p>{parcels_note}</p>
 {farmland}
+{earnings}
+<p class="note">The earnings multiple compares a parcel's yearly net revenue once its transition has matured with the net revenue of its current use; above 1 the farmer earns more.</p>
 <h2>Conservation funding</h2>
+{gap_legend}
 {cons_map}
-<table><tr><th>area</th><th>km²</th><th>threat ha</th><th>required /yr</th><th>allocated /yr, by source</th><th>gap /yr</th><th>funded</th><th>loss avoided ha</th><th>why a gap remains</th></tr>{cons_rows}</table>
+<div class="wide"><table><tr><th>area</th><th>km²</th><th>threat ha</th><th>required /yr</th><th>allocated /yr, by source</th><th>gap /yr</th><th>funded</th><th>loss avoided ha</th><th>why a gap remains</th></tr>{cons_rows}</table></div>
 <p>{source_use}</p>
 <h2>Finance</h2>
-{capital}
+<p>All money in US$ of {cyear}, {basis} prices; flows discounted at {r:.0}% a year ({basis}). Returns are road benefits, farmers' net revenue above their baseline and carbon (sequestration and avoided loss at US${cprice:.0}/tCO2); the return multiple is undiscounted returns over undiscounted investment.</p>
+<h3>Cash flow</h3>
+{cashflow}
+<p>{payback_text}</p>
+<h3>Investment by component</h3>
+<table><tr><th>component</th><th>over {h} years</th><th>share</th></tr>{components}<tr><th>total</th><th class="num">{inv}</th><th class="num">100%</th></tr></table>
+<h3>Capital stack</h3>
 {legend_stack}
-<table><tr><th>phase</th><th>investment</th><th>private</th><th>target</th><th>note</th></tr>{stack_rows}</table>
-{hist}
+{capital}
+<div class="wide"><table><tr><th>phase</th><th>investment</th><th>private</th><th>target</th><th>note</th></tr>{stack_rows}</table></div>
+<h3>Uncertainty</h3>
+<p>{draws} draws of prices, yields, costs, carbon price and discount rate (seed {seed}). The plan loses money (NPV below zero) in {p_neg:.1}% of draws; NPV P10 / P50 / P90: {npv10} / {npv50} / {npv90}.</p>
+<div class="charts"><div>{hist}</div><div>{npv_hist}</div></div>
+<h3>Sensitivity</h3>
+<p>Each factor alone at the 10th and 90th percentile of its Monte Carlo spread, every other at its base value (orange: the low value; purple: the high value). The discount rate moves the NPV only: the return multiple is undiscounted.</p>
+<div class="charts"><div>{tornado_multiple}</div><div>{tornado_npv}</div></div>
+<table><tr><th>factor</th><th>P10 – P90</th><th>return multiple</th><th>NPV</th></tr>{sens_rows}</table>
 <h2>Assumptions</h2>
-<pre>{assumptions}</pre>
+<p>Every parameter that shaped this plan: its value, whether it is greenhalo's default or set in the landscape file, and its source. Money is in US$ of {cyear} ({basis} prices). Cite your own values under <code>[sources]</code> in the landscape file; the resolved file with every default filled in is landscape.resolved.toml.</p>
+{assumptions}
 <p>Made by greenhalo {version}. Every figure is also in summary.json and the layers beside this page.</p>
 </body></html>
 "#,
@@ -727,7 +1208,7 @@ pre {{ background: #f6f6f6; padding: 1em; font-size: .8em; overflow-x: auto; }}
         port_n = roads.portfolio.segments.len(),
         port_cost = money(roads.portfolio.cost_usd),
         port_net = money(roads.portfolio.npv_net_joint_usd),
-        port_note = esc(&roads.portfolio.note),
+        port_note = esc(&sentence_case(&roads.portfolio.note)),
         parcels_note = esc(&parcels.note),
         farmland = farmland_tables(parcels),
         capital = capital_chart(fin),
@@ -737,7 +1218,28 @@ pre {{ background: #f6f6f6; padding: 1em; font-size: .8em; overflow-x: auto; }}
             ("development bank guarantee".into(), RGBColor(158, 202, 225)),
             ("private".into(), RGBColor(49, 163, 84)),
         ]),
-        hist = histogram(fin),
+        hist = multiple_histogram(fin),
+        npv_hist = npv_histogram(fin),
+        cashflow = cashflow_chart(fin),
+        payback_text = match hl.payback_year {
+            Some(y) => format!("The cumulative net cash flow turns positive in year {y} and stays so (bars: the net flow of each year; line: the running total; every figure in finance_cashflows.csv)."),
+            None => "The cumulative net cash flow does not turn positive within the horizon (bars: the net flow of each year; line: the running total; every figure in finance_cashflows.csv).".into(),
+        },
+        components = components,
+        tornado_multiple = tornado_chart(fin, false),
+        tornado_npv = tornado_chart(fin, true),
+        sens_rows = sens_rows,
+        draws = fmt_int(mc.draws as f64),
+        seed = mc.seed,
+        p_neg = nz(mc.p_npv_negative * 100.0, 1),
+        npv10 = money(mc.npv_usd_p10),
+        npv50 = money(mc.npv_usd_p50),
+        npv90 = money(mc.npv_usd_p90),
+        cyear = cfg.economics.currency_year,
+        basis = cfg.economics.price_basis.as_str(),
+        cprice = cfg.economics.carbon_price_usd_per_tco2,
+        earnings = earnings_histogram(parcels),
+        gap_legend = gap_legend,
         source_use = esc(&funding
             .sources
             .iter()
@@ -755,7 +1257,7 @@ pre {{ background: #f6f6f6; padding: 1em; font-size: .8em; overflow-x: auto; }}
             .join("; ")),
         frontier_svg = frontier_chart(roads),
         frontier_text = esc(&frontier_sentence(roads)),
-        assumptions = esc(&assumptions),
+        assumptions = assumptions,
         version = env!("CARGO_PKG_VERSION"),
     )
 }

@@ -1040,7 +1040,7 @@ fn choose_portfolio(
         .sum();
     let mut iterations = 0;
     let mut note =
-        "chosen segments do not interact: the joint NPV equals the sum of singles".to_string();
+        "the chosen segments do not interact: their joint NPV_net equals the sum of their single values".to_string();
     loop {
         let set: Vec<usize> = (0..scored.len()).filter(|i| chosen[*i]).collect();
         if set.len() < 2 || iterations >= 5 {
@@ -1064,9 +1064,13 @@ fn choose_portfolio(
             }
         }
         iterations += 1;
+        let diff = joint_net - singles;
         note = format!(
-            "upgrades interact (joint NPV_net {:.0} vs sum of singles {:.0}); values replaced by marginal values and re-solved {} time(s)",
-            joint_net, singles, iterations
+            "upgrades interact: together the chosen segments are worth US${} net, US${} {} than the sum of their single values; each was re-valued at its marginal worth and the choice re-solved {}",
+            crate::report::fmt_int(joint_net),
+            crate::report::fmt_int(diff.abs()),
+            if diff < 0.0 { "less" } else { "more" },
+            if iterations == 1 { "once".to_string() } else { format!("{iterations} times") }
         );
         if !changed {
             break;

@@ -162,3 +162,52 @@ fn the_efficiency_frontier_rises_with_the_budget_and_ends_at_every_candidate() {
     let report = std::fs::read_to_string(out.join("report.html")).unwrap();
     assert!(report.contains("Efficiency frontier of road portfolios"));
 }
+
+#[test]
+fn the_report_names_every_portfolio_and_avoid_segment_and_carries_its_decorations() {
+    let out = sample_run();
+    let report = std::fs::read_to_string(out.join("report.html")).unwrap();
+    let mut r = csv::Reader::from_path(out.join("roads.csv")).unwrap();
+    let head = r.headers().unwrap().clone();
+    let col = |n: &str| head.iter().position(|h| h == n).unwrap();
+    let (id, class, port) = (col("id"), col("class"), col("in_portfolio"));
+    let (mut n_port, mut n_avoid) = (0, 0);
+    for rec in r.records() {
+        let rec = rec.unwrap();
+        let in_port = &rec[port] == "true";
+        let avoid = &rec[class] == "avoid";
+        n_port += in_port as usize;
+        n_avoid += avoid as usize;
+        if in_port || avoid {
+            let cell = format!("<td>{}</td>", &rec[id]);
+            assert!(report.contains(&cell), "segment {} missing", &rec[id]);
+        }
+    }
+    assert!(n_port >= 10 && n_avoid >= 1, "{n_port} {n_avoid}");
+    // Map decorations: graticule labels in km with the CRS, a scale bar, a
+    // north arrow, market names, the funding-gap legend (SVG text nodes
+    // carry line breaks around their text).
+    let report = report.replace('\n', "");
+    assert!(report.contains("easting, km (EPSG:32718)"));
+    assert!(report.contains(">10 km<"), "scale bar");
+    assert!(report.contains(">N<"), "north arrow");
+    assert!(report.contains(">Moyobamba<") && report.contains(">Rioja<"));
+    assert!(report.contains("fully funded") && report.contains("a year</span>"));
+    // Finance views and assumptions.
+    for needle in [
+        "Cash flow by year",
+        "payback, year 9",
+        "P(NPV &lt; 0)",
+        "Sensitivity of the return multiple",
+        "Sensitivity of the NPV",
+        "earnings multiple at maturity (",
+        "US$ of 2024, real prices",
+        "Barber et al. 2014",
+        "<meta name=\"viewport\"",
+        "@media print",
+    ] {
+        assert!(report.contains(needle), "{needle}");
+    }
+    // No raw unformatted money in the portfolio note.
+    assert!(!report.contains("joint NPV_net 3"), "raw number");
+}

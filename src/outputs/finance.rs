@@ -14,7 +14,11 @@ pub fn write_finance(dir: &Path, f: &crate::finance::Finance) -> Result<Value> {
     let s = &f.streams;
     let h = s.roads_cost.len();
     let mut rows = Vec::new();
+    let (cost, benefit) = (&f.cost, &f.benefit);
+    let mut cumulative = 0.0;
     for t in 1..h {
+        let net = benefit[t] - cost[t];
+        cumulative += net;
         rows.push(row(&json!({
                 "year": t,
                 "roads_cost_usd": s.roads_cost[t],
@@ -26,6 +30,10 @@ pub fn write_finance(dir: &Path, f: &crate::finance::Finance) -> Result<Value> {
                 "parcels_net_revenue_usd": s.parcels_revenue[t],
                 "parcels_tco2": s.parcels_tco2[t],
                 "conservation_avoided_tco2": s.conservation_tco2[t],
+                "cost_usd": cost[t],
+                "benefit_usd": benefit[t],
+                "net_usd": net,
+                "cumulative_net_usd": cumulative,
         })));
     }
     write_csv(&dir.join("finance_cashflows.csv"), &rows)?;
@@ -44,5 +52,6 @@ pub fn write_finance(dir: &Path, f: &crate::finance::Finance) -> Result<Value> {
         "investment_by_component_usd": f.by_component_usd.iter().map(|(k, v)| (k.clone(), json!(v))).collect::<Map<_, _>>(),
         "capital_stack": stack,
         "monte_carlo": serde_json::to_value(&f.monte_carlo).unwrap_or(Value::Null),
+        "sensitivity": serde_json::to_value(&f.sensitivity).unwrap_or(Value::Null),
     })))
 }
