@@ -40,11 +40,9 @@ pub struct Segment {
     /// source number in front when the landscape has several road sources
     /// ("1:12-3").
     pub id: String,
-    pub road: u32,
-    pub part: u32,
-    /// Distance along the road part where the segment starts and ends, m.
-    pub start_m: f64,
-    pub end_m: f64,
+    /// The stretches of road parts the segment covers: one, or several when
+    /// a sliver was joined to a neighbour of the same road across a junction.
+    pub pieces: Vec<Piece>,
     pub class: RoadClass,
     pub aadt: Option<f64>,
     /// The road's name (`[roads] name_field`), when it has one.
@@ -52,9 +50,19 @@ pub struct Segment {
     pub geom: LineString<f64>,
 }
 
+/// A stretch of one road part.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Piece {
+    pub road: u32,
+    pub part: u32,
+    /// Distance along the road part where the stretch starts and ends, m.
+    pub start_m: f64,
+    pub end_m: f64,
+}
+
 impl Segment {
     pub fn length_km(&self) -> f64 {
-        (self.end_m - self.start_m) / 1000.0
+        self.pieces.iter().map(|p| p.end_m - p.start_m).sum::<f64>() / 1000.0
     }
 }
 
@@ -208,10 +216,12 @@ pub fn segments(inp: &Inputs, p: &RoadUpgradeParams) -> Vec<Segment> {
                     };
                     out.push(Segment {
                         id,
-                        road: ri as u32,
-                        part: pi as u32,
-                        start_m: s0,
-                        end_m: s1,
+                        pieces: vec![Piece {
+                            road: ri as u32,
+                            part: pi as u32,
+                            start_m: s0,
+                            end_m: s1,
+                        }],
                         class: r.class,
                         aadt: r.aadt,
                         name: r.name.clone(),
@@ -222,7 +232,115 @@ pub fn segments(inp: &Inputs, p: &RoadUpgradeParams) -> Vec<Segment> {
             }
         }
     }
-    out
+    join_slivers(out, p.min_segment_m, tol)
+}
+
+/// Join every segment shorter than `min_m` to a neighbour of the same road
+/// (same name) and class that shares one of its ends (within `tol`), until
+/// none is left that has such a neighbour. A sliver prefers a junction where
+/// only the two meet (the road simply goes on), then the shorter neighbour.
+/// The neighbour keeps its id; the joined line runs through the shared end.
+pub(crate) fn join_slivers(mut segs: Vec<Segment>, min_m: f64, tol: f64) -> Vec<Segment> {
+    type End = GeomWithData<[f64; 2], (usize, usize)>;
+    let ends_of = |s: &Segment, i: usize| -> Vec<End> {
+        match (s.geom.0.first(), s.geom.0.last()) {
+            (Some(f), Some(l)) => vec![
+                GeomWithData::new([f.x, f.y], (i, 0)),
+                GeomWithData::new([l.x, l.y], (i, 1)),
+            ],
+            _ => Vec::new(),
+        }
+    };
+    let mut tree: RTree<End> = RTree::bulk_load(
+        segs.iter()
+            .enumerate()
+            .flat_map(|(i, s)| ends_of(s, i))
+            .collect(),
+    );
+    let mut alive = vec![true; segs.len()];
+    let r2 = (tol + 1e-6) * (tol + 1e-6);
+    loop {
+        // Slivers, shortest first (ties by position: deterministic).
+        let mut slivers: Vec<usize> = (0..segs.len())
+            .filter(|&i| alive[i] && segs[i].length_km() * 1000.0 < min_m)
+            .collect();
+        slivers.sort_by(|&i, &j| {
+            segs[i]
+                .length_km()
+                .total_cmp(&segs[j].length_km())
+                .then(i.cmp(&j))
+        });
+        let mut joined = false;
+        for i in slivers {
+            if !alive[i] || segs[i].length_km() * 1000.0 >= min_m {
+                continue;
+            }
+            // (degree of the shared end, neighbour length, neighbour, sliver end, neighbour end)
+            let mut best: Option<(usize, f64, usize, usize, usize)> = None;
+            for e in ends_of(&segs[i], i) {
+                let k = e.data.1;
+                let mut hits: Vec<(usize, usize)> = tree
+                    .locate_within_distance(*e.geom(), r2)
+                    .map(|h| h.data)
+                    .filter(|(j, _)| *j != i)
+                    .collect();
+                hits.sort_unstable();
+                let degree = hits.len();
+                for (j, m) in hits {
+                    let t = &segs[j];
+                    if t.class != segs[i].class || t.name != segs[i].name {
+                        continue;
+                    }
+                    let key = (degree, t.length_km(), j, k, m);
+                    if best.is_none_or(|b| (key.0, key.1, key.2) < (b.0, b.1, b.2)) {
+                        best = Some(key);
+                    }
+                }
+            }
+            let Some((_, _, j, k, m)) = best else {
+                continue;
+            };
+            for e in ends_of(&segs[i], i).into_iter().chain(ends_of(&segs[j], j)) {
+                tree.remove(&e);
+            }
+            // Orient both so the sliver ends where the neighbour starts,
+            // join, and keep the neighbour's own direction.
+            let mut a = segs[i].geom.0.clone();
+            let mut b = segs[j].geom.0.clone();
+            if k == 0 {
+                a.reverse();
+            }
+            if m == 1 {
+                b.reverse();
+            }
+            a.extend(b.into_iter().skip(1));
+            if m == 1 {
+                a.reverse();
+            }
+            a.dedup();
+            if a.len() == 1 {
+                a.push(a[0]);
+            }
+            let pieces = std::mem::take(&mut segs[i].pieces);
+            let aadt = segs[i].aadt;
+            alive[i] = false;
+            let n = &mut segs[j];
+            n.geom = LineString(a);
+            n.pieces.extend(pieces);
+            n.aadt = n.aadt.or(aadt);
+            for e in ends_of(&segs[j], j) {
+                tree.insert(e);
+            }
+            joined = true;
+        }
+        if !joined {
+            break;
+        }
+    }
+    segs.into_iter()
+        .zip(alive)
+        .filter_map(|(s, a)| a.then_some(s))
+        .collect()
 }
 
 /// Remove interior cuts until no piece between cuts is shorter than
@@ -579,6 +697,22 @@ impl<'a> Appraiser<'a> {
             distance_to_conservation_km,
             halo_km,
         );
+        // A piece too short to be a project of its own that no neighbour of
+        // the same road and class could absorb (see `join_slivers`).
+        let (class, reasons) = if class != SegmentClass::Avoid
+            && len * 1000.0 < self.p.min_segment_m
+        {
+            (
+                    SegmentClass::DoNotImprove,
+                    format!(
+                        "{:.0} m long, shorter than min_segment_m = {} m, and no neighbour of the same road and class to join: too short to appraise as a project of its own",
+                        len * 1000.0,
+                        self.p.min_segment_m
+                    ),
+                )
+        } else {
+            (class, reasons)
+        };
         ScoredSegment {
             id: s.id.clone(),
             name: s.name.clone(),
@@ -843,7 +977,13 @@ pub struct FrontierPoint {
 pub fn frontier(scored: &[ScoredSegment], steps: usize) -> Result<Vec<FrontierPoint>> {
     let cand: Vec<&ScoredSegment> = scored
         .iter()
-        .filter(|s| s.npv_econ_usd > 0.0 && s.class != SegmentClass::Avoid)
+        .filter(|s| {
+            s.npv_econ_usd > 0.0
+                && matches!(
+                    s.class,
+                    SegmentClass::Improve | SegmentClass::ImproveWithSafeguards
+                )
+        })
         .collect();
     let values: Vec<f64> = cand.iter().map(|s| s.npv_econ_usd).collect();
     let costs: Vec<f64> = cand.iter().map(|s| s.cost_usd).collect();
@@ -899,15 +1039,17 @@ pub fn score(a: &Appraiser, bar: &ProgressBar) -> Result<RoadsResult> {
         v.sort_by(|x, y| x.0.total_cmp(&y.0));
     }
     let edges_of = |s: &Segment| -> Vec<u32> {
-        by_part
-            .get(&(s.road, s.part))
-            .map(|v| {
-                v.iter()
-                    .filter(|(d, _)| *d >= s.start_m && *d < s.end_m)
+        s.pieces
+            .iter()
+            .flat_map(|p| {
+                by_part
+                    .get(&(p.road, p.part))
+                    .into_iter()
+                    .flatten()
+                    .filter(move |(d, _)| *d >= p.start_m && *d < p.end_m)
                     .map(|x| x.1)
-                    .collect()
             })
-            .unwrap_or_default()
+            .collect()
     };
     let g = &inp.grid;
     let slope = inp.slope_deg();
@@ -1134,6 +1276,69 @@ mod tests {
         let mut keep = vec![0.0, 1.0, 2.0];
         merge_slivers(&mut keep, 0.0);
         assert_eq!(keep, vec![0.0, 1.0, 2.0]);
+    }
+
+    fn seg(id: &str, road: u32, pts: &[(f64, f64)], class: RoadClass, name: &str) -> Segment {
+        let geom = LineString::from(pts.to_vec());
+        let len = geom.length::<Euclidean>();
+        Segment {
+            id: id.into(),
+            pieces: vec![Piece {
+                road,
+                part: 0,
+                start_m: 0.0,
+                end_m: len,
+            }],
+            class,
+            aadt: None,
+            name: Some(name.into()),
+            geom,
+        }
+    }
+
+    #[test]
+    fn slivers_join_a_neighbour_of_the_same_road_and_class_across_junctions() {
+        use RoadClass::*;
+        let segs = vec![
+            // Road X, tertiary, drawn east; a 50 m piece of it as its own
+            // feature between junctions; X goes on as secondary.
+            seg("1-0", 1, &[(0.0, 0.0), (1000.0, 0.0)], Tertiary, "X"),
+            seg("2-0", 2, &[(1050.0, 0.0), (1000.0, 0.0)], Tertiary, "X"),
+            seg("3-0", 3, &[(1050.0, 0.0), (2000.0, 0.0)], Secondary, "X"),
+            // Road Y, tertiary, branching off at the sliver's west end.
+            seg("4-0", 4, &[(1000.0, 0.0), (1000.0, 500.0)], Tertiary, "Y"),
+            // A lone 100 m piece of road Z: nothing to join.
+            seg("5-0", 5, &[(5000.0, 0.0), (5100.0, 0.0)], Track, "Z"),
+        ];
+        let out = join_slivers(segs, 200.0, 1.0);
+        let ids: Vec<&str> = out.iter().map(|s| s.id.as_str()).collect();
+        assert_eq!(ids, ["1-0", "3-0", "4-0", "5-0"]);
+        let x = &out[0];
+        // The neighbour keeps its direction; the sliver is reversed onto it.
+        assert_eq!(
+            x.geom.0,
+            vec![
+                geo::coord! { x: 0.0, y: 0.0 },
+                geo::coord! { x: 1000.0, y: 0.0 },
+                geo::coord! { x: 1050.0, y: 0.0 }
+            ]
+        );
+        assert_eq!(x.pieces.len(), 2);
+        assert!((x.length_km() - 1.05).abs() < 1e-12);
+        assert!((out[3].length_km() - 0.1).abs() < 1e-12);
+
+        // Two candidates: the sliver prefers the end where only one road
+        // meets it (the road goes on) to a three-way junction.
+        let segs = vec![
+            seg("a", 1, &[(0.0, 0.0), (300.0, 0.0)], Track, "W"),
+            seg("b", 2, &[(300.0, 0.0), (400.0, 0.0)], Track, "W"),
+            seg("c", 3, &[(400.0, 0.0), (5000.0, 0.0)], Track, "W"),
+            seg("d", 4, &[(300.0, 0.0), (300.0, 900.0)], Primary, "V"),
+        ];
+        let out = join_slivers(segs, 200.0, 1.0);
+        let ids: Vec<&str> = out.iter().map(|s| s.id.as_str()).collect();
+        assert_eq!(ids, ["a", "c", "d"]);
+        assert!((out[1].length_km() - 4.7).abs() < 1e-12);
     }
 
     #[test]

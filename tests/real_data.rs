@@ -156,4 +156,20 @@ fn real_alto_mayo_roads_load_and_run() {
     // Accents survive from GeoJSON through to the outputs.
     let cons = std::fs::read_to_string(out.join("inputs/conservation.geojson")).unwrap();
     assert!(cons.contains("Protección"));
+    // The MTC networks break roads into pieces of a few metres between
+    // junctions: none of them is appraised alone (min_segment_m = 200).
+    let mut r = csv::Reader::from_path(out.join("roads.csv")).unwrap();
+    let col = r
+        .headers()
+        .unwrap()
+        .iter()
+        .position(|h| h == "length_km")
+        .unwrap();
+    let lengths: Vec<f64> = r
+        .records()
+        .map(|x| x.unwrap()[col].parse().unwrap())
+        .collect();
+    assert!(lengths.len() > 100);
+    let short: Vec<&f64> = lengths.iter().filter(|l| **l < 0.2).collect();
+    assert!(short.is_empty(), "slivers ranked: {short:?}");
 }
