@@ -393,7 +393,7 @@ fn frontier_sentence(roads: &crate::roads::RoadsResult) -> String {
     if f.len() < 2 || f.last().is_some_and(|p| p.forest_loss_ha <= 0.0) {
         return "No candidate segment brings forest loss: the frontier is flat.".into();
     }
-    let parts: Vec<String> = [0.25, 0.5, 0.75]
+    let parts: Vec<String> = [0.10, 0.25, 0.5, 0.75]
         .iter()
         .filter_map(|&l| {
             f.iter()
@@ -1073,12 +1073,11 @@ pub fn html(
             )
         })
         .collect();
-    let road_legend = legend(
-        &ROAD_COLORS
-            .iter()
-            .map(|c| (c.2.to_string(), c.1))
-            .collect::<Vec<_>>(),
-    );
+    let mut road_items: Vec<(String, RGBColor)> =
+        ROAD_COLORS.iter().map(|c| (c.2.to_string(), c.1)).collect();
+    road_items.push(("conservation area".into(), RGBColor(200, 225, 200)));
+    road_items.push(("portfolio: thick line, labelled with its id".into(), BLACK));
+    let road_legend = legend(&road_items);
     let mut tr_items: Vec<(String, RGBColor)> = cfg
         .transitions
         .catalogue
