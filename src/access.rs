@@ -231,12 +231,18 @@ impl Access {
     /// Overrides for several upgrades at once (a portfolio); where two
     /// touch one edge, the faster wins.
     pub fn overrides(&self, jobs: &[(&[u32], f64)]) -> Vec<(u32, f32)> {
+        self.overrides_on(&self.weights, jobs)
+    }
+
+    /// Overrides for upgrades on top of edge weights `base` (a network
+    /// with some upgrades already made); never slower than `base`.
+    pub fn overrides_on(&self, base: &[f32], jobs: &[(&[u32], f64)]) -> Vec<(u32, f32)> {
         let mut over: Vec<(u32, f32)> = jobs
             .iter()
             .flat_map(|(edges, kmh)| {
                 edges.iter().map(move |&e| {
                     let w = edge_minutes(self.roads.edges[e as usize].len_m, *kmh);
-                    (e, w.min(self.weights[e as usize]))
+                    (e, w.min(base[e as usize]))
                 })
             })
             .collect();
@@ -257,6 +263,39 @@ impl Access {
             &self.travel_min,
             scratch,
         )
+    }
+
+    /// Travel times and edge weights after the overrides `over` on a
+    /// network whose weights are `weights` and travel times `field` (the
+    /// exact solution for `weights`): the same incremental relaxation as
+    /// `upgrade_with`, from another starting network.
+    pub fn apply(
+        &self,
+        field: &[f32],
+        weights: &[f32],
+        over: &[(u32, f32)],
+    ) -> (Vec<f32>, Vec<f32>) {
+        let mut scratch = Scratch::new(field);
+        let delta = cost_distance::relax_cheaper(
+            &self.cost_grid(),
+            &self.roads.extra,
+            EdgeWeights {
+                base: weights,
+                over,
+            },
+            field,
+            &mut scratch,
+        );
+        // The scratch copy is back at `field`: write the changes into it.
+        let mut f = scratch.into_acc();
+        for (c, t) in delta {
+            f[c as usize] = t;
+        }
+        let mut w = weights.to_vec();
+        for &(e, t) in over {
+            w[e as usize] = t;
+        }
+        (f, w)
     }
 
     /// Incremental upgrade: the cells whose travel time drops when `edges`

@@ -266,13 +266,129 @@ pub fn select(
     if n == 0 {
         return Ok(if target <= 0.0 { Some(vec![]) } else { None });
     }
+    if let Some(x) = certified_greedy(values, costs, areas, budget, target) {
+        return Ok(Some(x));
+    }
     crate::roads::knapsack(
         values,
         costs,
         budget,
         Some((areas, target)),
+        (1.0, PARCEL_REL_GAP),
         "the parcel selection",
     )
+}
+
+/// The parcel selection is proven within this share of the optimum, and
+/// never needs to be closer than US$1 (US$19 on the US$194 M of Alto
+/// Mayo). It is the solver's own feasibility tolerance on the budget row;
+/// proving the last dollar is a subset-sum problem: thousands of parcels of
+/// one transition share one value per dollar, and HiGHS spends minutes
+/// closing a gap of cents among them.
+pub const PARCEL_REL_GAP: f64 = 1e-7;
+
+/// The allowed gap in US$ for an objective bound of `bound`.
+pub fn parcel_gap_usd(bound: f64) -> f64 {
+    (PARCEL_REL_GAP * bound.abs()).max(1.0)
+}
+
+/// A selection proven within [`parcel_gap_usd`] of the optimum without a
+/// MIP, when the greedy fill reaches the bound: take parcels by value per
+/// dollar, fill the leftover budget with exchanges, and compare with the
+/// Lagrangian bound λ·B + Σ max(0, v − λ·c) at the ratio λ of the first
+/// parcel that did not fit (an upper bound of the problem for any λ ≥ 0,
+/// since dropping the area constraint only relaxes it). None when the
+/// bound is not reached or the area target is not met: the MIP decides.
+pub fn certified_greedy(
+    values: &[f64],
+    costs: &[f64],
+    areas: &[f64],
+    budget: f64,
+    target: f64,
+) -> Option<Vec<bool>> {
+    let n = values.len();
+    if n == 0 || !budget.is_finite() || budget < 0.0 {
+        return None;
+    }
+    let ratio = |i: usize| {
+        if costs[i] > 0.0 {
+            values[i] / costs[i]
+        } else if values[i] > 0.0 {
+            f64::INFINITY
+        } else {
+            f64::NEG_INFINITY
+        }
+    };
+    let mut order: Vec<usize> = (0..n).filter(|&i| values[i] > 0.0).collect();
+    if order
+        .iter()
+        .any(|&i| !(values[i].is_finite() && costs[i].is_finite() && costs[i] >= 0.0))
+    {
+        return None;
+    }
+    order.sort_by(|&a, &b| ratio(b).total_cmp(&ratio(a)).then(a.cmp(&b)));
+    let mut x = vec![false; n];
+    let mut left = budget;
+    let mut lambda = 0.0;
+    for &i in &order {
+        if costs[i] <= left {
+            x[i] = true;
+            left -= costs[i];
+        } else if lambda == 0.0 {
+            lambda = ratio(i);
+        }
+    }
+    let bound = if lambda > 0.0 && lambda.is_finite() {
+        lambda * budget
+            + (0..n)
+                .map(|i| (values[i] - lambda * costs[i]).max(0.0))
+                .sum::<f64>()
+    } else {
+        // Everything worth taking fits: the greedy answer is the optimum.
+        (0..n).map(|i| values[i].max(0.0)).sum()
+    };
+    let mut z: f64 = (0..n).filter(|&i| x[i]).map(|i| values[i]).sum();
+    // Exchanges: one chosen parcel out, one other in, using as much of the
+    // leftover budget as possible at no loss of value, among the parcels
+    // nearest the break (where the choice is open), until the bound is
+    // reached with room to spare.
+    let near = 2000;
+    for _ in 0..64 {
+        if left <= 0.0 || bound - z <= 0.25 * parcel_gap_usd(bound) {
+            break;
+        }
+        let mut inside: Vec<usize> = order.iter().copied().filter(|&i| x[i]).collect();
+        inside.reverse();
+        inside.truncate(near);
+        let mut outside: Vec<usize> = order.iter().copied().filter(|&i| !x[i]).collect();
+        outside.truncate(near);
+        // Outside parcels by cost, to find the dearest that fit.
+        outside.sort_by(|&a, &b| costs[a].total_cmp(&costs[b]).then(a.cmp(&b)));
+        let oc: Vec<f64> = outside.iter().map(|&j| costs[j]).collect();
+        let mut best: Option<(f64, usize, usize)> = None;
+        for &i in &inside {
+            // Any j with c_j <= c_i + left keeps the budget.
+            let end = oc.partition_point(|c| *c <= costs[i] + left);
+            for &j in outside[end.saturating_sub(16)..end].iter() {
+                let gain = values[j] - values[i];
+                if gain > 0.0 && best.is_none_or(|b| gain > b.0) {
+                    best = Some((gain, i, j));
+                }
+            }
+        }
+        let Some((gain, i, j)) = best else { break };
+        x[i] = false;
+        x[j] = true;
+        left += costs[i] - costs[j];
+        z += gain;
+    }
+    let area: f64 = (0..n).filter(|&i| x[i]).map(|i| areas[i]).sum();
+    if area < target {
+        return None;
+    }
+    // z again from scratch, free of the running sum's rounding.
+    let z: f64 = (0..n).filter(|&i| x[i]).map(|i| values[i]).sum();
+    (bound - z <= parcel_gap_usd(bound)).then_some(x)
 }
 
 pub fn run(
@@ -479,13 +595,54 @@ mod tests {
                         "case {case}"
                     );
                     assert!(
-                        (v - b).abs() <= 1e-6 * b.abs().max(1.0),
+                        v <= b + 1e-6 && b - v <= parcel_gap_usd(b) + 1e-9 * b.abs(),
                         "case {case}: {v} vs {b}"
                     );
                 }
                 other => panic!("case {case}: {other:?}"),
             }
         }
+    }
+
+    #[test]
+    fn the_certified_greedy_selection_is_within_its_gap_of_the_exact_mip() {
+        // As on real landscapes: most parcels of a transition share one
+        // value per dollar (no halo share), a few have their own; the
+        // budget runs out inside a large group of equal value per dollar.
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
+        let n = 2000;
+        let costs: Vec<f64> = (0..n).map(|_| rng.gen_range(2e3..4e4)).collect();
+        let values: Vec<f64> = costs
+            .iter()
+            .enumerate()
+            .map(|(i, c)| match i % 4 {
+                0 | 1 => 3.8 * c,
+                2 => 2.1 * c,
+                _ => rng.gen_range(4.5..6.0) * c,
+            })
+            .collect();
+        let areas: Vec<f64> = costs.iter().map(|c| c / 5000.0).collect();
+        let budget = 0.3 * costs.iter().sum::<f64>();
+        let got = certified_greedy(&values, &costs, &areas, budget, 1000.0)
+            .expect("the greedy fill reaches the bound");
+        let exact = crate::roads::knapsack(
+            &values,
+            &costs,
+            budget,
+            Some((&areas, 1000.0)),
+            (0.0, 0.0),
+            "test",
+        )
+        .unwrap()
+        .unwrap();
+        let sum = |x: &[bool], w: &[f64]| -> f64 { (0..n).filter(|i| x[*i]).map(|i| w[i]).sum() };
+        assert!(sum(&got, &costs) <= budget);
+        assert!(sum(&got, &areas) >= 1000.0);
+        let (g, e) = (sum(&got, &values), sum(&exact, &values));
+        // HiGHS works a hair inside the budget, so the greedy may be higher.
+        assert!(e - g <= parcel_gap_usd(e), "greedy {g} vs exact {e}");
+        // An area target the greedy misses is left to the MIP.
+        assert!(certified_greedy(&values, &costs, &areas, budget, 1e9).is_none());
     }
 
     #[test]

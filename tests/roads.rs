@@ -219,3 +219,49 @@ fn sample_roads_highways_and_town_feeders_lead_and_protected_tracks_are_avoided(
             && out.join("halo.geojson").exists()
     );
 }
+
+/// The portfolio's leave-one-out re-check (divide and conquer, in
+/// parallel) equals upgrading every subset from the base network, bit for
+/// bit, on the sample landscape.
+#[test]
+fn leave_one_out_effects_equal_each_subset_upgraded_from_scratch() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let ls = greenhalo::config::Landscape::load(&root.join("data/sample/landscape.toml")).unwrap();
+    let progress = greenhalo::progress::Progress::new(true);
+    let (inp, _) = greenhalo::inputs::load_checked(&ls, &progress).unwrap();
+    let cfg = &ls.cfg;
+    let access = Access::compute(&inp, &cfg.access, &cfg.landcover).unwrap();
+    let risk = greenhalo::risk::compute(&inp, &access.travel_min, &cfg.risk, cfg.seed).unwrap();
+    let halo = greenhalo::halo::compute(&inp, &cfg.halo).unwrap();
+    let a = roads::Appraiser::new(
+        &inp,
+        &access,
+        &risk,
+        &halo,
+        &cfg.economics,
+        &cfg.road_upgrades,
+        &cfg.access,
+    );
+    let segs = roads::segments(&inp, &cfg.road_upgrades);
+    let jobs = roads::upgrade_jobs(&a, &segs);
+    // Eleven segments spread over the network (an odd count: uneven halves).
+    let set: Vec<usize> = (0..segs.len())
+        .filter(|&i| !jobs[i].0.is_empty())
+        .step_by(7)
+        .take(11)
+        .collect();
+    assert_eq!(set.len(), 11);
+    let loo = roads::leave_one_out(&a, &set, &jobs);
+    let mut scratch = access.scratch();
+    for (k, eff) in loo.iter().enumerate() {
+        let rest: Vec<(&[u32], f64)> = set
+            .iter()
+            .enumerate()
+            .filter(|(m, _)| *m != k)
+            .map(|(_, &i)| (jobs[i].0.as_slice(), jobs[i].1))
+            .collect();
+        let delta = access.upgrade_with(&access.overrides(&rest), &mut scratch);
+        assert!(!delta.is_empty());
+        assert_eq!(*eff, a.effects(&delta), "subset without item {k}");
+    }
+}

@@ -602,6 +602,12 @@ impl Scratch {
             heap: RadixHeap::default(),
         }
     }
+
+    /// The working copy of the accumulated costs (equal to the `base` of
+    /// the last `relax_cheaper` call once it has returned).
+    pub fn into_acc(self) -> Vec<f32> {
+        self.acc
+    }
 }
 
 /// The cells whose accumulated cost drops when the extra edges in
