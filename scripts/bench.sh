@@ -2,6 +2,7 @@
 # Whole-command benchmarks with /usr/bin/time: wall time and peak RSS.
 #   scripts/bench.sh            cost-distance on 1k, 4k and 10k square rasters, and run on data/sample
 #   scripts/bench.sh 1000 4000  only those sizes
+#   scripts/bench.sh runs       only the whole-run table (sample, Alto Mayo at 100 m and 30 m)
 # Criterion benchmarks of the kernels: cargo bench
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,10 +12,41 @@ command -v /usr/bin/time >/dev/null 2>&1 || {
   "${sudo[@]}" apt-get install -y -qq time >/dev/null
 }
 cargo build --release --locked --bin greenhalo --example make_cost_raster
+work=${BENCH_DIR:-$(mktemp -d)}
+
+# One whole `run`: wall, CPU and peak RSS from /usr/bin/time, seconds per
+# stage from the run log.
+run_row() {
+  local name=$1 toml=$2 out="$work/run_$3"
+  /usr/bin/time -f "%e %U %S %M" -o "$work/t_$3.txt" ./target/release/greenhalo -q run "$toml" -o "$out" --force
+  read -r wall user sys rss < "$work/t_$3.txt"
+  stages=$(awk '/^seconds per stage/ {on=1; next} on && NF == 2 && $1 != "total" {printf "%s | ", $2} on && NF != 2 {on=0}' "$out/run_log.txt")
+  awk -v n="$name" -v w="$wall" -v u="$user" -v s="$sys" -v r="$rss" -v st="$stages" 'BEGIN {
+    printf "| %s | %.1f | %.1f | %.2f | %.0f | %s\n", n, w, u + s, (u + s) / w, r / 1024, st }'
+}
+run_table() {
+  echo "| run | wall s | CPU s | cores | peak RSS MB | inputs | access | risk | halo | roads | parcels | conservation | finance+outputs |"
+  echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+  run_row "data/sample" data/sample/landscape.toml sample
+  if [ -f data/alto_mayo/landscape.toml ]; then
+    run_row "data/alto_mayo 100 m" data/alto_mayo/landscape.toml am100
+    # The 30 m variant: the same layers, the resolution of the forest-loss
+    # data analysts use.
+    mkdir -p "$work/am30"
+    sed -e 's/^resolution_m = .*/resolution_m = 30.0/' \
+      -e "s#\"\([A-Za-z_0-9.-]*\.\(geojson\|shp\|gpkg\|tif\)\)\"#\"$PWD/data/alto_mayo/\1\"#g" \
+      data/alto_mayo/landscape.toml > "$work/am30/landscape.toml"
+    run_row "data/alto_mayo 30 m" "$work/am30/landscape.toml" am30
+  fi
+}
+if [ "${1:-}" = runs ]; then
+  cargo build --release --locked --bin greenhalo
+  run_table
+  exit 0
+fi
 sizes=("$@")
 # (pass sizes to limit the cost-distance runs; the roads runs always follow)
 [ ${#sizes[@]} -gt 0 ] || sizes=(1000 4000 10000)
-work=${BENCH_DIR:-$(mktemp -d)}
 echo "| command | cells | wall s | cells/s | peak RSS MB | bytes/cell |"
 echo "|---|---|---|---|---|---|"
 for n in "${sizes[@]}"; do
@@ -47,3 +79,5 @@ big="$work/big"
 read -r wall rss < "$work/roads_big_time.txt"
 n=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['roads']['segments'])" "$work/roads_big/summary.json")
 echo "| roads synth 1000x1000 ($n segments) | 1000000 | $wall | - | $((rss / 1024)) | - |"
+echo
+run_table

@@ -330,7 +330,14 @@ pub fn certified_greedy(
     let mut x = vec![false; n];
     let mut left = budget;
     let mut lambda = 0.0;
+    // Past the first parcel that does not fit (ratio λ), only parcels of
+    // the same value per dollar fill in: a cheaper-per-dollar parcel there
+    // costs (λ - its ratio) x its cost below the bound, and the exchanges
+    // below add one only where nothing better fits.
     for &i in &order {
+        if lambda > 0.0 && ratio(i) < lambda * (1.0 - 1e-12) {
+            break;
+        }
         if costs[i] <= left {
             x[i] = true;
             left -= costs[i];
@@ -348,13 +355,12 @@ pub fn certified_greedy(
         (0..n).map(|i| values[i].max(0.0)).sum()
     };
     let mut z: f64 = (0..n).filter(|&i| x[i]).map(|i| values[i]).sum();
-    // Exchanges: one chosen parcel out, one other in, using as much of the
-    // leftover budget as possible at no loss of value, among the parcels
-    // nearest the break (where the choice is open), until the bound is
-    // reached with room to spare.
-    let near = 2000;
-    for _ in 0..64 {
-        if left <= 0.0 || bound - z <= 0.25 * parcel_gap_usd(bound) {
+    // Exchanges: one chosen parcel out (or none), the most valuable other
+    // that then fits in, among the parcels nearest the break (where the
+    // choice is open), until the bound is reached with room to spare.
+    let near = 5000;
+    for _ in 0..256 {
+        if bound - z <= 0.25 * parcel_gap_usd(bound) {
             break;
         }
         let mut inside: Vec<usize> = order.iter().copied().filter(|&i| x[i]).collect();
@@ -362,24 +368,39 @@ pub fn certified_greedy(
         inside.truncate(near);
         let mut outside: Vec<usize> = order.iter().copied().filter(|&i| !x[i]).collect();
         outside.truncate(near);
-        // Outside parcels by cost, to find the dearest that fit.
+        if outside.is_empty() {
+            break;
+        }
+        // Outside parcels by cost, with the most valuable of every prefix:
+        // the best parcel costing at most c is best[partition point of c].
         outside.sort_by(|&a, &b| costs[a].total_cmp(&costs[b]).then(a.cmp(&b)));
         let oc: Vec<f64> = outside.iter().map(|&j| costs[j]).collect();
-        let mut best: Option<(f64, usize, usize)> = None;
-        for &i in &inside {
-            // Any j with c_j <= c_i + left keeps the budget.
-            let end = oc.partition_point(|c| *c <= costs[i] + left);
-            for &j in outside[end.saturating_sub(16)..end].iter() {
-                let gain = values[j] - values[i];
-                if gain > 0.0 && best.is_none_or(|b| gain > b.0) {
-                    best = Some((gain, i, j));
-                }
+        let mut best_upto: Vec<usize> = Vec::with_capacity(outside.len());
+        for (k, &j) in outside.iter().enumerate() {
+            let keep = k > 0 && values[best_upto[k - 1]] >= values[j];
+            best_upto.push(if keep { best_upto[k - 1] } else { j });
+        }
+        let mut best: Option<(f64, Option<usize>, usize)> = None;
+        let moves = std::iter::once(None).chain(inside.iter().map(|&i| Some(i)));
+        for out in moves {
+            let (c_out, v_out) = out.map_or((0.0, 0.0), |i| (costs[i], values[i]));
+            let end = oc.partition_point(|c| *c <= c_out + left);
+            if end == 0 {
+                continue;
+            }
+            let j = best_upto[end - 1];
+            let gain = values[j] - v_out;
+            if gain > 0.0 && best.is_none_or(|b| gain > b.0) {
+                best = Some((gain, out, j));
             }
         }
-        let Some((gain, i, j)) = best else { break };
-        x[i] = false;
+        let Some((gain, out, j)) = best else { break };
+        if let Some(i) = out {
+            x[i] = false;
+            left += costs[i];
+        }
         x[j] = true;
-        left += costs[i] - costs[j];
+        left -= costs[j];
         z += gain;
     }
     let area: f64 = (0..n).filter(|&i| x[i]).map(|i| areas[i]).sum();

@@ -445,6 +445,11 @@ struct CellValues {
     people: Vec<f32>,
     output_t: Vec<f32>,
     carbon_tc_per_ha: Vec<f32>,
+    /// Each forest cell's expected loss share within the horizon and its
+    /// discounted share at today's travel times (computed once, not once
+    /// per segment that reaches the cell).
+    old_loss: Vec<f64>,
+    old_disc: Vec<f64>,
 }
 
 fn cell_values(inp: &Inputs, p: &RoadUpgradeParams, default_carbon: f64) -> CellValues {
@@ -499,6 +504,8 @@ fn cell_values(inp: &Inputs, p: &RoadUpgradeParams, default_carbon: f64) -> Cell
         people,
         output_t,
         carbon_tc_per_ha,
+        old_loss: Vec::new(),
+        old_disc: Vec::new(),
     }
 }
 
@@ -546,7 +553,26 @@ impl<'a> Appraiser<'a> {
             econ,
             p,
             speeds,
-            cells: cell_values(inp, p, econ.carbon_density_tc_per_ha),
+            cells: {
+                let mut cells = cell_values(inp, p, econ.carbon_density_tc_per_ha);
+                let h = econ.horizon_years as f64;
+                (cells.old_loss, cells.old_disc) = risk
+                    .annual_p
+                    .par_iter()
+                    .map(|p| {
+                        if p.is_nan() {
+                            (0.0, 0.0)
+                        } else {
+                            let p = *p as f64;
+                            (
+                                loss_within(p, h),
+                                discounted_loss_share(p, econ.discount_rate, econ.horizon_years),
+                            )
+                        }
+                    })
+                    .unzip();
+                cells
+            },
         }
     }
 
@@ -580,14 +606,17 @@ impl<'a> Appraiser<'a> {
             if p_old.is_nan() {
                 continue;
             }
+            if inp.forest[i] == 0.0 {
+                // No forest to lose: every term below would add zero.
+                continue;
+            }
             let forest_ha = inp.forest[i] as f64 * ha;
-            let p_old = p_old as f64;
             let p_new = risk.model.annual_p_at(&risk.drivers, i, t_new, cap);
             let h = e.horizon_years as f64;
-            let dloss = forest_ha * (loss_within(p_new, h) - loss_within(p_old, h));
+            let dloss = forest_ha * (loss_within(p_new, h) - self.cells.old_loss[i]);
             let ddisc = forest_ha
                 * (discounted_loss_share(p_new, e.discount_rate, e.horizon_years)
-                    - discounted_loss_share(p_old, e.discount_rate, e.horizon_years));
+                    - self.cells.old_disc[i]);
             let co2_per_ha = self.cells.carbon_tc_per_ha[i] as f64 * CO2_PER_C;
             out.forest_loss_ha += dloss;
             out.tco2 += dloss * co2_per_ha;
@@ -1145,25 +1174,33 @@ pub fn score(a: &Appraiser, bar: &ProgressBar) -> Result<RoadsResult> {
     let cons: Vec<&geo::MultiPolygon<f64>> = inp.conservation.iter().map(|c| &c.geom).collect();
     let jobs = upgrade_jobs(a, &segs);
 
+    // One scratch copy of the travel times per worker, reused (rayon's
+    // map_init would copy it once per split), and segments handed out one
+    // at a time so no worker is left with a long tail of big catchments.
+    let pool: std::sync::Mutex<Vec<Scratch>> = std::sync::Mutex::new(Vec::new());
     let mut scored: Vec<ScoredSegment> = segs
         .par_iter()
         .zip(jobs.par_iter())
-        .map_init(
-            || a.access.scratch(),
-            |scratch: &mut Scratch, (s, (edges, kmh))| {
-                let delta = a.access.upgrade(edges, *kmh, scratch);
-                let through = cons.iter().any(|c| c.intersects(&s.geom));
-                let dist_km = cons
-                    .iter()
-                    .flat_map(|c| c.0.iter())
-                    .map(|poly| <Euclidean as geo::Distance<f64, _, _>>::distance(&s.geom, poly))
-                    .fold(f64::INFINITY, f64::min)
-                    / 1000.0;
-                let out = a.score(s, mean_slope(s), &delta, through, dist_km);
-                bar.inc(1);
-                out
-            },
-        )
+        .with_max_len(1)
+        .map(|(s, (edges, kmh))| {
+            let mut scratch = pool
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .pop()
+                .unwrap_or_else(|| a.access.scratch());
+            let delta = a.access.upgrade(edges, *kmh, &mut scratch);
+            pool.lock().unwrap_or_else(|p| p.into_inner()).push(scratch);
+            let through = cons.iter().any(|c| c.intersects(&s.geom));
+            let dist_km = cons
+                .iter()
+                .flat_map(|c| c.0.iter())
+                .map(|poly| <Euclidean as geo::Distance<f64, _, _>>::distance(&s.geom, poly))
+                .fold(f64::INFINITY, f64::min)
+                / 1000.0;
+            let out = a.score(s, mean_slope(s), &delta, through, dist_km);
+            bar.inc(1);
+            out
+        })
         .collect();
 
     // Pareto layers, then rank by layer and NPV_net.
