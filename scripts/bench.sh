@@ -13,6 +13,7 @@ command -v /usr/bin/time >/dev/null 2>&1 || {
 }
 cargo build --release --locked --bin greenhalo --example make_cost_raster
 work=${BENCH_DIR:-$(mktemp -d)}
+mkdir -p "$work"
 
 # One whole `run`: wall, CPU and peak RSS from /usr/bin/time, seconds per
 # stage from the run log.
