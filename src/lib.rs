@@ -157,11 +157,23 @@ pub fn pipeline(
     let hash = batch::inputs_hash(&ls)?;
     staging.mark(&hash)?;
     let dir = staging.path();
-    outputs::write_inputs(dir, &inputs)?;
-    outputs::write_access(dir, &inputs, &access)?;
-    outputs::write_risk(dir, &inputs, &risk)?;
-    outputs::write_halo(dir, &inputs, &halo)?;
-    outputs::write_roads(dir, &inputs, &roads)?;
+    // The copies of the inputs beside the products, on the other core.
+    let (copies, products) = rayon::join(
+        || outputs::write_inputs(dir, &inputs),
+        || -> Result<()> {
+            outputs::write_access(dir, &inputs, &access)?;
+            outputs::write_risk(dir, &inputs, &risk)?;
+            outputs::write_halo(dir, &inputs, &halo)?;
+            outputs::write_roads(dir, &inputs, &roads)?;
+            if let Some((p, c)) = &parcels {
+                outputs::write_parcels(dir, &inputs, p)?;
+                outputs::write_conservation(dir, &inputs, c)?;
+            }
+            Ok(())
+        },
+    );
+    copies?;
+    products?;
     let mut summary = outputs::summary(&inputs, &problems);
     summary["landscape_file"] = serde_json::json!(landscape.display().to_string());
     summary["inputs_hash"] = serde_json::json!(hash);
@@ -169,9 +181,7 @@ pub fn pipeline(
     summary["risk"] = outputs::risk_summary(&inputs, &risk, cfg.economics.horizon_years as f64);
     summary["roads"] = outputs::roads_summary(&roads);
     if let Some((p, c)) = &parcels {
-        outputs::write_parcels(dir, &inputs, p)?;
         summary["parcels"] = outputs::parcels_summary(p);
-        outputs::write_conservation(dir, &inputs, c)?;
         summary["conservation"] = outputs::conservation_summary(c);
         let caps: Vec<(String, config::Capital)> = cfg
             .conservation_funding
