@@ -2226,19 +2226,22 @@ pub struct Assumption {
 /// The most specific entry of `table` for `key` (exact key, its pattern,
 /// then the longest prefix ending at a section or name boundary).
 fn cite<'a>(table: impl Iterator<Item = (&'a str, &'a str)>, key: &str) -> Option<&'a str> {
-    let pattern = pattern_of(key);
     table
-        .filter(|(k, _)| {
-            *k == key
-                || *k == pattern
-                || [key, pattern.as_str()].iter().any(|full| {
-                    full.starts_with(k)
-                        && (k.ends_with('_')
-                            || matches!(full.as_bytes().get(k.len()), Some(b'.') | Some(b'[')))
-                })
-        })
+        .filter(|(k, _)| names(k, key, k.ends_with('_')))
         .max_by_key(|(k, _)| k.len())
         .map(|(_, v)| v)
+}
+
+/// Whether `name` names the setting `key` (`a.b[3].c`): the key itself, its
+/// pattern (`a.b[].c`), or a section or list holding it (`a.b`); with
+/// `stem`, also a prefix of a key's last part (`road_upgrades.cost_`).
+fn names(name: &str, key: &str, stem: bool) -> bool {
+    let pattern = pattern_of(key);
+    [key, pattern.as_str()].iter().any(|full| {
+        *full == name
+            || (full.starts_with(name)
+                && (stem || matches!(full.as_bytes().get(name.len()), Some(b'.') | Some(b'['))))
+    })
 }
 
 /// `a.b[3].c` → `a.b[].c`.
@@ -2372,14 +2375,7 @@ impl LandscapeConfig {
     fn check_sources(&self, out: &mut Vec<SettingProblem>) {
         let keys: Vec<(String, String)> = self.parameter_leaves();
         for (k, v) in &self.sources {
-            let known = keys.iter().any(|(key, _)| {
-                let p = pattern_of(key);
-                [key.as_str(), p.as_str()].iter().any(|full| {
-                    *full == k
-                        || (full.starts_with(k.as_str())
-                            && matches!(full.as_bytes().get(k.len()), Some(b'.') | Some(b'[')))
-                })
-            });
+            let known = keys.iter().any(|(key, _)| names(k, key, false));
             if !known {
                 out.push(SettingProblem {
                     key: format!("sources.{k:?}"),

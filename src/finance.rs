@@ -97,6 +97,19 @@ pub struct Multipliers {
     pub discount_rate: f64,
 }
 
+impl Multipliers {
+    /// Every factor at its base value: the deterministic plan.
+    pub fn base(e: &Economics) -> Multipliers {
+        Multipliers {
+            prices: 1.0,
+            yields: 1.0,
+            costs: 1.0,
+            carbon_price: e.carbon_price_usd_per_tco2,
+            discount_rate: e.discount_rate,
+        }
+    }
+}
+
 /// Headline figures of a set of flows.
 #[derive(Debug, Clone, Copy, Serialize)]
 pub struct Headline {
@@ -213,13 +226,7 @@ const Z90: f64 = 1.281_551_565_544_600_4;
 /// One-at-a-time sensitivity at the Monte Carlo spreads (P10 and P90 of
 /// each factor), ordered by the NPV swing, widest first.
 pub fn sensitivity(s: &Streams, fp: &FinanceParams, e: &Economics) -> Vec<Sensitivity> {
-    let base = Multipliers {
-        prices: 1.0,
-        yields: 1.0,
-        costs: 1.0,
-        carbon_price: e.carbon_price_usd_per_tco2,
-        discount_rate: e.discount_rate,
-    };
+    let base = Multipliers::base(e);
     // Quantiles of the mean-one log-normal the Monte Carlo draws.
     let ln = |sd: f64| {
         (
@@ -549,13 +556,7 @@ pub fn run(
     seed: u64,
 ) -> Finance {
     let s = streams(portfolio, parcels, funding, tp, fp, e);
-    let base = Multipliers {
-        prices: 1.0,
-        yields: 1.0,
-        costs: 1.0,
-        carbon_price: e.carbon_price_usd_per_tco2,
-        discount_rate: e.discount_rate,
-    };
+    let base = Multipliers::base(e);
     let (c, b) = s.flows(&base);
     let hl = headline(&c, &b, e.discount_rate);
     let by_component = vec![

@@ -166,7 +166,7 @@ pub fn pipeline(
             outputs::write_halo(dir, &inputs, &halo)?;
             outputs::write_roads(dir, &inputs, &roads)?;
             if let Some((p, c)) = &parcels {
-                outputs::write_parcels(dir, &inputs, p)?;
+                outputs::write_parcels(dir, &inputs, p, &cfg.transitions.catalogue)?;
                 outputs::write_conservation(dir, &inputs, c)?;
             }
             Ok(())

@@ -239,6 +239,31 @@ pub fn parcel_stats(
         .collect()
 }
 
+/// Colours of the catalogue's transitions, in catalogue order (the map in
+/// the report and the QGIS style use the same), and of parcels that keep
+/// their use.
+pub const TRANSITION_PALETTE: [(u8, u8, u8); 8] = [
+    (140, 81, 10),
+    (191, 129, 45),
+    (128, 205, 193),
+    (53, 151, 143),
+    (1, 102, 94),
+    (118, 42, 131),
+    (194, 165, 207),
+    (231, 41, 138),
+];
+pub const KEEP_CURRENT_USE_RGB: (u8, u8, u8) = (225, 225, 225);
+
+/// The colour of transition `name`: its place in `catalogue`, or grey
+/// for a name the catalogue does not hold.
+pub fn transition_rgb(catalogue: &[Transition], name: &str) -> (u8, u8, u8) {
+    catalogue
+        .iter()
+        .position(|t| t.name == name)
+        .map(|i| TRANSITION_PALETTE[i % TRANSITION_PALETTE.len()])
+        .unwrap_or((120, 120, 120))
+}
+
 /// `max_travel_min` at or above this is "no limit" (the config's convention).
 pub const NO_TRAVEL_LIMIT_MIN: f64 = 1.0e9;
 

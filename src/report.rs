@@ -4,6 +4,7 @@
 //! stack by phase, the Monte Carlo distribution and the assumptions. Charts
 //! and maps are drawn with plotters as inline SVG.
 
+use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 use serde_json::Value;
@@ -59,7 +60,7 @@ pub fn fmt_int(x: f64) -> String {
 }
 
 /// `s` with its first letter in upper case.
-fn sentence_case(s: &str) -> String {
+pub(crate) fn sentence_case(s: &str) -> String {
     let mut c = s.chars();
     match c.next() {
         Some(f) => f.to_uppercase().chain(c).collect(),
@@ -136,11 +137,8 @@ fn map_svg(inp: &Inputs, title: &str, draw: &dyn Fn(&mut MapChart)) -> String {
     let px_w = 760u32;
     let plot_w = (px_w - 80) as f64;
     let px_h = (plot_w * h / w).clamp(200.0, 1000.0) as u32 + 80;
-    let mut s = String::new();
-    {
-        let root = SVGBackend::with_string(&mut s, (px_w, px_h)).into_drawing_area();
-        let _ = root.fill(&WHITE);
-        if let Ok(mut chart) = ChartBuilder::on(&root)
+    svg((px_w, px_h), |root| {
+        if let Ok(mut chart) = ChartBuilder::on(root)
             .caption(title, ("sans-serif", 17))
             .margin(8)
             .x_label_area_size(34)
@@ -220,9 +218,7 @@ fn map_svg(inp: &Inputs, title: &str, draw: &dyn Fn(&mut MapChart)) -> String {
                     .pos(Pos::new(HPos::Center, VPos::Bottom)),
             )));
         }
-        let _ = root.present();
-    }
-    s
+    })
 }
 
 fn polys(mp: &geo::MultiPolygon<f64>) -> Vec<Vec<(f64, f64)>> {
@@ -247,6 +243,18 @@ fn legend(items: &[(String, RGBColor)]) -> String {
     format!(r#"<div class="legend">{spans}</div>"#)
 }
 
+/// An SVG drawing of `size` pixels on white; `draw` paints it.
+fn svg(size: (u32, u32), draw: impl FnOnce(&DrawingArea<SVGBackend, Shift>)) -> String {
+    let mut s = String::new();
+    {
+        let root = SVGBackend::with_string(&mut s, size).into_drawing_area();
+        let _ = root.fill(&WHITE);
+        draw(&root);
+        let _ = root.present();
+    }
+    s
+}
+
 /// A chart axis from `lo` to `hi` that plotters can draw: None when either
 /// end is not finite (the chart is left out, never a panic), widened when
 /// the two ends are equal at the values' precision.
@@ -267,20 +275,17 @@ fn axis(lo: f64, hi: f64) -> Option<(f64, f64)> {
 }
 
 fn capital_chart(f: &Finance) -> String {
-    let mut s = String::new();
-    {
-        let root = SVGBackend::with_string(&mut s, (640, 320)).into_drawing_area();
-        let _ = root.fill(&WHITE);
-        let max = f
-            .capital_stack
-            .iter()
-            .map(|p| p.investment_usd)
-            .fold(1.0, f64::max)
-            / 1e6;
-        let Some((_, top)) = axis(0.0, max * 1.1) else {
-            return NO_CHART.into();
-        };
-        if let Ok(mut chart) = ChartBuilder::on(&root)
+    let max = f
+        .capital_stack
+        .iter()
+        .map(|p| p.investment_usd)
+        .fold(1.0, f64::max)
+        / 1e6;
+    let Some((_, top)) = axis(0.0, max * 1.1) else {
+        return NO_CHART.into();
+    };
+    svg((640, 320), |root| {
+        if let Ok(mut chart) = ChartBuilder::on(root)
             .caption("Capital stack by phase (US$ M)", ("sans-serif", 16))
             .margin(8)
             .x_label_area_size(30)
@@ -319,9 +324,7 @@ fn capital_chart(f: &Finance) -> String {
                 }
             }
         }
-        let _ = root.present();
-    }
-    s
+    })
 }
 
 /// The efficiency frontier: economic NPV against forest loss of the best
@@ -337,11 +340,8 @@ fn frontier_chart(roads: &crate::roads::RoadsResult) -> String {
     let (Some((_, xr)), Some((_, yr))) = (axis(0.0, xmax * 1.05), axis(0.0, ymax * 1.1)) else {
         return NO_CHART.into();
     };
-    let mut s = String::new();
-    {
-        let root = SVGBackend::with_string(&mut s, (640, 320)).into_drawing_area();
-        let _ = root.fill(&WHITE);
-        if let Ok(mut chart) = ChartBuilder::on(&root)
+    svg((640, 320), |root| {
+        if let Ok(mut chart) = ChartBuilder::on(root)
             .caption("Efficiency frontier of road portfolios", ("sans-serif", 16))
             .margin(8)
             .x_label_area_size(34)
@@ -381,9 +381,7 @@ fn frontier_chart(roads: &crate::roads::RoadsResult) -> String {
                 ("sans-serif", 12),
             )));
         }
-        let _ = root.present();
-    }
-    s
+    })
 }
 
 /// "With a quarter of the forest loss, X% of the benefit": the frontier
@@ -504,11 +502,8 @@ fn histogram_svg(
         counts[k] += 1;
     }
     let max = counts.iter().copied().max().unwrap_or(1).max(1) as f64;
-    let mut s = String::new();
-    {
-        let root = SVGBackend::with_string(&mut s, (640, 300)).into_drawing_area();
-        let _ = root.fill(&WHITE);
-        if let Ok(mut chart) = ChartBuilder::on(&root)
+    svg((640, 300), |root| {
+        if let Ok(mut chart) = ChartBuilder::on(root)
             .caption(title, ("sans-serif", 16))
             .margin(8)
             .x_label_area_size(34)
@@ -541,9 +536,7 @@ fn histogram_svg(
                 )));
             }
         }
-        let _ = root.present();
-    }
-    s
+    })
 }
 
 /// The Monte Carlo distribution of the return multiple.
@@ -600,11 +593,8 @@ fn cashflow_chart(f: &Finance) -> String {
         return NO_CHART.into();
     };
     let pad = 0.08 * (hi - lo);
-    let mut s = String::new();
-    {
-        let root = SVGBackend::with_string(&mut s, (640, 320)).into_drawing_area();
-        let _ = root.fill(&WHITE);
-        if let Ok(mut chart) = ChartBuilder::on(&root)
+    svg((640, 320), |root| {
+        if let Ok(mut chart) = ChartBuilder::on(root)
             .caption("Cash flow by year (US$ M)", ("sans-serif", 16))
             .margin(8)
             .x_label_area_size(34)
@@ -651,9 +641,16 @@ fn cashflow_chart(f: &Finance) -> String {
                 )));
             }
         }
-        let _ = root.present();
+    })
+}
+
+/// A sensitivity factor's value as the report shows it: ×0.76, 7.4%, US$30/t.
+fn factor_value(x: &crate::finance::Sensitivity, v: f64) -> String {
+    match x.unit {
+        "x base" => format!("×{v:.2}"),
+        "per year" => format!("{:.1}%", v * 100.0),
+        _ => format!("US${v:.0}/t"),
     }
-    s
 }
 
 /// Tornado of one figure (the return multiple or the NPV in US$ M) with
@@ -673,11 +670,7 @@ fn tornado_chart(f: &Finance, npv: bool) -> String {
             } else {
                 (x.return_multiple_low, x.return_multiple_high)
             };
-            let show = |v: f64| match x.unit {
-                "x base" => format!("×{v:.2}"),
-                "per year" => format!("{:.1}%", v * 100.0),
-                _ => format!("{v:.0}"),
-            };
+            let show = |v: f64| factor_value(x, v);
             (
                 format!("{} {}–{}", x.factor, show(x.low), show(x.high)),
                 l,
@@ -698,11 +691,8 @@ fn tornado_chart(f: &Finance, npv: bool) -> String {
     } else {
         "Sensitivity of the return multiple"
     };
-    let mut s = String::new();
-    {
-        let root = SVGBackend::with_string(&mut s, (640, 70 + 36 * n as u32)).into_drawing_area();
-        let _ = root.fill(&WHITE);
-        if let Ok(mut chart) = ChartBuilder::on(&root)
+    svg((640, 70 + 36 * n as u32), |root| {
+        if let Ok(mut chart) = ChartBuilder::on(root)
             .caption(title, ("sans-serif", 16))
             .margin(8)
             .x_label_area_size(30)
@@ -738,9 +728,7 @@ fn tornado_chart(f: &Finance, npv: bool) -> String {
                 BLACK.stroke_width(1),
             )));
         }
-        let _ = root.present();
-    }
-    s
+    })
 }
 
 /// The distribution of farmers' earnings multiples at maturity over the
@@ -770,26 +758,10 @@ fn earnings_histogram(parcels: &ParcelsResult) -> String {
     )
 }
 
-/// Qualitative colours for the catalogue's transitions, in catalogue order.
-const TRANSITION_PALETTE: [RGBColor; 8] = [
-    RGBColor(140, 81, 10),
-    RGBColor(191, 129, 45),
-    RGBColor(128, 205, 193),
-    RGBColor(53, 151, 143),
-    RGBColor(1, 102, 94),
-    RGBColor(118, 42, 131),
-    RGBColor(194, 165, 207),
-    RGBColor(231, 41, 138),
-];
-
-/// Colour of a transition by its place in the catalogue.
+/// Colour of a transition (the palette shared with the QGIS style).
 fn transition_color(cfg: &LandscapeConfig, name: &str) -> RGBColor {
-    cfg.transitions
-        .catalogue
-        .iter()
-        .position(|t| t.name == name)
-        .map(|i| TRANSITION_PALETTE[i % TRANSITION_PALETTE.len()])
-        .unwrap_or(RGBColor(120, 120, 120))
+    let (r, g, b) = crate::parcels::transition_rgb(&cfg.transitions.catalogue, name);
+    RGBColor(r, g, b)
 }
 
 /// The assumptions as a table grouped by section.
@@ -1056,11 +1028,7 @@ pub fn html(
         .sensitivity
         .iter()
         .map(|x| {
-            let show = |v: f64| match x.unit {
-                "x base" => format!("×{v:.2}"),
-                "per year" => format!("{:.1}%", v * 100.0),
-                _ => format!("US${v:.0}/tCO2"),
-            };
+            let show = |v: f64| factor_value(x, v);
             format!(
                 "<tr><td>{}</td><td>{} – {}</td><td class=\"num\">{:.2} – {:.2}</td><td class=\"num\">{} – {}</td></tr>",
                 x.factor,
@@ -1090,7 +1058,8 @@ pub fn html(
         })
         .map(|t| (t.name.replace('_', " "), transition_color(cfg, &t.name)))
         .collect();
-    tr_items.push(("not transitioned".into(), RGBColor(225, 225, 225)));
+    let (r, g, b) = crate::parcels::KEEP_CURRENT_USE_RGB;
+    tr_items.push(("not transitioned".into(), RGBColor(r, g, b)));
     let tr_legend = legend(&tr_items);
     format!(
         r#"<!DOCTYPE html>

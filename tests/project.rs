@@ -208,6 +208,25 @@ fn the_report_names_every_portfolio_and_avoid_segment_and_carries_its_decoration
     ] {
         assert!(report.contains(needle), "{needle}");
     }
-    // No raw unformatted money in the portfolio note.
-    assert!(!report.contains("joint NPV_net 3"), "raw number");
+    // The portfolio note gives money with separators, never a raw number
+    // (it printed "joint NPV_net 3017437" once).
+    let start = report.find("Thick lines:").expect("portfolio note");
+    let note = &report[start..start + report[start..].find("</p>").unwrap()];
+    let longest_digit_run = note
+        .split(|c: char| !c.is_ascii_digit())
+        .map(str::len)
+        .max()
+        .unwrap_or(0);
+    assert!(longest_digit_run <= 3, "raw number in: {note}");
+    assert!(note.contains("US$"), "{note}");
+    // The report's transition colours are the QGIS style's (catalogue order).
+    let qml = std::fs::read_to_string(out.join("parcels.qml")).unwrap();
+    for (r, g, b) in &greenhalo::parcels::TRANSITION_PALETTE[..5] {
+        assert!(
+            qml.contains(&format!("\"{r},{g},{b},200\"")),
+            "qml {r},{g},{b}"
+        );
+    }
+    let (r, g, b) = greenhalo::parcels::TRANSITION_PALETTE[0];
+    assert!(report.contains(&format!("background:rgb({r},{g},{b})")));
 }

@@ -6,11 +6,9 @@ use serde_json::{json, Map, Value};
 
 use crate::error::{Error, Result};
 use crate::inputs::Inputs;
-use crate::io::geojson_out::{self, OutFeature};
 use crate::io::qml;
-use crate::io::srs;
 
-use super::{guard_figures, row, tidy, write_csv};
+use super::{row, tidy, write_product};
 
 /// conservation.geojson / .csv / .qml (graduated by funding gap).
 pub fn write_conservation(
@@ -18,7 +16,6 @@ pub fn write_conservation(
     inp: &Inputs,
     res: &crate::conservation::FundingResult,
 ) -> Result<()> {
-    let grid_srs = srs::parse(&inp.grid_wkt)?;
     let rows: Vec<Map<String, Value>> = res
         .areas
         .iter()
@@ -31,25 +28,17 @@ pub fn write_conservation(
             m
         })
         .collect();
-    let all: Vec<&Map<String, Value>> = rows.iter().collect();
-    guard_figures(
-        "conservation funding",
-        "conservation area",
-        "name",
-        &all,
+    write_product(
+        dir,
+        "conservation",
+        inp,
+        inp.conservation
+            .iter()
+            .map(|c| geo::Geometry::MultiPolygon(c.geom_in_aoi.clone())),
+        &rows,
+        ("conservation funding", "conservation area", "name"),
         &[],
     )?;
-    let feats: Vec<OutFeature> = inp
-        .conservation
-        .iter()
-        .zip(&rows)
-        .map(|(c, m)| OutFeature {
-            geom: geo::Geometry::MultiPolygon(c.geom_in_aoi.clone()),
-            props: m.clone(),
-        })
-        .collect();
-    geojson_out::write(&dir.join("conservation.geojson"), &grid_srs, &feats)?;
-    write_csv(&dir.join("conservation.csv"), &rows)?;
     let max_gap = res
         .areas
         .iter()

@@ -139,6 +139,32 @@ pub fn guard_figures(
     Ok(())
 }
 
+/// A product layer: `<stem>.geojson` (each geometry with its row, in the
+/// grid CRS) and `<stem>.csv` (the same rows), after every figure of every
+/// row is checked (`guard_figures`, `optional` fields may be null).
+pub fn write_product(
+    dir: &Path,
+    stem: &str,
+    inp: &crate::inputs::Inputs,
+    geoms: impl Iterator<Item = geo::Geometry<f64>>,
+    rows: &[Map<String, Value>],
+    (stage, what, id_key): (&str, &str, &str),
+    optional: &[&str],
+) -> Result<()> {
+    let all: Vec<&Map<String, Value>> = rows.iter().collect();
+    guard_figures(stage, what, id_key, &all, optional)?;
+    let grid_srs = crate::io::srs::parse(&inp.grid_wkt)?;
+    let feats: Vec<crate::io::geojson_out::OutFeature> = geoms
+        .zip(rows)
+        .map(|(geom, m)| crate::io::geojson_out::OutFeature {
+            geom,
+            props: m.clone(),
+        })
+        .collect();
+    crate::io::geojson_out::write(&dir.join(format!("{stem}.geojson")), &grid_srs, &feats)?;
+    write_csv(&dir.join(format!("{stem}.csv")), rows)
+}
+
 /// Write one CSV from GeoJSON-like property maps, columns in the first
 /// map's order.
 pub fn write_csv(path: &Path, rows: &[Map<String, Value>]) -> Result<()> {

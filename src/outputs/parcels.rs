@@ -6,15 +6,17 @@ use serde_json::{json, Map, Value};
 
 use crate::error::{Error, Result};
 use crate::inputs::Inputs;
-use crate::io::geojson_out::{self, OutFeature};
 use crate::io::qml;
-use crate::io::srs;
 
-use super::{guard_figures, row, tidy, write_csv};
+use super::{row, tidy, write_product};
 
 /// parcels.geojson / .csv / .qml.
-pub fn write_parcels(dir: &Path, inp: &Inputs, res: &crate::parcels::ParcelsResult) -> Result<()> {
-    let grid_srs = srs::parse(&inp.grid_wkt)?;
+pub fn write_parcels(
+    dir: &Path,
+    inp: &Inputs,
+    res: &crate::parcels::ParcelsResult,
+    catalogue: &[crate::config::Transition],
+) -> Result<()> {
     let rows: Vec<Map<String, Value>> = res
         .parcels
         .iter()
@@ -24,12 +26,15 @@ pub fn write_parcels(dir: &Path, inp: &Inputs, res: &crate::parcels::ParcelsResu
             m
         })
         .collect();
-    let all: Vec<&Map<String, Value>> = rows.iter().collect();
-    guard_figures(
+    write_product(
+        dir,
         "parcels",
-        "parcel",
-        "id",
-        &all,
+        inp,
+        inp.parcels
+            .iter()
+            .map(|p| geo::Geometry::MultiPolygon(p.geom.clone())),
+        &rows,
+        ("parcels", "parcel", "id"),
         // travel_min is null where no market can be reached (not applicable,
         // reported as a warning and counted in the summary); the earnings
         // multiple where the current use earns nothing.
@@ -42,45 +47,32 @@ pub fn write_parcels(dir: &Path, inp: &Inputs, res: &crate::parcels::ParcelsResu
             "earnings_multiple",
         ],
     )?;
-    let feats: Vec<OutFeature> = inp
-        .parcels
+    // Categories from the catalogue, coloured as in the report.
+    let mut cats: Vec<(String, String, String)> = catalogue
         .iter()
-        .zip(&rows)
-        .map(|(p, m)| OutFeature {
-            geom: geo::Geometry::MultiPolygon(p.geom.clone()),
-            props: m.clone(),
+        .map(|t| {
+            let (r, g, b) = crate::parcels::transition_rgb(catalogue, &t.name);
+            (t.name.clone(), label(&t.name), format!("{r},{g},{b},200"))
         })
         .collect();
-    geojson_out::write(&dir.join("parcels.geojson"), &grid_srs, &feats)?;
-    write_csv(&dir.join("parcels.csv"), &rows)?;
-    let style = qml::categorized(
-        "fill",
-        "transition",
-        &[
-            ("cocoa_agroforestry", "Cocoa agroforestry", "140,81,10,200"),
-            (
-                "coffee_agroforestry",
-                "Coffee agroforestry",
-                "191,129,45,200",
-            ),
-            ("silvopasture", "Silvopasture", "199,234,229,200"),
-            (
-                "diversified_agroforestry",
-                "Diversified agroforestry",
-                "90,180,172,200",
-            ),
-            (
-                "assisted_restoration",
-                "Assisted restoration",
-                "1,102,94,200",
-            ),
-            ("keep_current_use", "Keep current use", "220,220,220,160"),
-        ],
-        0.2,
-        None,
-    );
+    let (r, g, b) = crate::parcels::KEEP_CURRENT_USE_RGB;
+    cats.push((
+        "keep_current_use".into(),
+        "Keep current use".into(),
+        format!("{r},{g},{b},160"),
+    ));
+    let cats: Vec<(&str, &str, &str)> = cats
+        .iter()
+        .map(|(v, l, c)| (v.as_str(), l.as_str(), c.as_str()))
+        .collect();
+    let style = qml::categorized("fill", "transition", &cats, 0.2, None);
     let style = qml::with_aliases(&style, qml::PARCEL_ALIASES);
     std::fs::write(dir.join("parcels.qml"), style).map_err(|e| Error::io(dir, e))
+}
+
+/// "cocoa_agroforestry" -> "Cocoa agroforestry".
+fn label(name: &str) -> String {
+    crate::report::sentence_case(&name.replace('_', " "))
 }
 
 pub fn parcels_summary(res: &crate::parcels::ParcelsResult) -> Value {

@@ -6,37 +6,27 @@ use serde_json::{json, Map, Value};
 
 use crate::error::{Error, Result};
 use crate::inputs::Inputs;
-use crate::io::geojson_out::{self, OutFeature};
 use crate::io::qml;
-use crate::io::srs;
 use crate::roads::{RoadsResult, ScoredSegment};
 
-use super::{guard_figures, r, row, tidy, write_csv};
+use super::{guard_figures, r, row, tidy, write_csv, write_product};
 
 pub fn write_roads(dir: &Path, inp: &Inputs, res: &RoadsResult) -> Result<()> {
-    let grid_srs = srs::parse(&inp.grid_wkt)?;
     // Features in rank order.
     let mut order: Vec<usize> = (0..res.scored.len()).collect();
     order.sort_by_key(|i| res.scored[*i].rank);
-    let feats: Vec<OutFeature> = order
-        .iter()
-        .map(|&i| OutFeature {
-            geom: geo::Geometry::LineString(res.segments[i].geom.clone()),
-            props: row(&res.scored[i]),
-        })
-        .collect();
-    let all: Vec<&Map<String, Value>> = feats.iter().map(|f| &f.props).collect();
-    guard_figures(
+    let rows: Vec<Map<String, Value>> = order.iter().map(|&i| row(&res.scored[i])).collect();
+    write_product(
+        dir,
         "roads",
-        "road segment",
-        "id",
-        &all,
+        inp,
+        order
+            .iter()
+            .map(|&i| geo::Geometry::LineString(res.segments[i].geom.clone())),
+        &rows,
+        ("roads", "road segment", "id"),
         &["aadt", "eirr", "intensity_ha_per_musd", "surface", "name"],
     )?;
-    geojson_out::write(&dir.join("roads.geojson"), &grid_srs, &feats)?;
-
-    let rows: Vec<Map<String, Value>> = feats.iter().map(|f| f.props.clone()).collect();
-    write_csv(&dir.join("roads.csv"), &rows)?;
 
     // Categorized by class, width by NPV_net.
     let max_npv = res
