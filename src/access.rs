@@ -265,6 +265,41 @@ impl Access {
         )
     }
 
+    /// The cells whose travel time drops when the overrides `over` are made
+    /// on a network whose weights are `weights` and travel times `field`
+    /// (the exact solution for `weights`), with their new times; `scratch`
+    /// must hold `field` and holds it again afterwards.
+    fn relax_on(
+        &self,
+        field: &[f32],
+        weights: &[f32],
+        over: &[(u32, f32)],
+        scratch: &mut Scratch,
+    ) -> Vec<(u32, f32)> {
+        cost_distance::relax_cheaper(
+            &self.cost_grid(),
+            &self.roads.extra,
+            EdgeWeights {
+                base: weights,
+                over,
+            },
+            field,
+            scratch,
+        )
+    }
+
+    /// The cells whose travel time drops when the overrides `over` are made
+    /// on a network whose weights are `weights` and travel times `field`,
+    /// with their new times (a portfolio's marginal change).
+    pub fn changes_on(
+        &self,
+        field: &[f32],
+        weights: &[f32],
+        over: &[(u32, f32)],
+    ) -> Vec<(u32, f32)> {
+        self.relax_on(field, weights, over, &mut Scratch::new(field))
+    }
+
     /// Travel times and edge weights after the overrides `over` on a
     /// network whose weights are `weights` and travel times `field` (the
     /// exact solution for `weights`): the same incremental relaxation as
@@ -276,16 +311,7 @@ impl Access {
         over: &[(u32, f32)],
     ) -> (Vec<f32>, Vec<f32>) {
         let mut scratch = Scratch::new(field);
-        let delta = cost_distance::relax_cheaper(
-            &self.cost_grid(),
-            &self.roads.extra,
-            EdgeWeights {
-                base: weights,
-                over,
-            },
-            field,
-            &mut scratch,
-        );
+        let delta = self.relax_on(field, weights, over, &mut scratch);
         // The scratch copy is back at `field`: write the changes into it.
         let mut f = scratch.into_acc();
         for (c, t) in delta {
@@ -299,7 +325,7 @@ impl Access {
     }
 
     /// Incremental upgrade: the cells whose travel time drops when `edges`
-    /// run at `kmh`, with their new times, sorted by cell. Equal, bit for
+    /// run at `kmh`, with their new times. Equal, bit for
     /// bit, to `travel_time_with` on the upgraded network.
     pub fn upgrade(&self, edges: &[u32], kmh: f64, scratch: &mut Scratch) -> Vec<(u32, f32)> {
         let over = self.upgrade_weights(edges, kmh);

@@ -261,10 +261,17 @@ impl RiskModel {
     }
 }
 
-/// Expected share of a cell's forest lost within `years`: 1 - (1 - p)^H.
+/// Expected share of a cell's forest lost within `years`: 1 - (1 - p)^H
+/// (by repeated multiplication for a whole number of years, the horizon's
+/// case: the road stage evaluates it for every cell an upgrade reaches).
 #[inline]
 pub fn loss_within(p_annual: f64, years: f64) -> f64 {
-    1.0 - (1.0 - p_annual).powf(years)
+    let keep = 1.0 - p_annual;
+    if years.fract() == 0.0 && years.abs() <= 1024.0 {
+        1.0 - keep.powi(years as i32)
+    } else {
+        1.0 - keep.powf(years)
+    }
 }
 
 /// Area under the ROC curve (Mann-Whitney): the chance that a random

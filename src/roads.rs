@@ -406,6 +406,23 @@ pub struct Effects {
     pub carbon_cost_pv_usd: f64,
 }
 
+impl Effects {
+    /// Field by field difference (the effects one change adds to another).
+    pub fn minus(&self, o: &Effects) -> Effects {
+        Effects {
+            cells_improved: self.cells_improved.saturating_sub(o.cells_improved),
+            people_served: self.people_served - o.people_served,
+            time_benefit_usd: self.time_benefit_usd - o.time_benefit_usd,
+            freight_benefit_usd: self.freight_benefit_usd - o.freight_benefit_usd,
+            forest_loss_ha: self.forest_loss_ha - o.forest_loss_ha,
+            loss_in_conservation_ha: self.loss_in_conservation_ha - o.loss_in_conservation_ha,
+            loss_in_halo_ha: self.loss_in_halo_ha - o.loss_in_halo_ha,
+            tco2: self.tco2 - o.tco2,
+            carbon_cost_pv_usd: self.carbon_cost_pv_usd - o.carbon_cost_pv_usd,
+        }
+    }
+}
+
 /// Everything a planner reads about one segment.
 #[derive(Debug, Clone, Serialize)]
 pub struct ScoredSegment {
@@ -957,53 +974,55 @@ pub(crate) fn knapsack(
     )))
 }
 
-/// The effects of `set` without each of its items in turn (entry k: every
-/// upgrade of `set` but the k-th), equal bit for bit to upgrading each
-/// subset from the base network. Divide and conquer: the upgrades of one
-/// half are applied once and shared by every subset that leaves out an item
-/// of the other half, so k subsets cost about log2(k) relaxations per item
-/// instead of k; the halves run in parallel.
+/// Each item's marginal effects within `set`: entry k is the effects of
+/// upgrading all of `set` minus those of every upgrade of `set` but the
+/// k-th. Divide and conquer: the upgrades of one half are applied once and
+/// shared by every subset that leaves out an item of the other half, so k
+/// subsets cost about log2(k) relaxations per item instead of k; at a leaf
+/// (every upgrade but the k-th applied), the k-th is relaxed on top and
+/// only the cells it still speeds up are summed, twice: at their times
+/// with and without it. The halves run in parallel.
 pub fn leave_one_out(a: &Appraiser, set: &[usize], jobs: &[(Vec<u32>, f64)]) -> Vec<Effects> {
     let acc = &a.access;
+    let overrides = |weights: &[f32], add: &[usize]| {
+        let js: Vec<(&[u32], f64)> = add
+            .iter()
+            .map(|&k| (jobs[set[k]].0.as_slice(), jobs[set[k]].1))
+            .collect();
+        a.access.overrides_on(weights, &js)
+    };
     fn rec(
         a: &Appraiser,
-        set: &[usize],
-        jobs: &[(Vec<u32>, f64)],
+        overrides: &(dyn Fn(&[f32], &[usize]) -> Vec<(u32, f32)> + Sync),
         items: &[usize],
         field: &[f32],
         weights: &[f32],
     ) -> Vec<(usize, Effects)> {
         if items.len() == 1 {
-            // Every other upgrade is in `field`: its cells faster than the
-            // base network, in cell order as `upgrade_with` gives them.
+            // Every other upgrade is in `field`; the cells this one still
+            // speeds up, at their times with it and without it.
+            let with = a
+                .access
+                .changes_on(field, weights, &overrides(weights, items));
             let base = &a.access.travel_min;
-            let delta: Vec<(u32, f32)> = field
+            let without: Vec<(u32, f32)> = with
                 .iter()
-                .zip(base)
-                .enumerate()
-                .filter(|(_, (f, b))| f < b)
-                .map(|(c, (f, _))| (c as u32, *f))
+                .map(|&(c, _)| (c, field[c as usize]))
+                .filter(|&(c, t)| t < base[c as usize])
                 .collect();
-            return vec![(items[0], a.effects(&delta))];
+            return vec![(items[0], a.effects(&with).minus(&a.effects(&without)))];
         }
         let (left, right) = items.split_at(items.len() / 2);
         // The children leaving out an item of `left` have all of `right`.
-        let with = |add: &[usize]| {
-            let js: Vec<(&[u32], f64)> = add
-                .iter()
-                .map(|&k| (jobs[set[k]].0.as_slice(), jobs[set[k]].1))
-                .collect();
-            let over = a.access.overrides_on(weights, &js);
-            a.access.apply(field, weights, &over)
-        };
+        let with = |add: &[usize]| a.access.apply(field, weights, &overrides(weights, add));
         let (l, r) = rayon::join(
             || {
                 let (f, w) = with(right);
-                rec(a, set, jobs, left, &f, &w)
+                rec(a, overrides, left, &f, &w)
             },
             || {
                 let (f, w) = with(left);
-                rec(a, set, jobs, right, &f, &w)
+                rec(a, overrides, right, &f, &w)
             },
         );
         l.into_iter().chain(r).collect()
@@ -1012,7 +1031,7 @@ pub fn leave_one_out(a: &Appraiser, set: &[usize], jobs: &[(Vec<u32>, f64)]) -> 
         return Vec::new();
     }
     let items: Vec<usize> = (0..set.len()).collect();
-    let mut out = rec(a, set, jobs, &items, &acc.travel_min, &acc.weights);
+    let mut out = rec(a, &overrides, &items, &acc.travel_min, &acc.weights);
     out.sort_by_key(|x| x.0);
     out.into_iter().map(|x| x.1).collect()
 }
@@ -1307,11 +1326,9 @@ fn choose_portfolio(
         // Leave-one-out marginal values for the chosen set.
         let mut changed = false;
         for (k, &i) in set.iter().enumerate() {
-            let rest: Vec<usize> = set.iter().copied().filter(|j| *j != i).collect();
-            let eff_r = loo[k];
-            let voc: f64 = rest.iter().map(|&j| scored[j].voc_benefit_usd).sum();
-            let annual_r = eff_r.time_benefit_usd + eff_r.freight_benefit_usd + voc;
-            let marginal = joint_net - net_of(&rest, &eff_r, annual_r);
+            let m = &loo[k];
+            let annual = m.time_benefit_usd + m.freight_benefit_usd + scored[i].voc_benefit_usd;
+            let marginal = net_of(&[i], m, annual);
             if (marginal - values[i]).abs() > 1e-9 * values[i].abs().max(1.0) {
                 values[i] = marginal;
                 changed = true;
