@@ -1465,6 +1465,19 @@ pub struct FinanceParams {
     pub sd_costs: f64,
     pub sd_carbon_price: f64,
     pub sd_discount_rate: f64,
+    /// The capital continuum. Commercial investors accept at most this
+    /// chance of losing money on a line (their hurdle rate is
+    /// `transitions.hurdle_rate`).
+    pub commercial_max_loss_probability: f64,
+    /// Rate concessional (development-bank) lenders ask, per year.
+    pub concessional_rate: f64,
+    /// Concessional lending available in phases 1, 2 and 3, US$.
+    pub concessional_usd_per_phase: [f64; 3],
+    /// First-loss guarantee cover a development bank offers commercial
+    /// investors in phases 1, 2 and 3, US$, and its fee per year on the
+    /// cover.
+    pub guarantee_usd_per_phase: [f64; 3],
+    pub guarantee_fee: f64,
 }
 
 impl Default for FinanceParams {
@@ -1480,6 +1493,11 @@ impl Default for FinanceParams {
             sd_costs: 0.15,
             sd_carbon_price: 0.35,
             sd_discount_rate: 0.02,
+            commercial_max_loss_probability: 0.10,
+            concessional_rate: 0.03,
+            concessional_usd_per_phase: [5.0e6, 10.0e6, 10.0e6],
+            guarantee_usd_per_phase: [2.0e6, 5.0e6, 5.0e6],
+            guarantee_fee: 0.01,
         }
     }
 }
@@ -1517,6 +1535,26 @@ const FINANCE_RANGES: &[Setting] = &[
     num("finance.sd_costs", Ge(0.0), Le(2.0), "sd of log"),
     num("finance.sd_carbon_price", Ge(0.0), Le(2.0), "sd of log"),
     num("finance.sd_discount_rate", Ge(0.0), Le(0.5), "sd"),
+    num(
+        "finance.commercial_max_loss_probability",
+        Ge(0.0),
+        Le(1.0),
+        "probability",
+    ),
+    num("finance.concessional_rate", Ge(0.0), Le(1.0), "per year"),
+    num(
+        "finance.concessional_usd_per_phase[]",
+        Ge(0.0),
+        Le(MONEY_TOTAL),
+        "US$",
+    ),
+    num(
+        "finance.guarantee_usd_per_phase[]",
+        Ge(0.0),
+        Le(MONEY_TOTAL),
+        "US$",
+    ),
+    num("finance.guarantee_fee", Ge(0.0), Le(1.0), "per year"),
 ];
 
 // ---------------------------------------------------------- valid ranges ----

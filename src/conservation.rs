@@ -10,7 +10,7 @@ use crate::config::{Economics, Eligibility, FundingParams, FundingSource};
 use crate::error::{Error, Result};
 use crate::inputs::Inputs;
 use crate::kernels::zonal::coverage;
-use crate::risk::{loss_within, Risk};
+use crate::risk::{discounted_loss_share, loss_within, Risk};
 
 const CO2_PER_C: f64 = 44.0 / 12.0;
 
@@ -28,9 +28,14 @@ pub struct AreaNeeds {
     pub threat_ha: f64,
     /// threat_ha / forest_ha (0 without forest).
     pub threat_share: f64,
-    /// Value of the loss a fully funded area avoids: carbon (t C/ha x 44/12
-    /// x carbon price) plus biodiversity, US$.
+    /// Value of the loss a fully funded area avoids, discounted by the
+    /// year each hectare would be lost: carbon (t C/ha x 44/12 x carbon
+    /// price) plus biodiversity, US$ (present value).
     pub value_usd: f64,
+    /// tCO2 the area would emit each year without management (index =
+    /// year, 0 unused): its forest cells' loss in year t, (1-p)^(t-1) p.
+    #[serde(skip)]
+    pub threat_tco2_by_year: Vec<f64>,
     pub required_usd_per_year: f64,
 }
 
@@ -47,7 +52,15 @@ pub struct AreaFunding {
     pub funded_share: f64,
     pub avoided_loss_ha: f64,
     pub avoided_tco2: f64,
+    /// Present value of the avoided loss (carbon and biodiversity), US$.
     pub avoided_value_usd: f64,
+    /// Present value of the avoided emissions at the carbon price, each
+    /// tonne discounted by the year it would have been emitted, US$ (the
+    /// plan's conservation carbon revenue).
+    pub avoided_carbon_pv_usd: f64,
+    /// tCO2 avoided each year (index = year, 0 unused).
+    #[serde(skip)]
+    pub avoided_tco2_by_year: Vec<f64>,
     /// 1 = the most avoided-loss value per dollar of management.
     pub rank: u32,
 }
@@ -77,6 +90,7 @@ pub fn needs(inp: &Inputs, risk: &Risk, p: &FundingParams, e: &Economics) -> Vec
     let gg = g.geom();
     let ha = g.cell_area_ha();
     let h = e.horizon_years as f64;
+    let years = e.horizon_years as usize;
     inp.conservation
         .iter()
         .map(|c| {
@@ -85,6 +99,7 @@ pub fn needs(inp: &Inputs, risk: &Risk, p: &FundingParams, e: &Economics) -> Vec
             // count for the share of them inside).
             let cov = coverage(&gg, &c.geom_in_aoi);
             let (mut forest_ha, mut threat_ha, mut value) = (0.0, 0.0, 0.0);
+            let mut tco2_by_year = vec![0.0; years + 1];
             for &(cell, f) in &cov {
                 let i = cell as usize;
                 let fr = inp.forest[i];
@@ -97,8 +112,8 @@ pub fn needs(inp: &Inputs, risk: &Risk, p: &FundingParams, e: &Economics) -> Vec
                 if pa.is_nan() {
                     continue;
                 }
-                let lost = fha * loss_within(pa as f64, h);
-                threat_ha += lost;
+                let pa = pa as f64;
+                threat_ha += fha * loss_within(pa, h);
                 let tc = carbon_at(inp, e, i);
                 let bio = inp
                     .biodiversity
@@ -107,9 +122,16 @@ pub fn needs(inp: &Inputs, risk: &Risk, p: &FundingParams, e: &Economics) -> Vec
                     .filter(|v| !v.is_nan())
                     .map(|v| v as f64)
                     .unwrap_or(0.0);
-                value += lost
+                // Each hectare valued in the year it would be lost.
+                value += fha
+                    * discounted_loss_share(pa, e.discount_rate, e.horizon_years)
                     * (tc * CO2_PER_C * e.carbon_price_usd_per_tco2
                         + bio * p.biodiversity_usd_per_ha_unit);
+                let mut keep = 1.0;
+                for v in tco2_by_year.iter_mut().skip(1) {
+                    *v += fha * keep * pa * tc * CO2_PER_C;
+                    keep *= 1.0 - pa;
+                }
             }
             let area_km2 = c.geom_in_aoi.unsigned_area() / 1e6;
             AreaNeeds {
@@ -125,6 +147,7 @@ pub fn needs(inp: &Inputs, risk: &Risk, p: &FundingParams, e: &Economics) -> Vec
                     0.0
                 },
                 value_usd: value * p.effectiveness,
+                threat_tco2_by_year: tco2_by_year,
                 required_usd_per_year: area_km2 * p.management_usd_per_km2_year,
             }
         })
@@ -329,21 +352,32 @@ pub fn allocate(
                 .map(|(si, s)| (s.name.clone(), alloc[si][ai]))
                 .collect();
             let total: f64 = by.iter().map(|b| b.1).sum();
-            let share = if a.required_usd_per_year > 0.0 {
-                (total / a.required_usd_per_year).min(1.0)
-            } else {
+            // Within the solver's tolerance (1e-9 of the cost) of the
+            // cost is fully funded: no gap of a few picodollars.
+            let full = total >= a.required_usd_per_year * (1.0 - 1e-9);
+            let share = if a.required_usd_per_year <= 0.0 {
                 0.0
+            } else if full {
+                1.0
+            } else {
+                total / a.required_usd_per_year
             };
             let avoided = a.threat_ha * p.effectiveness * share;
             AreaFunding {
                 needs: a.clone(),
                 allocated_by_source: by,
                 allocated_usd_per_year: total,
-                gap_usd_per_year: (a.required_usd_per_year - total).max(0.0),
+                gap_usd_per_year: if full {
+                    0.0
+                } else {
+                    a.required_usd_per_year - total
+                },
                 funded_share: share,
                 avoided_loss_ha: avoided,
                 avoided_tco2: 0.0,
                 avoided_value_usd: a.value_usd * share,
+                avoided_carbon_pv_usd: 0.0,
+                avoided_tco2_by_year: Vec::new(),
                 rank: 0,
             }
         })
@@ -406,27 +440,18 @@ impl FundingResult {
 pub fn run(inp: &Inputs, risk: &Risk, p: &FundingParams, e: &Economics) -> Result<FundingResult> {
     let areas = needs(inp, risk, p, e);
     let mut res = allocate(&areas, &p.sources, p, e.horizon_years)?;
-    // tCO2 avoided per area from the carbon layer or the default density.
-    let g = &inp.grid;
-    let gg = g.geom();
-    for (a, c) in res.areas.iter_mut().zip(&inp.conservation) {
-        if a.needs.threat_ha <= 0.0 {
-            continue;
-        }
-        let cov = coverage(&gg, &c.geom_in_aoi);
-        let (mut num, mut den) = (0.0, 0.0);
-        for &(cell, f) in &cov {
-            let i = cell as usize;
-            let tc = carbon_at(inp, e, i);
-            num += f * tc;
-            den += f;
-        }
-        let tc = if den > 0.0 {
-            num / den
-        } else {
-            e.carbon_density_tc_per_ha
-        };
-        a.avoided_tco2 = a.avoided_loss_ha * tc * CO2_PER_C;
+    // Avoided emissions by year, and their present value.
+    let df = |t: usize| (1.0 + e.discount_rate).powi(-(t as i32));
+    for a in res.areas.iter_mut() {
+        let k = p.effectiveness * a.funded_share;
+        a.avoided_tco2_by_year = a.needs.threat_tco2_by_year.iter().map(|v| v * k).collect();
+        a.avoided_tco2 = a.avoided_tco2_by_year.iter().sum();
+        a.avoided_carbon_pv_usd = a
+            .avoided_tco2_by_year
+            .iter()
+            .enumerate()
+            .map(|(t, v)| v * e.carbon_price_usd_per_tco2 * df(t))
+            .sum();
     }
     Ok(res)
 }
@@ -445,6 +470,7 @@ mod tests {
             threat_ha: threat,
             threat_share: threat / 100.0,
             value_usd: value,
+            threat_tco2_by_year: vec![],
             required_usd_per_year: cost,
         }
     }

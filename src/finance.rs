@@ -3,18 +3,35 @@
 //! payback year, a capital stack per phase moving towards private capital,
 //! and a seeded Monte Carlo of the return multiple and NPV.
 //!
-//! Components and timing:
+//! One yearly ledger (`Streams`) holds every money figure; the headline,
+//! the Monte Carlo, the sensitivity, the capital stack and every output
+//! are derived from it. Components and timing:
 //! - roads: the portfolio's cost, spread evenly over phase 1; each year's
-//!   tranche brings its share of the portfolio's joint yearly benefit from
-//!   the next year on;
+//!   tranche brings its share of the portfolio's joint yearly benefit, and
+//!   costs its share of the extra maintenance, from the next year on;
 //! - parcels: each selected parcel is established in a year of its phase
 //!   (spread evenly in priority order); from the next year it earns its
 //!   transition's net revenue ramp above the baseline, and its carbon;
 //! - extension / technical assistance: a share of parcel investment, paid
 //!   with it;
-//! - conservation: the allocated management money every year; the value of
-//!   the loss it avoids, spread evenly over the horizon;
+//! - conservation: each funding source pays what the allocation gives it
+//!   (a yearly average over the horizon) in its own years only, years 1 to
+//!   its `years`; the emissions it avoids fall in the year the forest would
+//!   have been lost, (1-p)^(t-1) p of each cell;
 //! - climate-risk insurance: a yearly premium.
+//!
+//! Carbon is valued one way everywhere: each tonne at the carbon price,
+//! discounted by the year it is emitted (a road's extra loss) or avoided
+//! (a conservation area) or sequestered (a transition).
+//!
+//! The capital continuum: each phase's investment lines are funded by a
+//! linear program (`blend`) that maximises commercial money subject to
+//! each kind of capital's terms: philanthropic money asks for nothing,
+//! public money funds what has a policy return (roads, insurance,
+//! conservation sources declared public), concessional lenders want their
+//! below-market rate, guarantors a fee on the first-loss cover they give,
+//! and commercial investors their hurdle rate with at most a given chance
+//! of losing money.
 
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -23,7 +40,8 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::cashflow::{irr, npv};
-use crate::config::{Capital, Economics, FinanceParams, TransitionParams};
+use crate::error::{Error, Result};
+use crate::config::{Capital, Economics, FinanceParams, FundingSource, TransitionParams};
 use crate::conservation::FundingResult;
 use crate::parcels::ParcelsResult;
 use crate::roads::Portfolio;
@@ -32,6 +50,8 @@ use crate::roads::Portfolio;
 #[derive(Debug, Clone, Serialize)]
 pub struct Streams {
     pub roads_cost: Vec<f64>,
+    /// The portfolio's extra maintenance, from the year after each tranche.
+    pub roads_maintenance: Vec<f64>,
     pub parcels_cost: Vec<f64>,
     pub extension_cost: Vec<f64>,
     pub conservation_cost: Vec<f64>,
@@ -43,6 +63,26 @@ pub struct Streams {
     pub parcels_tco2: Vec<f64>,
     /// tCO2 of avoided loss in conservation areas each year.
     pub conservation_tco2: Vec<f64>,
+    /// Conservation management money by source: name, capital, US$ each
+    /// year (the sum over sources is `conservation_cost`).
+    pub conservation_by_source: Vec<(String, Capital, Vec<f64>)>,
+    /// Parcel establishment by phase and transition (the capital stack's
+    /// investment lines).
+    pub parcel_lines: Vec<ParcelLine>,
+}
+
+/// The selected parcels of one transition established in one phase.
+#[derive(Debug, Clone, Serialize)]
+pub struct ParcelLine {
+    pub phase: u8,
+    pub transition: String,
+    /// Establishment cost by plan year.
+    pub cost_by_year: Vec<f64>,
+    /// The line's private cash flow from establishment on (index = years
+    /// since establishment; 0 is the establishment cost, negative), over
+    /// the horizon, at base prices: what an investor in it is paid from.
+    pub investment_usd: f64,
+    pub revenue_by_age: Vec<f64>,
 }
 
 impl Streams {
@@ -50,6 +90,7 @@ impl Streams {
         let z = vec![0.0; h + 1];
         Streams {
             roads_cost: z.clone(),
+            roads_maintenance: z.clone(),
             parcels_cost: z.clone(),
             extension_cost: z.clone(),
             conservation_cost: z.clone(),
@@ -58,6 +99,8 @@ impl Streams {
             parcels_revenue: z.clone(),
             parcels_tco2: z.clone(),
             conservation_tco2: z,
+            conservation_by_source: Vec::new(),
+            parcel_lines: Vec::new(),
         }
     }
 
@@ -68,6 +111,7 @@ impl Streams {
             .map(|t| {
                 m.costs
                     * (self.roads_cost[t]
+                        + self.roads_maintenance[t]
                         + self.parcels_cost[t]
                         + self.extension_cost[t]
                         + self.conservation_cost[t]
@@ -155,22 +199,6 @@ pub fn headline(cost: &[f64], benefit: &[f64], r: f64) -> Headline {
         },
         payback_year: payback,
     }
-}
-
-/// One phase's capital stack.
-#[derive(Debug, Clone, Serialize)]
-pub struct PhaseStack {
-    pub phase: u8,
-    pub years: String,
-    pub investment_usd: f64,
-    pub philanthropic_usd: f64,
-    pub public_usd: f64,
-    pub development_bank_guarantee_usd: f64,
-    pub private_usd: f64,
-    pub private_share: f64,
-    pub target_private_share: f64,
-    pub target_met: bool,
-    pub note: String,
 }
 
 /// Monte Carlo quantiles.
@@ -301,190 +329,476 @@ pub struct Finance {
     pub headline: Headline,
     pub by_component_usd: Vec<(String, f64)>,
     pub capital_stack: Vec<PhaseStack>,
+    /// Each phase's farm investment lines and how the LP funds them.
+    pub capital_lines: Vec<LineStack>,
     pub monte_carlo: MonteCarlo,
     pub sensitivity: Vec<Sensitivity>,
+    /// US$ per tCO2 of the base run.
+    pub carbon_price_usd_per_tco2: f64,
 }
 
-fn phase_of(year: u32, starts: &[u32; 3]) -> usize {
-    if year >= starts[2] {
-        2
-    } else if year >= starts[1] {
-        1
-    } else {
-        0
+/// The years of phase `k` (0-based) within the horizon.
+fn phase_years(fp: &FinanceParams, h: usize, k: usize) -> Vec<usize> {
+    let starts = fp.phase_start_years;
+    let a = starts[k] as usize;
+    let b = if k < 2 { starts[k + 1] as usize - 1 } else { h };
+    (a.max(1)..=b.min(h)).collect()
+}
+
+/// Each selected parcel's establishment year: its phase's years, spread
+/// evenly in priority (rank) order. Parcels whose phase has no year within
+/// the horizon keep `None` and stay out of the plan's money.
+pub fn establishment_years(parcels: &mut ParcelsResult, fp: &FinanceParams, horizon: u32) {
+    let h = horizon as usize;
+    for k in 0..3 {
+        let years = phase_years(fp, h, k);
+        let mut sel: Vec<usize> = (0..parcels.parcels.len())
+            .filter(|&i| {
+                let p = &parcels.parcels[i];
+                p.selected && p.phase == Some(k as u8 + 1)
+            })
+            .collect();
+        sel.sort_by_key(|&i| parcels.parcels[i].rank);
+        let n = sel.len().max(1);
+        for (j, &i) in sel.iter().enumerate() {
+            parcels.parcels[i].establishment_year = years.get(j * years.len() / n).map(|y| *y as u32);
+        }
     }
 }
 
-/// Build the streams from the stages' results.
-#[allow(clippy::too_many_arguments)]
+/// Yearly payments of each funding source: the allocation's yearly average
+/// over the horizon, paid in the source's own years (1 to `years`).
+pub fn source_payments(funding: &FundingResult, sources: &[FundingSource], h: usize) -> Vec<(String, Capital, Vec<f64>)> {
+    funding
+        .sources
+        .iter()
+        .map(|(name, _offered, used)| {
+            let src = sources.iter().find(|s| &s.name == name);
+            let n = src.map(|s| s.years as usize).unwrap_or(h).clamp(1, h.max(1));
+            let cap = src.map(|s| s.capital).unwrap_or(Capital::Philanthropic);
+            let mut v = vec![0.0; h + 1];
+            for y in v.iter_mut().take(n + 1).skip(1) {
+                *y = used * h as f64 / n as f64;
+            }
+            (name.clone(), cap, v)
+        })
+        .collect()
+}
+
+/// Build the ledger from the stages' results (parcels carry their
+/// establishment year, see `establishment_years`).
 pub fn streams(
     portfolio: &Portfolio,
     parcels: &ParcelsResult,
     funding: &FundingResult,
+    sources: &[FundingSource],
     tp: &TransitionParams,
     fp: &FinanceParams,
     e: &Economics,
 ) -> Streams {
     let h = e.horizon_years as usize;
     let mut s = Streams::new(h);
-    let starts = fp.phase_start_years;
-    let phase_years = |k: usize| -> Vec<usize> {
-        let a = starts[k] as usize;
-        let b = if k < 2 { starts[k + 1] as usize - 1 } else { h };
-        (a.max(1)..=b.min(h)).collect()
-    };
-    // Roads: phase 1, evenly; benefits follow each tranche.
-    let p1 = phase_years(0);
+    // Roads: phase 1, evenly; benefits and maintenance follow each tranche.
+    let p1 = phase_years(fp, h, 0);
     if !p1.is_empty() && portfolio.cost_usd > 0.0 {
         let share = 1.0 / p1.len() as f64;
         for &y in &p1 {
             s.roads_cost[y] += portfolio.cost_usd * share;
             for t in y + 1..=h {
                 s.roads_benefit[t] += portfolio.annual_benefit_joint_usd * share;
+                s.roads_maintenance[t] += portfolio.extra_maintenance_usd_per_year * share;
             }
         }
     }
-    // Parcels by phase, in priority (rank) order, spread over the phase.
-    for k in 0..3 {
-        let years = phase_years(k);
-        if years.is_empty() {
+    // Parcels in their establishment years, by phase and transition line.
+    let mut lines: std::collections::BTreeMap<(u8, String), ParcelLine> = Default::default();
+    for p in parcels.parcels.iter().filter(|p| p.selected) {
+        let (Some(y), Some(phase)) = (p.establishment_year, p.phase) else {
             continue;
+        };
+        let Some(t) = tp.catalogue.iter().find(|t| t.name == p.transition) else {
+            continue;
+        };
+        let y = y as usize;
+        let a = p.stats.area_ha;
+        let base = tp.baseline(p.current_use);
+        let m = t.years_to_maturity.max(1) as f64;
+        let net = |age: usize| a * (t.mature_net_revenue_usd_per_ha * (age as f64 / m).min(1.0) - base);
+        s.parcels_cost[y] += p.investment_usd;
+        s.extension_cost[y] += p.investment_usd * fp.extension_share_of_parcels;
+        for yr in y + 1..=h {
+            s.parcels_revenue[yr] += net(yr - y);
+            s.parcels_tco2[yr] += a * t.sequestration_tco2_per_ha_year;
         }
-        let mut sel: Vec<&crate::parcels::ParcelResult> = parcels
-            .parcels
-            .iter()
-            .filter(|p| p.selected && p.phase == Some(k as u8 + 1))
-            .collect();
-        sel.sort_by_key(|p| p.rank);
-        for (j, p) in sel.iter().enumerate() {
-            let y = years[j * years.len() / sel.len().max(1)];
-            let Some(t) = tp.catalogue.iter().find(|t| t.name == p.transition) else {
-                continue;
-            };
-            let a = p.stats.area_ha;
-            let base = tp.baseline(p.current_use);
-            s.parcels_cost[y] += p.investment_usd;
-            s.extension_cost[y] += p.investment_usd * fp.extension_share_of_parcels;
-            for yr in y + 1..=h {
-                let age = (yr - y) as f64;
-                let m = t.years_to_maturity.max(1) as f64;
-                s.parcels_revenue[yr] +=
-                    a * (t.mature_net_revenue_usd_per_ha * (age / m).min(1.0) - base);
-                s.parcels_tco2[yr] += a * t.sequestration_tco2_per_ha_year;
-            }
+        let line = lines
+            .entry((phase, p.transition.clone()))
+            .or_insert_with(|| ParcelLine {
+                phase,
+                transition: p.transition.clone(),
+                cost_by_year: vec![0.0; h + 1],
+                investment_usd: 0.0,
+                revenue_by_age: vec![0.0; h + 1],
+            });
+        line.cost_by_year[y] += p.investment_usd;
+        line.investment_usd += p.investment_usd;
+        for age in 1..=h {
+            line.revenue_by_age[age] += net(age);
         }
     }
-    // Conservation and insurance, every year.
-    let cons_money: f64 = funding.areas.iter().map(|a| a.allocated_usd_per_year).sum();
-    let cons_tco2: f64 = funding.areas.iter().map(|a| a.avoided_tco2).sum();
+    s.parcel_lines = lines.into_values().collect();
+    // Conservation: each source in its own years; avoided emissions in the
+    // year the loss would have happened.
+    s.conservation_by_source = source_payments(funding, sources, h);
+    for (_, _, v) in &s.conservation_by_source {
+        for t in 1..=h {
+            s.conservation_cost[t] += v[t];
+        }
+    }
+    for a in &funding.areas {
+        for (t, v) in a.avoided_tco2_by_year.iter().enumerate().take(h + 1).skip(1) {
+            s.conservation_tco2[t] += v;
+        }
+    }
     for t in 1..=h {
-        s.conservation_cost[t] = cons_money;
-        s.conservation_tco2[t] = cons_tco2 / h as f64;
         s.insurance_cost[t] = fp.insurance_usd_per_year;
     }
     s
 }
 
-/// The capital stack per phase. Natural sources: roads and insurance are
-/// public; grants and technical assistance philanthropic; concessional
-/// loans carry a development-bank guarantee; commercial finance is private;
-/// conservation money comes from each source's configured layer. To reach
-/// the target private share, guaranteed concessional lending is opened to
-/// private lenders (the guarantee crowds them in); what remains short is
-/// reported.
-pub fn capital_stack(
-    parcels: &ParcelsResult,
-    funding: &FundingResult,
-    cons_capital: &[(String, Capital)],
-    s: &Streams,
-    fp: &FinanceParams,
-    h: usize,
-) -> Vec<PhaseStack> {
-    let starts = fp.phase_start_years;
-    let mut out = Vec::new();
-    for k in 0..3 {
-        let years: Vec<usize> = (1..=h)
-            .filter(|y| phase_of(*y as u32, &starts) == k)
-            .collect();
-        let sum = |v: &Vec<f64>| years.iter().map(|y| v[*y]).sum::<f64>();
-        let (mut phil, mut public, mut guar, mut private) = (0.0, 0.0, 0.0, 0.0);
-        public += sum(&s.roads_cost) + sum(&s.insurance_cost);
-        phil += sum(&s.extension_cost);
-        // Parcels by instrument.
-        for p in parcels
-            .parcels
+/// One investment line offered to the capital continuum.
+#[derive(Debug, Clone, Serialize)]
+pub struct Line {
+    pub name: String,
+    pub amount_usd: f64,
+    /// Expected yearly return on the amount (the line's IRR at base
+    /// prices; 0 when it has none).
+    pub expected_return: f64,
+    /// Chance the line earns less than the commercial hurdle rate (Monte
+    /// Carlo).
+    pub p_loss: f64,
+    /// First-loss cover a commercial investor needs per dollar to keep
+    /// its own chance of loss within its limit: the line's loss share at
+    /// that quantile of the Monte Carlo.
+    pub cover_per_dollar: f64,
+}
+
+/// What each kind of capital asks for.
+#[derive(Debug, Clone, Copy)]
+pub struct Terms {
+    pub hurdle_rate: f64,
+    pub concessional_rate: f64,
+    pub guarantee_fee: f64,
+}
+
+/// How one line is funded.
+#[derive(Debug, Clone, Copy, Default, Serialize, PartialEq)]
+pub struct Blend {
+    pub commercial_usd: f64,
+    pub concessional_usd: f64,
+    pub philanthropic_usd: f64,
+    pub guarantee_cover_usd: f64,
+}
+
+/// The capital continuum's linear program for one phase. For each line i
+/// of amount A, expected return r, cover need q, choose commercial c,
+/// concessional k, philanthropic g and guarantee cover G (all >= 0):
+///
+/// - c + k + g = A (the line is funded);
+/// - hurdle x c + concessional rate x k + fee x G <= max(r, 0) x A (the
+///   line's return pays each its terms; philanthropic money asks none);
+/// - G >= q x c (a partial credit guarantee covers the first q of the
+///   commercial money, so its chance of loss stays within its limit);
+/// - sum k <= concessional capacity, sum G <= guarantee capacity.
+///
+/// First the commercial total is maximised; then, holding it, concessional
+/// money is preferred to grants and as little guarantee used as possible.
+pub fn blend(lines: &[Line], terms: &Terms, concessional_cap: f64, guarantee_cap: f64) -> Result<Vec<Blend>> {
+    use good_lp::{constraint, default_solver, variable, Expression, ProblemVariables, Solution, SolverModel, Variable};
+    let live: Vec<usize> = (0..lines.len()).filter(|&i| lines[i].amount_usd > 0.0).collect();
+    let mut out = vec![Blend::default(); lines.len()];
+    if live.is_empty() {
+        return Ok(out);
+    }
+    // Money in US$ millions keeps the LP well scaled.
+    let k = 1e6;
+    let solve = |fixed: Option<&[[f64; 4]]>| -> Result<Vec<[f64; 4]>> {
+        let mut vars = ProblemVariables::new();
+        let v: Vec<[Variable; 4]> = live
             .iter()
-            .filter(|p| p.selected && p.phase == Some(k as u8 + 1))
-        {
-            match p.instrument.as_deref() {
-                Some("grant_technical_assistance") => phil += p.investment_usd,
-                Some("concessional_loan") => guar += p.investment_usd,
-                _ => private += p.investment_usd,
+            .map(|_| [(); 4].map(|_| vars.add(variable().min(0.0))))
+            .collect();
+        let sum = |j: usize| -> Expression { v.iter().map(|x| Expression::from(x[j])).sum() };
+        let objective = if fixed.is_none() {
+            sum(0)
+        } else {
+            sum(1) - sum(3)
+        };
+        let mut m = vars.maximise(objective).using(default_solver);
+        for (n, (x, &i)) in v.iter().zip(&live).enumerate() {
+            let l = &lines[i];
+            let a = l.amount_usd / k;
+            m = m.with(constraint!(x[0] + x[1] + x[2] == a));
+            m = m.with(constraint!(
+                terms.hurdle_rate * x[0] + terms.concessional_rate * x[1] + terms.guarantee_fee * x[3]
+                    <= l.expected_return.max(0.0) * a
+            ));
+            m = m.with(constraint!(x[3] >= l.cover_per_dollar * x[0]));
+            if let Some(f) = fixed {
+                m = m.with(constraint!(x[0] == f[n][0] / k));
             }
         }
-        // Conservation by source layer.
-        let n_years = years.len() as f64;
-        for (name, _avail, used) in &funding.sources {
-            let cap = cons_capital
-                .iter()
-                .find(|c| &c.0 == name)
-                .map(|c| c.1)
-                .unwrap_or(Capital::Philanthropic);
-            let v = used * n_years;
-            match cap {
-                Capital::Philanthropic => phil += v,
-                Capital::Public => public += v,
-                Capital::DevelopmentBankGuarantee => guar += v,
-                Capital::Private => private += v,
-            }
-        }
-        let total = phil + public + guar + private;
-        let target = fp.target_private_share[k];
-        let mut note = String::new();
-        if total > 0.0 && private / total < target {
-            let need = target * total - private;
-            let moved = need.min(guar);
-            guar -= moved;
-            private += moved;
-            if moved > 0.0 {
-                note = format!(
-                    "US${moved:.0} of guaranteed concessional lending opened to private lenders"
-                );
-            }
-        }
-        let share = if total > 0.0 { private / total } else { 0.0 };
-        let met = total == 0.0 || share + 1e-9 >= target;
-        if !met {
-            let msg = format!(
-                "target {:.0}% private not reachable: bankable investments allow {:.1}% (roads, grants and public conservation money are not private)",
-                target * 100.0,
-                share * 100.0
-            );
-            note = if note.is_empty() {
-                msg
+        m = m.with(constraint!(sum(1) <= concessional_cap / k));
+        m = m.with(constraint!(sum(3) <= guarantee_cap / k));
+        let sol = m
+            .solve()
+            .map_err(|e| Error::Usage(format!("the capital stack LP failed: {e}")))?;
+        Ok(v.iter()
+            .zip(&live)
+            .map(|(x, &i)| {
+                // The solver's tolerance (1e-9 of a line) snapped to the
+                // line's ends: no cents of concessional money from noise.
+                let a = lines[i].amount_usd;
+                x.map(|y| {
+                    let y = sol.value(y) * k;
+                    if y.abs() <= 1e-7 * a {
+                        0.0
+                    } else if (y - a).abs() <= 1e-7 * a {
+                        a
+                    } else {
+                        y
+                    }
+                })
+            })
+            .collect())
+    };
+    // Most commercial money first; then, holding each line's commercial
+    // money, concessional before grants and the least guarantee.
+    let first = solve(None)?;
+    let second = solve(Some(&first))?;
+    for (x, &i) in second.iter().zip(&live) {
+        let a = lines[i].amount_usd;
+        let c = x[0].min(a);
+        let kk = x[1].min(a - c);
+        out[i] = Blend {
+            commercial_usd: c,
+            concessional_usd: kk,
+            philanthropic_usd: (a - c - kk).max(0.0),
+            guarantee_cover_usd: x[3],
+        };
+    }
+    Ok(out)
+}
+
+/// Each parcel line's risk profile from the same draws as the plan's Monte
+/// Carlo: its expected return (IRR at base prices), the chance it earns
+/// less than the commercial hurdle rate (a commercial investor's loss),
+/// and the first-loss cover per dollar that keeps that chance within the
+/// investor's limit. A draw's loss share is the shortfall of the present
+/// value of the line's revenue at the hurdle rate against its cost.
+pub fn parcel_line_risk(
+    l: &ParcelLine,
+    fp: &FinanceParams,
+    e: &Economics,
+    hurdle: f64,
+    seed: u64,
+) -> (f64, f64, f64) {
+    let mut flows = vec![-l.investment_usd];
+    flows.extend(l.revenue_by_age.iter().skip(1));
+    let r = irr(&flows).unwrap_or(0.0);
+    let mut revenue = l.revenue_by_age.clone();
+    revenue[0] = 0.0;
+    let pv_revenue = npv(&revenue, hurdle);
+    let n = fp.monte_carlo_draws.max(1);
+    let mut loss: Vec<f64> = (0..n)
+        .into_par_iter()
+        .map(|k| {
+            let m = draw(fp, e, seed, k);
+            let cost = m.costs * l.investment_usd;
+            if cost <= 0.0 {
+                0.0
             } else {
-                format!("{note}; {msg}")
-            };
+                (1.0 - m.prices * m.yields * pv_revenue / cost).clamp(0.0, f64::MAX)
+            }
+        })
+        .collect();
+    loss.sort_by(|a, b| a.total_cmp(b));
+    let p_loss = loss.iter().filter(|x| **x > 0.0).count() as f64 / n as f64;
+    let q = quantile(&loss, 1.0 - fp.commercial_max_loss_probability);
+    (r, p_loss, q)
+}
+
+/// One phase's capital stack.
+#[derive(Debug, Clone, Serialize)]
+pub struct PhaseStack {
+    pub phase: u8,
+    pub years: String,
+    pub investment_usd: f64,
+    pub philanthropic_usd: f64,
+    pub public_usd: f64,
+    /// Development-bank and other below-market lending.
+    pub concessional_usd: f64,
+    /// Commercial money.
+    pub private_usd: f64,
+    /// First-loss cover the development-bank guarantee gives commercial
+    /// investors (a contingent liability, not money spent), and its limit.
+    pub guarantee_cover_usd: f64,
+    pub guarantee_capacity_usd: f64,
+    pub private_share: f64,
+    pub target_private_share: f64,
+    pub target_met: bool,
+    /// The same phase funded with no guarantee, and with guarantee and
+    /// concessional money unlimited (the most the lines can take).
+    pub private_share_without_guarantee: f64,
+    pub private_share_unlimited_support: f64,
+    pub note: String,
+}
+
+/// Funding of one parcel line in its phase.
+#[derive(Debug, Clone, Serialize)]
+pub struct LineStack {
+    pub phase: u8,
+    #[serde(flatten)]
+    pub line: Line,
+    #[serde(flatten)]
+    pub blend: Blend,
+}
+
+/// The capital stack per phase: the fixed lines by their natural capital
+/// (roads and their maintenance, insurance: public; extension:
+/// philanthropic; conservation: each source's capital) and the parcel lines
+/// by the capital continuum's LP.
+pub fn capital_stack(s: &Streams, fp: &FinanceParams, terms: &Terms, e: &Economics, seed: u64) -> Result<(Vec<PhaseStack>, Vec<LineStack>)> {
+    let h = s.roads_cost.len() - 1;
+    let risks: Vec<(f64, f64, f64)> = s
+        .parcel_lines
+        .iter()
+        .map(|l| parcel_line_risk(l, fp, e, terms.hurdle_rate, seed))
+        .collect();
+    let mut out = Vec::new();
+    let mut line_out = Vec::new();
+    for k in 0..3 {
+        let years = phase_years(fp, h, k);
+        let sum = |v: &Vec<f64>| years.iter().map(|y| v[*y]).sum::<f64>();
+        let (mut phil, mut public, mut conc, mut private) = (0.0, 0.0, 0.0, 0.0);
+        public += sum(&s.roads_cost) + sum(&s.roads_maintenance) + sum(&s.insurance_cost);
+        phil += sum(&s.extension_cost);
+        let fixed_other = public + phil;
+        for (_, cap, v) in &s.conservation_by_source {
+            let x = sum(v);
+            match cap {
+                Capital::Philanthropic => phil += x,
+                Capital::Public => public += x,
+                Capital::DevelopmentBankGuarantee => conc += x,
+                Capital::Private => private += x,
+            }
         }
-        let (a, b) = (
-            years.first().copied().unwrap_or(0),
-            years.last().copied().unwrap_or(0),
-        );
+        let idx: Vec<usize> = (0..s.parcel_lines.len())
+            .filter(|&i| s.parcel_lines[i].phase == k as u8 + 1)
+            .collect();
+        let lines: Vec<Line> = idx
+            .iter()
+            .map(|&i| {
+                let l = &s.parcel_lines[i];
+                let (r, p_loss, q) = risks[i];
+                Line {
+                    name: l.transition.clone(),
+                    amount_usd: sum(&l.cost_by_year),
+                    expected_return: r,
+                    p_loss,
+                    cover_per_dollar: q,
+                }
+            })
+            .collect();
+        let (cc, gc) = (fp.concessional_usd_per_phase[k], fp.guarantee_usd_per_phase[k]);
+        let with = blend(&lines, terms, cc, gc)?;
+        let without = blend(&lines, terms, cc, 0.0)?;
+        let unlimited = blend(&lines, terms, 1e15, 1e15)?;
+        let total_lines: f64 = lines.iter().map(|l| l.amount_usd).sum();
+        let commercial = |b: &[Blend]| b.iter().map(|x| x.commercial_usd).sum::<f64>();
+        for b in &with {
+            private += b.commercial_usd;
+            conc += b.concessional_usd;
+            phil += b.philanthropic_usd;
+        }
+        let cover: f64 = with.iter().map(|b| b.guarantee_cover_usd).sum();
+        let total = phil + public + conc + private;
+        let share_of = |c: f64| if total > 0.0 { (private - commercial(&with) + c) / total } else { 0.0 };
+        let share = share_of(commercial(&with));
+        let target = fp.target_private_share[k];
+        let met = total == 0.0 || share + 1e-9 >= target;
+        let (s_without, s_unlimited) = (share_of(commercial(&without)), share_of(commercial(&unlimited)));
+        let note = if met {
+            format!(
+                "commercial money {:.1}% of the phase, at or above the {:.0}% target{}",
+                100.0 * share,
+                100.0 * target,
+                if share > s_without + 1e-9 {
+                    format!("; without the guarantee it would be {:.1}%", 100.0 * s_without)
+                } else {
+                    String::new()
+                }
+            )
+        } else {
+            let cover_unlimited: f64 = unlimited.iter().map(|b| b.guarantee_cover_usd).sum();
+            let mut why = vec![format!(
+                "commercial money {:.1}% of the phase against a {:.0}% target",
+                100.0 * share,
+                100.0 * target
+            )];
+            if s_unlimited > share + 1e-9 {
+                why.push(format!(
+                    "guarantee cover of US${} (limit US${}) and enough concessional lending would raise it to {:.1}%",
+                    crate::report::fmt_int(cover_unlimited),
+                    crate::report::fmt_int(gc),
+                    100.0 * s_unlimited
+                ));
+            }
+            if s_unlimited + 1e-9 < target && total > 0.0 {
+                let no_return = fixed_other + sum(&s.conservation_cost);
+                why.push(format!(
+                    "the rest cannot pay commercial terms: roads, maintenance, insurance, technical assistance and conservation (US${}, {:.0}% of the phase) return no cash to investors{}",
+                    crate::report::fmt_int(no_return),
+                    100.0 * no_return / total,
+                    if total_lines > commercial(&unlimited) + 1.0 {
+                        format!(
+                            ", and US${} of farm lines earn below the {:.0}% hurdle even with grants and guarantees",
+                            crate::report::fmt_int(total_lines - commercial(&unlimited)),
+                            100.0 * terms.hurdle_rate
+                        )
+                    } else {
+                        String::new()
+                    }
+                ));
+            }
+            why.join("; ")
+        };
+        let (a, b) = (years.first().copied().unwrap_or(0), years.last().copied().unwrap_or(0));
         out.push(PhaseStack {
             phase: k as u8 + 1,
             years: format!("{a}-{b}"),
             investment_usd: total,
             philanthropic_usd: phil,
             public_usd: public,
-            development_bank_guarantee_usd: guar,
+            concessional_usd: conc,
             private_usd: private,
+            guarantee_cover_usd: cover,
+            guarantee_capacity_usd: gc,
             private_share: share,
             target_private_share: target,
             target_met: met,
+            private_share_without_guarantee: s_without,
+            private_share_unlimited_support: s_unlimited,
             note,
         });
+        for (l, b) in lines.into_iter().zip(with) {
+            line_out.push(LineStack {
+                phase: k as u8 + 1,
+                line: l,
+                blend: b,
+            });
+        }
     }
-    out
+    Ok((out, line_out))
 }
 
 pub fn quantile(sorted: &[f64], q: f64) -> f64 {
@@ -496,30 +810,35 @@ pub fn quantile(sorted: &[f64], q: f64) -> f64 {
     sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo as f64)
 }
 
-/// Seeded, parallel Monte Carlo: draw k uses its own generator seeded from
-/// (seed, k), so results do not depend on the number of threads.
+/// Draw k of the Monte Carlo: its own generator seeded from (seed, k), so
+/// results do not depend on the number of threads, and the plan and each
+/// investment line see the same draws.
+pub fn draw(fp: &FinanceParams, e: &Economics, seed: u64, k: usize) -> Multipliers {
+    let ln = |sd: f64| LogNormal::new(-0.5 * sd * sd, sd).expect("finite spread");
+    let dr = Normal::new(e.discount_rate, fp.sd_discount_rate.max(0.0)).expect("finite spread");
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    rng.set_stream(k as u64 + 1);
+    // The order of the draws is part of the seed's meaning.
+    let prices = ln(fp.sd_prices).sample(&mut rng);
+    let yields = ln(fp.sd_yields).sample(&mut rng);
+    let costs = ln(fp.sd_costs).sample(&mut rng);
+    let carbon = ln(fp.sd_carbon_price).sample(&mut rng);
+    Multipliers {
+        prices,
+        yields,
+        costs,
+        carbon_price: e.carbon_price_usd_per_tco2 * carbon,
+        discount_rate: dr.sample(&mut rng).max(0.0),
+    }
+}
+
+/// Seeded, parallel Monte Carlo of the plan (see `draw`).
 pub fn monte_carlo(s: &Streams, fp: &FinanceParams, e: &Economics, seed: u64) -> MonteCarlo {
     let n = fp.monte_carlo_draws.max(1);
-    let ln = |sd: f64| LogNormal::new(-0.5 * sd * sd, sd).expect("finite spread");
-    let (dp, dy, dc, dcp) = (
-        ln(fp.sd_prices),
-        ln(fp.sd_yields),
-        ln(fp.sd_costs),
-        ln(fp.sd_carbon_price),
-    );
-    let dr = Normal::new(e.discount_rate, fp.sd_discount_rate.max(0.0)).expect("finite spread");
     let results: Vec<(f64, f64)> = (0..n)
         .into_par_iter()
         .map(|k| {
-            let mut rng = ChaCha8Rng::seed_from_u64(seed);
-            rng.set_stream(k as u64 + 1);
-            let m = Multipliers {
-                prices: dp.sample(&mut rng),
-                yields: dy.sample(&mut rng),
-                costs: dc.sample(&mut rng),
-                carbon_price: e.carbon_price_usd_per_tco2 * dcp.sample(&mut rng),
-                discount_rate: dr.sample(&mut rng).max(0.0),
-            };
+            let m = draw(fp, e, seed, k);
             let (c, b) = s.flows(&m);
             let hl = headline(&c, &b, m.discount_rate);
             (hl.return_multiple, hl.npv_usd)
@@ -544,54 +863,197 @@ pub fn monte_carlo(s: &Streams, fp: &FinanceParams, e: &Economics, seed: u64) ->
     }
 }
 
+/// The whole stage: the ledger, its headline, the capital stack, the
+/// Monte Carlo and the sensitivity. Parcels must carry their
+/// establishment years (`establishment_years`).
 #[allow(clippy::too_many_arguments)]
 pub fn run(
     portfolio: &Portfolio,
     parcels: &ParcelsResult,
     funding: &FundingResult,
-    cons_capital: &[(String, Capital)],
+    sources: &[FundingSource],
     tp: &TransitionParams,
     fp: &FinanceParams,
     e: &Economics,
     seed: u64,
-) -> Finance {
-    let s = streams(portfolio, parcels, funding, tp, fp, e);
+) -> Result<Finance> {
+    let s = streams(portfolio, parcels, funding, sources, tp, fp, e);
     let base = Multipliers::base(e);
     let (c, b) = s.flows(&base);
     let hl = headline(&c, &b, e.discount_rate);
+    let total = |v: &Vec<f64>| v.iter().sum::<f64>();
     let by_component = vec![
-        ("roads".to_string(), s.roads_cost.iter().sum()),
-        ("parcels".to_string(), s.parcels_cost.iter().sum()),
-        (
-            "extension_technical_assistance".to_string(),
-            s.extension_cost.iter().sum(),
-        ),
-        ("conservation".to_string(), s.conservation_cost.iter().sum()),
-        (
-            "climate_risk_insurance".to_string(),
-            s.insurance_cost.iter().sum(),
-        ),
+        ("roads".to_string(), total(&s.roads_cost)),
+        ("road_maintenance".to_string(), total(&s.roads_maintenance)),
+        ("parcels".to_string(), total(&s.parcels_cost)),
+        ("extension_technical_assistance".to_string(), total(&s.extension_cost)),
+        ("conservation".to_string(), total(&s.conservation_cost)),
+        ("climate_risk_insurance".to_string(), total(&s.insurance_cost)),
     ];
-    let stack = capital_stack(
-        parcels,
-        funding,
-        cons_capital,
-        &s,
-        fp,
-        e.horizon_years as usize,
-    );
+    let terms = Terms {
+        hurdle_rate: tp.hurdle_rate,
+        concessional_rate: fp.concessional_rate,
+        guarantee_fee: fp.guarantee_fee,
+    };
+    let (stack, lines) = capital_stack(&s, fp, &terms, e, seed)?;
     let mc = monte_carlo(&s, fp, e, seed);
     let sensitivity = sensitivity(&s, fp, e);
-    Finance {
+    Ok(Finance {
         streams: s,
         cost: c,
         benefit: b,
         headline: hl,
         by_component_usd: by_component,
         capital_stack: stack,
+        capital_lines: lines,
         monte_carlo: mc,
         sensitivity,
-    }
+        carbon_price_usd_per_tco2: e.carbon_price_usd_per_tco2,
+    })
+}
+
+
+/// The Alto Mayo pilot's published headline figures (SPEC: the first
+/// public Green Halo plan, San Martín, Peru).
+pub const PILOT_INVESTMENT_USD: f64 = 67.0e6;
+pub const PILOT_RETURNS_USD: f64 = 135.0e6;
+pub const PILOT_TRANSITIONED_KM2: f64 = 300.0;
+pub const PILOT_CONSERVATION_KM2: f64 = 1910.0;
+pub const PILOT_PRIVATE_SHARE_LATER: f64 = 0.70;
+
+/// One line of the comparison with the pilot.
+#[derive(Debug, Clone, Serialize)]
+pub struct PilotRow {
+    pub figure: &'static str,
+    pub unit: &'static str,
+    /// The pilot's published value; "more than" / "about" in `pilot_text`.
+    pub pilot: f64,
+    pub pilot_text: &'static str,
+    pub greenhalo: f64,
+    /// greenhalo / pilot.
+    pub ratio: f64,
+    /// The assumptions that make the difference, in words.
+    pub why: String,
+}
+
+/// This plan beside the pilot's headline figures, each difference put
+/// down to the settings and inputs that cause it.
+pub fn pilot_comparison(
+    f: &Finance,
+    parcels: &ParcelsResult,
+    funding: &FundingResult,
+    cfg: &crate::config::LandscapeConfig,
+) -> Vec<PilotRow> {
+    use crate::report::fmt_int;
+    let comp = |name: &str| {
+        f.by_component_usd
+            .iter()
+            .find(|c| c.0 == name)
+            .map(|c| c.1)
+            .unwrap_or(0.0)
+    };
+    let h = cfg.economics.horizon_years;
+    let m = |v: f64| format!("US${} M", fmt_int(v / 1e6));
+    let s = &f.streams;
+    let total = |v: &Vec<f64>| v.iter().sum::<f64>();
+    let carbon = f.carbon_price_usd_per_tco2 * (total(&s.parcels_tco2) + total(&s.conservation_tco2));
+    let funded_km2: f64 = funding
+        .areas
+        .iter()
+        .map(|a| a.needs.area_km2 * a.funded_share)
+        .sum();
+    let area_km2: f64 = funding.areas.iter().map(|a| a.needs.area_km2).sum();
+    let later = f.capital_stack.last().map(|p| p.private_share).unwrap_or(0.0);
+    let row = |figure, unit, pilot: f64, pilot_text, ours: f64, why: String| PilotRow {
+        figure,
+        unit,
+        pilot,
+        pilot_text,
+        greenhalo: ours,
+        ratio: if pilot != 0.0 { ours / pilot } else { 0.0 },
+        why,
+    };
+    let t = &cfg.transitions;
+    vec![
+        row(
+            "investment",
+            "US$",
+            PILOT_INVESTMENT_USD,
+            "US$67 M",
+            f.headline.investment_usd,
+            format!(
+                "set by the budgets in the landscape file: roads {} (road_upgrades.road_budget_usd {}), farmland {} (transitions.parcel_budget_usd {}) plus {:.0}% technical assistance, conservation management {} over {h} years at US${}/km² a year, road maintenance {} and insurance {}",
+                m(comp("roads")),
+                m(cfg.road_upgrades.road_budget_usd),
+                m(comp("parcels")),
+                m(t.parcel_budget_usd),
+                100.0 * cfg.finance.extension_share_of_parcels,
+                m(comp("conservation")),
+                fmt_int(cfg.conservation_funding.management_usd_per_km2_year),
+                m(comp("road_maintenance")),
+                m(comp("climate_risk_insurance")),
+            ),
+        ),
+        row(
+            "returns over the horizon",
+            "US$",
+            PILOT_RETURNS_USD,
+            "US$135 M",
+            f.headline.returns_usd,
+            format!(
+                "road benefits {} (value of time and freight of the people each upgrade reaches), farmers' net revenue above their baseline {} (the catalogue's mature revenue and ramp), carbon {} at US${:.0}/tCO2 (economics.carbon_price_usd_per_tco2)",
+                m(total(&s.roads_benefit)),
+                m(total(&s.parcels_revenue)),
+                m(carbon),
+                f.carbon_price_usd_per_tco2,
+            ),
+        ),
+        row(
+            "return multiple",
+            "x",
+            PILOT_RETURNS_USD / PILOT_INVESTMENT_USD,
+            "about 2:1",
+            f.headline.return_multiple,
+            "returns over investment, both undiscounted: the two rows above".into(),
+        ),
+        row(
+            "farmland transitioned",
+            "km²",
+            PILOT_TRANSITIONED_KM2,
+            "more than 300 km²",
+            parcels.selected_ha / 100.0,
+            format!(
+                "the parcels on the map that a transition pays for, within the farm budget ({}) and the area target ({} km², transitions.area_target_km2, capped at what the landscape has)",
+                m(t.parcel_budget_usd),
+                fmt_int(parcels.target_ha / 100.0)
+            ),
+        ),
+        row(
+            "conservation area funded",
+            "km²",
+            PILOT_CONSERVATION_KM2,
+            "about 1,910 km²",
+            funded_km2,
+            format!(
+                "{} km² of conservation areas lie inside the AOI (the parts of areas beyond it are not counted); the funding sources' yearly money covers {:.0}% of their management cost at US${}/km² a year",
+                fmt_int(area_km2),
+                100.0 * funding.funded_share(),
+                fmt_int(cfg.conservation_funding.management_usd_per_km2_year),
+            ),
+        ),
+        row(
+            "private share, last phase",
+            "share",
+            PILOT_PRIVATE_SHARE_LATER,
+            "about 70%",
+            later,
+            format!(
+                "the capital continuum's LP: farm lines at or above the {:.0}% hurdle with at most {:.0}% chance of earning less take commercial money, up to the guarantee cover (finance.guarantee_usd_per_phase); roads, conservation and technical assistance return no cash to investors",
+                100.0 * t.hurdle_rate,
+                100.0 * cfg.finance.commercial_max_loss_probability,
+            ),
+        ),
+    ]
 }
 
 #[cfg(test)]

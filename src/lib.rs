@@ -135,7 +135,7 @@ pub fn pipeline(
 
     let parcels = if upto >= Upto::All {
         let step = progress.spinner("parcels and conservation funding");
-        let p = parcels::run(
+        let mut p = parcels::run(
             &inputs,
             &risk,
             &access.travel_min,
@@ -143,6 +143,7 @@ pub fn pipeline(
             &cfg.transitions,
             &cfg.economics,
         )?;
+        finance::establishment_years(&mut p, &cfg.finance, cfg.economics.horizon_years);
         clock.lap("parcels");
         let c = conservation::run(&inputs, &risk, &cfg.conservation_funding, &cfg.economics)?;
         clock.lap("conservation");
@@ -183,23 +184,18 @@ pub fn pipeline(
     if let Some((p, c)) = &parcels {
         summary["parcels"] = outputs::parcels_summary(p);
         summary["conservation"] = outputs::conservation_summary(c);
-        let caps: Vec<(String, config::Capital)> = cfg
-            .conservation_funding
-            .sources
-            .iter()
-            .map(|s| (s.name.clone(), s.capital))
-            .collect();
         let fin = finance::run(
             &roads.portfolio,
             p,
             c,
-            &caps,
+            &cfg.conservation_funding.sources,
             &cfg.transitions,
             &cfg.finance,
             &cfg.economics,
             cfg.seed,
-        );
-        summary["finance"] = outputs::write_finance(dir, &fin)?;
+        )?;
+        let pilot = finance::pilot_comparison(&fin, p, c, cfg);
+        summary["finance"] = outputs::write_finance(dir, &fin, &pilot)?;
         let risk_max = risk
             .annual_p
             .iter()
@@ -209,7 +205,7 @@ pub fn pipeline(
             .as_f64()
             .unwrap_or(600.0);
         outputs::write_styles_and_project(dir, &inputs, risk_max.max(1e-6), p90.max(1.0))?;
-        let page = report::html(&inputs, cfg, &summary, &roads, p, c, &fin);
+        let page = report::html(&inputs, cfg, &summary, &roads, p, c, &fin, &pilot);
         std::fs::write(dir.join("report.html"), page).map_err(|e| Error::io(dir, e))?;
     }
     outputs::write_run_record(dir, landscape, &ls)?;

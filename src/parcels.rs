@@ -29,7 +29,10 @@ pub struct ParcelStats {
     pub area_ha: f64,
     pub elevation_m: f64,
     pub slope_deg: f64,
-    pub annual_risk: f64,
+    /// Expected forest loss on the parcel in a year at today's risk, ha
+    /// per ha of parcel: the mean over the parcel of forest fraction x
+    /// annual probability of loss (cells without forest count 0).
+    pub expected_loss_ha_per_ha_year: f64,
     pub travel_min: f64,
     pub forest_fraction: f64,
     pub halo_fraction: f64,
@@ -85,6 +88,9 @@ pub struct ParcelResult {
     pub earnings_multiple: Option<f64>,
     pub selected: bool,
     pub phase: Option<u8>,
+    /// The plan year the transition is established (selected parcels:
+    /// their phase's years, spread in priority order).
+    pub establishment_year: Option<u32>,
     pub instrument: Option<String>,
     pub rank: u32,
 }
@@ -181,11 +187,19 @@ pub fn parcel_stats(
         .map(|t| if t.is_finite() { *t } else { f32::NAN })
         .collect();
     let halo_f: Vec<f32> = halo.mask.iter().map(|m| *m as f32).collect();
-    // Risk where forest, 0 elsewhere (a parcel's forest share carries it).
+    // Expected loss per ha of cell: forest fraction x annual probability,
+    // 0 where there is no forest to lose.
     let risk_f: Vec<f32> = risk
         .annual_p
         .iter()
-        .map(|p| if p.is_nan() { 0.0 } else { *p })
+        .zip(&inp.forest)
+        .map(|(p, f)| {
+            if p.is_nan() || f.is_nan() {
+                0.0
+            } else {
+                p * f.max(0.0)
+            }
+        })
         .collect();
     inp.parcels
         .par_iter()
@@ -229,7 +243,7 @@ pub fn parcel_stats(
                 area_ha: p.geom.unsigned_area() / 1e4,
                 elevation_m,
                 slope_deg: m(slope),
-                annual_risk: m(&risk_f),
+                expected_loss_ha_per_ha_year: m(&risk_f),
                 travel_min: m(&travel),
                 forest_fraction: m(&inp.forest),
                 halo_fraction: m(&halo_f),
@@ -456,13 +470,15 @@ pub fn run(
             let mut best: Option<(&Transition, PerHa, f64)> = None;
             let mut names = Vec::new();
             // Avoided deforestation: halo parcels relieve the forest edge;
-            // the spared forest's carbon is valued at mid-horizon.
+            // the spared forest is spread evenly over the horizon and each
+            // year's tonnes discounted by their year, as every tonne is.
             let avoided_per_ha = s.halo_fraction.max(0.0)
                 * p.avoided_loss_ha_per_halo_ha
                 * carbon_tc
                 * CO2_PER_C
                 * e.carbon_price_usd_per_tco2
-                / (1.0 + e.discount_rate).powf(e.horizon_years as f64 / 2.0);
+                * crate::cashflow::pv_annuity(1.0, e.discount_rate, e.horizon_years)
+                / e.horizon_years.max(1) as f64;
             for t in &p.catalogue {
                 if !eligible(t, parcel.land_use, s) {
                     continue;
@@ -491,6 +507,7 @@ pub fn run(
                     earnings_multiple: v.earnings_multiple,
                     selected: false,
                     phase: None,
+                    establishment_year: None,
                     instrument: None,
                     rank: 0,
                 },
@@ -509,6 +526,7 @@ pub fn run(
                     earnings_multiple: Some(1.0),
                     selected: false,
                     phase: None,
+                    establishment_year: None,
                     instrument: None,
                     rank: 0,
                 },

@@ -302,7 +302,7 @@ fn capital_chart(f: &Finance) -> String {
             let layers = [
                 ("philanthropic", RGBColor(117, 107, 177)),
                 ("public", RGBColor(49, 130, 189)),
-                ("development bank guarantee", RGBColor(158, 202, 225)),
+                ("concessional (development bank)", RGBColor(158, 202, 225)),
                 ("private", RGBColor(49, 163, 84)),
             ];
             for p in &f.capital_stack {
@@ -310,7 +310,7 @@ fn capital_chart(f: &Finance) -> String {
                 let vals = [
                     p.philanthropic_usd,
                     p.public_usd,
-                    p.development_bank_guarantee_usd,
+                    p.concessional_usd,
                     p.private_usd,
                 ];
                 let mut base = 0.0;
@@ -806,6 +806,7 @@ pub fn html(
     parcels: &ParcelsResult,
     funding: &FundingResult,
     fin: &Finance,
+    pilot: &[crate::finance::PilotRow],
 ) -> String {
     let roads_map = map_svg(inp, "Road segments by class", &|chart| {
         for c in &inp.conservation {
@@ -990,13 +991,79 @@ pub fn html(
         .iter()
         .map(|p| {
             format!(
-                "<tr><td>{} ({})</td><td>{}</td><td>{:.0}%</td><td>{:.0}%</td><td>{}</td></tr>",
+                "<tr><td>{} ({})</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{} of {}</td><td>{:.0}%</td><td>{:.0}%</td><td>{:.0}%</td><td>{:.0}%</td><td>{}</td></tr>",
                 p.phase,
                 p.years,
                 money(p.investment_usd),
+                money(p.philanthropic_usd),
+                money(p.public_usd),
+                money(p.concessional_usd),
+                money(p.private_usd),
+                money(p.guarantee_cover_usd),
+                money(p.guarantee_capacity_usd),
                 nz(p.private_share * 100.0, 0),
+                nz(p.private_share_without_guarantee * 100.0, 0),
+                nz(p.private_share_unlimited_support * 100.0, 0),
                 nz(p.target_private_share * 100.0, 0),
-                esc(&p.note)
+                esc(&sentence_case(&p.note))
+            )
+        })
+        .collect();
+    let line_rows: String = fin
+        .capital_lines
+        .iter()
+        .map(|l| {
+            format!(
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{:.1}%</td><td>{:.1}%</td><td>{:.1}%</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                l.phase,
+                esc(&sentence_case(&l.line.name.replace('_', " "))),
+                money(l.line.amount_usd),
+                nz(l.line.expected_return * 100.0, 1),
+                nz(l.line.p_loss * 100.0, 1),
+                nz(l.line.cover_per_dollar * 100.0, 1),
+                money(l.blend.commercial_usd),
+                money(l.blend.concessional_usd),
+                money(l.blend.philanthropic_usd),
+                money(l.blend.guarantee_cover_usd),
+            )
+        })
+        .collect();
+    let fp = &cfg.finance;
+    let continuum = format!(
+        "Each phase's farm investment lines are funded by a linear program that maximises commercial money on the terms each kind of capital sets: commercial investors want the {hurdle:.0}% hurdle rate and at most a {ploss:.0}% chance of losing money; concessional lenders {conc:.0}% a year (up to {conc_cap} per phase); the development bank's guarantee covers commercial investors' first losses for {fee:.1}% a year on the cover (up to {g_cap} per phase); philanthropic grants ask nothing and take the share the line's return cannot pay. A line's expected return is its IRR at base prices; its chance of loss and the first-loss cover a commercial investor needs come from the same Monte Carlo draws as the plan's. Roads, their maintenance and insurance are public money, technical assistance philanthropic, conservation each source's own capital: none of them returns cash to investors.",
+        hurdle = cfg.transitions.hurdle_rate * 100.0,
+        ploss = fp.commercial_max_loss_probability * 100.0,
+        conc = fp.concessional_rate * 100.0,
+        conc_cap = fp
+            .concessional_usd_per_phase
+            .iter()
+            .map(|v| money(*v))
+            .collect::<Vec<_>>()
+            .join(" / "),
+        fee = fp.guarantee_fee * 100.0,
+        g_cap = fp
+            .guarantee_usd_per_phase
+            .iter()
+            .map(|v| money(*v))
+            .collect::<Vec<_>>()
+            .join(" / "),
+    );
+    let pilot_rows: String = pilot
+        .iter()
+        .map(|r| {
+            let v = |x: f64| match r.unit {
+                "US$" => money(x),
+                "x" => format!("{:.2}:1", nz(x, 2)),
+                "share" => format!("{:.0}%", nz(x * 100.0, 0)),
+                _ => format!("{} km²", fmt_int(x)),
+            };
+            format!(
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{:.2}x</td><td>{}</td></tr>",
+                esc(&sentence_case(r.figure)),
+                esc(r.pilot_text),
+                v(r.greenhalo),
+                nz(r.ratio, 2),
+                esc(&sentence_case(&r.why))
             )
         })
         .collect();
@@ -1141,7 +1208,13 @@ table.roads td {{ white-space: nowrap; }} table.roads td:nth-child(2), table.roa
 <h3>Capital stack</h3>
 {legend_stack}
 {capital}
-<div class="wide"><table><tr><th>phase</th><th>investment</th><th>private</th><th>target</th><th>note</th></tr>{stack_rows}</table></div>
+<p>{continuum}</p>
+<div class="wide"><table><tr><th>phase</th><th>investment</th><th>philanthropic</th><th>public</th><th>concessional</th><th>private</th><th>guarantee cover used</th><th>private share</th><th>without guarantee</th><th>with unlimited guarantee and concessional</th><th>target</th><th>what closes the gap</th></tr>{stack_rows}</table></div>
+<h4>Farm investment lines</h4>
+<div class="wide"><table><tr><th>phase</th><th>line</th><th>investment</th><th>expected return</th><th>chance of loss</th><th>first-loss cover needed</th><th>commercial</th><th>concessional</th><th>philanthropic</th><th>guarantee cover</th></tr>{line_rows}</table></div>
+<h3>This plan beside the Alto Mayo pilot</h3>
+<p>The pilot's published headline figures and this plan's, with the settings and inputs behind each difference.</p>
+<div class="wide"><table><tr><th>figure</th><th>pilot</th><th>this plan</th><th>this plan / pilot</th><th>why they differ</th></tr>{pilot_rows}</table></div>
 <h3>Uncertainty</h3>
 <p>{draws} draws of prices, yields, costs, carbon price and discount rate (seed {seed}). The plan loses money (NPV below zero) in {p_neg:.1}% of draws; NPV P10 / P50 / P90: {npv10} / {npv50} / {npv90}.</p>
 <div class="charts"><div>{hist}</div><div>{npv_hist}</div></div>

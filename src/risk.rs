@@ -274,6 +274,20 @@ pub fn loss_within(p_annual: f64, years: f64) -> f64 {
     }
 }
 
+/// Discounted expected share of a cell lost, each year's loss discounted
+/// to year 0: sum over t = 1..H of (1-p)^(t-1) p / (1+r)^t.
+pub fn discounted_loss_share(p: f64, r: f64, years: u32) -> f64 {
+    if p <= 0.0 {
+        return 0.0;
+    }
+    let q = (1.0 - p) / (1.0 + r);
+    let h = years as i32;
+    if (1.0 - q).abs() < 1e-15 {
+        return p / (1.0 + r) * years as f64;
+    }
+    p / (1.0 + r) * (1.0 - q.powi(h)) / (1.0 - q)
+}
+
 /// Area under the ROC curve (Mann-Whitney): the chance that a random
 /// positive scores above a random negative, ties counting one half.
 pub fn auc(scores: &[f64], positive: &[bool]) -> Option<f64> {

@@ -28,7 +28,7 @@ use crate::halo::Halo;
 use crate::inputs::Inputs;
 use crate::kernels::cost_distance::Scratch;
 use crate::kernels::lines::cell_pieces;
-use crate::risk::{loss_within, Risk};
+use crate::risk::{discounted_loss_share, loss_within, Risk};
 
 /// tCO2 per t C.
 const CO2_PER_C: f64 = 44.0 / 12.0;
@@ -524,20 +524,6 @@ fn cell_values(inp: &Inputs, p: &RoadUpgradeParams, default_carbon: f64) -> Cell
         old_loss: Vec::new(),
         old_disc: Vec::new(),
     }
-}
-
-/// Discounted expected share of a cell lost, each year's loss discounted
-/// to year 0: sum over t = 1..H of (1-p)^(t-1) p / (1+r)^t.
-fn discounted_loss_share(p: f64, r: f64, years: u32) -> f64 {
-    if p <= 0.0 {
-        return 0.0;
-    }
-    let q = (1.0 - p) / (1.0 + r);
-    let h = years as i32;
-    if (1.0 - q).abs() < 1e-15 {
-        return p / (1.0 + r) * years as f64;
-    }
-    p / (1.0 + r) * (1.0 - q.powi(h)) / (1.0 - q)
 }
 
 /// The context every appraisal shares.
@@ -1051,6 +1037,8 @@ pub struct Portfolio {
     pub npv_net_joint_usd: f64,
     pub annual_benefit_sum_of_singles_usd: f64,
     pub annual_benefit_joint_usd: f64,
+    /// Extra yearly maintenance of the chosen segments' upgrades.
+    pub extra_maintenance_usd_per_year: f64,
     pub forest_loss_joint_ha: f64,
     /// Re-selections made because upgrades interact.
     pub iterations: u32,
@@ -1371,6 +1359,10 @@ fn choose_portfolio(
         },
         annual_benefit_sum_of_singles_usd: set.iter().map(|&i| scored[i].annual_benefit_usd).sum(),
         annual_benefit_joint_usd: annual,
+        extra_maintenance_usd_per_year: set
+            .iter()
+            .map(|&i| scored[i].extra_maintenance_usd_per_year)
+            .sum(),
         forest_loss_joint_ha: eff.forest_loss_ha,
         iterations,
         note,

@@ -10,7 +10,11 @@ use super::{row, tidy, write_csv};
 
 /// finance_cashflows.csv (one row a year), capital_stack.csv and the
 /// finance section of summary.json.
-pub fn write_finance(dir: &Path, f: &crate::finance::Finance) -> Result<Value> {
+pub fn write_finance(
+    dir: &Path,
+    f: &crate::finance::Finance,
+    pilot: &[crate::finance::PilotRow],
+) -> Result<Value> {
     let s = &f.streams;
     let h = s.roads_cost.len();
     let mut rows = Vec::new();
@@ -22,6 +26,7 @@ pub fn write_finance(dir: &Path, f: &crate::finance::Finance) -> Result<Value> {
         rows.push(row(&json!({
                 "year": t,
                 "roads_cost_usd": s.roads_cost[t],
+                "roads_maintenance_usd": s.roads_maintenance[t],
                 "parcels_cost_usd": s.parcels_cost[t],
                 "extension_cost_usd": s.extension_cost[t],
                 "conservation_cost_usd": s.conservation_cost[t],
@@ -37,8 +42,11 @@ pub fn write_finance(dir: &Path, f: &crate::finance::Finance) -> Result<Value> {
         })));
     }
     write_csv(&dir.join("finance_cashflows.csv"), &rows)?;
+    write_csv(&dir.join("finance_ledger.csv"), &ledger(f))?;
     let stack: Vec<Map<String, Value>> = f.capital_stack.iter().map(row).collect();
     write_csv(&dir.join("capital_stack.csv"), &stack)?;
+    let lines: Vec<Map<String, Value>> = f.capital_lines.iter().map(row).collect();
+    write_csv(&dir.join("capital_lines.csv"), &lines)?;
     let hl = &f.headline;
     Ok(tidy(&json!({
         "investment_usd": hl.investment_usd,
@@ -51,7 +59,75 @@ pub fn write_finance(dir: &Path, f: &crate::finance::Finance) -> Result<Value> {
         "payback_year": hl.payback_year,
         "investment_by_component_usd": f.by_component_usd.iter().map(|(k, v)| (k.clone(), json!(v))).collect::<Map<_, _>>(),
         "capital_stack": stack,
+        "capital_lines": lines,
+        "pilot_comparison": serde_json::to_value(pilot).unwrap_or(Value::Null),
         "monte_carlo": serde_json::to_value(&f.monte_carlo).unwrap_or(Value::Null),
         "sensitivity": serde_json::to_value(&f.sensitivity).unwrap_or(Value::Null),
     })))
+}
+
+/// The yearly ledger, one row per year, component, line and capital: every
+/// money figure of the plan at base values. Costs carry the capital that
+/// pays them (for farm lines, in the shares the capital stack's LP gives
+/// the line's phase); benefits carry none. Summing `cost_usd` and
+/// `benefit_usd` by year gives finance_cashflows.csv.
+pub fn ledger(f: &crate::finance::Finance) -> Vec<Map<String, Value>> {
+    let s = &f.streams;
+    let h = s.roads_cost.len() - 1;
+    let carbon = f.carbon_price_usd_per_tco2;
+    let mut rows = Vec::new();
+    let mut push = |t: usize, component: &str, line: &str, capital: &str, cost: f64, benefit: f64, tco2: f64| {
+        if cost != 0.0 || benefit != 0.0 || tco2 != 0.0 {
+            rows.push(row(&json!({
+                "year": t,
+                "component": component,
+                "line": line,
+                "capital": capital,
+                "cost_usd": cost,
+                "benefit_usd": benefit,
+                "tco2": tco2,
+            })));
+        }
+    };
+    for t in 1..=h {
+        push(t, "road_capex", "portfolio", "public", s.roads_cost[t], 0.0, 0.0);
+        push(t, "road_maintenance", "portfolio", "public", s.roads_maintenance[t], 0.0, 0.0);
+        push(t, "road_benefit", "portfolio", "", 0.0, s.roads_benefit[t], 0.0);
+        for l in &s.parcel_lines {
+            let c = l.cost_by_year[t];
+            if c == 0.0 {
+                continue;
+            }
+            let b = f
+                .capital_lines
+                .iter()
+                .find(|x| x.phase == l.phase && x.line.name == l.transition)
+                .map(|x| x.blend);
+            let amount = b.map(|b| b.commercial_usd + b.concessional_usd + b.philanthropic_usd).unwrap_or(0.0);
+            let share = |v: f64| if amount > 0.0 { c * v / amount } else { 0.0 };
+            match b {
+                Some(b) if amount > 0.0 => {
+                    push(t, "parcel_establishment", &l.transition, "private", share(b.commercial_usd), 0.0, 0.0);
+                    push(t, "parcel_establishment", &l.transition, "concessional", share(b.concessional_usd), 0.0, 0.0);
+                    push(t, "parcel_establishment", &l.transition, "philanthropic", share(b.philanthropic_usd), 0.0, 0.0);
+                }
+                _ => push(t, "parcel_establishment", &l.transition, "philanthropic", c, 0.0, 0.0),
+            }
+        }
+        push(t, "parcel_net_revenue", "farmland", "", 0.0, s.parcels_revenue[t], 0.0);
+        push(t, "extension_technical_assistance", "farmland", "philanthropic", s.extension_cost[t], 0.0, 0.0);
+        push(t, "climate_risk_insurance", "farmland", "public", s.insurance_cost[t], 0.0, 0.0);
+        for (name, cap, v) in &s.conservation_by_source {
+            let capital = match cap {
+                crate::config::Capital::Philanthropic => "philanthropic",
+                crate::config::Capital::Public => "public",
+                crate::config::Capital::DevelopmentBankGuarantee => "concessional",
+                crate::config::Capital::Private => "private",
+            };
+            push(t, "conservation_management", name, capital, v[t], 0.0, 0.0);
+        }
+        push(t, "carbon_sequestration", "farmland", "", 0.0, carbon * s.parcels_tco2[t], s.parcels_tco2[t]);
+        push(t, "carbon_avoided_loss", "conservation", "", 0.0, carbon * s.conservation_tco2[t], s.conservation_tco2[t]);
+    }
+    rows
 }

@@ -12,7 +12,6 @@ use crate::io::qml;
 use crate::io::raster::{write_geotiff, Placement};
 use crate::io::srs;
 
-use super::r;
 
 pub fn write_halo(dir: &Path, inp: &Inputs, halo: &Halo) -> Result<()> {
     let grid_srs = srs::parse(&inp.grid_wkt)?;
@@ -28,7 +27,7 @@ pub fn write_halo(dir: &Path, inp: &Inputs, halo: &Halo) -> Result<()> {
                     "conservation_fid": c.fid,
                     "conservation_name": c.name,
                     "distance_km": halo.distance_m / 1000.0,
-                    "area_km2": r(mp.unsigned_area() / 1e6, 3),
+                    "area_km2": mp.unsigned_area() / 1e6,
                 }) {
                     Value::Object(m) => m,
                     _ => Map::new(),

@@ -29,12 +29,6 @@ use serde_json::{json, Map, Value};
 
 use crate::error::{Error, Result};
 
-/// Round for JSON: figures a planner reads, not float noise.
-pub fn r(v: f64, decimals: i32) -> f64 {
-    let k = 10f64.powi(decimals);
-    (v * k).round() / k
-}
-
 /// Statistics of a raster over the AOI: NaN cells are nodata.
 pub fn raster_stats(data: &[f32], mask: &[u8]) -> Value {
     let mut n = 0usize;
@@ -62,10 +56,10 @@ pub fn raster_stats(data: &[f32], mask: &[u8]) -> Value {
     json!({
         "cells": n,
         "nodata_cells": missing,
-        "min": r(lo, 4),
-        "max": r(hi, 4),
-        "mean": r(sum / n as f64, 4),
-        "sum": r(sum, 2),
+        "min": lo,
+        "max": hi,
+        "mean": sum / n as f64,
+        "sum": sum,
     })
 }
 

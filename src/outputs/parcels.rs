@@ -41,6 +41,7 @@ pub fn write_parcels(
         &[
             "private_irr",
             "phase",
+            "establishment_year",
             "instrument",
             "transition",
             "travel_min",

@@ -14,7 +14,7 @@ use crate::io::raster::{write_geotiff, Placement};
 use crate::io::srs;
 use crate::risk::Risk;
 
-use super::{r, write_json};
+use super::write_json;
 
 /// Write every aligned input into `dir/inputs/`.
 pub fn write_inputs(dir: &Path, inp: &Inputs) -> Result<()> {
@@ -81,7 +81,7 @@ pub fn write_inputs(dir: &Path, inp: &Inputs) -> Result<()> {
     };
     let aoi = vec![mk(
         geo::Geometry::MultiPolygon(inp.aoi.clone()),
-        json!({ "name": inp.name, "area_km2": r(inp.aoi.unsigned_area() / 1e6, 3) }),
+        json!({ "name": inp.name, "area_km2": inp.aoi.unsigned_area() / 1e6 }),
     )];
     geojson_out::write(&d.join("aoi.geojson"), &grid_srs, &aoi)?;
     let roads: Vec<OutFeature> = inp
@@ -93,7 +93,7 @@ pub fn write_inputs(dir: &Path, inp: &Inputs) -> Result<()> {
                 json!({
                     "source": rd.source, "fid": rd.fid, "class": rd.class.as_str(),
                     "surface": rd.surface, "aadt": rd.aadt,
-                    "length_km": r(rd.geom.length::<Euclidean>() / 1000.0, 4),
+                    "length_km": rd.geom.length::<Euclidean>() / 1000.0,
                 }),
             )
         })
@@ -118,7 +118,7 @@ pub fn write_inputs(dir: &Path, inp: &Inputs) -> Result<()> {
                 geo::Geometry::MultiPolygon(p.geom.clone()),
                 json!({
                     "fid": p.fid, "id": p.id, "use": p.land_use.as_str(),
-                    "use_value": p.use_value, "area_ha": r(p.geom.unsigned_area() / 1e4, 4),
+                    "use_value": p.use_value, "area_ha": p.geom.unsigned_area() / 1e4,
                 }),
             )
         })
@@ -132,7 +132,7 @@ pub fn write_inputs(dir: &Path, inp: &Inputs) -> Result<()> {
                 geo::Geometry::MultiPolygon(c.geom.clone()),
                 json!({
                     "fid": c.fid, "name": c.name, "category": c.category,
-                    "area_km2": r(c.geom.unsigned_area() / 1e6, 4),
+                    "area_km2": c.geom.unsigned_area() / 1e6,
                 }),
             )
         })

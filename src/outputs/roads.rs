@@ -9,7 +9,7 @@ use crate::inputs::Inputs;
 use crate::io::qml;
 use crate::roads::{RoadsResult, ScoredSegment};
 
-use super::{guard_figures, r, row, tidy, write_csv, write_product};
+use super::{guard_figures, row, tidy, write_csv, write_product};
 
 pub fn write_roads(dir: &Path, inp: &Inputs, res: &RoadsResult) -> Result<()> {
     // Features in rank order.
@@ -78,7 +78,7 @@ pub fn roads_summary(res: &RoadsResult) -> Value {
             .filter(|s| s.class.as_str() == c)
             .map(|s| s.length_km)
             .sum();
-        by_class.insert(c.into(), json!({ "segments": n, "km": r(km, 2) }));
+        by_class.insert(c.into(), json!({ "segments": n, "km": km }));
     }
     let mut order: Vec<&ScoredSegment> = res.scored.iter().collect();
     order.sort_by_key(|s| s.rank);

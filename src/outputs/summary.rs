@@ -12,7 +12,7 @@ use crate::error::{Error, Result};
 use crate::inputs::{Inputs, Problems, Severity};
 use crate::risk::Risk;
 
-use super::{r, raster_stats};
+use super::raster_stats;
 
 /// `summary.json`'s grid and per-layer sections.
 pub fn summary(inp: &Inputs, problems: &Problems) -> Value {
@@ -56,13 +56,13 @@ pub fn summary(inp: &Inputs, problems: &Problems) -> Value {
             "width": g.width, "height": g.height,
             "cells": g.len(),
             "aoi_cells": aoi_cells,
-            "aoi_area_km2": r(inp.aoi.unsigned_area() / 1e6, 3),
+            "aoi_area_km2": inp.aoi.unsigned_area() / 1e6,
         },
         "layers": {
             "roads": {
                 "features": inp.roads.len(),
-                "length_km": r(road_km.values().sum::<f64>(), 3),
-                "length_km_by_class": road_km.iter().map(|(k, v)| (k.to_string(), json!(r(*v, 3)))).collect::<Map<_, _>>(),
+                "length_km": road_km.values().sum::<f64>(),
+                "length_km_by_class": road_km.iter().map(|(k, v)| (k.to_string(), json!(*v))).collect::<Map<_, _>>(),
                 "with_aadt": inp.roads.iter().filter(|r| r.aadt.is_some()).count(),
             },
             "markets": {
@@ -72,18 +72,18 @@ pub fn summary(inp: &Inputs, problems: &Problems) -> Value {
             },
             "parcels": {
                 "count": inp.parcels.len(),
-                "area_ha": r(use_ha.values().sum::<f64>(), 2),
-                "area_ha_by_use": use_ha.iter().map(|(k, v)| (k.to_string(), json!(r(*v, 2)))).collect::<Map<_, _>>(),
+                "area_ha": use_ha.values().sum::<f64>(),
+                "area_ha_by_use": use_ha.iter().map(|(k, v)| (k.to_string(), json!(*v))).collect::<Map<_, _>>(),
                 "count_by_use": use_n.iter().map(|(k, v)| (k.to_string(), json!(v))).collect::<Map<_, _>>(),
             },
             "conservation": {
                 "count": inp.conservation.len(),
-                "area_km2": r(inp.conservation.iter().map(|c| c.geom_in_aoi.unsigned_area()).sum::<f64>() / 1e6, 3),
-                "legal_area_km2": r(inp.conservation.iter().map(|c| c.legal_area_km2).sum::<f64>(), 3),
+                "area_km2": inp.conservation.iter().map(|c| c.geom_in_aoi.unsigned_area()).sum::<f64>() / 1e6,
+                "legal_area_km2": inp.conservation.iter().map(|c| c.legal_area_km2).sum::<f64>(),
                 "names": inp.conservation.iter().map(|c| c.name.clone()).collect::<Vec<_>>(),
             },
             "forest": raster_stats(&inp.forest, &inp.aoi_mask),
-            "forest_area_km2": r(forest_ha / 100.0, 3),
+            "forest_area_km2": forest_ha / 100.0,
             "elevation": raster_stats(&inp.elevation, &inp.aoi_mask),
             "forest_loss": opt(&inp.forest_loss),
             "population": opt(&inp.population),
@@ -109,10 +109,7 @@ pub fn access_summary(inp: &Inputs, a: &Access) -> Value {
         if times.is_empty() {
             Value::Null
         } else {
-            json!(r(
-                times[((times.len() - 1) as f64 * p).round() as usize] as f64,
-                2
-            ))
+            json!(times[((times.len() - 1) as f64 * p).round() as usize] as f64)
         }
     };
     let mut per_market: Vec<Value> = Vec::new();
@@ -123,7 +120,7 @@ pub fn access_summary(inp: &Inputs, a: &Access) -> Value {
             .zip(&inp.aoi_mask)
             .filter(|(l, msk)| **msk == 1 && **l as usize == k)
             .count();
-        per_market.push(json!({ "fid": m.fid, "name": m.name, "catchment_km2": r(cells as f64 * inp.grid.cell_area_ha() / 100.0, 3) }));
+        per_market.push(json!({ "fid": m.fid, "name": m.name, "catchment_km2": cells as f64 * inp.grid.cell_area_ha() / 100.0 }));
     }
     json!({
         "markets_on_grid": a.sources.len(),
@@ -153,10 +150,10 @@ pub fn risk_summary(inp: &Inputs, risk: &Risk, horizon: f64) -> Value {
         "note": if m.calibrated { "fitted on the forest_loss raster" } else { "not calibrated: default coefficients (add a forest_loss raster to fit them)" },
         "auc_holdout": m.auc_holdout,
         "period_years": m.period_years,
-        "mean_annual_probability": r(mean, 6),
-        "expected_loss_ha_over_horizon": r(risk.expected_loss_ha(inp, horizon), 1),
+        "mean_annual_probability": mean,
+        "expected_loss_ha_over_horizon": risk.expected_loss_ha(inp, horizon),
         "horizon_years": horizon,
-        "coefficients": m.table.iter().map(|c| (c.name.clone(), json!(r(c.estimate, 6)))).collect::<Map<_, _>>(),
+        "coefficients": m.table.iter().map(|c| (c.name.clone(), json!(c.estimate))).collect::<Map<_, _>>(),
         "warnings": m.warnings,
     })
 }
