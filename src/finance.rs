@@ -40,9 +40,9 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::cashflow::{irr, npv};
-use crate::error::{Error, Result};
 use crate::config::{Capital, Economics, FinanceParams, FundingSource, TransitionParams};
 use crate::conservation::FundingResult;
+use crate::error::{Error, Result};
 use crate::parcels::ParcelsResult;
 use crate::roads::Portfolio;
 
@@ -361,20 +361,28 @@ pub fn establishment_years(parcels: &mut ParcelsResult, fp: &FinanceParams, hori
         sel.sort_by_key(|&i| parcels.parcels[i].rank);
         let n = sel.len().max(1);
         for (j, &i) in sel.iter().enumerate() {
-            parcels.parcels[i].establishment_year = years.get(j * years.len() / n).map(|y| *y as u32);
+            parcels.parcels[i].establishment_year =
+                years.get(j * years.len() / n).map(|y| *y as u32);
         }
     }
 }
 
 /// Yearly payments of each funding source: the allocation's yearly average
 /// over the horizon, paid in the source's own years (1 to `years`).
-pub fn source_payments(funding: &FundingResult, sources: &[FundingSource], h: usize) -> Vec<(String, Capital, Vec<f64>)> {
+pub fn source_payments(
+    funding: &FundingResult,
+    sources: &[FundingSource],
+    h: usize,
+) -> Vec<(String, Capital, Vec<f64>)> {
     funding
         .sources
         .iter()
         .map(|(name, _offered, used)| {
             let src = sources.iter().find(|s| &s.name == name);
-            let n = src.map(|s| s.years as usize).unwrap_or(h).clamp(1, h.max(1));
+            let n = src
+                .map(|s| s.years as usize)
+                .unwrap_or(h)
+                .clamp(1, h.max(1));
             let cap = src.map(|s| s.capital).unwrap_or(Capital::Philanthropic);
             let mut v = vec![0.0; h + 1];
             for y in v.iter_mut().take(n + 1).skip(1) {
@@ -423,7 +431,8 @@ pub fn streams(
         let a = p.stats.area_ha;
         let base = tp.baseline(p.current_use);
         let m = t.years_to_maturity.max(1) as f64;
-        let net = |age: usize| a * (t.mature_net_revenue_usd_per_ha * (age as f64 / m).min(1.0) - base);
+        let net =
+            |age: usize| a * (t.mature_net_revenue_usd_per_ha * (age as f64 / m).min(1.0) - base);
         s.parcels_cost[y] += p.investment_usd;
         s.extension_cost[y] += p.investment_usd * fp.extension_share_of_parcels;
         for yr in y + 1..=h {
@@ -455,7 +464,13 @@ pub fn streams(
         }
     }
     for a in &funding.areas {
-        for (t, v) in a.avoided_tco2_by_year.iter().enumerate().take(h + 1).skip(1) {
+        for (t, v) in a
+            .avoided_tco2_by_year
+            .iter()
+            .enumerate()
+            .take(h + 1)
+            .skip(1)
+        {
             s.conservation_tco2[t] += v;
         }
     }
@@ -512,9 +527,19 @@ pub struct Blend {
 ///
 /// First the commercial total is maximised; then, holding it, concessional
 /// money is preferred to grants and as little guarantee used as possible.
-pub fn blend(lines: &[Line], terms: &Terms, concessional_cap: f64, guarantee_cap: f64) -> Result<Vec<Blend>> {
-    use good_lp::{constraint, default_solver, variable, Expression, ProblemVariables, Solution, SolverModel, Variable};
-    let live: Vec<usize> = (0..lines.len()).filter(|&i| lines[i].amount_usd > 0.0).collect();
+pub fn blend(
+    lines: &[Line],
+    terms: &Terms,
+    concessional_cap: f64,
+    guarantee_cap: f64,
+) -> Result<Vec<Blend>> {
+    use good_lp::{
+        constraint, default_solver, variable, Expression, ProblemVariables, Solution, SolverModel,
+        Variable,
+    };
+    let live: Vec<usize> = (0..lines.len())
+        .filter(|&i| lines[i].amount_usd > 0.0)
+        .collect();
     let mut out = vec![Blend::default(); lines.len()];
     if live.is_empty() {
         return Ok(out);
@@ -539,7 +564,9 @@ pub fn blend(lines: &[Line], terms: &Terms, concessional_cap: f64, guarantee_cap
             let a = l.amount_usd / k;
             m = m.with(constraint!(x[0] + x[1] + x[2] == a));
             m = m.with(constraint!(
-                terms.hurdle_rate * x[0] + terms.concessional_rate * x[1] + terms.guarantee_fee * x[3]
+                terms.hurdle_rate * x[0]
+                    + terms.concessional_rate * x[1]
+                    + terms.guarantee_fee * x[3]
                     <= l.expected_return.max(0.0) * a
             ));
             m = m.with(constraint!(x[3] >= l.cover_per_dollar * x[0]));
@@ -667,7 +694,13 @@ pub struct LineStack {
 /// (roads and their maintenance, insurance: public; extension:
 /// philanthropic; conservation: each source's capital) and the parcel lines
 /// by the capital continuum's LP.
-pub fn capital_stack(s: &Streams, fp: &FinanceParams, terms: &Terms, e: &Economics, seed: u64) -> Result<(Vec<PhaseStack>, Vec<LineStack>)> {
+pub fn capital_stack(
+    s: &Streams,
+    fp: &FinanceParams,
+    terms: &Terms,
+    e: &Economics,
+    seed: u64,
+) -> Result<(Vec<PhaseStack>, Vec<LineStack>)> {
     let h = s.roads_cost.len() - 1;
     let risks: Vec<(f64, f64, f64)> = s
         .parcel_lines
@@ -709,7 +742,10 @@ pub fn capital_stack(s: &Streams, fp: &FinanceParams, terms: &Terms, e: &Economi
                 }
             })
             .collect();
-        let (cc, gc) = (fp.concessional_usd_per_phase[k], fp.guarantee_usd_per_phase[k]);
+        let (cc, gc) = (
+            fp.concessional_usd_per_phase[k],
+            fp.guarantee_usd_per_phase[k],
+        );
         let with = blend(&lines, terms, cc, gc)?;
         let without = blend(&lines, terms, cc, 0.0)?;
         let unlimited = blend(&lines, terms, 1e15, 1e15)?;
@@ -722,18 +758,30 @@ pub fn capital_stack(s: &Streams, fp: &FinanceParams, terms: &Terms, e: &Economi
         }
         let cover: f64 = with.iter().map(|b| b.guarantee_cover_usd).sum();
         let total = phil + public + conc + private;
-        let share_of = |c: f64| if total > 0.0 { (private - commercial(&with) + c) / total } else { 0.0 };
+        let share_of = |c: f64| {
+            if total > 0.0 {
+                (private - commercial(&with) + c) / total
+            } else {
+                0.0
+            }
+        };
         let share = share_of(commercial(&with));
         let target = fp.target_private_share[k];
         let met = total == 0.0 || share + 1e-9 >= target;
-        let (s_without, s_unlimited) = (share_of(commercial(&without)), share_of(commercial(&unlimited)));
+        let (s_without, s_unlimited) = (
+            share_of(commercial(&without)),
+            share_of(commercial(&unlimited)),
+        );
         let note = if met {
             format!(
                 "commercial money {:.1}% of the phase, at or above the {:.0}% target{}",
                 100.0 * share,
                 100.0 * target,
                 if share > s_without + 1e-9 {
-                    format!("; without the guarantee it would be {:.1}%", 100.0 * s_without)
+                    format!(
+                        "; without the guarantee it would be {:.1}%",
+                        100.0 * s_without
+                    )
                 } else {
                     String::new()
                 }
@@ -772,7 +820,10 @@ pub fn capital_stack(s: &Streams, fp: &FinanceParams, terms: &Terms, e: &Economi
             }
             why.join("; ")
         };
-        let (a, b) = (years.first().copied().unwrap_or(0), years.last().copied().unwrap_or(0));
+        let (a, b) = (
+            years.first().copied().unwrap_or(0),
+            years.last().copied().unwrap_or(0),
+        );
         out.push(PhaseStack {
             phase: k as u8 + 1,
             years: format!("{a}-{b}"),
@@ -886,9 +937,15 @@ pub fn run(
         ("roads".to_string(), total(&s.roads_cost)),
         ("road_maintenance".to_string(), total(&s.roads_maintenance)),
         ("parcels".to_string(), total(&s.parcels_cost)),
-        ("extension_technical_assistance".to_string(), total(&s.extension_cost)),
+        (
+            "extension_technical_assistance".to_string(),
+            total(&s.extension_cost),
+        ),
         ("conservation".to_string(), total(&s.conservation_cost)),
-        ("climate_risk_insurance".to_string(), total(&s.insurance_cost)),
+        (
+            "climate_risk_insurance".to_string(),
+            total(&s.insurance_cost),
+        ),
     ];
     let terms = Terms {
         hurdle_rate: tp.hurdle_rate,
@@ -911,7 +968,6 @@ pub fn run(
         carbon_price_usd_per_tco2: e.carbon_price_usd_per_tco2,
     })
 }
-
 
 /// The Alto Mayo pilot's published headline figures (SPEC: the first
 /// public Green Halo plan, San Martín, Peru).
@@ -956,14 +1012,19 @@ pub fn pilot_comparison(
     let m = |v: f64| format!("US${} M", fmt_int(v / 1e6));
     let s = &f.streams;
     let total = |v: &Vec<f64>| v.iter().sum::<f64>();
-    let carbon = f.carbon_price_usd_per_tco2 * (total(&s.parcels_tco2) + total(&s.conservation_tco2));
+    let carbon =
+        f.carbon_price_usd_per_tco2 * (total(&s.parcels_tco2) + total(&s.conservation_tco2));
     let funded_km2: f64 = funding
         .areas
         .iter()
         .map(|a| a.needs.area_km2 * a.funded_share)
         .sum();
     let area_km2: f64 = funding.areas.iter().map(|a| a.needs.area_km2).sum();
-    let later = f.capital_stack.last().map(|p| p.private_share).unwrap_or(0.0);
+    let later = f
+        .capital_stack
+        .last()
+        .map(|p| p.private_share)
+        .unwrap_or(0.0);
     let row = |figure, unit, pilot: f64, pilot_text, ours: f64, why: String| PilotRow {
         figure,
         unit,
@@ -1123,5 +1184,55 @@ mod tests {
         let v = [1.0, 2.0, 3.0, 4.0, 5.0];
         assert_eq!(quantile(&v, 0.5), 3.0);
         assert!((quantile(&v, 0.1) - 1.4).abs() < 1e-12);
+    }
+
+    #[test]
+    fn capital_continuum_of_two_lines_and_a_guarantee_matches_the_hand_solution() {
+        // Line A: US$100, 12% a year, a commercial investor needs 20% of
+        // first-loss cover. Line B: US$100, 5% a year, never short.
+        // Commercial 10% hurdle, concessional 3% (US$50 available),
+        // guarantee fee 1% on at most US$10 of cover.
+        let line = |name: &str, r: f64, q: f64| Line {
+            name: name.into(),
+            amount_usd: 100.0,
+            expected_return: r,
+            p_loss: 0.0,
+            cover_per_dollar: q,
+        };
+        let lines = [line("A", 0.12, 0.2), line("B", 0.05, 0.0)];
+        let terms = Terms {
+            hurdle_rate: 0.10,
+            concessional_rate: 0.03,
+            guarantee_fee: 0.01,
+        };
+        let close = |got: Blend, want: [f64; 4]| {
+            let g = [
+                got.commercial_usd,
+                got.concessional_usd,
+                got.philanthropic_usd,
+                got.guarantee_cover_usd,
+            ];
+            for (a, b) in g.iter().zip(want) {
+                assert!((a - b).abs() < 1e-6, "{g:?} vs {want:?}");
+            }
+        };
+        // B: 10% x c <= 5% x 100, so c = 50, and its return is spent: no
+        // concessional money, grants for the other 50.
+        // A: cover 0.2 c <= 10, so c = 50 with G = 10 (return used: 5 + 0.1
+        // of 12); then concessional takes the other 50 (1.5 more), which
+        // uses the US$50 available.
+        let b = blend(&lines, &terms, 50.0, 10.0).unwrap();
+        close(b[0], [50.0, 50.0, 0.0, 10.0]);
+        close(b[1], [50.0, 0.0, 50.0, 0.0]);
+        // Without the guarantee A takes no commercial money: 50 of 200
+        // private instead of 100.
+        let b = blend(&lines, &terms, 50.0, 0.0).unwrap();
+        close(b[0], [0.0, 50.0, 50.0, 0.0]);
+        close(b[1], [50.0, 0.0, 50.0, 0.0]);
+        // Unlimited cover: A's return allows 12 / (0.10 + 0.2 x 0.01) =
+        // 117.6 > 100, so all of A is commercial with 20 of cover.
+        let b = blend(&lines, &terms, 50.0, 1e9).unwrap();
+        close(b[0], [100.0, 0.0, 0.0, 20.0]);
+        close(b[1], [50.0, 0.0, 50.0, 0.0]);
     }
 }

@@ -279,7 +279,10 @@ pub const PARCEL_ALIASES: &[(&str, &str)] = &[
     ("area_ha", "Area (ha)"),
     ("elevation_m", "Mean elevation (m)"),
     ("slope_deg", "Mean slope (degrees)"),
-    ("expected_loss_ha_per_ha_year", "Expected forest loss (ha per ha a year)"),
+    (
+        "expected_loss_ha_per_ha_year",
+        "Expected forest loss (ha per ha a year)",
+    ),
     ("establishment_year", "Year established"),
     ("travel_min", "Travel time to market (min)"),
     ("forest_fraction", "Forest cover (share)"),

@@ -26,7 +26,7 @@ pub fn write_finance(
         rows.push(row(&json!({
                 "year": t,
                 "roads_cost_usd": s.roads_cost[t],
-                "roads_maintenance_usd": s.roads_maintenance[t],
+                "roads_maintenance_cost_usd": s.roads_maintenance[t],
                 "parcels_cost_usd": s.parcels_cost[t],
                 "extension_cost_usd": s.extension_cost[t],
                 "conservation_cost_usd": s.conservation_cost[t],
@@ -76,7 +76,13 @@ pub fn ledger(f: &crate::finance::Finance) -> Vec<Map<String, Value>> {
     let h = s.roads_cost.len() - 1;
     let carbon = f.carbon_price_usd_per_tco2;
     let mut rows = Vec::new();
-    let mut push = |t: usize, component: &str, line: &str, capital: &str, cost: f64, benefit: f64, tco2: f64| {
+    let mut push = |t: usize,
+                    component: &str,
+                    line: &str,
+                    capital: &str,
+                    cost: f64,
+                    benefit: f64,
+                    tco2: f64| {
         if cost != 0.0 || benefit != 0.0 || tco2 != 0.0 {
             rows.push(row(&json!({
                 "year": t,
@@ -90,9 +96,33 @@ pub fn ledger(f: &crate::finance::Finance) -> Vec<Map<String, Value>> {
         }
     };
     for t in 1..=h {
-        push(t, "road_capex", "portfolio", "public", s.roads_cost[t], 0.0, 0.0);
-        push(t, "road_maintenance", "portfolio", "public", s.roads_maintenance[t], 0.0, 0.0);
-        push(t, "road_benefit", "portfolio", "", 0.0, s.roads_benefit[t], 0.0);
+        push(
+            t,
+            "road_capex",
+            "portfolio",
+            "public",
+            s.roads_cost[t],
+            0.0,
+            0.0,
+        );
+        push(
+            t,
+            "road_maintenance",
+            "portfolio",
+            "public",
+            s.roads_maintenance[t],
+            0.0,
+            0.0,
+        );
+        push(
+            t,
+            "road_benefit",
+            "portfolio",
+            "",
+            0.0,
+            s.roads_benefit[t],
+            0.0,
+        );
         for l in &s.parcel_lines {
             let c = l.cost_by_year[t];
             if c == 0.0 {
@@ -103,20 +133,78 @@ pub fn ledger(f: &crate::finance::Finance) -> Vec<Map<String, Value>> {
                 .iter()
                 .find(|x| x.phase == l.phase && x.line.name == l.transition)
                 .map(|x| x.blend);
-            let amount = b.map(|b| b.commercial_usd + b.concessional_usd + b.philanthropic_usd).unwrap_or(0.0);
+            let amount = b
+                .map(|b| b.commercial_usd + b.concessional_usd + b.philanthropic_usd)
+                .unwrap_or(0.0);
             let share = |v: f64| if amount > 0.0 { c * v / amount } else { 0.0 };
             match b {
                 Some(b) if amount > 0.0 => {
-                    push(t, "parcel_establishment", &l.transition, "private", share(b.commercial_usd), 0.0, 0.0);
-                    push(t, "parcel_establishment", &l.transition, "concessional", share(b.concessional_usd), 0.0, 0.0);
-                    push(t, "parcel_establishment", &l.transition, "philanthropic", share(b.philanthropic_usd), 0.0, 0.0);
+                    push(
+                        t,
+                        "parcel_establishment",
+                        &l.transition,
+                        "private",
+                        share(b.commercial_usd),
+                        0.0,
+                        0.0,
+                    );
+                    push(
+                        t,
+                        "parcel_establishment",
+                        &l.transition,
+                        "concessional",
+                        share(b.concessional_usd),
+                        0.0,
+                        0.0,
+                    );
+                    push(
+                        t,
+                        "parcel_establishment",
+                        &l.transition,
+                        "philanthropic",
+                        share(b.philanthropic_usd),
+                        0.0,
+                        0.0,
+                    );
                 }
-                _ => push(t, "parcel_establishment", &l.transition, "philanthropic", c, 0.0, 0.0),
+                _ => push(
+                    t,
+                    "parcel_establishment",
+                    &l.transition,
+                    "philanthropic",
+                    c,
+                    0.0,
+                    0.0,
+                ),
             }
         }
-        push(t, "parcel_net_revenue", "farmland", "", 0.0, s.parcels_revenue[t], 0.0);
-        push(t, "extension_technical_assistance", "farmland", "philanthropic", s.extension_cost[t], 0.0, 0.0);
-        push(t, "climate_risk_insurance", "farmland", "public", s.insurance_cost[t], 0.0, 0.0);
+        push(
+            t,
+            "parcel_net_revenue",
+            "farmland",
+            "",
+            0.0,
+            s.parcels_revenue[t],
+            0.0,
+        );
+        push(
+            t,
+            "extension_technical_assistance",
+            "farmland",
+            "philanthropic",
+            s.extension_cost[t],
+            0.0,
+            0.0,
+        );
+        push(
+            t,
+            "climate_risk_insurance",
+            "farmland",
+            "public",
+            s.insurance_cost[t],
+            0.0,
+            0.0,
+        );
         for (name, cap, v) in &s.conservation_by_source {
             let capital = match cap {
                 crate::config::Capital::Philanthropic => "philanthropic",
@@ -126,8 +214,24 @@ pub fn ledger(f: &crate::finance::Finance) -> Vec<Map<String, Value>> {
             };
             push(t, "conservation_management", name, capital, v[t], 0.0, 0.0);
         }
-        push(t, "carbon_sequestration", "farmland", "", 0.0, carbon * s.parcels_tco2[t], s.parcels_tco2[t]);
-        push(t, "carbon_avoided_loss", "conservation", "", 0.0, carbon * s.conservation_tco2[t], s.conservation_tco2[t]);
+        push(
+            t,
+            "carbon_sequestration",
+            "farmland",
+            "",
+            0.0,
+            carbon * s.parcels_tco2[t],
+            s.parcels_tco2[t],
+        );
+        push(
+            t,
+            "carbon_avoided_loss",
+            "conservation",
+            "",
+            0.0,
+            carbon * s.conservation_tco2[t],
+            s.conservation_tco2[t],
+        );
     }
     rows
 }

@@ -12,7 +12,6 @@ use crate::io::qml;
 use crate::io::raster::{write_geotiff, Placement};
 use crate::io::srs;
 
-
 pub fn write_halo(dir: &Path, inp: &Inputs, halo: &Halo) -> Result<()> {
     let grid_srs = srs::parse(&inp.grid_wkt)?;
     let feats: Vec<OutFeature> = halo

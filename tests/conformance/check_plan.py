@@ -3,7 +3,9 @@ numpy-financial (NPV and IRR of the plan's yearly cash flows), HiGHS through
 highspy (the road portfolio's and parcel selection's optimal objectives,
 solved from the published per-segment and per-parcel figures; the
 conservation funding LP, rebuilt from conservation.csv and the funding
-sources), scikit-learn (held-out AUC of the risk model)."""
+sources; the capital continuum's most commercial money per phase, rebuilt
+from capital_lines.csv and the capital terms), scikit-learn (held-out AUC
+of the risk model)."""
 import csv
 import json
 import os
@@ -136,6 +138,44 @@ def run(results, work):
         assert close(got, ref, 1e-6), f"greenhalo {got} vs HiGHS {ref}"
         return f"({len(var)} allocations, optimum US${ref:,.2f})"
 
+    def capital_lp():
+        lines = rows(os.path.join(out, "capital_lines.csv"))
+        fin = cfg["finance"]
+        hurdle = cfg["transitions"]["hurdle_rate"]
+        inf = highspy.kHighsInf
+        checked = []
+        for k, stack in enumerate(summary["finance"]["capital_stack"]):
+            ls = [l for l in lines if int(l["phase"]) == k + 1 and float(l["amount_usd"]) > 0]
+            if not ls:
+                continue
+            h = highspy.Highs()
+            h.setOptionValue("output_flag", False)
+            # Per line: commercial c, concessional q, grant g, cover G (US$ M).
+            for _ in ls:
+                for cost in (-1.0, 0.0, 0.0, 0.0):
+                    h.addVar(0.0, inf)
+                    h.changeColCost(h.getNumCol() - 1, cost)
+            for i, l in enumerate(ls):
+                a = float(l["amount_usd"]) / 1e6
+                c, q, g, G = 4 * i, 4 * i + 1, 4 * i + 2, 4 * i + 3
+                h.addRow(a, a, 3, np.array([c, q, g], dtype=np.int32), np.ones(3))
+                r = max(float(l["expected_return"]), 0.0)
+                h.addRow(-inf, r * a, 3, np.array([c, q, G], dtype=np.int32),
+                         np.array([hurdle, fin["concessional_rate"], fin["guarantee_fee"]]))
+                h.addRow(0.0, inf, 2, np.array([G, c], dtype=np.int32),
+                         np.array([1.0, -float(l["cover_per_dollar"])]))
+            n = len(ls)
+            h.addRow(-inf, fin["concessional_usd_per_phase"][k] / 1e6, n,
+                     np.array([4 * i + 1 for i in range(n)], dtype=np.int32), np.ones(n))
+            h.addRow(-inf, fin["guarantee_usd_per_phase"][k] / 1e6, n,
+                     np.array([4 * i + 3 for i in range(n)], dtype=np.int32), np.ones(n))
+            h.run()
+            ref = -h.getInfo().objective_function_value * 1e6
+            got = sum(float(l["commercial_usd"]) for l in ls)
+            assert close(got, ref, 1e-6), f"phase {k + 1}: greenhalo {got} vs HiGHS {ref}"
+            checked.append(f"phase {k + 1} US${ref:,.0f}")
+        return "(" + ", ".join(checked) + ")"
+
     def auc():
         hold = rows(os.path.join(out, "risk_holdout.csv"))
         y = [int(r["lost"]) for r in hold]
@@ -146,6 +186,7 @@ def run(results, work):
         return f"({len(y)} held-out cells, AUC {ref:.4f}, difference {abs(got - ref):.1e})"
 
     results.run("plan_npv_irr_numpy_financial", npv_irr)
+    results.run("plan_capital_stack_highs", capital_lp)
     results.run("plan_road_portfolio_highs", road_portfolio)
     results.run("plan_parcel_selection_highs", parcel_selection)
     results.run("plan_conservation_lp_highs", funding_lp)

@@ -1,0 +1,174 @@
+//! The plan's money is one ledger: its NPV rebuilt from the per-segment,
+//! per-parcel and per-area figures in the output tables, year by year.
+
+mod common;
+
+use std::collections::BTreeMap;
+
+use greenhalo::config::{LandUse, Landscape};
+
+type Row = BTreeMap<String, String>;
+
+fn table(path: &std::path::Path) -> Vec<Row> {
+    let mut r = csv::Reader::from_path(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    r.deserialize().map(|x| x.unwrap()).collect()
+}
+
+fn num(r: &Row, k: &str) -> f64 {
+    r.get(k)
+        .unwrap_or_else(|| panic!("no column {k}"))
+        .parse()
+        .unwrap_or_else(|e| panic!("{k} = {:?}: {e}", r[k]))
+}
+
+fn close(got: f64, want: f64, rel: f64, what: &str) {
+    assert!(
+        (got - want).abs() <= rel * want.abs().max(1.0),
+        "{what}: {got} vs {want} (relative {:.2e})",
+        (got - want).abs() / want.abs().max(1.0)
+    );
+}
+
+#[test]
+fn the_plan_npv_is_rebuilt_from_segments_parcels_and_areas_to_1e9() {
+    let ls = Landscape::load(&common::sample()).unwrap();
+    let cfg = &ls.cfg;
+    let out = common::sample_run();
+    let s = common::summary(out);
+    let h = cfg.economics.horizon_years as usize;
+    let r = cfg.economics.discount_rate;
+    let fp = &cfg.finance;
+    let (mut cost, mut benefit) = (vec![0.0; h + 1], vec![0.0; h + 1]);
+
+    // Roads: the portfolio's segments, built in equal tranches over phase
+    // 1; each tranche's share of the joint benefit and of the extra
+    // maintenance runs from the next year.
+    let segs: Vec<Row> = table(&out.join("roads.csv"))
+        .into_iter()
+        .filter(|x| x["in_portfolio"] == "true")
+        .collect();
+    assert!(segs.len() >= 2);
+    let capex: f64 = segs.iter().map(|x| num(x, "cost_usd")).sum();
+    let maint: f64 = segs
+        .iter()
+        .map(|x| num(x, "extra_maintenance_usd_per_year"))
+        .sum();
+    assert!(maint > 0.0);
+    let annual = s["roads"]["portfolio"]["annual_benefit_joint_usd"]
+        .as_f64()
+        .unwrap();
+    let p1: Vec<usize> =
+        (fp.phase_start_years[0] as usize..fp.phase_start_years[1] as usize).collect();
+    for &y in &p1 {
+        cost[y] += capex / p1.len() as f64;
+        for t in y + 1..=h {
+            benefit[t] += annual / p1.len() as f64;
+            cost[t] += maint / p1.len() as f64;
+        }
+    }
+
+    // Parcels: establishment (and technical assistance) in the parcel's
+    // year, then its net revenue above the baseline and its carbon.
+    let cp = cfg.economics.carbon_price_usd_per_tco2;
+    let mut n_parcels = 0;
+    for p in table(&out.join("parcels.csv"))
+        .iter()
+        .filter(|x| x["selected"] == "true")
+    {
+        n_parcels += 1;
+        let y: usize = p["establishment_year"].parse().unwrap();
+        let t = cfg
+            .transitions
+            .catalogue
+            .iter()
+            .find(|t| t.name == p["transition"])
+            .unwrap();
+        let use_: LandUse = serde_json::from_value(serde_json::json!(p["current_use"])).unwrap();
+        let base = cfg.transitions.baseline(use_);
+        let a = num(p, "area_ha");
+        cost[y] += num(p, "investment_usd") * (1.0 + fp.extension_share_of_parcels);
+        for yr in y + 1..=h {
+            let ramp = ((yr - y) as f64 / t.years_to_maturity.max(1) as f64).min(1.0);
+            benefit[yr] += a * (t.mature_net_revenue_usd_per_ha * ramp - base);
+            benefit[yr] += a * t.sequestration_tco2_per_ha_year * cp;
+        }
+    }
+    assert!(n_parcels > 100);
+
+    // Conservation: each source pays what the areas were allocated (a
+    // yearly average over the horizon) in its own years only; the avoided
+    // emissions enter at each area's present value.
+    let areas = table(&out.join("conservation.csv"));
+    let mut carbon_pv = 0.0;
+    for a in &areas {
+        carbon_pv += num(a, "avoided_carbon_pv_usd");
+    }
+    let mut short_source = false;
+    for src in &cfg.conservation_funding.sources {
+        let years = (src.years as usize).clamp(1, h);
+        short_source |= years < h;
+        let used: f64 = areas
+            .iter()
+            .map(|a| num(a, &format!("allocated_{}", src.name)))
+            .sum();
+        for c in cost.iter_mut().take(years + 1).skip(1) {
+            *c += used * h as f64 / years as f64;
+        }
+    }
+    assert!(
+        short_source,
+        "the sample should hold a source shorter than the horizon"
+    );
+    for c in cost.iter_mut().skip(1) {
+        *c += fp.insurance_usd_per_year;
+    }
+
+    let npv: f64 = (1..=h)
+        .map(|t| (benefit[t] - cost[t]) / (1.0 + r).powi(t as i32))
+        .sum::<f64>()
+        + carbon_pv;
+    close(
+        npv,
+        s["finance"]["npv_usd"].as_f64().unwrap(),
+        1e-9,
+        "plan NPV",
+    );
+
+    // The cash-flow table and the ledger say the same, year by year.
+    let flows = table(&out.join("finance_cashflows.csv"));
+    let ledger = table(&out.join("finance_ledger.csv"));
+    let scale = cost.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+    for f in &flows {
+        let t: usize = f["year"].parse().unwrap();
+        close(
+            num(f, "cost_usd"),
+            cost[t],
+            1e-9 * scale / cost[t].abs().max(1.0),
+            &format!("cost, year {t}"),
+        );
+        let (lc, lb): (f64, f64) = ledger
+            .iter()
+            .filter(|x| x["year"] == t.to_string())
+            .fold((0.0, 0.0), |(c, b), x| {
+                (c + num(x, "cost_usd"), b + num(x, "benefit_usd"))
+            });
+        close(
+            lc,
+            num(f, "cost_usd"),
+            1e-9,
+            &format!("ledger cost, year {t}"),
+        );
+        close(
+            lb,
+            num(f, "benefit_usd"),
+            1e-9,
+            &format!("ledger benefit, year {t}"),
+        );
+    }
+    // Every cost in the ledger names who pays it.
+    assert!(ledger
+        .iter()
+        .filter(|x| num(x, "cost_usd") != 0.0)
+        .all(|x| ["philanthropic", "public", "concessional", "private"]
+            .contains(&x["capital"].as_str())));
+}
