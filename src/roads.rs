@@ -960,6 +960,9 @@ pub(crate) fn knapsack(
     )))
 }
 
+/// Edge overrides for some items of the set on top of given weights.
+type Overrides<'x> = dyn Fn(&[f32], &[usize]) -> Vec<(u32, f32)> + Sync + 'x;
+
 /// Each item's marginal effects within `set`: entry k is the effects of
 /// upgrading all of `set` minus those of every upgrade of `set` but the
 /// k-th. Divide and conquer: the upgrades of one half are applied once and
@@ -979,7 +982,7 @@ pub fn leave_one_out(a: &Appraiser, set: &[usize], jobs: &[(Vec<u32>, f64)]) -> 
     };
     fn rec(
         a: &Appraiser,
-        overrides: &(dyn Fn(&[f32], &[usize]) -> Vec<(u32, f32)> + Sync),
+        overrides: &Overrides,
         items: &[usize],
         field: &[f32],
         weights: &[f32],

@@ -87,10 +87,10 @@ fn the_plan_npv_is_rebuilt_from_segments_parcels_and_areas_to_1e9() {
         let base = cfg.transitions.baseline(use_);
         let a = num(p, "area_ha");
         cost[y] += num(p, "investment_usd") * (1.0 + fp.extension_share_of_parcels);
-        for yr in y + 1..=h {
+        for (yr, b) in benefit.iter_mut().enumerate().skip(y + 1) {
             let ramp = ((yr - y) as f64 / t.years_to_maturity.max(1) as f64).min(1.0);
-            benefit[yr] += a * (t.mature_net_revenue_usd_per_ha * ramp - base);
-            benefit[yr] += a * t.sequestration_tco2_per_ha_year * cp;
+            *b += a * (t.mature_net_revenue_usd_per_ha * ramp - base);
+            *b += a * t.sequestration_tco2_per_ha_year * cp;
         }
     }
     assert!(n_parcels > 100);
