@@ -644,7 +644,8 @@ pub fn parcel_line_risk(
             if cost <= 0.0 {
                 0.0
             } else {
-                (1.0 - m.prices * m.yields * pv_revenue / cost).clamp(0.0, f64::MAX)
+                // An investor loses at most what it put in.
+                (1.0 - m.prices * m.yields * pv_revenue / cost).clamp(0.0, 1.0)
             }
         })
         .collect();
@@ -816,6 +817,10 @@ pub fn capital_stack(
                     } else {
                         String::new()
                     }
+                ));
+                why.push(format!(
+                    "closing the gap needs US${} more private money in the phase, for example carbon buyers paying for conservation management (a funding source with capital = \"private\")",
+                    crate::report::fmt_int(target * total - private.max(private - commercial(&with) + commercial(&unlimited)))
                 ));
             }
             why.join("; ")

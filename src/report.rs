@@ -1211,7 +1211,7 @@ table.roads td {{ white-space: nowrap; }} table.roads td:nth-child(2), table.roa
 <p>{continuum}</p>
 <div class="wide"><table><tr><th>phase</th><th>investment</th><th>philanthropic</th><th>public</th><th>concessional</th><th>private</th><th>guarantee cover used</th><th>private share</th><th>without guarantee</th><th>with unlimited guarantee and concessional</th><th>target</th><th>what closes the gap</th></tr>{stack_rows}</table></div>
 <h4>Farm investment lines</h4>
-<div class="wide"><table><tr><th>phase</th><th>line</th><th>investment</th><th>expected return</th><th>chance of loss</th><th>first-loss cover needed</th><th>commercial</th><th>concessional</th><th>philanthropic</th><th>guarantee cover</th></tr>{line_rows}</table></div>
+<div class="wide"><table><tr><th>phase</th><th>line</th><th>investment</th><th>expected return</th><th>chance of earning below the hurdle</th><th>first-loss cover needed</th><th>commercial</th><th>concessional</th><th>philanthropic</th><th>guarantee cover</th></tr>{line_rows}</table></div>
 <h3>This plan beside the Alto Mayo pilot</h3>
 <p>The pilot's published headline figures and this plan's, with the settings and inputs behind each difference.</p>
 <div class="wide"><table><tr><th>figure</th><th>pilot</th><th>this plan</th><th>this plan / pilot</th><th>why they differ</th></tr>{pilot_rows}</table></div>
