@@ -3,6 +3,10 @@
 #   scripts/bench.sh            cost-distance on 1k, 4k and 10k square rasters, and run on data/sample
 #   scripts/bench.sh 1000 4000  only those sizes
 #   scripts/bench.sh runs       only the whole-run table (sample, Alto Mayo at 100 m and 30 m)
+#   scripts/bench.sh peers      only greenhalo beside its peers: cost-distance 4000² against
+#                               Whitebox Workflows, zonal-stats (20,000 polygons over 2000²)
+#                               against exactextract, same run (installs whitebox-workflows
+#                               into .venv)
 # Criterion benchmarks of the kernels: cargo bench
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -40,6 +44,26 @@ run_table() {
     run_row "data/alto_mayo 30 m" "$work/am30/landscape.toml" am30
   fi
 }
+# greenhalo and its peers in the same run (scripts/peers.py).
+peer_table() {
+  local py=.venv/bin/python
+  [ -x "$py" ] || { echo "(no .venv: peers skipped)"; return; }
+  "$py" -c "import whitebox_workflows" 2>/dev/null || .venv/bin/pip install -q whitebox-workflows >/dev/null 2>&1 || true
+  echo "| command | greenhalo s | peer s | peer / greenhalo | check |"
+  echo "|---|---|---|---|---|"
+  mkdir -p "$work/4000"
+  [ -f "$work/4000/cost_4000.tif" ] || ./target/release/examples/make_cost_raster 4000 "$work/4000" >/dev/null
+  if "$py" -c "import whitebox_workflows" 2>/dev/null; then
+    GREENHALO=target/release/greenhalo "$py" scripts/peers.py cost "$work" 4000
+  else
+    echo "| cost-distance 4000² | - | whitebox-workflows not installable here | - | - |"
+  fi
+  GREENHALO=target/release/greenhalo "$py" scripts/peers.py zonal "$work/zonal"
+}
+if [ "${1:-}" = peers ]; then
+  peer_table
+  exit 0
+fi
 if [ "${1:-}" = runs ]; then
   cargo build --release --locked --bin greenhalo
   run_table
@@ -82,3 +106,5 @@ n=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['roads']['se
 echo "| roads synth 1000x1000 ($n segments) | 1000000 | $wall | - | $((rss / 1024)) | - |"
 echo
 run_table
+echo
+peer_table
