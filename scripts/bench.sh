@@ -6,7 +6,7 @@
 #   scripts/bench.sh peers      only greenhalo beside its peers: cost-distance 4000² against
 #                               Whitebox Workflows, zonal-stats (20,000 polygons over 2000²)
 #                               against exactextract, same run (installs whitebox-workflows
-#                               into .venv)
+#                               and fiona into .venv)
 # Criterion benchmarks of the kernels: cargo bench
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -48,7 +48,7 @@ run_table() {
 peer_table() {
   local py=.venv/bin/python
   [ -x "$py" ] || { echo "(no .venv: peers skipped)"; return; }
-  "$py" -c "import whitebox_workflows" 2>/dev/null || .venv/bin/pip install -q whitebox-workflows >/dev/null 2>&1 || true
+  "$py" -c "import whitebox_workflows, fiona" 2>/dev/null || .venv/bin/pip install -q whitebox-workflows fiona >/dev/null 2>&1 || true
   echo "| command | greenhalo s | peer s | peer / greenhalo | check |"
   echo "|---|---|---|---|---|"
   mkdir -p "$work/4000"
