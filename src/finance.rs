@@ -78,10 +78,11 @@ pub struct ParcelLine {
     pub transition: String,
     /// Establishment cost by plan year.
     pub cost_by_year: Vec<f64>,
-    /// The line's private cash flow from establishment on (index = years
-    /// since establishment; 0 is the establishment cost, negative), over
-    /// the horizon, at base prices: what an investor in it is paid from.
+    /// Establishment cost of the whole line, US$.
     pub investment_usd: f64,
+    /// The line's net revenue above the baseline by years since
+    /// establishment (index 0 unused), over the horizon, at base prices:
+    /// what an investor in the line is paid from.
     pub revenue_by_age: Vec<f64>,
 }
 
