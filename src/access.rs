@@ -325,7 +325,7 @@ impl Access {
     }
 
     /// Incremental upgrade: the cells whose travel time drops when `edges`
-    /// run at `kmh`, with their new times. Equal, bit for
+    /// run at `kmh`, with their new times, sorted by cell. Equal, bit for
     /// bit, to `travel_time_with` on the upgraded network.
     pub fn upgrade(&self, edges: &[u32], kmh: f64, scratch: &mut Scratch) -> Vec<(u32, f32)> {
         let over = self.upgrade_weights(edges, kmh);
