@@ -300,6 +300,37 @@ impl Access {
         self.relax_on(field, weights, over, &mut Scratch::new(field))
     }
 
+    /// Decremental update: on a network whose edges run at the overrides
+    /// `over` (travel times `field`, the exact solution), the cells whose
+    /// time depends on the edges `raised`, which go back to their weights
+    /// in `over_after`, with their new times (sorted by cell; equal to a
+    /// full solve). `scratch` must hold `field` and holds it again after.
+    pub fn raise(
+        &self,
+        field: &[f32],
+        over: &[(u32, f32)],
+        over_after: &[(u32, f32)],
+        raised: &[u32],
+        scratch: &mut Scratch,
+    ) -> Vec<(u32, f32)> {
+        cost_distance::relax_dearer(
+            &self.cost_grid(),
+            &self.roads.extra,
+            EdgeWeights {
+                base: &self.weights,
+                over,
+            },
+            EdgeWeights {
+                base: &self.weights,
+                over: over_after,
+            },
+            raised,
+            &self.sources,
+            field,
+            scratch,
+        )
+    }
+
     /// Travel times and edge weights after the overrides `over` on a
     /// network whose weights are `weights` and travel times `field` (the
     /// exact solution for `weights`): the same incremental relaxation as

@@ -960,69 +960,72 @@ pub(crate) fn knapsack(
     )))
 }
 
-/// Edge overrides for some items of the set on top of given weights.
-type Overrides<'x> = dyn Fn(&[f32], &[usize]) -> Vec<(u32, f32)> + Sync + 'x;
-
 /// Each item's marginal effects within `set`: entry k is the effects of
 /// upgrading all of `set` minus those of every upgrade of `set` but the
-/// k-th. Divide and conquer: the upgrades of one half are applied once and
-/// shared by every subset that leaves out an item of the other half, so k
-/// subsets cost about log2(k) relaxations per item instead of k; at a leaf
-/// (every upgrade but the k-th applied), the k-th is relaxed on top and
-/// only the cells it still speeds up are summed, twice: at their times
-/// with and without it. The halves run in parallel.
+/// k-th. The set is upgraded once; then, for each item, only the cells
+/// whose travel time depends on it are found and re-settled with it taken
+/// out (`Access::raise`, exact), and those cells are summed twice: at
+/// their times with it and without it. Items run in parallel.
 pub fn leave_one_out(a: &Appraiser, set: &[usize], jobs: &[(Vec<u32>, f64)]) -> Vec<Effects> {
-    let acc = &a.access;
-    let overrides = |weights: &[f32], add: &[usize]| {
-        let js: Vec<(&[u32], f64)> = add
-            .iter()
-            .map(|&k| (jobs[set[k]].0.as_slice(), jobs[set[k]].1))
-            .collect();
-        a.access.overrides_on(weights, &js)
+    if set.is_empty() {
+        return Vec::new();
+    }
+    let acc = a.access;
+    let js = |skip: Option<usize>| -> Vec<(&[u32], f64)> {
+        set.iter()
+            .enumerate()
+            .filter(|(k, _)| Some(*k) != skip)
+            .map(|(_, &i)| (jobs[i].0.as_slice(), jobs[i].1))
+            .collect()
     };
-    fn rec(
-        a: &Appraiser,
-        overrides: &Overrides,
-        items: &[usize],
-        field: &[f32],
-        weights: &[f32],
-    ) -> Vec<(usize, Effects)> {
-        if items.len() == 1 {
-            // Every other upgrade is in `field`; the cells this one still
-            // speeds up, at their times with it and without it.
-            let with = a
-                .access
-                .changes_on(field, weights, &overrides(weights, items));
-            let base = &a.access.travel_min;
-            let without: Vec<(u32, f32)> = with
+    let over = acc.overrides(&js(None));
+    let mut field = {
+        let mut scratch = acc.scratch();
+        let delta = acc.upgrade_with(&over, &mut scratch);
+        let mut f = scratch.into_acc();
+        for (c, t) in delta {
+            f[c as usize] = t;
+        }
+        f
+    };
+    field.shrink_to_fit();
+    let base = &acc.travel_min;
+    let pool: std::sync::Mutex<Vec<Scratch>> = std::sync::Mutex::new(Vec::new());
+    (0..set.len())
+        .into_par_iter()
+        .with_max_len(1)
+        .map(|k| {
+            let over_after = acc.overrides(&js(Some(k)));
+            let weight = |o: &[(u32, f32)], e: u32| match o.binary_search_by_key(&e, |x| x.0) {
+                Ok(i) => o[i].1,
+                Err(_) => acc.weights[e as usize],
+            };
+            let raised: Vec<u32> = jobs[set[k]]
+                .0
+                .iter()
+                .copied()
+                .filter(|&e| weight(&over, e) != weight(&over_after, e))
+                .collect();
+            let mut scratch = pool
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .pop()
+                .unwrap_or_else(|| Scratch::new(&field));
+            let out = acc.raise(&field, &over, &over_after, &raised, &mut scratch);
+            pool.lock().unwrap_or_else(|p| p.into_inner()).push(scratch);
+            let with: Vec<(u32, f32)> = out
                 .iter()
                 .map(|&(c, _)| (c, field[c as usize]))
                 .filter(|&(c, t)| t < base[c as usize])
                 .collect();
-            return vec![(items[0], a.effects(&with).minus(&a.effects(&without)))];
-        }
-        let (left, right) = items.split_at(items.len() / 2);
-        // The children leaving out an item of `left` have all of `right`.
-        let with = |add: &[usize]| a.access.apply(field, weights, &overrides(weights, add));
-        let (l, r) = rayon::join(
-            || {
-                let (f, w) = with(right);
-                rec(a, overrides, left, &f, &w)
-            },
-            || {
-                let (f, w) = with(left);
-                rec(a, overrides, right, &f, &w)
-            },
-        );
-        l.into_iter().chain(r).collect()
-    }
-    if set.is_empty() {
-        return Vec::new();
-    }
-    let items: Vec<usize> = (0..set.len()).collect();
-    let mut out = rec(a, &overrides, &items, &acc.travel_min, &acc.weights);
-    out.sort_by_key(|x| x.0);
-    out.into_iter().map(|x| x.1).collect()
+            let without: Vec<(u32, f32)> = out
+                .iter()
+                .copied()
+                .filter(|&(c, t)| t < base[c as usize])
+                .collect();
+            a.effects(&with).minus(&a.effects(&without))
+        })
+        .collect()
 }
 
 /// The portfolio and its joint re-check.

@@ -591,6 +591,9 @@ pub struct Scratch {
     changed: Vec<u32>,
     seen: Vec<u64>,
     heap: RadixHeap,
+    /// `relax_dearer`: cells already judged, and their list.
+    decided: Vec<u64>,
+    visited: Vec<u32>,
 }
 
 impl Scratch {
@@ -600,6 +603,8 @@ impl Scratch {
             changed: Vec::new(),
             seen: vec![0; base.len().div_ceil(64)],
             heap: RadixHeap::default(),
+            decided: vec![0; base.len().div_ceil(64)],
+            visited: Vec::new(),
         }
     }
 
@@ -629,6 +634,7 @@ pub fn relax_cheaper(
         changed,
         seen,
         heap,
+        ..
     } = scratch;
     heap.clear();
     changed.clear();
@@ -671,6 +677,163 @@ pub fn relax_cheaper(
     for &c in changed.iter() {
         acc[c as usize] = base[c as usize];
         seen[c as usize / 64] &= !(1u64 << (c % 64));
+    }
+    out
+}
+
+/// The grid neighbours of cell `u` it has a step with (both cells passable),
+/// with the step's weight.
+#[inline]
+fn grid_steps(g: &CostGrid, steps: &Steps, u: usize, mut f: impl FnMut(usize, f32)) {
+    let fu = g.cost[u];
+    if !passable(fu) {
+        return;
+    }
+    let (w, h) = (g.width as isize, g.height as isize);
+    let (col, row) = ((u % g.width) as isize, (u / g.width) as isize);
+    for s in 0..8 {
+        let (c2, r2) = (col + steps.dc[s], row + steps.dr[s]);
+        if c2 < 0 || r2 < 0 || c2 >= w || r2 >= h {
+            continue;
+        }
+        let v = (r2 * w + c2) as usize;
+        let fv = g.cost[v];
+        if passable(fv) {
+            f(v, step_weight(fu, fv, steps.half[s]));
+        }
+    }
+}
+
+/// The decremental update: the cells whose accumulated cost depends on the
+/// extra edges `raised`, which go from their weights in `before` to those
+/// in `after` (never cheaper), with their new costs, sorted by cell (a cell
+/// may keep its cost). `acc` is the solution for `before`; every other cell
+/// keeps its cost, and the result equals `solve` with `after` exactly.
+///
+/// A cell depends on a raised edge when every in-step that gives it its
+/// cost (a tight one) comes from a cell that depends on one, or is a
+/// raised edge; those cells are found in order of cost from the raised
+/// edges' far ends, their costs forgotten, re-seeded from the cells around
+/// them that keep theirs, and settled again by the same Dijkstra loop.
+#[allow(clippy::too_many_arguments)]
+pub fn relax_dearer(
+    g: &CostGrid,
+    extra: &ExtraEdges,
+    before: EdgeWeights,
+    after: EdgeWeights,
+    raised: &[u32],
+    sources: &[Source],
+    acc: &[f32],
+    scratch: &mut Scratch,
+) -> Vec<(u32, f32)> {
+    debug_assert_eq!(scratch.acc.len(), acc.len());
+    let Scratch {
+        acc: work,
+        changed,
+        seen,
+        heap,
+        decided,
+        visited,
+    } = scratch;
+    heap.clear();
+    changed.clear();
+    visited.clear();
+    let steps = Steps::new(g.dx, g.dy);
+    let bit = |v: &Vec<u64>, c: usize| v[c / 64] & (1u64 << (c % 64)) != 0;
+    let set = |v: &mut Vec<u64>, c: usize| v[c / 64] |= 1u64 << (c % 64);
+    let source_cost = |c: usize| {
+        sources
+            .iter()
+            .filter(|s| s.cell as usize == c)
+            .map(|s| s.cost)
+            .fold(f32::INFINITY, f32::min)
+    };
+    // The raised edges' far ends that took their cost through them.
+    for &id in raised {
+        let (a, b) = extra.ends[id as usize];
+        for (x, y) in [(a, b), (b, a)] {
+            if acc[x as usize].is_finite() && acc[x as usize] + before.get(id) == acc[y as usize] {
+                heap.push(acc[y as usize], y);
+            }
+        }
+    }
+    // In order of cost: a cell keeps its cost if a cell that keeps its own
+    // reaches it tightly (or it is a source at that cost); else it depends
+    // on a raised edge, and so may the cells it reaches tightly.
+    while let Some((_, v)) = heap.pop() {
+        let vi = v as usize;
+        if bit(decided, vi) {
+            continue;
+        }
+        set(decided, vi);
+        visited.push(v);
+        let av = acc[vi];
+        let mut kept = source_cost(vi) == av;
+        if !kept {
+            grid_steps(g, &steps, vi, |u, wt| {
+                kept |= !bit(seen, u) && acc[u] + wt == av;
+            });
+        }
+        if !kept {
+            kept = extra
+                .of(v)
+                .iter()
+                .any(|&(u, id)| !bit(seen, u as usize) && acc[u as usize] + after.get(id) == av);
+        }
+        if kept {
+            continue;
+        }
+        set(seen, vi);
+        changed.push(v);
+        grid_steps(g, &steps, vi, |x, wt| {
+            if !bit(decided, x) && av + wt == acc[x] {
+                heap.push(acc[x], x as u32);
+            }
+        });
+        for &(x, id) in extra.of(v) {
+            if !bit(decided, x as usize) && av + before.get(id) == acc[x as usize] {
+                heap.push(acc[x as usize], x);
+            }
+        }
+    }
+    // Forget their costs, seed them from the cells around that keep theirs,
+    // and settle them again.
+    for &c in changed.iter() {
+        work[c as usize] = f32::INFINITY;
+    }
+    heap.clear();
+    for &c in changed.iter() {
+        let ci = c as usize;
+        let mut best = source_cost(ci);
+        grid_steps(g, &steps, ci, |u, wt| {
+            if !bit(seen, u) && acc[u].is_finite() {
+                best = best.min(acc[u] + wt);
+            }
+        });
+        for &(u, id) in extra.of(c) {
+            if !bit(seen, u as usize) && acc[u as usize].is_finite() {
+                best = best.min(acc[u as usize] + after.get(id));
+            }
+        }
+        if best < f32::INFINITY {
+            work[ci] = best;
+            heap.push(best, c);
+        }
+    }
+    let mut st = Split {
+        cost: g.cost,
+        acc: &mut work[..],
+    };
+    run(g, Some((extra, after)), &mut st, heap, NoLabels, |_| {});
+    changed.sort_unstable();
+    let out: Vec<(u32, f32)> = changed.iter().map(|&c| (c, work[c as usize])).collect();
+    // Restore the working copy and the marks for the next call.
+    for &c in changed.iter() {
+        work[c as usize] = acc[c as usize];
+        seen[c as usize / 64] &= !(1u64 << (c % 64));
+    }
+    for &c in visited.iter() {
+        decided[c as usize / 64] &= !(1u64 << (c % 64));
     }
     out
 }
@@ -847,5 +1010,86 @@ mod tests {
             &mut scratch,
         );
         assert_eq!(again, delta);
+    }
+
+    #[test]
+    fn decremental_equals_full_on_random_grids_bit_for_bit() {
+        use rand::{Rng, SeedableRng};
+        let mut rose = 0;
+        for seed in 0..40u64 {
+            let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+            let (w, h) = (rng.gen_range(3..25), rng.gen_range(3..25));
+            let n = w * h;
+            let cost: Vec<f32> = (0..n)
+                .map(|_| {
+                    if rng.gen_bool(0.08) {
+                        f32::NAN
+                    } else {
+                        rng.gen_range(0.5f32..4.0)
+                    }
+                })
+                .collect();
+            let ends: Vec<(u32, u32)> = (0..rng.gen_range(1..40))
+                .map(|_| (rng.gen_range(0..n) as u32, rng.gen_range(0..n) as u32))
+                .collect();
+            let ex = ExtraEdges::new(n, ends.clone());
+            let base_w: Vec<f32> = ends.iter().map(|_| rng.gen_range(1.0f32..20.0)).collect();
+            // Some edges made cheaper; then some of those put back.
+            let mut cheap: Vec<(u32, f32)> = Vec::new();
+            for id in 0..ends.len() as u32 {
+                if rng.gen_bool(0.6) {
+                    cheap.push((id, base_w[id as usize] * rng.gen_range(0.05f32..1.0)));
+                }
+            }
+            let after: Vec<(u32, f32)> = cheap
+                .iter()
+                .copied()
+                .filter(|_| rng.gen_bool(0.5))
+                .collect();
+            let raised: Vec<u32> = cheap
+                .iter()
+                .filter(|c| !after.iter().any(|a| a.0 == c.0))
+                .map(|c| c.0)
+                .collect();
+            let sources = [
+                src(rng.gen_range(0..n) as u32),
+                src(rng.gen_range(0..n) as u32),
+            ];
+            let g = grid(w, h, &cost);
+            fn with<'a>(base: &'a [f32], over: &'a [(u32, f32)]) -> EdgeWeights<'a> {
+                EdgeWeights { base, over }
+            }
+            let before = solve(&g, Some((&ex, with(&base_w, &cheap))), &sources, None);
+            let full = solve(&g, Some((&ex, with(&base_w, &after))), &sources, None);
+            let mut scratch = Scratch::new(&before);
+            for _ in 0..2 {
+                // Twice: the scratch is restored for the next call.
+                let delta = relax_dearer(
+                    &g,
+                    &ex,
+                    with(&base_w, &cheap),
+                    with(&base_w, &after),
+                    &raised,
+                    &sources,
+                    &before,
+                    &mut scratch,
+                );
+                let mut inc = before.clone();
+                for (c, v) in &delta {
+                    rose += (*v > before[*c as usize]) as usize;
+                    inc[*c as usize] = *v;
+                }
+                for i in 0..n {
+                    assert_eq!(
+                        inc[i].to_bits(),
+                        full[i].to_bits(),
+                        "seed {seed}, cell {i}: {} vs {}",
+                        inc[i],
+                        full[i]
+                    );
+                }
+            }
+        }
+        assert!(rose > 100, "the cases should raise many cells ({rose})");
     }
 }
