@@ -1466,8 +1466,8 @@ pub struct FinanceParams {
     pub sd_carbon_price: f64,
     pub sd_discount_rate: f64,
     /// The capital continuum. Commercial investors accept at most this
-    /// chance of losing money on a line (their hurdle rate is
-    /// `transitions.hurdle_rate`).
+    /// chance of a line earning less than their hurdle rate
+    /// (`transitions.hurdle_rate`), counted as their loss.
     pub commercial_max_loss_probability: f64,
     /// Rate concessional (development-bank) lenders ask, per year.
     pub concessional_rate: f64,

@@ -31,7 +31,7 @@
 //! conservation sources declared public), concessional lenders want their
 //! below-market rate, guarantors a fee on the first-loss cover they give,
 //! and commercial investors their hurdle rate with at most a given chance
-//! of losing money.
+//! of earning less.
 
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;

@@ -1029,24 +1029,15 @@ pub fn html(
         })
         .collect();
     let fp = &cfg.finance;
+    let per_phase = |v: &[f64; 3]| v.map(money).join(" / ");
     let continuum = format!(
-        "Each phase's farm investment lines are funded by a linear program that maximises commercial money on the terms each kind of capital sets: commercial investors want the {hurdle:.0}% hurdle rate and at most a {ploss:.0}% chance of losing money; concessional lenders {conc:.0}% a year (up to {conc_cap} per phase); the development bank's guarantee covers commercial investors' first losses for {fee:.1}% a year on the cover (up to {g_cap} per phase); philanthropic grants ask nothing and take the share the line's return cannot pay. A line's expected return is its IRR at base prices; its chance of loss and the first-loss cover a commercial investor needs come from the same Monte Carlo draws as the plan's. Roads, their maintenance and insurance are public money, technical assistance philanthropic, conservation each source's own capital: none of them returns cash to investors.",
+        "Each phase's farm investment lines are funded by a linear program that maximises commercial money on the terms each kind of capital sets: commercial investors want the {hurdle:.0}% hurdle rate and at most a {ploss:.0}% chance of earning less; concessional lenders {conc:.0}% a year (up to {conc_cap} per phase); the development bank's guarantee covers commercial investors' first losses for {fee:.1}% a year on the cover (up to {g_cap} per phase); philanthropic grants ask nothing and take the share the line's return cannot pay. A line's expected return is its IRR at base prices; its chance of earning below the hurdle and the first-loss cover a commercial investor needs come from the same Monte Carlo draws as the plan's. Roads, their maintenance and insurance are public money, technical assistance philanthropic, conservation each source's own capital: none of them returns cash to investors.",
         hurdle = cfg.transitions.hurdle_rate * 100.0,
         ploss = fp.commercial_max_loss_probability * 100.0,
         conc = fp.concessional_rate * 100.0,
-        conc_cap = fp
-            .concessional_usd_per_phase
-            .iter()
-            .map(|v| money(*v))
-            .collect::<Vec<_>>()
-            .join(" / "),
+        conc_cap = per_phase(&fp.concessional_usd_per_phase),
         fee = fp.guarantee_fee * 100.0,
-        g_cap = fp
-            .guarantee_usd_per_phase
-            .iter()
-            .map(|v| money(*v))
-            .collect::<Vec<_>>()
-            .join(" / "),
+        g_cap = per_phase(&fp.guarantee_usd_per_phase),
     );
     let pilot_rows: String = pilot
         .iter()
