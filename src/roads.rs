@@ -960,15 +960,19 @@ pub(crate) fn knapsack(
     )))
 }
 
-/// Each item's marginal effects within `set`: entry k is the effects of
-/// upgrading all of `set` minus those of every upgrade of `set` but the
-/// k-th. The set is upgraded once; then, for each item, only the cells
+/// The effects of upgrading all of `set`, and each item's marginal effects
+/// within it: entry k is the set's effects minus those of every upgrade of
+/// `set` but the k-th. The set is upgraded once; then, for each item, only the cells
 /// whose travel time depends on it are found and re-settled with it taken
 /// out (`Access::raise`, exact), and those cells are summed twice: at
 /// their times with it and without it. Items run in parallel.
-pub fn leave_one_out(a: &Appraiser, set: &[usize], jobs: &[(Vec<u32>, f64)]) -> Vec<Effects> {
+pub fn leave_one_out(
+    a: &Appraiser,
+    set: &[usize],
+    jobs: &[(Vec<u32>, f64)],
+) -> (Effects, Vec<Effects>) {
     if set.is_empty() {
-        return Vec::new();
+        return (Effects::default(), Vec::new());
     }
     let acc = a.access;
     let js = |skip: Option<usize>| -> Vec<(&[u32], f64)> {
@@ -979,19 +983,20 @@ pub fn leave_one_out(a: &Appraiser, set: &[usize], jobs: &[(Vec<u32>, f64)]) -> 
             .collect()
     };
     let over = acc.overrides(&js(None));
-    let mut field = {
+    let (joint, mut field) = {
         let mut scratch = acc.scratch();
         let delta = acc.upgrade_with(&over, &mut scratch);
+        let joint = a.effects(&delta);
         let mut f = scratch.into_acc();
         for (c, t) in delta {
             f[c as usize] = t;
         }
-        f
+        (joint, f)
     };
     field.shrink_to_fit();
     let base = &acc.travel_min;
     let pool: std::sync::Mutex<Vec<Scratch>> = std::sync::Mutex::new(Vec::new());
-    (0..set.len())
+    let marginals = (0..set.len())
         .into_par_iter()
         .with_max_len(1)
         .map(|k| {
@@ -1025,7 +1030,8 @@ pub fn leave_one_out(a: &Appraiser, set: &[usize], jobs: &[(Vec<u32>, f64)]) -> 
                 .collect();
             a.effects(&with).minus(&a.effects(&without))
         })
-        .collect()
+        .collect();
+    (joint, marginals)
 }
 
 /// The portfolio and its joint re-check.
@@ -1310,7 +1316,10 @@ fn choose_portfolio(
         }
         // The set's joint effects and every leave-one-out subset's, side
         // by side (the latter is only used when the upgrades interact).
-        let ((eff, annual), loo) = rayon::join(|| joint(&set), || leave_one_out(a, &set, jobs));
+        let (eff, loo) = leave_one_out(a, &set, jobs);
+        let annual = eff.time_benefit_usd
+            + eff.freight_benefit_usd
+            + set.iter().map(|&i| scored[i].voc_benefit_usd).sum::<f64>();
         last = Some((set.clone(), eff, annual));
         let joint_net = net_of(&set, &eff, annual);
         let singles: f64 = set.iter().map(|&i| scored[i].npv_net_usd).sum();

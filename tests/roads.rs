@@ -252,7 +252,7 @@ fn leave_one_out_marginals_equal_the_set_minus_each_subset_from_scratch() {
         .take(11)
         .collect();
     assert_eq!(set.len(), 11);
-    let loo = roads::leave_one_out(&a, &set, &jobs);
+    let (joint, loo) = roads::leave_one_out(&a, &set, &jobs);
     let mut scratch = access.scratch();
     let upgraded = |skip: Option<usize>, scratch: &mut _| {
         let js: Vec<(&[u32], f64)> = set
@@ -264,6 +264,7 @@ fn leave_one_out_marginals_equal_the_set_minus_each_subset_from_scratch() {
         a.effects(&access.upgrade_with(&access.overrides(&js), scratch))
     };
     let all = upgraded(None, &mut scratch);
+    assert_eq!(joint, all, "the whole set's effects");
     let mut some_interact = false;
     for (k, m) in loo.iter().enumerate() {
         let rest = upgraded(Some(k), &mut scratch);
