@@ -714,10 +714,10 @@ pub fn capital_stack(
     for k in 0..3 {
         let years = phase_years(fp, h, k);
         let sum = |v: &Vec<f64>| years.iter().map(|y| v[*y]).sum::<f64>();
+        // The lines with no cash return for investors, by their capital.
         let (mut phil, mut public, mut conc, mut private) = (0.0, 0.0, 0.0, 0.0);
         public += sum(&s.roads_cost) + sum(&s.roads_maintenance) + sum(&s.insurance_cost);
         phil += sum(&s.extension_cost);
-        let fixed_other = public + phil;
         for (_, cap, v) in &s.conservation_by_source {
             let x = sum(v);
             match cap {
@@ -727,6 +727,7 @@ pub fn capital_stack(
                 Capital::Private => private += x,
             }
         }
+        let (fixed_private, no_return) = (private, phil + public + conc);
         let idx: Vec<usize> = (0..s.parcel_lines.len())
             .filter(|&i| s.parcel_lines[i].phase == k as u8 + 1)
             .collect();
@@ -762,7 +763,7 @@ pub fn capital_stack(
         let total = phil + public + conc + private;
         let share_of = |c: f64| {
             if total > 0.0 {
-                (private - commercial(&with) + c) / total
+                (fixed_private + c) / total
             } else {
                 0.0
             }
@@ -804,9 +805,8 @@ pub fn capital_stack(
                 ));
             }
             if s_unlimited + 1e-9 < target && total > 0.0 {
-                let no_return = fixed_other + sum(&s.conservation_cost);
                 why.push(format!(
-                    "the rest cannot pay commercial terms: roads, maintenance, insurance, technical assistance and conservation (US${}, {:.0}% of the phase) return no cash to investors{}",
+                    "the rest cannot pay commercial terms: roads, maintenance, insurance, technical assistance and conservation not paid by private sources (US${}, {:.0}% of the phase) return no cash to investors{}",
                     crate::report::fmt_int(no_return),
                     100.0 * no_return / total,
                     if total_lines > commercial(&unlimited) + 1.0 {
@@ -821,7 +821,7 @@ pub fn capital_stack(
                 ));
                 why.push(format!(
                     "closing the gap needs US${} more private money in the phase, for example carbon buyers paying for conservation management (a funding source with capital = \"private\")",
-                    crate::report::fmt_int(target * total - private.max(private - commercial(&with) + commercial(&unlimited)))
+                    crate::report::fmt_int(target * total - fixed_private - commercial(&unlimited))
                 ));
             }
             why.join("; ")

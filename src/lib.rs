@@ -120,15 +120,7 @@ pub fn pipeline(
     clock.lap("halo");
 
     let bar = progress.bar(0, "road segments");
-    let appraiser = roads::Appraiser::new(
-        &inputs,
-        &access,
-        &risk,
-        &halo,
-        &cfg.economics,
-        &cfg.road_upgrades,
-        &cfg.access,
-    );
+    let appraiser = roads::Appraiser::for_landscape(&inputs, &access, &risk, &halo, cfg);
     let roads = roads::score(&appraiser, &bar)?;
     bar.finish_and_clear();
     clock.lap("roads");

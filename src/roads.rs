@@ -539,6 +539,26 @@ pub struct Appraiser<'a> {
 }
 
 impl<'a> Appraiser<'a> {
+    /// The appraiser of a landscape's settings (economics, road upgrades,
+    /// access speeds).
+    pub fn for_landscape(
+        inp: &'a Inputs,
+        access: &'a Access,
+        risk: &'a Risk,
+        halo: &'a Halo,
+        cfg: &'a crate::config::LandscapeConfig,
+    ) -> Appraiser<'a> {
+        Appraiser::new(
+            inp,
+            access,
+            risk,
+            halo,
+            &cfg.economics,
+            &cfg.road_upgrades,
+            &cfg.access,
+        )
+    }
+
     pub fn new(
         inp: &'a Inputs,
         access: &'a Access,
@@ -960,6 +980,49 @@ pub(crate) fn knapsack(
     )))
 }
 
+/// Scratch copies of one travel-time field shared by rayon's workers: taken
+/// for a task and given back, so there are about as many as workers
+/// (rayon's `map_init` would copy the field once per split).
+struct ScratchPool<'f> {
+    field: &'f [f32],
+    free: std::sync::Mutex<Vec<Scratch>>,
+}
+
+impl<'f> ScratchPool<'f> {
+    fn new(field: &'f [f32]) -> ScratchPool<'f> {
+        ScratchPool {
+            field,
+            free: std::sync::Mutex::new(Vec::new()),
+        }
+    }
+
+    fn with<R>(&self, f: impl FnOnce(&mut Scratch) -> R) -> R {
+        let taken = self.free.lock().unwrap_or_else(|p| p.into_inner()).pop();
+        let mut scratch = taken.unwrap_or_else(|| Scratch::new(self.field));
+        let out = f(&mut scratch);
+        self.free
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(scratch);
+        out
+    }
+}
+
+/// Cells with a travel time, or edges with a weight, as (index, value).
+type Changes = Vec<(u32, f32)>;
+
+/// The upgrades of `set` made together: their edge overrides, and the
+/// cells whose travel time drops with their new times.
+fn upgrade_together(a: &Appraiser, set: &[usize], jobs: &[(Vec<u32>, f64)]) -> (Changes, Changes) {
+    let js: Vec<(&[u32], f64)> = set
+        .iter()
+        .map(|&i| (jobs[i].0.as_slice(), jobs[i].1))
+        .collect();
+    let over = a.access.overrides(&js);
+    let delta = a.access.upgrade_with(&over, &mut a.access.scratch());
+    (over, delta)
+}
+
 /// The effects of upgrading all of `set`, and each item's marginal effects
 /// within it: entry k is the set's effects minus those of every upgrade of
 /// `set` but the k-th. The set is upgraded once; then, for each item, only the cells
@@ -975,32 +1038,29 @@ pub fn leave_one_out(
         return (Effects::default(), Vec::new());
     }
     let acc = a.access;
-    let js = |skip: Option<usize>| -> Vec<(&[u32], f64)> {
-        set.iter()
-            .enumerate()
-            .filter(|(k, _)| Some(*k) != skip)
-            .map(|(_, &i)| (jobs[i].0.as_slice(), jobs[i].1))
-            .collect()
-    };
-    let over = acc.overrides(&js(None));
-    let (joint, mut field) = {
-        let mut scratch = acc.scratch();
-        let delta = acc.upgrade_with(&over, &mut scratch);
-        let joint = a.effects(&delta);
-        let mut f = scratch.into_acc();
-        for (c, t) in delta {
-            f[c as usize] = t;
-        }
-        (joint, f)
-    };
-    field.shrink_to_fit();
+    let (over, delta) = upgrade_together(a, set, jobs);
+    let joint = a.effects(&delta);
+    let mut field = acc.travel_min.clone();
+    for (c, t) in delta {
+        field[c as usize] = t;
+    }
     let base = &acc.travel_min;
-    let pool: std::sync::Mutex<Vec<Scratch>> = std::sync::Mutex::new(Vec::new());
+    let pool = ScratchPool::new(&field);
     let marginals = (0..set.len())
         .into_par_iter()
         .with_max_len(1)
         .map(|k| {
-            let over_after = acc.overrides(&js(Some(k)));
+            let rest: Vec<usize> = set
+                .iter()
+                .enumerate()
+                .filter(|(m, _)| *m != k)
+                .map(|(_, &i)| i)
+                .collect();
+            let rest_js: Vec<(&[u32], f64)> = rest
+                .iter()
+                .map(|&i| (jobs[i].0.as_slice(), jobs[i].1))
+                .collect();
+            let over_after = acc.overrides(&rest_js);
             let weight = |o: &[(u32, f32)], e: u32| match o.binary_search_by_key(&e, |x| x.0) {
                 Ok(i) => o[i].1,
                 Err(_) => acc.weights[e as usize],
@@ -1011,23 +1071,19 @@ pub fn leave_one_out(
                 .copied()
                 .filter(|&e| weight(&over, e) != weight(&over_after, e))
                 .collect();
-            let mut scratch = pool
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .pop()
-                .unwrap_or_else(|| Scratch::new(&field));
-            let out = acc.raise(&field, &over, &over_after, &raised, &mut scratch);
-            pool.lock().unwrap_or_else(|p| p.into_inner()).push(scratch);
-            let with: Vec<(u32, f32)> = out
-                .iter()
-                .map(|&(c, _)| (c, field[c as usize]))
-                .filter(|&(c, t)| t < base[c as usize])
-                .collect();
-            let without: Vec<(u32, f32)> = out
-                .iter()
-                .copied()
-                .filter(|&(c, t)| t < base[c as usize])
-                .collect();
+            let out = pool.with(|scratch| acc.raise(&field, &over, &over_after, &raised, scratch));
+            // The cells whose time the item changes, at their times with it
+            // and without it (each counted only where faster than today).
+            let (mut with, mut without) = (Vec::new(), Vec::new());
+            for &(c, t) in out.iter().filter(|&&(c, t)| t != field[c as usize]) {
+                let ci = c as usize;
+                if field[ci] < base[ci] {
+                    with.push((c, field[ci]));
+                }
+                if t < base[ci] {
+                    without.push((c, t));
+                }
+            }
             a.effects(&with).minus(&a.effects(&without))
         })
         .collect();
@@ -1193,22 +1249,15 @@ pub fn score(a: &Appraiser, bar: &ProgressBar) -> Result<RoadsResult> {
     let cons: Vec<&geo::MultiPolygon<f64>> = inp.conservation.iter().map(|c| &c.geom).collect();
     let jobs = upgrade_jobs(a, &segs);
 
-    // One scratch copy of the travel times per worker, reused (rayon's
-    // map_init would copy it once per split), and segments handed out one
-    // at a time so no worker is left with a long tail of big catchments.
-    let pool: std::sync::Mutex<Vec<Scratch>> = std::sync::Mutex::new(Vec::new());
+    // Segments handed out one at a time so no worker is left with a long
+    // tail of big catchments.
+    let pool = ScratchPool::new(&a.access.travel_min);
     let mut scored: Vec<ScoredSegment> = segs
         .par_iter()
         .zip(jobs.par_iter())
         .with_max_len(1)
         .map(|(s, (edges, kmh))| {
-            let mut scratch = pool
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .pop()
-                .unwrap_or_else(|| a.access.scratch());
-            let delta = a.access.upgrade(edges, *kmh, &mut scratch);
-            pool.lock().unwrap_or_else(|p| p.into_inner()).push(scratch);
+            let delta = pool.with(|scratch| a.access.upgrade(edges, *kmh, scratch));
             let through = cons.iter().any(|c| c.intersects(&s.geom));
             let dist_km = cons
                 .iter()
@@ -1278,26 +1327,26 @@ fn choose_portfolio(
         .zip(&eligible)
         .map(|(s, e)| if *e { s.npv_net_usd } else { 0.0 })
         .collect();
-    let joint = |set: &[usize]| -> (Effects, f64) {
-        let js: Vec<(&[u32], f64)> = set
-            .iter()
-            .map(|&i| (jobs[i].0.as_slice(), jobs[i].1))
-            .collect();
-        let over = a.access.overrides(&js);
-        let mut scratch = a.access.scratch();
-        let delta = a.access.upgrade_with(&over, &mut scratch);
-        let eff = a.effects(&delta);
+    let joint = |set: &[usize]| a.effects(&upgrade_together(a, set, jobs).1);
+    // Yearly benefit of a set (or of an item's marginal effects): time and
+    // freight from the effects, vehicle operating costs segment by segment.
+    let annual_of = |set: &[usize], eff: &Effects| -> f64 {
         let voc: f64 = set.iter().map(|&i| scored[i].voc_benefit_usd).sum();
-        (eff, eff.time_benefit_usd + eff.freight_benefit_usd + voc)
+        eff.time_benefit_usd + eff.freight_benefit_usd + voc
     };
-    let net_of = |set: &[usize], eff: &Effects, annual: f64| -> f64 {
+    let net_of = |set: &[usize], eff: &Effects| -> f64 {
         let e = a.econ;
         let cost: f64 = set.iter().map(|&i| scored[i].cost_usd).sum();
         let maint: f64 = set
             .iter()
             .map(|&i| scored[i].extra_maintenance_usd_per_year)
             .sum();
-        -cost + pv_annuity(annual - maint, e.discount_rate, e.horizon_years)
+        -cost
+            + pv_annuity(
+                annual_of(set, eff) - maint,
+                e.discount_rate,
+                e.horizon_years,
+            )
             - eff.carbon_cost_pv_usd
     };
     let mut chosen = select_within_budget(&values, &costs, budget)?;
@@ -1306,7 +1355,7 @@ fn choose_portfolio(
         .map(|i| values[i])
         .sum();
     let mut iterations = 0;
-    let mut last: Option<(Vec<usize>, Effects, f64)> = None;
+    let mut last: Option<(Vec<usize>, Effects)> = None;
     let mut note =
         "the chosen segments do not interact: their joint NPV_net equals the sum of their single values".to_string();
     loop {
@@ -1314,14 +1363,11 @@ fn choose_portfolio(
         if set.len() < 2 || iterations >= 5 {
             break;
         }
-        // The set's joint effects and every leave-one-out subset's, side
-        // by side (the latter is only used when the upgrades interact).
+        // The set's joint effects and each segment's marginal effects in
+        // it (the latter used only when the upgrades interact).
         let (eff, loo) = leave_one_out(a, &set, jobs);
-        let annual = eff.time_benefit_usd
-            + eff.freight_benefit_usd
-            + set.iter().map(|&i| scored[i].voc_benefit_usd).sum::<f64>();
-        last = Some((set.clone(), eff, annual));
-        let joint_net = net_of(&set, &eff, annual);
+        last = Some((set.clone(), eff));
+        let joint_net = net_of(&set, &eff);
         let singles: f64 = set.iter().map(|&i| scored[i].npv_net_usd).sum();
         if (joint_net - singles).abs() <= 1e-6 * singles.abs().max(1.0) {
             break;
@@ -1329,9 +1375,7 @@ fn choose_portfolio(
         // Leave-one-out marginal values for the chosen set.
         let mut changed = false;
         for (k, &i) in set.iter().enumerate() {
-            let m = &loo[k];
-            let annual = m.time_benefit_usd + m.freight_benefit_usd + scored[i].voc_benefit_usd;
-            let marginal = net_of(&[i], m, annual);
+            let marginal = net_of(&[i], &loo[k]);
             if (marginal - values[i]).abs() > 1e-9 * values[i].abs().max(1.0) {
                 values[i] = marginal;
                 changed = true;
@@ -1356,11 +1400,12 @@ fn choose_portfolio(
         chosen = next;
     }
     let set: Vec<usize> = (0..scored.len()).filter(|i| chosen[*i]).collect();
-    let (eff, annual) = match last {
-        _ if set.is_empty() => (Effects::default(), 0.0),
-        Some((s, eff, annual)) if s == set => (eff, annual),
+    let eff = match last {
+        _ if set.is_empty() => Effects::default(),
+        Some((s, eff)) if s == set => eff,
         _ => joint(&set),
     };
+    let annual = annual_of(&set, &eff);
     let portfolio = Portfolio {
         budget_usd: budget,
         npv_net_first_solve_usd: first_solve,
@@ -1370,7 +1415,7 @@ fn choose_portfolio(
         npv_net_joint_usd: if set.is_empty() {
             0.0
         } else {
-            net_of(&set, &eff, annual)
+            net_of(&set, &eff)
         },
         annual_benefit_sum_of_singles_usd: set.iter().map(|&i| scored[i].annual_benefit_usd).sum(),
         annual_benefit_joint_usd: annual,

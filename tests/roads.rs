@@ -234,15 +234,7 @@ fn leave_one_out_marginals_equal_the_set_minus_each_subset_from_scratch() {
     let access = Access::compute(&inp, &cfg.access, &cfg.landcover).unwrap();
     let risk = greenhalo::risk::compute(&inp, &access.travel_min, &cfg.risk, cfg.seed).unwrap();
     let halo = greenhalo::halo::compute(&inp, &cfg.halo).unwrap();
-    let a = roads::Appraiser::new(
-        &inp,
-        &access,
-        &risk,
-        &halo,
-        &cfg.economics,
-        &cfg.road_upgrades,
-        &cfg.access,
-    );
+    let a = roads::Appraiser::for_landscape(&inp, &access, &risk, &halo, cfg);
     let segs = roads::segments(&inp, &cfg.road_upgrades);
     let jobs = roads::upgrade_jobs(&a, &segs);
     // Eleven segments spread over the network (an odd count: uneven halves).
