@@ -1290,6 +1290,10 @@ pub fn score(a: &Appraiser, bar: &ProgressBar) -> Result<RoadsResult> {
         scored[i].rank = r as u32 + 1;
     }
 
+    // The portfolio's joint re-check takes a while on real networks: say so
+    // rather than leave the finished bar standing still.
+    bar.set_message("portfolio re-check");
+    bar.enable_steady_tick(std::time::Duration::from_millis(200));
     let portfolio = choose_portfolio(a, &mut scored, &jobs)?;
     let frontier = frontier(&scored, 20)?;
     Ok(RoadsResult {
