@@ -17,7 +17,9 @@ use crate::config::{AccessParams, LandcoverClasses, RoadClass};
 use crate::error::{Error, Result};
 use crate::grid::Grid;
 use crate::inputs::Inputs;
-use crate::kernels::cost_distance::{self, CostGrid, EdgeWeights, ExtraEdges, Scratch, Source};
+use crate::kernels::cost_distance::{
+    self, CostGrid, EdgeWeights, ExtraEdges, Gate, Scratch, Source,
+};
 use crate::kernels::lines::cell_pieces;
 
 /// One road edge between two cells.
@@ -251,8 +253,14 @@ impl Access {
         over
     }
 
-    /// Incremental update for arbitrary (cheaper) edge overrides.
-    pub fn upgrade_with(&self, over: &[(u32, f32)], scratch: &mut Scratch) -> Vec<(u32, f32)> {
+    /// Incremental update for arbitrary (cheaper) edge overrides; exact
+    /// wherever the gate lets it be (everywhere with `Gate(None)`).
+    pub fn upgrade_with(
+        &self,
+        over: &[(u32, f32)],
+        gate: Gate,
+        scratch: &mut Scratch,
+    ) -> Vec<(u32, f32)> {
         cost_distance::relax_cheaper(
             &self.cost_grid(),
             &self.roads.extra,
@@ -261,15 +269,44 @@ impl Access {
                 over,
             },
             &self.travel_min,
+            gate,
             scratch,
         )
     }
 
-    /// The cells whose travel time drops when the overrides `over` are made
-    /// on a network whose weights are `weights` and travel times `field`
-    /// (the exact solution for `weights`), with their new times; `scratch`
-    /// must hold `field` and holds it again afterwards.
-    fn relax_on(
+    /// Gate bounds for upgrades that can at most bring every road to
+    /// `fastest_kmh`, counting the cells where `counted` holds: an upgrade
+    /// relaxed through the gate gives every counted cell whose time drops its
+    /// exact new time, and need not expand cells (outside the area of
+    /// interest) that cannot bring a counted cell below today's time.
+    pub fn gate(&self, fastest_kmh: f64, counted: impl Fn(usize) -> bool) -> Vec<f32> {
+        let fastest: Vec<f32> = self
+            .roads
+            .edges
+            .iter()
+            .zip(&self.weights)
+            .map(|(e, &w)| edge_minutes(e.len_m, fastest_kmh).min(w))
+            .collect();
+        cost_distance::gate_bounds(
+            &self.cost_grid(),
+            Some((
+                &self.roads.extra,
+                EdgeWeights {
+                    base: &fastest,
+                    over: &[],
+                },
+            )),
+            &self.travel_min,
+            counted,
+        )
+    }
+
+    /// The cells whose travel time drops when the overrides `over` (never
+    /// dearer than `weights`) are made on a network whose edges weigh
+    /// `weights` and whose travel times are `field` (its exact solution),
+    /// with their new times, sorted by cell; exact. `scratch` must hold
+    /// `field` and holds it again afterwards.
+    pub fn upgrade_on(
         &self,
         field: &[f32],
         weights: &[f32],
@@ -284,20 +321,9 @@ impl Access {
                 over,
             },
             field,
+            Gate(None),
             scratch,
         )
-    }
-
-    /// The cells whose travel time drops when the overrides `over` are made
-    /// on a network whose weights are `weights` and travel times `field`,
-    /// with their new times (a portfolio's marginal change).
-    pub fn changes_on(
-        &self,
-        field: &[f32],
-        weights: &[f32],
-        over: &[(u32, f32)],
-    ) -> Vec<(u32, f32)> {
-        self.relax_on(field, weights, over, &mut Scratch::new(field))
     }
 
     /// Decremental update: on a network whose edges run at the overrides
@@ -311,6 +337,7 @@ impl Access {
         over: &[(u32, f32)],
         over_after: &[(u32, f32)],
         raised: &[u32],
+        gate: Gate,
         scratch: &mut Scratch,
     ) -> Vec<(u32, f32)> {
         cost_distance::relax_dearer(
@@ -327,49 +354,16 @@ impl Access {
             raised,
             &self.sources,
             field,
+            gate,
             scratch,
         )
-    }
-
-    /// Travel times and edge weights after the overrides `over` on a
-    /// network whose weights are `weights` and travel times `field` (the
-    /// exact solution for `weights`): the same incremental relaxation as
-    /// `upgrade_with`, from another starting network.
-    pub fn apply(
-        &self,
-        field: &[f32],
-        weights: &[f32],
-        over: &[(u32, f32)],
-    ) -> (Vec<f32>, Vec<f32>) {
-        let mut scratch = Scratch::new(field);
-        let delta = self.relax_on(field, weights, over, &mut scratch);
-        // The scratch copy is back at `field`: write the changes into it.
-        let mut f = scratch.into_acc();
-        for (c, t) in delta {
-            f[c as usize] = t;
-        }
-        let mut w = weights.to_vec();
-        for &(e, t) in over {
-            w[e as usize] = t;
-        }
-        (f, w)
     }
 
     /// Incremental upgrade: the cells whose travel time drops when `edges`
     /// run at `kmh`, with their new times, sorted by cell. Equal, bit for
     /// bit, to `travel_time_with` on the upgraded network.
     pub fn upgrade(&self, edges: &[u32], kmh: f64, scratch: &mut Scratch) -> Vec<(u32, f32)> {
-        let over = self.upgrade_weights(edges, kmh);
-        cost_distance::relax_cheaper(
-            &self.cost_grid(),
-            &self.roads.extra,
-            EdgeWeights {
-                base: &self.weights,
-                over: &over,
-            },
-            &self.travel_min,
-            scratch,
-        )
+        self.upgrade_with(&self.upgrade_weights(edges, kmh), Gate(None), scratch)
     }
 
     /// Full recomputation with some edges upgraded (the reference the

@@ -26,7 +26,7 @@ use crate::config::{AccessParams, Economics, RoadClass, RoadUpgradeParams};
 use crate::error::{Error, Result};
 use crate::halo::Halo;
 use crate::inputs::Inputs;
-use crate::kernels::cost_distance::Scratch;
+use crate::kernels::cost_distance::{Gate, Scratch};
 use crate::kernels::lines::cell_pieces;
 use crate::risk::{discounted_loss_share, loss_within, Risk};
 
@@ -536,6 +536,10 @@ pub struct Appraiser<'a> {
     pub p: &'a RoadUpgradeParams,
     pub speeds: &'a AccessParams,
     cells: CellValues,
+    /// Where upgrades need not be relaxed: cells outside the area of
+    /// interest (where nothing is counted) that cannot bring a cell inside
+    /// below today's time, whatever the upgrades (`Access::gate`).
+    gate: Vec<f32>,
 }
 
 impl<'a> Appraiser<'a> {
@@ -596,7 +600,30 @@ impl<'a> Appraiser<'a> {
                     .unzip();
                 cells
             },
+            gate: {
+                let fastest = RoadClass::ALL
+                    .iter()
+                    .map(|c| speeds.speed_kmh(*c))
+                    .fold(0.0, f64::max);
+                access.gate(fastest, |i| inp.aoi_mask[i] != 0)
+            },
         }
+    }
+
+    /// The gate for this landscape's upgrades (see the field).
+    pub fn gate(&self) -> Gate<'_> {
+        Gate(Some(&self.gate))
+    }
+
+    /// The cells inside the area of interest whose travel time drops when
+    /// `edges` run at `kmh`, with their exact new times (plus cells outside
+    /// it, some of whose times may be too high: `effects` skips them).
+    pub fn upgrade(&self, edges: &[u32], kmh: f64, scratch: &mut Scratch) -> Vec<(u32, f32)> {
+        self.access.upgrade_with(
+            &self.access.upgrade_weights(edges, kmh),
+            self.gate(),
+            scratch,
+        )
     }
 
     /// Benefits and forest loss of a change in travel times (cells whose
@@ -1011,16 +1038,159 @@ impl<'f> ScratchPool<'f> {
 /// Cells with a travel time, or edges with a weight, as (index, value).
 type Changes = Vec<(u32, f32)>;
 
-/// The upgrades of `set` made together: their edge overrides, and the
-/// cells whose travel time drops with their new times.
-fn upgrade_together(a: &Appraiser, set: &[usize], jobs: &[(Vec<u32>, f64)]) -> (Changes, Changes) {
-    let js: Vec<(&[u32], f64)> = set
-        .iter()
+/// The upgrades of `set` made together: the cells inside the area of
+/// interest whose travel time drops, with their exact new times (gated:
+/// see `Appraiser::upgrade`).
+fn upgrade_together(a: &Appraiser, set: &[usize], jobs: &[(Vec<u32>, f64)]) -> Changes {
+    let over = a.access.overrides(&upgrades_of(set, jobs));
+    a.access
+        .upgrade_with(&over, a.gate(), &mut a.access.scratch())
+}
+
+/// A coarse map of the grid: one bit per tile of `TILE`×`TILE` cells.
+#[derive(Debug, Clone)]
+struct Tiles {
+    width: usize,
+    tiles_x: usize,
+    tiles_y: usize,
+    bits: Vec<u64>,
+}
+
+impl Tiles {
+    const TILE: usize = 16;
+
+    fn new(width: usize, height: usize) -> Tiles {
+        let (tiles_x, tiles_y) = (width.div_ceil(Self::TILE), height.div_ceil(Self::TILE));
+        Tiles {
+            width,
+            tiles_x,
+            tiles_y,
+            bits: vec![0; (tiles_x * tiles_y).div_ceil(64)],
+        }
+    }
+
+    #[inline]
+    fn mark(&mut self, cell: u32) {
+        let c = cell as usize;
+        let t = (c / self.width / Self::TILE) * self.tiles_x + (c % self.width) / Self::TILE;
+        self.bits[t / 64] |= 1u64 << (t % 64);
+    }
+
+    fn get(&self, tx: usize, ty: usize) -> bool {
+        let t = ty * self.tiles_x + tx;
+        self.bits[t / 64] & (1u64 << (t % 64)) != 0
+    }
+
+    /// Each marked tile with its eight neighbours (a cell's grid
+    /// neighbours lie in its tile or the next).
+    fn dilated(&self) -> Tiles {
+        let mut out = Tiles {
+            bits: vec![0; self.bits.len()],
+            ..*self
+        };
+        for ty in 0..self.tiles_y {
+            for tx in 0..self.tiles_x {
+                if !self.get(tx, ty) {
+                    continue;
+                }
+                for y in ty.saturating_sub(1)..(ty + 2).min(self.tiles_y) {
+                    for x in tx.saturating_sub(1)..(tx + 2).min(self.tiles_x) {
+                        let t = y * self.tiles_x + x;
+                        out.bits[t / 64] |= 1u64 << (t % 64);
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    fn meets(&self, other: &Tiles) -> bool {
+        self.bits.iter().zip(&other.bits).any(|(a, b)| a & b != 0)
+    }
+}
+
+/// What a leave-one-out keeps for the next one over a slightly different
+/// set (the portfolio's re-checks swap a few segments): the set, its
+/// travel times, and each item's marginal effects with the tiles its
+/// computation read. An item's marginal is reused when none of those tiles
+/// holds a cell whose time differs between the two sets or an end of an
+/// edge whose weight does; it is then what a new computation would give,
+/// bit for bit (the computation reads nothing else: `Scratch::judged`).
+#[derive(Debug, Default)]
+pub struct LooMemo {
+    last: Option<LooLast>,
+    /// Marginals reused and computed, over the memo's life.
+    pub reused: usize,
+    pub computed: usize,
+}
+
+#[derive(Debug)]
+struct LooLast {
+    set: Vec<usize>,
+    field: Vec<f32>,
+    items: HashMap<usize, (Tiles, Effects)>,
+}
+
+/// Edge `e`'s weight with the overrides `over` made.
+fn weight_in(acc: &Access, over: &[(u32, f32)], e: u32) -> f32 {
+    match over.binary_search_by_key(&e, |x| x.0) {
+        Ok(i) => over[i].1,
+        Err(_) => acc.weights[e as usize],
+    }
+}
+
+/// The upgrades of `set`, as `Access::overrides` takes them.
+fn upgrades_of<'j>(set: &[usize], jobs: &'j [(Vec<u32>, f64)]) -> Vec<(&'j [u32], f64)> {
+    set.iter()
         .map(|&i| (jobs[i].0.as_slice(), jobs[i].1))
+        .collect()
+}
+
+/// The travel times with every upgrade of `set` made, from those of the
+/// last set: the upgrades it drops taken out (decremental), then those it
+/// adds made (incremental). Both updates are exact, so this equals a solve
+/// from scratch bit for bit; it touches only the cells the change reaches.
+fn field_from(a: &Appraiser, last: &LooLast, set: &[usize], jobs: &[(Vec<u32>, f64)]) -> Vec<f32> {
+    let acc = a.access;
+    let kept: Vec<usize> = set
+        .iter()
+        .copied()
+        .filter(|i| last.set.contains(i))
         .collect();
-    let over = a.access.overrides(&js);
-    let delta = a.access.upgrade_with(&over, &mut a.access.scratch());
-    (over, delta)
+    let over_last = acc.overrides(&upgrades_of(&last.set, jobs));
+    let over_kept = acc.overrides(&upgrades_of(&kept, jobs));
+    let weight = |o: &[(u32, f32)], e: u32| weight_in(acc, o, e);
+    let raised: Vec<u32> = over_last
+        .iter()
+        .map(|x| x.0)
+        .filter(|&e| weight(&over_last, e) != weight(&over_kept, e))
+        .collect();
+    let mut scratch = Scratch::new(&last.field);
+    let out = acc.raise(
+        &last.field,
+        &over_last,
+        &over_kept,
+        &raised,
+        Gate(None),
+        &mut scratch,
+    );
+    let mut mid = scratch.into_acc();
+    for (c, t) in out {
+        mid[c as usize] = t;
+    }
+    let mut weights = acc.weights.clone();
+    for &(e, w) in &over_kept {
+        weights[e as usize] = w;
+    }
+    let over = acc.overrides(&upgrades_of(set, jobs));
+    let mut scratch = Scratch::new(&mid);
+    let out = acc.upgrade_on(&mid, &weights, &over, &mut scratch);
+    drop(mid);
+    let mut field = scratch.into_acc();
+    for (c, t) in out {
+        field[c as usize] = t;
+    }
+    field
 }
 
 /// The effects of upgrading all of `set`, and each item's marginal effects
@@ -1034,44 +1204,113 @@ pub fn leave_one_out(
     set: &[usize],
     jobs: &[(Vec<u32>, f64)],
 ) -> (Effects, Vec<Effects>) {
+    leave_one_out_with(a, set, jobs, &mut LooMemo::default())
+}
+
+/// `leave_one_out`, reusing what `memo` kept of the last call where it
+/// still holds, and keeping this call's for the next.
+pub fn leave_one_out_with(
+    a: &Appraiser,
+    set: &[usize],
+    jobs: &[(Vec<u32>, f64)],
+    memo: &mut LooMemo,
+) -> (Effects, Vec<Effects>) {
     if set.is_empty() {
         return (Effects::default(), Vec::new());
     }
     let acc = a.access;
-    let (over, delta) = upgrade_together(a, set, jobs);
-    let joint = a.effects(&delta);
-    let mut field = acc.travel_min.clone();
-    for (c, t) in delta {
-        field[c as usize] = t;
-    }
+    let g = &a.inp.grid;
     let base = &acc.travel_min;
+    // The whole field (ungated): finding the cells that depend on an item
+    // reads the times around them, inside the area of interest or not.
+    let last = memo.last.take();
+    let over = acc.overrides(&upgrades_of(set, jobs));
+    let field = match &last {
+        Some(l) => field_from(a, l, set, jobs),
+        None => {
+            let mut field = base.clone();
+            for (c, t) in acc.upgrade_with(&over, Gate(None), &mut acc.scratch()) {
+                field[c as usize] = t;
+            }
+            field
+        }
+    };
+    // The cells faster than today, in cell order (what the upgrade gives).
+    let delta: Changes = field
+        .iter()
+        .zip(base)
+        .enumerate()
+        .filter(|(_, (t, b))| t < b)
+        .map(|(c, (t, _))| (c as u32, *t))
+        .collect();
+    let joint = a.effects(&delta);
+    drop(delta);
+    // Where the last set's computations no longer hold: cells whose time
+    // differs, ends of edges of the segments in one set but not the other.
+    let stale = last.as_ref().map(|l| {
+        let mut t = Tiles::new(g.width, g.height);
+        for (c, (x, y)) in l.field.iter().zip(&field).enumerate() {
+            if x.to_bits() != y.to_bits() {
+                t.mark(c as u32);
+            }
+        }
+        for i in l
+            .set
+            .iter()
+            .filter(|i| !set.contains(i))
+            .chain(set.iter().filter(|i| !l.set.contains(i)))
+        {
+            for &e in &jobs[*i].0 {
+                let (x, y) = acc.roads.extra.ends[e as usize];
+                t.mark(x);
+                t.mark(y);
+            }
+        }
+        t
+    });
     let pool = ScratchPool::new(&field);
-    let marginals = (0..set.len())
+    let marginals: Vec<(Option<Tiles>, Effects)> = (0..set.len())
         .into_par_iter()
         .with_max_len(1)
         .map(|k| {
+            if let (Some(l), Some(stale)) = (&last, &stale) {
+                if let Some((tiles, m)) = l.items.get(&set[k]) {
+                    if !tiles.meets(stale) {
+                        return (None, *m);
+                    }
+                }
+            }
             let rest: Vec<usize> = set
                 .iter()
                 .enumerate()
                 .filter(|(m, _)| *m != k)
                 .map(|(_, &i)| i)
                 .collect();
-            let rest_js: Vec<(&[u32], f64)> = rest
-                .iter()
-                .map(|&i| (jobs[i].0.as_slice(), jobs[i].1))
-                .collect();
-            let over_after = acc.overrides(&rest_js);
-            let weight = |o: &[(u32, f32)], e: u32| match o.binary_search_by_key(&e, |x| x.0) {
-                Ok(i) => o[i].1,
-                Err(_) => acc.weights[e as usize],
-            };
+            let over_after = acc.overrides(&upgrades_of(&rest, jobs));
+            let weight = |o: &[(u32, f32)], e: u32| weight_in(acc, o, e);
             let raised: Vec<u32> = jobs[set[k]]
                 .0
                 .iter()
                 .copied()
                 .filter(|&e| weight(&over, e) != weight(&over_after, e))
                 .collect();
-            let out = pool.with(|scratch| acc.raise(&field, &over, &over_after, &raised, scratch));
+            let (out, tiles) = pool.with(|scratch| {
+                let out = acc.raise(&field, &over, &over_after, &raised, a.gate(), scratch);
+                // The tiles this computation read (see `LooMemo`).
+                let mut t = Tiles::new(g.width, g.height);
+                for &c in scratch.judged() {
+                    t.mark(c);
+                    for &(x, _) in acc.roads.extra.of(c) {
+                        t.mark(x);
+                    }
+                }
+                for &e in &jobs[set[k]].0 {
+                    let (x, y) = acc.roads.extra.ends[e as usize];
+                    t.mark(x);
+                    t.mark(y);
+                }
+                (out, t.dilated())
+            });
             // The cells whose time the item changes, at their times with it
             // and without it (each counted only where faster than today).
             let (mut with, mut without) = (Vec::new(), Vec::new());
@@ -1084,9 +1323,32 @@ pub fn leave_one_out(
                     without.push((c, t));
                 }
             }
-            a.effects(&with).minus(&a.effects(&without))
+            (Some(tiles), a.effects(&with).minus(&a.effects(&without)))
         })
         .collect();
+    drop(pool);
+    let mut items = HashMap::new();
+    for (k, (tiles, m)) in marginals.iter().enumerate() {
+        match tiles {
+            Some(t) => {
+                memo.computed += 1;
+                items.insert(set[k], (t.clone(), *m));
+            }
+            None => {
+                memo.reused += 1;
+                if let Some(kept) = last.as_ref().and_then(|l| l.items.get(&set[k])) {
+                    items.insert(set[k], kept.clone());
+                }
+            }
+        }
+    }
+    let marginals = marginals.into_iter().map(|(_, m)| m).collect();
+    drop(last);
+    memo.last = Some(LooLast {
+        set: set.to_vec(),
+        field,
+        items,
+    });
     (joint, marginals)
 }
 
@@ -1257,7 +1519,7 @@ pub fn score(a: &Appraiser, bar: &ProgressBar) -> Result<RoadsResult> {
         .zip(jobs.par_iter())
         .with_max_len(1)
         .map(|(s, (edges, kmh))| {
-            let delta = pool.with(|scratch| a.access.upgrade(edges, *kmh, scratch));
+            let delta = pool.with(|scratch| a.upgrade(edges, *kmh, scratch));
             let through = cons.iter().any(|c| c.intersects(&s.geom));
             let dist_km = cons
                 .iter()
@@ -1331,7 +1593,7 @@ fn choose_portfolio(
         .zip(&eligible)
         .map(|(s, e)| if *e { s.npv_net_usd } else { 0.0 })
         .collect();
-    let joint = |set: &[usize]| a.effects(&upgrade_together(a, set, jobs).1);
+    let joint = |set: &[usize]| a.effects(&upgrade_together(a, set, jobs));
     // Yearly benefit of a set (or of an item's marginal effects): time and
     // freight from the effects, vehicle operating costs segment by segment.
     let annual_of = |set: &[usize], eff: &Effects| -> f64 {
@@ -1360,6 +1622,7 @@ fn choose_portfolio(
         .sum();
     let mut iterations = 0;
     let mut last: Option<(Vec<usize>, Effects)> = None;
+    let mut memo = LooMemo::default();
     let mut note =
         "the chosen segments do not interact: their joint NPV_net equals the sum of their single values".to_string();
     loop {
@@ -1369,7 +1632,7 @@ fn choose_portfolio(
         }
         // The set's joint effects and each segment's marginal effects in
         // it (the latter used only when the upgrades interact).
-        let (eff, loo) = leave_one_out(a, &set, jobs);
+        let (eff, loo) = leave_one_out_with(a, &set, jobs, &mut memo);
         last = Some((set.clone(), eff));
         let joint_net = net_of(&set, &eff);
         let singles: f64 = set.iter().map(|&i| scored[i].npv_net_usd).sum();

@@ -9,6 +9,7 @@ use greenhalo::config::{
 };
 use greenhalo::grid::Grid;
 use greenhalo::inputs::{Inputs, Market, Road};
+use greenhalo::kernels::cost_distance::Gate;
 use greenhalo::roads::{self, SegmentClass};
 
 /// A 30 x 12 grid of 100 m cells, flat. The market sits in the west cell of
@@ -253,7 +254,7 @@ fn leave_one_out_marginals_equal_the_set_minus_each_subset_from_scratch() {
             .filter(|(m, _)| Some(*m) != skip)
             .map(|(_, &i)| (jobs[i].0.as_slice(), jobs[i].1))
             .collect();
-        a.effects(&access.upgrade_with(&access.overrides(&js), scratch))
+        a.effects(&access.upgrade_with(&access.overrides(&js), Gate(None), scratch))
     };
     let all = upgraded(None, &mut scratch);
     assert_eq!(joint, all, "the whole set's effects");
@@ -327,5 +328,43 @@ fn leave_one_out_marginals_equal_the_set_minus_each_subset_from_scratch() {
     assert!(
         some_interact,
         "the test set should hold interacting upgrades"
+    );
+}
+
+/// The portfolio's re-checks reuse the marginals the last leave-one-out
+/// computed where nothing they read has changed: over a set that swaps
+/// segments, the reused and recomputed marginals equal a fresh
+/// leave-one-out's bit for bit.
+#[test]
+fn leave_one_out_reuses_marginals_exactly_when_the_set_changes() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let ls = greenhalo::config::Landscape::load(&root.join("data/sample/landscape.toml")).unwrap();
+    let progress = greenhalo::progress::Progress::new(true);
+    let (inp, _) = greenhalo::inputs::load_checked(&ls, &progress).unwrap();
+    let cfg = &ls.cfg;
+    let access = Access::compute(&inp, &cfg.access, &cfg.landcover).unwrap();
+    let risk = greenhalo::risk::compute(&inp, &access.travel_min, &cfg.risk, cfg.seed).unwrap();
+    let halo = greenhalo::halo::compute(&inp, &cfg.halo).unwrap();
+    let a = roads::Appraiser::for_landscape(&inp, &access, &risk, &halo, cfg);
+    let segs = roads::segments(&inp, &cfg.road_upgrades);
+    let jobs = roads::upgrade_jobs(&a, &segs);
+    let usable: Vec<usize> = (0..segs.len()).filter(|&i| !jobs[i].0.is_empty()).collect();
+    let first: Vec<usize> = usable.iter().copied().step_by(5).take(12).collect();
+    // The next set drops two segments and takes two others.
+    let mut next: Vec<usize> = first[2..].to_vec();
+    next.extend(usable.iter().copied().skip(1).step_by(17).take(2));
+    next.sort_unstable();
+    next.dedup();
+    let mut memo = roads::LooMemo::default();
+    let _ = roads::leave_one_out_with(&a, &first, &jobs, &mut memo);
+    assert_eq!((memo.reused, memo.computed), (0, first.len()));
+    let (joint, loo) = roads::leave_one_out_with(&a, &next, &jobs, &mut memo);
+    let (fresh_joint, fresh) = roads::leave_one_out(&a, &next, &jobs);
+    assert_eq!(joint, fresh_joint);
+    assert_eq!(loo, fresh, "reused marginals differ from fresh ones");
+    assert!(memo.reused > 0, "nothing was reused: {memo:?}");
+    assert!(
+        memo.computed > first.len(),
+        "nothing was recomputed: {memo:?}"
     );
 }

@@ -153,8 +153,9 @@ impl ExtraEdges {
         }
     }
 
+    /// The extra edges at `cell`: (neighbour cell, edge id).
     #[inline]
-    fn of(&self, cell: u32) -> &[(u32, u32)] {
+    pub fn of(&self, cell: u32) -> &[(u32, u32)] {
         if self.flags.is_empty() || self.flags[cell as usize / 64] & (1u64 << (cell % 64)) == 0 {
             return &[];
         }
@@ -268,6 +269,28 @@ pub fn solve_owned(
         cost: &[],
     };
     solve_padded(&g, st, None, sources, None)
+}
+
+/// Accumulated cost from cells that start at given costs (`start`, one per
+/// cell; INFINITY for cells that are not sources), as `solve`.
+pub fn solve_from(
+    g: &CostGrid,
+    extra: Option<(&ExtraEdges, EdgeWeights)>,
+    start: &[f32],
+) -> Vec<f32> {
+    assert_eq!(g.cost.len(), g.width * g.height, "cost raster size");
+    assert_eq!(start.len(), g.cost.len(), "start raster size");
+    let sources: Vec<Source> = start
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| c.is_finite() && **c >= 0.0)
+        .map(|(i, &c)| Source {
+            cell: i as u32,
+            cost: c,
+            label: 0,
+        })
+        .collect();
+    solve(g, extra, &sources, None)
 }
 
 /// Copy costs into a grid padded with a ring of impassable cells, so the hot
@@ -506,14 +529,16 @@ impl LabelSink for &mut [u16] {
     }
 }
 
-/// The Dijkstra loop shared by `solve` and `relax_cheaper`: pops cells in
-/// cost order and relaxes their grid and extra neighbours. `touched` hears of
-/// every cell whose cost is lowered.
+/// The Dijkstra loop of the incremental updates: pops cells in cost order
+/// and relaxes their grid and extra neighbours. `touched` hears of every
+/// cell whose cost is lowered. A cell settled at or above its `gate` bound
+/// keeps its cost but is not expanded (see `Gate`).
 fn run<S: Store, L: LabelSink, T: FnMut(u32)>(
     g: &CostGrid,
     extra: Option<(&ExtraEdges, EdgeWeights)>,
     st: &mut S,
     heap: &mut RadixHeap,
+    gate: Gate,
     mut labels: L,
     mut touched: T,
 ) {
@@ -525,6 +550,11 @@ fn run<S: Store, L: LabelSink, T: FnMut(u32)>(
         let ui = u as usize;
         if cu > st.acc(ui) {
             continue; // stale entry
+        }
+        if let Some(bound) = gate.0 {
+            if cu >= bound[ui] {
+                continue; // nothing counted lies beyond
+            }
         }
         let fu = st.cost(ui);
         if passable(fu) {
@@ -583,6 +613,86 @@ fn run<S: Store, L: LabelSink, T: FnMut(u32)>(
     }
 }
 
+/// Per-cell bounds past which an incremental update need not expand a cell:
+/// a cell settled at a cost at or above its bound keeps that cost (it may be
+/// too high) but does not pass it on. `Access::gate` builds bounds such
+/// that no counted cell can be reached through such a cell below its base
+/// cost, so every counted cell whose cost drops gets its exact new cost.
+/// `Gate(None)` expands every cell (the result is then exact everywhere).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Gate<'a>(pub Option<&'a [f32]>);
+
+/// The bounds of a `Gate` for updates that only ever make costs fall from
+/// `base` (the solution with `extra`'s base weights) down to at most what
+/// `extra` gives, which must weigh every extra edge at its cheapest: a
+/// counted cell is never gated; any other cell v is gated from
+/// U(v) + m(v), where U(v) = max over counted cells a of base(a) − d(v, a)
+/// (d: the cheapest cost from v to a) and m(v) a margin for rounding. A cell
+/// at or above U(v) cannot bring any counted cell below its base cost.
+///
+/// U comes from one multi-source solve that starts each counted cell at
+/// C − base(a) (C: the largest finite base cost of a counted cell), so
+/// W(v) = C − U(v). The margin (C + W(v)) / 32 covers the rounding of two
+/// f32 path sums (this solve's and the update's) of up to 100,000 steps
+/// each; a path back to a counted cell of more steps would have to wind
+/// over 3,000 km of 30 m cells.
+pub fn gate_bounds(
+    g: &CostGrid,
+    extra: Option<(&ExtraEdges, EdgeWeights)>,
+    base: &[f32],
+    counted: impl Fn(usize) -> bool,
+) -> Vec<f32> {
+    let n = g.cost.len();
+    assert_eq!(base.len(), n, "base raster size");
+    let c = (0..n)
+        .filter(|&i| counted(i) && base[i].is_finite())
+        .map(|i| base[i] as f64)
+        .fold(f64::NEG_INFINITY, f64::max);
+    if c == f64::NEG_INFINITY {
+        // Nothing counted can change: no cell need be expanded.
+        return (0..n)
+            .map(|i| {
+                if counted(i) {
+                    f32::INFINITY
+                } else {
+                    f32::NEG_INFINITY
+                }
+            })
+            .collect();
+    }
+    let start: Vec<f32> = (0..n)
+        .map(|i| {
+            if counted(i) && base[i].is_finite() {
+                (c - base[i] as f64) as f32
+            } else {
+                f32::INFINITY
+            }
+        })
+        .collect();
+    let w = solve_from(g, extra, &start);
+    drop(start);
+    w.iter()
+        .enumerate()
+        .map(|(i, &wv)| {
+            if counted(i) {
+                f32::INFINITY
+            } else if !wv.is_finite() {
+                f32::NEG_INFINITY
+            } else {
+                let wv = wv as f64;
+                let bound = c - wv + (c + wv) / 32.0;
+                let b = bound as f32;
+                // Round up: gate no earlier than the bound.
+                if (b as f64) < bound {
+                    b.next_up()
+                } else {
+                    b
+                }
+            }
+        })
+        .collect()
+}
+
 /// Reusable memory for incremental updates: a working copy of the base
 /// costs, restored after each call by undoing only what changed.
 #[derive(Debug, Clone)]
@@ -608,11 +718,39 @@ impl Scratch {
         }
     }
 
+    /// The cells the last `relax_dearer` judged: every cell whose cost it
+    /// could change, and the cells next to them it found keep theirs. Its
+    /// result reads nothing but these cells, their neighbours (on the grid
+    /// and by extra edges) and the weights of edges that touch them.
+    pub fn judged(&self) -> &[u32] {
+        &self.visited
+    }
+
     /// The working copy of the accumulated costs (equal to the `base` of
     /// the last `relax_cheaper` call once it has returned).
     pub fn into_acc(self) -> Vec<f32> {
         self.acc
     }
+}
+
+/// Put `cells`, the cells marked in `marks`, in cell order: by reading the
+/// marks when they are many (a scan of one bit per cell beats a sort of
+/// millions), else by sorting.
+fn in_cell_order(cells: &mut Vec<u32>, marks: &[u64]) {
+    if cells.len() * 4 <= marks.len() {
+        cells.sort_unstable();
+        return;
+    }
+    let m = cells.len();
+    cells.clear();
+    for (k, &word) in marks.iter().enumerate() {
+        let mut w = word;
+        while w != 0 {
+            cells.push((k * 64) as u32 + w.trailing_zeros());
+            w &= w - 1;
+        }
+    }
+    debug_assert_eq!(cells.len(), m);
 }
 
 /// The cells whose accumulated cost drops when the extra edges in
@@ -626,6 +764,7 @@ pub fn relax_cheaper(
     extra: &ExtraEdges,
     weights: EdgeWeights,
     base: &[f32],
+    gate: Gate,
     scratch: &mut Scratch,
 ) -> Vec<(u32, f32)> {
     debug_assert_eq!(scratch.acc.len(), base.len());
@@ -666,12 +805,13 @@ pub fn relax_cheaper(
         Some((extra, weights)),
         &mut st,
         heap,
+        gate,
         NoLabels,
         |c: u32| mark(c, changed, seen),
     );
     // In cell order: the consumers read a dozen per-cell arrays for each,
     // which is far kinder to the cache than the order cells improved in.
-    changed.sort_unstable();
+    in_cell_order(changed, seen);
     let out: Vec<(u32, f32)> = changed.iter().map(|&c| (c, acc[c as usize])).collect();
     // Restore the working copy for the next call.
     for &c in changed.iter() {
@@ -724,6 +864,7 @@ pub fn relax_dearer(
     raised: &[u32],
     sources: &[Source],
     acc: &[f32],
+    gate: Gate,
     scratch: &mut Scratch,
 ) -> Vec<(u32, f32)> {
     debug_assert_eq!(scratch.acc.len(), acc.len());
@@ -785,6 +926,14 @@ pub fn relax_dearer(
         }
         set(seen, vi);
         changed.push(v);
+        if let Some(bound) = gate.0 {
+            if av >= bound[vi] {
+                // Gated: the cells it reaches keep their costs, which may
+                // be too low, but no counted cell can come below its base
+                // cost through them (see `gate_bounds`).
+                continue;
+            }
+        }
         grid_steps(g, &steps, vi, |x, wt| {
             if !bit(decided, x) && av + wt == acc[x] {
                 heap.push(acc[x], x as u32);
@@ -824,8 +973,16 @@ pub fn relax_dearer(
         cost: g.cost,
         acc: &mut work[..],
     };
-    run(g, Some((extra, after)), &mut st, heap, NoLabels, |_| {});
-    changed.sort_unstable();
+    run(
+        g,
+        Some((extra, after)),
+        &mut st,
+        heap,
+        gate,
+        NoLabels,
+        |_| {},
+    );
+    in_cell_order(changed, seen);
     let out: Vec<(u32, f32)> = changed.iter().map(|&c| (c, work[c as usize])).collect();
     // Restore the working copy and the marks for the next call.
     for &c in changed.iter() {
@@ -990,6 +1147,7 @@ mod tests {
                 over: &over,
             },
             &base,
+            Gate(None),
             &mut scratch,
         );
         let mut inc = base.clone();
@@ -1007,6 +1165,7 @@ mod tests {
                 over: &over,
             },
             &base,
+            Gate(None),
             &mut scratch,
         );
         assert_eq!(again, delta);
@@ -1072,6 +1231,7 @@ mod tests {
                     &raised,
                     &sources,
                     &before,
+                    Gate(None),
                     &mut scratch,
                 );
                 let mut inc = before.clone();
@@ -1091,5 +1251,122 @@ mod tests {
             }
         }
         assert!(rose > 100, "the cases should raise many cells ({rose})");
+    }
+
+    /// Gated updates on random grids where only a block of cells is
+    /// counted: every counted cell whose cost falls below its base cost
+    /// gets the full solve's cost bit for bit, every other counted cell
+    /// stays at or above its base cost, and the gate does cut work.
+    #[test]
+    fn gated_updates_give_every_counted_cell_that_gains_its_exact_cost() {
+        use rand::{Rng, SeedableRng};
+        let (mut gated_cells, mut cut) = (0usize, 0usize);
+        for seed in 0..60u64 {
+            let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1000 + seed);
+            let (w, h) = (rng.gen_range(6..40), rng.gen_range(6..40));
+            let n = w * h;
+            let cost: Vec<f32> = (0..n)
+                .map(|_| {
+                    if rng.gen_bool(0.05) {
+                        f32::NAN
+                    } else {
+                        rng.gen_range(0.5f32..4.0)
+                    }
+                })
+                .collect();
+            let ends: Vec<(u32, u32)> = (0..rng.gen_range(1..30))
+                .map(|_| (rng.gen_range(0..n) as u32, rng.gen_range(0..n) as u32))
+                .collect();
+            let ex = ExtraEdges::new(n, ends.clone());
+            let base_w: Vec<f32> = ends.iter().map(|_| rng.gen_range(1.0f32..20.0)).collect();
+            // The counted block: a rectangle, the rest of the grid outside.
+            let (c0, c1) = (rng.gen_range(0..w / 2), rng.gen_range(w / 2..w));
+            let (r0, r1) = (rng.gen_range(0..h / 2), rng.gen_range(h / 2..h));
+            let counted = |i: usize| (c0..=c1).contains(&(i % w)) && (r0..=r1).contains(&(i / w));
+            let cheapest: Vec<f32> = base_w.iter().map(|x| x * 0.05).collect();
+            let mut cheap: Vec<(u32, f32)> = Vec::new();
+            for id in 0..ends.len() as u32 {
+                if rng.gen_bool(0.6) {
+                    cheap.push((id, base_w[id as usize] * rng.gen_range(0.05f32..1.0)));
+                }
+            }
+            let after: Vec<(u32, f32)> = cheap
+                .iter()
+                .copied()
+                .filter(|_| rng.gen_bool(0.5))
+                .collect();
+            let raised: Vec<u32> = cheap
+                .iter()
+                .filter(|c| !after.iter().any(|a| a.0 == c.0))
+                .map(|c| c.0)
+                .collect();
+            let sources = [src(rng.gen_range(0..n) as u32)];
+            let g = grid(w, h, &cost);
+            fn with<'a>(base: &'a [f32], over: &'a [(u32, f32)]) -> EdgeWeights<'a> {
+                EdgeWeights { base, over }
+            }
+            let base = solve(&g, Some((&ex, with(&base_w, &[]))), &sources, None);
+            let bounds = gate_bounds(&g, Some((&ex, with(&cheapest, &[]))), &base, counted);
+            gated_cells += (0..n).filter(|&i| bounds[i] <= base[i]).count();
+            let check = |got: &[f32], full: &[f32], what: &str| {
+                for i in (0..n).filter(|&i| counted(i)) {
+                    if full[i] < base[i] {
+                        assert_eq!(
+                            got[i].to_bits(),
+                            full[i].to_bits(),
+                            "seed {seed} {what} cell {i}"
+                        );
+                    } else {
+                        assert!(got[i] >= base[i], "seed {seed} {what} cell {i}");
+                    }
+                }
+            };
+            // Cheaper: from the base network to `cheap`.
+            let full = solve(&g, Some((&ex, with(&base_w, &cheap))), &sources, None);
+            let mut scratch = Scratch::new(&base);
+            let (mut all, mut some) = (0, 0);
+            for (gate, count) in [(Gate(None), &mut all), (Gate(Some(&bounds)), &mut some)] {
+                let delta =
+                    relax_cheaper(&g, &ex, with(&base_w, &cheap), &base, gate, &mut scratch);
+                *count = delta.len();
+                let mut got = base.clone();
+                for (c, v) in delta {
+                    got[c as usize] = v;
+                }
+                check(&got, &full, "cheaper");
+            }
+            cut += all - some;
+            // Dearer: from `cheap` back to `after`.
+            let before = full;
+            let full = solve(&g, Some((&ex, with(&base_w, &after))), &sources, None);
+            let mut scratch = Scratch::new(&before);
+            let delta = relax_dearer(
+                &g,
+                &ex,
+                with(&base_w, &cheap),
+                with(&base_w, &after),
+                &raised,
+                &sources,
+                &before,
+                Gate(Some(&bounds)),
+                &mut scratch,
+            );
+            let mut got = before.clone();
+            for (c, v) in delta {
+                got[c as usize] = v;
+            }
+            check(&got, &full, "dearer");
+            // The scratch is restored.
+            assert!(scratch
+                .acc
+                .iter()
+                .zip(&before)
+                .all(|(a, b)| a.to_bits() == b.to_bits()));
+        }
+        assert!(
+            gated_cells > 1000,
+            "the cases should gate cells ({gated_cells})"
+        );
+        assert!(cut > 100, "the gate should cut work ({cut})");
     }
 }
