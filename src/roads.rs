@@ -1119,9 +1119,45 @@ impl Tiles {
 #[derive(Debug, Default)]
 pub struct LooMemo {
     last: Option<LooLast>,
+    /// Each item's expected work (cells), so the largest start first.
+    sizes: HashMap<usize, usize>,
     /// Marginals reused and computed, over the memo's life.
     pub reused: usize,
     pub computed: usize,
+}
+
+impl LooMemo {
+    /// Expect item `i`'s marginal to take about `cells` cells of work (it
+    /// then starts before smaller ones); each computation records its own.
+    pub fn expect(&mut self, i: usize, cells: usize) {
+        self.sizes.insert(i, cells);
+    }
+}
+
+/// `f` of each of `0..n`, run on every worker, each taking the next item
+/// of `order` as soon as it is free: the largest first, so no worker is
+/// left with a long item at the end. Results by item.
+fn largest_first<T: Send>(order: &[usize], f: impl Fn(usize) -> T + Sync) -> Vec<T> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let next = AtomicUsize::new(0);
+    let parts: Vec<Vec<(usize, T)>> = (0..rayon::current_num_threads())
+        .into_par_iter()
+        .with_max_len(1)
+        .map(|_| {
+            let mut mine = Vec::new();
+            loop {
+                let k = next.fetch_add(1, Ordering::Relaxed);
+                if k >= order.len() {
+                    break;
+                }
+                mine.push((order[k], f(order[k])));
+            }
+            mine
+        })
+        .collect();
+    let mut all: Vec<(usize, T)> = parts.into_iter().flatten().collect();
+    all.sort_by_key(|x| x.0);
+    all.into_iter().map(|x| x.1).collect()
 }
 
 #[derive(Debug)]
@@ -1269,69 +1305,71 @@ pub fn leave_one_out_with(
         t
     });
     let pool = ScratchPool::new(&field);
-    let marginals: Vec<(Option<Tiles>, Effects)> = (0..set.len())
-        .into_par_iter()
-        .with_max_len(1)
-        .map(|k| {
-            if let (Some(l), Some(stale)) = (&last, &stale) {
-                if let Some((tiles, m)) = l.items.get(&set[k]) {
-                    if !tiles.meets(stale) {
-                        return (None, *m);
-                    }
+    let mut order: Vec<usize> = (0..set.len()).collect();
+    order.sort_by_key(|&k| std::cmp::Reverse(memo.sizes.get(&set[k]).copied().unwrap_or(0)));
+    let marginals: Vec<(Option<(Tiles, usize)>, Effects)> = largest_first(&order, |k| {
+        if let (Some(l), Some(stale)) = (&last, &stale) {
+            if let Some((tiles, m)) = l.items.get(&set[k]) {
+                if !tiles.meets(stale) {
+                    return (None, *m);
                 }
             }
-            let rest: Vec<usize> = set
-                .iter()
-                .enumerate()
-                .filter(|(m, _)| *m != k)
-                .map(|(_, &i)| i)
-                .collect();
-            let over_after = acc.overrides(&upgrades_of(&rest, jobs));
-            let weight = |o: &[(u32, f32)], e: u32| weight_in(acc, o, e);
-            let raised: Vec<u32> = jobs[set[k]]
-                .0
-                .iter()
-                .copied()
-                .filter(|&e| weight(&over, e) != weight(&over_after, e))
-                .collect();
-            let (out, tiles) = pool.with(|scratch| {
-                let out = acc.raise(&field, &over, &over_after, &raised, a.gate(), scratch);
-                // The tiles this computation read (see `LooMemo`).
-                let mut t = Tiles::new(g.width, g.height);
-                for &c in scratch.judged() {
-                    t.mark(c);
-                    for &(x, _) in acc.roads.extra.of(c) {
-                        t.mark(x);
-                    }
-                }
-                for &e in &jobs[set[k]].0 {
-                    let (x, y) = acc.roads.extra.ends[e as usize];
+        }
+        let rest: Vec<usize> = set
+            .iter()
+            .enumerate()
+            .filter(|(m, _)| *m != k)
+            .map(|(_, &i)| i)
+            .collect();
+        let over_after = acc.overrides(&upgrades_of(&rest, jobs));
+        let weight = |o: &[(u32, f32)], e: u32| weight_in(acc, o, e);
+        let raised: Vec<u32> = jobs[set[k]]
+            .0
+            .iter()
+            .copied()
+            .filter(|&e| weight(&over, e) != weight(&over_after, e))
+            .collect();
+        let (out, tiles) = pool.with(|scratch| {
+            let out = acc.raise(&field, &over, &over_after, &raised, a.gate(), scratch);
+            // The tiles this computation read (see `LooMemo`).
+            let mut t = Tiles::new(g.width, g.height);
+            for &c in scratch.judged() {
+                t.mark(c);
+                for &(x, _) in acc.roads.extra.of(c) {
                     t.mark(x);
-                    t.mark(y);
-                }
-                (out, t.dilated())
-            });
-            // The cells whose time the item changes, at their times with it
-            // and without it (each counted only where faster than today).
-            let (mut with, mut without) = (Vec::new(), Vec::new());
-            for &(c, t) in out.iter().filter(|&&(c, t)| t != field[c as usize]) {
-                let ci = c as usize;
-                if field[ci] < base[ci] {
-                    with.push((c, field[ci]));
-                }
-                if t < base[ci] {
-                    without.push((c, t));
                 }
             }
-            (Some(tiles), a.effects(&with).minus(&a.effects(&without)))
-        })
-        .collect();
+            for &e in &jobs[set[k]].0 {
+                let (x, y) = acc.roads.extra.ends[e as usize];
+                t.mark(x);
+                t.mark(y);
+            }
+            (out, t.dilated())
+        });
+        // The cells whose time the item changes, at their times with it
+        // and without it (each counted only where faster than today).
+        let (mut with, mut without) = (Vec::new(), Vec::new());
+        for &(c, t) in out.iter().filter(|&&(c, t)| t != field[c as usize]) {
+            let ci = c as usize;
+            if field[ci] < base[ci] {
+                with.push((c, field[ci]));
+            }
+            if t < base[ci] {
+                without.push((c, t));
+            }
+        }
+        (
+            Some((tiles, out.len())),
+            a.effects(&with).minus(&a.effects(&without)),
+        )
+    });
     drop(pool);
     let mut items = HashMap::new();
     for (k, (tiles, m)) in marginals.iter().enumerate() {
         match tiles {
-            Some(t) => {
+            Some((t, cells)) => {
                 memo.computed += 1;
+                memo.sizes.insert(set[k], *cells);
                 items.insert(set[k], (t.clone(), *m));
             }
             None => {
@@ -1623,6 +1661,9 @@ fn choose_portfolio(
     let mut iterations = 0;
     let mut last: Option<(Vec<usize>, Effects)> = None;
     let mut memo = LooMemo::default();
+    for (i, s) in scored.iter().enumerate() {
+        memo.expect(i, s.effects.cells_improved);
+    }
     let mut note =
         "the chosen segments do not interact: their joint NPV_net equals the sum of their single values".to_string();
     loop {

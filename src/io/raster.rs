@@ -323,11 +323,24 @@ pub fn write_geotiff<T: GdalType + Copy>(
         ]);
         let drv = DriverManager::get_driver_by_name("COG").map_err(|e| Error::output(path, e))?;
         let src = Dataset::open(&tmp).map_err(|e| Error::output(&tmp, e))?;
-        let mut out = src
+        // The COG driver builds its overviews in a temporary file named
+        // after the raster in GDAL's temporary folder, which is the current
+        // folder unless CPL_TMPDIR says otherwise: keep it beside the
+        // output (greenhalo's own staging folder), never in the user's.
+        let dir = path
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        let _ = gdal::config::set_thread_local_config_option("CPL_TMPDIR", &dir.to_string_lossy());
+        let copied = src
             .create_copy(&drv, path, &opts)
-            .map_err(|e| Error::output(path, e))?;
-        out.flush_cache().map_err(|e| Error::output(path, e))?;
-        out.close().map_err(|e| Error::output(path, e))?;
+            .map_err(|e| Error::output(path, e))
+            .and_then(|mut out| {
+                out.flush_cache().map_err(|e| Error::output(path, e))?;
+                out.close().map_err(|e| Error::output(path, e))
+            });
+        let _ = gdal::config::clear_thread_local_config_option("CPL_TMPDIR");
+        copied?;
         Ok(())
     });
     let _ = std::fs::remove_file(&tmp);
