@@ -461,12 +461,10 @@ pub struct ScoredSegment {
 struct CellValues {
     people: Vec<f32>,
     output_t: Vec<f32>,
-    carbon_tc_per_ha: Vec<f32>,
-    /// Each forest cell's expected loss share within the horizon and its
-    /// discounted share at today's travel times (computed once, not once
-    /// per segment that reaches the cell).
-    old_loss: Vec<f64>,
-    old_disc: Vec<f64>,
+    /// Carbon density, t C/ha: the carbon raster's (gaps at the default),
+    /// or the default everywhere when there is no raster.
+    carbon_tc_per_ha: Option<Vec<f32>>,
+    default_carbon_tc_per_ha: f32,
 }
 
 fn cell_values(inp: &Inputs, p: &RoadUpgradeParams, default_carbon: f64) -> CellValues {
@@ -504,9 +502,8 @@ fn cell_values(inp: &Inputs, p: &RoadUpgradeParams, default_carbon: f64) -> Cell
             }
         })
         .collect();
-    let carbon_tc_per_ha = match &inp.carbon {
-        Some(c) => c
-            .iter()
+    let carbon_tc_per_ha = inp.carbon.as_ref().map(|c| {
+        c.iter()
             .map(|v| {
                 if v.is_nan() {
                     default_carbon as f32
@@ -514,15 +511,13 @@ fn cell_values(inp: &Inputs, p: &RoadUpgradeParams, default_carbon: f64) -> Cell
                     *v
                 }
             })
-            .collect(),
-        None => vec![default_carbon as f32; inp.grid.len()],
-    };
+            .collect()
+    });
     CellValues {
         people,
         output_t,
         carbon_tc_per_ha,
-        old_loss: Vec::new(),
-        old_disc: Vec::new(),
+        default_carbon_tc_per_ha: default_carbon as f32,
     }
 }
 
@@ -580,26 +575,7 @@ impl<'a> Appraiser<'a> {
             econ,
             p,
             speeds,
-            cells: {
-                let mut cells = cell_values(inp, p, econ.carbon_density_tc_per_ha);
-                let h = econ.horizon_years as f64;
-                (cells.old_loss, cells.old_disc) = risk
-                    .annual_p
-                    .par_iter()
-                    .map(|p| {
-                        if p.is_nan() {
-                            (0.0, 0.0)
-                        } else {
-                            let p = *p as f64;
-                            (
-                                loss_within(p, h),
-                                discounted_loss_share(p, econ.discount_rate, econ.horizon_years),
-                            )
-                        }
-                    })
-                    .unzip();
-                cells
-            },
+            cells: cell_values(inp, p, econ.carbon_density_tc_per_ha),
             gate: {
                 let fastest = RoadClass::ALL
                     .iter()
@@ -629,11 +605,16 @@ impl<'a> Appraiser<'a> {
     /// Benefits and forest loss of a change in travel times (cells whose
     /// time drops, with their new times).
     pub fn effects(&self, delta: &[(u32, f32)]) -> Effects {
+        self.effects_of(delta.iter().copied())
+    }
+
+    /// `effects` of cells as they come, in the order given.
+    pub fn effects_of(&self, delta: impl Iterator<Item = (u32, f32)>) -> Effects {
         let (inp, risk, e) = (self.inp, self.risk, self.econ);
         let ha = inp.grid.cell_area_ha();
         let cap = risk.travel_cap;
         let mut out = Effects::default();
-        for &(c, t_new) in delta {
+        for (c, t_new) in delta {
             let i = c as usize;
             if inp.aoi_mask[i] == 0 {
                 continue;
@@ -663,11 +644,18 @@ impl<'a> Appraiser<'a> {
             let forest_ha = inp.forest[i] as f64 * ha;
             let p_new = risk.model.annual_p_at(&risk.drivers, i, t_new, cap);
             let h = e.horizon_years as f64;
-            let dloss = forest_ha * (loss_within(p_new, h) - self.cells.old_loss[i]);
+            // Today's shares, from today's p (computed here rather than
+            // stored: 16 bytes a cell at 30 m is 200 MB).
+            let p_old = p_old as f64;
+            let dloss = forest_ha * (loss_within(p_new, h) - loss_within(p_old, h));
             let ddisc = forest_ha
                 * (discounted_loss_share(p_new, e.discount_rate, e.horizon_years)
-                    - self.cells.old_disc[i]);
-            let co2_per_ha = self.cells.carbon_tc_per_ha[i] as f64 * CO2_PER_C;
+                    - discounted_loss_share(p_old, e.discount_rate, e.horizon_years));
+            let carbon = match &self.cells.carbon_tc_per_ha {
+                Some(c) => c[i],
+                None => self.cells.default_carbon_tc_per_ha,
+            };
+            let co2_per_ha = carbon as f64 * CO2_PER_C;
             out.forest_loss_ha += dloss;
             out.tco2 += dloss * co2_per_ha;
             out.carbon_cost_pv_usd += ddisc * co2_per_ha * e.carbon_price_usd_per_tco2;
@@ -1272,15 +1260,14 @@ pub fn leave_one_out_with(
         }
     };
     // The cells faster than today, in cell order (what the upgrade gives).
-    let delta: Changes = field
-        .iter()
-        .zip(base)
-        .enumerate()
-        .filter(|(_, (t, b))| t < b)
-        .map(|(c, (t, _))| (c as u32, *t))
-        .collect();
-    let joint = a.effects(&delta);
-    drop(delta);
+    let joint = a.effects_of(
+        field
+            .iter()
+            .zip(base)
+            .enumerate()
+            .filter(|(_, (t, b))| t < b)
+            .map(|(c, (t, _))| (c as u32, *t)),
+    );
     // Where the last set's computations no longer hold: cells whose time
     // differs, ends of edges of the segments in one set but not the other.
     let stale = last.as_ref().map(|l| {
@@ -1348,19 +1335,14 @@ pub fn leave_one_out_with(
         });
         // The cells whose time the item changes, at their times with it
         // and without it (each counted only where faster than today).
-        let (mut with, mut without) = (Vec::new(), Vec::new());
-        for &(c, t) in out.iter().filter(|&&(c, t)| t != field[c as usize]) {
-            let ci = c as usize;
-            if field[ci] < base[ci] {
-                with.push((c, field[ci]));
-            }
-            if t < base[ci] {
-                without.push((c, t));
-            }
-        }
+        let changes = || out.iter().copied().filter(|&(c, t)| t != field[c as usize]);
+        let with = changes()
+            .map(|(c, _)| (c, field[c as usize]))
+            .filter(|&(c, t)| t < base[c as usize]);
+        let without = changes().filter(|&(c, t)| t < base[c as usize]);
         (
             Some((tiles, out.len())),
-            a.effects(&with).minus(&a.effects(&without)),
+            a.effects_of(with).minus(&a.effects_of(without)),
         )
     });
     drop(pool);
