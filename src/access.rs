@@ -18,7 +18,7 @@ use crate::error::{Error, Result};
 use crate::grid::Grid;
 use crate::inputs::Inputs;
 use crate::kernels::cost_distance::{
-    self, CostGrid, EdgeWeights, ExtraEdges, Gate, Scratch, Source,
+    self, CostGrid, EdgeWeights, ExtraEdges, Gate, GateBounds, Scratch, Source,
 };
 use crate::kernels::lines::cell_pieces;
 
@@ -279,7 +279,7 @@ impl Access {
     /// relaxed through the gate gives every counted cell whose time drops its
     /// exact new time, and need not expand cells (outside the area of
     /// interest) that cannot bring a counted cell below today's time.
-    pub fn gate(&self, fastest_kmh: f64, counted: impl Fn(usize) -> bool) -> Vec<f32> {
+    pub fn gate(&self, fastest_kmh: f64, counted: impl Fn(usize) -> bool) -> GateBounds {
         let fastest: Vec<f32> = self
             .roads
             .edges

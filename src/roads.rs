@@ -26,7 +26,7 @@ use crate::config::{AccessParams, Economics, RoadClass, RoadUpgradeParams};
 use crate::error::{Error, Result};
 use crate::halo::Halo;
 use crate::inputs::Inputs;
-use crate::kernels::cost_distance::{Gate, Scratch};
+use crate::kernels::cost_distance::{Gate, GateBounds, Scratch};
 use crate::kernels::lines::cell_pieces;
 use crate::risk::{discounted_loss_share, loss_within, Risk};
 
@@ -534,7 +534,7 @@ pub struct Appraiser<'a> {
     /// Where upgrades need not be relaxed: cells outside the area of
     /// interest (where nothing is counted) that cannot bring a cell inside
     /// below today's time, whatever the upgrades (`Access::gate`).
-    gate: Vec<f32>,
+    gate: GateBounds,
 }
 
 impl<'a> Appraiser<'a> {

@@ -551,8 +551,8 @@ fn run<S: Store, L: LabelSink, T: FnMut(u32)>(
         if cu > st.acc(ui) {
             continue; // stale entry
         }
-        if let Some(bound) = gate.0 {
-            if cu >= bound[ui] {
+        if let Some(gb) = gate.0 {
+            if gb.stops(ui, cu) {
                 continue; // nothing counted lies beyond
             }
         }
@@ -620,7 +620,35 @@ fn run<S: Store, L: LabelSink, T: FnMut(u32)>(
 /// cost, so every counted cell whose cost drops gets its exact new cost.
 /// `Gate(None)` expands every cell (the result is then exact everywhere).
 #[derive(Debug, Clone, Copy, Default)]
-pub struct Gate<'a>(pub Option<&'a [f32]>);
+pub struct Gate<'a>(pub Option<&'a GateBounds>);
+
+/// The per-cell bounds of a `Gate`, with a bitset of the cells that have
+/// one (the others, counted cells, never stop: a test of one bit, which
+/// stays in cache, spares a read of the bound).
+#[derive(Debug, Clone, Default)]
+pub struct GateBounds {
+    pub bound: Vec<f32>,
+    gated: Vec<u64>,
+}
+
+impl GateBounds {
+    /// Bounds cell by cell (INFINITY: never gated).
+    pub fn new(bound: Vec<f32>) -> GateBounds {
+        let mut gated = vec![0u64; bound.len().div_ceil(64)];
+        for (i, b) in bound.iter().enumerate() {
+            if *b < f32::INFINITY {
+                gated[i / 64] |= 1u64 << (i % 64);
+            }
+        }
+        GateBounds { bound, gated }
+    }
+
+    /// Whether a cell settled at `cost` stops there.
+    #[inline(always)]
+    pub fn stops(&self, cell: usize, cost: f32) -> bool {
+        self.gated[cell / 64] & (1u64 << (cell % 64)) != 0 && cost >= self.bound[cell]
+    }
+}
 
 /// The bounds of a `Gate` for updates that only ever make costs fall from
 /// `base` (the solution with `extra`'s base weights) down to at most what
@@ -641,7 +669,7 @@ pub fn gate_bounds(
     extra: Option<(&ExtraEdges, EdgeWeights)>,
     base: &[f32],
     counted: impl Fn(usize) -> bool,
-) -> Vec<f32> {
+) -> GateBounds {
     let n = g.cost.len();
     assert_eq!(base.len(), n, "base raster size");
     let c = (0..n)
@@ -650,15 +678,17 @@ pub fn gate_bounds(
         .fold(f64::NEG_INFINITY, f64::max);
     if c == f64::NEG_INFINITY {
         // Nothing counted can change: no cell need be expanded.
-        return (0..n)
-            .map(|i| {
-                if counted(i) {
-                    f32::INFINITY
-                } else {
-                    f32::NEG_INFINITY
-                }
-            })
-            .collect();
+        return GateBounds::new(
+            (0..n)
+                .map(|i| {
+                    if counted(i) {
+                        f32::INFINITY
+                    } else {
+                        f32::NEG_INFINITY
+                    }
+                })
+                .collect(),
+        );
     }
     let start: Vec<f32> = (0..n)
         .map(|i| {
@@ -671,7 +701,8 @@ pub fn gate_bounds(
         .collect();
     let w = solve_from(g, extra, &start);
     drop(start);
-    w.iter()
+    let bound = w
+        .iter()
         .enumerate()
         .map(|(i, &wv)| {
             if counted(i) {
@@ -690,7 +721,8 @@ pub fn gate_bounds(
                 }
             }
         })
-        .collect()
+        .collect();
+    GateBounds::new(bound)
 }
 
 /// Reusable memory for incremental updates: a working copy of the base
@@ -844,6 +876,35 @@ fn grid_steps(g: &CostGrid, steps: &Steps, u: usize, mut f: impl FnMut(usize, f3
     }
 }
 
+/// Whether `pred` holds for some grid step of cell `u` (as `grid_steps`
+/// gives them), stopping at the first.
+#[inline]
+fn any_grid_step(
+    g: &CostGrid,
+    steps: &Steps,
+    u: usize,
+    mut pred: impl FnMut(usize, f32) -> bool,
+) -> bool {
+    let fu = g.cost[u];
+    if !passable(fu) {
+        return false;
+    }
+    let (w, h) = (g.width as isize, g.height as isize);
+    let (col, row) = ((u % g.width) as isize, (u / g.width) as isize);
+    for s in 0..8 {
+        let (c2, r2) = (col + steps.dc[s], row + steps.dr[s]);
+        if c2 < 0 || r2 < 0 || c2 >= w || r2 >= h {
+            continue;
+        }
+        let v = (r2 * w + c2) as usize;
+        let fv = g.cost[v];
+        if passable(fv) && pred(v, step_weight(fu, fv, steps.half[s])) {
+            return true;
+        }
+    }
+    false
+}
+
 /// The decremental update: the cells whose accumulated cost depends on the
 /// extra edges `raised`, which go from their weights in `before` to those
 /// in `after` (never cheaper), with their new costs, sorted by cell (a cell
@@ -882,12 +943,13 @@ pub fn relax_dearer(
     let steps = Steps::new(g.dx, g.dy);
     let bit = |v: &Vec<u64>, c: usize| v[c / 64] & (1u64 << (c % 64)) != 0;
     let set = |v: &mut Vec<u64>, c: usize| v[c / 64] |= 1u64 << (c % 64);
-    let source_cost = |c: usize| {
-        sources
-            .iter()
-            .filter(|s| s.cell as usize == c)
-            .map(|s| s.cost)
-            .fold(f32::INFINITY, f32::min)
+    // Each source cell with its cheapest start, by cell.
+    let mut starts: Vec<(u32, f32)> = sources.iter().map(|s| (s.cell, s.cost)).collect();
+    starts.sort_unstable_by(|a, b| a.0.cmp(&b.0).then(a.1.total_cmp(&b.1)));
+    starts.dedup_by_key(|s| s.0);
+    let source_cost = |c: usize| match starts.binary_search_by_key(&(c as u32), |s| s.0) {
+        Ok(k) => starts[k].1,
+        Err(_) => f32::INFINITY,
     };
     // The raised edges' far ends that took their cost through them.
     for &id in raised {
@@ -911,9 +973,7 @@ pub fn relax_dearer(
         let av = acc[vi];
         let mut kept = source_cost(vi) == av;
         if !kept {
-            grid_steps(g, &steps, vi, |u, wt| {
-                kept |= !bit(seen, u) && acc[u] + wt == av;
-            });
+            kept = any_grid_step(g, &steps, vi, |u, wt| !bit(seen, u) && acc[u] + wt == av);
         }
         if !kept {
             kept = extra
@@ -926,8 +986,8 @@ pub fn relax_dearer(
         }
         set(seen, vi);
         changed.push(v);
-        if let Some(bound) = gate.0 {
-            if av >= bound[vi] {
+        if let Some(gb) = gate.0 {
+            if gb.stops(vi, av) {
                 // Gated: the cells it reaches keep their costs, which may
                 // be too low, but no counted cell can come below its base
                 // cost through them (see `gate_bounds`).
@@ -1307,7 +1367,7 @@ mod tests {
             }
             let base = solve(&g, Some((&ex, with(&base_w, &[]))), &sources, None);
             let bounds = gate_bounds(&g, Some((&ex, with(&cheapest, &[]))), &base, counted);
-            gated_cells += (0..n).filter(|&i| bounds[i] <= base[i]).count();
+            gated_cells += (0..n).filter(|&i| bounds.bound[i] <= base[i]).count();
             let check = |got: &[f32], full: &[f32], what: &str| {
                 for i in (0..n).filter(|&i| counted(i)) {
                     if full[i] < base[i] {
