@@ -577,10 +577,12 @@ impl<'a> Appraiser<'a> {
             speeds,
             cells: cell_values(inp, p, econ.carbon_density_tc_per_ha),
             gate: {
+                // The fastest any road can run: every class's speed, and a
+                // rehabilitated primary road's.
                 let fastest = RoadClass::ALL
                     .iter()
                     .map(|c| speeds.speed_kmh(*c))
-                    .fold(0.0, f64::max);
+                    .fold(p.primary_upgraded_kmh, f64::max);
                 access.gate(fastest, |i| inp.aoi_mask[i] != 0)
             },
         }

@@ -368,3 +368,47 @@ fn leave_one_out_reuses_marginals_exactly_when_the_set_changes() {
         "nothing was recomputed: {memo:?}"
     );
 }
+
+/// Outside the area of interest the upgrades stop where no cell inside can
+/// gain any more: with the western third of the sample's grid outside the
+/// AOI and rehabilitated primary roads faster than any class, every
+/// segment's gated effects equal its ungated effects to the bit, and the
+/// gate does stop some upgrades early.
+#[test]
+fn gated_upgrades_give_every_segment_its_ungated_effects() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let ls = greenhalo::config::Landscape::load(&root.join("data/sample/landscape.toml")).unwrap();
+    let progress = greenhalo::progress::Progress::new(true);
+    let (mut inp, _) = greenhalo::inputs::load_checked(&ls, &progress).unwrap();
+    let w = inp.grid.width;
+    for (i, m) in inp.aoi_mask.iter_mut().enumerate() {
+        if i % w < w / 3 {
+            *m = 0;
+        }
+    }
+    let mut cfg = ls.cfg.clone();
+    cfg.road_upgrades.primary_upgraded_kmh = 150.0;
+    let access = Access::compute(&inp, &cfg.access, &cfg.landcover).unwrap();
+    let risk = greenhalo::risk::compute(&inp, &access.travel_min, &cfg.risk, cfg.seed).unwrap();
+    let halo = greenhalo::halo::compute(&inp, &cfg.halo).unwrap();
+    let a = roads::Appraiser::for_landscape(&inp, &access, &risk, &halo, &cfg);
+    let segs = roads::segments(&inp, &cfg.road_upgrades);
+    let jobs = roads::upgrade_jobs(&a, &segs);
+    assert!(
+        jobs.iter().any(|j| j.1 == 150.0),
+        "no primary road to rehabilitate"
+    );
+    let mut scratch = access.scratch();
+    let (mut gated, mut full_cells) = (0, 0);
+    for (k, (edges, kmh)) in jobs.iter().enumerate() {
+        let cut = a.upgrade(edges, *kmh, &mut scratch);
+        let full = access.upgrade(edges, *kmh, &mut scratch);
+        assert_eq!(a.effects(&cut), a.effects(&full), "segment {k}");
+        gated += cut.len();
+        full_cells += full.len();
+    }
+    assert!(
+        gated < full_cells,
+        "the gate stopped nothing ({gated} of {full_cells} cells)"
+    );
+}
