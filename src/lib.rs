@@ -150,29 +150,45 @@ pub fn pipeline(
     let hash = batch::inputs_hash(&ls)?;
     staging.mark(&hash)?;
     let dir = staging.path();
-    // The copies of the inputs beside the products, on the other core.
-    let (copies, products) = rayon::join(
-        || outputs::write_inputs(dir, &inputs),
-        || -> Result<()> {
-            outputs::write_access(dir, &inputs, &access)?;
-            outputs::write_risk(dir, &inputs, &risk)?;
-            outputs::write_halo(dir, &inputs, &halo)?;
-            outputs::write_roads(dir, &inputs, &roads)?;
-            if let Some((p, c)) = &parcels {
-                outputs::write_parcels(dir, &inputs, p, &cfg.transitions.catalogue)?;
-                outputs::write_conservation(dir, &inputs, c)?;
-            }
-            Ok(())
-        },
-    );
-    copies?;
-    products?;
     let mut summary = outputs::summary(&inputs, &problems);
     summary["landscape_file"] = serde_json::json!(landscape.display().to_string());
     summary["inputs_hash"] = serde_json::json!(hash);
     summary["access"] = outputs::access_summary(&inputs, &access);
     summary["risk"] = outputs::risk_summary(&inputs, &risk, cfg.economics.horizon_years as f64);
     summary["roads"] = outputs::roads_summary(&roads);
+    outputs::make_inputs_dir(dir)?;
+    // The layers, their styles, the project and the GeoPackage (copied
+    // from the layers) on one core; the rasters on the other.
+    let (layers, rasters) = rayon::join(
+        || -> Result<()> {
+            outputs::write_input_layers(dir, &inputs)?;
+            outputs::write_halo_layer(dir, &inputs, &halo)?;
+            outputs::write_roads(dir, &inputs, &roads)?;
+            if let Some((p, c)) = &parcels {
+                outputs::write_parcels(dir, &inputs, p, &cfg.transitions.catalogue)?;
+                outputs::write_conservation(dir, &inputs, c)?;
+                let risk_max = risk
+                    .annual_p
+                    .iter()
+                    .filter(|v| !v.is_nan())
+                    .fold(0f32, |a, b| a.max(*b)) as f64;
+                let p90 = summary["access"]["travel_time_min"]["p90"]
+                    .as_f64()
+                    .unwrap_or(600.0);
+                outputs::write_styles_and_project(dir, &inputs, risk_max.max(1e-6), p90.max(1.0))?;
+                outputs::write_geopackage(dir)?;
+            }
+            Ok(())
+        },
+        || -> Result<()> {
+            outputs::write_access(dir, &inputs, &access)?;
+            outputs::write_risk(dir, &inputs, &risk)?;
+            outputs::write_halo_raster(dir, &inputs, &halo)?;
+            outputs::write_input_rasters(dir, &inputs)
+        },
+    );
+    layers?;
+    rasters?;
     if let Some((p, c)) = &parcels {
         summary["parcels"] = outputs::parcels_summary(p);
         summary["conservation"] = outputs::conservation_summary(c);
@@ -188,15 +204,6 @@ pub fn pipeline(
         )?;
         let pilot = finance::pilot_comparison(&fin, p, c, cfg);
         summary["finance"] = outputs::write_finance(dir, &fin, &pilot)?;
-        let risk_max = risk
-            .annual_p
-            .iter()
-            .filter(|v| !v.is_nan())
-            .fold(0f32, |a, b| a.max(*b)) as f64;
-        let p90 = summary["access"]["travel_time_min"]["p90"]
-            .as_f64()
-            .unwrap_or(600.0);
-        outputs::write_styles_and_project(dir, &inputs, risk_max.max(1e-6), p90.max(1.0))?;
         let page = report::html(&inputs, cfg, &summary, &roads, p, c, &fin, &pilot);
         std::fs::write(dir.join("report.html"), page).map_err(|e| Error::io(dir, e))?;
     }

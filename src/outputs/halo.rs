@@ -12,7 +12,8 @@ use crate::io::qml;
 use crate::io::raster::{write_geotiff, Placement};
 use crate::io::srs;
 
-pub fn write_halo(dir: &Path, inp: &Inputs, halo: &Halo) -> Result<()> {
+/// halo.geojson and its style.
+pub fn write_halo_layer(dir: &Path, inp: &Inputs, halo: &Halo) -> Result<()> {
     let grid_srs = srs::parse(&inp.grid_wkt)?;
     let feats: Vec<OutFeature> = halo
         .rings
@@ -39,7 +40,11 @@ pub fn write_halo(dir: &Path, inp: &Inputs, halo: &Halo) -> Result<()> {
         dir.join("halo.qml"),
         qml::single("fill", "255,200,80,90", 0.3),
     )
-    .map_err(|e| Error::io(dir, e))?;
+    .map_err(|e| Error::io(dir, e))
+}
+
+/// halo.tif: 1 in the ring.
+pub fn write_halo_raster(dir: &Path, inp: &Inputs, halo: &Halo) -> Result<()> {
     let at = Placement::of_grid(&inp.grid, &inp.grid_wkt);
     write_geotiff(
         &dir.join("halo.tif"),

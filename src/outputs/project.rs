@@ -195,8 +195,27 @@ pub fn write_styles_and_project(
     };
     let qgs = crate::io::qgs::project(&inp.name, &grid_auth, &inp.grid_wkt, extent, &layers);
     std::fs::write(dir.join("greenhalo.qgs"), qgs).map_err(|e| Error::io(dir, e))?;
-    // The same vector layers in one GeoPackage, each with its style stored
-    // as its default (for analysts who drag the GeoPackage in).
+    Ok(())
+}
+
+/// The vector layers in one GeoPackage, `greenhalo.gpkg`, each with its
+/// style stored as its default (for analysts who drag the GeoPackage in):
+/// read from the layers and styles `write_styles_and_project` and the layer
+/// writers put in `dir`.
+pub fn write_geopackage(dir: &Path) -> Result<()> {
+    let read =
+        |f: &str| std::fs::read_to_string(dir.join(f)).map_err(|e| Error::io(dir.join(f), e));
+    let (roads, parcels, cons, halo) = (
+        read("roads.qml")?,
+        read("parcels.qml")?,
+        read("conservation.qml")?,
+        read("halo.qml")?,
+    );
+    let (markets, aoi, network) = (
+        read("inputs/markets.qml")?,
+        read("inputs/aoi.qml")?,
+        read("inputs/roads.qml")?,
+    );
     let styled: Vec<crate::io::gpkg::StyledLayer> = [
         ("road_segments", "roads.geojson", roads.as_str()),
         ("farmland_transitions", "parcels.geojson", parcels.as_str()),

@@ -16,12 +16,17 @@ use crate::risk::Risk;
 
 use super::write_json;
 
-/// Write every aligned input into `dir/inputs/`.
-pub fn write_inputs(dir: &Path, inp: &Inputs) -> Result<()> {
+/// Make `dir/inputs/`, the folder of the copies of the inputs.
+pub fn make_inputs_dir(dir: &Path) -> Result<()> {
     let d = dir.join("inputs");
     // create_dir, not create_dir_all: after an interrupt removed the
     // staging folder, a write must fail rather than re-create it.
-    std::fs::create_dir(&d).map_err(|e| Error::io(&d, e))?;
+    std::fs::create_dir(&d).map_err(|e| Error::io(&d, e))
+}
+
+/// The aligned input rasters in `dir/inputs/` (see `make_inputs_dir`).
+pub fn write_input_rasters(dir: &Path, inp: &Inputs) -> Result<()> {
+    let d = dir.join("inputs");
     let at = Placement::of_grid(&inp.grid, &inp.grid_wkt);
     let nan = Some(f64::NAN);
     write_geotiff(
@@ -70,7 +75,13 @@ pub fn write_inputs(dir: &Path, inp: &Inputs) -> Result<()> {
         Some(0.0),
         "1 + index of the conservation area",
     )?;
+    Ok(())
+}
 
+/// The input layers, reprojected and cleaned, in `dir/inputs/` (see
+/// `make_inputs_dir`).
+pub fn write_input_layers(dir: &Path, inp: &Inputs) -> Result<()> {
+    let d = dir.join("inputs");
     let grid_srs = srs::parse(&inp.grid_wkt)?;
     let mk = |g: geo::Geometry<f64>, props: Value| OutFeature {
         geom: g,
