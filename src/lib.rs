@@ -181,10 +181,16 @@ pub fn pipeline(
             Ok(())
         },
         || -> Result<()> {
-            outputs::write_access(dir, &inputs, &access)?;
-            outputs::write_risk(dir, &inputs, &risk)?;
-            outputs::write_halo_raster(dir, &inputs, &halo)?;
-            outputs::write_input_rasters(dir, &inputs)
+            let (products, copies) = rayon::join(
+                || -> Result<()> {
+                    outputs::write_access(dir, &inputs, &access)?;
+                    outputs::write_risk(dir, &inputs, &risk)?;
+                    outputs::write_halo_raster(dir, &inputs, &halo)
+                },
+                || outputs::write_input_rasters(dir, &inputs),
+            );
+            products?;
+            copies
         },
     );
     layers?;
