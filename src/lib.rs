@@ -38,30 +38,56 @@ pub use progress::Progress;
 pub struct RunReport {
     pub out_dir: PathBuf,
     pub warnings: Vec<String>,
-    /// Wall-clock seconds per stage, in pipeline order.
+    /// Wall-clock seconds per stage, in pipeline order (halo, parcels and
+    /// conservation run beside other stages: see `total_seconds`).
     pub stage_seconds: Vec<(&'static str, f64)>,
+    /// Wall-clock seconds of the whole run.
+    pub total_seconds: f64,
     /// The summary.json that was written.
     pub summary: serde_json::Value,
 }
 
-/// Wall-clock time per stage.
+/// Wall-clock time per stage. A stage run beside another (halo beside
+/// accessibility, parcels and conservation beside roads) is timed on its
+/// own, so the stages add up to more than the run's wall time.
 struct Stopwatch {
+    start: std::time::Instant,
     at: std::time::Instant,
     laps: Vec<(&'static str, f64)>,
 }
 
 impl Stopwatch {
     fn new() -> Self {
+        let now = std::time::Instant::now();
         Stopwatch {
-            at: std::time::Instant::now(),
+            start: now,
+            at: now,
             laps: Vec::new(),
         }
     }
+
     fn lap(&mut self, stage: &'static str) {
         let now = std::time::Instant::now();
         self.laps.push((stage, (now - self.at).as_secs_f64()));
         self.at = now;
     }
+
+    /// A stage that ran beside the others, `secs` long.
+    fn beside(&mut self, stage: &'static str, secs: f64) {
+        self.laps.push((stage, secs));
+    }
+
+    /// Seconds since the run started.
+    fn total(&self) -> f64 {
+        self.start.elapsed().as_secs_f64()
+    }
+}
+
+/// `f`'s result and how many seconds it took.
+fn timed<T>(f: impl FnOnce() -> T) -> (T, f64) {
+    let t = std::time::Instant::now();
+    let out = f();
+    (out, t.elapsed().as_secs_f64())
 }
 
 /// How far the pipeline goes: `roads` stops after the roads stage.
@@ -106,44 +132,71 @@ pub fn pipeline(
     let cfg = &ls.cfg;
     clock.lap("inputs");
 
+    // The halo needs neither travel times nor risk: drawn on the other
+    // core while accessibility is solved (one Dijkstra, one core).
     let step = progress.spinner("accessibility");
-    let access = access::Access::compute(&inputs, &cfg.access, &cfg.landcover)?;
+    let (access, (halo, halo_secs)) = rayon::join(
+        || access::Access::compute(&inputs, &cfg.access, &cfg.landcover),
+        || timed(|| halo::compute(&inputs, &cfg.halo)),
+    );
+    let access = access?;
     step.finish_and_clear();
     clock.lap("access");
 
     let step = progress.spinner("deforestation risk");
-    let risk = risk::compute(&inputs, &access.travel_min, &cfg.risk, cfg.seed)?;
+    // The roads stage's gate needs only the travel times: computed on the
+    // other core while the risk model is fitted.
+    let (risk, gate) = rayon::join(
+        || risk::compute(&inputs, &access.travel_min, &cfg.risk, cfg.seed),
+        || roads::gate_for(&inputs, &access, &cfg.road_upgrades, &cfg.access),
+    );
+    let risk = risk?;
     step.finish_and_clear();
     clock.lap("risk");
 
-    let halo = halo::compute(&inputs, &cfg.halo)?;
-    clock.lap("halo");
+    let halo = halo?;
+    clock.beside("halo", halo_secs);
 
+    // Parcels and conservation need no road figure: they run beside the
+    // roads stage and fill the moments its solves leave a core idle.
     let bar = progress.bar(0, "road segments");
-    let appraiser = roads::Appraiser::for_landscape(&inputs, &access, &risk, &halo, cfg);
-    let roads = roads::score(&appraiser, &bar)?;
+    let appraiser =
+        roads::Appraiser::for_landscape_with_gate(&inputs, &access, &risk, &halo, cfg, gate);
+    let (roads, later) = rayon::join(
+        || roads::score(&appraiser, &bar),
+        || {
+            (upto >= Upto::All).then(|| {
+                let (p, p_secs) = timed(|| -> Result<parcels::ParcelsResult> {
+                    let mut p = parcels::run(
+                        &inputs,
+                        &risk,
+                        &access.travel_min,
+                        &halo,
+                        &cfg.transitions,
+                        &cfg.economics,
+                    )?;
+                    finance::establishment_years(&mut p, &cfg.finance, cfg.economics.horizon_years);
+                    Ok(p)
+                });
+                let (c, c_secs) = timed(|| {
+                    conservation::run(&inputs, &risk, &cfg.conservation_funding, &cfg.economics)
+                });
+                (p, p_secs, c, c_secs)
+            })
+        },
+    );
+    let roads = roads?;
     bar.finish_and_clear();
     clock.lap("roads");
-
-    let parcels = if upto >= Upto::All {
-        let step = progress.spinner("parcels and conservation funding");
-        let mut p = parcels::run(
-            &inputs,
-            &risk,
-            &access.travel_min,
-            &halo,
-            &cfg.transitions,
-            &cfg.economics,
-        )?;
-        finance::establishment_years(&mut p, &cfg.finance, cfg.economics.horizon_years);
-        clock.lap("parcels");
-        let c = conservation::run(&inputs, &risk, &cfg.conservation_funding, &cfg.economics)?;
-        clock.lap("conservation");
-        warnings.extend(p.unreachable_warning());
-        step.finish_and_clear();
-        Some((p, c))
-    } else {
-        None
+    let parcels = match later {
+        Some((p, p_secs, c, c_secs)) => {
+            let (p, c) = (p?, c?);
+            clock.beside("parcels", p_secs);
+            clock.beside("conservation", c_secs);
+            warnings.extend(p.unreachable_warning());
+            Some((p, c))
+        }
+        None => None,
     };
 
     let staging = io::outdir::Staging::new(out, opts.force)?;
@@ -158,15 +211,30 @@ pub fn pipeline(
     summary["roads"] = outputs::roads_summary(&roads);
     outputs::make_inputs_dir(dir)?;
     // The layers, their styles, the project and the GeoPackage (copied
-    // from the layers) on one core; the rasters on the other.
+    // from the layers) on one side, the rasters on the other; the parcels
+    // (the largest layer) beside the other layers.
     let (layers, rasters) = rayon::join(
         || -> Result<()> {
-            outputs::write_input_layers(dir, &inputs)?;
-            outputs::write_halo_layer(dir, &inputs, &halo)?;
-            outputs::write_roads(dir, &inputs, &roads)?;
-            if let Some((p, c)) = &parcels {
-                outputs::write_parcels(dir, &inputs, p, &cfg.transitions.catalogue)?;
-                outputs::write_conservation(dir, &inputs, c)?;
+            let (others, farmland) = rayon::join(
+                || -> Result<()> {
+                    outputs::write_input_layers(dir, &inputs)?;
+                    outputs::write_halo_layer(dir, &inputs, &halo)?;
+                    outputs::write_roads(dir, &inputs, &roads)?;
+                    if let Some((_, c)) = &parcels {
+                        outputs::write_conservation(dir, &inputs, c)?;
+                    }
+                    Ok(())
+                },
+                || -> Result<()> {
+                    if let Some((p, _)) = &parcels {
+                        outputs::write_parcels(dir, &inputs, p, &cfg.transitions.catalogue)?;
+                    }
+                    Ok(())
+                },
+            );
+            others?;
+            farmland?;
+            if parcels.is_some() {
                 let risk_max = risk
                     .annual_p
                     .iter()
@@ -223,6 +291,7 @@ pub fn pipeline(
         &hash,
         &started.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         &clock.laps,
+        clock.total(),
         &warnings,
     )?;
     let out_dir = staging.commit()?;
@@ -230,6 +299,7 @@ pub fn pipeline(
     Ok(RunReport {
         out_dir,
         warnings,
+        total_seconds: clock.total(),
         stage_seconds: clock.laps,
         summary,
     })

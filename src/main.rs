@@ -220,7 +220,12 @@ fn run(
         }
         eprintln!(
             "{}",
-            greenhalo::report::terminal_summary(&rep.summary, &rep.out_dir, &rep.stage_seconds)
+            greenhalo::report::terminal_summary(
+                &rep.summary,
+                &rep.out_dir,
+                &rep.stage_seconds,
+                rep.total_seconds
+            )
         );
         eprintln!("outputs written to {}", rep.out_dir.display());
     }

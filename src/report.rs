@@ -1300,6 +1300,7 @@ pub fn terminal_summary(
     summary: &serde_json::Value,
     out_dir: &std::path::Path,
     stages: &[(&str, f64)],
+    total: f64,
 ) -> String {
     let f = |v: &serde_json::Value| v.as_f64();
     let mut lines = Vec::new();
@@ -1355,7 +1356,6 @@ pub fn terminal_summary(
             lines.push(format!("  {what:<13} {}", p.display()));
         }
     }
-    let total: f64 = stages.iter().map(|s| s.1).sum();
     let times: Vec<String> = stages.iter().map(|(s, t)| format!("{s} {t:.1}")).collect();
     lines.push(format!(
         "  seconds       {} (total {total:.1})",

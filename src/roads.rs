@@ -537,6 +537,24 @@ pub struct Appraiser<'a> {
     gate: GateBounds,
 }
 
+/// The gate of a landscape's upgrades (see `Appraiser::gate`). It needs
+/// only the travel times, so a run computes it while the risk model is
+/// fitted and hands it to `Appraiser::for_landscape_with_gate`.
+pub fn gate_for(
+    inp: &Inputs,
+    access: &Access,
+    p: &RoadUpgradeParams,
+    speeds: &AccessParams,
+) -> GateBounds {
+    // The fastest any road can run: every class's speed, and a
+    // rehabilitated primary road's.
+    let fastest = RoadClass::ALL
+        .iter()
+        .map(|c| speeds.speed_kmh(*c))
+        .fold(p.primary_upgraded_kmh, f64::max);
+    access.gate(fastest, |i| inp.aoi_mask[i] != 0)
+}
+
 impl<'a> Appraiser<'a> {
     /// The appraiser of a landscape's settings (economics, road upgrades,
     /// access speeds).
@@ -547,15 +565,31 @@ impl<'a> Appraiser<'a> {
         halo: &'a Halo,
         cfg: &'a crate::config::LandscapeConfig,
     ) -> Appraiser<'a> {
-        Appraiser::new(
+        let gate = gate_for(inp, access, &cfg.road_upgrades, &cfg.access);
+        Appraiser::for_landscape_with_gate(inp, access, risk, halo, cfg, gate)
+    }
+
+    /// `for_landscape` with the gate already computed (`gate_for`).
+    pub fn for_landscape_with_gate(
+        inp: &'a Inputs,
+        access: &'a Access,
+        risk: &'a Risk,
+        halo: &'a Halo,
+        cfg: &'a crate::config::LandscapeConfig,
+        gate: GateBounds,
+    ) -> Appraiser<'a> {
+        let (econ, p) = (&cfg.economics, &cfg.road_upgrades);
+        Appraiser {
             inp,
             access,
             risk,
             halo,
-            &cfg.economics,
-            &cfg.road_upgrades,
-            &cfg.access,
-        )
+            econ,
+            p,
+            speeds: &cfg.access,
+            cells: cell_values(inp, p, econ.carbon_density_tc_per_ha),
+            gate,
+        }
     }
 
     pub fn new(
@@ -576,15 +610,7 @@ impl<'a> Appraiser<'a> {
             p,
             speeds,
             cells: cell_values(inp, p, econ.carbon_density_tc_per_ha),
-            gate: {
-                // The fastest any road can run: every class's speed, and a
-                // rehabilitated primary road's.
-                let fastest = RoadClass::ALL
-                    .iter()
-                    .map(|c| speeds.speed_kmh(*c))
-                    .fold(p.primary_upgraded_kmh, f64::max);
-                access.gate(fastest, |i| inp.aoi_mask[i] != 0)
-            },
+            gate: gate_for(inp, access, p, speeds),
         }
     }
 

@@ -28,8 +28,13 @@ pub fn write(path: &Path, layers: &[StyledLayer]) -> Result<()> {
     let fail = |m: String| Error::output(path, m);
     gdal::config::set_thread_local_config_option("OGR_CURRENT_DATE", FIXED_DATE)
         .map_err(|e| fail(e.to_string()))?;
+    // No fsync after each transaction: the file is written in the staging
+    // folder and only moved into place once whole (the bytes are the same).
+    gdal::config::set_thread_local_config_option("OGR_SQLITE_SYNCHRONOUS", "OFF")
+        .map_err(|e| fail(e.to_string()))?;
     let result = write_inner(path, layers);
     let _ = gdal::config::clear_thread_local_config_option("OGR_CURRENT_DATE");
+    let _ = gdal::config::clear_thread_local_config_option("OGR_SQLITE_SYNCHRONOUS");
     result
 }
 

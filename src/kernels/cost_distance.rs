@@ -380,21 +380,24 @@ fn solve_padded(
 
 const PREFETCH_AHEAD: usize = 0;
 
+/// Ask for the cache lines of cell `i` and of the cells above and below it
+/// (a row of `w` cells apart) in `v`: the memory a relaxation of `i` reads.
+/// A hint only: it changes no result.
 #[inline(always)]
-fn prefetch(st: &[[f32; 2]], i: usize, pw: usize) {
+fn prefetch<T>(v: &[T], i: usize, w: usize) {
     #[cfg(target_arch = "x86_64")]
     {
         use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-        for j in [i.wrapping_sub(pw), i, i + pw] {
-            if j < st.len() {
+        for j in [i.wrapping_sub(w), i, i + w] {
+            if j < v.len() {
                 // SAFETY: a prefetch is a hint; the address is in bounds.
-                unsafe { _mm_prefetch(st.as_ptr().add(j) as *const i8, _MM_HINT_T0) };
+                unsafe { _mm_prefetch(v.as_ptr().add(j) as *const i8, _MM_HINT_T0) };
             }
         }
     }
     #[cfg(not(target_arch = "x86_64"))]
     {
-        let _ = (st, i, pw);
+        let _ = (v, i, w);
     }
 }
 
@@ -460,6 +463,8 @@ fn run_padded<L: LabelSink>(
 /// cache line instead of two; for full solves).
 trait Store {
     fn len(&self) -> usize;
+    /// Prefetch what relaxing cell `i` reads (see `prefetch`).
+    fn prefetch_rows(&self, i: usize, w: usize);
     fn cost(&self, i: usize) -> f32;
     fn acc(&self, i: usize) -> f32;
     fn set_acc(&mut self, i: usize, v: f32);
@@ -483,6 +488,11 @@ impl Store for Split<'_> {
     #[inline(always)]
     fn len(&self) -> usize {
         self.acc.len()
+    }
+    #[inline(always)]
+    fn prefetch_rows(&self, i: usize, w: usize) {
+        prefetch(self.acc, i, w);
+        prefetch(self.cost, i, w);
     }
     #[inline(always)]
     fn cost(&self, i: usize) -> f32 {
@@ -548,6 +558,11 @@ fn run<S: Store, L: LabelSink, T: FnMut(u32)>(
     assert_eq!(st.len(), g.width * g.height);
     while let Some((cu, u)) = heap.pop() {
         let ui = u as usize;
+        // Bound by memory latency on large grids: ask for the next cell's
+        // rows while this one is relaxed.
+        if let Some(next) = heap.peek_cell(0) {
+            st.prefetch_rows(next as usize, g.width);
+        }
         if cu > st.acc(ui) {
             continue; // stale entry
         }
@@ -876,35 +891,6 @@ fn grid_steps(g: &CostGrid, steps: &Steps, u: usize, mut f: impl FnMut(usize, f3
     }
 }
 
-/// Whether `pred` holds for some grid step of cell `u` (as `grid_steps`
-/// gives them), stopping at the first.
-#[inline]
-fn any_grid_step(
-    g: &CostGrid,
-    steps: &Steps,
-    u: usize,
-    mut pred: impl FnMut(usize, f32) -> bool,
-) -> bool {
-    let fu = g.cost[u];
-    if !passable(fu) {
-        return false;
-    }
-    let (w, h) = (g.width as isize, g.height as isize);
-    let (col, row) = ((u % g.width) as isize, (u / g.width) as isize);
-    for s in 0..8 {
-        let (c2, r2) = (col + steps.dc[s], row + steps.dr[s]);
-        if c2 < 0 || r2 < 0 || c2 >= w || r2 >= h {
-            continue;
-        }
-        let v = (r2 * w + c2) as usize;
-        let fv = g.cost[v];
-        if passable(fv) && pred(v, step_weight(fu, fv, steps.half[s])) {
-            return true;
-        }
-    }
-    false
-}
-
 /// The decremental update: the cells whose accumulated cost depends on the
 /// extra edges `raised`, which go from their weights in `before` to those
 /// in `after` (never cheaper), with their new costs, sorted by cell (a cell
@@ -965,6 +951,10 @@ pub fn relax_dearer(
     // on a raised edge, and so may the cells it reaches tightly.
     while let Some((_, v)) = heap.pop() {
         let vi = v as usize;
+        if let Some(next) = heap.peek_cell(0) {
+            prefetch(acc, next as usize, g.width);
+            prefetch(g.cost, next as usize, g.width);
+        }
         if bit(decided, vi) {
             continue;
         }
@@ -972,8 +962,23 @@ pub fn relax_dearer(
         visited.push(v);
         let av = acc[vi];
         let mut kept = source_cost(vi) == av;
+        // One pass over the grid neighbours (a step weighs the same both
+        // ways): whether one that keeps its cost reaches this cell tightly,
+        // and which undecided ones this cell reaches tightly (pushed, in
+        // neighbour order, only if this cell turns out to depend).
+        let mut tight = [(0f32, 0u32); 8];
+        let mut n_tight = 0;
         if !kept {
-            kept = any_grid_step(g, &steps, vi, |u, wt| !bit(seen, u) && acc[u] + wt == av);
+            grid_steps(g, &steps, vi, |u, wt| {
+                let au = acc[u];
+                if au + wt == av && !bit(seen, u) {
+                    kept = true;
+                }
+                if av + wt == au && !bit(decided, u) {
+                    tight[n_tight] = (au, u as u32);
+                    n_tight += 1;
+                }
+            });
         }
         if !kept {
             kept = extra
@@ -994,11 +999,9 @@ pub fn relax_dearer(
                 continue;
             }
         }
-        grid_steps(g, &steps, vi, |x, wt| {
-            if !bit(decided, x) && av + wt == acc[x] {
-                heap.push(acc[x], x as u32);
-            }
-        });
+        for &(ax, x) in &tight[..n_tight] {
+            heap.push(ax, x);
+        }
         for &(x, id) in extra.of(v) {
             if !bit(decided, x as usize) && av + before.get(id) == acc[x as usize] {
                 heap.push(acc[x as usize], x);

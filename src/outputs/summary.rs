@@ -240,6 +240,7 @@ pub fn write_run_log(
     inputs_hash: &str,
     started_utc: &str,
     stages: &[(&str, f64)],
+    total_secs: f64,
     warnings: &[String],
 ) -> Result<()> {
     let mut t = format!(
@@ -250,8 +251,10 @@ pub fn write_run_log(
     for (s, secs) in stages {
         t.push_str(&format!("  {s:<24} {secs:>8.2}\n"));
     }
-    let total: f64 = stages.iter().map(|s| s.1).sum();
-    t.push_str(&format!("  {:<24} {total:>8.2}\n", "total"));
+    t.push_str(&format!("  {:<24} {total_secs:>8.2}\n", "total"));
+    t.push_str(
+        "(halo runs beside access, parcels and conservation beside roads; total is the wall time)\n",
+    );
     t.push_str(&format!("\nwarnings: {}\n", warnings.len()));
     for w in warnings {
         t.push_str(&format!("  {w}\n"));
