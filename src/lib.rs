@@ -38,8 +38,8 @@ pub use progress::Progress;
 pub struct RunReport {
     pub out_dir: PathBuf,
     pub warnings: Vec<String>,
-    /// Wall-clock seconds per stage, in pipeline order (halo, parcels and
-    /// conservation run beside other stages: see `total_seconds`).
+    /// Wall-clock seconds per stage, in pipeline order (the halo runs
+    /// beside accessibility: see `total_seconds`).
     pub stage_seconds: Vec<(&'static str, f64)>,
     /// Wall-clock seconds of the whole run.
     pub total_seconds: f64,
@@ -47,9 +47,9 @@ pub struct RunReport {
     pub summary: serde_json::Value,
 }
 
-/// Wall-clock time per stage. A stage run beside another (halo beside
-/// accessibility, parcels and conservation beside roads) is timed on its
-/// own, so the stages add up to more than the run's wall time.
+/// Wall-clock time per stage. A stage run beside another (the halo beside
+/// accessibility) is timed on its own, so the stages add up to more than
+/// the run's wall time.
 struct Stopwatch {
     start: std::time::Instant,
     at: std::time::Instant,
@@ -157,46 +157,36 @@ pub fn pipeline(
     let halo = halo?;
     clock.beside("halo", halo_secs);
 
-    // Parcels and conservation need no road figure: they run beside the
-    // roads stage and fill the moments its solves leave a core idle.
     let bar = progress.bar(0, "road segments");
     let appraiser =
         roads::Appraiser::for_landscape_with_gate(&inputs, &access, &risk, &halo, cfg, gate);
-    let (roads, later) = rayon::join(
-        || roads::score(&appraiser, &bar),
-        || {
-            (upto >= Upto::All).then(|| {
-                let (p, p_secs) = timed(|| -> Result<parcels::ParcelsResult> {
-                    let mut p = parcels::run(
-                        &inputs,
-                        &risk,
-                        &access.travel_min,
-                        &halo,
-                        &cfg.transitions,
-                        &cfg.economics,
-                    )?;
-                    finance::establishment_years(&mut p, &cfg.finance, cfg.economics.horizon_years);
-                    Ok(p)
-                });
-                let (c, c_secs) = timed(|| {
-                    conservation::run(&inputs, &risk, &cfg.conservation_funding, &cfg.economics)
-                });
-                (p, p_secs, c, c_secs)
-            })
-        },
-    );
-    let roads = roads?;
+    let roads = roads::score(&appraiser, &bar)?;
     bar.finish_and_clear();
     clock.lap("roads");
-    let parcels = match later {
-        Some((p, p_secs, c, c_secs)) => {
-            let (p, c) = (p?, c?);
-            clock.beside("parcels", p_secs);
-            clock.beside("conservation", c_secs);
-            warnings.extend(p.unreachable_warning());
-            Some((p, c))
-        }
-        None => None,
+
+    // (Parcels and conservation need no road figure, but run after the
+    // roads: their HiGHS solves beside the roads' on another thread failed
+    // with "HiGHS error while solving model", and at 30 m the roads keep
+    // both cores busy anyway.)
+    let parcels = if upto >= Upto::All {
+        let step = progress.spinner("parcels and conservation funding");
+        let mut p = parcels::run(
+            &inputs,
+            &risk,
+            &access.travel_min,
+            &halo,
+            &cfg.transitions,
+            &cfg.economics,
+        )?;
+        finance::establishment_years(&mut p, &cfg.finance, cfg.economics.horizon_years);
+        clock.lap("parcels");
+        let c = conservation::run(&inputs, &risk, &cfg.conservation_funding, &cfg.economics)?;
+        clock.lap("conservation");
+        warnings.extend(p.unreachable_warning());
+        step.finish_and_clear();
+        Some((p, c))
+    } else {
+        None
     };
 
     let staging = io::outdir::Staging::new(out, opts.force)?;

@@ -1287,15 +1287,18 @@ pub fn leave_one_out_with(
             field
         }
     };
-    // The cells faster than today, in cell order (what the upgrade gives).
-    let joint = a.effects_of(
-        field
-            .iter()
-            .zip(base)
-            .enumerate()
-            .filter(|(_, (t, b))| t < b)
-            .map(|(c, (t, _))| (c as u32, *t)),
-    );
+    // The cells faster than today, in cell order (what the upgrade gives):
+    // summed beside the marginals below.
+    let joint = || {
+        a.effects_of(
+            field
+                .iter()
+                .zip(base)
+                .enumerate()
+                .filter(|(_, (t, b))| t < b)
+                .map(|(c, (t, _))| (c as u32, *t)),
+        )
+    };
     // Where the last set's computations no longer hold: cells whose time
     // differs, ends of edges of the segments in one set but not the other.
     let stale = last.as_ref().map(|l| {
@@ -1319,60 +1322,68 @@ pub fn leave_one_out_with(
         }
         t
     });
+    // The last set's times are read no more (4 B a cell).
+    let mut last = last;
+    if let Some(l) = last.as_mut() {
+        l.field = Vec::new();
+    }
     let pool = ScratchPool::new(&field);
     let mut order: Vec<usize> = (0..set.len()).collect();
     order.sort_by_key(|&k| std::cmp::Reverse(memo.sizes.get(&set[k]).copied().unwrap_or(0)));
-    let marginals: Vec<(Option<(Tiles, usize)>, Effects)> = largest_first(&order, |k| {
-        if let (Some(l), Some(stale)) = (&last, &stale) {
-            if let Some((tiles, m)) = l.items.get(&set[k]) {
-                if !tiles.meets(stale) {
-                    return (None, *m);
+    let (joint, marginals) = rayon::join(joint, || {
+        largest_first(&order, |k| {
+            if let (Some(l), Some(stale)) = (&last, &stale) {
+                if let Some((tiles, m)) = l.items.get(&set[k]) {
+                    if !tiles.meets(stale) {
+                        return (None, *m);
+                    }
                 }
             }
-        }
-        let rest: Vec<usize> = set
-            .iter()
-            .enumerate()
-            .filter(|(m, _)| *m != k)
-            .map(|(_, &i)| i)
-            .collect();
-        let over_after = acc.overrides(&upgrades_of(&rest, jobs));
-        let weight = |o: &[(u32, f32)], e: u32| weight_in(acc, o, e);
-        let raised: Vec<u32> = jobs[set[k]]
-            .0
-            .iter()
-            .copied()
-            .filter(|&e| weight(&over, e) != weight(&over_after, e))
-            .collect();
-        let (out, tiles) = pool.with(|scratch| {
-            let out = acc.raise(&field, &over, &over_after, &raised, a.gate(), scratch);
-            // The tiles this computation read (see `LooMemo`).
-            let mut t = Tiles::new(g.width, g.height);
-            for &c in scratch.judged() {
-                t.mark(c);
-                for &(x, _) in acc.roads.extra.of(c) {
+            let rest: Vec<usize> = set
+                .iter()
+                .enumerate()
+                .filter(|(m, _)| *m != k)
+                .map(|(_, &i)| i)
+                .collect();
+            let over_after = acc.overrides(&upgrades_of(&rest, jobs));
+            let weight = |o: &[(u32, f32)], e: u32| weight_in(acc, o, e);
+            let raised: Vec<u32> = jobs[set[k]]
+                .0
+                .iter()
+                .copied()
+                .filter(|&e| weight(&over, e) != weight(&over_after, e))
+                .collect();
+            let (out, tiles) = pool.with(|scratch| {
+                let out = acc.raise(&field, &over, &over_after, &raised, a.gate(), scratch);
+                // The tiles this computation read (see `LooMemo`).
+                let mut t = Tiles::new(g.width, g.height);
+                for &c in scratch.judged() {
+                    t.mark(c);
+                    for &(x, _) in acc.roads.extra.of(c) {
+                        t.mark(x);
+                    }
+                }
+                for &e in &jobs[set[k]].0 {
+                    let (x, y) = acc.roads.extra.ends[e as usize];
                     t.mark(x);
+                    t.mark(y);
                 }
-            }
-            for &e in &jobs[set[k]].0 {
-                let (x, y) = acc.roads.extra.ends[e as usize];
-                t.mark(x);
-                t.mark(y);
-            }
-            (out, t.dilated())
-        });
-        // The cells whose time the item changes, at their times with it
-        // and without it (each counted only where faster than today).
-        let changes = || out.iter().copied().filter(|&(c, t)| t != field[c as usize]);
-        let with = changes()
-            .map(|(c, _)| (c, field[c as usize]))
-            .filter(|&(c, t)| t < base[c as usize]);
-        let without = changes().filter(|&(c, t)| t < base[c as usize]);
-        (
-            Some((tiles, out.len())),
-            a.effects_of(with).minus(&a.effects_of(without)),
-        )
+                (out, t.dilated())
+            });
+            // The cells whose time the item changes, at their times with it
+            // and without it (each counted only where faster than today).
+            let changes = || out.iter().copied().filter(|&(c, t)| t != field[c as usize]);
+            let with = changes()
+                .map(|(c, _)| (c, field[c as usize]))
+                .filter(|&(c, t)| t < base[c as usize]);
+            let without = changes().filter(|&(c, t)| t < base[c as usize]);
+            (
+                Some((tiles, out.len())),
+                a.effects_of(with).minus(&a.effects_of(without)),
+            )
+        })
     });
+    let marginals: Vec<(Option<(Tiles, usize)>, Effects)> = marginals;
     drop(pool);
     let mut items = HashMap::new();
     for (k, (tiles, m)) in marginals.iter().enumerate() {
@@ -1671,6 +1682,9 @@ pub fn score(a: &Appraiser, bar: &ProgressBar) -> Result<RoadsResult> {
             out
         })
         .collect();
+    // Its working copies of the travel-time field (4 B a cell each) are
+    // not needed by the re-check, which makes its own.
+    drop(pool);
 
     // Pareto layers, then rank by layer and NPV_net.
     let npv_e: Vec<f64> = scored.iter().map(|s| s.npv_econ_usd).collect();
@@ -1695,8 +1709,13 @@ pub fn score(a: &Appraiser, bar: &ProgressBar) -> Result<RoadsResult> {
     // rather than leave the finished bar standing still.
     bar.set_message("portfolio re-check");
     bar.enable_steady_tick(std::time::Duration::from_millis(200));
-    let portfolio = choose_portfolio(a, &mut scored, &jobs)?;
+    // (HiGHS solves stay on this thread: the frontier's beside the
+    // re-check's failed with "HiGHS error while solving model".)
+    let (portfolio, chosen) = choose_portfolio(a, &scored, &jobs)?;
     let frontier = frontier(&scored, 20)?;
+    for i in chosen {
+        scored[i].in_portfolio = true;
+    }
     Ok(RoadsResult {
         segments: segs,
         scored,
@@ -1711,11 +1730,12 @@ pub fn score(a: &Appraiser, bar: &ProgressBar) -> Result<RoadsResult> {
 /// chosen segment's value is replaced by its marginal value given the rest
 /// of the set (leave-one-out), and the MIP is solved again; this repeats
 /// until the set no longer changes (at most 5 times).
+/// Returns the portfolio and its segments' indices in `scored`.
 fn choose_portfolio(
     a: &Appraiser,
-    scored: &mut [ScoredSegment],
+    scored: &[ScoredSegment],
     jobs: &[(Vec<u32>, f64)],
-) -> Result<Portfolio> {
+) -> Result<(Portfolio, Vec<usize>)> {
     let budget = a.p.road_budget_usd;
     let eligible: Vec<bool> = scored
         .iter()
@@ -1836,10 +1856,7 @@ fn choose_portfolio(
         iterations,
         note,
     };
-    for &i in &set {
-        scored[i].in_portfolio = true;
-    }
-    Ok(portfolio)
+    Ok((portfolio, set))
 }
 
 #[cfg(test)]

@@ -751,6 +751,10 @@ pub struct Scratch {
     /// `relax_dearer`: cells already judged, and their list.
     decided: Vec<u64>,
     visited: Vec<u32>,
+    /// `relax_dearer`: cells next to the region whose costs it re-settles
+    /// (some more than once, some inside it after all), besides the judged
+    /// cells that keep their costs.
+    rim: Vec<u32>,
 }
 
 impl Scratch {
@@ -762,6 +766,7 @@ impl Scratch {
             heap: RadixHeap::default(),
             decided: vec![0; base.len().div_ceil(64)],
             visited: Vec::new(),
+            rim: Vec::new(),
         }
     }
 
@@ -922,10 +927,12 @@ pub fn relax_dearer(
         heap,
         decided,
         visited,
+        rim,
     } = scratch;
     heap.clear();
     changed.clear();
     visited.clear();
+    rim.clear();
     let steps = Steps::new(g.dx, g.dy);
     let bit = |v: &Vec<u64>, c: usize| v[c / 64] & (1u64 << (c % 64)) != 0;
     let set = |v: &mut Vec<u64>, c: usize| v[c / 64] |= 1u64 << (c % 64);
@@ -968,15 +975,25 @@ pub fn relax_dearer(
         // neighbour order, only if this cell turns out to depend).
         let mut tight = [(0f32, 0u32); 8];
         let mut n_tight = 0;
+        // The neighbours that keep their cost so far and that this cell
+        // does not reach tightly (those are judged in turn, and kept ones
+        // are found in `visited`): the re-settling starts from them
+        // (below) if this cell depends.
+        let mut near = [0u32; 8];
+        let mut n_near = 0;
         if !kept {
             grid_steps(g, &steps, vi, |u, wt| {
                 let au = acc[u];
-                if au + wt == av && !bit(seen, u) {
+                let unseen = !bit(seen, u);
+                if unseen && au + wt == av {
                     kept = true;
                 }
                 if av + wt == au && !bit(decided, u) {
                     tight[n_tight] = (au, u as u32);
                     n_tight += 1;
+                } else if unseen {
+                    near[n_near] = u as u32;
+                    n_near += 1;
                 }
             });
         }
@@ -991,11 +1008,21 @@ pub fn relax_dearer(
         }
         set(seen, vi);
         changed.push(v);
+        rim.extend_from_slice(&near[..n_near]);
+        rim.extend(
+            extra
+                .of(v)
+                .iter()
+                .filter(|&&(u, _)| !bit(seen, u as usize))
+                .map(|&(u, _)| u),
+        );
         if let Some(gb) = gate.0 {
             if gb.stops(vi, av) {
                 // Gated: the cells it reaches keep their costs, which may
                 // be too low, but no counted cell can come below its base
-                // cost through them (see `gate_bounds`).
+                // cost through them (see `gate_bounds`); they are judged
+                // no further, so they go on the rim.
+                rim.extend(tight[..n_tight].iter().map(|t| t.1));
                 continue;
             }
         }
@@ -1008,27 +1035,35 @@ pub fn relax_dearer(
             }
         }
     }
-    // Forget their costs, seed them from the cells around that keep theirs,
-    // and settle them again.
+    // Forget their costs, seed each from the cells around it that keep
+    // theirs (the cheapest step in from one; a minimum, so the order the
+    // steps are taken in does not matter), and settle them again. The
+    // steps are taken from the rim's side: only the cells next to the
+    // region are read again, not every cell in it.
     for &c in changed.iter() {
-        work[c as usize] = f32::INFINITY;
+        work[c as usize] = source_cost(c as usize);
+    }
+    for &u in rim.iter().chain(visited.iter()) {
+        let ui = u as usize;
+        let au = acc[ui];
+        if bit(seen, ui) || !au.is_finite() {
+            continue;
+        }
+        grid_steps(g, &steps, ui, |c, wt| {
+            if bit(seen, c) {
+                work[c] = work[c].min(au + wt);
+            }
+        });
+        for &(c, id) in extra.of(u) {
+            if bit(seen, c as usize) {
+                work[c as usize] = work[c as usize].min(au + after.get(id));
+            }
+        }
     }
     heap.clear();
     for &c in changed.iter() {
-        let ci = c as usize;
-        let mut best = source_cost(ci);
-        grid_steps(g, &steps, ci, |u, wt| {
-            if !bit(seen, u) && acc[u].is_finite() {
-                best = best.min(acc[u] + wt);
-            }
-        });
-        for &(u, id) in extra.of(c) {
-            if !bit(seen, u as usize) && acc[u as usize].is_finite() {
-                best = best.min(acc[u as usize] + after.get(id));
-            }
-        }
+        let best = work[c as usize];
         if best < f32::INFINITY {
-            work[ci] = best;
             heap.push(best, c);
         }
     }

@@ -252,9 +252,7 @@ pub fn write_run_log(
         t.push_str(&format!("  {s:<24} {secs:>8.2}\n"));
     }
     t.push_str(&format!("  {:<24} {total_secs:>8.2}\n", "total"));
-    t.push_str(
-        "(halo runs beside access, parcels and conservation beside roads; total is the wall time)\n",
-    );
+    t.push_str("(the halo runs beside access; total is the wall time)\n");
     t.push_str(&format!("\nwarnings: {}\n", warnings.len()));
     for w in warnings {
         t.push_str(&format!("  {w}\n"));
