@@ -244,7 +244,7 @@ pub fn solve(
 ) -> Vec<f32> {
     assert_eq!(g.cost.len(), g.width * g.height, "cost raster size");
     let st = padded(g.cost, g.width, g.height);
-    solve_padded(g, st, extra, sources, labels)
+    solve_padded(g, st, extra, || sources.iter().copied(), labels)
 }
 
 /// `solve` that takes the cost raster by value and frees it once copied,
@@ -268,29 +268,31 @@ pub fn solve_owned(
         dy,
         cost: &[],
     };
-    solve_padded(&g, st, None, sources, None)
+    solve_padded(&g, st, None, || sources.iter().copied(), None)
 }
 
-/// Accumulated cost from cells that start at given costs (`start`, one per
+/// Accumulated cost from cells that start at given costs (`start` of each
 /// cell; INFINITY for cells that are not sources), as `solve`.
 pub fn solve_from(
     g: &CostGrid,
     extra: Option<(&ExtraEdges, EdgeWeights)>,
-    start: &[f32],
+    start: impl Fn(usize) -> f32,
 ) -> Vec<f32> {
     assert_eq!(g.cost.len(), g.width * g.height, "cost raster size");
-    assert_eq!(start.len(), g.cost.len(), "start raster size");
-    let sources: Vec<Source> = start
-        .iter()
-        .enumerate()
-        .filter(|(_, c)| c.is_finite() && **c >= 0.0)
-        .map(|(i, &c)| Source {
-            cell: i as u32,
-            cost: c,
-            label: 0,
+    let st = padded(g.cost, g.width, g.height);
+    // The sources made as the solver reads them: a start for every cell
+    // of a large grid would otherwise be held twice (12 B a cell).
+    let sources = || {
+        (0..g.cost.len()).filter_map(|i| {
+            let c = start(i);
+            (c.is_finite() && c >= 0.0).then_some(Source {
+                cell: i as u32,
+                cost: c,
+                label: 0,
+            })
         })
-        .collect();
-    solve(g, extra, &sources, None)
+    };
+    solve_padded(g, st, extra, sources, None)
 }
 
 /// Copy costs into a grid padded with a ring of impassable cells, so the hot
@@ -309,11 +311,13 @@ fn padded(cost: &[f32], w: usize, h: usize) -> Vec<[f32; 2]> {
     st
 }
 
-fn solve_padded(
+/// `sources` gives the sources, as often as asked (twice with labels): a
+/// slice's, or ones made on the fly (`solve_from`, millions of them).
+fn solve_padded<I: Iterator<Item = Source>>(
     g: &CostGrid,
     mut st: Vec<[f32; 2]>,
     extra: Option<(&ExtraEdges, EdgeWeights)>,
-    sources: &[Source],
+    sources: impl Fn() -> I,
     labels: Option<&mut [u16]>,
 ) -> Vec<f32> {
     let (w, h) = (g.width, g.height);
@@ -329,7 +333,7 @@ fn solve_padded(
         (ExtraEdges::new(st.len(), ends), wt)
     });
     let mut heap = RadixHeap::default();
-    for s in sources {
+    for s in sources() {
         let c = s.cell as usize;
         if c < n && s.cost >= 0.0 {
             let pc = pad(c);
@@ -343,7 +347,7 @@ fn solve_padded(
     match labels {
         Some(l) => {
             let mut pl = vec![u16::MAX; st.len()];
-            for s in sources {
+            for s in sources() {
                 let c = s.cell as usize;
                 if c < n && st[pad(c)][1] == s.cost && pl[pad(c)] == u16::MAX {
                     pl[pad(c)] = s.label;
@@ -705,17 +709,13 @@ pub fn gate_bounds(
                 .collect(),
         );
     }
-    let start: Vec<f32> = (0..n)
-        .map(|i| {
-            if counted(i) && base[i].is_finite() {
-                (c - base[i] as f64) as f32
-            } else {
-                f32::INFINITY
-            }
-        })
-        .collect();
-    let w = solve_from(g, extra, &start);
-    drop(start);
+    let w = solve_from(g, extra, |i| {
+        if counted(i) && base[i].is_finite() {
+            (c - base[i] as f64) as f32
+        } else {
+            f32::INFINITY
+        }
+    });
     let bound = w
         .iter()
         .enumerate()
