@@ -578,18 +578,8 @@ impl<'a> Appraiser<'a> {
         cfg: &'a crate::config::LandscapeConfig,
         gate: GateBounds,
     ) -> Appraiser<'a> {
-        let (econ, p) = (&cfg.economics, &cfg.road_upgrades);
-        Appraiser {
-            inp,
-            access,
-            risk,
-            halo,
-            econ,
-            p,
-            speeds: &cfg.access,
-            cells: cell_values(inp, p, econ.carbon_density_tc_per_ha),
-            gate,
-        }
+        let (econ, p, speeds) = (&cfg.economics, &cfg.road_upgrades, &cfg.access);
+        Appraiser::with_gate(inp, access, risk, halo, (econ, p, speeds), gate)
     }
 
     pub fn new(
@@ -601,6 +591,18 @@ impl<'a> Appraiser<'a> {
         p: &'a RoadUpgradeParams,
         speeds: &'a AccessParams,
     ) -> Appraiser<'a> {
+        let gate = gate_for(inp, access, p, speeds);
+        Appraiser::with_gate(inp, access, risk, halo, (econ, p, speeds), gate)
+    }
+
+    fn with_gate(
+        inp: &'a Inputs,
+        access: &'a Access,
+        risk: &'a Risk,
+        halo: &'a Halo,
+        (econ, p, speeds): (&'a Economics, &'a RoadUpgradeParams, &'a AccessParams),
+        gate: GateBounds,
+    ) -> Appraiser<'a> {
         Appraiser {
             inp,
             access,
@@ -610,7 +612,7 @@ impl<'a> Appraiser<'a> {
             p,
             speeds,
             cells: cell_values(inp, p, econ.carbon_density_tc_per_ha),
-            gate: gate_for(inp, access, p, speeds),
+            gate,
         }
     }
 
@@ -1275,7 +1277,7 @@ pub fn leave_one_out_with(
     let base = &acc.travel_min;
     // The whole field (ungated): finding the cells that depend on an item
     // reads the times around them, inside the area of interest or not.
-    let last = memo.last.take();
+    let mut last = memo.last.take();
     let over = acc.overrides(&upgrades_of(set, jobs));
     let field = match &last {
         Some(l) => field_from(a, l, set, jobs),
@@ -1323,67 +1325,66 @@ pub fn leave_one_out_with(
         t
     });
     // The last set's times are read no more (4 B a cell).
-    let mut last = last;
     if let Some(l) = last.as_mut() {
         l.field = Vec::new();
     }
     let pool = ScratchPool::new(&field);
     let mut order: Vec<usize> = (0..set.len()).collect();
     order.sort_by_key(|&k| std::cmp::Reverse(memo.sizes.get(&set[k]).copied().unwrap_or(0)));
-    let (joint, marginals) = rayon::join(joint, || {
-        largest_first(&order, |k| {
-            if let (Some(l), Some(stale)) = (&last, &stale) {
-                if let Some((tiles, m)) = l.items.get(&set[k]) {
-                    if !tiles.meets(stale) {
-                        return (None, *m);
+    let (joint, marginals): (Effects, Vec<(Option<(Tiles, usize)>, Effects)>) =
+        rayon::join(joint, || {
+            largest_first(&order, |k| {
+                if let (Some(l), Some(stale)) = (&last, &stale) {
+                    if let Some((tiles, m)) = l.items.get(&set[k]) {
+                        if !tiles.meets(stale) {
+                            return (None, *m);
+                        }
                     }
                 }
-            }
-            let rest: Vec<usize> = set
-                .iter()
-                .enumerate()
-                .filter(|(m, _)| *m != k)
-                .map(|(_, &i)| i)
-                .collect();
-            let over_after = acc.overrides(&upgrades_of(&rest, jobs));
-            let weight = |o: &[(u32, f32)], e: u32| weight_in(acc, o, e);
-            let raised: Vec<u32> = jobs[set[k]]
-                .0
-                .iter()
-                .copied()
-                .filter(|&e| weight(&over, e) != weight(&over_after, e))
-                .collect();
-            let (out, tiles) = pool.with(|scratch| {
-                let out = acc.raise(&field, &over, &over_after, &raised, a.gate(), scratch);
-                // The tiles this computation read (see `LooMemo`).
-                let mut t = Tiles::new(g.width, g.height);
-                for &c in scratch.judged() {
-                    t.mark(c);
-                    for &(x, _) in acc.roads.extra.of(c) {
+                let rest: Vec<usize> = set
+                    .iter()
+                    .enumerate()
+                    .filter(|(m, _)| *m != k)
+                    .map(|(_, &i)| i)
+                    .collect();
+                let over_after = acc.overrides(&upgrades_of(&rest, jobs));
+                let weight = |o: &[(u32, f32)], e: u32| weight_in(acc, o, e);
+                let raised: Vec<u32> = jobs[set[k]]
+                    .0
+                    .iter()
+                    .copied()
+                    .filter(|&e| weight(&over, e) != weight(&over_after, e))
+                    .collect();
+                let (out, tiles) = pool.with(|scratch| {
+                    let out = acc.raise(&field, &over, &over_after, &raised, a.gate(), scratch);
+                    // The tiles this computation read (see `LooMemo`).
+                    let mut t = Tiles::new(g.width, g.height);
+                    for &c in scratch.judged() {
+                        t.mark(c);
+                        for &(x, _) in acc.roads.extra.of(c) {
+                            t.mark(x);
+                        }
+                    }
+                    for &e in &jobs[set[k]].0 {
+                        let (x, y) = acc.roads.extra.ends[e as usize];
                         t.mark(x);
+                        t.mark(y);
                     }
-                }
-                for &e in &jobs[set[k]].0 {
-                    let (x, y) = acc.roads.extra.ends[e as usize];
-                    t.mark(x);
-                    t.mark(y);
-                }
-                (out, t.dilated())
-            });
-            // The cells whose time the item changes, at their times with it
-            // and without it (each counted only where faster than today).
-            let changes = || out.iter().copied().filter(|&(c, t)| t != field[c as usize]);
-            let with = changes()
-                .map(|(c, _)| (c, field[c as usize]))
-                .filter(|&(c, t)| t < base[c as usize]);
-            let without = changes().filter(|&(c, t)| t < base[c as usize]);
-            (
-                Some((tiles, out.len())),
-                a.effects_of(with).minus(&a.effects_of(without)),
-            )
-        })
-    });
-    let marginals: Vec<(Option<(Tiles, usize)>, Effects)> = marginals;
+                    (out, t.dilated())
+                });
+                // The cells whose time the item changes, at their times with it
+                // and without it (each counted only where faster than today).
+                let changes = || out.iter().copied().filter(|&(c, t)| t != field[c as usize]);
+                let with = changes()
+                    .map(|(c, _)| (c, field[c as usize]))
+                    .filter(|&(c, t)| t < base[c as usize]);
+                let without = changes().filter(|&(c, t)| t < base[c as usize]);
+                (
+                    Some((tiles, out.len())),
+                    a.effects_of(with).minus(&a.effects_of(without)),
+                )
+            })
+        });
     drop(pool);
     let mut items = HashMap::new();
     for (k, (tiles, m)) in marginals.iter().enumerate() {
@@ -1711,11 +1712,8 @@ pub fn score(a: &Appraiser, bar: &ProgressBar) -> Result<RoadsResult> {
     bar.enable_steady_tick(std::time::Duration::from_millis(200));
     // (HiGHS solves stay on this thread: the frontier's beside the
     // re-check's failed with "HiGHS error while solving model".)
-    let (portfolio, chosen) = choose_portfolio(a, &scored, &jobs)?;
+    let portfolio = choose_portfolio(a, &mut scored, &jobs)?;
     let frontier = frontier(&scored, 20)?;
-    for i in chosen {
-        scored[i].in_portfolio = true;
-    }
     Ok(RoadsResult {
         segments: segs,
         scored,
@@ -1730,12 +1728,11 @@ pub fn score(a: &Appraiser, bar: &ProgressBar) -> Result<RoadsResult> {
 /// chosen segment's value is replaced by its marginal value given the rest
 /// of the set (leave-one-out), and the MIP is solved again; this repeats
 /// until the set no longer changes (at most 5 times).
-/// Returns the portfolio and its segments' indices in `scored`.
 fn choose_portfolio(
     a: &Appraiser,
-    scored: &[ScoredSegment],
+    scored: &mut [ScoredSegment],
     jobs: &[(Vec<u32>, f64)],
-) -> Result<(Portfolio, Vec<usize>)> {
+) -> Result<Portfolio> {
     let budget = a.p.road_budget_usd;
     let eligible: Vec<bool> = scored
         .iter()
@@ -1856,7 +1853,10 @@ fn choose_portfolio(
         iterations,
         note,
     };
-    Ok((portfolio, set))
+    for &i in &set {
+        scored[i].in_portfolio = true;
+    }
+    Ok(portfolio)
 }
 
 #[cfg(test)]

@@ -405,6 +405,13 @@ fn prefetch<T>(v: &[T], i: usize, w: usize) {
     }
 }
 
+/// `prefetch` of cell `i`'s rows in the accumulated and the cell costs.
+#[inline(always)]
+fn prefetch_both(acc: &[f32], cost: &[f32], i: usize, w: usize) {
+    prefetch(acc, i, w);
+    prefetch(cost, i, w);
+}
+
 /// The full solver's loop, over a padded interleaved grid (see `solve`).
 /// Its arithmetic is that of `run`, step for step, so both give the same
 /// bits.
@@ -495,8 +502,7 @@ impl Store for Split<'_> {
     }
     #[inline(always)]
     fn prefetch_rows(&self, i: usize, w: usize) {
-        prefetch(self.acc, i, w);
-        prefetch(self.cost, i, w);
+        prefetch_both(self.acc, self.cost, i, w);
     }
     #[inline(always)]
     fn cost(&self, i: usize) -> f32 {
@@ -959,8 +965,7 @@ pub fn relax_dearer(
     while let Some((_, v)) = heap.pop() {
         let vi = v as usize;
         if let Some(next) = heap.peek_cell(0) {
-            prefetch(acc, next as usize, g.width);
-            prefetch(g.cost, next as usize, g.width);
+            prefetch_both(acc, g.cost, next as usize, g.width);
         }
         if bit(decided, vi) {
             continue;
