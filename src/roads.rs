@@ -1178,6 +1178,10 @@ fn largest_first<T: Send>(order: &[usize], f: impl Fn(usize) -> T + Sync) -> Vec
     all.into_iter().map(|x| x.1).collect()
 }
 
+/// An item's marginal effects, with the tiles its computation read and its
+/// size in cells (None when reused from the last call).
+type Marginal = (Option<(Tiles, usize)>, Effects);
+
 #[derive(Debug)]
 struct LooLast {
     set: Vec<usize>,
@@ -1331,60 +1335,59 @@ pub fn leave_one_out_with(
     let pool = ScratchPool::new(&field);
     let mut order: Vec<usize> = (0..set.len()).collect();
     order.sort_by_key(|&k| std::cmp::Reverse(memo.sizes.get(&set[k]).copied().unwrap_or(0)));
-    let (joint, marginals): (Effects, Vec<(Option<(Tiles, usize)>, Effects)>) =
-        rayon::join(joint, || {
-            largest_first(&order, |k| {
-                if let (Some(l), Some(stale)) = (&last, &stale) {
-                    if let Some((tiles, m)) = l.items.get(&set[k]) {
-                        if !tiles.meets(stale) {
-                            return (None, *m);
-                        }
+    let (joint, marginals): (Effects, Vec<Marginal>) = rayon::join(joint, || {
+        largest_first(&order, |k| {
+            if let (Some(l), Some(stale)) = (&last, &stale) {
+                if let Some((tiles, m)) = l.items.get(&set[k]) {
+                    if !tiles.meets(stale) {
+                        return (None, *m);
                     }
                 }
-                let rest: Vec<usize> = set
-                    .iter()
-                    .enumerate()
-                    .filter(|(m, _)| *m != k)
-                    .map(|(_, &i)| i)
-                    .collect();
-                let over_after = acc.overrides(&upgrades_of(&rest, jobs));
-                let weight = |o: &[(u32, f32)], e: u32| weight_in(acc, o, e);
-                let raised: Vec<u32> = jobs[set[k]]
-                    .0
-                    .iter()
-                    .copied()
-                    .filter(|&e| weight(&over, e) != weight(&over_after, e))
-                    .collect();
-                let (out, tiles) = pool.with(|scratch| {
-                    let out = acc.raise(&field, &over, &over_after, &raised, a.gate(), scratch);
-                    // The tiles this computation read (see `LooMemo`).
-                    let mut t = Tiles::new(g.width, g.height);
-                    for &c in scratch.judged() {
-                        t.mark(c);
-                        for &(x, _) in acc.roads.extra.of(c) {
-                            t.mark(x);
-                        }
-                    }
-                    for &e in &jobs[set[k]].0 {
-                        let (x, y) = acc.roads.extra.ends[e as usize];
+            }
+            let rest: Vec<usize> = set
+                .iter()
+                .enumerate()
+                .filter(|(m, _)| *m != k)
+                .map(|(_, &i)| i)
+                .collect();
+            let over_after = acc.overrides(&upgrades_of(&rest, jobs));
+            let weight = |o: &[(u32, f32)], e: u32| weight_in(acc, o, e);
+            let raised: Vec<u32> = jobs[set[k]]
+                .0
+                .iter()
+                .copied()
+                .filter(|&e| weight(&over, e) != weight(&over_after, e))
+                .collect();
+            let (out, tiles) = pool.with(|scratch| {
+                let out = acc.raise(&field, &over, &over_after, &raised, a.gate(), scratch);
+                // The tiles this computation read (see `LooMemo`).
+                let mut t = Tiles::new(g.width, g.height);
+                for &c in scratch.judged() {
+                    t.mark(c);
+                    for &(x, _) in acc.roads.extra.of(c) {
                         t.mark(x);
-                        t.mark(y);
                     }
-                    (out, t.dilated())
-                });
-                // The cells whose time the item changes, at their times with it
-                // and without it (each counted only where faster than today).
-                let changes = || out.iter().copied().filter(|&(c, t)| t != field[c as usize]);
-                let with = changes()
-                    .map(|(c, _)| (c, field[c as usize]))
-                    .filter(|&(c, t)| t < base[c as usize]);
-                let without = changes().filter(|&(c, t)| t < base[c as usize]);
-                (
-                    Some((tiles, out.len())),
-                    a.effects_of(with).minus(&a.effects_of(without)),
-                )
-            })
-        });
+                }
+                for &e in &jobs[set[k]].0 {
+                    let (x, y) = acc.roads.extra.ends[e as usize];
+                    t.mark(x);
+                    t.mark(y);
+                }
+                (out, t.dilated())
+            });
+            // The cells whose time the item changes, at their times with it
+            // and without it (each counted only where faster than today).
+            let changes = || out.iter().copied().filter(|&(c, t)| t != field[c as usize]);
+            let with = changes()
+                .map(|(c, _)| (c, field[c as usize]))
+                .filter(|&(c, t)| t < base[c as usize]);
+            let without = changes().filter(|&(c, t)| t < base[c as usize]);
+            (
+                Some((tiles, out.len())),
+                a.effects_of(with).minus(&a.effects_of(without)),
+            )
+        })
+    });
     drop(pool);
     let mut items = HashMap::new();
     for (k, (tiles, m)) in marginals.iter().enumerate() {
