@@ -65,7 +65,18 @@ fn write_inner(path: &Path, layers: &[StyledLayer]) -> Result<()> {
         // single/multi geometries promoted to multi (points stay points).
         // The primary key gets its own name: the layers carry a `fid`
         // attribute of their sources, repeated across sources.
-        let mut args = vec!["-nln", l.name, "-gt", "65536", "-lco", "FID=gpkg_fid"];
+        // The spatial index is made afterwards, in one go (GDAL 3.6 fills
+        // it during the copy about three times slower).
+        let mut args = vec![
+            "-nln",
+            l.name,
+            "-gt",
+            "65536",
+            "-lco",
+            "FID=gpkg_fid",
+            "-lco",
+            "SPATIAL_INDEX=NO",
+        ];
         if !points {
             args.extend(["-nlt", "PROMOTE_TO_MULTI"]);
         }
@@ -75,6 +86,15 @@ fn write_inner(path: &Path, layers: &[StyledLayer]) -> Result<()> {
                 l.source.display()
             ))
         })?;
+    }
+    for l in layers {
+        // (A name of greenhalo's own: no quote to escape.)
+        ds.execute_sql(
+            format!("SELECT CreateSpatialIndex('{}', 'geom')", l.name),
+            None,
+            gdal::vector::sql::Dialect::DEFAULT,
+        )
+        .map_err(|e| fail(format!("cannot index layer {}: {e}", l.name)))?;
     }
     let mut ds = ds
         .start_transaction()

@@ -754,13 +754,13 @@ pub struct Scratch {
     changed: Vec<u32>,
     seen: Vec<u64>,
     heap: RadixHeap,
-    /// `relax_dearer`: cells already judged, and their list.
+    /// `relax_dearer`: its candidates (see there), marked and listed, the
+    /// cells still to visit, and each candidate's tight in-steps (one bit
+    /// a grid step, made on the first call).
     decided: Vec<u64>,
     visited: Vec<u32>,
-    /// `relax_dearer`: cells next to the region whose costs it re-settles
-    /// (some more than once, some inside it after all), besides the judged
-    /// cells that keep their costs.
-    rim: Vec<u32>,
+    stack: Vec<u32>,
+    tight_in: Vec<u8>,
 }
 
 impl Scratch {
@@ -772,14 +772,15 @@ impl Scratch {
             heap: RadixHeap::default(),
             decided: vec![0; base.len().div_ceil(64)],
             visited: Vec::new(),
-            rim: Vec::new(),
+            stack: Vec::new(),
+            tight_in: Vec::new(),
         }
     }
 
-    /// The cells the last `relax_dearer` judged: every cell whose cost it
-    /// could change, and the cells next to them it found keep theirs. Its
-    /// result reads nothing but these cells, their neighbours (on the grid
-    /// and by extra edges) and the weights of edges that touch them.
+    /// The last `relax_dearer`'s candidates: every cell whose cost it could
+    /// change (some keep theirs). Its result reads nothing but these cells,
+    /// their neighbours (on the grid and by extra edges) and the weights of
+    /// edges that touch them.
     pub fn judged(&self) -> &[u32] {
         &self.visited
     }
@@ -879,25 +880,36 @@ pub fn relax_cheaper(
     out
 }
 
-/// The grid neighbours of cell `u` it has a step with (both cells passable),
-/// with the step's weight.
-#[inline]
-fn grid_steps(g: &CostGrid, steps: &Steps, u: usize, mut f: impl FnMut(usize, f32)) {
-    let fu = g.cost[u];
-    if !passable(fu) {
+/// The grid neighbours of cell `u` (any cost), by step index (see `Steps`;
+/// step 7 - s goes back).
+#[inline(always)]
+fn grid_neighbours(g: &CostGrid, u: usize, mut f: impl FnMut(usize, usize)) {
+    let (w, h) = (g.width, g.height);
+    let (col, row) = (u % w, u / w);
+    if col > 0 && row > 0 && col + 1 < w && row + 1 < h {
+        for (s, v) in [
+            u - w - 1,
+            u - w,
+            u - w + 1,
+            u - 1,
+            u + 1,
+            u + w - 1,
+            u + w,
+            u + w + 1,
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            f(s, v);
+        }
         return;
     }
-    let (w, h) = (g.width as isize, g.height as isize);
-    let (col, row) = ((u % g.width) as isize, (u / g.width) as isize);
+    const DC: [isize; 8] = [-1, 0, 1, -1, 1, -1, 0, 1];
+    const DR: [isize; 8] = [-1, -1, -1, 0, 0, 1, 1, 1];
     for s in 0..8 {
-        let (c2, r2) = (col + steps.dc[s], row + steps.dr[s]);
-        if c2 < 0 || r2 < 0 || c2 >= w || r2 >= h {
-            continue;
-        }
-        let v = (r2 * w + c2) as usize;
-        let fv = g.cost[v];
-        if passable(fv) {
-            f(v, step_weight(fu, fv, steps.half[s]));
+        let (c2, r2) = (col as isize + DC[s], row as isize + DR[s]);
+        if c2 >= 0 && r2 >= 0 && (c2 as usize) < w && (r2 as usize) < h {
+            f(s, r2 as usize * w + c2 as usize);
         }
     }
 }
@@ -908,11 +920,24 @@ fn grid_steps(g: &CostGrid, steps: &Steps, u: usize, mut f: impl FnMut(usize, f3
 /// may keep its cost). `acc` is the solution for `before`; every other cell
 /// keeps its cost, and the result equals `solve` with `after` exactly.
 ///
-/// A cell depends on a raised edge when every in-step that gives it its
-/// cost (a tight one) comes from a cell that depends on one, or is a
-/// raised edge; those cells are found in order of cost from the raised
-/// edges' far ends, their costs forgotten, re-seeded from the cells around
-/// them that keep theirs, and settled again by the same Dijkstra loop.
+/// Three passes over the cells a raised edge can reach by tight steps
+/// (steps that give a cell its cost), none in order of cost, so ties (steps
+/// that weigh nothing, or less than the costs' rounding) need no care:
+/// 1. the candidates: the raised edges' far ends that took their cost
+///    through them, and every cell a candidate reaches by a tight step
+///    (noting each candidate's tight in-steps);
+/// 2. the candidates that keep their cost: a source at it, one reached
+///    tightly (with the raised edges at their new weights) from a cell that
+///    is no candidate, and every candidate reached tightly from one that
+///    keeps its cost. (A cell that is no candidate keeps its cost: the
+///    tight path that gave it uses no raised edge and no candidate.)
+/// 3. the others depend on a raised edge: their costs are forgotten,
+///    seeded from their neighbours that keep theirs (the cheapest step in),
+///    and settled again by the same Dijkstra loop.
+///
+/// A gated candidate (see `Gate`) passes nothing on in pass 1: the cells it
+/// reaches keep their costs, which may be too low, but no counted cell can
+/// come below its base cost through them.
 #[allow(clippy::too_many_arguments)]
 pub fn relax_dearer(
     g: &CostGrid,
@@ -933,12 +958,16 @@ pub fn relax_dearer(
         heap,
         decided,
         visited,
-        rim,
+        stack,
+        tight_in,
     } = scratch;
+    if tight_in.len() != acc.len() {
+        *tight_in = vec![0; acc.len()];
+    }
     heap.clear();
     changed.clear();
     visited.clear();
-    rim.clear();
+    stack.clear();
     let steps = Steps::new(g.dx, g.dy);
     let bit = |v: &Vec<u64>, c: usize| v[c / 64] & (1u64 << (c % 64)) != 0;
     let set = |v: &mut Vec<u64>, c: usize| v[c / 64] |= 1u64 << (c % 64);
@@ -950,55 +979,68 @@ pub fn relax_dearer(
         Ok(k) => starts[k].1,
         Err(_) => f32::INFINITY,
     };
-    // The raised edges' far ends that took their cost through them.
+    // Pass 1: the candidates (marked in `decided`, listed in `visited`).
     for &id in raised {
         let (a, b) = extra.ends[id as usize];
         for (x, y) in [(a, b), (b, a)] {
-            if acc[x as usize].is_finite() && acc[x as usize] + before.get(id) == acc[y as usize] {
-                heap.push(acc[y as usize], y);
+            let yi = y as usize;
+            if acc[x as usize].is_finite()
+                && acc[x as usize] + before.get(id) == acc[yi]
+                && !bit(decided, yi)
+            {
+                set(decided, yi);
+                visited.push(y);
+                stack.push(y);
             }
         }
     }
-    // In order of cost: a cell keeps its cost if a cell that keeps its own
-    // reaches it tightly (or it is a source at that cost); else it depends
-    // on a raised edge, and so may the cells it reaches tightly.
-    while let Some((_, v)) = heap.pop() {
+    while let Some(v) = stack.pop() {
         let vi = v as usize;
-        if let Some(next) = heap.peek_cell(0) {
-            prefetch_both(acc, g.cost, next as usize, g.width);
+        let av = acc[vi];
+        let expand = !gate.0.is_some_and(|gb| gb.stops(vi, av));
+        let fv = g.cost[vi];
+        let mut mask = 0u8;
+        if passable(fv) {
+            grid_neighbours(g, vi, |s, u| {
+                let fu = g.cost[u];
+                if !passable(fu) {
+                    return;
+                }
+                let wt = step_weight(fv, fu, steps.half[s]);
+                let au = acc[u];
+                if au + wt == av {
+                    mask |= 1 << s;
+                }
+                if expand && av + wt == au && !bit(decided, u) {
+                    set(decided, u);
+                    visited.push(u as u32);
+                    stack.push(u as u32);
+                }
+            });
         }
-        if bit(decided, vi) {
-            continue;
+        tight_in[vi] = mask;
+        if expand {
+            for &(x, id) in extra.of(v) {
+                let xi = x as usize;
+                if av + before.get(id) == acc[xi] && !bit(decided, xi) {
+                    set(decided, xi);
+                    visited.push(x);
+                    stack.push(x);
+                }
+            }
         }
-        set(decided, vi);
-        visited.push(v);
+    }
+    // Pass 2: the candidates that keep their cost (marked in `seen` for
+    // now), from those that take it from outside, then onwards.
+    for &v in visited.iter() {
+        let vi = v as usize;
         let av = acc[vi];
         let mut kept = source_cost(vi) == av;
-        // One pass over the grid neighbours (a step weighs the same both
-        // ways): whether one that keeps its cost reaches this cell tightly,
-        // and which undecided ones this cell reaches tightly (pushed, in
-        // neighbour order, only if this cell turns out to depend).
-        let mut tight = [(0f32, 0u32); 8];
-        let mut n_tight = 0;
-        // The neighbours that keep their cost so far and that this cell
-        // does not reach tightly (those are judged in turn, and kept ones
-        // are found in `visited`): the re-settling starts from them
-        // (below) if this cell depends.
-        let mut near = [0u32; 8];
-        let mut n_near = 0;
-        if !kept {
-            grid_steps(g, &steps, vi, |u, wt| {
-                let au = acc[u];
-                let unseen = !bit(seen, u);
-                if unseen && au + wt == av {
+        if !kept && tight_in[vi] != 0 {
+            let mask = tight_in[vi];
+            grid_neighbours(g, vi, |s, u| {
+                if mask & (1 << s) != 0 && !bit(decided, u) {
                     kept = true;
-                }
-                if av + wt == au && !bit(decided, u) {
-                    tight[n_tight] = (au, u as u32);
-                    n_tight += 1;
-                } else if unseen {
-                    near[n_near] = u as u32;
-                    n_near += 1;
                 }
             });
         }
@@ -1006,68 +1048,64 @@ pub fn relax_dearer(
             kept = extra
                 .of(v)
                 .iter()
-                .any(|&(u, id)| !bit(seen, u as usize) && acc[u as usize] + after.get(id) == av);
+                .any(|&(u, id)| !bit(decided, u as usize) && acc[u as usize] + after.get(id) == av);
         }
         if kept {
-            continue;
-        }
-        set(seen, vi);
-        changed.push(v);
-        rim.extend_from_slice(&near[..n_near]);
-        rim.extend(
-            extra
-                .of(v)
-                .iter()
-                .filter(|&&(u, _)| !bit(seen, u as usize))
-                .map(|&(u, _)| u),
-        );
-        if let Some(gb) = gate.0 {
-            if gb.stops(vi, av) {
-                // Gated: the cells it reaches keep their costs, which may
-                // be too low, but no counted cell can come below its base
-                // cost through them (see `gate_bounds`); they are judged
-                // no further, so they go on the rim.
-                rim.extend(tight[..n_tight].iter().map(|t| t.1));
-                continue;
-            }
-        }
-        for &(ax, x) in &tight[..n_tight] {
-            heap.push(ax, x);
-        }
-        for &(x, id) in extra.of(v) {
-            if !bit(decided, x as usize) && av + before.get(id) == acc[x as usize] {
-                heap.push(acc[x as usize], x);
-            }
+            set(seen, vi);
+            stack.push(v);
         }
     }
-    // Forget their costs, seed each from the cells around it that keep
-    // theirs (the cheapest step in from one; a minimum, so the order the
-    // steps are taken in does not matter), and settle them again. The
-    // steps are taken from the rim's side: only the cells next to the
-    // region are read again, not every cell in it.
-    for &c in changed.iter() {
-        work[c as usize] = source_cost(c as usize);
-    }
-    for &u in rim.iter().chain(visited.iter()) {
-        let ui = u as usize;
-        let au = acc[ui];
-        if bit(seen, ui) || !au.is_finite() {
-            continue;
-        }
-        grid_steps(g, &steps, ui, |c, wt| {
-            if bit(seen, c) {
-                work[c] = work[c].min(au + wt);
+    while let Some(p) = stack.pop() {
+        let pi = p as usize;
+        grid_neighbours(g, pi, |s, u| {
+            if bit(decided, u) && !bit(seen, u) && tight_in[u] & (1 << (7 - s)) != 0 {
+                set(seen, u);
+                stack.push(u as u32);
             }
         });
-        for &(c, id) in extra.of(u) {
-            if bit(seen, c as usize) {
-                work[c as usize] = work[c as usize].min(au + after.get(id));
+        let ap = acc[pi];
+        for &(x, id) in extra.of(p) {
+            let xi = x as usize;
+            if bit(decided, xi) && !bit(seen, xi) && ap + after.get(id) == acc[xi] {
+                set(seen, xi);
+                stack.push(x);
             }
         }
     }
+    // The rest depend on a raised edge: `seen` now marks them instead.
+    for &v in visited.iter() {
+        let vi = v as usize;
+        seen[vi / 64] ^= 1u64 << (vi % 64);
+        if bit(seen, vi) {
+            changed.push(v);
+        }
+    }
+    // Pass 3: forget their costs, seed each from its neighbours that keep
+    // theirs (the cheapest step in: a minimum, so the order the steps are
+    // taken in does not matter), and settle them again.
     heap.clear();
     for &c in changed.iter() {
-        let best = work[c as usize];
+        let ci = c as usize;
+        let mut best = source_cost(ci);
+        let fc = g.cost[ci];
+        if passable(fc) {
+            grid_neighbours(g, ci, |s, u| {
+                if bit(seen, u) {
+                    return;
+                }
+                let (fu, au) = (g.cost[u], acc[u]);
+                if passable(fu) && au.is_finite() {
+                    best = best.min(au + step_weight(fu, fc, steps.half[s]));
+                }
+            });
+        }
+        for &(u, id) in extra.of(c) {
+            let au = acc[u as usize];
+            if !bit(seen, u as usize) && au.is_finite() {
+                best = best.min(au + after.get(id));
+            }
+        }
+        work[ci] = best;
         if best < f32::INFINITY {
             heap.push(best, c);
         }
@@ -1354,6 +1392,142 @@ mod tests {
             }
         }
         assert!(rose > 100, "the cases should raise many cells ({rose})");
+    }
+
+    /// Ties: zero-cost cells (free to cross) and road edges that weigh
+    /// nothing or less than half a unit in the last place of the costs
+    /// they join (a piece of road a few millimetres long), so that a step
+    /// is tight both ways and a cell can owe its cost to a cell of the
+    /// same cost that depends on a raised edge. Bit for bit against the
+    /// full solve; with the gate, exact for the counted cells that gain.
+    #[test]
+    fn decremental_equals_full_with_ties_bit_for_bit() {
+        use rand::{Rng, SeedableRng};
+        let (mut rose, mut tied) = (0usize, 0usize);
+        for seed in 0..200u64 {
+            let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5000 + seed);
+            let (w, h) = (rng.gen_range(3..20), rng.gen_range(3..20));
+            let n = w * h;
+            let cost: Vec<f32> = (0..n)
+                .map(|_| match rng.gen_range(0..10) {
+                    0 => f32::NAN,
+                    1..=3 => 0.0,
+                    _ => rng.gen_range(0.5f32..4.0),
+                })
+                .collect();
+            let ends: Vec<(u32, u32)> = (0..rng.gen_range(1..40))
+                .map(|_| (rng.gen_range(0..n) as u32, rng.gen_range(0..n) as u32))
+                .collect();
+            let ex = ExtraEdges::new(n, ends.clone());
+            let base_w: Vec<f32> = ends
+                .iter()
+                .map(|_| match rng.gen_range(0..4) {
+                    0 => 0.0,
+                    1 => 1e-9,
+                    _ => rng.gen_range(1.0f32..20.0),
+                })
+                .collect();
+            let mut cheap: Vec<(u32, f32)> = Vec::new();
+            for id in 0..ends.len() as u32 {
+                if rng.gen_bool(0.6) {
+                    let f = if rng.gen_bool(0.3) {
+                        0.0
+                    } else {
+                        rng.gen_range(0.05f32..1.0)
+                    };
+                    cheap.push((id, base_w[id as usize] * f));
+                }
+            }
+            let after: Vec<(u32, f32)> = cheap
+                .iter()
+                .copied()
+                .filter(|_| rng.gen_bool(0.5))
+                .collect();
+            let raised: Vec<u32> = cheap
+                .iter()
+                .filter(|c| !after.iter().any(|a| a.0 == c.0))
+                .map(|c| c.0)
+                .collect();
+            let sources = [
+                src(rng.gen_range(0..n) as u32),
+                src(rng.gen_range(0..n) as u32),
+            ];
+            let g = grid(w, h, &cost);
+            fn with<'a>(base: &'a [f32], over: &'a [(u32, f32)]) -> EdgeWeights<'a> {
+                EdgeWeights { base, over }
+            }
+            let before = solve(&g, Some((&ex, with(&base_w, &cheap))), &sources, None);
+            let full = solve(&g, Some((&ex, with(&base_w, &after))), &sources, None);
+            tied += ends
+                .iter()
+                .filter(|&&(a, b)| {
+                    let (x, y) = (before[a as usize], before[b as usize]);
+                    x.is_finite() && x == y
+                })
+                .count();
+            let mut scratch = Scratch::new(&before);
+            let delta = relax_dearer(
+                &g,
+                &ex,
+                with(&base_w, &cheap),
+                with(&base_w, &after),
+                &raised,
+                &sources,
+                &before,
+                Gate(None),
+                &mut scratch,
+            );
+            let mut inc = before.clone();
+            for (c, v) in &delta {
+                rose += (*v > before[*c as usize]) as usize;
+                inc[*c as usize] = *v;
+            }
+            for i in 0..n {
+                assert_eq!(
+                    inc[i].to_bits(),
+                    full[i].to_bits(),
+                    "seed {seed}, cell {i}: {} vs {}",
+                    inc[i],
+                    full[i]
+                );
+            }
+            // Gated, with a block of counted cells: those that gain on the
+            // base network get their exact cost, the others none below it.
+            let (c0, c1) = (rng.gen_range(0..w / 2), rng.gen_range(w / 2..w));
+            let (r0, r1) = (rng.gen_range(0..h / 2), rng.gen_range(h / 2..h));
+            let counted = |i: usize| (c0..=c1).contains(&(i % w)) && (r0..=r1).contains(&(i / w));
+            let base = solve(&g, Some((&ex, with(&base_w, &[]))), &sources, None);
+            let cheapest = vec![0.0f32; base_w.len()];
+            let bounds = gate_bounds(&g, Some((&ex, with(&cheapest, &[]))), &base, counted);
+            let delta = relax_dearer(
+                &g,
+                &ex,
+                with(&base_w, &cheap),
+                with(&base_w, &after),
+                &raised,
+                &sources,
+                &before,
+                Gate(Some(&bounds)),
+                &mut scratch,
+            );
+            let mut got = before.clone();
+            for (c, v) in delta {
+                got[c as usize] = v;
+            }
+            for i in (0..n).filter(|&i| counted(i)) {
+                if full[i] < base[i] {
+                    assert_eq!(
+                        got[i].to_bits(),
+                        full[i].to_bits(),
+                        "seed {seed} gated cell {i}"
+                    );
+                } else {
+                    assert!(got[i] >= base[i], "seed {seed} gated cell {i}");
+                }
+            }
+        }
+        assert!(rose > 100, "the cases should raise many cells ({rose})");
+        assert!(tied > 100, "the cases should tie many road edges ({tied})");
     }
 
     /// Gated updates on random grids where only a block of cells is
