@@ -65,7 +65,8 @@ if [ "${1:-}" = peers ]; then
   exit 0
 fi
 if [ "${1:-}" = runs ]; then
-  cargo build --release --locked --bin greenhalo
+  # (built above with the example: building the binary alone again would
+  # unify the dependencies' features otherwise and recompile it)
   run_table
   exit 0
 fi
