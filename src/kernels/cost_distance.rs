@@ -1318,6 +1318,26 @@ mod tests {
         assert_eq!(again, delta);
     }
 
+    fn with<'a>(base: &'a [f32], over: &'a [(u32, f32)]) -> EdgeWeights<'a> {
+        EdgeWeights { base, over }
+    }
+
+    /// Half of `cheap`'s edges, at random, put back to their base weights:
+    /// the overrides left, and the edges put back (raised).
+    fn put_back(rng: &mut impl rand::Rng, cheap: &[(u32, f32)]) -> (Vec<(u32, f32)>, Vec<u32>) {
+        let after: Vec<(u32, f32)> = cheap
+            .iter()
+            .copied()
+            .filter(|_| rng.gen_bool(0.5))
+            .collect();
+        let raised = cheap
+            .iter()
+            .filter(|c| !after.iter().any(|a| a.0 == c.0))
+            .map(|c| c.0)
+            .collect();
+        (after, raised)
+    }
+
     #[test]
     fn decremental_equals_full_on_random_grids_bit_for_bit() {
         use rand::{Rng, SeedableRng};
@@ -1347,24 +1367,12 @@ mod tests {
                     cheap.push((id, base_w[id as usize] * rng.gen_range(0.05f32..1.0)));
                 }
             }
-            let after: Vec<(u32, f32)> = cheap
-                .iter()
-                .copied()
-                .filter(|_| rng.gen_bool(0.5))
-                .collect();
-            let raised: Vec<u32> = cheap
-                .iter()
-                .filter(|c| !after.iter().any(|a| a.0 == c.0))
-                .map(|c| c.0)
-                .collect();
+            let (after, raised) = put_back(&mut rng, &cheap);
             let sources = [
                 src(rng.gen_range(0..n) as u32),
                 src(rng.gen_range(0..n) as u32),
             ];
             let g = grid(w, h, &cost);
-            fn with<'a>(base: &'a [f32], over: &'a [(u32, f32)]) -> EdgeWeights<'a> {
-                EdgeWeights { base, over }
-            }
             let before = solve(&g, Some((&ex, with(&base_w, &cheap))), &sources, None);
             let full = solve(&g, Some((&ex, with(&base_w, &after))), &sources, None);
             let mut scratch = Scratch::new(&before);
@@ -1444,24 +1452,12 @@ mod tests {
                     cheap.push((id, base_w[id as usize] * f));
                 }
             }
-            let after: Vec<(u32, f32)> = cheap
-                .iter()
-                .copied()
-                .filter(|_| rng.gen_bool(0.5))
-                .collect();
-            let raised: Vec<u32> = cheap
-                .iter()
-                .filter(|c| !after.iter().any(|a| a.0 == c.0))
-                .map(|c| c.0)
-                .collect();
+            let (after, raised) = put_back(&mut rng, &cheap);
             let sources = [
                 src(rng.gen_range(0..n) as u32),
                 src(rng.gen_range(0..n) as u32),
             ];
             let g = grid(w, h, &cost);
-            fn with<'a>(base: &'a [f32], over: &'a [(u32, f32)]) -> EdgeWeights<'a> {
-                EdgeWeights { base, over }
-            }
             let before = solve(&g, Some((&ex, with(&base_w, &cheap))), &sources, None);
             let full = solve(&g, Some((&ex, with(&base_w, &after))), &sources, None);
             tied += ends
@@ -1579,21 +1575,9 @@ mod tests {
                     cheap.push((id, base_w[id as usize] * rng.gen_range(0.05f32..1.0)));
                 }
             }
-            let after: Vec<(u32, f32)> = cheap
-                .iter()
-                .copied()
-                .filter(|_| rng.gen_bool(0.5))
-                .collect();
-            let raised: Vec<u32> = cheap
-                .iter()
-                .filter(|c| !after.iter().any(|a| a.0 == c.0))
-                .map(|c| c.0)
-                .collect();
+            let (after, raised) = put_back(&mut rng, &cheap);
             let sources = [src(rng.gen_range(0..n) as u32)];
             let g = grid(w, h, &cost);
-            fn with<'a>(base: &'a [f32], over: &'a [(u32, f32)]) -> EdgeWeights<'a> {
-                EdgeWeights { base, over }
-            }
             let base = solve(&g, Some((&ex, with(&base_w, &[]))), &sources, None);
             let bounds = gate_bounds(&g, Some((&ex, with(&cheapest, &[]))), &base, counted);
             gated_cells += (0..n).filter(|&i| bounds.bound[i] <= base[i]).count();
