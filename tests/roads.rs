@@ -221,12 +221,17 @@ fn sample_roads_highways_and_town_feeders_lead_and_protected_tracks_are_avoided(
     );
 }
 
-/// The portfolio's leave-one-out re-check (divide and conquer, in
-/// parallel, each item's marginal cells only) equals the whole set's
-/// effects minus those of each subset upgraded from the base network, on
-/// the sample landscape: counts exactly, sums to 1e-9 of the set's.
-#[test]
-fn leave_one_out_marginals_equal_the_set_minus_each_subset_from_scratch() {
+/// data/sample through accessibility, risk and the halo: what an
+/// `Appraiser` borrows.
+struct Staged {
+    ls: greenhalo::config::Landscape,
+    inp: Inputs,
+    access: Access,
+    risk: greenhalo::risk::Risk,
+    halo: greenhalo::halo::Halo,
+}
+
+fn staged_sample() -> Staged {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     let ls = greenhalo::config::Landscape::load(&root.join("data/sample/landscape.toml")).unwrap();
     let progress = greenhalo::progress::Progress::new(true);
@@ -235,8 +240,60 @@ fn leave_one_out_marginals_equal_the_set_minus_each_subset_from_scratch() {
     let access = Access::compute(&inp, &cfg.access, &cfg.landcover).unwrap();
     let risk = greenhalo::risk::compute(&inp, &access.travel_min, &cfg.risk, cfg.seed).unwrap();
     let halo = greenhalo::halo::compute(&inp, &cfg.halo).unwrap();
-    let a = roads::Appraiser::for_landscape(&inp, &access, &risk, &halo, cfg);
-    let segs = roads::segments(&inp, &cfg.road_upgrades);
+    Staged {
+        ls,
+        inp,
+        access,
+        risk,
+        halo,
+    }
+}
+
+/// `effects_of_many` gives each of its changes the very bits `effects_of`
+/// gives that change alone: two segments' upgrades on the sample, summed
+/// together over the cells of either (in cell order), each cell counted
+/// in the changes it belongs to.
+#[test]
+fn effects_of_many_gives_each_change_the_bits_of_effects_of() {
+    let st = staged_sample();
+    let (inp, access, cfg) = (&st.inp, &st.access, &st.ls.cfg);
+    let a = roads::Appraiser::for_landscape(inp, access, &st.risk, &st.halo, cfg);
+    let segs = roads::segments(inp, &cfg.road_upgrades);
+    let jobs = roads::upgrade_jobs(&a, &segs);
+    let mut scratch = access.scratch();
+    let mut deltas: Vec<Vec<(u32, f32)>> = jobs
+        .iter()
+        .filter(|j| !j.0.is_empty())
+        .map(|j| access.upgrade(&j.0, j.1, &mut scratch))
+        .collect();
+    // The two largest, which overlap on the sample's network.
+    deltas.sort_by_key(|d| std::cmp::Reverse(d.len()));
+    let (d1, d2) = (&deltas[0], &deltas[1]);
+    let at = |d: &[(u32, f32)], c: u32| d.binary_search_by_key(&c, |x| x.0).ok().map(|k| d[k].1);
+    let mut cells: Vec<u32> = d1.iter().chain(d2).map(|x| x.0).collect();
+    cells.sort_unstable();
+    cells.dedup();
+    assert!(
+        cells.len() < d1.len() + d2.len(),
+        "the two changes should share cells"
+    );
+    let [m1, m2] = a.effects_of_many(cells.iter().map(|&c| (c, [at(d1, c), at(d2, c)])));
+    let (e1, e2) = (a.effects(d1), a.effects(d2));
+    assert!(e1.forest_loss_ha != 0.0 && e1.time_benefit_usd > 0.0);
+    assert_eq!(m1, e1);
+    assert_eq!(m2, e2);
+}
+
+/// The portfolio's leave-one-out re-check (divide and conquer, in
+/// parallel, each item's marginal cells only) equals the whole set's
+/// effects minus those of each subset upgraded from the base network, on
+/// the sample landscape: counts exactly, sums to 1e-9 of the set's.
+#[test]
+fn leave_one_out_marginals_equal_the_set_minus_each_subset_from_scratch() {
+    let st = staged_sample();
+    let (inp, access, cfg) = (&st.inp, &st.access, &st.ls.cfg);
+    let a = roads::Appraiser::for_landscape(inp, access, &st.risk, &st.halo, cfg);
+    let segs = roads::segments(inp, &cfg.road_upgrades);
     let jobs = roads::upgrade_jobs(&a, &segs);
     // Eleven segments spread over the network (an odd count: uneven halves).
     let set: Vec<usize> = (0..segs.len())
@@ -337,16 +394,10 @@ fn leave_one_out_marginals_equal_the_set_minus_each_subset_from_scratch() {
 /// leave-one-out's bit for bit.
 #[test]
 fn leave_one_out_reuses_marginals_exactly_when_the_set_changes() {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    let ls = greenhalo::config::Landscape::load(&root.join("data/sample/landscape.toml")).unwrap();
-    let progress = greenhalo::progress::Progress::new(true);
-    let (inp, _) = greenhalo::inputs::load_checked(&ls, &progress).unwrap();
-    let cfg = &ls.cfg;
-    let access = Access::compute(&inp, &cfg.access, &cfg.landcover).unwrap();
-    let risk = greenhalo::risk::compute(&inp, &access.travel_min, &cfg.risk, cfg.seed).unwrap();
-    let halo = greenhalo::halo::compute(&inp, &cfg.halo).unwrap();
-    let a = roads::Appraiser::for_landscape(&inp, &access, &risk, &halo, cfg);
-    let segs = roads::segments(&inp, &cfg.road_upgrades);
+    let st = staged_sample();
+    let (inp, access, cfg) = (&st.inp, &st.access, &st.ls.cfg);
+    let a = roads::Appraiser::for_landscape(inp, access, &st.risk, &st.halo, cfg);
+    let segs = roads::segments(inp, &cfg.road_upgrades);
     let jobs = roads::upgrade_jobs(&a, &segs);
     let usable: Vec<usize> = (0..segs.len()).filter(|&i| !jobs[i].0.is_empty()).collect();
     let first: Vec<usize> = usable.iter().copied().step_by(5).take(12).collect();

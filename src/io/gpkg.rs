@@ -65,8 +65,9 @@ fn write_inner(path: &Path, layers: &[StyledLayer]) -> Result<()> {
         // single/multi geometries promoted to multi (points stay points).
         // The primary key gets its own name: the layers carry a `fid`
         // attribute of their sources, repeated across sources.
-        // The spatial index is made afterwards, in one go (GDAL 3.6 fills
-        // it during the copy about three times slower).
+        // The spatial index is made afterwards, in one go (for 25,000
+        // parcels GDAL 3.6 spent 0.5-1.3 s filling it during the copy,
+        // 0.3-0.4 s after it).
         let mut args = vec![
             "-nln",
             l.name,

@@ -194,6 +194,11 @@ impl EdgeWeights<'_> {
     }
 }
 
+/// The 8 grid steps, column and row offsets, in one order everywhere (step
+/// 7 - s goes back).
+const DC: [isize; 8] = [-1, 0, 1, -1, 1, -1, 0, 1];
+const DR: [isize; 8] = [-1, -1, -1, 0, 0, 1, 1, 1];
+
 /// The 8 neighbour offsets with their half step lengths.
 struct Steps {
     dc: [isize; 8],
@@ -205,8 +210,8 @@ impl Steps {
     fn new(dx: f64, dy: f64) -> Steps {
         let d = dx.hypot(dy);
         Steps {
-            dc: [-1, 0, 1, -1, 1, -1, 0, 1],
-            dr: [-1, -1, -1, 0, 0, 1, 1, 1],
+            dc: DC,
+            dr: DR,
             half: [d, dy, d, dx, dx, d, dy, d].map(|v| (0.5 * v) as f32),
         }
     }
@@ -880,8 +885,7 @@ pub fn relax_cheaper(
     out
 }
 
-/// The grid neighbours of cell `u` (any cost), by step index (see `Steps`;
-/// step 7 - s goes back).
+/// The grid neighbours of cell `u` (any cost), by step index (`DC`, `DR`).
 #[inline(always)]
 fn grid_neighbours(g: &CostGrid, u: usize, mut f: impl FnMut(usize, usize)) {
     let (w, h) = (g.width, g.height);
@@ -904,8 +908,6 @@ fn grid_neighbours(g: &CostGrid, u: usize, mut f: impl FnMut(usize, usize)) {
         }
         return;
     }
-    const DC: [isize; 8] = [-1, 0, 1, -1, 1, -1, 0, 1];
-    const DR: [isize; 8] = [-1, -1, -1, 0, 0, 1, 1, 1];
     for s in 0..8 {
         let (c2, r2) = (col as isize + DC[s], row as isize + DR[s]);
         if c2 >= 0 && r2 >= 0 && (c2 as usize) < w && (r2 as usize) < h {
@@ -1322,6 +1324,26 @@ mod tests {
         EdgeWeights { base, over }
     }
 
+    /// `before` with the cells of `delta` set to their new costs.
+    fn applied(before: &[f32], delta: &[(u32, f32)]) -> Vec<f32> {
+        let mut out = before.to_vec();
+        for &(c, v) in delta {
+            out[c as usize] = v;
+        }
+        out
+    }
+
+    fn assert_same_bits(got: &[f32], want: &[f32], seed: u64) {
+        for (i, (g, w)) in got.iter().zip(want).enumerate() {
+            assert_eq!(
+                g.to_bits(),
+                w.to_bits(),
+                "seed {seed}, cell {i}: {g} vs {w}"
+            );
+        }
+        assert_eq!(got.len(), want.len());
+    }
+
     /// Half of `cheap`'s edges, at random, put back to their base weights:
     /// the overrides left, and the edges put back (raised).
     fn put_back(rng: &mut impl rand::Rng, cheap: &[(u32, f32)]) -> (Vec<(u32, f32)>, Vec<u32>) {
@@ -1389,20 +1411,11 @@ mod tests {
                     Gate(None),
                     &mut scratch,
                 );
-                let mut inc = before.clone();
-                for (c, v) in &delta {
-                    rose += (*v > before[*c as usize]) as usize;
-                    inc[*c as usize] = *v;
-                }
-                for i in 0..n {
-                    assert_eq!(
-                        inc[i].to_bits(),
-                        full[i].to_bits(),
-                        "seed {seed}, cell {i}: {} vs {}",
-                        inc[i],
-                        full[i]
-                    );
-                }
+                rose += delta
+                    .iter()
+                    .filter(|(c, v)| *v > before[*c as usize])
+                    .count();
+                assert_same_bits(&applied(&before, &delta), &full, seed);
             }
         }
         assert!(rose > 100, "the cases should raise many cells ({rose})");
@@ -1479,21 +1492,11 @@ mod tests {
                 Gate(None),
                 &mut scratch,
             );
-            let mut inc = before.clone();
             for (c, v) in &delta {
                 rose += (*v > before[*c as usize]) as usize;
                 kept += (v.to_bits() == before[*c as usize].to_bits()) as usize;
-                inc[*c as usize] = *v;
             }
-            for i in 0..n {
-                assert_eq!(
-                    inc[i].to_bits(),
-                    full[i].to_bits(),
-                    "seed {seed}, cell {i}: {} vs {}",
-                    inc[i],
-                    full[i]
-                );
-            }
+            assert_same_bits(&applied(&before, &delta), &full, seed);
             // Gated, with a block of counted cells: those that gain on the
             // base network get their exact cost, the others none below it.
             let (c0, c1) = (rng.gen_range(0..w / 2), rng.gen_range(w / 2..w));
@@ -1513,10 +1516,7 @@ mod tests {
                 Gate(Some(&bounds)),
                 &mut scratch,
             );
-            let mut got = before.clone();
-            for (c, v) in delta {
-                got[c as usize] = v;
-            }
+            let got = applied(&before, &delta);
             for i in (0..n).filter(|&i| counted(i)) {
                 if full[i] < base[i] {
                     assert_eq!(
