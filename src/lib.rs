@@ -200,59 +200,60 @@ pub fn pipeline(
     summary["risk"] = outputs::risk_summary(&inputs, &risk, cfg.economics.horizon_years as f64);
     summary["roads"] = outputs::roads_summary(&roads);
     outputs::make_inputs_dir(dir)?;
-    // The layers, their styles, the project and the GeoPackage (copied
-    // from the layers) on one side, the rasters on the other; the parcels
-    // (the largest layer) beside the other layers.
-    let (layers, rasters) = rayon::join(
-        || -> Result<()> {
-            let (others, farmland) = rayon::join(
-                || -> Result<()> {
-                    outputs::write_input_layers(dir, &inputs)?;
-                    outputs::write_halo_layer(dir, &inputs, &halo)?;
-                    outputs::write_roads(dir, &inputs, &roads)?;
-                    if let Some((_, c)) = &parcels {
-                        outputs::write_conservation(dir, &inputs, c)?;
-                    }
-                    Ok(())
-                },
-                || -> Result<()> {
-                    if let Some((p, _)) = &parcels {
-                        outputs::write_parcels(dir, &inputs, p, &cfg.transitions.catalogue)?;
-                    }
-                    Ok(())
-                },
-            );
-            others?;
-            farmland?;
-            if parcels.is_some() {
-                let risk_max = risk
-                    .annual_p
-                    .iter()
-                    .filter(|v| !v.is_nan())
-                    .fold(0f32, |a, b| a.max(*b)) as f64;
-                let p90 = summary["access"]["travel_time_min"]["p90"]
-                    .as_f64()
-                    .unwrap_or(600.0);
-                outputs::write_styles_and_project(dir, &inputs, risk_max.max(1e-6), p90.max(1.0))?;
-                outputs::write_geopackage(dir)?;
+    // The layers first (the parcels, the largest, at the head), then the
+    // styles, the project and the GeoPackage (copied from the layers) as
+    // soon as the last layer is written, while the rasters are written
+    // beside them, one job a raster, the largest first.
+    {
+        let kept = &outputs::Layers::new(dir);
+        let (inputs, access, risk, halo, roads) = (&inputs, &access, &risk, &halo, &roads);
+        let mut layers: Vec<outputs::Job> = Vec::new();
+        if let Some((p, c)) = &parcels {
+            layers.push(Box::new(move || {
+                outputs::write_parcels(dir, inputs, p, &cfg.transitions.catalogue, kept)
+            }));
+            layers.push(Box::new(move || {
+                outputs::write_conservation(dir, inputs, c, kept)
+            }));
+        }
+        layers.push(Box::new(move || {
+            outputs::write_input_layers(dir, inputs, kept)
+        }));
+        layers.push(Box::new(move || {
+            outputs::write_roads(dir, inputs, roads, kept)
+        }));
+        layers.push(Box::new(move || {
+            outputs::write_halo_layer(dir, inputs, halo, kept)
+        }));
+        let risk_max = risk
+            .annual_p
+            .iter()
+            .filter(|v| !v.is_nan())
+            .fold(0f32, |a, b| a.max(*b)) as f64;
+        let p90 = summary["access"]["travel_time_min"]["p90"]
+            .as_f64()
+            .unwrap_or(600.0);
+        let with_parcels = parcels.is_some();
+        let project: outputs::Job = Box::new(move || {
+            if with_parcels {
+                outputs::write_styles_and_project(dir, inputs, risk_max.max(1e-6), p90.max(1.0))?;
+                outputs::write_geopackage(dir, kept)?;
             }
             Ok(())
-        },
-        || -> Result<()> {
-            let (products, copies) = rayon::join(
-                || -> Result<()> {
-                    outputs::write_access(dir, &inputs, &access)?;
-                    outputs::write_risk(dir, &inputs, &risk)?;
-                    outputs::write_halo_raster(dir, &inputs, &halo)
-                },
-                || outputs::write_input_rasters(dir, &inputs),
-            );
-            products?;
-            copies
-        },
-    );
-    layers?;
-    rasters?;
+        });
+        let mut rasters: Vec<outputs::Job> = vec![
+            Box::new(move || outputs::write_travel_time(dir, inputs, access)),
+            Box::new(move || outputs::write_risk(dir, inputs, risk)),
+        ];
+        rasters.extend(outputs::input_raster_jobs(dir, inputs));
+        rasters.push(Box::new(move || {
+            outputs::write_nearest_market(dir, inputs, access)
+        }));
+        rasters.push(Box::new(move || {
+            outputs::write_halo_raster(dir, inputs, halo)
+        }));
+        outputs::run_jobs(layers, project, rasters)?;
+    }
     if let Some((p, c)) = &parcels {
         summary["parcels"] = outputs::parcels_summary(p);
         summary["conservation"] = outputs::conservation_summary(c);

@@ -69,27 +69,66 @@ fn orient(g: geo::Geometry<f64>) -> geo::Geometry<f64> {
 /// Write features (geometries in `src` CRS) as an RFC 7946 FeatureCollection.
 pub fn write(path: &Path, src: &SpatialRef, features: &[OutFeature]) -> Result<()> {
     let ct = super::srs::transform(src, &super::srs::wgs84())?;
-    let mut out = Vec::with_capacity(features.len());
-    for f in features {
-        let g = to_wgs84(&f.geom, &ct)?;
-        let geometry = geojson::Geometry::new(geojson::Value::from(&g));
-        out.push(geojson::Feature {
+    write_with(path, features.iter(), |f| {
+        Ok(geojson::Feature {
             bbox: None,
-            geometry: Some(geometry),
+            geometry: Some(geojson::Geometry::new(geojson::Value::from(&to_wgs84(
+                &f.geom, &ct,
+            )?))),
             id: None,
             properties: Some(f.props.clone()),
             foreign_members: None,
-        });
-    }
-    let fc = geojson::FeatureCollection {
-        bbox: None,
-        features: out,
-        foreign_members: None,
-    };
+        })
+    })
+}
+
+/// The features with their geometries as `write` puts them in the file
+/// (lon/lat, rounded, RFC 7946 ring orientation).
+pub fn in_wgs84(src: &SpatialRef, features: Vec<OutFeature>) -> Result<Vec<OutFeature>> {
+    let ct = super::srs::transform(src, &super::srs::wgs84())?;
+    features
+        .into_iter()
+        .map(|f| {
+            Ok(OutFeature {
+                geom: to_wgs84(&f.geom, &ct)?,
+                props: f.props,
+            })
+        })
+        .collect()
+}
+
+/// Write features already in lon/lat (see `in_wgs84`) as an RFC 7946
+/// FeatureCollection, the bytes `write` gives.
+pub fn write_wgs84(path: &Path, features: &[OutFeature]) -> Result<()> {
+    write_with(path, features.iter(), |f| {
+        Ok(geojson::Feature {
+            bbox: None,
+            geometry: Some(geojson::Geometry::new(geojson::Value::from(&f.geom))),
+            id: None,
+            properties: Some(f.props.clone()),
+            foreign_members: None,
+        })
+    })
+}
+
+/// The FeatureCollection as the `geojson` crate writes it, one feature at
+/// a time (no second copy of the whole layer in memory).
+fn write_with<'a>(
+    path: &Path,
+    features: impl Iterator<Item = &'a OutFeature>,
+    feature: impl Fn(&OutFeature) -> Result<geojson::Feature>,
+) -> Result<()> {
     let file = std::fs::File::create(path).map_err(|e| Error::io(path, e))?;
     let mut w = std::io::BufWriter::new(file);
-    serde_json::to_writer(&mut w, &fc).map_err(|e| Error::output(path, e))?;
-    w.write_all(b"\n").map_err(|e| Error::io(path, e))?;
+    w.write_all(br#"{"type":"FeatureCollection","features":["#)
+        .map_err(|e| Error::io(path, e))?;
+    for (k, f) in features.enumerate() {
+        if k > 0 {
+            w.write_all(b",").map_err(|e| Error::io(path, e))?;
+        }
+        serde_json::to_writer(&mut w, &feature(f)?).map_err(|e| Error::output(path, e))?;
+    }
+    w.write_all(b"]}\n").map_err(|e| Error::io(path, e))?;
     w.flush().map_err(|e| Error::io(path, e))?;
     Ok(())
 }

@@ -15,6 +15,7 @@ pub fn write_conservation(
     dir: &Path,
     inp: &Inputs,
     res: &crate::conservation::FundingResult,
+    layers: &super::Layers,
 ) -> Result<()> {
     let rows: Vec<Map<String, Value>> = res
         .areas
@@ -29,7 +30,7 @@ pub fn write_conservation(
         })
         .collect();
     write_product(
-        dir,
+        layers,
         "conservation",
         inp,
         inp.conservation

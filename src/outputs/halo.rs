@@ -7,13 +7,18 @@ use serde_json::{json, Map, Value};
 use crate::error::{Error, Result};
 use crate::halo::Halo;
 use crate::inputs::Inputs;
-use crate::io::geojson_out::{self, OutFeature};
+use crate::io::geojson_out::OutFeature;
 use crate::io::qml;
 use crate::io::raster::{write_geotiff, Placement};
 use crate::io::srs;
 
 /// halo.geojson and its style.
-pub fn write_halo_layer(dir: &Path, inp: &Inputs, halo: &Halo) -> Result<()> {
+pub fn write_halo_layer(
+    dir: &Path,
+    inp: &Inputs,
+    halo: &Halo,
+    layers: &super::Layers,
+) -> Result<()> {
     let grid_srs = srs::parse(&inp.grid_wkt)?;
     let feats: Vec<OutFeature> = halo
         .rings
@@ -35,7 +40,7 @@ pub fn write_halo_layer(dir: &Path, inp: &Inputs, halo: &Halo) -> Result<()> {
             }
         })
         .collect();
-    geojson_out::write(&dir.join("halo.geojson"), &grid_srs, &feats)?;
+    layers.write("halo.geojson", &grid_srs, feats)?;
     std::fs::write(
         dir.join("halo.qml"),
         qml::single("fill", "255,200,80,90", 0.3),

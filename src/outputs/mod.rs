@@ -28,6 +28,78 @@ use serde::Serialize;
 use serde_json::{json, Map, Value};
 
 use crate::error::{Error, Result};
+use crate::io::geojson_out::OutFeature;
+
+fn take_job<'a>(m: &std::sync::Mutex<Option<Job<'a>>>) -> Option<Job<'a>> {
+    m.lock().ok().and_then(|mut j| j.take())
+}
+
+/// One piece of output work (a file or a few), run by `run_jobs`.
+pub type Job<'a> = Box<dyn FnOnce() -> Result<()> + Send + 'a>;
+
+/// Run `first`, then `after` once every job of `first` is done, and
+/// `rest`, on every worker of the pool. Each worker takes the next job as
+/// soon as it is free (those of `first`, then those of `rest`, in the order
+/// given: put the longest first), and the one that finishes the last of
+/// `first` runs `after` straight away; so no worker waits while another
+/// has a queue. `after` is skipped when a job of `first` failed. The error
+/// returned is the first in job order, whatever the timing.
+pub fn run_jobs(first: Vec<Job<'_>>, after: Job<'_>, rest: Vec<Job<'_>>) -> Result<()> {
+    use rayon::prelude::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Mutex;
+    let n_first = first.len();
+    let mut jobs: Vec<Mutex<Option<Job>>> =
+        first.into_iter().map(|j| Mutex::new(Some(j))).collect();
+    jobs.extend(rest.into_iter().map(|j| Mutex::new(Some(j))));
+    let after = Mutex::new(Some(after));
+    let results: Vec<Mutex<Option<Result<()>>>> =
+        (0..=jobs.len()).map(|_| Mutex::new(None)).collect();
+    let next = AtomicUsize::new(0);
+    let first_left = AtomicUsize::new(n_first);
+    let first_failed = std::sync::atomic::AtomicBool::new(false);
+    let put = |k: usize, r: Result<()>| {
+        if let Ok(mut slot) = results[k].lock() {
+            *slot = Some(r);
+        }
+    };
+    let run_after = || {
+        if !first_failed.load(Ordering::SeqCst) {
+            if let Some(j) = take_job(&after) {
+                put(n_first, j());
+            }
+        }
+    };
+    if n_first == 0 {
+        run_after();
+    }
+    (0..rayon::current_num_threads().max(1))
+        .into_par_iter()
+        .with_max_len(1)
+        .for_each(|_| loop {
+            let k = next.fetch_add(1, Ordering::SeqCst);
+            let Some(cell) = jobs.get(k) else { break };
+            let Some(job) = take_job(cell) else { continue };
+            let r = job();
+            if k < n_first {
+                if r.is_err() {
+                    first_failed.store(true, Ordering::SeqCst);
+                }
+                put(k, r);
+                if first_left.fetch_sub(1, Ordering::SeqCst) == 1 {
+                    run_after();
+                }
+            } else {
+                put(k + 1, r);
+            }
+        });
+    for slot in results {
+        if let Some(Err(e)) = slot.into_inner().ok().flatten() {
+            return Err(e);
+        }
+    }
+    Ok(())
+}
 
 /// Statistics of a raster over the AOI: NaN cells are nodata.
 pub fn raster_stats(data: &[f32], mask: &[u8]) -> Value {
@@ -133,11 +205,58 @@ pub fn guard_figures(
     Ok(())
 }
 
+/// The vector layers a run wrote, in lon/lat as in their files, kept for
+/// the GeoPackage (which then need not parse the GeoJSON again: for 25,000
+/// parcels GDAL took longer to read it than to write the GeoPackage).
+pub struct Layers<'d> {
+    dir: &'d Path,
+    kept: std::sync::Mutex<std::collections::BTreeMap<String, Vec<OutFeature>>>,
+}
+
+impl<'d> Layers<'d> {
+    /// Layers to be written in `dir`.
+    pub fn new(dir: &'d Path) -> Layers<'d> {
+        Layers {
+            dir,
+            kept: Default::default(),
+        }
+    }
+
+    /// Write `dir/file` (see `geojson_out::write`) and keep its features.
+    pub fn write(
+        &self,
+        file: &str,
+        src: &gdal::spatial_ref::SpatialRef,
+        features: Vec<OutFeature>,
+    ) -> Result<()> {
+        let wgs84 = crate::io::geojson_out::in_wgs84(src, features)?;
+        crate::io::geojson_out::write_wgs84(&self.dir.join(file), &wgs84)?;
+        if let Ok(mut m) = self.kept.lock() {
+            m.insert(file.to_string(), wgs84);
+        }
+        Ok(())
+    }
+
+    /// The features written as `file` (an error if it was not).
+    pub fn get(&self, file: &str) -> Result<Vec<OutFeature>> {
+        self.kept
+            .lock()
+            .ok()
+            .and_then(|mut m| m.remove(file))
+            .ok_or_else(|| {
+                Error::output(
+                    Path::new(file),
+                    "internal: the layer was not written before the GeoPackage",
+                )
+            })
+    }
+}
+
 /// A product layer: `<stem>.geojson` (each geometry with its row, in the
 /// grid CRS) and `<stem>.csv` (the same rows), after every figure of every
 /// row is checked (`guard_figures`, `optional` fields may be null).
 pub fn write_product(
-    dir: &Path,
+    layers: &Layers,
     stem: &str,
     inp: &crate::inputs::Inputs,
     geoms: impl Iterator<Item = geo::Geometry<f64>>,
@@ -155,8 +274,8 @@ pub fn write_product(
             props: m.clone(),
         })
         .collect();
-    crate::io::geojson_out::write(&dir.join(format!("{stem}.geojson")), &grid_srs, &feats)?;
-    write_csv(&dir.join(format!("{stem}.csv")), rows)
+    layers.write(&format!("{stem}.geojson"), &grid_srs, feats)?;
+    write_csv(&layers.dir.join(format!("{stem}.csv")), rows)
 }
 
 /// Write one CSV from GeoJSON-like property maps, columns in the first
@@ -201,6 +320,85 @@ pub fn row<T: Serialize>(x: &T) -> Map<String, Value> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// `after` runs once, after every job of `first`; every job runs once,
+    /// on a pool of two workers or of one.
+    #[test]
+    fn after_runs_once_when_the_first_jobs_are_done_and_every_job_runs() {
+        for threads in [1, 2] {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            pool.install(|| {
+                let first_done = AtomicUsize::new(0);
+                let rest_done = AtomicUsize::new(0);
+                let after_saw = AtomicUsize::new(usize::MAX);
+                let after_runs = AtomicUsize::new(0);
+                let first: Vec<Job> = (0..5)
+                    .map(|k| -> Job {
+                        let d = &first_done;
+                        Box::new(move || {
+                            std::thread::sleep(std::time::Duration::from_millis(5 * k));
+                            d.fetch_add(1, Ordering::SeqCst);
+                            Ok(())
+                        })
+                    })
+                    .collect();
+                let rest: Vec<Job> = (0..7)
+                    .map(|_| -> Job {
+                        let d = &rest_done;
+                        Box::new(move || {
+                            d.fetch_add(1, Ordering::SeqCst);
+                            Ok(())
+                        })
+                    })
+                    .collect();
+                let after: Job = Box::new(|| {
+                    after_saw.store(first_done.load(Ordering::SeqCst), Ordering::SeqCst);
+                    after_runs.fetch_add(1, Ordering::SeqCst);
+                    Ok(())
+                });
+                run_jobs(first, after, rest).unwrap();
+                assert_eq!(after_saw.load(Ordering::SeqCst), 5, "{threads} thread(s)");
+                assert_eq!(after_runs.load(Ordering::SeqCst), 1);
+                assert_eq!(rest_done.load(Ordering::SeqCst), 7);
+            });
+        }
+    }
+
+    /// The error is the first in job order (first, after, rest) whichever
+    /// finishes first; a failed first job skips `after`.
+    #[test]
+    fn the_first_error_in_job_order_is_returned_and_after_is_skipped() {
+        let fail = |name: &'static str, ms: u64| -> Job {
+            Box::new(move || {
+                std::thread::sleep(std::time::Duration::from_millis(ms));
+                Err(Error::output(Path::new(name), "failed"))
+            })
+        };
+        let ran = AtomicUsize::new(0);
+        let after: Job = Box::new(|| {
+            ran.fetch_add(1, Ordering::SeqCst);
+            Ok(())
+        });
+        let err = run_jobs(
+            vec![Box::new(|| Ok(())), fail("slow_first", 40)],
+            after,
+            vec![fail("quick_rest", 0)],
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("slow_first"), "{err}");
+        assert_eq!(ran.load(Ordering::SeqCst), 0);
+        // No first jobs: `after` still runs, and its error comes before
+        // those of the rest.
+        let err = run_jobs(Vec::new(), fail("after", 20), vec![fail("rest", 0)])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("after"), "{err}");
+    }
 
     #[test]
     fn a_nan_figure_is_an_error_naming_the_feature_and_field() {

@@ -8,7 +8,7 @@ use crate::error::{Error, Result};
 use crate::inputs::Inputs;
 use crate::io::qml;
 
-use super::{row, tidy, write_product};
+use super::{row, tidy, write_product, Layers};
 
 /// parcels.geojson / .csv / .qml.
 pub fn write_parcels(
@@ -16,6 +16,7 @@ pub fn write_parcels(
     inp: &Inputs,
     res: &crate::parcels::ParcelsResult,
     catalogue: &[crate::config::Transition],
+    layers: &Layers,
 ) -> Result<()> {
     let rows: Vec<Map<String, Value>> = res
         .parcels
@@ -27,7 +28,7 @@ pub fn write_parcels(
         })
         .collect();
     write_product(
-        dir,
+        layers,
         "parcels",
         inp,
         inp.parcels

@@ -202,7 +202,7 @@ pub fn write_styles_and_project(
 /// style stored as its default (for analysts who drag the GeoPackage in):
 /// read from the layers and styles `write_styles_and_project` and the layer
 /// writers put in `dir`.
-pub fn write_geopackage(dir: &Path) -> Result<()> {
+pub fn write_geopackage(dir: &Path, layers: &super::Layers) -> Result<()> {
     let read =
         |f: &str| std::fs::read_to_string(dir.join(f)).map_err(|e| Error::io(dir.join(f), e));
     let (roads, parcels, cons, halo) = (
@@ -216,7 +216,7 @@ pub fn write_geopackage(dir: &Path) -> Result<()> {
         read("inputs/aoi.qml")?,
         read("inputs/roads.qml")?,
     );
-    let styled: Vec<crate::io::gpkg::StyledLayer> = [
+    let named = [
         ("road_segments", "roads.geojson", roads.as_str()),
         ("farmland_transitions", "parcels.geojson", parcels.as_str()),
         (
@@ -232,13 +232,19 @@ pub fn write_geopackage(dir: &Path) -> Result<()> {
             "inputs/roads.geojson",
             network.as_str(),
         ),
-    ]
-    .into_iter()
-    .map(|(name, file, qml)| crate::io::gpkg::StyledLayer {
-        name,
-        source: dir.join(file),
-        qml,
-    })
-    .collect();
+    ];
+    let features: Vec<Vec<crate::io::geojson_out::OutFeature>> = named
+        .iter()
+        .map(|(_, file, _)| layers.get(file))
+        .collect::<Result<_>>()?;
+    let styled: Vec<crate::io::gpkg::StyledLayer> = named
+        .iter()
+        .zip(&features)
+        .map(|((name, _, qml), f)| crate::io::gpkg::StyledLayer {
+            name,
+            features: f,
+            qml,
+        })
+        .collect();
     crate::io::gpkg::write(&dir.join("greenhalo.gpkg"), &styled)
 }

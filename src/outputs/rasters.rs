@@ -24,63 +24,58 @@ pub fn make_inputs_dir(dir: &Path) -> Result<()> {
     std::fs::create_dir(&d).map_err(|e| Error::io(&d, e))
 }
 
-/// The aligned input rasters in `dir/inputs/` (see `make_inputs_dir`).
-pub fn write_input_rasters(dir: &Path, inp: &Inputs) -> Result<()> {
+/// The aligned input rasters in `dir/inputs/` (see `make_inputs_dir`), one
+/// job a raster (see `super::run_jobs`), the largest first.
+pub fn input_raster_jobs<'a>(dir: &'a Path, inp: &'a Inputs) -> Vec<super::Job<'a>> {
     let d = dir.join("inputs");
     let at = Placement::of_grid(&inp.grid, &inp.grid_wkt);
     let nan = Some(f64::NAN);
-    write_geotiff(
-        &d.join("forest.tif"),
-        &at,
-        &inp.forest,
-        nan,
-        "forest cover fraction",
-    )?;
-    write_geotiff(
-        &d.join("elevation.tif"),
-        &at,
-        &inp.elevation,
-        nan,
-        "elevation (m)",
-    )?;
-    if let Some(v) = &inp.forest_loss {
-        write_geotiff(
-            &d.join("forest_loss.tif"),
-            &at,
-            v,
-            nan,
+    let float: [(&str, Option<&'a Vec<f32>>, &str); 6] = [
+        ("forest", Some(&inp.forest), "forest cover fraction"),
+        ("elevation", Some(&inp.elevation), "elevation (m)"),
+        (
+            "forest_loss",
+            inp.forest_loss.as_ref(),
             "historical forest loss",
-        )?;
+        ),
+        ("population", inp.population.as_ref(), "people per cell"),
+        ("landcover", inp.landcover.as_ref(), "land-cover class"),
+        ("carbon", inp.carbon.as_ref(), "carbon (t C/ha)"),
+    ];
+    let mut jobs: Vec<super::Job<'a>> = Vec::new();
+    for (stem, v, what) in float {
+        if let Some(v) = v {
+            let (d, at) = (d.clone(), at.clone());
+            jobs.push(Box::new(move || {
+                write_geotiff(&d.join(format!("{stem}.tif")), &at, v, nan, what)
+            }));
+        }
     }
-    if let Some(v) = &inp.population {
-        write_geotiff(&d.join("population.tif"), &at, v, nan, "people per cell")?;
-    }
-    if let Some(v) = &inp.landcover {
-        write_geotiff(&d.join("landcover.tif"), &at, v, nan, "land-cover class")?;
-    }
-    if let Some(v) = &inp.carbon {
-        write_geotiff(&d.join("carbon.tif"), &at, v, nan, "carbon (t C/ha)")?;
-    }
-    write_geotiff(
-        &d.join("aoi_mask.tif"),
-        &at,
-        &inp.aoi_mask,
-        None,
-        "1 inside the AOI",
-    )?;
-    write_geotiff(
-        &d.join("conservation_id.tif"),
-        &at,
-        &inp.conservation_id,
-        Some(0.0),
-        "1 + index of the conservation area",
-    )?;
-    Ok(())
+    let (d2, at2) = (d.clone(), at.clone());
+    jobs.push(Box::new(move || {
+        write_geotiff(
+            &d2.join("conservation_id.tif"),
+            &at2,
+            &inp.conservation_id,
+            Some(0.0),
+            "1 + index of the conservation area",
+        )
+    }));
+    jobs.push(Box::new(move || {
+        write_geotiff(
+            &d.join("aoi_mask.tif"),
+            &at,
+            &inp.aoi_mask,
+            None,
+            "1 inside the AOI",
+        )
+    }));
+    jobs
 }
 
 /// The input layers, reprojected and cleaned, in `dir/inputs/` (see
 /// `make_inputs_dir`).
-pub fn write_input_layers(dir: &Path, inp: &Inputs) -> Result<()> {
+pub fn write_input_layers(dir: &Path, inp: &Inputs, layers: &super::Layers) -> Result<()> {
     let d = dir.join("inputs");
     let grid_srs = srs::parse(&inp.grid_wkt)?;
     let mk = |g: geo::Geometry<f64>, props: Value| OutFeature {
@@ -94,7 +89,7 @@ pub fn write_input_layers(dir: &Path, inp: &Inputs) -> Result<()> {
         geo::Geometry::MultiPolygon(inp.aoi.clone()),
         json!({ "name": inp.name, "area_km2": inp.aoi.unsigned_area() / 1e6 }),
     )];
-    geojson_out::write(&d.join("aoi.geojson"), &grid_srs, &aoi)?;
+    layers.write("inputs/aoi.geojson", &grid_srs, aoi)?;
     let roads: Vec<OutFeature> = inp
         .roads
         .iter()
@@ -109,7 +104,7 @@ pub fn write_input_layers(dir: &Path, inp: &Inputs) -> Result<()> {
             )
         })
         .collect();
-    geojson_out::write(&d.join("roads.geojson"), &grid_srs, &roads)?;
+    layers.write("inputs/roads.geojson", &grid_srs, roads)?;
     let markets: Vec<OutFeature> = inp
         .markets
         .iter()
@@ -120,7 +115,7 @@ pub fn write_input_layers(dir: &Path, inp: &Inputs) -> Result<()> {
             )
         })
         .collect();
-    geojson_out::write(&d.join("markets.geojson"), &grid_srs, &markets)?;
+    layers.write("inputs/markets.geojson", &grid_srs, markets)?;
     let parcels: Vec<OutFeature> = inp
         .parcels
         .iter()
@@ -152,9 +147,8 @@ pub fn write_input_layers(dir: &Path, inp: &Inputs) -> Result<()> {
     Ok(())
 }
 
-/// `travel_time.tif` (minutes, NaN outside the AOI or unreachable) and
-/// `nearest_market.tif` (the market's feature id, -1 for none).
-pub fn write_access(dir: &Path, inp: &Inputs, a: &Access) -> Result<()> {
+/// `travel_time.tif`: minutes, NaN outside the AOI or unreachable.
+pub fn write_travel_time(dir: &Path, inp: &Inputs, a: &Access) -> Result<()> {
     let at = Placement::of_grid(&inp.grid, &inp.grid_wkt);
     let tt: Vec<f32> = a
         .travel_min
@@ -174,7 +168,12 @@ pub fn write_access(dir: &Path, inp: &Inputs, a: &Access) -> Result<()> {
         &tt,
         Some(f64::NAN),
         "travel time to the nearest market (minutes)",
-    )?;
+    )
+}
+
+/// `nearest_market.tif`: the market's feature id, -1 for none.
+pub fn write_nearest_market(dir: &Path, inp: &Inputs, a: &Access) -> Result<()> {
+    let at = Placement::of_grid(&inp.grid, &inp.grid_wkt);
     let nm: Vec<i32> = a
         .nearest_market
         .iter()
@@ -193,8 +192,7 @@ pub fn write_access(dir: &Path, inp: &Inputs, a: &Access) -> Result<()> {
         &nm,
         Some(-1.0),
         "feature id of the nearest market",
-    )?;
-    Ok(())
+    )
 }
 
 /// `deforestation_risk.tif` (annual probability of loss, forest cells) and

@@ -9,15 +9,15 @@ use crate::inputs::Inputs;
 use crate::io::qml;
 use crate::roads::{RoadsResult, ScoredSegment};
 
-use super::{guard_figures, row, tidy, write_csv, write_product};
+use super::{guard_figures, row, tidy, write_csv, write_product, Layers};
 
-pub fn write_roads(dir: &Path, inp: &Inputs, res: &RoadsResult) -> Result<()> {
+pub fn write_roads(dir: &Path, inp: &Inputs, res: &RoadsResult, layers: &Layers) -> Result<()> {
     // Features in rank order.
     let mut order: Vec<usize> = (0..res.scored.len()).collect();
     order.sort_by_key(|i| res.scored[*i].rank);
     let rows: Vec<Map<String, Value>> = order.iter().map(|&i| row(&res.scored[i])).collect();
     write_product(
-        dir,
+        layers,
         "roads",
         inp,
         order
