@@ -521,6 +521,40 @@ fn cell_values(inp: &Inputs, p: &RoadUpgradeParams, default_carbon: f64) -> Cell
     }
 }
 
+/// Per-cell values kept for a set of cells (one bit per grid cell, the
+/// values in cell order, found by the number of bits set before a cell's):
+/// 16 B for each cell held and 12 B per 64 cells of the grid.
+#[derive(Debug, Clone, Default)]
+pub struct Shares {
+    bits: Vec<u64>,
+    /// Values before each word's first cell.
+    rank: Vec<u32>,
+    vals: Vec<[f64; 2]>,
+}
+
+impl Shares {
+    /// Cell `i`'s values, if held.
+    #[inline]
+    pub fn get(&self, i: usize) -> Option<[f64; 2]> {
+        let (w, b) = (i / 64, i % 64);
+        let word = *self.bits.get(w)?;
+        if word & (1u64 << b) == 0 {
+            return None;
+        }
+        let below = (word & ((1u64 << b) - 1)).count_ones() as usize;
+        Some(self.vals[self.rank[w] as usize + below])
+    }
+
+    /// How many cells it holds.
+    pub fn len(&self) -> usize {
+        self.vals.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.vals.is_empty()
+    }
+}
+
 /// The context every appraisal shares.
 pub struct Appraiser<'a> {
     pub inp: &'a Inputs,
@@ -654,6 +688,80 @@ impl<'a> Appraiser<'a> {
         &self,
         delta: impl Iterator<Item = (u32, [Option<f32>; N])>,
     ) -> [Effects; N] {
+        self.effects_of_many_known(delta, [None; N])
+    }
+
+    /// A forest cell's expected share lost within the horizon and its
+    /// discounted share, at travel time `t_new` (what `effects_of_many`
+    /// computes for each cell of each change: a logarithm, an exponential,
+    /// a power and two integer powers).
+    #[inline]
+    fn shares_at(&self, i: usize, t_new: f32) -> [f64; 2] {
+        let (risk, e) = (self.risk, self.econ);
+        let p_new = risk
+            .model
+            .annual_p_at(&risk.drivers, i, t_new, risk.travel_cap);
+        [
+            loss_within(p_new, e.horizon_years as f64),
+            discounted_loss_share(p_new, e.discount_rate, e.horizon_years),
+        ]
+    }
+
+    /// The `shares_at` of every forest cell inside the area of interest
+    /// whose time in `field` is below today's, computed once (on every
+    /// worker) for the many sums that read them: a leave-one-out sums each
+    /// such cell once for the set and again for each item whose removal
+    /// changes it.
+    pub fn shares_of_field(&self, field: &[f32]) -> Shares {
+        let (inp, risk) = (self.inp, self.risk);
+        let base = &self.access.travel_min;
+        const CHUNK: usize = 4096; // words of 64 cells
+        let words = field.len().div_ceil(64);
+        let parts: Vec<(Vec<u64>, Vec<[f64; 2]>)> = (0..words.div_ceil(CHUNK))
+            .into_par_iter()
+            .map(|k| {
+                let (w0, w1) = (k * CHUNK, ((k + 1) * CHUNK).min(words));
+                let mut bits = vec![0u64; w1 - w0];
+                let mut vals = Vec::new();
+                for i in w0 * 64..(w1 * 64).min(field.len()) {
+                    if inp.aoi_mask[i] == 0
+                        || field[i] >= base[i]
+                        || risk.annual_p[i].is_nan()
+                        || inp.forest[i] == 0.0
+                    {
+                        continue;
+                    }
+                    bits[i / 64 - w0] |= 1u64 << (i % 64);
+                    vals.push(self.shares_at(i, field[i]));
+                }
+                (bits, vals)
+            })
+            .collect();
+        let mut out = Shares {
+            bits: Vec::with_capacity(words),
+            rank: Vec::with_capacity(words),
+            vals: Vec::with_capacity(parts.iter().map(|p| p.1.len()).sum()),
+        };
+        for (bits, vals) in parts {
+            let mut at = out.vals.len();
+            for b in bits {
+                out.rank.push(at as u32);
+                out.bits.push(b);
+                at += b.count_ones() as usize;
+            }
+            out.vals.extend(vals);
+        }
+        out
+    }
+
+    /// `effects_of_many`, taking the shares of change k's cells from
+    /// `known[k]` where it holds them (they must be `shares_at` the time
+    /// change k gives the cell: the same bits, so the same sums).
+    pub fn effects_of_many_known<const N: usize>(
+        &self,
+        delta: impl Iterator<Item = (u32, [Option<f32>; N])>,
+        known: [Option<&Shares>; N],
+    ) -> [Effects; N] {
         let (inp, risk, e) = (self.inp, self.risk, self.econ);
         let ha = inp.grid.cell_area_ha();
         let cap = risk.travel_cap;
@@ -702,12 +810,14 @@ impl<'a> Appraiser<'a> {
             let co2_per_ha = carbon as f64 * CO2_PER_C;
             let in_conservation = inp.conservation_id[i] > 0;
             let in_halo = self.halo.in_halo(i);
-            for (o, t) in out.iter_mut().zip(&ts) {
+            for ((o, t), kn) in out.iter_mut().zip(&ts).zip(&known) {
                 let Some(t_new) = *t else { continue };
-                let p_new = risk.model.annual_p_at(&risk.drivers, i, t_new, cap);
-                let dloss = forest_ha * (loss_within(p_new, h) - loss_old);
-                let ddisc = forest_ha
-                    * (discounted_loss_share(p_new, e.discount_rate, e.horizon_years) - disc_old);
+                let [loss_new, disc_new] = match kn.and_then(|k| k.get(i)) {
+                    Some(v) => v,
+                    None => self.shares_at(i, t_new),
+                };
+                let dloss = forest_ha * (loss_new - loss_old);
+                let ddisc = forest_ha * (disc_new - disc_old);
                 o.forest_loss_ha += dloss;
                 o.tco2 += dloss * co2_per_ha;
                 o.carbon_cost_pv_usd += ddisc * co2_per_ha * e.carbon_price_usd_per_tco2;
@@ -1316,17 +1426,22 @@ pub fn leave_one_out_with(
             field
         }
     };
+    // What the set's times do to each forest cell's loss, computed once
+    // for the set's sum and every item's.
+    let shares = a.shares_of_field(&field);
     // The cells faster than today, in cell order (what the upgrade gives):
     // summed beside the marginals below.
     let joint = || {
-        a.effects_of(
+        let [eff] = a.effects_of_many_known(
             field
                 .iter()
                 .zip(base)
                 .enumerate()
                 .filter(|(_, (t, b))| t < b)
-                .map(|(c, (t, _))| (c as u32, *t)),
-        )
+                .map(|(c, (t, _))| (c as u32, [Some(*t)])),
+            [Some(&shares)],
+        );
+        eff
     };
     // Where the last set's computations no longer hold: cells whose time
     // differs, ends of edges of the segments in one set but not the other.
@@ -1407,7 +1522,7 @@ pub fn leave_one_out_with(
                 .copied()
                 .filter(|&(c, t)| t != field[c as usize])
                 .map(|(c, t)| (c, [faster(c, field[c as usize]), faster(c, t)]));
-            let [with, without] = a.effects_of_many(changes);
+            let [with, without] = a.effects_of_many_known(changes, [Some(&shares), None]);
             (Some((tiles, out.len())), with.minus(&without))
         })
     });

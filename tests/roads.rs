@@ -282,6 +282,24 @@ fn effects_of_many_gives_each_change_the_bits_of_effects_of() {
     assert!(e1.forest_loss_ha != 0.0 && e1.time_benefit_usd > 0.0);
     assert_eq!(m1, e1);
     assert_eq!(m2, e2);
+    // The same sums with the first change's loss shares looked up rather
+    // than computed (what the leave-one-out does for the set's times).
+    let mut field = access.travel_min.clone();
+    for &(c, t) in d1.iter() {
+        field[c as usize] = t;
+    }
+    let shares = a.shares_of_field(&field);
+    assert!(!shares.is_empty() && shares.len() < d1.len());
+    let [k1, k2] = a.effects_of_many_known(
+        cells.iter().map(|&c| (c, [at(d1, c), at(d2, c)])),
+        [Some(&shares), None],
+    );
+    assert_eq!(k1, e1);
+    assert_eq!(k2, e2);
+    // Shares of the wrong times would show: the first change's looked up
+    // for the second's cells.
+    let [wrong] = a.effects_of_many_known(d2.iter().map(|&(c, t)| (c, [Some(t)])), [Some(&shares)]);
+    assert_ne!(wrong.forest_loss_ha, e2.forest_loss_ha);
 }
 
 /// The portfolio's leave-one-out re-check (divide and conquer, in
