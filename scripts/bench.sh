@@ -25,11 +25,18 @@ run_row() {
   local name=$1 toml=$2 out="$work/run_$3"
   /usr/bin/time -f "%e %U %S %M" -o "$work/t_$3.txt" ./target/release/greenhalo -q run "$toml" -o "$out" --force
   read -r wall user sys rss < "$work/t_$3.txt"
-  stages=$(awk '/^seconds per stage/ {on=1; next} on && NF == 2 && $1 != "total" {printf "%s | ", $2} on && NF != 2 {on=0}' "$out/run_log.txt")
+  # Each stage as "wall / CPU s, peak MB" (the halo's CPU time is in access's).
+  stages=$(awk '/^per stage:/ {on=1; next}
+    on && NF == 4 && $1 != "total" {
+      if ($3 == "-") printf "%s s (beside access) | ", $2
+      else printf "%s / %s s, %s MB | ", $2, $3, $4 }
+    on && NF != 4 {on=0}' "$out/run_log.txt")
   awk -v n="$name" -v w="$wall" -v u="$user" -v s="$sys" -v r="$rss" -v st="$stages" 'BEGIN {
     printf "| %s | %.1f | %.1f | %.2f | %.0f | %s\n", n, w, u + s, (u + s) / w, r / 1024, st }'
 }
 run_table() {
+  echo "Each stage: wall / CPU seconds (all threads), peak resident memory by its end."
+  echo
   echo "| run | wall s | CPU s | cores | peak RSS MB | inputs | access | risk | halo | roads | parcels | conservation | finance+outputs |"
   echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
   run_row "data/sample" data/sample/landscape.toml sample

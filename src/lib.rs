@@ -41,19 +41,58 @@ pub struct RunReport {
     /// Wall-clock seconds per stage, in pipeline order (the halo runs
     /// beside accessibility: see `total_seconds`).
     pub stage_seconds: Vec<(&'static str, f64)>,
+    /// The same stages with their CPU time and the peak memory by their end.
+    pub stages: Vec<Lap>,
     /// Wall-clock seconds of the whole run.
     pub total_seconds: f64,
     /// The summary.json that was written.
     pub summary: serde_json::Value,
 }
 
-/// Wall-clock time per stage. A stage run beside another (the halo beside
+/// One stage of a run: wall-clock seconds, CPU seconds of all the
+/// process's threads over that time, and the process's peak resident
+/// memory by the stage's end (None where the system does not tell, and
+/// for a stage run beside another, whose CPU time that one's includes).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Lap {
+    pub stage: &'static str,
+    pub wall_s: f64,
+    pub cpu_s: Option<f64>,
+    pub peak_rss_bytes: Option<u64>,
+}
+
+/// CPU seconds (user and system, all threads) the process has used so
+/// far, and its peak resident memory in bytes (`getrusage`).
+pub fn process_usage() -> Option<(f64, u64)> {
+    #[cfg(unix)]
+    {
+        // SAFETY: getrusage fills the zeroed struct it is given.
+        let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+        if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut ru) } != 0 {
+            return None;
+        }
+        let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 * 1e-6;
+        // Kilobytes on Linux and the BSDs, bytes on macOS.
+        let unit = if cfg!(target_os = "macos") { 1 } else { 1024 };
+        Some((
+            secs(ru.ru_utime) + secs(ru.ru_stime),
+            (ru.ru_maxrss.max(0) as u64) * unit,
+        ))
+    }
+    #[cfg(not(unix))]
+    {
+        None
+    }
+}
+
+/// Time per stage. A stage run beside another (the halo beside
 /// accessibility) is timed on its own, so the stages add up to more than
 /// the run's wall time.
 struct Stopwatch {
     start: std::time::Instant,
     at: std::time::Instant,
-    laps: Vec<(&'static str, f64)>,
+    cpu_at: Option<f64>,
+    laps: Vec<Lap>,
 }
 
 impl Stopwatch {
@@ -62,19 +101,37 @@ impl Stopwatch {
         Stopwatch {
             start: now,
             at: now,
+            cpu_at: process_usage().map(|u| u.0),
             laps: Vec::new(),
         }
     }
 
     fn lap(&mut self, stage: &'static str) {
         let now = std::time::Instant::now();
-        self.laps.push((stage, (now - self.at).as_secs_f64()));
+        let usage = process_usage();
+        let cpu_now = usage.map(|u| u.0);
+        self.laps.push(Lap {
+            stage,
+            wall_s: (now - self.at).as_secs_f64(),
+            cpu_s: cpu_now.zip(self.cpu_at).map(|(b, a)| (b - a).max(0.0)),
+            peak_rss_bytes: usage.map(|u| u.1),
+        });
         self.at = now;
+        self.cpu_at = cpu_now;
     }
 
     /// A stage that ran beside the others, `secs` long.
     fn beside(&mut self, stage: &'static str, secs: f64) {
-        self.laps.push((stage, secs));
+        self.laps.push(Lap {
+            stage,
+            wall_s: secs,
+            cpu_s: None,
+            peak_rss_bytes: None,
+        });
+    }
+
+    fn seconds(&self) -> Vec<(&'static str, f64)> {
+        self.laps.iter().map(|l| (l.stage, l.wall_s)).collect()
     }
 
     /// Seconds since the run started.
@@ -291,7 +348,8 @@ pub fn pipeline(
         out_dir,
         warnings,
         total_seconds: clock.total(),
-        stage_seconds: clock.laps,
+        stage_seconds: clock.seconds(),
+        stages: clock.laps,
         summary,
     })
 }

@@ -109,6 +109,47 @@ fn runs_are_byte_identical() {
         assert_eq!(x.0, y.0);
         assert!(x.1 == y.1, "{} differs between runs", x.0.display());
     }
+    // The run log times every stage: wall and CPU seconds and the peak
+    // memory by its end, which never falls; the halo, run beside access,
+    // has no CPU time of its own.
+    let log = std::fs::read_to_string(b.join("run_log.txt")).unwrap();
+    let rows: Vec<Vec<&str>> = log
+        .lines()
+        .skip_while(|l| !l.starts_with("per stage:"))
+        .skip(1)
+        .take_while(|l| l.split_whitespace().count() == 4)
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    let names: Vec<&str> = rows.iter().map(|r| r[0]).collect();
+    assert_eq!(
+        names,
+        [
+            "inputs",
+            "access",
+            "risk",
+            "halo",
+            "roads",
+            "parcels",
+            "conservation",
+            "finance+outputs",
+            "total"
+        ],
+        "{log}"
+    );
+    let mut last_peak = 0.0;
+    for r in &rows {
+        let wall: f64 = r[1].parse().unwrap();
+        assert!(wall >= 0.0, "{log}");
+        if r[0] == "halo" {
+            assert_eq!((r[2], r[3]), ("-", "-"), "{log}");
+            continue;
+        }
+        let (cpu, peak): (f64, f64) = (r[2].parse().unwrap(), r[3].parse().unwrap());
+        assert!(cpu >= 0.0 && peak >= last_peak && peak > 10.0, "{log}");
+        last_peak = peak;
+    }
+    let total_cpu: f64 = rows[8][2].parse().unwrap();
+    assert!(total_cpu > 0.0, "{log}");
 }
 
 #[test]

@@ -239,20 +239,31 @@ pub fn write_run_log(
     landscape: &Path,
     inputs_hash: &str,
     started_utc: &str,
-    stages: &[(&str, f64)],
+    stages: &[crate::Lap],
     total_secs: f64,
     warnings: &[String],
 ) -> Result<()> {
     let mut t = format!(
-        "greenhalo {}\nlandscape {}\nstarted {started_utc}\ninputs_hash {inputs_hash}\n\nseconds per stage:\n",
+        "greenhalo {}\nlandscape {}\nstarted {started_utc}\ninputs_hash {inputs_hash}\n\nper stage: wall s, CPU s (all threads), peak resident MB by its end\n",
         env!("CARGO_PKG_VERSION"),
         landscape.display()
     );
-    for (s, secs) in stages {
-        t.push_str(&format!("  {s:<24} {secs:>8.2}\n"));
+    let line = |name: &str, wall: f64, cpu: Option<f64>, peak: Option<u64>| {
+        let cpu = cpu.map_or("-".to_string(), |c| format!("{c:.2}"));
+        let peak = peak.map_or("-".to_string(), |b| format!("{:.0}", b as f64 / 1048576.0));
+        format!("  {name:<24} {wall:>8.2} {cpu:>8} {peak:>7}\n")
+    };
+    for l in stages {
+        t.push_str(&line(l.stage, l.wall_s, l.cpu_s, l.peak_rss_bytes));
     }
-    t.push_str(&format!("  {:<24} {total_secs:>8.2}\n", "total"));
-    t.push_str("(the halo runs beside access; total is the wall time)\n");
+    let usage = crate::process_usage();
+    t.push_str(&line(
+        "total",
+        total_secs,
+        usage.map(|u| u.0),
+        usage.map(|u| u.1),
+    ));
+    t.push_str("(the halo runs beside access, whose CPU time includes it; total is the wall time and the process's CPU time)\n");
     t.push_str(&format!("\nwarnings: {}\n", warnings.len()));
     for w in warnings {
         t.push_str(&format!("  {w}\n"));
