@@ -108,13 +108,20 @@ impl Drivers {
         }
     }
 
-    /// The same drivers for another forest mask (only the edge distance
-    /// depends on it).
-    pub fn with_forest(&self, grid: &Grid, forest: &[bool]) -> Drivers {
-        Drivers {
-            edge_km: edge_km(grid, forest),
-            ..self.clone()
-        }
+    /// The edge distance for another forest mask (the only driver that
+    /// depends on it), for `row_with_edge`.
+    pub fn edge_km_for(grid: &Grid, forest: &[bool]) -> Vec<f32> {
+        edge_km(grid, forest)
+    }
+
+    /// The driver vector of a cell with its edge distance replaced by
+    /// `edge_km` (another forest's: see `edge_km_for`); no copy of the
+    /// other drivers.
+    #[inline]
+    pub fn row_with_edge(&self, cell: usize, edge_km: f32) -> [f64; K] {
+        let mut x = self.row(cell);
+        x[2] = edge_km as f64;
+        x
     }
 
     /// The driver vector of a cell, with its travel time replaced by
@@ -694,13 +701,21 @@ pub fn compute(
                 .zip(&lost)
                 .map(|(f, l)| *f || *l)
                 .collect();
-            let d_start = drivers.with_forest(g, &forest_start);
+            // Only the edge distance differs from today's drivers (a
+            // copy of them all was 17 B a cell more at the run's peak).
+            let edge_start = Drivers::edge_km_for(g, &forest_start);
             let cells: Vec<usize> = (0..g.len())
                 .filter(|i| inp.aoi_mask[*i] == 1 && forest_start[*i])
                 .collect();
             let y: Vec<bool> = cells.iter().map(|i| lost[*i]).collect();
             let (years, _) = loss_period(loss, p);
-            let mut m = fit_with(&|k| d_start.row(cells[k]), &y, years, p, seed)?;
+            let mut m = fit_with(
+                &|k| drivers.row_with_edge(cells[k], edge_start[cells[k]]),
+                &y,
+                years,
+                p,
+                seed,
+            )?;
             for h in m.holdout.iter_mut() {
                 h.0 = cells[h.0];
             }
