@@ -38,10 +38,9 @@ pub use progress::Progress;
 pub struct RunReport {
     pub out_dir: PathBuf,
     pub warnings: Vec<String>,
-    /// Wall-clock seconds per stage, in pipeline order (the halo runs
-    /// beside accessibility: see `total_seconds`).
-    pub stage_seconds: Vec<(&'static str, f64)>,
-    /// The same stages with their CPU time and the peak memory by their end.
+    /// Each stage in pipeline order: wall and CPU seconds and the peak
+    /// memory by its end (the halo runs beside accessibility: see
+    /// `total_seconds`).
     pub stages: Vec<Lap>,
     /// Wall-clock seconds of the whole run.
     pub total_seconds: f64,
@@ -128,10 +127,6 @@ impl Stopwatch {
             cpu_s: None,
             peak_rss_bytes: None,
         });
-    }
-
-    fn seconds(&self) -> Vec<(&'static str, f64)> {
-        self.laps.iter().map(|l| (l.stage, l.wall_s)).collect()
     }
 
     /// Seconds since the run started.
@@ -348,7 +343,6 @@ pub fn pipeline(
         out_dir,
         warnings,
         total_seconds: clock.total(),
-        stage_seconds: clock.seconds(),
         stages: clock.laps,
         summary,
     })

@@ -223,7 +223,7 @@ fn run(
             greenhalo::report::terminal_summary(
                 &rep.summary,
                 &rep.out_dir,
-                &rep.stage_seconds,
+                &rep.stages,
                 rep.total_seconds
             )
         );

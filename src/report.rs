@@ -1299,7 +1299,7 @@ table.roads td {{ white-space: nowrap; }} table.roads td:nth-child(2), table.roa
 pub fn terminal_summary(
     summary: &serde_json::Value,
     out_dir: &std::path::Path,
-    stages: &[(&str, f64)],
+    stages: &[crate::Lap],
     total: f64,
 ) -> String {
     let f = |v: &serde_json::Value| v.as_f64();
@@ -1356,7 +1356,10 @@ pub fn terminal_summary(
             lines.push(format!("  {what:<13} {}", p.display()));
         }
     }
-    let times: Vec<String> = stages.iter().map(|(s, t)| format!("{s} {t:.1}")).collect();
+    let times: Vec<String> = stages
+        .iter()
+        .map(|l| format!("{} {:.1}", l.stage, l.wall_s))
+        .collect();
     lines.push(format!(
         "  seconds       {} (total {total:.1})",
         times.join(", ")

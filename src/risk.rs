@@ -108,15 +108,9 @@ impl Drivers {
         }
     }
 
-    /// The edge distance for another forest mask (the only driver that
-    /// depends on it), for `row_with_edge`.
-    pub fn edge_km_for(grid: &Grid, forest: &[bool]) -> Vec<f32> {
-        edge_km(grid, forest)
-    }
-
     /// The driver vector of a cell with its edge distance replaced by
-    /// `edge_km` (another forest's: see `edge_km_for`); no copy of the
-    /// other drivers.
+    /// `edge_km` (another forest mask's: the only driver that depends on
+    /// it); no copy of the other drivers.
     #[inline]
     pub fn row_with_edge(&self, cell: usize, edge_km: f32) -> [f64; K] {
         let mut x = self.row(cell);
@@ -703,7 +697,7 @@ pub fn compute(
                 .collect();
             // Only the edge distance differs from today's drivers (a
             // copy of them all was 17 B a cell more at the run's peak).
-            let edge_start = Drivers::edge_km_for(g, &forest_start);
+            let edge_start = edge_km(g, &forest_start);
             let cells: Vec<usize> = (0..g.len())
                 .filter(|i| inp.aoi_mask[*i] == 1 && forest_start[*i])
                 .collect();

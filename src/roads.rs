@@ -691,6 +691,13 @@ impl<'a> Appraiser<'a> {
         self.effects_of_many_known(delta, [None; N])
     }
 
+    /// Whether a cell has forest to lose and a risk to lose it by (the
+    /// others add no loss terms).
+    #[inline]
+    fn can_lose_forest(&self, i: usize) -> bool {
+        !self.risk.annual_p[i].is_nan() && self.inp.forest[i] != 0.0
+    }
+
     /// A forest cell's expected share lost within the horizon and its
     /// discounted share, at travel time `t_new` (what `effects_of_many`
     /// computes for each cell of each change: a logarithm, an exponential,
@@ -713,7 +720,7 @@ impl<'a> Appraiser<'a> {
     /// such cell once for the set and again for each item whose removal
     /// changes it.
     pub fn shares_of_field(&self, field: &[f32]) -> Shares {
-        let (inp, risk) = (self.inp, self.risk);
+        let inp = self.inp;
         let base = &self.access.travel_min;
         const CHUNK: usize = 4096; // words of 64 cells
         let words = field.len().div_ceil(64);
@@ -724,11 +731,7 @@ impl<'a> Appraiser<'a> {
                 let mut bits = vec![0u64; w1 - w0];
                 let mut vals = Vec::new();
                 for i in w0 * 64..(w1 * 64).min(field.len()) {
-                    if inp.aoi_mask[i] == 0
-                        || field[i] >= base[i]
-                        || risk.annual_p[i].is_nan()
-                        || inp.forest[i] == 0.0
-                    {
+                    if inp.aoi_mask[i] == 0 || field[i] >= base[i] || !self.can_lose_forest(i) {
                         continue;
                     }
                     bits[i / 64 - w0] |= 1u64 << (i % 64);
@@ -789,14 +792,10 @@ impl<'a> Appraiser<'a> {
                     * self.p.value_of_time_usd_per_hour;
                 o.freight_benefit_usd += dt_h * output_t * self.p.transport_usd_per_tonne_hour;
             }
+            if !self.can_lose_forest(i) {
+                continue;
+            }
             let p_old = risk.annual_p[i];
-            if p_old.is_nan() {
-                continue;
-            }
-            if inp.forest[i] == 0.0 {
-                // No forest to lose: every term below would add zero.
-                continue;
-            }
             let forest_ha = inp.forest[i] as f64 * ha;
             // Today's shares, from today's p (computed here rather than
             // stored: 16 bytes a cell at 30 m is 200 MB).
