@@ -94,6 +94,174 @@ impl RadixHeap {
     }
 }
 
+/// A bucket queue for the incremental updates' label-correcting loop: costs
+/// fall into buckets `delta` wide, kept in a ring of `RING` buckets (a bit
+/// per bucket says which hold cells), with a `RadixHeap` for costs beyond
+/// the ring. Cells within a bucket come out in no particular order, so a
+/// cell may be settled more than once (when a cheaper way to it is found
+/// within its own bucket); the loop runs until nothing improves, and its
+/// result is the least fixpoint of the relaxation, the same bits whatever
+/// the order (see `run`). With `delta` no wider than the lightest grid
+/// step, a cell is settled again only through road edges lighter than it.
+/// Push and pop are O(1) but for a scan of the ring's bits.
+#[derive(Debug, Clone)]
+pub struct BucketQueue {
+    /// 1 / bucket width.
+    scale: f32,
+    /// The grid `scale` was chosen for (address and length of its costs).
+    scaled_for: (usize, usize),
+    /// Absolute index of the bucket being emptied.
+    cur: u64,
+    ring: Vec<Vec<(f32, u32)>>,
+    full: [u64; BucketQueue::RING / 64],
+    in_ring: usize,
+    far: RadixHeap,
+}
+
+impl Default for BucketQueue {
+    fn default() -> Self {
+        BucketQueue {
+            scale: 1.0,
+            scaled_for: (0, 0),
+            cur: 0,
+            ring: vec![Vec::new(); Self::RING],
+            full: [0; Self::RING / 64],
+            in_ring: 0,
+            far: RadixHeap::default(),
+        }
+    }
+}
+
+impl BucketQueue {
+    const RING: usize = 4096;
+
+    /// Empty the queue and size its buckets for grid `g` (once per grid):
+    /// as wide as its lightest step, so that most cells settle once.
+    fn reset_for(&mut self, g: &CostGrid) {
+        self.clear();
+        let key = (g.cost.as_ptr() as usize, g.cost.len());
+        if self.scaled_for == key {
+            return;
+        }
+        let lightest = g
+            .cost
+            .iter()
+            .filter(|c| passable(**c) && **c > 0.0)
+            .fold(f32::INFINITY, |m, c| m.min(*c));
+        let half = (0.5 * g.dx.min(g.dy)) as f32;
+        let delta = 2.0 * lightest * half;
+        // No grid step has positive weight: any width will do.
+        self.scale = if delta.is_finite() && delta > 0.0 {
+            1.0 / delta
+        } else {
+            1.0
+        };
+        if !self.scale.is_finite() {
+            self.scale = f32::MAX;
+        }
+        self.scaled_for = key;
+    }
+
+    pub fn clear(&mut self) {
+        for (w, word) in self.full.iter_mut().enumerate() {
+            let mut b = *word;
+            while b != 0 {
+                self.ring[w * 64 + b.trailing_zeros() as usize].clear();
+                b &= b - 1;
+            }
+            *word = 0;
+        }
+        self.in_ring = 0;
+        self.cur = 0;
+        self.far.clear();
+    }
+
+    #[inline(always)]
+    fn index(&self, cost: f32) -> u64 {
+        // Saturating: costs beyond u64 all share the last bucket.
+        (cost * self.scale) as u64
+    }
+
+    #[inline(always)]
+    fn to_ring(&mut self, idx: u64, cost: f32, cell: u32) {
+        let b = (idx as usize) & (Self::RING - 1);
+        self.ring[b].push((cost, cell));
+        self.full[b / 64] |= 1u64 << (b % 64);
+        self.in_ring += 1;
+    }
+
+    #[inline(always)]
+    pub fn push(&mut self, cost: f32, cell: u32) {
+        let idx = self.index(cost).max(self.cur);
+        if idx - self.cur < Self::RING as u64 {
+            self.to_ring(idx, cost, cell);
+        } else {
+            self.far.push(cost, cell);
+        }
+    }
+
+    /// The cell that `pop` will return next, when it is already known.
+    #[inline(always)]
+    pub fn peek_cell(&self) -> Option<u32> {
+        self.ring[(self.cur as usize) & (Self::RING - 1)]
+            .last()
+            .map(|e| e.1)
+    }
+
+    #[inline]
+    pub fn pop(&mut self) -> Option<(f32, u32)> {
+        let b = (self.cur as usize) & (Self::RING - 1);
+        if let Some(e) = self.ring[b].pop() {
+            self.in_ring -= 1;
+            if self.ring[b].is_empty() {
+                self.full[b / 64] &= !(1u64 << (b % 64));
+            }
+            return Some(e);
+        }
+        self.advance()?;
+        self.pop()
+    }
+
+    /// Move `cur` to the next bucket that holds cells, bringing cells in
+    /// from beyond the ring when it is empty; None when nothing is left.
+    #[cold]
+    fn advance(&mut self) -> Option<()> {
+        if self.in_ring == 0 {
+            let (cost, cell) = self.far.pop()?;
+            self.cur = self.index(cost).max(self.cur);
+            self.to_ring(self.cur, cost, cell);
+            // Everything else now within the ring's reach (the first one
+            // beyond goes back: its key is the heap's last, which it takes).
+            while let Some((cost, cell)) = self.far.pop() {
+                let idx = self.index(cost).max(self.cur);
+                if idx - self.cur >= Self::RING as u64 {
+                    self.far.push(cost, cell);
+                    break;
+                }
+                self.to_ring(idx, cost, cell);
+            }
+            return Some(());
+        }
+        // The next full bucket after `cur`, going round the ring.
+        let start = (self.cur as usize) & (Self::RING - 1);
+        let words = Self::RING / 64;
+        for k in 0..=words {
+            let w = (start / 64 + k) % words;
+            let mut bits = self.full[w];
+            if k == 0 {
+                bits &= !0u64 << (start % 64);
+            }
+            if bits != 0 {
+                let b = w * 64 + bits.trailing_zeros() as usize;
+                let step = (b + Self::RING - start) % Self::RING;
+                self.cur += step as u64;
+                return Some(());
+            }
+        }
+        None
+    }
+}
+
 /// Cells and their costs per unit distance, row-major, row 0 at the north.
 #[derive(Debug, Clone, Copy)]
 pub struct CostGrid<'a> {
@@ -554,15 +722,28 @@ impl LabelSink for &mut [u16] {
     }
 }
 
-/// The Dijkstra loop of the incremental updates: pops cells in cost order
-/// and relaxes their grid and extra neighbours. `touched` hears of every
-/// cell whose cost is lowered. A cell settled at or above its `gate` bound
-/// keeps its cost but is not expanded (see `Gate`).
+/// The loop of the incremental updates: pops cells in about cost order (by
+/// bucket, see `BucketQueue`) and relaxes their grid and extra neighbours
+/// until no cost falls. `touched` hears of every cell whose cost is
+/// lowered. A cell popped at or above its `gate` bound is not expanded
+/// (see `Gate`).
+///
+/// The order changes no bit of the result. Every cost written is a path's
+/// f32 sum and every lowered cell is expanded again at its new cost, so
+/// the loop ends at the least fixpoint of "cost(v) = min(start(v),
+/// cost(u) + w(u, v) over expanded u)"; f32 addition being monotone, the
+/// cheapest differing cell of two fixpoints would take its cost from a
+/// cell where they agree, so the fixpoint is unique and equals what exact
+/// Dijkstra order gives. (Ties between labels would depend on the order,
+/// so the labelled full solve keeps the radix heap.) A gated cell stops at
+/// every cost at or above its bound, and costs only fall, so it is
+/// expanded exactly when its final cost is below the bound, as in Dijkstra
+/// order.
 fn run<S: Store, L: LabelSink, T: FnMut(u32)>(
     g: &CostGrid,
     extra: Option<(&ExtraEdges, EdgeWeights)>,
     st: &mut S,
-    heap: &mut RadixHeap,
+    heap: &mut BucketQueue,
     gate: Gate,
     mut labels: L,
     mut touched: T,
@@ -575,7 +756,7 @@ fn run<S: Store, L: LabelSink, T: FnMut(u32)>(
         let ui = u as usize;
         // Bound by memory latency on large grids: ask for the next cell's
         // rows while this one is relaxed.
-        if let Some(next) = heap.peek_cell(0) {
+        if let Some(next) = heap.peek_cell() {
             st.prefetch_rows(next as usize, g.width);
         }
         if cu > st.acc(ui) {
@@ -758,7 +939,7 @@ pub struct Scratch {
     acc: Vec<f32>,
     changed: Vec<u32>,
     seen: Vec<u64>,
-    heap: RadixHeap,
+    heap: BucketQueue,
     /// `relax_dearer`: its candidates (see there), marked and listed, the
     /// cells still to visit, and the tight grid steps into a candidate
     /// from a cell that was none when it was visited (candidate, from).
@@ -774,7 +955,7 @@ impl Scratch {
             acc: base.to_vec(),
             changed: Vec::new(),
             seen: vec![0; base.len().div_ceil(64)],
-            heap: RadixHeap::default(),
+            heap: BucketQueue::default(),
             decided: vec![0; base.len().div_ceil(64)],
             visited: Vec::new(),
             stack: Vec::new(),
@@ -839,7 +1020,7 @@ pub fn relax_cheaper(
         heap,
         ..
     } = scratch;
-    heap.clear();
+    heap.reset_for(g);
     changed.clear();
     let mark = |c: u32, changed: &mut Vec<u32>, seen: &mut Vec<u64>| {
         let (wd, bit) = (c as usize / 64, 1u64 << (c % 64));
@@ -964,7 +1145,6 @@ pub fn relax_dearer(
         stack,
         outside,
     } = scratch;
-    heap.clear();
     changed.clear();
     visited.clear();
     stack.clear();
@@ -1091,7 +1271,7 @@ pub fn relax_dearer(
     // Pass 3: forget their costs, seed each from its neighbours that keep
     // theirs (the cheapest step in: a minimum, so the order the steps are
     // taken in does not matter), and settle them again.
-    heap.clear();
+    heap.reset_for(g);
     for &c in changed.iter() {
         let ci = c as usize;
         let mut best = source_cost(ci);
@@ -1419,6 +1599,112 @@ mod tests {
             }
         }
         assert!(rose > 100, "the cases should raise many cells ({rose})");
+    }
+
+    /// The bucket queue over costs seven orders of magnitude apart (most
+    /// beyond its ring, cells settled several times within a bucket):
+    /// both updates still give the bits of the full solve, whose radix heap
+    /// pops in exact cost order.
+    #[test]
+    fn bucket_order_gives_the_bits_of_exact_order_over_wide_cost_ranges() {
+        use rand::{Rng, SeedableRng};
+        for seed in 0..40u64 {
+            let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1000 + seed);
+            let (w, h) = (rng.gen_range(3..40), rng.gen_range(3..40));
+            let n = w * h;
+            let cost: Vec<f32> = (0..n)
+                .map(|_| match rng.gen_range(0..20) {
+                    0 => f32::NAN,
+                    1 => 0.0,
+                    _ => 10f32.powf(rng.gen_range(-3.0f32..4.0)),
+                })
+                .collect();
+            let ends: Vec<(u32, u32)> = (0..rng.gen_range(1..60))
+                .map(|_| (rng.gen_range(0..n) as u32, rng.gen_range(0..n) as u32))
+                .collect();
+            let ex = ExtraEdges::new(n, ends.clone());
+            let base_w: Vec<f32> = ends
+                .iter()
+                .map(|_| 10f32.powf(rng.gen_range(-4.0f32..3.0)))
+                .collect();
+            let mut cheap: Vec<(u32, f32)> = Vec::new();
+            for id in 0..ends.len() as u32 {
+                if rng.gen_bool(0.6) {
+                    cheap.push((id, base_w[id as usize] * rng.gen_range(0.0f32..1.0)));
+                }
+            }
+            let (after, raised) = put_back(&mut rng, &cheap);
+            let sources = [
+                src(rng.gen_range(0..n) as u32),
+                src(rng.gen_range(0..n) as u32),
+            ];
+            let g = grid(w, h, &cost);
+            let base = solve(&g, Some((&ex, with(&base_w, &[]))), &sources, None);
+            let before = solve(&g, Some((&ex, with(&base_w, &cheap))), &sources, None);
+            let full = solve(&g, Some((&ex, with(&base_w, &after))), &sources, None);
+            let mut scratch = Scratch::new(&base);
+            let delta = relax_cheaper(
+                &g,
+                &ex,
+                with(&base_w, &cheap),
+                &base,
+                Gate(None),
+                &mut scratch,
+            );
+            assert_same_bits(&applied(&base, &delta), &before, seed);
+            let mut scratch = Scratch::new(&before);
+            let delta = relax_dearer(
+                &g,
+                &ex,
+                with(&base_w, &cheap),
+                with(&base_w, &after),
+                &raised,
+                &sources,
+                &before,
+                Gate(None),
+                &mut scratch,
+            );
+            assert_same_bits(&applied(&before, &delta), &full, seed);
+        }
+    }
+
+    #[test]
+    fn bucket_queue_gives_back_every_cell_pushed() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+        let cost = vec![1.0f32; 4];
+        let g = grid(2, 2, &cost);
+        let mut q = BucketQueue::default();
+        q.reset_for(&g);
+        let mut pushed = Vec::new();
+        let mut popped = Vec::new();
+        let mut floor = 0.0f32;
+        for k in 0..20_000u32 {
+            if rng.gen_bool(0.6) || pushed.len() == popped.len() {
+                // At or above the last cost popped, near or far; now and
+                // then below it (the queue takes it as current).
+                let c = if rng.gen_bool(0.05) {
+                    floor * 0.5
+                } else {
+                    floor + 10f32.powf(rng.gen_range(-3.0f32..6.0))
+                };
+                q.push(c, k);
+                pushed.push(k);
+            } else {
+                let (c, cell) = q.pop().expect("a cell is left");
+                floor = floor.max(c);
+                popped.push(cell);
+            }
+        }
+        while let Some((_, cell)) = q.pop() {
+            popped.push(cell);
+        }
+        popped.sort_unstable();
+        assert_eq!(popped, pushed);
+        // Cleared, it holds nothing.
+        q.push(3.0, 1);
+        q.clear();
+        assert_eq!(q.pop(), None);
     }
 
     /// Ties: zero-cost cells (free to cross) and road edges that weigh
