@@ -183,7 +183,7 @@ impl BucketQueue {
     }
 
     #[inline(always)]
-    fn to_ring(&mut self, idx: u64, cost: f32, cell: u32) {
+    fn put_in_ring(&mut self, idx: u64, cost: f32, cell: u32) {
         let b = (idx as usize) & (Self::RING - 1);
         self.ring[b].push((cost, cell));
         self.full[b / 64] |= 1u64 << (b % 64);
@@ -194,7 +194,7 @@ impl BucketQueue {
     pub fn push(&mut self, cost: f32, cell: u32) {
         let idx = self.index(cost).max(self.cur);
         if idx - self.cur < Self::RING as u64 {
-            self.to_ring(idx, cost, cell);
+            self.put_in_ring(idx, cost, cell);
         } else {
             self.far.push(cost, cell);
         }
@@ -229,7 +229,7 @@ impl BucketQueue {
         if self.in_ring == 0 {
             let (cost, cell) = self.far.pop()?;
             self.cur = self.index(cost).max(self.cur);
-            self.to_ring(self.cur, cost, cell);
+            self.put_in_ring(self.cur, cost, cell);
             // Everything else now within the ring's reach (the first one
             // beyond goes back: its key is the heap's last, which it takes).
             while let Some((cost, cell)) = self.far.pop() {
@@ -238,7 +238,7 @@ impl BucketQueue {
                     self.far.push(cost, cell);
                     break;
                 }
-                self.to_ring(idx, cost, cell);
+                self.put_in_ring(idx, cost, cell);
             }
             return Some(());
         }
