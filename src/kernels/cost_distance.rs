@@ -132,8 +132,76 @@ impl Default for BucketQueue {
     }
 }
 
+/// 1 / the width of a `BucketQueue`'s buckets for a grid with these cell
+/// costs and cell sizes: its lightest grid step, so that most cells settle
+/// once (any positive width gives the same result).
+fn bucket_scale(costs: impl Iterator<Item = f32>, dx: f64, dy: f64) -> f32 {
+    let lightest = costs
+        .filter(|c| passable(*c) && *c > 0.0)
+        .fold(f32::INFINITY, f32::min);
+    let delta = 2.0 * lightest * (0.5 * dx.min(dy)) as f32;
+    // No grid step has a positive weight: any width will do.
+    let scale = if delta.is_finite() && delta > 0.0 {
+        1.0 / delta
+    } else {
+        1.0
+    };
+    if scale.is_finite() {
+        scale
+    } else {
+        f32::MAX
+    }
+}
+
+/// What the loops take cells from: a `RadixHeap` (exact cost order) or a
+/// `BucketQueue` (about cost order).
+trait Queue {
+    fn push(&mut self, cost: f32, cell: u32);
+    fn pop(&mut self) -> Option<(f32, u32)>;
+    /// The cell `pop` will return next, when known (to prefetch).
+    fn next_cell(&self) -> Option<u32>;
+}
+
+impl Queue for RadixHeap {
+    #[inline(always)]
+    fn push(&mut self, cost: f32, cell: u32) {
+        RadixHeap::push(self, cost, cell)
+    }
+    #[inline(always)]
+    fn pop(&mut self) -> Option<(f32, u32)> {
+        RadixHeap::pop(self)
+    }
+    #[inline(always)]
+    fn next_cell(&self) -> Option<u32> {
+        self.peek_cell(PREFETCH_AHEAD)
+    }
+}
+
+impl Queue for BucketQueue {
+    #[inline(always)]
+    fn push(&mut self, cost: f32, cell: u32) {
+        BucketQueue::push(self, cost, cell)
+    }
+    #[inline(always)]
+    fn pop(&mut self) -> Option<(f32, u32)> {
+        BucketQueue::pop(self)
+    }
+    #[inline(always)]
+    fn next_cell(&self) -> Option<u32> {
+        self.peek_cell()
+    }
+}
+
 impl BucketQueue {
     const RING: usize = 4096;
+
+    /// An empty queue with buckets `1 / scale` wide.
+    fn with_scale(scale: f32) -> BucketQueue {
+        BucketQueue {
+            scale,
+            ..BucketQueue::default()
+        }
+    }
 
     /// Empty the queue and size its buckets for grid `g` (once per grid):
     /// as wide as its lightest step, so that most cells settle once.
@@ -143,22 +211,7 @@ impl BucketQueue {
         if self.scaled_for == key {
             return;
         }
-        let lightest = g
-            .cost
-            .iter()
-            .filter(|c| passable(**c) && **c > 0.0)
-            .fold(f32::INFINITY, |m, c| m.min(*c));
-        let half = (0.5 * g.dx.min(g.dy)) as f32;
-        let delta = 2.0 * lightest * half;
-        // No grid step has positive weight: any width will do.
-        self.scale = if delta.is_finite() && delta > 0.0 {
-            1.0 / delta
-        } else {
-            1.0
-        };
-        if !self.scale.is_finite() {
-            self.scale = f32::MAX;
-        }
+        self.scale = bucket_scale(g.cost.iter().copied(), g.dx, g.dy);
         self.scaled_for = key;
     }
 
@@ -417,12 +470,16 @@ pub fn solve(
 ) -> Vec<f32> {
     assert_eq!(g.cost.len(), g.width * g.height, "cost raster size");
     let st = padded(g.cost, g.width, g.height);
-    solve_padded(g, st, extra, || sources.iter().copied(), labels)
+    let heap = RadixHeap::default();
+    solve_padded(g, st, extra, || sources.iter().copied(), labels, heap)
 }
 
 /// `solve` that takes the cost raster by value and frees it once copied,
 /// for the largest grids: the peak is then 8 bytes per cell for the solver
-/// plus 4 for the result, instead of 4 more for the caller's costs.
+/// plus 4 for the result, instead of 4 more for the caller's costs. Without
+/// labels the order cells are settled in changes no bit (see `run`), so it
+/// takes them from a `BucketQueue`, which is faster than the radix heap
+/// `solve` keeps as the reference.
 pub fn solve_owned(
     width: usize,
     height: usize,
@@ -433,6 +490,7 @@ pub fn solve_owned(
 ) -> Vec<f32> {
     assert_eq!(cost.len(), width * height, "cost raster size");
     let st = padded(&cost, width, height);
+    let heap = BucketQueue::with_scale(bucket_scale(cost.iter().copied(), dx, dy));
     drop(cost);
     let g = CostGrid {
         width,
@@ -441,11 +499,12 @@ pub fn solve_owned(
         dy,
         cost: &[],
     };
-    solve_padded(&g, st, None, || sources.iter().copied(), None)
+    solve_padded(&g, st, None, || sources.iter().copied(), None, heap)
 }
 
 /// Accumulated cost from cells that start at given costs (`start` of each
-/// cell; INFINITY for cells that are not sources), as `solve`.
+/// cell; INFINITY for cells that are not sources), as `solve` (from a
+/// `BucketQueue`, as `solve_owned`).
 pub fn solve_from(
     g: &CostGrid,
     extra: Option<(&ExtraEdges, EdgeWeights)>,
@@ -465,7 +524,8 @@ pub fn solve_from(
             })
         })
     };
-    solve_padded(g, st, extra, sources, None)
+    let heap = BucketQueue::with_scale(bucket_scale(g.cost.iter().copied(), g.dx, g.dy));
+    solve_padded(g, st, extra, sources, None, heap)
 }
 
 /// Copy costs into a grid padded with a ring of impassable cells, so the hot
@@ -486,12 +546,15 @@ fn padded(cost: &[f32], w: usize, h: usize) -> Vec<[f32; 2]> {
 
 /// `sources` gives the sources, as often as asked (twice with labels): a
 /// slice's, or ones made on the fly (`solve_from`, millions of them).
-fn solve_padded<I: Iterator<Item = Source>>(
+/// `heap` is the queue: a `RadixHeap` with labels (ties go to the first
+/// label to arrive, which depends on the order).
+fn solve_padded<I: Iterator<Item = Source>, Q: Queue>(
     g: &CostGrid,
     mut st: Vec<[f32; 2]>,
     extra: Option<(&ExtraEdges, EdgeWeights)>,
     sources: impl Fn() -> I,
     labels: Option<&mut [u16]>,
+    mut heap: Q,
 ) -> Vec<f32> {
     let (w, h) = (g.width, g.height);
     let n = w * h;
@@ -505,7 +568,6 @@ fn solve_padded<I: Iterator<Item = Source>>(
             .collect();
         (ExtraEdges::new(st.len(), ends), wt)
     });
-    let mut heap = RadixHeap::default();
     for s in sources() {
         let c = s.cell as usize;
         if c < n && s.cost >= 0.0 {
@@ -588,12 +650,12 @@ fn prefetch_both(acc: &[f32], cost: &[f32], i: usize, w: usize) {
 /// The full solver's loop, over a padded interleaved grid (see `solve`).
 /// Its arithmetic is that of `run`, step for step, so both give the same
 /// bits.
-fn run_padded<L: LabelSink>(
+fn run_padded<L: LabelSink, Q: Queue>(
     pw: usize,
     steps: Steps,
     extra: Option<(&ExtraEdges, EdgeWeights)>,
     st: &mut [[f32; 2]],
-    heap: &mut RadixHeap,
+    heap: &mut Q,
     mut labels: L,
 ) {
     let offsets: [isize; 8] = std::array::from_fn(|s| steps.dr[s] * pw as isize + steps.dc[s]);
@@ -601,7 +663,7 @@ fn run_padded<L: LabelSink>(
         let ui = u as usize;
         // Dijkstra here is bound by memory latency: ask for the next cell's
         // three rows of neighbours while this one is relaxed.
-        if let Some(next) = heap.peek_cell(PREFETCH_AHEAD) {
+        if let Some(next) = heap.next_cell() {
             prefetch(st, next as usize, pw);
         }
         let [fu, au] = st[ui];
@@ -1640,6 +1702,18 @@ mod tests {
             ];
             let g = grid(w, h, &cost);
             let base = solve(&g, Some((&ex, with(&base_w, &[]))), &sources, None);
+            // The full solves that take cells from a bucket queue.
+            let starts = |i: usize| {
+                if sources.iter().any(|s| s.cell as usize == i) {
+                    0.0
+                } else {
+                    f32::INFINITY
+                }
+            };
+            let from = solve_from(&g, Some((&ex, with(&base_w, &[]))), starts);
+            assert_same_bits(&from, &base, seed);
+            let owned = solve_owned(w, h, 1.0, 1.0, cost.clone(), &sources);
+            assert_same_bits(&owned, &solve(&g, None, &sources, None), seed);
             let before = solve(&g, Some((&ex, with(&base_w, &cheap))), &sources, None);
             let full = solve(&g, Some((&ex, with(&base_w, &after))), &sources, None);
             let mut scratch = Scratch::new(&base);
