@@ -425,9 +425,12 @@ pub fn read_native_as<T: Copy + GdalType>(
         .rasterband(band)
         .map_err(|e| Error::raster(path, format!("no band {band}: {e}")))?;
     let nodata = b.no_data_value();
-    let buf = b
-        .read_as::<T>((0, 0), (w, h), (w, h), None)
-        .map_err(|e| Error::raster(path, e))?;
+    // Whole rasters: GDAL decodes a GeoTIFF's compressed blocks on every
+    // core when asked (the values are the same).
+    let _ = gdal::config::set_thread_local_config_option("GDAL_NUM_THREADS", "ALL_CPUS");
+    let buf = b.read_as::<T>((0, 0), (w, h), (w, h), None);
+    let _ = gdal::config::clear_thread_local_config_option("GDAL_NUM_THREADS");
+    let buf = buf.map_err(|e| Error::raster(path, e))?;
     Ok((
         Placement {
             geo_transform: gt,
