@@ -96,8 +96,8 @@ impl RadixHeap {
 
 /// A bucket queue for the incremental updates' label-correcting loop: costs
 /// fall into buckets `delta` wide, kept in a ring of `RING` buckets (a bit
-/// per bucket says which hold cells), with a `RadixHeap` for costs beyond
-/// the ring. Cells within a bucket come out in no particular order, so a
+/// per bucket says which hold cells), with a binary heap for costs beyond
+/// the ring, brought in as the ring reaches them. Cells within a bucket come out in no particular order, so a
 /// cell may be settled more than once (when a cheaper way to it is found
 /// within its own bucket); the loop runs until nothing improves, and its
 /// result is the least fixpoint of the relaxation, the same bits whatever
@@ -115,7 +115,8 @@ pub struct BucketQueue {
     ring: Vec<Vec<(f32, u32)>>,
     full: [u64; BucketQueue::RING / 64],
     in_ring: usize,
-    far: RadixHeap,
+    /// The cells beyond the ring, cheapest on top (cost bits, cell).
+    far: std::collections::BinaryHeap<std::cmp::Reverse<(u32, u32)>>,
 }
 
 impl Default for BucketQueue {
@@ -127,7 +128,7 @@ impl Default for BucketQueue {
             ring: vec![Vec::new(); Self::RING],
             full: [0; Self::RING / 64],
             in_ring: 0,
-            far: RadixHeap::default(),
+            far: std::collections::BinaryHeap::new(),
         }
     }
 }
@@ -194,6 +195,9 @@ impl Queue for BucketQueue {
 
 impl BucketQueue {
     const RING: usize = 4096;
+    /// Bucket indices from here on mean "beyond every bucket" (the index
+    /// saturated): such cells stay in the heap and pop in cost order.
+    const SATURATED: u64 = 1 << 62;
 
     /// An empty queue with buckets `1 / scale` wide.
     fn with_scale(scale: f32) -> BucketQueue {
@@ -231,7 +235,7 @@ impl BucketQueue {
 
     #[inline(always)]
     fn index(&self, cost: f32) -> u64 {
-        // Saturating: costs beyond u64 all share the last bucket.
+        // Saturating: the costs beyond all share the last bucket.
         (cost * self.scale) as u64
     }
 
@@ -249,7 +253,7 @@ impl BucketQueue {
         if idx - self.cur < Self::RING as u64 {
             self.put_in_ring(idx, cost, cell);
         } else {
-            self.far.push(cost, cell);
+            self.far.push(std::cmp::Reverse((cost.to_bits(), cell)));
         }
     }
 
@@ -271,29 +275,32 @@ impl BucketQueue {
             }
             return Some(e);
         }
-        self.advance()?;
-        self.pop()
+        match self.advance()? {
+            Some(e) => Some(e),
+            None => self.pop(),
+        }
     }
 
-    /// Move `cur` to the next bucket that holds cells, bringing cells in
-    /// from beyond the ring when it is empty; None when nothing is left.
+    /// Move `cur` to the next bucket that holds cells, then bring in the
+    /// cells from beyond the ring that it now reaches (so buckets empty in
+    /// order: a cell left beyond while later buckets are emptied would,
+    /// when it came, settle again all it improves). None when nothing is
+    /// left; Some(Some(cell)) for a cell to pop at once.
     #[cold]
-    fn advance(&mut self) -> Option<()> {
+    fn advance(&mut self) -> Option<Option<(f32, u32)>> {
         if self.in_ring == 0 {
-            let (cost, cell) = self.far.pop()?;
-            self.cur = self.index(cost).max(self.cur);
-            self.put_in_ring(self.cur, cost, cell);
-            // Everything else now within the ring's reach (the first one
-            // beyond goes back: its key is the heap's last, which it takes).
-            while let Some((cost, cell)) = self.far.pop() {
-                let idx = self.index(cost).max(self.cur);
-                if idx - self.cur >= Self::RING as u64 {
-                    self.far.push(cost, cell);
-                    break;
-                }
-                self.put_in_ring(idx, cost, cell);
+            let &std::cmp::Reverse((key, cell)) = self.far.peek()?;
+            let cost = f32::from_bits(key);
+            let idx = self.index(cost);
+            if idx >= Self::SATURATED {
+                // Beyond any bucket (buckets far narrower than the costs):
+                // straight from the heap, in cost order.
+                self.far.pop();
+                return Some(Some((cost, cell)));
             }
-            return Some(());
+            self.cur = self.cur.max(idx);
+            self.pull_far();
+            return Some(None);
         }
         // The next full bucket after `cur`, going round the ring.
         let start = (self.cur as usize) & (Self::RING - 1);
@@ -308,10 +315,25 @@ impl BucketQueue {
                 let b = w * 64 + bits.trailing_zeros() as usize;
                 let step = (b + Self::RING - start) % Self::RING;
                 self.cur += step as u64;
-                return Some(());
+                self.pull_far();
+                return Some(None);
             }
         }
         None
+    }
+
+    /// Move the cells beyond the ring that are now within its reach into
+    /// it.
+    fn pull_far(&mut self) {
+        while let Some(&std::cmp::Reverse((key, cell))) = self.far.peek() {
+            let cost = f32::from_bits(key);
+            let idx = self.index(cost).max(self.cur);
+            if idx - self.cur >= Self::RING as u64 {
+                return;
+            }
+            self.far.pop();
+            self.put_in_ring(idx, cost, cell);
+        }
     }
 }
 
@@ -503,8 +525,7 @@ pub fn solve_owned(
 }
 
 /// Accumulated cost from cells that start at given costs (`start` of each
-/// cell; INFINITY for cells that are not sources), as `solve` (from a
-/// `BucketQueue`, as `solve_owned`).
+/// cell; INFINITY for cells that are not sources), as `solve`.
 pub fn solve_from(
     g: &CostGrid,
     extra: Option<(&ExtraEdges, EdgeWeights)>,
@@ -524,8 +545,9 @@ pub fn solve_from(
             })
         })
     };
-    let heap = BucketQueue::with_scale(bucket_scale(g.cost.iter().copied(), g.dx, g.dy));
-    solve_padded(g, st, extra, sources, None, heap)
+    // (A radix heap: the sources are many, at costs spread over the whole
+    // range, which a bucket queue would hold beyond its ring.)
+    solve_padded(g, st, extra, sources, None, RadixHeap::default())
 }
 
 /// Copy costs into a grid padded with a ring of impassable cells, so the hot
@@ -1752,33 +1774,63 @@ mod tests {
         q.reset_for(&g);
         let mut pushed = Vec::new();
         let mut popped = Vec::new();
+        let mut below = std::collections::HashSet::new();
         let mut floor = 0.0f32;
+        let mut last_bucket = 0u64;
+        // Buckets empty in order (but for cells pushed below it).
+        let take = |q: &mut BucketQueue,
+                    below: &std::collections::HashSet<u32>,
+                    last_bucket: &mut u64,
+                    floor: &mut f32,
+                    popped: &mut Vec<u32>| {
+            let (c, cell) = q.pop()?;
+            if !below.contains(&cell) {
+                assert!(
+                    q.index(c) >= *last_bucket,
+                    "cell {cell} out of bucket order: cost {c} bucket {} after {} (cur {})",
+                    q.index(c),
+                    last_bucket,
+                    q.cur
+                );
+                *last_bucket = q.index(c);
+            }
+            *floor = floor.max(c);
+            popped.push(cell);
+            Some(())
+        };
         for k in 0..20_000u32 {
             if rng.gen_bool(0.6) || pushed.len() == popped.len() {
-                // At or above the last cost popped, near or far; now and
-                // then below it (the queue takes it as current).
+                // At or above the last cost popped, near or far (beyond
+                // the ring); now and then below it (taken as current).
                 let c = if rng.gen_bool(0.05) {
                     floor * 0.5
                 } else {
                     floor + 10f32.powf(rng.gen_range(-3.0f32..6.0))
                 };
+                if q.index(c) < q.cur {
+                    below.insert(k);
+                }
                 q.push(c, k);
                 pushed.push(k);
             } else {
-                let (c, cell) = q.pop().expect("a cell is left");
-                floor = floor.max(c);
-                popped.push(cell);
+                take(&mut q, &below, &mut last_bucket, &mut floor, &mut popped)
+                    .expect("a cell is left");
             }
         }
-        while let Some((_, cell)) = q.pop() {
-            popped.push(cell);
-        }
+        while take(&mut q, &below, &mut last_bucket, &mut floor, &mut popped).is_some() {}
         popped.sort_unstable();
         assert_eq!(popped, pushed);
         // Cleared, it holds nothing.
         q.push(3.0, 1);
         q.clear();
         assert_eq!(q.pop(), None);
+        // Buckets so narrow that no cost has one: cost order.
+        let mut q = BucketQueue::with_scale(f32::MAX);
+        for (k, c) in [5.0f32, 0.0, 1e-30, 2.0, 1e30, 2.0].into_iter().enumerate() {
+            q.push(c, k as u32);
+        }
+        let order: Vec<u32> = std::iter::from_fn(|| q.pop().map(|e| e.1)).collect();
+        assert_eq!(order, [1, 2, 3, 5, 0, 4]);
     }
 
     /// Ties: zero-cost cells (free to cross) and road edges that weigh
