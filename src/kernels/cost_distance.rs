@@ -354,6 +354,9 @@ pub struct CostGrid<'a> {
 pub struct ExtraEdges {
     /// One bit per cell: has extra edges.
     flags: Vec<u64>,
+    /// For each word of `flags`, the cells flagged in the words before it
+    /// (so a flagged cell's rank is one popcount away).
+    rank: Vec<u32>,
     /// Sorted cells that have extra edges.
     cells: Vec<u32>,
     /// offsets[k]..offsets[k+1] index `adj` for cells[k].
@@ -387,8 +390,15 @@ impl ExtraEdges {
             adj.push((b, id));
         }
         offsets.push(adj.len() as u32);
+        let mut rank = Vec::with_capacity(flags.len());
+        let mut before = 0u32;
+        for w in &flags {
+            rank.push(before);
+            before += w.count_ones();
+        }
         ExtraEdges {
             flags,
+            rank,
             cells,
             offsets,
             adj,
@@ -399,13 +409,16 @@ impl ExtraEdges {
     /// The extra edges at `cell`: (neighbour cell, edge id).
     #[inline]
     pub fn of(&self, cell: u32) -> &[(u32, u32)] {
-        if self.flags.is_empty() || self.flags[cell as usize / 64] & (1u64 << (cell % 64)) == 0 {
+        let Some(&word) = self.flags.get(cell as usize / 64) else {
+            return &[];
+        };
+        let bit = 1u64 << (cell % 64);
+        if word & bit == 0 {
             return &[];
         }
-        match self.cells.binary_search(&cell) {
-            Ok(k) => &self.adj[self.offsets[k] as usize..self.offsets[k + 1] as usize],
-            Err(_) => &[],
-        }
+        let k = (self.rank[cell as usize / 64] + (word & (bit - 1)).count_ones()) as usize;
+        debug_assert_eq!(self.cells[k], cell);
+        &self.adj[self.offsets[k] as usize..self.offsets[k + 1] as usize]
     }
 
     pub fn len(&self) -> usize {
