@@ -332,6 +332,14 @@ pub fn write_geotiff<T: GdalType + Copy>(
             .filter(|d| !d.as_os_str().is_empty())
             .unwrap_or(Path::new("."));
         let _ = gdal::config::set_thread_local_config_option("CPL_TMPDIR", &dir.to_string_lossy());
+        // Its overviews of a float raster are built in an uncompressed
+        // temporary: the same bytes out, a third less time to write (an
+        // 8-bit or integer raster's 4x and 8x overviews would come out
+        // sampled at other, equally near cells, so those keep GDAL's
+        // default).
+        if is_float {
+            let _ = gdal::config::set_thread_local_config_option("COG_TMP_COMPRESSION", "NONE");
+        }
         let copied = src
             .create_copy(&drv, path, &opts)
             .map_err(|e| Error::output(path, e))
@@ -340,6 +348,7 @@ pub fn write_geotiff<T: GdalType + Copy>(
                 out.close().map_err(|e| Error::output(path, e))
             });
         let _ = gdal::config::clear_thread_local_config_option("CPL_TMPDIR");
+        let _ = gdal::config::clear_thread_local_config_option("COG_TMP_COMPRESSION");
         copied?;
         Ok(())
     });

@@ -322,6 +322,35 @@ impl BucketQueue {
         None
     }
 
+    /// Make room for cells that cost less than the bucket being emptied
+    /// (a strip's messages, which may come late): every cell held is
+    /// taken out and put back with the ring starting again below
+    /// `cost`, so buckets still empty in order. (Pushed into the current
+    /// bucket instead, a late region would be relaxed in stack order and
+    /// settled again and again.)
+    fn rewind_for(&mut self, cost: f32) {
+        if self.index(cost) >= self.cur {
+            return;
+        }
+        let mut held = Vec::with_capacity(self.in_ring + self.far.len());
+        for (w, word) in self.full.iter().enumerate() {
+            let mut b = *word;
+            while b != 0 {
+                held.extend_from_slice(&self.ring[w * 64 + b.trailing_zeros() as usize]);
+                b &= b - 1;
+            }
+        }
+        held.extend(
+            self.far
+                .iter()
+                .map(|&std::cmp::Reverse((k, c))| (f32::from_bits(k), c)),
+        );
+        self.clear();
+        for (c, i) in held {
+            self.push(c, i);
+        }
+    }
+
     /// Move the cells beyond the ring that are now within its reach into
     /// it.
     fn pull_far(&mut self) {
@@ -515,6 +544,10 @@ pub fn solve(
 /// labels the order cells are settled in changes no bit (see `run`), so it
 /// takes them from a `BucketQueue`, which is faster than the radix heap
 /// `solve` keeps as the reference.
+///
+/// On more than one thread the grid is cut into horizontal strips, one a
+/// thread, each solved by its own loop while the steps between strips go
+/// as messages (see `solve_strips`); the result is the same bits.
 pub fn solve_owned(
     width: usize,
     height: usize,
@@ -523,7 +556,27 @@ pub fn solve_owned(
     cost: Vec<f32>,
     sources: &[Source],
 ) -> Vec<f32> {
+    let strips = rayon::current_num_threads().min(height / MIN_STRIP_ROWS);
+    solve_owned_in(width, height, dx, dy, cost, sources, strips, STRIP_BATCH)
+}
+
+/// `solve_owned` in `strips` strips (one or none: on this thread) that
+/// look at each other's messages every `batch` cells.
+#[allow(clippy::too_many_arguments)]
+fn solve_owned_in(
+    width: usize,
+    height: usize,
+    dx: f64,
+    dy: f64,
+    cost: Vec<f32>,
+    sources: &[Source],
+    strips: usize,
+    batch: usize,
+) -> Vec<f32> {
     assert_eq!(cost.len(), width * height, "cost raster size");
+    if strips > 1 && height >= strips {
+        return solve_strips(width, height, dx, dy, cost, sources, strips, batch);
+    }
     let st = padded(&cost, width, height);
     let heap = BucketQueue::with_scale(bucket_scale(cost.iter().copied(), dx, dy));
     drop(cost);
@@ -535,6 +588,285 @@ pub fn solve_owned(
         cost: &[],
     };
     solve_padded(&g, st, None, || sources.iter().copied(), None, heap)
+}
+
+/// Strips of fewer rows than this are not worth a thread.
+const MIN_STRIP_ROWS: usize = 64;
+/// Cells a strip's loop takes from its queue between two looks at its
+/// edges and its messages: about a millisecond of work.
+const STRIP_BATCH: usize = 1 << 14;
+
+/// One horizontal strip of the grid for `solve_strips`: its rows, padded
+/// with impassable cells all round as `padded` does (the rows of the
+/// strips beside it included), with its own queue.
+struct Strip {
+    rows: usize,
+    st: Vec<[f32; 2]>,
+    queue: BucketQueue,
+    /// Its first and its last row, where it meets the strip above and the
+    /// strip below (none at the grid's edges).
+    edges: [Option<StripEdge>; 2],
+}
+
+/// Where a strip meets another: the costs of the other's row beside it,
+/// the least cost sent to each of that row's cells, and the accumulated
+/// costs of this strip's own edge row when it was last looked at.
+struct StripEdge {
+    beyond: Vec<f32>,
+    sent: Vec<f32>,
+    seen: Vec<f32>,
+    /// Padded index in the other strip of its row's first cell.
+    their_row: usize,
+}
+
+impl Strip {
+    /// The steps out of this strip's edge rows that lower a cost beyond it
+    /// below what was sent before, as messages (padded cell in the other
+    /// strip, cost) for the strip above (`out[0]`) and below (`out[1]`).
+    /// Each is computed as the loop would relax it, so the cost is the
+    /// same f32 sum.
+    fn look_at_edges(&mut self, pw: usize, steps: &Steps, out: &mut [Vec<(u32, f32)>; 2]) {
+        let w = pw - 2;
+        for (e, edge) in self.edges.iter_mut().enumerate() {
+            let Some(edge) = edge else { continue };
+            let (row, dirs) = if e == 0 { (1, 0..3) } else { (self.rows, 5..8) };
+            let first = row * pw + 1;
+            for col in 0..w {
+                let [fu, au] = self.st[first + col];
+                if au.to_bits() == edge.seen[col].to_bits() {
+                    continue;
+                }
+                edge.seen[col] = au;
+                if !passable(fu) {
+                    continue;
+                }
+                for s in dirs.clone() {
+                    let c = col as isize + steps.dc[s];
+                    if c < 0 || c >= w as isize {
+                        continue;
+                    }
+                    let c = c as usize;
+                    let fv = edge.beyond[c];
+                    if !passable(fv) {
+                        continue;
+                    }
+                    let nc = au + step_weight(fu, fv, steps.half[s]);
+                    if nc < edge.sent[c] {
+                        edge.sent[c] = nc;
+                        out[e].push(((edge.their_row + c) as u32, nc));
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The messages between strips and who is waiting for them.
+struct Exchange {
+    state: std::sync::Mutex<ExchangeState>,
+    wake: std::sync::Condvar,
+}
+
+struct ExchangeState {
+    inbox: Vec<Vec<(u32, f32)>>,
+    /// Strips with an empty queue waiting for messages.
+    idle: usize,
+    done: bool,
+}
+
+impl Exchange {
+    fn lock(&self) -> std::sync::MutexGuard<'_, ExchangeState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// Ends the exchange if a strip's loop panics, so the others do not wait
+/// for it for ever (the panic then reaches the caller).
+struct EndOnPanic<'a>(&'a Exchange);
+
+impl Drop for EndOnPanic<'_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            self.0.lock().done = true;
+            self.0.wake.notify_all();
+        }
+    }
+}
+
+/// `solve_owned` on `n` threads: the grid cut into `n` horizontal strips,
+/// each relaxed by its own loop and queue. After each `batch` cells a
+/// strip sends the steps out of its edge rows that lower a cost in the
+/// strip beside it, and takes in the ones sent to it; it waits when its
+/// queue is empty, and all stop when every queue and every inbox is. No
+/// step is left that lowers any cost, and every cost is a path's f32 sum
+/// computed as the single loop does, so this is the fixpoint `run`
+/// describes: the same bits as one loop, whatever the timing. Memory is
+/// that of one loop plus a few rows.
+#[allow(clippy::too_many_arguments)]
+fn solve_strips(
+    w: usize,
+    h: usize,
+    dx: f64,
+    dy: f64,
+    cost: Vec<f32>,
+    sources: &[Source],
+    n: usize,
+    batch: usize,
+) -> Vec<f32> {
+    let pw = w + 2;
+    let steps = Steps::new(dx, dy);
+    use rayon::prelude::*;
+    // (Each strip copied on its own thread: its memory is then first
+    // touched there, and the copies go no slower than memory allows.)
+    let scale = bucket_scale_par(&cost, dx, dy);
+    let bounds: Vec<usize> = (0..=n).map(|k| k * h / n).collect();
+    let mut strips: Vec<Strip> = (0..n)
+        .into_par_iter()
+        .map(|k| {
+            let (r0, r1) = (bounds[k], bounds[k + 1]);
+            let rows = r1 - r0;
+            let edge = |row: usize, their_row: usize| StripEdge {
+                beyond: cost[row * w..(row + 1) * w].to_vec(),
+                sent: vec![f32::INFINITY; w],
+                seen: vec![f32::INFINITY; w],
+                their_row: their_row * pw + 1,
+            };
+            Strip {
+                rows,
+                st: padded(&cost[r0 * w..r1 * w], w, rows),
+                queue: BucketQueue::with_scale(scale),
+                edges: [
+                    // The strip above's last row, and the strip below's first.
+                    (k > 0).then(|| edge(r0 - 1, bounds[k] - bounds[k - 1])),
+                    (k + 1 < n).then(|| edge(r1, 1)),
+                ],
+            }
+        })
+        .collect();
+    drop(cost);
+    for s in sources {
+        let c = s.cell as usize;
+        if c >= w * h || s.cost < 0.0 {
+            continue;
+        }
+        let (r, col) = (c / w, c % w);
+        let k = bounds.partition_point(|&b| b <= r) - 1;
+        let strip = &mut strips[k];
+        let i = (r - bounds[k] + 1) * pw + col + 1;
+        if s.cost < strip.st[i][1] {
+            strip.st[i][1] = s.cost;
+            strip.queue.push(s.cost, i as u32);
+        }
+    }
+    let ex = Exchange {
+        state: std::sync::Mutex::new(ExchangeState {
+            inbox: vec![Vec::new(); n],
+            idle: 0,
+            done: false,
+        }),
+        wake: std::sync::Condvar::new(),
+    };
+    let work = |k: usize, strip: &mut Strip| {
+        let _end = EndOnPanic(&ex);
+        let mut out: [Vec<(u32, f32)>; 2] = Default::default();
+        loop {
+            let emptied = run_padded_for(
+                pw,
+                &steps,
+                None,
+                &mut strip.st,
+                &mut strip.queue,
+                &mut NoLabels,
+                batch.max(1),
+            );
+            strip.look_at_edges(pw, &steps, &mut out);
+            let inbox = {
+                let mut x = ex.lock();
+                let sent = !out[0].is_empty() || !out[1].is_empty();
+                if !out[0].is_empty() {
+                    x.inbox[k - 1].append(&mut out[0]);
+                }
+                if !out[1].is_empty() {
+                    x.inbox[k + 1].append(&mut out[1]);
+                }
+                if sent {
+                    ex.wake.notify_all();
+                }
+                if emptied && x.inbox[k].is_empty() {
+                    x.idle += 1;
+                    loop {
+                        if x.idle == n && x.inbox.iter().all(Vec::is_empty) {
+                            x.done = true;
+                            ex.wake.notify_all();
+                        }
+                        if x.done {
+                            return;
+                        }
+                        if !x.inbox[k].is_empty() {
+                            x.idle -= 1;
+                            break;
+                        }
+                        x = ex.wake.wait(x).unwrap_or_else(|p| p.into_inner());
+                    }
+                }
+                std::mem::take(&mut x.inbox[k])
+            };
+            if let Some(least) = inbox.iter().map(|m| m.1).reduce(f32::min) {
+                strip.queue.rewind_for(least);
+            }
+            for (i, c) in inbox {
+                let i = i as usize;
+                if c < strip.st[i][1] {
+                    strip.st[i][1] = c;
+                    strip.queue.push(c, i as u32);
+                }
+            }
+        }
+    };
+    std::thread::scope(|sc| {
+        let (first, rest) = strips.split_first_mut().expect("n > 1 strips");
+        for (k, strip) in rest.iter_mut().enumerate() {
+            let work = &work;
+            sc.spawn(move || work(k + 1, strip));
+        }
+        work(0, first);
+    });
+    let mut acc = vec![0f32; w * h];
+    let mut parts = Vec::with_capacity(n);
+    let mut rest = &mut acc[..];
+    for strip in &strips {
+        let (part, more) = rest.split_at_mut(strip.rows * w);
+        parts.push(part);
+        rest = more;
+    }
+    parts
+        .into_par_iter()
+        .zip(strips.into_par_iter())
+        .for_each(|(part, strip)| {
+            for (r, row) in part.chunks_exact_mut(w).enumerate() {
+                let src = (r + 1) * pw + 1;
+                for (a, p) in row.iter_mut().zip(&strip.st[src..src + w]) {
+                    *a = p[1];
+                }
+            }
+        });
+    acc
+}
+
+/// `bucket_scale` of a whole raster, its lightest cost found on every
+/// thread.
+fn bucket_scale_par(cost: &[f32], dx: f64, dy: f64) -> f32 {
+    use rayon::prelude::*;
+    let lightest = cost
+        .par_chunks(1 << 16)
+        .map(|c| {
+            c.iter()
+                .copied()
+                .filter(|c| passable(*c) && *c > 0.0)
+                .fold(f32::INFINITY, f32::min)
+        })
+        .reduce(|| f32::INFINITY, f32::min);
+    bucket_scale(std::iter::once(lightest), dx, dy)
 }
 
 /// Accumulated cost from cells that start at given costs (`start` of each
@@ -693,8 +1025,30 @@ fn run_padded<L: LabelSink, Q: Queue>(
     heap: &mut Q,
     mut labels: L,
 ) {
+    run_padded_for(pw, &steps, extra, st, heap, &mut labels, usize::MAX);
+}
+
+/// `run_padded` for at most `budget` cells taken from the queue; true when
+/// the queue is empty.
+fn run_padded_for<L: LabelSink, Q: Queue>(
+    pw: usize,
+    steps: &Steps,
+    extra: Option<(&ExtraEdges, EdgeWeights)>,
+    st: &mut [[f32; 2]],
+    heap: &mut Q,
+    labels: &mut L,
+    budget: usize,
+) -> bool {
     let offsets: [isize; 8] = std::array::from_fn(|s| steps.dr[s] * pw as isize + steps.dc[s]);
-    while let Some((cu, u)) = heap.pop() {
+    let mut left = budget;
+    loop {
+        if left == 0 {
+            return false;
+        }
+        left -= 1;
+        let Some((cu, u)) = heap.pop() else {
+            return true;
+        };
         let ui = u as usize;
         // Dijkstra here is bound by memory latency: ask for the next cell's
         // three rows of neighbours while this one is relaxed.
@@ -1774,6 +2128,86 @@ mod tests {
                 &mut scratch,
             );
             assert_same_bits(&applied(&before, &delta), &full, seed);
+        }
+    }
+
+    #[test]
+    fn strips_give_the_bits_of_one_loop() {
+        use rand::{Rng, SeedableRng};
+        for seed in 0..60u64 {
+            let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7000 + seed);
+            let (w, h) = (rng.gen_range(1..30), rng.gen_range(2..60));
+            let n = w * h;
+            let cost: Vec<f32> = (0..n)
+                .map(|_| match rng.gen_range(0..12) {
+                    0 => f32::NAN,
+                    1 => -1.0,
+                    2 => 0.0,
+                    _ => 10f32.powf(rng.gen_range(-2.0f32..3.0)),
+                })
+                .collect();
+            let (dx, dy) = (rng.gen_range(0.5..40.0), rng.gen_range(0.5..40.0));
+            let sources: Vec<Source> = (0..rng.gen_range(1..5))
+                .map(|_| Source {
+                    cell: rng.gen_range(0..n) as u32,
+                    cost: rng.gen_range(0.0f32..50.0),
+                    label: 0,
+                })
+                .collect();
+            let g = CostGrid {
+                width: w,
+                height: h,
+                dx,
+                dy,
+                cost: &cost,
+            };
+            let want = solve(&g, None, &sources, None);
+            for strips in [2, 3, 5, h] {
+                for batch in [1, 5, 1 << 14] {
+                    let got = solve_owned_in(w, h, dx, dy, cost.clone(), &sources, strips, batch);
+                    assert_same_bits(&got, &want, seed * 1000 + strips as u64 * 10 + batch as u64);
+                }
+            }
+        }
+    }
+
+    /// A cheap corridor that winds across every strip edge, in dear
+    /// ground, from a source at one end: its costs travel as messages
+    /// back and forth many times, and arrive where the strip beside has
+    /// gone far beyond them (its queue then starts again lower).
+    #[test]
+    fn strips_follow_a_corridor_across_their_edges() {
+        let (w, h) = (40usize, 64usize);
+        let mut cost = vec![50f32; w * h];
+        for r in 0..h {
+            for c in 0..w {
+                let band = c / 4;
+                // Down the even bands, up the odd ones, joined at the ends.
+                let on = c % 4 == 1 || (c % 4 >= 2 && r == if band % 2 == 0 { h - 1 } else { 0 });
+                if on {
+                    cost[r * w + c] = 0.01;
+                }
+            }
+        }
+        let sources = [
+            Source {
+                cell: 1,
+                cost: 0.0,
+                label: 0,
+            },
+            // Dear ground from the far corner reaches the middle first.
+            Source {
+                cell: (w * h - 1) as u32,
+                cost: 0.0,
+                label: 0,
+            },
+        ];
+        let want = solve(&grid(w, h, &cost), None, &sources, None);
+        for strips in [2, 4, 16, 64] {
+            for batch in [1, 3, 100] {
+                let got = solve_owned_in(w, h, 1.0, 1.0, cost.clone(), &sources, strips, batch);
+                assert_same_bits(&got, &want, strips as u64 * 1000 + batch as u64);
+            }
         }
     }
 
