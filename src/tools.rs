@@ -28,12 +28,15 @@ fn read_north_up(
         ));
     }
     if let Some(nd) = nodata {
+        use rayon::prelude::*;
         let nd = nd as f32;
-        for v in vals.iter_mut() {
-            if *v == nd {
-                *v = f32::NAN;
+        vals.par_chunks_mut(1 << 16).for_each(|c| {
+            for v in c.iter_mut() {
+                if *v == nd {
+                    *v = f32::NAN;
+                }
             }
-        }
+        });
     }
     let target = if at.wkt.is_empty() {
         None
@@ -228,16 +231,26 @@ pub fn cost_distance(
         })
         .collect();
     let mut acc = cost_distance::solve_owned(w, h, dx, dy, cost, &sources);
-    let reached = acc.iter().filter(|v| v.is_finite()).count();
-    let max_cost = acc
-        .iter()
-        .filter(|v| v.is_finite())
-        .fold(0f32, |a, b| a.max(*b)) as f64;
-    for v in acc.iter_mut() {
-        if !v.is_finite() {
-            *v = f32::NAN;
-        }
-    }
+    // Cells reached and the largest cost, with the unreached set to
+    // nodata, in one pass on every core.
+    let (reached, max_cost) = {
+        use rayon::prelude::*;
+        acc.par_chunks_mut(1 << 16)
+            .map(|c| {
+                let (mut n, mut max) = (0usize, 0f32);
+                for v in c.iter_mut() {
+                    if v.is_finite() {
+                        n += 1;
+                        max = max.max(*v);
+                    } else {
+                        *v = f32::NAN;
+                    }
+                }
+                (n, max)
+            })
+            .reduce(|| (0, 0f32), |a, b| (a.0 + b.0, a.1.max(b.1)))
+    };
+    let max_cost = max_cost as f64;
     let outv = acc;
     let at_out = raster::Placement {
         wkt: target.to_wkt().map_err(|e| Error::output(out, e))?,
