@@ -277,11 +277,11 @@ impl Placement {
 }
 
 /// Write one band as a Cloud-Optimized GeoTIFF (tiled, DEFLATE, with
-/// overviews; GDAL's COG driver) with CRS, nodata and description. The COG
-/// driver reads the values where they are (a GDAL in-memory dataset over
-/// `data`, no copy), builds the overviews (average for floating-point
+/// overviews; GDAL's COG driver) with CRS, nodata and description. The
+/// band is first written as a tiled GeoTIFF beside the target, then copied
+/// by the COG driver, which builds the overviews (average for floating-point
 /// data, nearest for integer codes and masks) and orders the file for
-/// streaming.
+/// streaming; the temporary file is removed.
 pub fn write_geotiff<T: GdalType + Copy>(
     path: &Path,
     at: &Placement,
@@ -290,76 +290,82 @@ pub fn write_geotiff<T: GdalType + Copy>(
     description: &str,
 ) -> Result<()> {
     super::init_gdal();
-    let is_float = matches!(
-        T::datatype(),
-        gdal::raster::GdalDataType::Float32 | gdal::raster::GdalDataType::Float64
-    );
-    // DEFLATE level 6 (GDAL's default) for ordinary rasters; level 1
-    // from 4 M cells, where it writes about 2.5x faster for ~10%
-    // larger files.
-    let level = if at.width * at.height >= 4_000_000 {
-        "1"
-    } else {
-        "6"
-    };
-    let opts = RasterCreationOptions::from_iter([
-        "COMPRESS=DEFLATE",
-        "PREDICTOR=YES",
-        &format!("LEVEL={level}"),
-        "BLOCKSIZE=256",
-        "OVERVIEWS=AUTO",
-        if is_float {
-            "RESAMPLING=AVERAGE"
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = path.with_file_name(format!(".{name}.tiled-{}.tif", std::process::id()));
+    let result = write_tiled(&tmp, at, data, nodata, description).and_then(|_| {
+        let is_float = matches!(
+            T::datatype(),
+            gdal::raster::GdalDataType::Float32 | gdal::raster::GdalDataType::Float64
+        );
+        // DEFLATE level 6 (GDAL's default) for ordinary rasters; level 1
+        // from 4 M cells, where it writes about 2.5x faster for ~10%
+        // larger files.
+        let level = if at.width * at.height >= 4_000_000 {
+            "1"
         } else {
-            "RESAMPLING=NEAREST"
-        },
-        "NUM_THREADS=ALL_CPUS",
-    ]);
-    let drv = DriverManager::get_driver_by_name("COG").map_err(|e| Error::output(path, e))?;
-    let src = mem_view(path, at, data, nodata, description)?;
-    // The COG driver builds its overviews in a temporary file named
-    // after the raster in GDAL's temporary folder, which is the current
-    // folder unless CPL_TMPDIR says otherwise: keep it beside the
-    // output (greenhalo's own staging folder), never in the user's.
-    let dir = path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let _ = gdal::config::set_thread_local_config_option("CPL_TMPDIR", &dir.to_string_lossy());
-    // Its overviews of a float raster are built in an uncompressed
-    // temporary, a third less time to write. (The overview cells along
-    // tile rows of a raster of odd size, where GDAL weighs partial cells,
-    // then average in another order: the same to about 1e-3 relative.
-    // An integer raster's 4x and 8x overviews would come out sampled at
-    // other, equally near cells, so those keep GDAL's default.)
-    if is_float {
-        let _ = gdal::config::set_thread_local_config_option("COG_TMP_COMPRESSION", "NONE");
-    }
-    let copied = src
-        .create_copy(&drv, path, &opts)
-        .map_err(|e| Error::output(path, e))
-        .and_then(|mut out| {
-            out.flush_cache().map_err(|e| Error::output(path, e))?;
-            out.close().map_err(|e| Error::output(path, e))
-        });
-    let _ = gdal::config::clear_thread_local_config_option("CPL_TMPDIR");
-    let _ = gdal::config::clear_thread_local_config_option("COG_TMP_COMPRESSION");
-    drop(src);
-    copied
+            "6"
+        };
+        let opts = RasterCreationOptions::from_iter([
+            "COMPRESS=DEFLATE",
+            "PREDICTOR=YES",
+            &format!("LEVEL={level}"),
+            "BLOCKSIZE=256",
+            "OVERVIEWS=AUTO",
+            if is_float {
+                "RESAMPLING=AVERAGE"
+            } else {
+                "RESAMPLING=NEAREST"
+            },
+            "NUM_THREADS=ALL_CPUS",
+        ]);
+        let drv = DriverManager::get_driver_by_name("COG").map_err(|e| Error::output(path, e))?;
+        let src = Dataset::open(&tmp).map_err(|e| Error::output(&tmp, e))?;
+        // The COG driver builds its overviews in a temporary file named
+        // after the raster in GDAL's temporary folder, which is the current
+        // folder unless CPL_TMPDIR says otherwise: keep it beside the
+        // output (greenhalo's own staging folder), never in the user's.
+        let dir = path
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        let _ = gdal::config::set_thread_local_config_option("CPL_TMPDIR", &dir.to_string_lossy());
+        // Its overviews of a float raster are built in an uncompressed
+        // temporary: the same bytes out, a third less time to write (an
+        // 8-bit or integer raster's 4x and 8x overviews would come out
+        // sampled at other, equally near cells, so those keep GDAL's
+        // default).
+        if is_float {
+            let _ = gdal::config::set_thread_local_config_option("COG_TMP_COMPRESSION", "NONE");
+        }
+        let copied = src
+            .create_copy(&drv, path, &opts)
+            .map_err(|e| Error::output(path, e))
+            .and_then(|mut out| {
+                out.flush_cache().map_err(|e| Error::output(path, e))?;
+                out.close().map_err(|e| Error::output(path, e))
+            });
+        let _ = gdal::config::clear_thread_local_config_option("CPL_TMPDIR");
+        let _ = gdal::config::clear_thread_local_config_option("COG_TMP_COMPRESSION");
+        copied?;
+        Ok(())
+    });
+    let _ = std::fs::remove_file(&tmp);
+    result
 }
 
-/// A GDAL in-memory (MEM) dataset that reads one band straight from
-/// `data`, with the placement, nodata and description of the raster to be
-/// written at `path` (named in errors). GDAL only reads through it; it is
-/// dropped before `data` is by every caller (a local of `write_geotiff`).
-fn mem_view<T: GdalType + Copy>(
+/// Write one band as an uncompressed tiled GeoTIFF: the temporary the COG
+/// driver copies (compressing it would only be undone).
+fn write_tiled<T: GdalType + Copy>(
     path: &Path,
     at: &Placement,
     data: &[T],
     nodata: Option<f64>,
     description: &str,
-) -> Result<Dataset> {
-    if data.len() != at.width * at.height || data.is_empty() {
+) -> Result<()> {
+    if data.len() != at.width * at.height {
         return Err(Error::output(
             path,
             format!(
@@ -370,25 +376,16 @@ fn mem_view<T: GdalType + Copy>(
             ),
         ));
     }
-    let size = std::mem::size_of::<T>();
-    let name = format!(
-        "MEM:::DATAPOINTER={:p},PIXELS={},LINES={},BANDS=1,DATATYPE={},PIXELOFFSET={},LINEOFFSET={}",
-        data.as_ptr(),
-        at.width,
-        at.height,
-        T::datatype().name(),
-        size,
-        size * at.width
-    );
-    let mut ds = Dataset::open_ex(
-        &name,
-        gdal::DatasetOptions {
-            open_flags: gdal::GdalOpenFlags::GDAL_OF_RASTER | gdal::GdalOpenFlags::GDAL_OF_UPDATE,
-            allowed_drivers: Some(&["MEM"]),
-            ..Default::default()
-        },
-    )
-    .map_err(|e| Error::output(path, e))?;
+    let drv = DriverManager::get_driver_by_name("GTiff").map_err(|e| Error::output(path, e))?;
+    let opts = RasterCreationOptions::from_iter([
+        "TILED=YES",
+        "BLOCKXSIZE=256",
+        "BLOCKYSIZE=256",
+        "COMPRESS=NONE",
+    ]);
+    let mut ds = drv
+        .create_with_band_type_with_options::<T, _>(path, at.width, at.height, 1, &opts)
+        .map_err(|e| Error::output(path, e))?;
     ds.set_geo_transform(&at.geo_transform)
         .map_err(|e| Error::output(path, e))?;
     ds.set_projection(&at.wkt)
@@ -404,8 +401,18 @@ fn mem_view<T: GdalType + Copy>(
             band.set_description(description)
                 .map_err(|e| Error::output(path, e))?;
         }
+        // Strips of one tile row: no full copy of the data.
+        for r0 in (0..at.height).step_by(256) {
+            let rows = 256.min(at.height - r0);
+            let strip = data[r0 * at.width..(r0 + rows) * at.width].to_vec();
+            let mut buf = gdal::raster::Buffer::new((at.width, rows), strip);
+            band.write((0, r0 as isize), (at.width, rows), &mut buf)
+                .map_err(|e| Error::output(path, e))?;
+        }
     }
-    Ok(ds)
+    ds.flush_cache().map_err(|e| Error::output(path, e))?;
+    ds.close().map_err(|e| Error::output(path, e))?;
+    Ok(())
 }
 
 /// Read band 1 of a raster as it is (no warping), with its placement.
