@@ -137,9 +137,18 @@ impl Default for BucketQueue {
 /// costs and cell sizes: its lightest grid step, so that most cells settle
 /// once (any positive width gives the same result).
 fn bucket_scale(costs: impl Iterator<Item = f32>, dx: f64, dy: f64) -> f32 {
-    let lightest = costs
+    scale_for_lightest(lightest_cost(costs), dx, dy)
+}
+
+/// The least positive passable cost (INFINITY when there is none).
+fn lightest_cost(costs: impl Iterator<Item = f32>) -> f32 {
+    costs
         .filter(|c| passable(*c) && *c > 0.0)
-        .fold(f32::INFINITY, f32::min);
+        .fold(f32::INFINITY, f32::min)
+}
+
+/// `bucket_scale` from the grid's lightest cost.
+fn scale_for_lightest(lightest: f32, dx: f64, dy: f64) -> f32 {
     let delta = 2.0 * lightest * (0.5 * dx.min(dy)) as f32;
     // No grid step has a positive weight: any width will do.
     let scale = if delta.is_finite() && delta > 0.0 {
@@ -578,7 +587,7 @@ fn solve_owned_in(
         return solve_strips(width, height, dx, dy, cost, sources, strips, batch);
     }
     let st = padded(&cost, width, height);
-    let heap = BucketQueue::with_scale(bucket_scale(cost.iter().copied(), dx, dy));
+    let heap = BucketQueue::with_scale(bucket_scale_par(&cost, dx, dy));
     drop(cost);
     let g = CostGrid {
         width,
@@ -756,10 +765,7 @@ fn solve_strips(
         let k = bounds.partition_point(|&b| b <= r) - 1;
         let strip = &mut strips[k];
         let i = (r - bounds[k] + 1) * pw + col + 1;
-        if s.cost < strip.st[i][1] {
-            strip.st[i][1] = s.cost;
-            strip.queue.push(s.cost, i as u32);
-        }
+        lower(&mut strip.st, &mut strip.queue, i, s.cost);
     }
     let ex = Exchange {
         state: std::sync::Mutex::new(ExchangeState {
@@ -818,11 +824,7 @@ fn solve_strips(
                 strip.queue.rewind_for(least);
             }
             for (i, c) in inbox {
-                let i = i as usize;
-                if c < strip.st[i][1] {
-                    strip.st[i][1] = c;
-                    strip.queue.push(c, i as u32);
-                }
+                lower(&mut strip.st, &mut strip.queue, i as usize, c);
             }
         }
     };
@@ -862,14 +864,9 @@ fn bucket_scale_par(cost: &[f32], dx: f64, dy: f64) -> f32 {
     use rayon::prelude::*;
     let lightest = cost
         .par_chunks(1 << 16)
-        .map(|c| {
-            c.iter()
-                .copied()
-                .filter(|c| passable(*c) && *c > 0.0)
-                .fold(f32::INFINITY, f32::min)
-        })
+        .map(|c| lightest_cost(c.iter().copied()))
         .reduce(|| f32::INFINITY, f32::min);
-    bucket_scale(std::iter::once(lightest), dx, dy)
+    scale_for_lightest(lightest, dx, dy)
 }
 
 /// Accumulated cost from cells that start at given costs (`start` of each
@@ -896,6 +893,16 @@ pub fn solve_from(
     // (A radix heap: the sources are many, at costs spread over the whole
     // range, which a bucket queue would hold beyond its ring.)
     solve_padded(g, st, extra, sources, None, RadixHeap::default())
+}
+
+/// Lower cell `i`'s accumulated cost to `cost` if that is less, and queue
+/// it (a source, or a cost from another strip).
+#[inline]
+fn lower<Q: Queue>(st: &mut [[f32; 2]], queue: &mut Q, i: usize, cost: f32) {
+    if cost < st[i][1] {
+        st[i][1] = cost;
+        queue.push(cost, i as u32);
+    }
 }
 
 /// Copy costs into a grid padded with a ring of impassable cells, so the hot
@@ -941,11 +948,7 @@ fn solve_padded<I: Iterator<Item = Source>, Q: Queue>(
     for s in sources() {
         let c = s.cell as usize;
         if c < n && s.cost >= 0.0 {
-            let pc = pad(c);
-            if s.cost < st[pc][1] {
-                st[pc][1] = s.cost;
-                heap.push(s.cost, pc as u32);
-            }
+            lower(&mut st, &mut heap, pad(c), s.cost);
         }
     }
     let extra_ref = padded_extra.as_ref().map(|(ex, wt)| (ex, *wt));
@@ -1967,6 +1970,23 @@ mod tests {
         out
     }
 
+    /// `n` cell costs: `specials[k]` when a draw from `0..out_of` gives
+    /// k, else 10 to a power drawn from `exponents`.
+    fn random_costs(
+        rng: &mut impl rand::Rng,
+        n: usize,
+        specials: &[f32],
+        out_of: usize,
+        exponents: std::ops::Range<f32>,
+    ) -> Vec<f32> {
+        (0..n)
+            .map(|_| match rng.gen_range(0..out_of) {
+                k if k < specials.len() => specials[k],
+                _ => 10f32.powf(rng.gen_range(exponents.clone())),
+            })
+            .collect()
+    }
+
     fn assert_same_bits(got: &[f32], want: &[f32], seed: u64) {
         for (i, (g, w)) in got.iter().zip(want).enumerate() {
             assert_eq!(
@@ -2066,13 +2086,7 @@ mod tests {
             let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1000 + seed);
             let (w, h) = (rng.gen_range(3..40), rng.gen_range(3..40));
             let n = w * h;
-            let cost: Vec<f32> = (0..n)
-                .map(|_| match rng.gen_range(0..20) {
-                    0 => f32::NAN,
-                    1 => 0.0,
-                    _ => 10f32.powf(rng.gen_range(-3.0f32..4.0)),
-                })
-                .collect();
+            let cost = random_costs(&mut rng, n, &[f32::NAN, 0.0], 20, -3.0..4.0);
             let ends: Vec<(u32, u32)> = (0..rng.gen_range(1..60))
                 .map(|_| (rng.gen_range(0..n) as u32, rng.gen_range(0..n) as u32))
                 .collect();
@@ -2141,14 +2155,7 @@ mod tests {
             let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7000 + seed);
             let (w, h) = (rng.gen_range(1..30), rng.gen_range(2..60));
             let n = w * h;
-            let cost: Vec<f32> = (0..n)
-                .map(|_| match rng.gen_range(0..12) {
-                    0 => f32::NAN,
-                    1 => -1.0,
-                    2 => 0.0,
-                    _ => 10f32.powf(rng.gen_range(-2.0f32..3.0)),
-                })
-                .collect();
+            let cost = random_costs(&mut rng, n, &[f32::NAN, -1.0, 0.0], 12, -2.0..3.0);
             let (dx, dy) = (rng.gen_range(0.5..40.0), rng.gen_range(0.5..40.0));
             let sources: Vec<Source> = (0..rng.gen_range(1..5))
                 .map(|_| Source {
@@ -2174,24 +2181,33 @@ mod tests {
         }
     }
 
-    /// A cheap corridor that winds across every strip edge, in dear
-    /// ground, from a source at one end: its costs travel as messages
-    /// back and forth many times, and arrive where the strip beside has
-    /// gone far beyond them (its queue then starts again lower).
+    /// A cheap corridor that winds down and up the grid, crossing every
+    /// strip edge 20 times, in dear ground, from a source at one end: its
+    /// costs travel as messages back and forth, and arrive where the
+    /// strip beside has gone far beyond them (its queue then starts again
+    /// lower).
     #[test]
     fn strips_follow_a_corridor_across_their_edges() {
         let (w, h) = (40usize, 64usize);
         let mut cost = vec![50f32; w * h];
         for r in 0..h {
             for c in 0..w {
-                let band = c / 4;
-                // Down the even bands, up the odd ones, joined at the ends.
-                let on = c % 4 == 1 || (c % 4 >= 2 && r == if band % 2 == 0 { h - 1 } else { 0 });
+                // Down the even columns, joined to the next at the bottom
+                // (column 4k + 1) or at the top (column 4k + 3).
+                let on = c % 2 == 0 || r == if c % 4 == 1 { h - 1 } else { 0 };
                 if on {
                     cost[r * w + c] = 0.01;
                 }
             }
         }
+        // Along the corridor, the far end costs 20 lengths of the grid at
+        // 0.01 (about 13); straight across, it would cost about 50 a column.
+        let along = solve(&grid(w, h, &cost), None, &[src(0)], None);
+        assert!(
+            along[w - 2] < 20.0,
+            "the corridor is the way: {}",
+            along[w - 2]
+        );
         let sources = [
             Source {
                 cell: 1,
@@ -2212,6 +2228,42 @@ mod tests {
                 assert_same_bits(&got, &want, strips as u64 * 1000 + batch as u64);
             }
         }
+    }
+
+    /// Rewound for a cost below the bucket it has reached, the queue gives
+    /// back every cell it held and every cell pushed after, buckets in
+    /// order from the new low.
+    #[test]
+    fn a_rewound_bucket_queue_empties_its_buckets_in_order() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
+        let mut q = BucketQueue::with_scale(1.0);
+        let mut pushed: Vec<u32> = Vec::new();
+        for k in 0..5000u32 {
+            // Near (within the ring) and far (beyond it).
+            q.push(10f32.powf(rng.gen_range(0.0f32..5.0)), k);
+            pushed.push(k);
+        }
+        let mut popped: Vec<u32> = (0..3000).map(|_| q.pop().expect("held").1).collect();
+        let reached = q.cur;
+        assert!(reached > 100, "the queue has gone on ({reached})");
+        q.rewind_for(2.5);
+        assert!(
+            q.cur <= q.index(2.5),
+            "the ring starts again at or below the new cost"
+        );
+        for k in 5000..5100u32 {
+            q.push(rng.gen_range(2.5f32..reached as f32), k);
+            pushed.push(k);
+        }
+        let mut last = 0;
+        while let Some((c, k)) = q.pop() {
+            assert!(q.index(c) >= last, "cell {k} at {c} after bucket {last}");
+            last = q.index(c);
+            popped.push(k);
+        }
+        popped.sort_unstable();
+        assert_eq!(popped, pushed);
     }
 
     #[test]
