@@ -77,7 +77,7 @@ fn inputs(n: usize) -> (Inputs, Vec<f32>) {
         conservation: vec![],
         conservation_id,
         forest,
-        elevation,
+        elevation: elevation.into(),
         forest_loss: Some(loss),
         population: None,
         landcover: None,

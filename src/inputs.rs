@@ -218,7 +218,8 @@ pub struct Inputs {
     /// 1 + index of the conservation area holding the cell centre, 0 outside.
     pub conservation_id: Vec<u16>,
     pub forest: Vec<f32>,
-    pub elevation: Vec<f32>,
+    /// Shared with the risk model's drivers (no copy).
+    pub elevation: std::sync::Arc<Vec<f32>>,
     pub forest_loss: Option<Vec<f32>>,
     pub population: Option<Vec<f32>>,
     pub landcover: Option<Vec<f32>>,
@@ -226,19 +227,24 @@ pub struct Inputs {
     pub biodiversity: Option<Vec<f32>>,
     /// Slope in degrees (Horn), computed from `elevation` on first use and
     /// shared by every stage; build with `Default::default()`.
-    pub slope: std::sync::OnceLock<Vec<f32>>,
+    pub slope: std::sync::OnceLock<std::sync::Arc<Vec<f32>>>,
 }
 
 impl Inputs {
     /// Slope of every cell in degrees, computed once.
     pub fn slope_deg(&self) -> &[f32] {
+        self.slope_shared()
+    }
+
+    /// `slope_deg`, to keep beside the inputs without a copy.
+    pub fn slope_shared(&self) -> &std::sync::Arc<Vec<f32>> {
         self.slope.get_or_init(|| {
-            crate::kernels::terrain::slope_deg(
+            std::sync::Arc::new(crate::kernels::terrain::slope_deg(
                 &self.elevation,
                 self.grid.width,
                 self.grid.height,
                 self.grid.res,
-            )
+            ))
         })
     }
 }
@@ -511,7 +517,7 @@ pub fn load(ls: &Landscape, progress: &Progress) -> (Option<Inputs>, Problems) {
         conservation,
         conservation_id,
         forest,
-        elevation,
+        elevation: elevation.into(),
         forest_loss: forest_loss.flatten(),
         population: population.flatten(),
         landcover: landcover.flatten(),

@@ -19,6 +19,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 use serde::Serialize;
+use std::sync::Arc;
 
 use crate::config::RiskParams;
 use crate::error::{Error, Result};
@@ -45,8 +46,10 @@ pub struct Drivers {
     pub ln_travel: Vec<f32>,
     pub road_km: Vec<f32>,
     pub edge_km: Vec<f32>,
-    pub slope_deg: Vec<f32>,
-    pub elevation_km: Vec<f32>,
+    /// Slope, degrees, and elevation, metres: the inputs' own grids
+    /// (shared, not copied); `row` reads a gap as 0 and elevation in km.
+    pub slope_deg: Arc<Vec<f32>>,
+    pub elevation_m: Arc<Vec<f32>>,
     pub protected: Vec<u8>,
 }
 
@@ -67,8 +70,8 @@ impl Drivers {
         travel_min: &[f32],
         roads: &[crate::inputs::Road],
         forest: &[bool],
-        elevation: &[f32],
-        slope_deg: &[f32],
+        elevation_m: &Arc<Vec<f32>>,
+        slope_deg: &Arc<Vec<f32>>,
         conservation_id: &[u16],
     ) -> Drivers {
         let cap = travel_min
@@ -96,14 +99,8 @@ impl Drivers {
             ln_travel,
             road_km,
             edge_km: edge_km(grid, forest),
-            slope_deg: slope_deg
-                .iter()
-                .map(|s| if s.is_nan() { 0.0 } else { *s })
-                .collect(),
-            elevation_km: elevation
-                .iter()
-                .map(|e| if e.is_nan() { 0.0 } else { e / 1000.0 })
-                .collect(),
+            slope_deg: Arc::clone(slope_deg),
+            elevation_m: Arc::clone(elevation_m),
             protected: conservation_id.iter().map(|c| (*c > 0) as u8).collect(),
         }
     }
@@ -126,10 +123,33 @@ impl Drivers {
             ln_travel as f64,
             self.road_km[cell] as f64,
             self.edge_km[cell] as f64,
-            self.slope_deg[cell] as f64,
-            self.elevation_km[cell] as f64,
+            self.slope_at(cell) as f64,
+            self.elevation_km_at(cell) as f64,
             self.protected[cell] as f64,
         ]
+    }
+
+    /// Slope driver: degrees, a gap as 0.
+    #[inline]
+    fn slope_at(&self, cell: usize) -> f32 {
+        let s = self.slope_deg[cell];
+        if s.is_nan() {
+            0.0
+        } else {
+            s
+        }
+    }
+
+    /// Elevation driver: km (in f32, as the model was always given it), a
+    /// gap as 0.
+    #[inline]
+    fn elevation_km_at(&self, cell: usize) -> f32 {
+        let e = self.elevation_m[cell];
+        if e.is_nan() {
+            0.0
+        } else {
+            e / 1000.0
+        }
     }
 
     #[inline]
@@ -683,7 +703,7 @@ pub fn compute(
         &inp.roads,
         &forest_now,
         &inp.elevation,
-        inp.slope_deg(),
+        inp.slope_shared(),
         &inp.conservation_id,
     );
     let model = match &inp.forest_loss {

@@ -457,19 +457,31 @@ pub struct ScoredSegment {
     pub in_portfolio: bool,
 }
 
-/// Per-cell inputs of the benefit sums, precomputed once.
+/// Per-cell inputs of the benefit sums, worked out from the input grids as
+/// each cell is read (kept as grids they were 8-12 B a cell at the run's
+/// peak, and reading them cost no less than working them out).
 struct CellValues {
-    people: Vec<f32>,
-    output_t: Vec<f32>,
-    /// Carbon density, t C/ha: the carbon raster's (gaps at the default),
-    /// or the default everywhere when there is no raster.
-    carbon_tc_per_ha: Option<Vec<f32>>,
+    ha: f64,
+    people_per_farm_ha: f64,
+    farm_output_t_per_ha: f64,
+    /// Carbon density where the carbon raster has a gap or there is none.
     default_carbon_tc_per_ha: f32,
 }
 
-fn cell_values(inp: &Inputs, p: &RoadUpgradeParams, default_carbon: f64) -> CellValues {
-    let ha = inp.grid.cell_area_ha();
-    let farm_share = |i: usize| -> f64 {
+impl CellValues {
+    fn new(inp: &Inputs, p: &RoadUpgradeParams, default_carbon: f64) -> CellValues {
+        CellValues {
+            ha: inp.grid.cell_area_ha(),
+            people_per_farm_ha: p.people_per_farm_ha,
+            farm_output_t_per_ha: p.farm_output_t_per_ha,
+            default_carbon_tc_per_ha: default_carbon as f32,
+        }
+    }
+
+    /// The share of cell `i` that is farmland: what is not forest, unless
+    /// the land cover says water or built-up.
+    #[inline]
+    fn farm_share(inp: &Inputs, i: usize) -> f64 {
         let f = inp.forest[i];
         let open = if f.is_nan() {
             0.0
@@ -481,43 +493,40 @@ fn cell_values(inp: &Inputs, p: &RoadUpgradeParams, default_carbon: f64) -> Cell
             Some(v) if v == 3.0 || v == 4.0 => 0.0,
             _ => open,
         }
-    };
-    let people = (0..inp.grid.len())
-        .map(|i| {
-            if inp.aoi_mask[i] == 0 {
-                return 0.0;
-            }
-            match &inp.population {
-                Some(pop) => pop[i].max(0.0),
-                None => (farm_share(i) * ha * p.people_per_farm_ha) as f32,
-            }
-        })
-        .collect();
-    let output_t = (0..inp.grid.len())
-        .map(|i| {
-            if inp.aoi_mask[i] == 0 {
-                0.0
-            } else {
-                (farm_share(i) * ha * p.farm_output_t_per_ha) as f32
-            }
-        })
-        .collect();
-    let carbon_tc_per_ha = inp.carbon.as_ref().map(|c| {
-        c.iter()
-            .map(|v| {
-                if v.is_nan() {
-                    default_carbon as f32
-                } else {
-                    *v
-                }
-            })
-            .collect()
-    });
-    CellValues {
-        people,
-        output_t,
-        carbon_tc_per_ha,
-        default_carbon_tc_per_ha: default_carbon as f32,
+    }
+
+    /// People in cell `i` (0 outside the area of interest): the population
+    /// raster's, or the farmland's people per hectare.
+    #[inline]
+    fn people(&self, inp: &Inputs, i: usize) -> f32 {
+        if inp.aoi_mask[i] == 0 {
+            return 0.0;
+        }
+        match &inp.population {
+            Some(pop) => pop[i].max(0.0),
+            None => (Self::farm_share(inp, i) * self.ha * self.people_per_farm_ha) as f32,
+        }
+    }
+
+    /// Farm output of cell `i`, tonnes a year (0 outside the area of
+    /// interest).
+    #[inline]
+    fn output_t(&self, inp: &Inputs, i: usize) -> f32 {
+        if inp.aoi_mask[i] == 0 {
+            0.0
+        } else {
+            (Self::farm_share(inp, i) * self.ha * self.farm_output_t_per_ha) as f32
+        }
+    }
+
+    /// Carbon density of cell `i`, t C/ha: the carbon raster's (gaps at the
+    /// default), or the default everywhere when there is no raster.
+    #[inline]
+    fn carbon_tc_per_ha(&self, inp: &Inputs, i: usize) -> f32 {
+        match &inp.carbon {
+            Some(c) if !c[i].is_nan() => c[i],
+            _ => self.default_carbon_tc_per_ha,
+        }
     }
 }
 
@@ -645,7 +654,7 @@ impl<'a> Appraiser<'a> {
             econ,
             p,
             speeds,
-            cells: cell_values(inp, p, econ.carbon_density_tc_per_ha),
+            cells: CellValues::new(inp, p, econ.carbon_density_tc_per_ha),
             gate,
         }
     }
@@ -777,8 +786,8 @@ impl<'a> Appraiser<'a> {
             }
             let t_old = self.access.travel_min[i];
             let t_old = if t_old.is_finite() { t_old } else { cap };
-            let people = self.cells.people[i] as f64;
-            let output_t = self.cells.output_t[i] as f64;
+            let people = self.cells.people(inp, i) as f64;
+            let output_t = self.cells.output_t(inp, i) as f64;
             for (o, t) in out.iter_mut().zip(&ts) {
                 let Some(t_new) = *t else { continue };
                 let dt_h = ((t_old - t_new).max(0.0) as f64) / 60.0;
@@ -802,10 +811,7 @@ impl<'a> Appraiser<'a> {
             let p_old = p_old as f64;
             let loss_old = loss_within(p_old, h);
             let disc_old = discounted_loss_share(p_old, e.discount_rate, e.horizon_years);
-            let carbon = match &self.cells.carbon_tc_per_ha {
-                Some(c) => c[i],
-                None => self.cells.default_carbon_tc_per_ha,
-            };
+            let carbon = self.cells.carbon_tc_per_ha(inp, i);
             let co2_per_ha = carbon as f64 * CO2_PER_C;
             let in_conservation = inp.conservation_id[i] > 0;
             let in_halo = self.halo.in_halo(i);

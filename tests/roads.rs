@@ -90,7 +90,7 @@ fn toy() -> (Inputs, Access) {
         conservation: vec![],
         conservation_id: vec![0; n],
         forest,
-        elevation: vec![900.0; n],
+        elevation: vec![900.0; n].into(),
         forest_loss: None,
         population: Some(population),
         landcover: Some(landcover),

@@ -32,7 +32,7 @@ pub fn input_raster_jobs<'a>(dir: &'a Path, inp: &'a Inputs) -> Vec<super::Job<'
     let nan = Some(f64::NAN);
     let float: [(&str, Option<&'a Vec<f32>>, &str); 6] = [
         ("forest", Some(&inp.forest), "forest cover fraction"),
-        ("elevation", Some(&inp.elevation), "elevation (m)"),
+        ("elevation", Some(&*inp.elevation), "elevation (m)"),
         (
             "forest_loss",
             inp.forest_loss.as_ref(),
