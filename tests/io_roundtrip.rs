@@ -217,3 +217,83 @@ fn geojson_is_lonlat_7_decimals_and_reads_back_within_1e7_degrees() {
     );
     assert!(signed(&rings[1]) < 0.0, "hole must be clockwise");
 }
+
+/// A float raster's overviews are GDAL's own AVERAGE: the same as
+/// `gdaladdo -r average` builds from its main band, on an odd-sized raster
+/// with gaps (where overview cells weigh the parts of cells they cover).
+#[test]
+fn float_overviews_equal_gdaladdo_average() {
+    if std::process::Command::new("gdaladdo")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        panic!("gdaladdo not found: install gdal-bin (scripts/setup.sh does)");
+    }
+    let d = tempfile::tempdir().unwrap();
+    let (w, h) = (701usize, 555usize);
+    let at = Placement {
+        geo_transform: [500_000.0, 30.0, 0.0, 9_400_000.0, 0.0, -30.0],
+        wkt: srs::parse("EPSG:32718").unwrap().to_wkt().unwrap(),
+        width: w,
+        height: h,
+    };
+    let data: Vec<f32> = (0..w * h)
+        .map(|i| {
+            let (c, r) = ((i % w) as f32, (i / w) as f32);
+            if (c - 300.0).powi(2) + (r - 200.0).powi(2) < 80.0f32.powi(2) || i % 97 == 0 {
+                f32::NAN
+            } else {
+                (c * 0.37 + r * 1.91).sin() * 100.0 + c * r / 50.0
+            }
+        })
+        .collect();
+    let ours = d.path().join("ours.tif");
+    write_geotiff(&ours, &at, &data, Some(f64::NAN), "test").unwrap();
+    // GDAL's: the main band copied out, then its overviews built by gdaladdo.
+    let theirs = d.path().join("theirs.tif");
+    let ok = std::process::Command::new("gdal_translate")
+        .args(["-q", "-of", "GTiff", "-b", "1"])
+        .arg(&ours)
+        .arg(&theirs)
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok);
+    let ok = std::process::Command::new("gdaladdo")
+        .args(["-q", "-r", "average"])
+        .arg(&theirs)
+        .args(["2", "4"])
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok);
+    let a = gdal::Dataset::open(&ours).unwrap();
+    let b = gdal::Dataset::open(&theirs).unwrap();
+    let (ba, bb) = (a.rasterband(1).unwrap(), b.rasterband(1).unwrap());
+    assert_eq!(ba.overview_count().unwrap(), 2, "701x555: 351x278, 176x139");
+    for k in 0..2 {
+        let (oa, ob) = (ba.overview(k).unwrap(), bb.overview(k).unwrap());
+        assert_eq!(oa.size(), ob.size(), "level {k}");
+        let (ow, oh) = oa.size();
+        let va = oa.read_as::<f32>((0, 0), (ow, oh), (ow, oh), None).unwrap();
+        let vb = ob.read_as::<f32>((0, 0), (ow, oh), (ow, oh), None).unwrap();
+        let (va, vb) = (va.data(), vb.data());
+        let mut gaps = 0;
+        for (i, (x, y)) in va.iter().zip(vb).enumerate() {
+            assert_eq!(x.is_nan(), y.is_nan(), "level {k} cell {i}: {x} vs {y}");
+            if x.is_nan() {
+                gaps += 1;
+                continue;
+            }
+            assert!(
+                (x - y).abs() <= 1e-6 * y.abs().max(1.0),
+                "level {k} cell {i}: {x} vs gdaladdo {y}"
+            );
+        }
+        assert!(
+            gaps > 0 && gaps < va.len(),
+            "level {k}: the gaps are tested"
+        );
+    }
+}

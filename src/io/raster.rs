@@ -33,18 +33,33 @@ pub struct RasterInfo {
 }
 
 fn open_raster(path: &Path) -> Result<Dataset> {
+    open_raster_decoding_on(path, false)
+}
+
+/// `open_raster`, and with `every_core` GDAL decodes a GeoTIFF's
+/// compressed blocks on every core when a read spans several (the values
+/// are the same): for whole-raster reads. (Warps already run side by side
+/// on every core: there it cost more than it gave.) The GeoTIFF driver
+/// takes the setting when the file is opened, not when it is read.
+fn open_raster_decoding_on(path: &Path, every_core: bool) -> Result<Dataset> {
     super::init_gdal();
     if let Some(why) = super::unreadable(path) {
         return Err(Error::raster(path, why));
     }
-    Dataset::open_ex(
+    if every_core {
+        let _ = gdal::config::set_thread_local_config_option("GDAL_NUM_THREADS", "ALL_CPUS");
+    }
+    let ds = Dataset::open_ex(
         path,
         gdal::DatasetOptions {
             open_flags: gdal::GdalOpenFlags::GDAL_OF_RASTER | gdal::GdalOpenFlags::GDAL_OF_READONLY,
             ..Default::default()
         },
-    )
-    .map_err(|e| Error::raster(path, format!("not a raster format GDAL reads ({e})")))
+    );
+    if every_core {
+        let _ = gdal::config::clear_thread_local_config_option("GDAL_NUM_THREADS");
+    }
+    ds.map_err(|e| Error::raster(path, format!("not a raster format GDAL reads ({e})")))
 }
 
 pub fn info(path: &Path) -> Result<RasterInfo> {
@@ -412,8 +427,112 @@ fn write_tiled<T: GdalType + Copy>(
                 .map_err(|e| Error::output(path, e))?;
         }
     }
+    if T::datatype() == gdal::raster::GdalDataType::Float32 {
+        // SAFETY: GDAL's Float32 type is f32 and no other Rust type (the
+        // `GdalType` impls), so `data` is a slice of f32.
+        let data32 = unsafe { std::slice::from_raw_parts(data.as_ptr() as *const f32, data.len()) };
+        write_average_overviews(&mut ds, at.width, at.height, data32)
+            .map_err(|e| Error::output(path, e))?;
+    }
     ds.flush_cache().map_err(|e| Error::output(path, e))?;
     ds.close().map_err(|e| Error::output(path, e))?;
+    Ok(())
+}
+
+/// The overview factors the COG driver makes by itself: halving until a
+/// level fits in one 256-cell block.
+fn overview_factors(width: usize, height: usize) -> Vec<i32> {
+    let mut out = Vec::new();
+    let mut f = 1usize;
+    while width.div_ceil(f) > 256 || height.div_ceil(f) > 256 {
+        f *= 2;
+        out.push(f as i32);
+    }
+    out
+}
+
+/// One overview level of a float raster, half as wide and high (rounded
+/// up), as GDAL's AVERAGE makes it: an overview cell covers the same
+/// share of the raster as on the map, `w / ceil(w/2)` cells of the level
+/// above across (2, or a little less when `w` is odd), and is the mean of
+/// the cells it covers that hold a value, each weighed by the part of it
+/// covered; NaN where none does. Summed in f64 in row order, on every
+/// core.
+pub fn halve_average(src: &[f32], w: usize, h: usize) -> (Vec<f32>, usize, usize) {
+    use rayon::prelude::*;
+    let (ow, oh) = (w.div_ceil(2), h.div_ceil(2));
+    // The source cells under overview cell k of n over m cells, with the
+    // part of each covered.
+    let spans = |n: usize, m: usize| -> Vec<Vec<(usize, f64)>> {
+        let ratio = m as f64 / n as f64;
+        (0..n)
+            .map(|k| {
+                let (a, b) = (k as f64 * ratio, (k + 1) as f64 * ratio);
+                let (first, last) = (a.floor() as usize, (b.ceil() as usize).min(m));
+                (first..last)
+                    .map(|j| (j, b.min(j as f64 + 1.0) - a.max(j as f64)))
+                    .filter(|(_, wt)| *wt > 0.0)
+                    .collect()
+            })
+            .collect()
+    };
+    let (cols, rows) = (spans(ow, w), spans(oh, h));
+    let mut out = vec![f32::NAN; ow * oh];
+    out.par_chunks_mut(ow).enumerate().for_each(|(r, row)| {
+        for (o, col) in row.iter_mut().zip(&cols) {
+            let (mut sum, mut weight) = (0f64, 0f64);
+            for &(sr, wr) in &rows[r] {
+                for &(sc, wc) in col {
+                    let v = src[sr * w + sc];
+                    if !v.is_nan() {
+                        sum += v as f64 * wr * wc;
+                        weight += wr * wc;
+                    }
+                }
+            }
+            if weight > 0.0 {
+                *o = (sum / weight) as f32;
+            }
+        }
+    });
+    (out, ow, oh)
+}
+
+/// Give a float raster being written the overviews the COG driver would
+/// build (`overview_factors`), averaged here on every core (`halve_average`,
+/// each level from the one above) instead of by GDAL on one: the driver
+/// then copies them as they are.
+fn write_average_overviews(
+    ds: &mut Dataset,
+    width: usize,
+    height: usize,
+    data: &[f32],
+) -> std::result::Result<(), String> {
+    let factors = overview_factors(width, height);
+    if factors.is_empty() {
+        return Ok(());
+    }
+    // Empty levels ("NONE": made, not computed), then filled.
+    ds.build_overviews("NONE", &factors, &[])
+        .map_err(|e| format!("making overviews: {e}"))?;
+    let band = ds.rasterband(1).map_err(|e| e.to_string())?;
+    let mut level: std::borrow::Cow<[f32]> = std::borrow::Cow::Borrowed(data);
+    let (mut w, mut h) = (width, height);
+    for k in 0..factors.len() {
+        let (next, ow, oh) = halve_average(&level, w, h);
+        let mut ov = band.overview(k).map_err(|e| format!("overview {k}: {e}"))?;
+        if ov.size() != (ow, oh) {
+            return Err(format!(
+                "internal: overview {k} is {:?}, expected {ow}x{oh}",
+                ov.size()
+            ));
+        }
+        let mut buf = gdal::raster::Buffer::new((ow, oh), next);
+        ov.write((0, 0), (ow, oh), &mut buf)
+            .map_err(|e| format!("writing overview {k}: {e}"))?;
+        level = std::borrow::Cow::Owned(buf.into_shape_and_vec().1);
+        (w, h) = (ow, oh);
+    }
     Ok(())
 }
 
@@ -427,7 +546,7 @@ pub fn read_native_as<T: Copy + GdalType>(
     path: &Path,
     band: usize,
 ) -> Result<(Placement, Vec<T>, Option<f64>)> {
-    let ds = open_raster(path)?;
+    let ds = open_raster_decoding_on(path, true)?;
     let (w, h) = ds.raster_size();
     let gt = ds
         .geo_transform()
@@ -436,11 +555,7 @@ pub fn read_native_as<T: Copy + GdalType>(
         .rasterband(band)
         .map_err(|e| Error::raster(path, format!("no band {band}: {e}")))?;
     let nodata = b.no_data_value();
-    // Whole rasters: GDAL decodes a GeoTIFF's compressed blocks on every
-    // core when asked (the values are the same).
-    let _ = gdal::config::set_thread_local_config_option("GDAL_NUM_THREADS", "ALL_CPUS");
     let buf = b.read_as::<T>((0, 0), (w, h), (w, h), None);
-    let _ = gdal::config::clear_thread_local_config_option("GDAL_NUM_THREADS");
     let buf = buf.map_err(|e| Error::raster(path, e))?;
     Ok((
         Placement {
@@ -462,5 +577,50 @@ fn last_gdal_message() -> String {
             return String::new();
         }
         std::ffi::CStr::from_ptr(p).to_string_lossy().into_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn overview_cells_weigh_the_parts_they_cover() {
+        // Values from `gdaladdo -r average` (GDAL 3.6) on a 1x5 row: three
+        // cells of 5/3 each, the first over cell 0 and 2/3 of cell 1.
+        let (v, w, h) = halve_average(&[1.0, 2.0, 4.0, 8.0, 16.0], 5, 1);
+        assert_eq!((w, h), (3, 1));
+        let want = [1.4, 4.4, 12.8];
+        for (a, b) in v.iter().zip(want) {
+            assert!((*a as f64 - b).abs() < 1e-6, "{v:?}");
+        }
+        // 1x3 -> two cells of 1.5: (1 + 2/2) / 1.5 and (2/2 + 4) / 1.5.
+        let (v, _, _) = halve_average(&[1.0, 2.0, 4.0], 3, 1);
+        assert!((v[0] - 4.0 / 3.0).abs() < 1e-6 && (v[1] - 10.0 / 3.0).abs() < 1e-6);
+        // Even sizes: plain 2x2 means; a gap is left out of its block's
+        // mean, a block of gaps stays a gap.
+        let nan = f32::NAN;
+        #[rustfmt::skip]
+        let src = [
+            1.0, 3.0, nan, nan,
+            5.0, 7.0, nan, nan,
+            2.0, nan, 8.0, 8.0,
+            4.0, nan, 8.0, 9.0,
+        ];
+        let (v, w, h) = halve_average(&src, 4, 4);
+        assert_eq!((w, h), (2, 2));
+        assert_eq!(v[0], 4.0);
+        assert!(v[1].is_nan());
+        assert_eq!(v[2], 3.0);
+        assert_eq!(v[3], 8.25);
+    }
+
+    #[test]
+    fn overview_factors_halve_until_one_block() {
+        assert_eq!(overview_factors(4000, 4000), vec![2, 4, 8, 16]);
+        assert_eq!(overview_factors(3798, 3701), vec![2, 4, 8, 16]);
+        assert_eq!(overview_factors(1140, 1111), vec![2, 4, 8]);
+        assert_eq!(overview_factors(256, 256), Vec::<i32>::new());
+        assert_eq!(overview_factors(257, 10), vec![2]);
     }
 }
