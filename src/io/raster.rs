@@ -347,13 +347,12 @@ pub fn write_geotiff<T: GdalType + Copy>(
             .filter(|d| !d.as_os_str().is_empty())
             .unwrap_or(Path::new("."));
         let _ = gdal::config::set_thread_local_config_option("CPL_TMPDIR", &dir.to_string_lossy());
-        // Its overviews of a float raster are built in an uncompressed
-        // temporary, a third less time to write. (Along tile rows of a
-        // raster of odd size, where GDAL weighs partial cells, overview
-        // cells then average in another order: the same to about 1e-3
-        // relative. An 8-bit or integer raster's 4x and 8x overviews would
-        // come out sampled at other, equally near cells, so those keep
-        // GDAL's default.)
+        // A Float32 raster's overviews come with it (`write_tiled`) and
+        // are copied as they are. Those the driver builds, of an f64
+        // raster, go through an uncompressed temporary, a third less time
+        // to write. (An 8-bit or integer raster's 4x and 8x overviews would
+        // come out sampled at other, equally near cells that way, so those
+        // keep GDAL's default.)
         if is_float {
             let _ = gdal::config::set_thread_local_config_option("COG_TMP_COMPRESSION", "NONE");
         }
