@@ -430,7 +430,8 @@ fn write_tiled<T: GdalType + Copy>(
         // SAFETY: GDAL's Float32 type is f32 and no other Rust type (the
         // `GdalType` impls), so `data` is a slice of f32.
         let data32 = unsafe { std::slice::from_raw_parts(data.as_ptr() as *const f32, data.len()) };
-        write_average_overviews(&mut ds, at.width, at.height, data32)
+        let gap = nodata.map(|v| v as f32).filter(|v| !v.is_nan());
+        write_average_overviews(&mut ds, at.width, at.height, data32, gap)
             .map_err(|e| Error::output(path, e))?;
     }
     ds.flush_cache().map_err(|e| Error::output(path, e))?;
@@ -456,8 +457,14 @@ fn overview_factors(width: usize, height: usize) -> Vec<i32> {
 /// above across (2, or a little less when `w` is odd), and is the mean of
 /// the cells it covers that hold a value, each weighed by the part of it
 /// covered; NaN where none does. Summed in f64 in row order, on every
-/// core.
-pub fn halve_average(src: &[f32], w: usize, h: usize) -> (Vec<f32>, usize, usize) {
+/// core. A gap is NaN, or `nodata` where the raster has one (and then
+/// what a cell with nothing under it holds).
+pub fn halve_average(
+    src: &[f32],
+    w: usize,
+    h: usize,
+    nodata: Option<f32>,
+) -> (Vec<f32>, usize, usize) {
     use rayon::prelude::*;
     let (ow, oh) = (w.div_ceil(2), h.div_ceil(2));
     // The source cells under overview cell k of n over m cells, with the
@@ -476,14 +483,15 @@ pub fn halve_average(src: &[f32], w: usize, h: usize) -> (Vec<f32>, usize, usize
             .collect()
     };
     let (cols, rows) = (spans(ow, w), spans(oh, h));
-    let mut out = vec![f32::NAN; ow * oh];
+    let is_gap = |v: f32| v.is_nan() || Some(v) == nodata;
+    let mut out = vec![nodata.unwrap_or(f32::NAN); ow * oh];
     out.par_chunks_mut(ow).enumerate().for_each(|(r, row)| {
         for (o, col) in row.iter_mut().zip(&cols) {
             let (mut sum, mut weight) = (0f64, 0f64);
             for &(sr, wr) in &rows[r] {
                 for &(sc, wc) in col {
                     let v = src[sr * w + sc];
-                    if !v.is_nan() {
+                    if !is_gap(v) {
                         sum += v as f64 * wr * wc;
                         weight += wr * wc;
                     }
@@ -506,6 +514,7 @@ fn write_average_overviews(
     width: usize,
     height: usize,
     data: &[f32],
+    nodata: Option<f32>,
 ) -> std::result::Result<(), String> {
     let factors = overview_factors(width, height);
     if factors.is_empty() {
@@ -518,7 +527,7 @@ fn write_average_overviews(
     let mut level: std::borrow::Cow<[f32]> = std::borrow::Cow::Borrowed(data);
     let (mut w, mut h) = (width, height);
     for k in 0..factors.len() {
-        let (next, ow, oh) = halve_average(&level, w, h);
+        let (next, ow, oh) = halve_average(&level, w, h, nodata);
         let mut ov = band.overview(k).map_err(|e| format!("overview {k}: {e}"))?;
         if ov.size() != (ow, oh) {
             return Err(format!(
@@ -587,14 +596,14 @@ mod tests {
     fn overview_cells_weigh_the_parts_they_cover() {
         // Values from `gdaladdo -r average` (GDAL 3.6) on a 1x5 row: three
         // cells of 5/3 each, the first over cell 0 and 2/3 of cell 1.
-        let (v, w, h) = halve_average(&[1.0, 2.0, 4.0, 8.0, 16.0], 5, 1);
+        let (v, w, h) = halve_average(&[1.0, 2.0, 4.0, 8.0, 16.0], 5, 1, None);
         assert_eq!((w, h), (3, 1));
         let want = [1.4, 4.4, 12.8];
         for (a, b) in v.iter().zip(want) {
             assert!((*a as f64 - b).abs() < 1e-6, "{v:?}");
         }
         // 1x3 -> two cells of 1.5: (1 + 2/2) / 1.5 and (2/2 + 4) / 1.5.
-        let (v, _, _) = halve_average(&[1.0, 2.0, 4.0], 3, 1);
+        let (v, _, _) = halve_average(&[1.0, 2.0, 4.0], 3, 1, None);
         assert!((v[0] - 4.0 / 3.0).abs() < 1e-6 && (v[1] - 10.0 / 3.0).abs() < 1e-6);
         // Even sizes: plain 2x2 means; a gap is left out of its block's
         // mean, a block of gaps stays a gap.
@@ -606,12 +615,19 @@ mod tests {
             2.0, nan, 8.0, 8.0,
             4.0, nan, 8.0, 9.0,
         ];
-        let (v, w, h) = halve_average(&src, 4, 4);
+        let (v, w, h) = halve_average(&src, 4, 4, None);
         assert_eq!((w, h), (2, 2));
         assert_eq!(v[0], 4.0);
         assert!(v[1].is_nan());
         assert_eq!(v[2], 3.0);
         assert_eq!(v[3], 8.25);
+        // A numeric nodata value is a gap too, and fills an empty cell.
+        let src: Vec<f32> = src
+            .iter()
+            .map(|v| if v.is_nan() { -9999.0 } else { *v })
+            .collect();
+        let (v, _, _) = halve_average(&src, 4, 4, Some(-9999.0));
+        assert_eq!(v, vec![4.0, -9999.0, 3.0, 8.25]);
     }
 
     #[test]
