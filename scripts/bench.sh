@@ -1,15 +1,24 @@
 #!/usr/bin/env bash
-# Whole-command benchmarks with /usr/bin/time: wall time and peak RSS.
-#   scripts/bench.sh            cost-distance on 1k, 4k and 10k square rasters, and run on data/sample
-#   scripts/bench.sh 1000 4000  only those sizes
-#   scripts/bench.sh runs       only the whole-run table (sample, Alto Mayo at 100 m and 30 m)
-#   scripts/bench.sh peers      only greenhalo beside its peers: cost-distance 4000² against
-#                               Whitebox Workflows, zonal-stats (20,000 polygons over 2000²)
-#                               against exactextract, same run (installs whitebox-workflows
-#                               and fiona into .venv)
+# Whole-command benchmarks: wall time, CPU time and peak RSS.
+#   scripts/bench.sh            one table: `run` on data/sample, data/alto_mayo at 100 m and
+#                               at 30 m (each stage's wall / CPU s and peak RSS), then
+#                               cost-distance 4000² beside Whitebox Workflows and zonal-stats
+#                               (20,000 polygons over 2000²) beside exactextract, same run
+#                               (installs whitebox-workflows and fiona into .venv; the peer
+#                               rows are left out without the .venv of scripts/setup.sh)
+#   scripts/bench.sh runs       only the table's `run` rows
+#   scripts/bench.sh peers      only the table's peer rows
+#   scripts/bench.sh sizes [N...]
+#                               cost-distance on NxN rasters (1k, 4k and 10k unless given),
+#                               and the roads stage on data/sample and a 1000x1000 synth
 # Criterion benchmarks of the kernels: cargo bench
 set -euo pipefail
 cd "$(dirname "$0")/.."
+usage="usage: scripts/bench.sh [runs | peers | sizes [N...]]"
+case "${1:-}" in
+  "" | runs | peers | sizes) ;;
+  *) echo "$usage" >&2; exit 2 ;;
+esac
 bash scripts/setup.sh
 command -v /usr/bin/time >/dev/null 2>&1 || {
   if [ "$(id -u)" -eq 0 ]; then sudo=(); else sudo=(sudo); fi
@@ -28,17 +37,24 @@ run_row() {
   # Each stage as "wall / CPU s, peak MB" (the halo's CPU time is in access's).
   stages=$(awk '/^per stage:/ {on=1; next}
     on && NF == 4 && $1 != "total" {
-      if ($3 == "-") printf "%s s (beside access) | ", $2
-      else printf "%s / %s s, %s MB | ", $2, $3, $4 }
+      sep = (n++ ? "; " : "")
+      if ($3 == "-") printf "%s%s %s s (beside access)", sep, $1, $2
+      else printf "%s%s %s / %s s, %s MB", sep, $1, $2, $3, $4 }
     on && NF != 4 {on=0}' "$out/run_log.txt")
   awk -v n="$name" -v w="$wall" -v u="$user" -v s="$sys" -v r="$rss" -v st="$stages" 'BEGIN {
-    printf "| %s | %.1f | %.1f | %.2f | %.0f | %s\n", n, w, u + s, (u + s) / w, r / 1024, st }'
+    printf "| %s | %.1f | %.1f | %.2f | %.0f | - | - | - | - | %s |\n", n, w, u + s, (u + s) / w, r / 1024, st }'
+}
+# The table's head: a `run` row has no peer (none does the whole
+# pipeline) and its last column gives each stage; a peer row's gives the
+# check of the two answers.
+table_head() {
+  echo "Wall and CPU seconds (all threads), peak resident memory; a stage's memory is the peak by its end."
+  echo "Peer rows: each side's best of ${PEERS_REPEATS:-3} runs, with that run's CPU and memory."
+  echo
+  echo "| what | wall s | CPU s | cores | peak RSS MB | peer, same run | peer wall s | peer CPU s | peer / greenhalo | per stage (wall / CPU s, peak MB), or check |"
+  echo "|---|---|---|---|---|---|---|---|---|---|"
 }
 run_table() {
-  echo "Each stage: wall / CPU seconds (all threads), peak resident memory by its end."
-  echo
-  echo "| run | wall s | CPU s | cores | peak RSS MB | inputs | access | risk | halo | roads | parcels | conservation | finance+outputs |"
-  echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
   run_row "data/sample" data/sample/landscape.toml sample
   if [ -f data/alto_mayo/landscape.toml ]; then
     run_row "data/alto_mayo 100 m" data/alto_mayo/landscape.toml am100
@@ -54,29 +70,26 @@ run_table() {
 # greenhalo and its peers in the same run (scripts/peers.py).
 peer_table() {
   local py=.venv/bin/python
-  [ -x "$py" ] || { echo "(no .venv: peers skipped)"; return; }
+  [ -x "$py" ] || { echo "| peers | - | - | - | - | no .venv (scripts/setup.sh makes it): left out | - | - | - | - |"; return; }
   "$py" -c "import whitebox_workflows, fiona" 2>/dev/null || .venv/bin/pip install -q whitebox-workflows fiona >/dev/null 2>&1 || true
-  echo "| command | greenhalo s | peer s | peer / greenhalo | check |"
-  echo "|---|---|---|---|---|"
   mkdir -p "$work/4000"
   [ -f "$work/4000/cost_4000.tif" ] || ./target/release/examples/make_cost_raster 4000 "$work/4000" >/dev/null
   if "$py" -c "import whitebox_workflows" 2>/dev/null; then
     GREENHALO=target/release/greenhalo "$py" scripts/peers.py cost "$work" 4000
   else
-    echo "| cost-distance 4000² | - | whitebox-workflows not installable here | - | - |"
+    echo "| cost-distance 4000² | - | - | - | - | whitebox-workflows not installable here | - | - | - | - |"
   fi
   GREENHALO=target/release/greenhalo "$py" scripts/peers.py zonal "$work/zonal"
 }
-if [ "${1:-}" = peers ]; then
-  peer_table
-  exit 0
-fi
-if [ "${1:-}" = runs ]; then
-  # (built above with the example: building the binary alone again would
-  # unify the dependencies' features otherwise and recompile it)
-  run_table
-  exit 0
-fi
+# (the binary is built above with the example: building it alone again
+# would unify the dependencies' features otherwise and recompile it)
+case "${1:-}" in
+  "") table_head; run_table; peer_table; exit 0 ;;
+  runs) table_head; run_table; exit 0 ;;
+  peers) table_head; peer_table; exit 0 ;;
+  sizes) shift ;;
+  *) echo "$usage" >&2; exit 2 ;;
+esac
 sizes=("$@")
 # (pass sizes to limit the cost-distance runs; the roads runs always follow)
 [ ${#sizes[@]} -gt 0 ] || sizes=(1000 4000 10000)
@@ -112,7 +125,3 @@ big="$work/big"
 read -r wall rss < "$work/roads_big_time.txt"
 n=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['roads']['segments'])" "$work/roads_big/summary.json")
 echo "| roads synth 1000x1000 ($n segments) | 1000000 | $wall | - | $((rss / 1024)) | - |"
-echo
-run_table
-echo
-peer_table

@@ -2,8 +2,10 @@
 `zonal-stats` against exactextract (raster-sequential) on 20,000 polygons
 over a 2000 x 2000 raster, answers compared to 1e-6; `cost-distance`
 against Whitebox Workflows' cost_distance on the same cost raster and
-sources. Prints one markdown row per comparison; each time is the best of
-PEERS_REPEATS runs (3 unless set), for greenhalo and the peer alike.
+sources. Prints one markdown row per comparison in bench.sh's table
+(greenhalo's wall, CPU and peak RSS, the peer's wall and CPU, their
+ratio, the check); each time is the best of PEERS_REPEATS runs (3 unless
+set), for greenhalo and the peer alike, with that run's CPU and memory.
 
     peers.py zonal WORKDIR
     peers.py cost WORKDIR SIZE        (WORKDIR/SIZE/cost_SIZE.tif, sources.gpkg)
@@ -27,14 +29,39 @@ REPEATS = int(os.environ.get("PEERS_REPEATS", "3"))
 
 
 def wall(f):
-    """The best wall time of REPEATS runs of f (each side alike: the least
-    disturbed run on a shared machine), with the last run's result."""
-    best, out = float("inf"), None
+    """The best of REPEATS runs of f (each side alike: the least disturbed
+    run on a shared machine) as (wall s, CPU s of this process's threads in
+    that run), with the last run's result."""
+    best, out = (float("inf"), 0.0), None
+    for _ in range(REPEATS):
+        t, c = time.perf_counter(), time.process_time()
+        out = f()
+        run = (time.perf_counter() - t, time.process_time() - c)
+        best = min(best, run)
+    return best, out
+
+
+def greenhalo(args):
+    """The best of REPEATS runs of greenhalo with args as (wall s, CPU s,
+    peak RSS MiB) of that run, measured on the child itself (wait4)."""
+    best = (float("inf"), 0.0, 0.0)
     for _ in range(REPEATS):
         t = time.perf_counter()
-        out = f()
-        best = min(best, time.perf_counter() - t)
-    return best, out
+        p = subprocess.Popen([GREENHALO, "-q", *args])
+        _, status, ru = os.wait4(p.pid, 0)
+        p.returncode = os.waitstatus_to_exitcode(status)
+        if p.returncode != 0:
+            raise SystemExit(f"greenhalo {' '.join(args)} failed with exit code {p.returncode}")
+        run = (time.perf_counter() - t, ru.ru_utime + ru.ru_stime, ru.ru_maxrss / 1024)
+        best = min(best, run)
+    return best
+
+
+def row(what, ours, peer, peer_time, check):
+    """One row of bench.sh's table."""
+    (w, c, rss), (pw, pc) = ours, peer_time
+    print(f"| {what} | {w:.2f} | {c:.2f} | {c / w:.2f} | {rss:.0f} | {peer} | {pw:.2f} | {pc:.2f} | "
+          f"{pw / w:.2f}x | {check} |")
 
 
 def zonal(work):
@@ -51,9 +78,8 @@ def zonal(work):
         cz.write_geojson(polys, feats)
     stats = ["count", "sum", "mean", "min", "max"]
     out = os.path.join(work, "zonal_ours.csv")
-    t_ours, _ = wall(lambda: subprocess.run(
-        [GREENHALO, "-q", "zonal-stats", "--polygons", polys, "--raster", raster,
-         "--stats", ",".join(stats), "-o", out], check=True))
+    t_ours = greenhalo(["zonal-stats", "--polygons", polys, "--raster", raster,
+                        "--stats", ",".join(stats), "-o", out])
     # Both read the same file: exactextract through fiona when the venv has
     # it (bench.sh installs it), else it is handed the features already
     # parsed while greenhalo's time still includes reading them.
@@ -70,7 +96,8 @@ def zonal(work):
     # signs relative to the size of their terms).
     got = cz.ours(polys, raster, out)
     cz.compare(cz.reference(raster, feats), got, 1e-6)
-    print(f"| zonal-stats 20,000 polygons over 2000² | {t_ours:.2f} | exactextract raster-sequential ({how}) {t_ref:.2f} | {t_ref / t_ours:.2f}x | same answers to 1e-6 |")
+    row("zonal-stats 20,000 polygons over 2000²", t_ours,
+        f"exactextract raster-sequential ({how})", t_ref, "same answers to 1e-6")
 
 
 def cost(work, size):
@@ -95,9 +122,7 @@ def cost(work, size):
                         str(prof["transform"].c + prof["transform"].a * size), str(prof["transform"].f),
                         "-ts", str(size), str(size), src_gpkg, src_tif], check=True)
     ours = os.path.join(d, "acc_ours.tif")
-    t_ours, _ = wall(lambda: subprocess.run(
-        [GREENHALO, "-q", "cost-distance", "--cost", cost_tif, "--sources", src_gpkg, "-o", ours],
-        check=True))
+    t_ours = greenhalo(["cost-distance", "--cost", cost_tif, "--sources", src_gpkg, "-o", ours])
     wbe = wbw.WbEnvironment()
     wbe.verbose = False
     theirs = os.path.join(d, "acc_wbt.tif")
@@ -113,7 +138,8 @@ def cost(work, size):
         x, y = a.read(1), b.read(1)
         ok = np.isfinite(x) & (x >= 0) & np.isfinite(y) & (y > 0) & (y != b.nodata)
         rel = np.median(np.abs(x[ok] - y[ok]) / y[ok]) if ok.any() else float("nan")
-    print(f"| cost-distance {size}² | {t_ours:.2f} | Whitebox Workflows cost_distance {t_ref:.2f} | {t_ref / t_ours:.2f}x | median relative difference {rel:.1e} |")
+    row(f"cost-distance {size}²", t_ours, "Whitebox Workflows cost_distance", t_ref,
+        f"median relative difference {rel:.1e}")
 
 
 if __name__ == "__main__":
