@@ -4,6 +4,7 @@
 //! that allocates each funding source's money to the areas it may pay for,
 //! maximising the value of avoided loss, with no area funded beyond its cost.
 
+use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::config::{Economics, Eligibility, FundingParams, FundingSource};
@@ -84,7 +85,8 @@ fn carbon_at(inp: &Inputs, e: &Economics, i: usize) -> f64 {
         .unwrap_or(e.carbon_density_tc_per_ha)
 }
 
-/// Per-area needs from exact zonal sums.
+/// Per-area needs from exact zonal sums, the areas side by side on every
+/// core (each area's sums in cell order, so the same bits as one by one).
 pub fn needs(inp: &Inputs, risk: &Risk, p: &FundingParams, e: &Economics) -> Vec<AreaNeeds> {
     let g = &inp.grid;
     let gg = g.geom();
@@ -92,7 +94,7 @@ pub fn needs(inp: &Inputs, risk: &Risk, p: &FundingParams, e: &Economics) -> Vec
     let h = e.horizon_years as f64;
     let years = e.horizon_years as usize;
     inp.conservation
-        .iter()
+        .par_iter()
         .map(|c| {
             use geo::Area;
             // The part inside the AOI, exactly (cells on the AOI's edge
