@@ -49,7 +49,7 @@ run_row() {
 # check of the two answers.
 table_head() {
   echo "Wall and CPU seconds (all threads), peak resident memory; a stage's memory is the peak by its end."
-  echo "Peer rows: each side's best of ${PEERS_REPEATS:-3} runs, with that run's CPU and memory."
+  echo "Peer rows: each side's best of ${PEERS_REPEATS:-3} runs by wall time, with that run's CPU (and greenhalo's memory)."
   echo
   echo "| what | wall s | CPU s | cores | peak RSS MB | peer, same run | peer wall s | peer CPU s | peer / greenhalo | per stage (wall / CPU s, peak MB), or check |"
   echo "|---|---|---|---|---|---|---|---|---|---|"
@@ -83,13 +83,14 @@ peer_table() {
 }
 # (the binary is built above with the example: building it alone again
 # would unify the dependencies' features otherwise and recompile it)
-case "${1:-}" in
-  "") table_head; run_table; peer_table; exit 0 ;;
-  runs) table_head; run_table; exit 0 ;;
-  peers) table_head; peer_table; exit 0 ;;
-  sizes) shift ;;
-  *) echo "$usage" >&2; exit 2 ;;
-esac
+# (the arguments were checked at the top)
+if [ "${1:-}" != sizes ]; then
+  table_head
+  [ "${1:-}" = peers ] || run_table
+  [ "${1:-}" = runs ] || peer_table
+  exit 0
+fi
+shift
 sizes=("$@")
 # (pass sizes to limit the cost-distance runs; the roads runs always follow)
 [ ${#sizes[@]} -gt 0 ] || sizes=(1000 4000 10000)

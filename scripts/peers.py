@@ -15,6 +15,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 
 import numpy as np
@@ -28,33 +29,43 @@ GREENHALO = os.environ.get("GREENHALO", os.path.join(HERE, "..", "target", "rele
 REPEATS = int(os.environ.get("PEERS_REPEATS", "3"))
 
 
-def wall(f):
-    """The best of REPEATS runs of f (each side alike: the least disturbed
-    run on a shared machine) as (wall s, CPU s of this process's threads in
-    that run), with the last run's result."""
-    best, out = (float("inf"), 0.0), None
+def best_of(run_once):
+    """The best of REPEATS calls of run_once (each side alike: the least
+    disturbed run on a shared machine). run_once returns (figures, result)
+    with the wall time first in figures; gives the best run's figures and
+    the last run's result."""
+    best, out = None, None
     for _ in range(REPEATS):
-        t, c = time.perf_counter(), time.process_time()
-        out = f()
-        run = (time.perf_counter() - t, time.process_time() - c)
-        best = min(best, run)
+        figures, out = run_once()
+        best = figures if best is None else min(best, figures)
     return best, out
 
 
+def wall(f):
+    """f in this process: (wall s, CPU s of this process's threads) of the
+    best run, with the last run's result."""
+    def once():
+        t, c = time.perf_counter(), time.process_time()
+        out = f()
+        return (time.perf_counter() - t, time.process_time() - c), out
+    return best_of(once)
+
+
 def greenhalo(args):
-    """The best of REPEATS runs of greenhalo with args as (wall s, CPU s,
-    peak RSS MiB) of that run, measured on the child itself (wait4)."""
-    best = (float("inf"), 0.0, 0.0)
-    for _ in range(REPEATS):
-        t = time.perf_counter()
-        p = subprocess.Popen([GREENHALO, "-q", *args])
-        _, status, ru = os.wait4(p.pid, 0)
-        p.returncode = os.waitstatus_to_exitcode(status)
-        if p.returncode != 0:
-            raise SystemExit(f"greenhalo {' '.join(args)} failed with exit code {p.returncode}")
-        run = (time.perf_counter() - t, ru.ru_utime + ru.ru_stime, ru.ru_maxrss / 1024)
-        best = min(best, run)
-    return best
+    """greenhalo with args: (wall s, CPU s, peak RSS MiB) of the best run,
+    CPU and memory from /usr/bin/time around it, as bench.sh's `run` rows
+    (wait4 from this process would count this process's own memory: a
+    child started by vfork carries its parent's peak into its rusage)."""
+    def once():
+        with tempfile.NamedTemporaryFile("r", suffix=".time") as f:
+            t = time.perf_counter()
+            r = subprocess.run(["/usr/bin/time", "-f", "%U %S %M", "-o", f.name, GREENHALO, "-q", *args])
+            w = time.perf_counter() - t
+            if r.returncode != 0:
+                raise SystemExit(f"greenhalo {' '.join(args)} failed with exit code {r.returncode}")
+            user, system, rss_kib = f.read().split()
+        return (w, float(user) + float(system), int(rss_kib) / 1024), None
+    return best_of(once)[0]
 
 
 def row(what, ours, peer, peer_time, check):
