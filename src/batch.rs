@@ -17,6 +17,7 @@ use sha2::{Digest, Sha256};
 use crate::config::Landscape;
 use crate::error::{Error, Result};
 use crate::progress::Progress;
+use crate::provenance::inputs_hash;
 
 /// Batch options.
 #[derive(Debug, Clone)]
@@ -228,65 +229,6 @@ fn common_root(files: &[PathBuf]) -> PathBuf {
         });
     }
     root.unwrap_or_default()
-}
-
-/// Every file a landscape reads: the landscape file and each layer,
-/// resolved against the landscape's folder.
-pub fn input_files(ls: &Landscape) -> Vec<PathBuf> {
-    let l = &ls.cfg.layers;
-    let mut files: Vec<PathBuf> = vec![
-        l.aoi.path.clone(),
-        l.markets.path.clone(),
-        l.parcels.path.clone(),
-        l.conservation.path.clone(),
-        l.forest.path.clone(),
-        l.elevation.path.clone(),
-    ];
-    files.extend(l.roads.iter().map(|r| r.path.clone()));
-    for o in [
-        &l.forest_loss,
-        &l.population,
-        &l.landcover,
-        &l.carbon,
-        &l.biodiversity,
-    ]
-    .into_iter()
-    .flatten()
-    {
-        files.push(o.path.clone());
-    }
-    let mut out: Vec<PathBuf> = files.iter().map(|f| ls.resolve(f)).collect();
-    out.push(ls.file.clone());
-    out
-}
-
-/// Hash of everything a run depends on: greenhalo's version, the landscape
-/// file, and every layer file (with a shapefile's sidecars).
-pub fn inputs_hash(ls: &Landscape) -> Result<String> {
-    let mut h = Sha256::new();
-    h.update(env!("CARGO_PKG_VERSION").as_bytes());
-    h.update(std::fs::read(&ls.file).map_err(|e| Error::io(&ls.file, e))?);
-    for f in input_files(ls) {
-        let p = f;
-        let mut group = vec![p.clone()];
-        if p.extension().is_some_and(|x| x.eq_ignore_ascii_case("shp")) {
-            for ext in ["shx", "dbf", "prj", "cpg"] {
-                group.push(p.with_extension(ext));
-            }
-        }
-        for g in group {
-            h.update(
-                g.file_name()
-                    .map(|n| n.to_string_lossy().into_owned())
-                    .unwrap_or_default()
-                    .as_bytes(),
-            );
-            if let Ok(bytes) = std::fs::read(&g) {
-                h.update(&bytes);
-            }
-        }
-    }
-    Ok(format!("{:x}", h.finalize()))
 }
 
 fn total_memory() -> u64 {

@@ -1682,21 +1682,7 @@ fn exempt(pattern: &str) -> bool {
     pattern == "seed" || pattern.starts_with("landcover.") || pattern.starts_with("layers.")
 }
 
-/// One setting outside its range, or two that contradict each other.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SettingProblem {
-    /// Dotted key, with list positions: `transitions.catalogue[2].max_slope_deg`.
-    pub key: String,
-    /// The value as written (after TOML parsing).
-    pub value: String,
-    pub message: String,
-}
-
-impl fmt::Display for SettingProblem {
-    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        write!(f, "{} = {}: {}", self.key, self.value, self.message)
-    }
-}
+pub use crate::error::SettingProblem;
 
 fn show(v: &toml::Value) -> String {
     match v {

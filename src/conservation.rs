@@ -8,7 +8,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::config::{Economics, Eligibility, FundingParams, FundingSource};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::inputs::Inputs;
 use crate::kernels::zonal::coverage;
 use crate::risk::{discounted_loss_share, loss_within, Risk};
@@ -248,10 +248,7 @@ pub fn allocate(
     p: &FundingParams,
     horizon: u32,
 ) -> Result<FundingResult> {
-    use good_lp::{
-        constraint, default_solver, variable, Expression, ProblemVariables, Solution, SolverModel,
-        Variable,
-    };
+    use crate::solve::{lp_constraint as constraint, Expression, Lp, Variable};
     let mut warnings = Vec::new();
     // Average yearly money over the horizon (a 10-year source gives half of
     // its yearly amount on average over 20 years).
@@ -282,12 +279,12 @@ pub fn allocate(
     if sources.is_empty() {
         warnings.push("no funding sources are configured: every area's cost is a gap".into());
     }
-    let mut vars = ProblemVariables::new();
+    let mut lp = Lp::new();
     let mut x: Vec<Vec<Option<Variable>>> = vec![vec![None; areas.len()]; sources.len()];
     for (si, s) in sources.iter().enumerate() {
         for (ai, a) in areas.iter().enumerate() {
             if avail[si] > 0.0 && a.required_usd_per_year > 0.0 && eligible(s, a, p) {
-                x[si][ai] = Some(vars.add(variable().min(0.0)));
+                x[si][ai] = Some(lp.var(0.0));
             }
         }
     }
@@ -304,10 +301,9 @@ pub fn allocate(
                 }
             }
         }
-        let mut model = vars.maximise(obj).using(default_solver);
         for (si, row) in x.iter().enumerate() {
             let used: Expression = row.iter().flatten().map(|v| Expression::from(*v)).sum();
-            model = model.with(constraint!(used <= avail[si] / k));
+            lp.with(constraint!(used <= avail[si] / k));
         }
         for ai in 0..areas.len() {
             let got: Expression = x
@@ -315,11 +311,9 @@ pub fn allocate(
                 .filter_map(|row| row[ai])
                 .map(Expression::from)
                 .sum();
-            model = model.with(constraint!(got <= areas[ai].required_usd_per_year / k));
+            lp.with(constraint!(got <= areas[ai].required_usd_per_year / k));
         }
-        let sol = model
-            .solve()
-            .map_err(|e| Error::Usage(format!("the conservation funding LP failed: {e}")))?;
+        let sol = lp.maximise(obj, "the conservation funding LP")?;
         for (si, row) in x.iter().enumerate() {
             for (ai, v) in row.iter().enumerate() {
                 if let Some(v) = v {

@@ -18,7 +18,7 @@ pub enum Error {
     #[error("{file}: {} setting(s) out of range; fix them (`greenhalo init` writes a template showing every range):\n{}", problems.len(), problems.iter().map(|p| format!("  {p}")).collect::<Vec<_>>().join("\n"))]
     Settings {
         file: PathBuf,
-        problems: Vec<crate::config::SettingProblem>,
+        problems: Vec<SettingProblem>,
     },
 
     #[error("{file}: layer '{layer}': GDAL cannot open it: {message}")]
@@ -100,5 +100,21 @@ impl Error {
             file: file.into(),
             message: message.to_string(),
         }
+    }
+}
+
+/// One setting outside its range, or two that contradict each other.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SettingProblem {
+    /// Dotted key, with list positions: `transitions.catalogue[2].max_slope_deg`.
+    pub key: String,
+    /// The value as written (after TOML parsing).
+    pub value: String,
+    pub message: String,
+}
+
+impl std::fmt::Display for SettingProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        write!(f, "{} = {}: {}", self.key, self.value, self.message)
     }
 }

@@ -42,7 +42,7 @@ use serde::Serialize;
 use crate::cashflow::{irr, npv};
 use crate::config::{Capital, Economics, FinanceParams, FundingSource, TransitionParams};
 use crate::conservation::FundingResult;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::parcels::ParcelsResult;
 use crate::roads::Portfolio;
 
@@ -534,10 +534,7 @@ pub fn blend(
     concessional_cap: f64,
     guarantee_cap: f64,
 ) -> Result<Vec<Blend>> {
-    use good_lp::{
-        constraint, default_solver, variable, Expression, ProblemVariables, Solution, SolverModel,
-        Variable,
-    };
+    use crate::solve::{lp_constraint as constraint, Expression, Lp, Variable};
     let live: Vec<usize> = (0..lines.len())
         .filter(|&i| lines[i].amount_usd > 0.0)
         .collect();
@@ -548,38 +545,32 @@ pub fn blend(
     // Money in US$ millions keeps the LP well scaled.
     let k = 1e6;
     let solve = |fixed: Option<&[[f64; 4]]>| -> Result<Vec<[f64; 4]>> {
-        let mut vars = ProblemVariables::new();
-        let v: Vec<[Variable; 4]> = live
-            .iter()
-            .map(|_| [(); 4].map(|_| vars.add(variable().min(0.0))))
-            .collect();
+        let mut m = Lp::new();
+        let v: Vec<[Variable; 4]> = live.iter().map(|_| [(); 4].map(|_| m.var(0.0))).collect();
         let sum = |j: usize| -> Expression { v.iter().map(|x| Expression::from(x[j])).sum() };
         let objective = if fixed.is_none() {
             sum(0)
         } else {
             sum(1) - sum(3)
         };
-        let mut m = vars.maximise(objective).using(default_solver);
         for (n, (x, &i)) in v.iter().zip(&live).enumerate() {
             let l = &lines[i];
             let a = l.amount_usd / k;
-            m = m.with(constraint!(x[0] + x[1] + x[2] == a));
-            m = m.with(constraint!(
+            m.with(constraint!(x[0] + x[1] + x[2] == a));
+            m.with(constraint!(
                 terms.hurdle_rate * x[0]
                     + terms.concessional_rate * x[1]
                     + terms.guarantee_fee * x[3]
                     <= l.expected_return.max(0.0) * a
             ));
-            m = m.with(constraint!(x[3] >= l.cover_per_dollar * x[0]));
+            m.with(constraint!(x[3] >= l.cover_per_dollar * x[0]));
             if let Some(f) = fixed {
-                m = m.with(constraint!(x[0] == f[n][0] / k));
+                m.with(constraint!(x[0] == f[n][0] / k));
             }
         }
-        m = m.with(constraint!(sum(1) <= concessional_cap / k));
-        m = m.with(constraint!(sum(3) <= guarantee_cap / k));
-        let sol = m
-            .solve()
-            .map_err(|e| Error::Usage(format!("the capital stack LP failed: {e}")))?;
+        m.with(constraint!(sum(1) <= concessional_cap / k));
+        m.with(constraint!(sum(3) <= guarantee_cap / k));
+        let sol = m.maximise(objective, "the capital stack LP")?;
         Ok(v.iter()
             .zip(&live)
             .map(|(x, &i)| {
@@ -799,20 +790,20 @@ pub fn capital_stack(
             if s_unlimited > share + 1e-9 {
                 why.push(format!(
                     "guarantee cover of US${} (limit US${}) and enough concessional lending would raise it to {:.1}%",
-                    crate::report::fmt_int(cover_unlimited),
-                    crate::report::fmt_int(gc),
+                    crate::fmt::fmt_int(cover_unlimited),
+                    crate::fmt::fmt_int(gc),
                     100.0 * s_unlimited
                 ));
             }
             if s_unlimited + 1e-9 < target && total > 0.0 {
                 why.push(format!(
                     "the rest cannot pay commercial terms: roads, maintenance, insurance, technical assistance and conservation not paid by private sources (US${}, {:.0}% of the phase) return no cash to investors{}",
-                    crate::report::fmt_int(no_return),
+                    crate::fmt::fmt_int(no_return),
                     100.0 * no_return / total,
                     if total_lines > commercial(&unlimited) + 1.0 {
                         format!(
                             ", and US${} of farm lines earn below the {:.0}% hurdle even with grants and guarantees",
-                            crate::report::fmt_int(total_lines - commercial(&unlimited)),
+                            crate::fmt::fmt_int(total_lines - commercial(&unlimited)),
                             100.0 * terms.hurdle_rate
                         )
                     } else {
@@ -821,7 +812,7 @@ pub fn capital_stack(
                 ));
                 why.push(format!(
                     "closing the gap needs US${} more private money in the phase, for example carbon buyers paying for conservation management (a funding source with capital = \"private\")",
-                    crate::report::fmt_int(target * total - fixed_private - commercial(&unlimited))
+                    crate::fmt::fmt_int(target * total - fixed_private - commercial(&unlimited))
                 ));
             }
             why.join("; ")
@@ -1006,7 +997,7 @@ pub fn pilot_comparison(
     funding: &FundingResult,
     cfg: &crate::config::LandscapeConfig,
 ) -> Vec<PilotRow> {
-    use crate::report::fmt_int;
+    use crate::fmt::fmt_int;
     let comp = |name: &str| {
         f.by_component_usd
             .iter()

@@ -310,7 +310,7 @@ pub fn select(
     if let Some(x) = certified_greedy(values, costs, areas, budget, target) {
         return Ok(Some(x));
     }
-    crate::roads::knapsack(
+    crate::solve::knapsack(
         values,
         costs,
         budget,
@@ -570,13 +570,13 @@ pub fn run(
             true,
             format!(
                 "area target {} ha met within the budget",
-                crate::report::fmt_int(target)
+                crate::fmt::fmt_int(target)
             ),
         ),
         None => {
             let c = select(&values, &costs, &areas, p.parcel_budget_usd, 0.0)?
                 .unwrap_or_else(|| vec![false; cand.len()]);
-            (c, false, format!("the budget cannot reach the area target of {} ha; the best selection within the budget is shown", crate::report::fmt_int(target)))
+            (c, false, format!("the budget cannot reach the area target of {} ha; the best selection within the budget is shown", crate::fmt::fmt_int(target)))
         }
     };
     // Priority: value per hectare; phases by cumulative area (years 1-5 a
@@ -700,7 +700,7 @@ mod tests {
         let budget = 0.3 * costs.iter().sum::<f64>();
         let got = certified_greedy(&values, &costs, &areas, budget, 1000.0)
             .expect("the greedy fill reaches the bound");
-        let exact = crate::roads::knapsack(
+        let exact = crate::solve::knapsack(
             &values,
             &costs,
             budget,

@@ -12,72 +12,10 @@ use serde_json::Value;
 use crate::config::LandscapeConfig;
 use crate::conservation::FundingResult;
 use crate::finance::Finance;
+use crate::fmt::{esc, fmt_int, money, nz, sentence_case};
 use crate::inputs::Inputs;
-use crate::io::qml::esc;
 use crate::parcels::ParcelsResult;
 use crate::roads::{RoadsResult, SegmentClass};
-
-/// `x` rounded to `decimals`, with a negative zero made positive, so no
-/// "-0" or "-0.0" ever reaches a reader.
-pub fn nz(x: f64, decimals: i32) -> f64 {
-    // Divide by an exact power of ten for negative `decimals` (1e-5 is not
-    // exact, and 10 / 1e-5 falls short of 1e6).
-    let y = if decimals >= 0 {
-        let p = 10f64.powi(decimals);
-        (x * p).round() / p
-    } else {
-        let p = 10f64.powi(-decimals);
-        (x / p).round() * p
-    };
-    if y == 0.0 {
-        0.0
-    } else {
-        y
-    }
-}
-
-/// A whole number with thousands separators, never "-0".
-///
-/// ```
-/// assert_eq!(greenhalo::report::fmt_int(-0.3), "0");
-/// assert_eq!(greenhalo::report::fmt_int(30000.0), "30,000");
-/// ```
-pub fn fmt_int(x: f64) -> String {
-    let v = nz(x, 0);
-    let digits = format!("{:.0}", v.abs());
-    let mut out = String::new();
-    for (k, ch) in digits.chars().enumerate() {
-        if k > 0 && (digits.len() - k) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(ch);
-    }
-    if v < 0.0 {
-        format!("-{out}")
-    } else {
-        out
-    }
-}
-
-/// `s` with its first letter in upper case.
-pub(crate) fn sentence_case(s: &str) -> String {
-    let mut c = s.chars();
-    match c.next() {
-        Some(f) => f.to_uppercase().chain(c).collect(),
-        None => String::new(),
-    }
-}
-
-fn money(v: f64) -> String {
-    let v = if v.abs() >= 1e6 { nz(v, -5) } else { nz(v, 0) };
-    let sign = if v < 0.0 { "-" } else { "" };
-    let a = v.abs();
-    if a >= 1e6 {
-        format!("{sign}US${:.1} M", a / 1e6)
-    } else {
-        format!("{sign}US${}", fmt_int(a))
-    }
-}
 
 const ROAD_COLORS: [(SegmentClass, RGBColor, &str); 4] = [
     (SegmentClass::Improve, RGBColor(26, 150, 65), "improve"),
@@ -1299,7 +1237,7 @@ table.roads td {{ white-space: nowrap; }} table.roads td:nth-child(2), table.roa
 pub fn terminal_summary(
     summary: &serde_json::Value,
     out_dir: &std::path::Path,
-    stages: &[crate::Lap],
+    stages: &[crate::stopwatch::Lap],
     total: f64,
 ) -> String {
     let f = |v: &serde_json::Value| v.as_f64();

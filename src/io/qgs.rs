@@ -9,7 +9,7 @@
 
 use std::fmt::Write;
 
-use super::qml::esc;
+use crate::fmt::esc;
 
 /// One layer of the project.
 pub struct ProjectLayer<'a> {

@@ -3,13 +3,7 @@
 
 use std::fmt::Write;
 
-/// Escape text for XML attributes and HTML.
-pub(crate) fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
+use crate::fmt::esc;
 
 fn opt(name: &str, value: &str) -> String {
     format!(

@@ -1,7 +1,7 @@
 //! Everything a run writes, one file per product: `rasters` (aligned inputs,
 //! travel time, risk), `roads`, `halo`, `parcels`, `conservation`,
 //! `finance`, `summary` (summary.json and the run record) and `project`
-//! (QGIS project and styles). Shared here: rounding, raster statistics, the
+//! (QGIS project and styles); `schedule` writes them all, side by side. Shared here: rounding, raster statistics, the
 //! guard against missing figures, JSON and CSV writers.
 
 mod conservation;
@@ -11,6 +11,7 @@ mod parcels;
 mod project;
 mod rasters;
 mod roads;
+mod schedule;
 mod summary;
 
 pub use conservation::*;
@@ -20,6 +21,7 @@ pub use parcels::*;
 pub use project::*;
 pub use rasters::*;
 pub use roads::*;
+pub use schedule::*;
 pub use summary::*;
 
 use std::path::Path;
@@ -29,77 +31,6 @@ use serde_json::{json, Map, Value};
 
 use crate::error::{Error, Result};
 use crate::io::geojson_out::OutFeature;
-
-fn take_job<'a>(m: &std::sync::Mutex<Option<Job<'a>>>) -> Option<Job<'a>> {
-    m.lock().ok().and_then(|mut j| j.take())
-}
-
-/// One piece of output work (a file or a few), run by `run_jobs`.
-pub type Job<'a> = Box<dyn FnOnce() -> Result<()> + Send + 'a>;
-
-/// Run `first`, then `after` once every job of `first` is done, and
-/// `rest`, on every worker of the pool. Each worker takes the next job as
-/// soon as it is free (those of `first`, then those of `rest`, in the order
-/// given: put the longest first), and the one that finishes the last of
-/// `first` runs `after` straight away; so no worker waits while another
-/// has a queue. `after` is skipped when a job of `first` failed. The error
-/// returned is the first in job order, whatever the timing.
-pub fn run_jobs(first: Vec<Job<'_>>, after: Job<'_>, rest: Vec<Job<'_>>) -> Result<()> {
-    use rayon::prelude::*;
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    use std::sync::Mutex;
-    let n_first = first.len();
-    let mut jobs: Vec<Mutex<Option<Job>>> =
-        first.into_iter().map(|j| Mutex::new(Some(j))).collect();
-    jobs.extend(rest.into_iter().map(|j| Mutex::new(Some(j))));
-    let after = Mutex::new(Some(after));
-    let results: Vec<Mutex<Option<Result<()>>>> =
-        (0..=jobs.len()).map(|_| Mutex::new(None)).collect();
-    let next = AtomicUsize::new(0);
-    let first_left = AtomicUsize::new(n_first);
-    let first_failed = std::sync::atomic::AtomicBool::new(false);
-    let put = |k: usize, r: Result<()>| {
-        if let Ok(mut slot) = results[k].lock() {
-            *slot = Some(r);
-        }
-    };
-    let run_after = || {
-        if !first_failed.load(Ordering::SeqCst) {
-            if let Some(j) = take_job(&after) {
-                put(n_first, j());
-            }
-        }
-    };
-    if n_first == 0 {
-        run_after();
-    }
-    (0..rayon::current_num_threads().max(1))
-        .into_par_iter()
-        .with_max_len(1)
-        .for_each(|_| loop {
-            let k = next.fetch_add(1, Ordering::SeqCst);
-            let Some(cell) = jobs.get(k) else { break };
-            let Some(job) = take_job(cell) else { continue };
-            let r = job();
-            if k < n_first {
-                if r.is_err() {
-                    first_failed.store(true, Ordering::SeqCst);
-                }
-                put(k, r);
-                if first_left.fetch_sub(1, Ordering::SeqCst) == 1 {
-                    run_after();
-                }
-            } else {
-                put(k + 1, r);
-            }
-        });
-    for slot in results {
-        if let Some(Err(e)) = slot.into_inner().ok().flatten() {
-            return Err(e);
-        }
-    }
-    Ok(())
-}
 
 /// Statistics of a raster over the AOI: NaN cells are nodata.
 pub fn raster_stats(data: &[f32], mask: &[u8]) -> Value {
@@ -432,7 +363,7 @@ mod tests {
     #[test]
     fn no_negative_zero_is_written() {
         assert_eq!(serde_json::to_string(&tidy(&json!(-0.0))).unwrap(), "0.0");
-        assert_eq!(crate::report::fmt_int(-0.4), "0");
-        assert_eq!(crate::report::nz(-0.004, 2).to_string(), "0");
+        assert_eq!(crate::fmt::fmt_int(-0.4), "0");
+        assert_eq!(crate::fmt::nz(-0.004, 2).to_string(), "0");
     }
 }

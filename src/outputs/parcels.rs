@@ -74,7 +74,7 @@ pub fn write_parcels(
 
 /// "cocoa_agroforestry" -> "Cocoa agroforestry".
 fn label(name: &str) -> String {
-    crate::report::sentence_case(&name.replace('_', " "))
+    crate::fmt::sentence_case(&name.replace('_', " "))
 }
 
 pub fn parcels_summary(res: &crate::parcels::ParcelsResult) -> Value {

@@ -239,7 +239,7 @@ pub fn write_run_log(
     landscape: &Path,
     inputs_hash: &str,
     started_utc: &str,
-    stages: &[crate::Lap],
+    stages: &[crate::stopwatch::Lap],
     total_secs: f64,
     warnings: &[String],
 ) -> Result<()> {
@@ -256,7 +256,7 @@ pub fn write_run_log(
     for l in stages {
         t.push_str(&line(l.stage, l.wall_s, l.cpu_s, l.peak_rss_bytes));
     }
-    let usage = crate::process_usage();
+    let usage = crate::stopwatch::process_usage();
     t.push_str(&line(
         "total",
         total_secs,
@@ -271,7 +271,7 @@ pub fn write_run_log(
     std::fs::write(path, t).map_err(|e| Error::io(path, e))
 }
 
-pub fn write_run_record(dir: &Path, landscape: &Path, ls: &crate::Landscape) -> Result<()> {
+pub fn write_run_record(dir: &Path, landscape: &Path, ls: &crate::config::Landscape) -> Result<()> {
     let path = dir.join("landscape.resolved.toml");
     let resolved = toml::to_string(&ls.cfg).map_err(|e| Error::output(&path, e))?;
     let text = format!(

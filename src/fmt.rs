@@ -1,0 +1,76 @@
+//! Numbers and text as every output shows them: rounded without "-0",
+//! whole numbers with thousands separators, money, sentence case, and
+//! escaping for XML and HTML. The stages' messages, the layers, the styles
+//! and the report all use these, so a figure reads the same everywhere.
+
+/// `x` rounded to `decimals`, with a negative zero made positive, so no
+/// "-0" or "-0.0" ever reaches a reader.
+pub fn nz(x: f64, decimals: i32) -> f64 {
+    // Divide by an exact power of ten for negative `decimals` (1e-5 is not
+    // exact, and 10 / 1e-5 falls short of 1e6).
+    let y = if decimals >= 0 {
+        let p = 10f64.powi(decimals);
+        (x * p).round() / p
+    } else {
+        let p = 10f64.powi(-decimals);
+        (x / p).round() * p
+    };
+    if y == 0.0 {
+        0.0
+    } else {
+        y
+    }
+}
+
+/// A whole number with thousands separators, never "-0".
+///
+/// ```
+/// assert_eq!(greenhalo::fmt::fmt_int(-0.3), "0");
+/// assert_eq!(greenhalo::fmt::fmt_int(30000.0), "30,000");
+/// ```
+pub fn fmt_int(x: f64) -> String {
+    let v = nz(x, 0);
+    let digits = format!("{:.0}", v.abs());
+    let mut out = String::new();
+    for (k, ch) in digits.chars().enumerate() {
+        if k > 0 && (digits.len() - k) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    if v < 0.0 {
+        format!("-{out}")
+    } else {
+        out
+    }
+}
+
+/// `s` with its first letter in upper case.
+pub fn sentence_case(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_uppercase().chain(c).collect(),
+        None => String::new(),
+    }
+}
+
+/// Money as a reader reads it: "US$247,610" below a million, "US$12.3 M"
+/// from a million on, never "-0".
+pub fn money(v: f64) -> String {
+    let v = if v.abs() >= 1e6 { nz(v, -5) } else { nz(v, 0) };
+    let sign = if v < 0.0 { "-" } else { "" };
+    let a = v.abs();
+    if a >= 1e6 {
+        format!("{sign}US${:.1} M", a / 1e6)
+    } else {
+        format!("{sign}US${}", fmt_int(a))
+    }
+}
+
+/// Escape text for XML attributes and HTML.
+pub fn esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}

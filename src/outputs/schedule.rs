@@ -1,0 +1,187 @@
+//! Every output of a run, in the order that keeps both cores busy: the
+//! layers (the parcels, the largest, first), then the styles, the QGIS
+//! project and the GeoPackage (copied from the layers) as soon as the last
+//! layer is written, while the rasters are written beside them, one job a
+//! raster, the largest first; then the finance tables, the report and
+//! summary.json.
+
+use std::path::Path;
+
+use serde_json::{json, Value};
+
+use crate::access::Access;
+use crate::config::Landscape;
+use crate::conservation::FundingResult;
+use crate::error::{Error, Result};
+use crate::finance::{Finance, PilotRow};
+use crate::halo::Halo;
+use crate::inputs::{Inputs, Problems};
+use crate::parcels::ParcelsResult;
+use crate::risk::Risk;
+use crate::roads::RoadsResult;
+
+/// What a run decided, everything the outputs are written from.
+pub struct Decisions<'a> {
+    pub landscape_file: &'a Path,
+    pub landscape: &'a Landscape,
+    pub inputs_hash: &'a str,
+    pub inputs: &'a Inputs,
+    pub problems: &'a Problems,
+    pub access: &'a Access,
+    pub risk: &'a Risk,
+    pub halo: &'a Halo,
+    pub roads: &'a RoadsResult,
+    /// The parcels, the conservation funding and the plan's finance (not
+    /// for `greenhalo roads`).
+    pub plan: Option<(
+        &'a ParcelsResult,
+        &'a FundingResult,
+        &'a Finance,
+        &'a [PilotRow],
+    )>,
+}
+
+/// Write every output of `d` into `dir` and return the summary.json
+/// written.
+pub fn write_all(dir: &Path, d: &Decisions) -> Result<Value> {
+    let (inputs, access, risk, halo, roads) = (d.inputs, d.access, d.risk, d.halo, d.roads);
+    let cfg = &d.landscape.cfg;
+    let mut summary = super::summary(inputs, d.problems);
+    summary["landscape_file"] = json!(d.landscape_file.display().to_string());
+    summary["inputs_hash"] = json!(d.inputs_hash);
+    summary["access"] = super::access_summary(inputs, access);
+    summary["risk"] = super::risk_summary(inputs, risk, cfg.economics.horizon_years as f64);
+    summary["roads"] = super::roads_summary(roads);
+    super::make_inputs_dir(dir)?;
+    {
+        let kept = &super::Layers::new(dir);
+        let mut layers: Vec<Job> = Vec::new();
+        if let Some((p, c, _, _)) = d.plan {
+            layers.push(Box::new(move || {
+                super::write_parcels(dir, inputs, p, &cfg.transitions.catalogue, kept)
+            }));
+            layers.push(Box::new(move || {
+                super::write_conservation(dir, inputs, c, kept)
+            }));
+        }
+        layers.push(Box::new(move || {
+            super::write_input_layers(dir, inputs, kept)
+        }));
+        layers.push(Box::new(move || {
+            super::write_roads(dir, inputs, roads, kept)
+        }));
+        layers.push(Box::new(move || {
+            super::write_halo_layer(dir, inputs, halo, kept)
+        }));
+        let risk_max = risk
+            .annual_p
+            .iter()
+            .filter(|v| !v.is_nan())
+            .fold(0f32, |a, b| a.max(*b)) as f64;
+        let p90 = summary["access"]["travel_time_min"]["p90"]
+            .as_f64()
+            .unwrap_or(600.0);
+        let with_parcels = d.plan.is_some();
+        let project: Job = Box::new(move || {
+            if with_parcels {
+                super::write_styles_and_project(dir, inputs, risk_max.max(1e-6), p90.max(1.0))?;
+                super::write_geopackage(dir, kept)?;
+            }
+            Ok(())
+        });
+        let mut rasters: Vec<Job> = vec![
+            Box::new(move || super::write_travel_time(dir, inputs, access)),
+            Box::new(move || super::write_risk(dir, inputs, risk)),
+        ];
+        rasters.extend(super::input_raster_jobs(dir, inputs));
+        rasters.push(Box::new(move || {
+            super::write_nearest_market(dir, inputs, access)
+        }));
+        rasters.push(Box::new(move || {
+            super::write_halo_raster(dir, inputs, halo)
+        }));
+        run_jobs(layers, project, rasters)?;
+    }
+    if let Some((p, c, fin, pilot)) = d.plan {
+        summary["parcels"] = super::parcels_summary(p);
+        summary["conservation"] = super::conservation_summary(c);
+        summary["finance"] = super::write_finance(dir, fin, pilot)?;
+        let page = crate::report::html(inputs, cfg, &summary, roads, p, c, fin, pilot);
+        std::fs::write(dir.join("report.html"), page).map_err(|e| Error::io(dir, e))?;
+    }
+    super::write_run_record(dir, d.landscape_file, d.landscape)?;
+    super::guard_summary(&summary)?;
+    super::write_json(&dir.join("summary.json"), &summary)?;
+    Ok(summary)
+}
+
+fn take_job<'a>(m: &std::sync::Mutex<Option<Job<'a>>>) -> Option<Job<'a>> {
+    m.lock().ok().and_then(|mut j| j.take())
+}
+
+/// One piece of output work (a file or a few), run by `run_jobs`.
+pub type Job<'a> = Box<dyn FnOnce() -> Result<()> + Send + 'a>;
+
+/// Run `first`, then `after` once every job of `first` is done, and
+/// `rest`, on every worker of the pool. Each worker takes the next job as
+/// soon as it is free (those of `first`, then those of `rest`, in the order
+/// given: put the longest first), and the one that finishes the last of
+/// `first` runs `after` straight away; so no worker waits while another
+/// has a queue. `after` is skipped when a job of `first` failed. The error
+/// returned is the first in job order, whatever the timing.
+pub fn run_jobs(first: Vec<Job<'_>>, after: Job<'_>, rest: Vec<Job<'_>>) -> Result<()> {
+    use rayon::prelude::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Mutex;
+    let n_first = first.len();
+    let mut jobs: Vec<Mutex<Option<Job>>> =
+        first.into_iter().map(|j| Mutex::new(Some(j))).collect();
+    jobs.extend(rest.into_iter().map(|j| Mutex::new(Some(j))));
+    let after = Mutex::new(Some(after));
+    let results: Vec<Mutex<Option<Result<()>>>> =
+        (0..=jobs.len()).map(|_| Mutex::new(None)).collect();
+    let next = AtomicUsize::new(0);
+    let first_left = AtomicUsize::new(n_first);
+    let first_failed = std::sync::atomic::AtomicBool::new(false);
+    let put = |k: usize, r: Result<()>| {
+        if let Ok(mut slot) = results[k].lock() {
+            *slot = Some(r);
+        }
+    };
+    let run_after = || {
+        if !first_failed.load(Ordering::SeqCst) {
+            if let Some(j) = take_job(&after) {
+                put(n_first, j());
+            }
+        }
+    };
+    if n_first == 0 {
+        run_after();
+    }
+    (0..rayon::current_num_threads().max(1))
+        .into_par_iter()
+        .with_max_len(1)
+        .for_each(|_| loop {
+            let k = next.fetch_add(1, Ordering::SeqCst);
+            let Some(cell) = jobs.get(k) else { break };
+            let Some(job) = take_job(cell) else { continue };
+            let r = job();
+            if k < n_first {
+                if r.is_err() {
+                    first_failed.store(true, Ordering::SeqCst);
+                }
+                put(k, r);
+                if first_left.fetch_sub(1, Ordering::SeqCst) == 1 {
+                    run_after();
+                }
+            } else {
+                put(k + 1, r);
+            }
+        });
+    for slot in results {
+        if let Some(Err(e)) = slot.into_inner().ok().flatten() {
+            return Err(e);
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,229 @@
+//! The budgeted portfolio: the exact 0/1 choice on the segments' single
+//! NPV_net, then re-checked with the chosen upgrades together (each
+//! chosen segment's value replaced by its marginal value given the rest)
+//! until the set no longer changes.
+
+use serde::Serialize;
+
+use super::*;
+use crate::cashflow::pv_annuity;
+use crate::error::Result;
+use crate::solve::knapsack;
+
+/// The exact 0/1 selection maximising the sum of `values` within `budget`
+/// (items with value <= 0 are never chosen), solved with HiGHS.
+pub fn select_within_budget(values: &[f64], costs: &[f64], budget: f64) -> Result<Vec<bool>> {
+    let cand: Vec<usize> = (0..values.len())
+        .filter(|&i| values[i] > 0.0 && costs[i] <= budget)
+        .collect();
+    let mut chosen = vec![false; values.len()];
+    if cand.is_empty() {
+        return Ok(chosen);
+    }
+    let v: Vec<f64> = cand.iter().map(|&i| values[i]).collect();
+    let c: Vec<f64> = cand.iter().map(|&i| costs[i]).collect();
+    let picked =
+        knapsack(&v, &c, budget, None, (0.0, 0.0), "the road portfolio")?.unwrap_or_default();
+    for (k, &i) in cand.iter().enumerate() {
+        chosen[i] = picked.get(k).copied().unwrap_or(false);
+    }
+    Ok(chosen)
+}
+
+/// The portfolio and its joint re-check.
+#[derive(Debug, Clone, Serialize)]
+pub struct Portfolio {
+    pub budget_usd: f64,
+    /// Objective of the first exact 0/1 solve (sum of the eligible
+    /// segments' single NPV_net), before any re-check of interactions.
+    pub npv_net_first_solve_usd: f64,
+    pub segments: Vec<String>,
+    pub cost_usd: f64,
+    /// Sum of the chosen segments' NPV_net as appraised one by one.
+    pub npv_net_sum_of_singles_usd: f64,
+    /// NPV_net of the chosen set upgraded together.
+    pub npv_net_joint_usd: f64,
+    pub annual_benefit_sum_of_singles_usd: f64,
+    pub annual_benefit_joint_usd: f64,
+    /// Extra yearly maintenance of the chosen segments' upgrades.
+    pub extra_maintenance_usd_per_year: f64,
+    pub forest_loss_joint_ha: f64,
+    /// Re-selections made because upgrades interact.
+    pub iterations: u32,
+    pub note: String,
+}
+
+/// Budgeted selection among `improve` and `improve_with_safeguards`
+/// segments, then a joint re-check. When upgrades interact (two parallel
+/// roads serve the same people, so their benefits do not add up), each
+/// chosen segment's value is replaced by its marginal value given the rest
+/// of the set (leave-one-out), and the MIP is solved again; this repeats
+/// until the set no longer changes (at most 5 times).
+pub(super) fn choose_portfolio(
+    a: &Appraiser,
+    scored: &mut [ScoredSegment],
+    jobs: &[(Vec<u32>, f64)],
+) -> Result<Portfolio> {
+    let budget = a.p.road_budget_usd;
+    let eligible: Vec<bool> = scored
+        .iter()
+        .map(|s| {
+            matches!(
+                s.class,
+                SegmentClass::Improve | SegmentClass::ImproveWithSafeguards
+            )
+        })
+        .collect();
+    let costs: Vec<f64> = scored.iter().map(|s| s.cost_usd).collect();
+    let mut values: Vec<f64> = scored
+        .iter()
+        .zip(&eligible)
+        .map(|(s, e)| if *e { s.npv_net_usd } else { 0.0 })
+        .collect();
+    let joint = |set: &[usize]| a.effects(&upgrade_together(a, set, jobs));
+    // Yearly benefit of a set (or of an item's marginal effects): time and
+    // freight from the effects, vehicle operating costs segment by segment.
+    let annual_of = |set: &[usize], eff: &Effects| -> f64 {
+        let voc: f64 = set.iter().map(|&i| scored[i].voc_benefit_usd).sum();
+        eff.time_benefit_usd + eff.freight_benefit_usd + voc
+    };
+    let net_of = |set: &[usize], eff: &Effects| -> f64 {
+        let e = a.econ;
+        let cost: f64 = set.iter().map(|&i| scored[i].cost_usd).sum();
+        let maint: f64 = set
+            .iter()
+            .map(|&i| scored[i].extra_maintenance_usd_per_year)
+            .sum();
+        -cost
+            + pv_annuity(
+                annual_of(set, eff) - maint,
+                e.discount_rate,
+                e.horizon_years,
+            )
+            - eff.carbon_cost_pv_usd
+    };
+    let mut chosen = select_within_budget(&values, &costs, budget)?;
+    let first_solve: f64 = (0..scored.len())
+        .filter(|i| chosen[*i])
+        .map(|i| values[i])
+        .sum();
+    let mut iterations = 0;
+    let mut last: Option<(Vec<usize>, Effects)> = None;
+    let mut memo = LooMemo::default();
+    for (i, s) in scored.iter().enumerate() {
+        memo.expect(i, s.effects.cells_improved);
+    }
+    let mut note =
+        "the chosen segments do not interact: their joint NPV_net equals the sum of their single values".to_string();
+    loop {
+        let set: Vec<usize> = (0..scored.len()).filter(|i| chosen[*i]).collect();
+        if set.len() < 2 || iterations >= 5 {
+            break;
+        }
+        // The set's joint effects and each segment's marginal effects in
+        // it (the latter used only when the upgrades interact).
+        let (eff, loo) = leave_one_out_with(a, &set, jobs, &mut memo);
+        last = Some((set.clone(), eff));
+        let joint_net = net_of(&set, &eff);
+        let singles: f64 = set.iter().map(|&i| scored[i].npv_net_usd).sum();
+        if (joint_net - singles).abs() <= 1e-6 * singles.abs().max(1.0) {
+            break;
+        }
+        // Leave-one-out marginal values for the chosen set.
+        let mut changed = false;
+        for (k, &i) in set.iter().enumerate() {
+            let marginal = net_of(&[i], &loo[k]);
+            if (marginal - values[i]).abs() > 1e-9 * values[i].abs().max(1.0) {
+                values[i] = marginal;
+                changed = true;
+            }
+        }
+        iterations += 1;
+        let diff = joint_net - singles;
+        note = format!(
+            "upgrades interact: together the chosen segments are worth US${} net, US${} {} than the sum of their single values; each was re-valued at its marginal worth and the choice re-solved {}",
+            crate::fmt::fmt_int(joint_net),
+            crate::fmt::fmt_int(diff.abs()),
+            if diff < 0.0 { "less" } else { "more" },
+            if iterations == 1 { "once".to_string() } else { format!("{iterations} times") }
+        );
+        if !changed {
+            break;
+        }
+        let next = select_within_budget(&values, &costs, budget)?;
+        if next == chosen {
+            break;
+        }
+        chosen = next;
+    }
+    let set: Vec<usize> = (0..scored.len()).filter(|i| chosen[*i]).collect();
+    let eff = match last {
+        _ if set.is_empty() => Effects::default(),
+        Some((s, eff)) if s == set => eff,
+        _ => joint(&set),
+    };
+    let annual = annual_of(&set, &eff);
+    let portfolio = Portfolio {
+        budget_usd: budget,
+        npv_net_first_solve_usd: first_solve,
+        segments: set.iter().map(|&i| scored[i].id.clone()).collect(),
+        cost_usd: set.iter().map(|&i| scored[i].cost_usd).sum(),
+        npv_net_sum_of_singles_usd: set.iter().map(|&i| scored[i].npv_net_usd).sum(),
+        npv_net_joint_usd: if set.is_empty() {
+            0.0
+        } else {
+            net_of(&set, &eff)
+        },
+        annual_benefit_sum_of_singles_usd: set.iter().map(|&i| scored[i].annual_benefit_usd).sum(),
+        annual_benefit_joint_usd: annual,
+        extra_maintenance_usd_per_year: set
+            .iter()
+            .map(|&i| scored[i].extra_maintenance_usd_per_year)
+            .sum(),
+        forest_loss_joint_ha: eff.forest_loss_ha,
+        iterations,
+        note,
+    };
+    for &i in &set {
+        scored[i].in_portfolio = true;
+    }
+    Ok(portfolio)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::{Rng, SeedableRng};
+
+    #[test]
+    fn portfolio_equals_brute_force_and_stays_within_budget() {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(9);
+        for case in 0..40 {
+            let n = if case < 4 { 20 } else { rng.gen_range(1..14) };
+            let values: Vec<f64> = (0..n).map(|_| rng.gen_range(-2e6..9e6)).collect();
+            let costs: Vec<f64> = (0..n).map(|_| rng.gen_range(1e5..5e6)).collect();
+            let budget = rng.gen_range(1e6..2e7);
+            let got = select_within_budget(&values, &costs, budget).unwrap();
+            let spent: f64 = (0..n).filter(|i| got[*i]).map(|i| costs[i]).sum();
+            assert!(spent <= budget + 1e-6);
+            let value: f64 = (0..n).filter(|i| got[*i]).map(|i| values[i]).sum();
+            let mut best = 0.0f64;
+            for mask in 0u32..(1 << n) {
+                let (mut c, mut v) = (0.0, 0.0);
+                for i in 0..n {
+                    if mask & (1 << i) != 0 {
+                        c += costs[i];
+                        v += values[i];
+                    }
+                }
+                if c <= budget && v > best {
+                    best = v;
+                }
+            }
+            assert!(
+                (value - best).abs() <= 1e-6 * best.max(1.0),
+                "case {case}: {value} vs {best}"
+            );
+        }
+    }
+}

@@ -1,0 +1,159 @@
+//! The exact solves every stage shares, over HiGHS (through `good_lp`):
+//! the 0/1 selection of the road portfolio, its frontier and the parcel
+//! selection (`knapsack`), and the linear programmes of the conservation
+//! funding and the capital stack (`Lp`). Money is scaled to keep the
+//! models well conditioned (each caller says its unit), and a solver
+//! failure names the model it was solving.
+
+use good_lp::solvers::highs::HighsSolution;
+use good_lp::{
+    constraint, default_solver, variable, Constraint, ProblemVariables, ResolutionError, Solution,
+    SolverModel,
+};
+
+pub use good_lp::{constraint as lp_constraint, Expression, Variable};
+
+use crate::error::{Error, Result};
+
+/// A linear programme built variable by variable and constraint by
+/// constraint, in the order they are added (the order HiGHS sees them).
+pub struct Lp {
+    vars: ProblemVariables,
+    constraints: Vec<Constraint>,
+}
+
+impl Default for Lp {
+    fn default() -> Self {
+        Lp::new()
+    }
+}
+
+impl Lp {
+    pub fn new() -> Lp {
+        Lp {
+            vars: ProblemVariables::new(),
+            constraints: Vec::new(),
+        }
+    }
+
+    /// A continuous variable at least `min`.
+    pub fn var(&mut self, min: f64) -> Variable {
+        self.vars.add(variable().min(min))
+    }
+
+    /// Add a constraint (made with `lp_constraint!`).
+    pub fn with(&mut self, c: Constraint) {
+        self.constraints.push(c);
+    }
+
+    /// Maximise `objective`; `what` names the model in a solver error
+    /// ("the conservation funding LP").
+    pub fn maximise(self, objective: Expression, what: &str) -> Result<LpSolution> {
+        let mut model = self.vars.maximise(objective).using(default_solver);
+        for c in self.constraints {
+            model = model.with(c);
+        }
+        model
+            .solve()
+            .map(LpSolution)
+            .map_err(|e| Error::Usage(format!("{what} failed: {e}")))
+    }
+}
+
+/// The optimum of an `Lp`.
+pub struct LpSolution(HighsSolution);
+
+impl LpSolution {
+    /// The variable's value at the optimum.
+    pub fn value(&self, v: Variable) -> f64 {
+        self.0.value(v)
+    }
+}
+
+/// The exact 0/1 selection shared by the road portfolio and the parcel
+/// selection: maximise `values`·x with `costs`·x <= `budget` and, when
+/// given, `areas`·x >= `target`. HiGHS stops within an absolute gap of
+/// `abs_gap` US$ or a relative gap of `rel_gap` (both 0 for the road
+/// portfolio; prioritizr's HiGHS default is a 10% relative gap). A solution that
+/// still overshoots the budget by a solver tolerance is never "fixed" by
+/// dropping a whole item (that loses optimality): the problem is solved
+/// again with the budget lowered by the overshoot. None when infeasible.
+pub fn knapsack(
+    values: &[f64],
+    costs: &[f64],
+    budget: f64,
+    cover: Option<(&[f64], f64)>,
+    (abs_gap, rel_gap): (f64, f64),
+    what: &str,
+) -> Result<Option<Vec<bool>>> {
+    let n = values.len();
+    // The solver cannot take NaN or infinite coefficients (it errors with
+    // no key, or loops); the settings' ranges keep them finite, and this
+    // names the item if a stage still produced one.
+    let bad = |x: &[f64]| x.iter().position(|v| !v.is_finite());
+    if let Some(i) = bad(values).or_else(|| bad(costs)) {
+        return Err(Error::Uncomputable {
+            stage: what.into(),
+            layer: "candidates".into(),
+            feature: format!("#{i}"),
+            field: "value or cost".into(),
+            message: format!(
+                "value {} and cost {} must be finite numbers",
+                values[i], costs[i]
+            ),
+        });
+    }
+    if let Some((areas, target)) = cover {
+        if let Some(i) = bad(areas).or((!target.is_finite()).then_some(0)) {
+            return Err(Error::Uncomputable {
+                stage: what.into(),
+                layer: "candidates".into(),
+                feature: format!("#{i}"),
+                field: "area".into(),
+                message: format!("area and target {target} must be finite numbers"),
+            });
+        }
+    }
+    if !budget.is_finite() || budget < 0.0 {
+        return Err(Error::Usage(format!(
+            "{what}: the budget {budget} must be a finite number at least 0"
+        )));
+    }
+    let spent = |x: &[bool]| -> f64 { (0..n).filter(|i| x[*i]).map(|i| costs[i]).sum() };
+    // Start below the budget by HiGHS's primal feasibility tolerance (1e-7
+    // of the row's scale), so that one solve normally lands within it.
+    let mut cap = budget - 1e-7 * budget.abs();
+    for _ in 0..6 {
+        // Money in US$ millions and areas in thousands keep the model scaled.
+        let mut vars = ProblemVariables::new();
+        let x: Vec<_> = (0..n).map(|_| vars.add(variable().binary())).collect();
+        let obj: Expression = (0..n).map(|i| values[i] / 1e6 * x[i]).sum();
+        let spend: Expression = (0..n).map(|i| costs[i] / 1e6 * x[i]).sum();
+        let mut model = vars
+            .maximise(obj)
+            .using(default_solver)
+            .with(constraint!(spend <= cap / 1e6));
+        if let Some((areas, target)) = cover {
+            let area: Expression = (0..n).map(|i| areas[i] / 1e3 * x[i]).sum();
+            model = model.with(constraint!(area >= target / 1e3));
+        }
+        let model = model
+            .set_mip_rel_gap(rel_gap as f32)
+            .and_then(|m| m.set_mip_abs_gap((abs_gap / 1e6) as f32))
+            .map_err(|e| Error::Usage(format!("{what} MIP: {e:?}")))?
+            .set_threads(1);
+        let chosen: Vec<bool> = match model.solve() {
+            Ok(sol) => (0..n).map(|i| sol.value(x[i]) > 0.5).collect(),
+            Err(ResolutionError::Infeasible) => return Ok(None),
+            Err(e) => return Err(Error::Usage(format!("{what} MIP failed: {e}"))),
+        };
+        let over = spent(&chosen) - budget;
+        if over <= 0.0 {
+            return Ok(Some(chosen));
+        }
+        cap -= over + 1e-9 * budget.abs().max(1.0);
+    }
+    Err(Error::Usage(format!(
+        "{what}: the solver kept exceeding the budget of {budget} by its tolerance; please report it with the landscape"
+    )))
+}
