@@ -122,7 +122,9 @@ def main():
              ((y1 - np.arange(h) * res - res / 2 - ty) ** 2)[:, None]
         core = r2 < (1500.0 ** 2)
         lc[core] = 4
-        pop += (40000.0 * np.exp(-r2 / (2 * 2500.0 ** 2)) * (res / 100.0) ** 2 / (2 * math.pi * 25.0)).astype("float32")
+        # 40,000 people a town: the Gaussian of sigma 2.5 km (25 cells of
+        # 100 m) integrates to 2 pi sigma^2 cells.
+        pop += (40000.0 * np.exp(-r2 / (2 * 2500.0 ** 2)) * (res / 100.0) ** 2 / (2 * math.pi * 25.0 ** 2)).astype("float32")
     pop += ((forest == 0) * (0.6 + 0.8 * np.exp(-d_road / 1.5)) * (res / 100.0) ** 2).astype("float32")
 
     def write(name, arr, dtype, nodata=None):

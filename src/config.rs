@@ -814,32 +814,217 @@ pub struct RoadUpgradeParams {
     pub maintenance_secondary_usd_per_km: f64,
     pub maintenance_tertiary_usd_per_km: f64,
     pub maintenance_track_usd_per_km: f64,
-    /// Round trips to market per person per year (a weekly market day).
-    pub trips_per_person_year: f64,
-    /// Value of travel time, US$ per person-hour (rural Peru: a share of
-    /// the rural wage, as HDM-4 and World Bank guidance value non-work time).
+    /// How the farm output's benefit enters the appraisal, only one way:
+    /// `consumer_surplus` (RED: marketed output rides as the freight part
+    /// of the traffic) or `producer_surplus` (passenger traffic plus the
+    /// fall in transport cost on marketed output, with no freight
+    /// vehicles; the alternative of ROAD_APPRAISAL.md section 5).
+    pub benefit_method: BenefitMethod,
+    /// Motorised one-way trips a household makes to market and services a
+    /// week, where no `aadt` is counted (an estimate: two market days' round
+    /// trips; replace with a local origin-destination survey).
+    pub trips_per_household_week: f64,
+    /// People per household (an estimate for rural San Martín).
+    pub household_size: f64,
+    /// Value of travel time, US$ per person-hour (non-work time: 53-70% of
+    /// the wage rate in rural stated-preference studies, World Bank ITS
+    /// Note 10; about 60% of a rural wage of US$1.6 an hour).
     pub value_of_time_usd_per_hour: f64,
     /// People per hectare of farmland where no population raster is given.
     pub people_per_farm_ha: f64,
-    /// Marketed farm output, tonnes per hectare of farmland per year (rice,
-    /// maize, milk, coffee and cocoa of the Alto Mayo valley average a few
-    /// tonnes; Goñas et al. 2024 report 0.96 t/ha of dry cocoa).
+    /// Farm output, tonnes per hectare of farmland per year (rice, maize,
+    /// milk, coffee and cocoa of the Alto Mayo valley average a few tonnes;
+    /// Goñas et al. 2024 report 0.96 t/ha of dry cocoa).
     pub farm_output_t_per_ha: f64,
-    /// Cost of moving a tonne for an hour (animal, pick-up or truck), US$:
-    /// rural freight in Peru costs roughly US$0.5 per tonne-km at 20 km/h.
+    /// Share of the farm output sold off the farm (the marketed surplus
+    /// that travels; an estimate): only this enters the appraisal.
+    pub marketed_share: f64,
+    /// Cost of moving a tonne for an hour, US$ (rural freight in Peru costs
+    /// roughly US$0.5 per tonne-km at 20 km/h): the producer-surplus
+    /// method only.
     pub transport_usd_per_tonne_hour: f64,
-    /// Vehicle operating costs, US$ per vehicle-km, by class (HDM-4 style
-    /// ranges: smoother roads cost less to drive).
-    pub voc_primary_usd_per_km: f64,
-    pub voc_primary_upgraded_usd_per_km: f64,
-    pub voc_secondary_usd_per_km: f64,
-    pub voc_tertiary_usd_per_km: f64,
-    pub voc_track_usd_per_km: f64,
+    /// Price elasticity of the demand for trips, as its absolute value:
+    /// the traffic an upgrade generates is this times the relative fall in
+    /// the cost of a trip, valued by the rule of half (RED takes a
+    /// user-defined elasticity; ROAD_APPRAISAL.md 6.3: 1.0, sensitivity
+    /// 0.5-1.5).
+    pub price_elasticity: f64,
+    /// Traffic growth a year (an estimate; replace with regional GDP and
+    /// population growth).
+    pub traffic_growth: f64,
+    /// The low-volume road band, motor vehicles a day (World Bank toolkit
+    /// Note 16: under 200): a modelled traffic above it on a track or
+    /// tertiary road is a warning.
+    pub low_volume_aadt: f64,
     /// Deforestation intensity above which a segment needs safeguards,
     /// hectares of extra forest loss per US$1 M of economic benefit (PV).
     pub max_intensity_ha_per_musd: f64,
     /// Road budget for the portfolio, US$.
     pub road_budget_usd: f64,
+    /// The fleet of the road-user cost model (RED / HDM-4 vehicle types):
+    /// mototaxis and colectivos carry most rural trips in San Martín.
+    pub vehicles: Vec<VehicleType>,
+}
+
+/// How the farm output's benefit enters the road appraisal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BenefitMethod {
+    /// RED's consumer surplus on all traffic, freight included.
+    #[default]
+    ConsumerSurplus,
+    /// Consumer surplus on passenger traffic plus producer surplus on
+    /// marketed output.
+    ProducerSurplus,
+}
+
+impl BenefitMethod {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BenefitMethod::ConsumerSurplus => "consumer_surplus",
+            BenefitMethod::ProducerSurplus => "producer_surplus",
+        }
+    }
+}
+
+/// Vehicle operating cost by the class of road driven on, US$ per
+/// vehicle-km (fuel, tyres, maintenance, depreciation: HDM-4's VOC
+/// components; rougher roads cost more to drive).
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct VocByClass {
+    pub track: f64,
+    pub tertiary: f64,
+    pub secondary: f64,
+    pub primary: f64,
+    /// A rehabilitated primary road (the upgrade of a primary segment).
+    pub primary_rehabilitated: f64,
+}
+
+impl VocByClass {
+    /// The cost on a road of class `c`, or on a rehabilitated primary road.
+    pub fn on(&self, c: Option<RoadClass>) -> f64 {
+        match c {
+            Some(RoadClass::Track) => self.track,
+            Some(RoadClass::Tertiary) => self.tertiary,
+            Some(RoadClass::Secondary) => self.secondary,
+            Some(RoadClass::Primary) => self.primary,
+            None => self.primary_rehabilitated,
+        }
+    }
+}
+
+/// One vehicle type of the road-user cost model.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct VehicleType {
+    pub name: String,
+    /// People aboard on an average trip, driver included.
+    pub occupancy: f64,
+    /// Share of the modelled passenger trips made in this type (the
+    /// shares of all types add up to 1).
+    pub passenger_share: f64,
+    /// Share of the marketed farm output carried in this type (the shares
+    /// add up to 1; consumer-surplus method only).
+    pub freight_share: f64,
+    /// Tonnes a loaded trip carries; each load makes a loaded and an empty
+    /// trip.
+    pub payload_t: f64,
+    /// Share of a counted `aadt` that is of this type (the shares add up
+    /// to 1).
+    pub counted_share: f64,
+    /// Value of an hour of the vehicle's cargo in transit (HDM-4's cargo
+    /// holding time), US$ per vehicle-hour.
+    pub cargo_usd_per_hour: f64,
+    pub voc_usd_per_km: VocByClass,
+}
+
+/// The default fleet (estimates of the order of HDM-4's unit costs for
+/// earth, gravel and paved roads; Peru-calibrated VOC tables by IRI were
+/// not retrieved, see ROAD_APPRAISAL.md section 2; occupancies of car,
+/// colectivo, bus and truck from its section 6.3).
+#[allow(clippy::too_many_arguments)]
+fn vehicle(
+    name: &str,
+    occupancy: f64,
+    passenger_share: f64,
+    freight_share: f64,
+    payload_t: f64,
+    counted_share: f64,
+    cargo_usd_per_hour: f64,
+    voc: [f64; 5],
+) -> VehicleType {
+    VehicleType {
+        name: name.into(),
+        occupancy,
+        passenger_share,
+        freight_share,
+        payload_t,
+        counted_share,
+        cargo_usd_per_hour,
+        voc_usd_per_km: VocByClass {
+            track: voc[0],
+            tertiary: voc[1],
+            secondary: voc[2],
+            primary: voc[3],
+            primary_rehabilitated: voc[4],
+        },
+    }
+}
+
+fn default_vehicles() -> Vec<VehicleType> {
+    vec![
+        vehicle(
+            "mototaxi",
+            2.5,
+            0.45,
+            0.0,
+            0.3,
+            0.35,
+            0.0,
+            [0.20, 0.15, 0.12, 0.10, 0.09],
+        ),
+        vehicle(
+            "car_pickup",
+            3.0,
+            0.15,
+            0.2,
+            1.0,
+            0.25,
+            0.2,
+            [0.55, 0.42, 0.33, 0.27, 0.25],
+        ),
+        vehicle(
+            "colectivo",
+            12.0,
+            0.30,
+            0.0,
+            1.0,
+            0.20,
+            0.0,
+            [0.85, 0.65, 0.52, 0.43, 0.40],
+        ),
+        vehicle(
+            "bus",
+            30.0,
+            0.10,
+            0.0,
+            2.0,
+            0.05,
+            0.0,
+            [1.50, 1.15, 0.92, 0.78, 0.73],
+        ),
+        vehicle(
+            "truck",
+            1.5,
+            0.0,
+            0.8,
+            8.0,
+            0.15,
+            1.0,
+            [1.90, 1.45, 1.12, 0.93, 0.87],
+        ),
+    ]
 }
 
 impl Default for RoadUpgradeParams {
@@ -859,18 +1044,20 @@ impl Default for RoadUpgradeParams {
             maintenance_secondary_usd_per_km: 3_500.0,
             maintenance_tertiary_usd_per_km: 1_500.0,
             maintenance_track_usd_per_km: 300.0,
-            trips_per_person_year: 52.0,
+            benefit_method: BenefitMethod::ConsumerSurplus,
+            trips_per_household_week: 4.0,
+            household_size: 4.0,
             value_of_time_usd_per_hour: 1.0,
             people_per_farm_ha: 0.5,
             farm_output_t_per_ha: 3.0,
+            marketed_share: 0.5,
             transport_usd_per_tonne_hour: 10.0,
-            voc_primary_usd_per_km: 0.25,
-            voc_primary_upgraded_usd_per_km: 0.22,
-            voc_secondary_usd_per_km: 0.45,
-            voc_tertiary_usd_per_km: 0.65,
-            voc_track_usd_per_km: 0.90,
+            price_elasticity: 1.0,
+            traffic_growth: 0.03,
+            low_volume_aadt: 200.0,
             max_intensity_ha_per_musd: 5.0,
             road_budget_usd: 20_000_000.0,
+            vehicles: default_vehicles(),
         }
     }
 }
@@ -953,11 +1140,12 @@ const ROAD_UPGRADE_RANGES: &[Setting] = &[
         "US$/km/yr",
     ),
     num(
-        "road_upgrades.trips_per_person_year",
+        "road_upgrades.trips_per_household_week",
         Ge(0.0),
         Le(1_000.0),
-        "trips",
+        "trips/household/week",
     ),
+    num("road_upgrades.household_size", Gt(0.0), Le(50.0), "people"),
     num(
         "road_upgrades.value_of_time_usd_per_hour",
         Ge(0.0),
@@ -976,6 +1164,7 @@ const ROAD_UPGRADE_RANGES: &[Setting] = &[
         Le(1_000.0),
         "t/ha/yr",
     ),
+    num("road_upgrades.marketed_share", Ge(0.0), Le(1.0), "share"),
     num(
         "road_upgrades.transport_usd_per_tonne_hour",
         Ge(0.0),
@@ -983,31 +1172,80 @@ const ROAD_UPGRADE_RANGES: &[Setting] = &[
         "US$/t/h",
     ),
     num(
-        "road_upgrades.voc_primary_usd_per_km",
+        "road_upgrades.price_elasticity",
+        Ge(0.0),
+        Le(5.0),
+        "|elasticity|",
+    ),
+    num("road_upgrades.traffic_growth", Ge(-0.5), Le(0.5), "per yr"),
+    num(
+        "road_upgrades.low_volume_aadt",
+        Gt(0.0),
+        Le(1.0e6),
+        "veh/day",
+    ),
+    num(
+        "road_upgrades.vehicles[].occupancy",
+        Gt(0.0),
+        Le(200.0),
+        "people/veh",
+    ),
+    num(
+        "road_upgrades.vehicles[].passenger_share",
+        Ge(0.0),
+        Le(1.0),
+        "share",
+    ),
+    num(
+        "road_upgrades.vehicles[].freight_share",
+        Ge(0.0),
+        Le(1.0),
+        "share",
+    ),
+    num(
+        "road_upgrades.vehicles[].payload_t",
+        Ge(0.0),
+        Le(100.0),
+        "t",
+    ),
+    num(
+        "road_upgrades.vehicles[].counted_share",
+        Ge(0.0),
+        Le(1.0),
+        "share",
+    ),
+    num(
+        "road_upgrades.vehicles[].cargo_usd_per_hour",
+        Ge(0.0),
+        Le(10_000.0),
+        "US$/veh-h",
+    ),
+    num(
+        "road_upgrades.vehicles[].voc_usd_per_km.track",
         Ge(0.0),
         Le(1_000.0),
         "US$/veh-km",
     ),
     num(
-        "road_upgrades.voc_primary_upgraded_usd_per_km",
+        "road_upgrades.vehicles[].voc_usd_per_km.tertiary",
         Ge(0.0),
         Le(1_000.0),
         "US$/veh-km",
     ),
     num(
-        "road_upgrades.voc_secondary_usd_per_km",
+        "road_upgrades.vehicles[].voc_usd_per_km.secondary",
         Ge(0.0),
         Le(1_000.0),
         "US$/veh-km",
     ),
     num(
-        "road_upgrades.voc_tertiary_usd_per_km",
+        "road_upgrades.vehicles[].voc_usd_per_km.primary",
         Ge(0.0),
         Le(1_000.0),
         "US$/veh-km",
     ),
     num(
-        "road_upgrades.voc_track_usd_per_km",
+        "road_upgrades.vehicles[].voc_usd_per_km.primary_rehabilitated",
         Ge(0.0),
         Le(1_000.0),
         "US$/veh-km",
@@ -1777,6 +2015,63 @@ impl LandscapeConfig {
                 );
             }
         }
+        let ru = &self.road_upgrades;
+        names(
+            "road_upgrades.vehicles",
+            ru.vehicles.iter().map(|v| &v.name).collect(),
+            &mut bad,
+        );
+        if ru.vehicles.is_empty() {
+            bad(
+                "road_upgrades.vehicles".into(),
+                "[]".into(),
+                "needs at least one vehicle type for the road-user cost model".into(),
+            );
+        } else {
+            // Each set of shares splits one whole: trips, freight, counts.
+            let freight_used = ru.benefit_method == BenefitMethod::ConsumerSurplus
+                && ru.marketed_share > 0.0
+                && ru.farm_output_t_per_ha > 0.0;
+            for (what, share, needed) in [
+                (
+                    "passenger_share",
+                    (|v: &VehicleType| v.passenger_share) as fn(&VehicleType) -> f64,
+                    true,
+                ),
+                (
+                    "freight_share",
+                    |v: &VehicleType| v.freight_share,
+                    freight_used,
+                ),
+                ("counted_share", |v: &VehicleType| v.counted_share, true),
+            ] {
+                let sum: f64 = ru.vehicles.iter().map(share).sum();
+                if needed && sum.is_finite() && (sum - 1.0).abs() > 1e-6 {
+                    let each: Vec<String> = ru
+                        .vehicles
+                        .iter()
+                        .map(|v| format!("{} {}", v.name, fmt_num(share(v))))
+                        .collect();
+                    bad(
+                        format!("road_upgrades.vehicles[].{what}"),
+                        each.join(", "),
+                        format!(
+                            "the shares add up to {}; they must add up to 1",
+                            fmt_num(sum)
+                        ),
+                    );
+                }
+            }
+            for (i, v) in ru.vehicles.iter().enumerate() {
+                if freight_used && v.freight_share > 0.0 && v.payload_t <= 0.0 {
+                    bad(
+                        format!("road_upgrades.vehicles[{i}].payload_t"),
+                        fmt_num(v.payload_t),
+                        format!("'{}' carries freight (freight_share = {}) and needs a payload above 0 t", v.name, fmt_num(v.freight_share)),
+                    );
+                }
+            }
+        }
         let src = &self.conservation_funding.sources;
         names(
             "conservation_funding.sources",
@@ -1943,7 +2238,11 @@ fn template_text() -> String {
     let e = Economics::default();
     let h = HaloParams::default();
     let rk = RiskParams::default();
-    let ru = toml::to_string(&RoadUpgradeParams::default()).expect("plain numbers serialise");
+    let ru = toml::to_string(&BTreeMap::from([(
+        "road_upgrades",
+        RoadUpgradeParams::default(),
+    )]))
+    .expect("plain values serialise");
     let tr = toml::to_string(&BTreeMap::from([(
         "transitions",
         TransitionParams::default(),
@@ -2080,12 +2379,16 @@ slope_deg = {c4:?}
 elevation_km = {c5:?}
 protected = {c6:?}
 
-[road_upgrades]
-# Segmentation, upgrade costs (US$/km by starting class, flat ground),
-# terrain factors, maintenance (US$/km/yr), benefits (trips, value of time,
-# farm output, transport cost, vehicle operating costs US$/veh-km), the
-# safeguard threshold (ha of extra loss per US$1 M of benefit) and the road
-# budget. Sources for each default are in src/config.rs.
+# [road_upgrades]: segmentation, upgrade costs (US$/km by starting class,
+# flat ground), terrain factors, maintenance (US$/km/yr), the safeguard
+# threshold (ha of extra loss per US$1 M of benefit) and the road budget;
+# then the road-user benefits by the World Bank RED method: trips per
+# household where no `aadt` is counted, value of time, marketed farm output
+# (as freight traffic, or with benefit_method = "producer_surplus" as a
+# producer surplus instead), price elasticity of the generated traffic
+# (rule of half), traffic growth, and the fleet: each vehicle type's
+# occupancy, shares of passenger trips, freight and counted traffic, and
+# operating cost by road class (US$/veh-km). Sources in src/config.rs.
 {ru}
 # [transitions]: baseline net revenue by current use (US$/ha/yr), hurdle rate, parcel budget,
 # area target (km2), forest spared per ha transitioned in the halo, and the
@@ -2197,7 +2500,24 @@ pub const DEFAULT_SOURCES: &[(&str, &str)] = &[
     ),
     (
         "road_upgrades.value_of_time_usd_per_hour",
-        "HDM-4 and World Bank guidance: a share of the rural wage",
+        "World Bank ITS Note 10: non-work time 53-70% of the wage rate in rural stated-preference studies",
+    ),
+    (
+        "road_upgrades.trips_per_household_week",
+        "Estimate: two market days' round trips a week (no San Martín origin-destination survey found)",
+    ),
+    ("road_upgrades.household_size", "Estimate for rural San Martín"),
+    ("road_upgrades.marketed_share", "Estimate: the marketed surplus, not total yield (HDM-4 notes on double counting)"),
+    (
+        "road_upgrades.price_elasticity",
+        "RED: user-defined elasticity; ROAD_APPRAISAL.md 6.3 (1.0, sensitivity 0.5-1.5; Goodwin 1992)",
+    ),
+    ("road_upgrades.traffic_growth", "Estimate: regional growth of traffic"),
+    ("road_upgrades.low_volume_aadt", "World Bank rural transport toolkit Note 16: low-volume roads carry under 200 motor vehicles a day"),
+    ("road_upgrades.benefit_method", "World Bank / HDM-4: consumer surplus on traffic or producer surplus on output, never both"),
+    (
+        "road_upgrades.vehicles",
+        "Estimates of the order of HDM-4 unit costs by surface; occupancies from ROAD_APPRAISAL.md 6.3 (Peru-calibrated VOC tables not retrieved)",
     ),
     (
         "road_upgrades.farm_output_t_per_ha",
@@ -2207,7 +2527,6 @@ pub const DEFAULT_SOURCES: &[(&str, &str)] = &[
         "road_upgrades.transport_usd_per_tonne_hour",
         "Rural freight in Peru, about US$0.5 per tonne-km at 20 km/h",
     ),
-    ("road_upgrades.voc_", "HDM-4 style vehicle operating cost ranges"),
     ("road_upgrades", "SPEC and greenhalo defaults"),
     (
         "transitions.catalogue",
@@ -2682,5 +3001,61 @@ mod tests {
                 "transitions.catalogue[3].max_slope_deg"
             ]
         );
+    }
+
+    /// The road-user cost model's settings: a negative elasticity, an
+    /// empty vehicle, shares that do not add up and a class missing from a
+    /// vehicle's cost table are refused before any work, naming the key.
+    #[test]
+    fn road_user_cost_settings_are_checked() {
+        let p = set("road_upgrades.price_elasticity", "-0.5");
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert!(
+            p[0].to_string().starts_with(
+                "road_upgrades.price_elasticity = -0.5: out of range: must be at least 0"
+            ),
+            "{}",
+            p[0]
+        );
+        let mut cfg = defaults();
+        cfg.road_upgrades.vehicles[2].occupancy = 0.0;
+        let p = cfg.check();
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert!(
+            p[0].to_string().starts_with(
+                "road_upgrades.vehicles[2].occupancy = 0: out of range: must be greater than 0"
+            ),
+            "{}",
+            p[0]
+        );
+        let mut cfg = defaults();
+        cfg.road_upgrades.vehicles[0].passenger_share = 0.9;
+        cfg.road_upgrades.vehicles[4].payload_t = 0.0;
+        cfg.road_upgrades.vehicles[1].name = "truck".into();
+        let keys: Vec<String> = cfg.check().iter().map(|p| p.to_string()).collect();
+        assert_eq!(keys.len(), 3, "{keys:?}");
+        assert!(
+            keys[0].starts_with("road_upgrades.vehicles[4].name = \"truck\": appears twice"),
+            "{keys:?}"
+        );
+        assert!(
+            keys[1].contains("road_upgrades.vehicles[].passenger_share")
+                && keys[1].contains("add up to 1.45"),
+            "{keys:?}"
+        );
+        assert!(
+            keys[2].starts_with("road_upgrades.vehicles[4].payload_t = 0"),
+            "{keys:?}"
+        );
+        // A vehicle whose cost table lacks a road class: a parse error
+        // naming the missing class.
+        let text = template().replacen("primary_rehabilitated = 0.09", "", 1);
+        let err = LandscapeConfig::parse(&text).unwrap_err();
+        assert!(err.contains("primary_rehabilitated"), "{err}");
+        // No vehicle at all.
+        let mut cfg = defaults();
+        cfg.road_upgrades.vehicles.clear();
+        let keys: Vec<String> = cfg.check().iter().map(|p| p.key.clone()).collect();
+        assert_eq!(keys, ["road_upgrades.vehicles"]);
     }
 }

@@ -7,8 +7,10 @@
 //! the Monte Carlo, the sensitivity, the capital stack and every output
 //! are derived from it. Components and timing:
 //! - roads: the portfolio's cost, spread evenly over phase 1; each year's
-//!   tranche brings its share of the portfolio's joint yearly benefit, and
-//!   costs its share of the extra maintenance, from the next year on;
+//!   tranche brings its share of the portfolio's joint road-user benefit
+//!   (growing with the traffic), costs its share of the extra maintenance,
+//!   and emits its share of the carbon of the forest loss the roads invite,
+//!   each tonne in the year it is lost, from the next year on;
 //! - parcels: each selected parcel is established in a year of its phase
 //!   (spread evenly in priority order); from the next year it earns its
 //!   transition's net revenue ramp above the baseline, and its carbon;
@@ -63,6 +65,10 @@ pub struct Streams {
     pub parcels_tco2: Vec<f64>,
     /// tCO2 of avoided loss in conservation areas each year.
     pub conservation_tco2: Vec<f64>,
+    /// tCO2 emitted each year by the extra forest loss the road portfolio
+    /// invites: the plan's carbon is what transitions sequester and
+    /// conservation avoids, less this (money spent stays the investment).
+    pub roads_tco2: Vec<f64>,
     /// Conservation management money by source: name, capital, US$ each
     /// year (the sum over sources is `conservation_cost`).
     pub conservation_by_source: Vec<(String, Capital, Vec<f64>)>,
@@ -99,6 +105,7 @@ impl Streams {
             roads_benefit: z.clone(),
             parcels_revenue: z.clone(),
             parcels_tco2: z.clone(),
+            roads_tco2: z.clone(),
             conservation_tco2: z,
             conservation_by_source: Vec::new(),
             parcel_lines: Vec::new(),
@@ -123,7 +130,8 @@ impl Streams {
             .map(|t| {
                 self.roads_benefit[t]
                     + m.prices * m.yields * self.parcels_revenue[t]
-                    + m.carbon_price * (self.parcels_tco2[t] + self.conservation_tco2[t])
+                    + m.carbon_price
+                        * (self.parcels_tco2[t] + self.conservation_tco2[t] - self.roads_tco2[t])
             })
             .collect();
         (cost, benefit)
@@ -413,9 +421,16 @@ pub fn streams(
         let share = 1.0 / p1.len() as f64;
         for &y in &p1 {
             s.roads_cost[y] += portfolio.cost_usd * share;
+            let mut benefit = portfolio.annual_benefit_joint_usd * share;
             for t in y + 1..=h {
-                s.roads_benefit[t] += portfolio.annual_benefit_joint_usd * share;
+                s.roads_benefit[t] += benefit;
+                benefit *= 1.0 + portfolio.traffic_growth;
                 s.roads_maintenance[t] += portfolio.extra_maintenance_usd_per_year * share;
+                // The forest the tranche's roads invite to be cleared, in
+                // the year it is lost.
+                if let Some(tco2) = portfolio.tco2_by_year_after_opening.get(t - y - 1) {
+                    s.roads_tco2[t] += tco2 * share;
+                }
             }
         }
     }
@@ -966,6 +981,21 @@ pub fn run(
     })
 }
 
+impl Finance {
+    /// The plan's returns over the horizon (undiscounted, at base values)
+    /// split into cash (farmers' net revenue above their baseline, and
+    /// carbon at the carbon price: sequestered and avoided, less what the
+    /// roads' induced forest loss emits) and economic benefits no one is
+    /// paid in cash (the road-user benefits: time and vehicle costs saved).
+    pub fn returns_cash_and_not(&self) -> (f64, f64) {
+        let s = &self.streams;
+        let total = |v: &[f64]| v.iter().sum::<f64>();
+        let carbon = self.carbon_price_usd_per_tco2
+            * (total(&s.parcels_tco2) + total(&s.conservation_tco2) - total(&s.roads_tco2));
+        (total(&s.parcels_revenue) + carbon, total(&s.roads_benefit))
+    }
+}
+
 /// The Alto Mayo pilot's published headline figures (SPEC: the first
 /// public Green Halo plan, San Martín, Peru).
 pub const PILOT_INVESTMENT_USD: f64 = 67.0e6;
@@ -1009,8 +1039,9 @@ pub fn pilot_comparison(
     let m = |v: f64| format!("US${} M", fmt_int(v / 1e6));
     let s = &f.streams;
     let total = |v: &Vec<f64>| v.iter().sum::<f64>();
-    let carbon =
-        f.carbon_price_usd_per_tco2 * (total(&s.parcels_tco2) + total(&s.conservation_tco2));
+    let carbon = f.carbon_price_usd_per_tco2
+        * (total(&s.parcels_tco2) + total(&s.conservation_tco2) - total(&s.roads_tco2));
+    let (cash, non_cash) = f.returns_cash_and_not();
     let funded_km2: f64 = funding
         .areas
         .iter()
@@ -1059,7 +1090,7 @@ pub fn pilot_comparison(
             "US$135 M",
             f.headline.returns_usd,
             format!(
-                "road benefits {} (value of time and freight of the people each upgrade reaches), farmers' net revenue above their baseline {} (the catalogue's mature revenue and ramp), carbon {} at US${:.0}/tCO2 (economics.carbon_price_usd_per_tco2)",
+                "road-user benefits {} (RED consumer surplus: time and vehicle costs the portfolio's traffic saves), farmers' net revenue above their baseline {} (the catalogue's mature revenue and ramp), carbon {} at US${:.0}/tCO2 (economics.carbon_price_usd_per_tco2; sequestered and avoided, less what the roads' induced forest loss emits)",
                 m(total(&s.roads_benefit)),
                 m(total(&s.parcels_revenue)),
                 m(carbon),
@@ -1073,6 +1104,22 @@ pub fn pilot_comparison(
             "about 2:1",
             f.headline.return_multiple,
             "returns over investment, both undiscounted: the two rows above".into(),
+        ),
+        row(
+            "return multiple, cash returns only",
+            "x",
+            PILOT_RETURNS_USD / PILOT_INVESTMENT_USD,
+            "about 2:1",
+            if f.headline.investment_usd > 0.0 {
+                cash / f.headline.investment_usd
+            } else {
+                0.0
+            },
+            format!(
+                "cash returns {} (farmers' net revenue and carbon, which can be sold) over the investment; the road-user benefits ({}) are economic benefits, not cash anyone is paid, and are left out here so the multiple compares like with like",
+                m(cash),
+                m(non_cash)
+            ),
         ),
         row(
             "farmland transitioned",

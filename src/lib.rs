@@ -126,6 +126,7 @@ pub fn pipeline(
         roads::Appraiser::for_landscape_with_gate(&inputs, &access, &risk, &halo, cfg, gate);
     let roads = roads::score(&appraiser, &bar)?;
     bar.finish_and_clear();
+    warnings.extend(roads.warnings.iter().cloned());
     clock.lap("roads");
 
     let plan = match opts.upto {

@@ -734,6 +734,81 @@ fn assumptions_table(cfg: &LandscapeConfig) -> String {
     out
 }
 
+/// Switching values in words: "cost +45% or benefit −31%"; "–" where the
+/// NPV is at or below zero already.
+fn switching(cost_rise_pct: Option<f64>, benefit_fall_pct: Option<f64>) -> String {
+    match (cost_rise_pct, benefit_fall_pct) {
+        (None, None) => "–".into(),
+        (c, b) => {
+            let mut parts = Vec::new();
+            if let Some(c) = c {
+                parts.push(format!("cost +{}%", fmt_int(c)));
+            }
+            if let Some(b) = b {
+                parts.push(format!("benefit −{}%", fmt_int(b)));
+            }
+            parts.join(" or ")
+        }
+    }
+}
+
+/// How the road benefits were computed, in a planner's words.
+fn road_method(cfg: &LandscapeConfig, roads: &RoadsResult) -> String {
+    let p = &cfg.road_upgrades;
+    let counted = roads
+        .scored
+        .iter()
+        .filter(|s| s.aadt_source == crate::roads::red::TrafficSource::Counted)
+        .count();
+    let types: Vec<&str> = p.vehicles.iter().map(|v| v.name.as_str()).collect();
+    let farm = match p.benefit_method {
+        crate::config::BenefitMethod::ConsumerSurplus => format!(
+            "marketed farm output ({:.0}% of {} t/ha a year) rides as the freight part of the traffic, not as a benefit of its own",
+            100.0 * p.marketed_share,
+            p.farm_output_t_per_ha
+        ),
+        crate::config::BenefitMethod::ProducerSurplus => format!(
+            "marketed farm output ({:.0}% of {} t/ha a year) is valued as a producer surplus (US${} per tonne-hour saved) instead of freight traffic",
+            100.0 * p.marketed_share,
+            p.farm_output_t_per_ha,
+            p.transport_usd_per_tonne_hour
+        ),
+    };
+    format!(
+        "Road benefits follow the World Bank's RED method: the fall in road-user cost (vehicle operating cost by road class, and the time of passengers and cargo at US${}/h) for the normal traffic in full, and for the traffic the upgrade generates (price elasticity {}) by the rule of half, growing {:.1}% a year. The fleet is {}. Traffic is counted on {} of {} segments (aadt field) and modelled on the rest from the people whose way to market the upgrade makes faster, at {} one-way motorised trips per household of {} a week; {}. Upgrade costs and extra maintenance are the costs; the forest loss each road invites is charged at US${}/tCO2 in NPV_net.",
+        p.value_of_time_usd_per_hour,
+        p.price_elasticity,
+        100.0 * p.traffic_growth,
+        types.join(", "),
+        counted,
+        roads.scored.len(),
+        p.trips_per_household_week,
+        p.household_size,
+        farm,
+        cfg.economics.carbon_price_usd_per_tco2
+    )
+}
+
+/// The plan's carbon account over the horizon: what transitions sequester,
+/// what conservation avoids, what the funded roads' extra forest loss emits.
+fn carbon_balance(fin: &Finance) -> String {
+    let s = &fin.streams;
+    let total = |v: &[f64]| v.iter().sum::<f64>();
+    let (seq, avoided, emitted) = (
+        total(&s.parcels_tco2),
+        total(&s.conservation_tco2),
+        total(&s.roads_tco2),
+    );
+    format!(
+        "The plan's carbon: transitions sequester {} tCO2 and conservation funding avoids {} tCO2, while the forest loss the funded roads invite emits {} tCO2 (a cost of {} at the carbon price, counted in the returns): {} tCO2 net.",
+        fmt_int(seq),
+        fmt_int(avoided),
+        fmt_int(emitted),
+        money(fin.carbon_price_usd_per_tco2 * emitted),
+        fmt_int(seq + avoided - emitted)
+    )
+}
+
 /// Build the page.
 #[allow(clippy::too_many_arguments)]
 pub fn html(
@@ -847,7 +922,7 @@ pub fn html(
             short
         };
         format!(
-            "<tr><td>{}</td><td title=\"{}\">{}</td><td>{}</td><td>{} → {}</td><td>{:.2}</td><td>{}</td><td>{}</td><td>{:.2}</td><td>{}</td><td>{:.1}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            "<tr><td>{}</td><td title=\"{}\">{}</td><td>{}</td><td>{} → {}</td><td>{:.2}</td><td title=\"{}\">{} + {}</td><td>{}</td><td>{}</td><td>{:.2}</td><td>{}</td><td>{}</td><td>{:.1}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             s.pareto_layer,
             esc(name),
             esc(&short),
@@ -855,10 +930,14 @@ pub fn html(
             s.class_from.as_str(),
             esc(&s.upgrade_to),
             nz(s.length_km, 2),
+            s.aadt_source.as_str(),
+            fmt_int(s.aadt_normal),
+            fmt_int(s.aadt_generated),
             money(s.cost_usd),
             money(s.npv_econ_usd),
             nz(s.bcr, 2),
             s.eirr.map(|r| format!("{:.1}%", 100.0 * r)).unwrap_or_else(|| "–".into()),
+            switching(s.switch_cost_net_pct, s.switch_benefit_net_pct),
             nz(s.effects.forest_loss_ha, 1),
             money(s.npv_net_usd),
             s.class.as_str(),
@@ -871,7 +950,7 @@ pub fn html(
         }
         let body: String = rows.iter().map(|s| row(s)).collect();
         format!(
-            "<div class=\"wide\"><table class=\"roads\"><tr><th title=\"Pareto layer: 1 = no other segment has both more economic benefit and less forest loss\">layer</th><th>name</th><th>id</th><th>upgrade</th><th>km</th><th>cost</th><th>NPV econ</th><th>BCR</th><th>EIRR</th><th>forest loss ha</th><th>NPV net</th><th>class</th><th>why</th></tr>{body}</table></div>"
+            "<div class=\"wide\"><table class=\"roads\"><tr><th title=\"Pareto layer: 1 = no other segment has both more economic benefit and less forest loss\">layer</th><th>name</th><th>id</th><th>upgrade</th><th>km</th><th title=\"motor vehicles a day in the first year: normal + generated; counted from the aadt field or modelled from the people the upgrade serves\">veh/day</th><th>cost</th><th>NPV econ</th><th>BCR</th><th>EIRR</th><th title=\"switching values: the rise in cost, or the fall in benefit, that brings NPV net to zero\">NPV net is 0 at</th><th>forest loss ha</th><th>NPV net</th><th>class</th><th>why</th></tr>{body}</table></div>"
         )
     };
     let portfolio_table = table(
@@ -1105,6 +1184,7 @@ table.roads td {{ white-space: nowrap; }} table.roads td:nth-child(2), table.roa
 <h3>The portfolio</h3>
 <p>Every segment funded within the road budget, by rank. Segments are ranked first by Pareto layer, then by NPV_net: layer 1 holds the segments no other segment beats on both counts (more economic benefit and less forest loss); layer 2 those beaten only by layer 1, and so on. A low layer is a defensible choice whatever weight one gives to forest; NPV_net (economic NPV minus the carbon value of the forest loss) orders segments within a layer. The layer is in roads.geojson (field pareto_layer) for a map of its own.</p>
 {portfolio_table}
+<p>{road_method}</p>
 <h3>Worth improving only with safeguards</h3>
 <p>Segments not in the portfolio whose economic NPV is positive but whose carbon cost outweighs it, whose deforestation per US$1 M of benefit is above the threshold, or which lie within the halo distance of a conservation area (the reason is given on each line).</p>
 {safeguard_table}
@@ -1128,7 +1208,7 @@ table.roads td {{ white-space: nowrap; }} table.roads td:nth-child(2), table.roa
 <div class="wide"><table><tr><th>area</th><th>km²</th><th>threat ha</th><th>required /yr</th><th>allocated /yr, by source</th><th>gap /yr</th><th>funded</th><th>loss avoided ha</th><th>why a gap remains</th></tr>{cons_rows}</table></div>
 <p>{source_use}</p>
 <h2>Finance</h2>
-<p>All money in US$ of {cyear}, {basis} prices; flows discounted at {r:.0}% a year ({basis}). Returns are road benefits, farmers' net revenue above their baseline and carbon (sequestration and avoided loss at US${cprice:.0}/tCO2); the return multiple is undiscounted returns over undiscounted investment.</p>
+<p>All money in US$ of {cyear}, {basis} prices; flows discounted at {r:.0}% a year ({basis}). Returns are road benefits, farmers' net revenue above their baseline and carbon (sequestration and avoided loss at US${cprice:.0}/tCO2); the return multiple is undiscounted returns over undiscounted investment. {carbon_balance}</p>
 <h3>Cash flow</h3>
 {cashflow}
 <p>{payback_text}</p>
@@ -1227,6 +1307,8 @@ table.roads td {{ white-space: nowrap; }} table.roads td:nth-child(2), table.roa
             .join("; ")),
         frontier_svg = frontier_chart(roads),
         frontier_text = esc(&frontier_sentence(roads)),
+        road_method = esc(&road_method(cfg, roads)),
+        carbon_balance = esc(&carbon_balance(fin)),
         assumptions = assumptions,
         version = env!("CARGO_PKG_VERSION"),
     )

@@ -54,22 +54,34 @@ fn the_plan_npv_is_rebuilt_from_segments_parcels_and_areas_to_1e9() {
         .map(|x| num(x, "extra_maintenance_usd_per_year"))
         .sum();
     assert!(maint > 0.0);
-    let annual = s["roads"]["portfolio"]["annual_benefit_joint_usd"]
-        .as_f64()
-        .unwrap();
+    // The benefit grows with the traffic; the forest loss the roads
+    // invite emits its carbon year by year after each tranche's works,
+    // netted from the plan's carbon at the carbon price.
+    let portfolio = &s["roads"]["portfolio"];
+    let annual = portfolio["annual_benefit_joint_usd"].as_f64().unwrap();
+    let growth = cfg.road_upgrades.traffic_growth;
+    let emitted: Vec<f64> = portfolio["tco2_by_year_after_opening"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect();
+    assert_eq!(emitted.len(), h);
+    let cp = cfg.economics.carbon_price_usd_per_tco2;
     let p1: Vec<usize> =
         (fp.phase_start_years[0] as usize..fp.phase_start_years[1] as usize).collect();
     for &y in &p1 {
         cost[y] += capex / p1.len() as f64;
         for t in y + 1..=h {
-            benefit[t] += annual / p1.len() as f64;
-            cost[t] += maint / p1.len() as f64;
+            let share = 1.0 / p1.len() as f64;
+            benefit[t] += annual * share * (1.0 + growth).powi((t - y - 1) as i32);
+            benefit[t] -= cp * emitted[t - y - 1] * share;
+            cost[t] += maint * share;
         }
     }
 
     // Parcels: establishment (and technical assistance) in the parcel's
     // year, then its net revenue above the baseline and its carbon.
-    let cp = cfg.economics.carbon_price_usd_per_tco2;
     let mut n_parcels = 0;
     for p in table(&out.join("parcels.csv"))
         .iter()
@@ -171,4 +183,56 @@ fn the_plan_npv_is_rebuilt_from_segments_parcels_and_areas_to_1e9() {
         .filter(|x| num(x, "cost_usd") != 0.0)
         .all(|x| ["philanthropic", "public", "concessional", "private"]
             .contains(&x["capital"].as_str())));
+}
+
+/// The ledger's road-emission tonnes are the portfolio's: each tranche's
+/// share of the tonnes its roads' induced forest loss emits in each year
+/// after the works, within the plan's horizon; over the appraisal's own
+/// years they add up to the portfolio's joint tCO2, which equals the sum
+/// over its segments when the chosen upgrades do not interact.
+#[test]
+fn ledger_road_emissions_are_the_portfolios_tco2() {
+    let ls = Landscape::load(&common::sample()).unwrap();
+    let cfg = &ls.cfg;
+    let out = common::sample_run();
+    let s = common::summary(out);
+    let h = cfg.economics.horizon_years as usize;
+    let portfolio = &s["roads"]["portfolio"];
+    let by_year: Vec<f64> = portfolio["tco2_by_year_after_opening"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect();
+    let joint = portfolio["tco2_joint"].as_f64().unwrap();
+    assert!(joint > 0.0, "the sample's roads invite some forest loss");
+    close(by_year.iter().sum(), joint, 1e-9, "years vs joint tCO2");
+    let segs: f64 = table(&out.join("roads.csv"))
+        .iter()
+        .filter(|x| x["in_portfolio"] == "true")
+        .map(|x| num(x, "tco2"))
+        .sum();
+    let singles = portfolio["npv_net_sum_of_singles_usd"].as_f64().unwrap();
+    let together = portfolio["npv_net_joint_usd"].as_f64().unwrap();
+    if (singles - together).abs() <= 1e-6 * singles.abs() {
+        close(joint, segs, 1e-6, "joint vs segments' tCO2");
+    }
+    // The ledger: the tranches of phase 1, each from the year after it.
+    let fp = &cfg.finance;
+    let p1: Vec<usize> =
+        (fp.phase_start_years[0] as usize..fp.phase_start_years[1] as usize).collect();
+    let within: f64 = p1
+        .iter()
+        .map(|&y| by_year[..h - y].iter().sum::<f64>() / p1.len() as f64)
+        .sum();
+    let ledger: f64 = table(&out.join("finance_ledger.csv"))
+        .iter()
+        .filter(|x| x["component"] == "carbon_road_induced_loss")
+        .map(|x| -num(x, "tco2"))
+        .sum();
+    close(ledger, within, 1e-9, "ledger road tCO2");
+    let emitted = s["finance"]["carbon_tco2"]["emitted_by_road_induced_loss"]
+        .as_f64()
+        .unwrap();
+    close(emitted, within, 1e-9, "summary road tCO2");
 }

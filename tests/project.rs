@@ -196,7 +196,7 @@ fn the_report_names_every_portfolio_and_avoid_segment_and_carries_its_decoration
     // Finance views and assumptions.
     for needle in [
         "Cash flow by year",
-        "payback, year 9",
+        "payback, year 8",
         "P(NPV &lt; 0)",
         "Sensitivity of the return multiple",
         "Sensitivity of the NPV",

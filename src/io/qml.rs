@@ -228,19 +228,54 @@ pub const ROAD_ALIASES: &[(&str, &str)] = &[
         "extra_maintenance_usd_per_year",
         "Extra maintenance (US$/year)",
     ),
+    ("aadt_source", "Traffic: counted or modelled"),
+    ("aadt_normal", "Traffic before the upgrade (vehicles/day)"),
     (
-        "voc_benefit_usd",
-        "Vehicle operating cost saving (US$/year)",
+        "aadt_generated",
+        "Traffic the upgrade generates (vehicles/day)",
     ),
-    ("annual_benefit_usd", "Economic benefit (US$/year)"),
+    (
+        "annual_benefit_usd",
+        "Road-user benefit, first year (US$/year)",
+    ),
+    (
+        "producer_surplus_usd",
+        "of which producer surplus (US$/year)",
+    ),
     ("pv_benefit_usd", "Economic benefit, present value (US$)"),
     ("npv_econ_usd", "Economic NPV (US$)"),
     ("bcr", "Benefit-cost ratio"),
     ("eirr", "Economic IRR (share)"),
+    (
+        "switch_cost_econ_pct",
+        "Cost rise that brings NPV_econ to 0 (%)",
+    ),
+    (
+        "switch_benefit_econ_pct",
+        "Benefit fall that brings NPV_econ to 0 (%)",
+    ),
+    (
+        "switch_cost_net_pct",
+        "Cost rise that brings NPV_net to 0 (%)",
+    ),
+    (
+        "switch_benefit_net_pct",
+        "Benefit fall that brings NPV_net to 0 (%)",
+    ),
     ("cells_improved", "Cells with shorter travel (count)"),
     ("people_served", "People with shorter travel"),
-    ("time_benefit_usd", "Travel-time saving (US$/year)"),
-    ("freight_benefit_usd", "Freight saving (US$/year)"),
+    (
+        "people_hours_saved",
+        "Hours a trip saves, summed over the people served",
+    ),
+    (
+        "marketed_t",
+        "Marketed farm output of the cells served (t/year)",
+    ),
+    (
+        "marketed_t_hours_saved",
+        "Hours a trip saves, summed over that output (t·h)",
+    ),
     ("forest_loss_ha", "Extra forest loss over the horizon (ha)"),
     (
         "loss_in_conservation_ha",

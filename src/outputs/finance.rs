@@ -35,6 +35,7 @@ pub fn write_finance(
                 "parcels_net_revenue_usd": s.parcels_revenue[t],
                 "parcels_tco2": s.parcels_tco2[t],
                 "conservation_avoided_tco2": s.conservation_tco2[t],
+                "roads_emitted_tco2": s.roads_tco2[t],
                 "cost_usd": cost[t],
                 "benefit_usd": benefit[t],
                 "net_usd": net,
@@ -48,9 +49,19 @@ pub fn write_finance(
     let lines: Vec<Map<String, Value>> = f.capital_lines.iter().map(row).collect();
     write_csv(&dir.join("capital_lines.csv"), &lines)?;
     let hl = &f.headline;
+    let (cash, non_cash) = f.returns_cash_and_not();
+    let total = |v: &[f64]| v.iter().sum::<f64>();
     Ok(tidy(&json!({
         "investment_usd": hl.investment_usd,
         "returns_usd": hl.returns_usd,
+        "returns_cash_usd": cash,
+        "returns_non_cash_usd": non_cash,
+        "return_multiple_cash": if hl.investment_usd > 0.0 { cash / hl.investment_usd } else { 0.0 },
+        "carbon_tco2": {
+            "sequestered_by_transitions": total(&s.parcels_tco2),
+            "avoided_by_conservation": total(&s.conservation_tco2),
+            "emitted_by_road_induced_loss": total(&s.roads_tco2),
+        },
         "return_multiple": hl.return_multiple,
         "npv_usd": hl.npv_usd,
         "irr": hl.irr,
@@ -231,6 +242,18 @@ pub fn ledger(f: &crate::finance::Finance) -> Vec<Map<String, Value>> {
             0.0,
             carbon * s.conservation_tco2[t],
             s.conservation_tco2[t],
+        );
+        // The carbon the portfolio's roads emit through the forest loss
+        // they invite: the plan's carbon account nets it out (negative
+        // tonnes and value), so the investment stays the money spent.
+        push(
+            t,
+            "carbon_road_induced_loss",
+            "portfolio",
+            "",
+            0.0,
+            -carbon * s.roads_tco2[t],
+            -s.roads_tco2[t],
         );
     }
     rows

@@ -25,7 +25,17 @@ pub fn write_roads(dir: &Path, inp: &Inputs, res: &RoadsResult, layers: &Layers)
             .map(|&i| geo::Geometry::LineString(res.segments[i].geom.clone())),
         &rows,
         ("roads", "road segment", "id"),
-        &["aadt", "eirr", "intensity_ha_per_musd", "surface", "name"],
+        &[
+            "aadt",
+            "eirr",
+            "intensity_ha_per_musd",
+            "surface",
+            "name",
+            "switch_cost_econ_pct",
+            "switch_benefit_econ_pct",
+            "switch_cost_net_pct",
+            "switch_benefit_net_pct",
+        ],
     )?;
 
     // Categorized by class, width by NPV_net.

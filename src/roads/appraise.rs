@@ -12,7 +12,6 @@ use serde::Serialize;
 
 use super::*;
 use crate::access::Access;
-use crate::cashflow::{irr, npv, pv_annuity};
 use crate::config::{AccessParams, Economics, RoadClass, RoadUpgradeParams};
 use crate::halo::Halo;
 use crate::inputs::Inputs;
@@ -23,14 +22,23 @@ use crate::risk::{discounted_loss_share, loss_within, Risk};
 /// tCO2 per t C.
 const CO2_PER_C: f64 = 44.0 / 12.0;
 
-/// What a travel-time change does: benefits and forest loss.
+/// What a travel-time change does: the people and marketed output whose
+/// way to market gets faster, the hours each of their trips saves, and the
+/// forest loss it invites. Every figure is a sum over cells, so the effects
+/// of a set of upgrades add and subtract like the sets themselves; money
+/// comes from them through the road-user cost model (`red::UserCosts`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
 pub struct Effects {
     pub cells_improved: usize,
+    /// People whose travel time to market drops: the users of the upgraded
+    /// road, diverted traffic included.
     pub people_served: f64,
-    /// US$ a year.
-    pub time_benefit_usd: f64,
-    pub freight_benefit_usd: f64,
+    /// Σ over those people of the hours one trip to market saves.
+    pub people_hours_saved: f64,
+    /// Marketed farm output of the cells whose time drops, t a year.
+    pub marketed_t: f64,
+    /// Σ over that output of the hours one trip saves, t·h.
+    pub marketed_t_hours_saved: f64,
     /// Expected extra forest loss over the horizon, ha.
     pub forest_loss_ha: f64,
     pub loss_in_conservation_ha: f64,
@@ -46,8 +54,9 @@ impl Effects {
         Effects {
             cells_improved: self.cells_improved.saturating_sub(o.cells_improved),
             people_served: self.people_served - o.people_served,
-            time_benefit_usd: self.time_benefit_usd - o.time_benefit_usd,
-            freight_benefit_usd: self.freight_benefit_usd - o.freight_benefit_usd,
+            people_hours_saved: self.people_hours_saved - o.people_hours_saved,
+            marketed_t: self.marketed_t - o.marketed_t,
+            marketed_t_hours_saved: self.marketed_t_hours_saved - o.marketed_t_hours_saved,
             forest_loss_ha: self.forest_loss_ha - o.forest_loss_ha,
             loss_in_conservation_ha: self.loss_in_conservation_ha - o.loss_in_conservation_ha,
             loss_in_halo_ha: self.loss_in_halo_ha - o.loss_in_halo_ha,
@@ -63,7 +72,8 @@ impl Effects {
 pub(super) struct CellValues {
     pub(super) ha: f64,
     pub(super) people_per_farm_ha: f64,
-    pub(super) farm_output_t_per_ha: f64,
+    /// The marketed part of the farm output, t/ha/yr.
+    pub(super) marketed_t_per_ha: f64,
     /// Carbon density where the carbon raster has a gap or there is none.
     pub(super) default_carbon_tc_per_ha: f32,
 }
@@ -73,7 +83,7 @@ impl CellValues {
         CellValues {
             ha: inp.grid.cell_area_ha(),
             people_per_farm_ha: p.people_per_farm_ha,
-            farm_output_t_per_ha: p.farm_output_t_per_ha,
+            marketed_t_per_ha: p.farm_output_t_per_ha * p.marketed_share,
             default_carbon_tc_per_ha: default_carbon as f32,
         }
     }
@@ -108,14 +118,14 @@ impl CellValues {
         }
     }
 
-    /// Farm output of cell `i`, tonnes a year (0 outside the area of
-    /// interest).
+    /// Marketed farm output of cell `i`, tonnes a year (0 outside the
+    /// area of interest).
     #[inline]
-    pub(super) fn output_t(&self, inp: &Inputs, i: usize) -> f32 {
+    pub(super) fn marketed_t(&self, inp: &Inputs, i: usize) -> f32 {
         if inp.aoi_mask[i] == 0 {
             0.0
         } else {
-            (Self::farm_share(inp, i) * self.ha * self.farm_output_t_per_ha) as f32
+            (Self::farm_share(inp, i) * self.ha * self.marketed_t_per_ha) as f32
         }
     }
 
@@ -387,19 +397,15 @@ impl<'a> Appraiser<'a> {
             let t_old = self.access.travel_min[i];
             let t_old = if t_old.is_finite() { t_old } else { cap };
             let people = self.cells.people(inp, i) as f64;
-            let output_t = self.cells.output_t(inp, i) as f64;
+            let marketed_t = self.cells.marketed_t(inp, i) as f64;
             for (o, t) in out.iter_mut().zip(&ts) {
                 let Some(t_new) = *t else { continue };
                 let dt_h = ((t_old - t_new).max(0.0) as f64) / 60.0;
                 o.cells_improved += 1;
                 o.people_served += people;
-                // A round trip saves the time twice.
-                o.time_benefit_usd += 2.0
-                    * dt_h
-                    * people
-                    * self.p.trips_per_person_year
-                    * self.p.value_of_time_usd_per_hour;
-                o.freight_benefit_usd += dt_h * output_t * self.p.transport_usd_per_tonne_hour;
+                o.people_hours_saved += dt_h * people;
+                o.marketed_t += marketed_t;
+                o.marketed_t_hours_saved += dt_h * marketed_t;
             }
             if !self.can_lose_forest(i) {
                 continue;
@@ -465,13 +471,41 @@ impl<'a> Appraiser<'a> {
         }
     }
 
-    pub(super) fn voc(&self, c: RoadClass) -> f64 {
-        match c {
-            RoadClass::Track => self.p.voc_track_usd_per_km,
-            RoadClass::Tertiary => self.p.voc_tertiary_usd_per_km,
-            RoadClass::Secondary => self.p.voc_secondary_usd_per_km,
-            RoadClass::Primary => self.p.voc_primary_usd_per_km,
+    /// The tCO2 a change in travel times emits through its extra forest
+    /// loss, year by year after the works (index 0: the first year), over
+    /// the horizon: each forest cell loses (1-p)^(t-1) p of its forest in
+    /// year t at its new annual chance p, less what it loses at today's.
+    /// The years add up to `Effects::tco2` of the same change.
+    pub fn tco2_by_year(&self, delta: &[(u32, f32)]) -> Vec<f64> {
+        let (inp, risk) = (self.inp, self.risk);
+        let h = self.econ.horizon_years as usize;
+        let ha = inp.grid.cell_area_ha();
+        let mut out = vec![0.0; h];
+        for &(c, t_new) in delta {
+            let i = c as usize;
+            if inp.aoi_mask[i] == 0 || !self.can_lose_forest(i) {
+                continue;
+            }
+            let p_old = risk.annual_p[i] as f64;
+            let p_new = risk
+                .model
+                .annual_p_at(&risk.drivers, i, t_new, risk.travel_cap);
+            let co2 =
+                inp.forest[i] as f64 * ha * self.cells.carbon_tc_per_ha(inp, i) as f64 * CO2_PER_C;
+            let (mut keep_old, mut keep_new) = (1.0, 1.0);
+            for y in out.iter_mut() {
+                *y += co2 * (keep_new * p_new - keep_old * p_old);
+                keep_old *= 1.0 - p_old;
+                keep_new *= 1.0 - p_new;
+            }
         }
+        out
+    }
+
+    /// The road-user cost model of upgrading a segment of class `c`.
+    pub fn user_costs(&self, c: RoadClass) -> red::UserCosts {
+        let (_, to_kmh) = self.target_kmh(c);
+        red::UserCosts::new(self.p, c, self.speeds.speed_kmh(c), c.upgraded(), to_kmh)
     }
 
     pub fn terrain_factor(&self, mean_slope_deg: f64) -> f64 {
@@ -502,24 +536,29 @@ impl<'a> Appraiser<'a> {
         let new_class = s.class.upgraded().unwrap_or(RoadClass::Primary);
         let extra_maint =
             (len * (self.maintenance(new_class) - self.maintenance(s.class))).max(0.0);
-        let voc_new = match s.class.upgraded() {
-            Some(u) => self.voc(u),
-            None => self.p.voc_primary_upgraded_usd_per_km,
+        let costs = self.user_costs(s.class);
+        let traffic = match s.aadt {
+            Some(q) => costs.counted(q, len, &eff),
+            None => costs.modelled(&eff),
         };
-        let voc_benefit =
-            s.aadt.unwrap_or(0.0) * 365.0 * len * (self.voc(s.class) - voc_new).max(0.0);
-        let annual = eff.time_benefit_usd + eff.freight_benefit_usd + voc_benefit;
+        let (per_person_hour, per_tonne_hour) = costs.per_hour_saved();
+        let annual = traffic.benefit_year1_usd;
         let h = e.horizon_years;
-        let mut flows = vec![-cost];
-        flows.extend(std::iter::repeat_n(annual - extra_maint, h as usize));
-        let npv_econ = npv(&flows, e.discount_rate);
-        let pv_benefit = pv_annuity(annual, e.discount_rate, h);
-        let pv_costs = cost + pv_annuity(extra_maint, e.discount_rate, h);
-        let bcr = if pv_costs > 0.0 {
-            pv_benefit / pv_costs
-        } else {
-            0.0
-        };
+        let ap = red::appraise(
+            cost,
+            annual,
+            self.p.traffic_growth,
+            extra_maint,
+            h,
+            e.discount_rate,
+        );
+        let npv_econ = ap.npv_usd;
+        let pv_benefit = ap.pv_benefit_usd;
+        let bcr = ap.bcr.unwrap_or(0.0);
+        let (switch_cost_econ, switch_benefit_econ) =
+            red::switching_values(pv_benefit, ap.pv_cost_usd, 0.0);
+        let (switch_cost_net, switch_benefit_net) =
+            red::switching_values(pv_benefit, ap.pv_cost_usd, -eff.carbon_cost_pv_usd);
         let npv_net = npv_econ - eff.carbon_cost_pv_usd;
         let intensity = (pv_benefit > 0.0).then(|| eff.forest_loss_ha / (pv_benefit / 1e6));
         let halo_km = self.halo.distance_m / 1000.0;
@@ -558,12 +597,21 @@ impl<'a> Appraiser<'a> {
             aadt: s.aadt,
             cost_usd: cost,
             extra_maintenance_usd_per_year: extra_maint,
-            voc_benefit_usd: voc_benefit,
+            aadt_source: traffic.source,
+            aadt_normal: traffic.aadt_normal,
+            aadt_generated: traffic.aadt_generated,
             annual_benefit_usd: annual,
+            producer_surplus_usd: traffic.producer_surplus_usd,
+            benefit_per_person_hour_usd: per_person_hour,
+            benefit_per_tonne_hour_usd: per_tonne_hour,
             pv_benefit_usd: pv_benefit,
             npv_econ_usd: npv_econ,
             bcr,
-            eirr: irr(&flows),
+            eirr: ap.eirr,
+            switch_cost_econ_pct: switch_cost_econ,
+            switch_benefit_econ_pct: switch_benefit_econ,
+            switch_cost_net_pct: switch_cost_net,
+            switch_benefit_net_pct: switch_benefit_net,
             effects: eff,
             npv_net_usd: npv_net,
             intensity_ha_per_musd: intensity,

@@ -17,6 +17,7 @@ mod classify;
 mod frontier;
 mod leave_one_out;
 mod portfolio;
+pub mod red;
 mod segments;
 
 pub use appraise::{gate_for, upgrade_jobs, Appraiser, Effects};
@@ -48,15 +49,41 @@ pub struct ScoredSegment {
     pub upgrade_to: String,
     pub length_km: f64,
     pub mean_slope_deg: f64,
+    /// The counted traffic (`[roads] aadt_field`), motor vehicles a day.
     pub aadt: Option<f64>,
     pub cost_usd: f64,
     pub extra_maintenance_usd_per_year: f64,
-    pub voc_benefit_usd: f64,
+    /// Where the traffic comes from: counted, or modelled from the people
+    /// and marketed output whose way to market the upgrade makes faster.
+    pub aadt_source: red::TrafficSource,
+    /// Motor vehicles a day in the first year: normal traffic and the
+    /// traffic the upgrade generates.
+    pub aadt_normal: f64,
+    pub aadt_generated: f64,
+    /// Road-user benefit (RED consumer surplus, plus the producer surplus
+    /// under that method) in the first year after the works, US$; it grows
+    /// with the traffic.
     pub annual_benefit_usd: f64,
+    /// The producer-surplus part of it (0 under the consumer-surplus
+    /// method), US$.
+    pub producer_surplus_usd: f64,
+    /// The first year's benefit per person-hour and per tonne-hour that
+    /// modelled users save (how a set of upgrades is valued together).
+    #[serde(skip)]
+    pub benefit_per_person_hour_usd: f64,
+    #[serde(skip)]
+    pub benefit_per_tonne_hour_usd: f64,
     pub pv_benefit_usd: f64,
     pub npv_econ_usd: f64,
     pub bcr: f64,
     pub eirr: Option<f64>,
+    /// Switching values: the % rise in cost, and the % fall in benefit, at
+    /// which NPV_econ (and NPV_net, the carbon cost held) reaches zero; none
+    /// where it is at or below zero already.
+    pub switch_cost_econ_pct: Option<f64>,
+    pub switch_benefit_econ_pct: Option<f64>,
+    pub switch_cost_net_pct: Option<f64>,
+    pub switch_benefit_net_pct: Option<f64>,
     #[serde(flatten)]
     pub effects: Effects,
     pub npv_net_usd: f64,
@@ -80,6 +107,9 @@ pub struct RoadsResult {
     pub portfolio: Portfolio,
     /// The efficiency frontier of road portfolios by budget.
     pub frontier: Vec<FrontierPoint>,
+    /// What a planner should check (modelled traffic above the low-volume
+    /// band on small roads).
+    pub warnings: Vec<String>,
 }
 
 /// Score every segment, rank, and choose the portfolio.
@@ -89,6 +119,7 @@ pub fn score(a: &Appraiser, bar: &ProgressBar) -> Result<RoadsResult> {
     let jobs = upgrade_jobs(a, &segs);
     let mut scored = appraise_all(a, &segs, &jobs, bar);
     rank(&mut scored);
+    let warnings = traffic_warnings(&scored, a.p.low_volume_aadt);
     // The portfolio's joint re-check takes a while on real networks: say so
     // rather than leave the finished bar standing still.
     bar.set_message("portfolio re-check");
@@ -102,5 +133,43 @@ pub fn score(a: &Appraiser, bar: &ProgressBar) -> Result<RoadsResult> {
         scored,
         portfolio,
         frontier,
+        warnings,
     })
+}
+
+/// A modelled traffic above the low-volume band on a track or tertiary
+/// road: the trips behind it deserve a look (a count, or the trip rates).
+/// Five segments by name, then a count.
+fn traffic_warnings(scored: &[ScoredSegment], low_volume_aadt: f64) -> Vec<String> {
+    let high: Vec<&ScoredSegment> = scored
+        .iter()
+        .filter(|s| {
+            s.aadt_source == red::TrafficSource::Modelled
+                && matches!(s.class_from, RoadClass::Track | RoadClass::Tertiary)
+                && s.aadt_normal > low_volume_aadt
+        })
+        .collect();
+    let mut out: Vec<String> = high
+        .iter()
+        .take(5)
+        .map(|s| {
+            format!(
+                "road segment {}{} ({}): modelled traffic of {:.0} vehicles a day is above the low-volume band of {:.0} (road_upgrades.low_volume_aadt) for a {} road; check it against a count (an `aadt` field) or the trip rates (road_upgrades.trips_per_household_week)",
+                s.id,
+                s.name.as_deref().map(|n| format!(" '{n}'")).unwrap_or_default(),
+                s.class_from.as_str(),
+                s.aadt_normal,
+                low_volume_aadt,
+                s.class_from.as_str()
+            )
+        })
+        .collect();
+    if high.len() > 5 {
+        out.push(format!(
+            "{} more track or tertiary road segments have a modelled traffic above {:.0} vehicles a day (roads.csv: aadt_normal)",
+            high.len() - 5,
+            low_volume_aadt
+        ));
+    }
+    out
 }

@@ -6,7 +6,6 @@
 use serde::Serialize;
 
 use super::*;
-use crate::cashflow::pv_annuity;
 use crate::error::Result;
 use crate::solve::knapsack;
 
@@ -43,11 +42,20 @@ pub struct Portfolio {
     pub npv_net_sum_of_singles_usd: f64,
     /// NPV_net of the chosen set upgraded together.
     pub npv_net_joint_usd: f64,
+    /// The first year's road-user benefit (it grows with the traffic).
     pub annual_benefit_sum_of_singles_usd: f64,
     pub annual_benefit_joint_usd: f64,
     /// Extra yearly maintenance of the chosen segments' upgrades.
     pub extra_maintenance_usd_per_year: f64,
     pub forest_loss_joint_ha: f64,
+    /// tCO2 the chosen set's extra forest loss emits over the horizon after
+    /// the works.
+    pub tco2_joint: f64,
+    /// The same tonnes by year after the works (index 0: the first year),
+    /// as the finance ledger places them.
+    pub tco2_by_year_after_opening: Vec<f64>,
+    /// Traffic, and so the benefit, grows by this a year.
+    pub traffic_growth: f64,
     /// Re-selections made because upgrades interact.
     pub iterations: u32,
     pub note: String,
@@ -81,12 +89,7 @@ pub(super) fn choose_portfolio(
         .map(|(s, e)| if *e { s.npv_net_usd } else { 0.0 })
         .collect();
     let joint = |set: &[usize]| a.effects(&upgrade_together(a, set, jobs));
-    // Yearly benefit of a set (or of an item's marginal effects): time and
-    // freight from the effects, vehicle operating costs segment by segment.
-    let annual_of = |set: &[usize], eff: &Effects| -> f64 {
-        let voc: f64 = set.iter().map(|&i| scored[i].voc_benefit_usd).sum();
-        eff.time_benefit_usd + eff.freight_benefit_usd + voc
-    };
+    let annual_of = |set: &[usize], eff: &Effects| annual_benefit(scored, set, eff);
     let net_of = |set: &[usize], eff: &Effects| -> f64 {
         let e = a.econ;
         let cost: f64 = set.iter().map(|&i| scored[i].cost_usd).sum();
@@ -94,12 +97,16 @@ pub(super) fn choose_portfolio(
             .iter()
             .map(|&i| scored[i].extra_maintenance_usd_per_year)
             .sum();
-        -cost
-            + pv_annuity(
-                annual_of(set, eff) - maint,
-                e.discount_rate,
-                e.horizon_years,
-            )
+        let growth = a.p.traffic_growth;
+        red::appraise(
+            cost,
+            annual_of(set, eff),
+            growth,
+            maint,
+            e.horizon_years,
+            e.discount_rate,
+        )
+        .npv_usd
             - eff.carbon_cost_pv_usd
     };
     let mut chosen = select_within_budget(&values, &costs, budget)?;
@@ -163,6 +170,11 @@ pub(super) fn choose_portfolio(
         _ => joint(&set),
     };
     let annual = annual_of(&set, &eff);
+    let tco2_by_year = if set.is_empty() {
+        Vec::new()
+    } else {
+        a.tco2_by_year(&upgrade_together(a, &set, jobs))
+    };
     let portfolio = Portfolio {
         budget_usd: budget,
         npv_net_first_solve_usd: first_solve,
@@ -181,6 +193,9 @@ pub(super) fn choose_portfolio(
             .map(|&i| scored[i].extra_maintenance_usd_per_year)
             .sum(),
         forest_loss_joint_ha: eff.forest_loss_ha,
+        tco2_joint: eff.tco2,
+        tco2_by_year_after_opening: tco2_by_year,
+        traffic_growth: a.p.traffic_growth,
         iterations,
         note,
     };
@@ -188,6 +203,52 @@ pub(super) fn choose_portfolio(
         scored[i].in_portfolio = true;
     }
     Ok(portfolio)
+}
+
+/// The first year's road-user benefit of a set of upgrades with joint
+/// `eff`ects: segments with counted traffic keep their own benefit (their
+/// counted vehicles drive them whatever else is built); the hours the
+/// modelled users save together are valued at the chosen segments' rates,
+/// weighted by the hours each saves alone (one segment: its own rate, so a
+/// set of one gives the segment's own figure).
+pub(super) fn annual_benefit(scored: &[ScoredSegment], set: &[usize], eff: &Effects) -> f64 {
+    let mut counted = 0.0;
+    let (mut people_hours, mut tonne_hours) = (eff.people_hours_saved, eff.marketed_t_hours_saved);
+    let (mut wp, mut ph) = (0.0, 0.0);
+    let (mut wt, mut th) = (0.0, 0.0);
+    let (mut rp, mut rt, mut n) = (0.0, 0.0, 0.0);
+    for &i in set {
+        let s = &scored[i];
+        if s.aadt_source == red::TrafficSource::Counted {
+            counted += s.annual_benefit_usd - s.producer_surplus_usd;
+            people_hours -= s.effects.people_hours_saved;
+            // Under the producer-surplus method a counted segment's output
+            // is still valued by the hours it saves, at that rate.
+            if s.producer_surplus_usd == 0.0 {
+                tonne_hours -= s.effects.marketed_t_hours_saved;
+            }
+            continue;
+        }
+        wp += s.benefit_per_person_hour_usd * s.effects.people_hours_saved;
+        ph += s.effects.people_hours_saved;
+        wt += s.benefit_per_tonne_hour_usd * s.effects.marketed_t_hours_saved;
+        th += s.effects.marketed_t_hours_saved;
+        rp += s.benefit_per_person_hour_usd;
+        rt += s.benefit_per_tonne_hour_usd;
+        n += 1.0;
+    }
+    let rate = |w: f64, h: f64, plain: f64| {
+        if h > 0.0 {
+            w / h
+        } else if n > 0.0 {
+            plain / n
+        } else {
+            0.0
+        }
+    };
+    let per_person = rate(wp, ph, rp);
+    let per_tonne = rate(wt, th, rt);
+    counted + per_person * people_hours.max(0.0) + per_tonne * tonne_hours.max(0.0)
 }
 
 #[cfg(test)]

@@ -68,7 +68,8 @@ def run(results, work):
             f = {k: float(v) for k, v in r.items()}
             cost = sum(v for k, v in f.items() if k.endswith("_cost_usd"))
             benefit = (f["roads_benefit_usd"] + f["parcels_net_revenue_usd"]
-                       + price * (f["parcels_tco2"] + f["conservation_avoided_tco2"]))
+                       + price * (f["parcels_tco2"] + f["conservation_avoided_tco2"]
+                                  - f["roads_emitted_tco2"]))
             net.append(benefit - cost)
         fin = summary["finance"]
         # greenhalo's flows are at the end of years 1..H; numpy-financial's
@@ -78,6 +79,37 @@ def run(results, work):
         assert close(fin["npv_usd"], ref_npv, 1e-9), f"NPV {fin['npv_usd']} vs numpy-financial {ref_npv}"
         assert close(fin["irr"], ref_irr, 1e-6), f"IRR {fin['irr']} vs numpy-financial {ref_irr}"
         return f"(NPV US${ref_npv:,.2f}, IRR {ref_irr:.6f})"
+
+    def road_appraisals():
+        # Each segment's appraisal rebuilt from its published figures: the
+        # works in year 0, then the first year's road-user benefit growing
+        # with the traffic, less the extra maintenance, for H years.
+        segs = rows(os.path.join(out, "roads.csv"))
+        ru = cfg["road_upgrades"]
+        r, H, g = econ["discount_rate"], econ["horizon_years"], ru["traffic_growth"]
+        worst, n_irr = 0.0, 0
+        for s in segs:
+            b1, m, cost = (float(s["annual_benefit_usd"]), float(s["extra_maintenance_usd_per_year"]),
+                           float(s["cost_usd"]))
+            flows = [-cost] + [b1 * (1 + g) ** (t - 1) - m for t in range(1, H + 1)]
+            ref = npf.npv(r, flows)
+            got = float(s["npv_econ_usd"])
+            assert close(got, ref, 1e-9), f"segment {s['id']}: NPV {got} vs numpy-financial {ref}"
+            worst = max(worst, abs(got - ref) / max(abs(ref), 1.0))
+            if s["eirr"] not in ("", None):
+                ref_irr = npf.irr(flows)
+                assert abs(float(s["eirr"]) - ref_irr) < 1e-6, f"segment {s['id']}: EIRR {s['eirr']} vs {ref_irr}"
+                n_irr += 1
+            # Switching values: the NPV at that cost rise (benefit fall) is 0.
+            pv_b = npf.npv(r, [0.0] + [b1 * (1 + g) ** (t - 1) for t in range(1, H + 1)])
+            pv_c = cost + npf.npv(r, [0.0] + [m] * H)
+            if s["switch_cost_econ_pct"] not in ("", None):
+                up = float(s["switch_cost_econ_pct"]) / 100
+                assert abs(pv_b - pv_c * (1 + up)) <= 1e-6 * pv_b, f"segment {s['id']}: cost switching value"
+            if s["switch_benefit_econ_pct"] not in ("", None):
+                down = float(s["switch_benefit_econ_pct"]) / 100
+                assert abs(pv_b * (1 - down) - pv_c) <= 1e-6 * pv_b, f"segment {s['id']}: benefit switching value"
+        return f"({len(segs)} segments, {n_irr} EIRRs, worst NPV difference {worst:.1e})"
 
     def road_portfolio():
         segs = rows(os.path.join(out, "roads.csv"))
@@ -187,6 +219,7 @@ def run(results, work):
 
     results.run("plan_npv_irr_numpy_financial", npv_irr)
     results.run("plan_capital_stack_highs", capital_lp)
+    results.run("plan_road_appraisals_numpy_financial", road_appraisals)
     results.run("plan_road_portfolio_highs", road_portfolio)
     results.run("plan_parcel_selection_highs", parcel_selection)
     results.run("plan_conservation_lp_highs", funding_lp)
