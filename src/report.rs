@@ -734,21 +734,17 @@ fn assumptions_table(cfg: &LandscapeConfig) -> String {
     out
 }
 
-/// Switching values in words: "cost +45% or benefit −31%"; "–" where the
-/// NPV is at or below zero already.
+/// Switching values, compact: "+45% / −31%" (the rise in cost / the fall
+/// in benefit that brings the NPV to zero); "–" for either where there is
+/// none (the NPV is at or below zero already).
 fn switching(cost_rise_pct: Option<f64>, benefit_fall_pct: Option<f64>) -> String {
     match (cost_rise_pct, benefit_fall_pct) {
         (None, None) => "–".into(),
-        (c, b) => {
-            let mut parts = Vec::new();
-            if let Some(c) = c {
-                parts.push(format!("cost +{}%", fmt_int(c)));
-            }
-            if let Some(b) = b {
-                parts.push(format!("benefit −{}%", fmt_int(b)));
-            }
-            parts.join(" or ")
-        }
+        (c, b) => format!(
+            "+{}% / −{}%",
+            c.map(fmt_int).unwrap_or_else(|| "–".into()),
+            b.map(fmt_int).unwrap_or_else(|| "–".into())
+        ),
     }
 }
 
@@ -950,7 +946,7 @@ pub fn html(
         }
         let body: String = rows.iter().map(|s| row(s)).collect();
         format!(
-            "<div class=\"wide\"><table class=\"roads\"><tr><th title=\"Pareto layer: 1 = no other segment has both more economic benefit and less forest loss\">layer</th><th>name</th><th>id</th><th>upgrade</th><th>km</th><th title=\"motor vehicles a day in the first year: normal + generated; counted from the aadt field or modelled from the people the upgrade serves\">veh/day</th><th>cost</th><th>NPV econ</th><th>BCR</th><th>EIRR</th><th title=\"switching values: the rise in cost, or the fall in benefit, that brings NPV net to zero\">NPV net is 0 at</th><th>forest loss ha</th><th>NPV net</th><th>class</th><th>why</th></tr>{body}</table></div>"
+            "<div class=\"wide\"><table class=\"roads\"><tr><th title=\"Pareto layer: 1 = no other segment has both more economic benefit and less forest loss\">layer</th><th>name</th><th>id</th><th>upgrade</th><th>km</th><th title=\"motor vehicles a day in the first year: normal + generated; counted from the aadt field or modelled from the people the upgrade serves\">veh/day</th><th>cost</th><th>NPV econ</th><th>BCR</th><th>EIRR</th><th title=\"switching values: the rise in cost / the fall in benefit that brings NPV net to zero\">NPV net 0 at cost / benefit</th><th>forest loss ha</th><th>NPV net</th><th>class</th><th>why</th></tr>{body}</table></div>"
         )
     };
     let portfolio_table = table(
