@@ -1703,6 +1703,11 @@ pub struct FinanceParams {
     pub sd_costs: f64,
     pub sd_carbon_price: f64,
     pub sd_discount_rate: f64,
+    /// Spread of the road traffic, and so of the road-user benefits
+    /// (standard deviation of the log): traffic forecasts for half of road
+    /// projects miss by more than 20% (Flyvbjerg, Skamris Holm and Buhl
+    /// 2005); greenhalo's modelled traffic is no better.
+    pub sd_road_traffic: f64,
     /// The capital continuum. Commercial investors accept at most this
     /// chance of a line earning less than their hurdle rate
     /// (`transitions.hurdle_rate`), counted as their loss.
@@ -1730,6 +1735,7 @@ impl Default for FinanceParams {
             sd_yields: 0.15,
             sd_costs: 0.15,
             sd_carbon_price: 0.35,
+            sd_road_traffic: 0.3,
             sd_discount_rate: 0.02,
             commercial_max_loss_probability: 0.10,
             concessional_rate: 0.03,
@@ -1772,6 +1778,7 @@ const FINANCE_RANGES: &[Setting] = &[
     num("finance.sd_yields", Ge(0.0), Le(2.0), "sd of log"),
     num("finance.sd_costs", Ge(0.0), Le(2.0), "sd of log"),
     num("finance.sd_carbon_price", Ge(0.0), Le(2.0), "sd of log"),
+    num("finance.sd_road_traffic", Ge(0.0), Le(2.0), "sd of log"),
     num("finance.sd_discount_rate", Ge(0.0), Le(0.5), "sd"),
     num(
         "finance.commercial_max_loss_probability",
@@ -2546,6 +2553,10 @@ pub const DEFAULT_SOURCES: &[(&str, &str)] = &[
         "Illustrative sources of the pilot's kind (replace with the landscape's own)",
     ),
     ("conservation_funding", "SPEC and greenhalo defaults"),
+    (
+        "finance.sd_road_traffic",
+        "Flyvbjerg, Skamris Holm & Buhl 2005 (JAPA 71:131): half of road traffic forecasts miss by more than 20%",
+    ),
     ("finance", "SPEC defaults"),
     ("landcover", "greenhalo default classes"),
     ("seed", "greenhalo default"),

@@ -128,7 +128,7 @@ impl Streams {
             .collect();
         let benefit: Vec<f64> = (0..h)
             .map(|t| {
-                self.roads_benefit[t]
+                m.road_traffic * self.roads_benefit[t]
                     + m.prices * m.yields * self.parcels_revenue[t]
                     + m.carbon_price
                         * (self.parcels_tco2[t] + self.conservation_tco2[t] - self.roads_tco2[t])
@@ -148,6 +148,8 @@ pub struct Multipliers {
     /// US$ per tCO2.
     pub carbon_price: f64,
     pub discount_rate: f64,
+    /// Road traffic, and so road-user benefits, x base.
+    pub road_traffic: f64,
 }
 
 impl Multipliers {
@@ -159,6 +161,7 @@ impl Multipliers {
             costs: 1.0,
             carbon_price: e.carbon_price_usd_per_tco2,
             discount_rate: e.discount_rate,
+            road_traffic: 1.0,
         }
     }
 }
@@ -273,7 +276,7 @@ pub fn sensitivity(s: &Streams, fp: &FinanceParams, e: &Economics) -> Vec<Sensit
     };
     let cp = e.carbon_price_usd_per_tco2;
     let (cl, ch) = ln(fp.sd_carbon_price);
-    let factors: [Factor; 5] = [
+    let factors: [Factor; 6] = [
         ("prices", "x base", 1.0, ln(fp.sd_prices), |m, v| {
             m.prices = v
         }),
@@ -281,6 +284,13 @@ pub fn sensitivity(s: &Streams, fp: &FinanceParams, e: &Economics) -> Vec<Sensit
             m.yields = v
         }),
         ("costs", "x base", 1.0, ln(fp.sd_costs), |m, v| m.costs = v),
+        (
+            "road traffic",
+            "x base",
+            1.0,
+            ln(fp.sd_road_traffic),
+            |m, v| m.road_traffic = v,
+        ),
         (
             "carbon price",
             "US$/tCO2",
@@ -886,12 +896,15 @@ pub fn draw(fp: &FinanceParams, e: &Economics, seed: u64, k: usize) -> Multiplie
     let yields = ln(fp.sd_yields).sample(&mut rng);
     let costs = ln(fp.sd_costs).sample(&mut rng);
     let carbon = ln(fp.sd_carbon_price).sample(&mut rng);
+    let discount_rate = dr.sample(&mut rng).max(0.0);
+    let road_traffic = ln(fp.sd_road_traffic).sample(&mut rng);
     Multipliers {
         prices,
         yields,
         costs,
         carbon_price: e.carbon_price_usd_per_tco2 * carbon,
-        discount_rate: dr.sample(&mut rng).max(0.0),
+        discount_rate,
+        road_traffic,
     }
 }
 
@@ -1221,6 +1234,39 @@ mod tests {
         let net = [0.0, -100.0, 80.0, 80.0];
         assert!((d.npv_usd_high - npv(&net, 0.1 + Z90 * 0.02)).abs() < 1e-9);
         assert!(d.npv_usd_low > d.npv_usd_high);
+    }
+
+    /// Road traffic moves the road-user benefits alone, at the P10 and P90
+    /// of its log-normal, and the roads' emissions are netted from the
+    /// carbon at the carbon price.
+    #[test]
+    fn road_traffic_moves_the_road_benefits_and_road_carbon_is_netted() {
+        // Roads: 100 spent in year 1, 40 of benefit a year in years 2-3,
+        // and 2 tCO2 emitted in year 2 by the forest loss they invite.
+        let mut s = Streams::new(3);
+        s.roads_cost[1] = 100.0;
+        s.roads_benefit[2] = 40.0;
+        s.roads_benefit[3] = 40.0;
+        s.roads_tco2[2] = 2.0;
+        let e = Economics {
+            horizon_years: 3,
+            discount_rate: 0.1,
+            carbon_price_usd_per_tco2: 5.0,
+            ..Economics::default()
+        };
+        let fp = FinanceParams {
+            sd_road_traffic: 0.3,
+            ..FinanceParams::default()
+        };
+        let (c, b) = s.flows(&Multipliers::base(&e));
+        assert_eq!(c, vec![0.0, 100.0, 0.0, 0.0]);
+        assert_eq!(b, vec![0.0, 0.0, 40.0 - 10.0, 40.0]);
+        let t = sensitivity(&s, &fp, &e);
+        let r = t.iter().find(|x| x.factor == "road traffic").unwrap();
+        let (lo, hi) = ((-0.045f64 - Z90 * 0.3).exp(), (-0.045f64 + Z90 * 0.3).exp());
+        assert!((r.low - lo).abs() < 1e-12 && (r.high - hi).abs() < 1e-12);
+        assert!((r.return_multiple_low - (80.0 * lo - 10.0) / 100.0).abs() < 1e-12);
+        assert!((r.return_multiple_high - (80.0 * hi - 10.0) / 100.0).abs() < 1e-12);
     }
 
     #[test]

@@ -1221,7 +1221,7 @@ table.roads td {{ white-space: nowrap; }} table.roads td:nth-child(2), table.roa
 <p>The pilot's published headline figures and this plan's, with the settings and inputs behind each difference.</p>
 <div class="wide"><table><tr><th>figure</th><th>pilot</th><th>this plan</th><th>this plan / pilot</th><th>why they differ</th></tr>{pilot_rows}</table></div>
 <h3>Uncertainty</h3>
-<p>{draws} draws of prices, yields, costs, carbon price and discount rate (seed {seed}). The plan loses money (NPV below zero) in {p_neg:.1}% of draws; NPV P10 / P50 / P90: {npv10} / {npv50} / {npv90}.</p>
+<p>{draws} draws of prices, yields, costs, carbon price, discount rate and road traffic (seed {seed}). The plan loses money (NPV below zero) in {p_neg:.1}% of draws; NPV P10 / P50 / P90: {npv10} / {npv50} / {npv90}.</p>
 <div class="charts"><div>{hist}</div><div>{npv_hist}</div></div>
 <h3>Sensitivity</h3>
 <p>Each factor alone at the 10th and 90th percentile of its Monte Carlo spread, every other at its base value (orange: the low value; purple: the high value). The discount rate moves the NPV only: the return multiple is undiscounted.</p>
