@@ -1052,9 +1052,8 @@ pub fn pilot_comparison(
     let m = |v: f64| format!("US${} M", fmt_int(v / 1e6));
     let s = &f.streams;
     let total = |v: &Vec<f64>| v.iter().sum::<f64>();
-    let carbon = f.carbon_price_usd_per_tco2
-        * (total(&s.parcels_tco2) + total(&s.conservation_tco2) - total(&s.roads_tco2));
     let (cash, non_cash) = f.returns_cash_and_not();
+    let carbon = cash - total(&s.parcels_revenue);
     let funded_km2: f64 = funding
         .areas
         .iter()

@@ -220,13 +220,11 @@ pub(super) fn annual_benefit(scored: &[ScoredSegment], set: &[usize], eff: &Effe
     for &i in set {
         let s = &scored[i];
         if s.aadt_source == red::TrafficSource::Counted {
-            counted += s.annual_benefit_usd - s.producer_surplus_usd;
+            // Its whole figure (producer surplus included), and its own
+            // hours taken out of what the modelled segments share.
+            counted += s.annual_benefit_usd;
             people_hours -= s.effects.people_hours_saved;
-            // Under the producer-surplus method a counted segment's output
-            // is still valued by the hours it saves, at that rate.
-            if s.producer_surplus_usd == 0.0 {
-                tonne_hours -= s.effects.marketed_t_hours_saved;
-            }
+            tonne_hours -= s.effects.marketed_t_hours_saved;
             continue;
         }
         wp += s.benefit_per_person_hour_usd * s.effects.people_hours_saved;

@@ -303,7 +303,7 @@ impl UserCosts {
         let (mut generated, mut benefit) = (0.0, 0.0);
         for t in &self.types {
             let q = aadt * t.counted_share;
-            let g = generated_trips(q, t.generated_ratio);
+            let g = q * t.generated_ratio;
             generated += g;
             benefit += 365.0 * consumer_surplus(length_km * t.ruc_fall_per_km, q, g);
         }
@@ -325,20 +325,6 @@ impl UserCosts {
             BenefitMethod::ConsumerSurplus => 0.0,
         }
     }
-
-    /// RUC before the upgrade and its fall, US$ per vehicle-km, by type (for
-    /// the report's assumptions and the tests).
-    pub fn ruc_per_km(&self) -> Vec<(f64, f64)> {
-        self.types
-            .iter()
-            .map(|t| (t.ruc_before_per_km, t.ruc_fall_per_km))
-            .collect()
-    }
-}
-
-/// `generated` by a ratio already worked out.
-fn generated_trips(normal: f64, ratio: f64) -> f64 {
-    normal * ratio
 }
 
 #[cfg(test)]
