@@ -63,6 +63,9 @@ pub struct Streams {
     pub parcels_revenue: Vec<f64>,
     /// tCO2 sequestered by transitions each year.
     pub parcels_tco2: Vec<f64>,
+    /// tCO2 of forest loss avoided each year by transitions inside the
+    /// Green Halo (pressure taken off the forest edge).
+    pub parcels_avoided_tco2: Vec<f64>,
     /// tCO2 of avoided loss in conservation areas each year.
     pub conservation_tco2: Vec<f64>,
     /// tCO2 emitted each year by the extra forest loss the road portfolio
@@ -105,6 +108,7 @@ impl Streams {
             roads_benefit: z.clone(),
             parcels_revenue: z.clone(),
             parcels_tco2: z.clone(),
+            parcels_avoided_tco2: z.clone(),
             roads_tco2: z.clone(),
             conservation_tco2: z,
             conservation_by_source: Vec::new(),
@@ -131,7 +135,9 @@ impl Streams {
                 m.road_traffic * self.roads_benefit[t]
                     + m.prices * m.yields * self.parcels_revenue[t]
                     + m.carbon_price
-                        * (self.parcels_tco2[t] + self.conservation_tco2[t] - self.roads_tco2[t])
+                        * (self.parcels_tco2[t] + self.parcels_avoided_tco2[t]
+                            + self.conservation_tco2[t]
+                            - self.roads_tco2[t])
             })
             .collect();
         (cost, benefit)
@@ -356,36 +362,6 @@ pub struct Finance {
     pub carbon_price_usd_per_tco2: f64,
 }
 
-/// The years of phase `k` (0-based) within the horizon.
-fn phase_years(fp: &FinanceParams, h: usize, k: usize) -> Vec<usize> {
-    let starts = fp.phase_start_years;
-    let a = starts[k] as usize;
-    let b = if k < 2 { starts[k + 1] as usize - 1 } else { h };
-    (a.max(1)..=b.min(h)).collect()
-}
-
-/// Each selected parcel's establishment year: its phase's years, spread
-/// evenly in priority (rank) order. Parcels whose phase has no year within
-/// the horizon keep `None` and stay out of the plan's money.
-pub fn establishment_years(parcels: &mut ParcelsResult, fp: &FinanceParams, horizon: u32) {
-    let h = horizon as usize;
-    for k in 0..3 {
-        let years = phase_years(fp, h, k);
-        let mut sel: Vec<usize> = (0..parcels.parcels.len())
-            .filter(|&i| {
-                let p = &parcels.parcels[i];
-                p.selected && p.phase == Some(k as u8 + 1)
-            })
-            .collect();
-        sel.sort_by_key(|&i| parcels.parcels[i].rank);
-        let n = sel.len().max(1);
-        for (j, &i) in sel.iter().enumerate() {
-            parcels.parcels[i].establishment_year =
-                years.get(j * years.len() / n).map(|y| *y as u32);
-        }
-    }
-}
-
 /// Yearly payments of each funding source: the allocation's yearly average
 /// over the horizon, paid in the source's own years (1 to `years`).
 pub fn source_payments(
@@ -413,7 +389,7 @@ pub fn source_payments(
 }
 
 /// Build the ledger from the stages' results (parcels carry their
-/// establishment year, see `establishment_years`).
+/// establishment year, see `parcels::run`).
 pub fn streams(
     portfolio: &Portfolio,
     parcels: &ParcelsResult,
@@ -426,7 +402,7 @@ pub fn streams(
     let h = e.horizon_years as usize;
     let mut s = Streams::new(h);
     // Roads: phase 1, evenly; benefits and maintenance follow each tranche.
-    let p1 = phase_years(fp, h, 0);
+    let [p1, _, _] = crate::parcels::phase_years(fp, e.horizon_years);
     if !p1.is_empty() && portfolio.cost_usd > 0.0 {
         let share = 1.0 / p1.len() as f64;
         for &y in &p1 {
@@ -444,7 +420,9 @@ pub fn streams(
             }
         }
     }
-    // Parcels in their establishment years, by phase and transition line.
+    // Parcels in their establishment years, by phase and transition line;
+    // the same flows `parcels::in_plan` values them by.
+    let avoided_tco2 = crate::parcels::avoided_tco2_per_halo_ha_year(tp, e);
     let mut lines: std::collections::BTreeMap<(u8, String), ParcelLine> = Default::default();
     for p in parcels.parcels.iter().filter(|p| p.selected) {
         let (Some(y), Some(phase)) = (p.establishment_year, p.phase) else {
@@ -456,14 +434,13 @@ pub fn streams(
         let y = y as usize;
         let a = p.stats.area_ha;
         let base = tp.baseline(p.current_use);
-        let m = t.years_to_maturity.max(1) as f64;
-        let net =
-            |age: usize| a * (t.mature_net_revenue_usd_per_ha * (age as f64 / m).min(1.0) - base);
+        let net = |age: usize| a * crate::parcels::net_revenue_per_ha(t, base, age);
         s.parcels_cost[y] += p.investment_usd;
         s.extension_cost[y] += p.investment_usd * fp.extension_share_of_parcels;
         for yr in y + 1..=h {
             s.parcels_revenue[yr] += net(yr - y);
             s.parcels_tco2[yr] += a * t.sequestration_tco2_per_ha_year;
+            s.parcels_avoided_tco2[yr] += a * p.stats.halo_fraction.max(0.0) * avoided_tco2;
         }
         let line = lines
             .entry((phase, p.transition.clone()))
@@ -719,7 +696,6 @@ pub fn capital_stack(
     e: &Economics,
     seed: u64,
 ) -> Result<(Vec<PhaseStack>, Vec<LineStack>)> {
-    let h = s.roads_cost.len() - 1;
     let risks: Vec<(f64, f64, f64)> = s
         .parcel_lines
         .iter()
@@ -727,8 +703,8 @@ pub fn capital_stack(
         .collect();
     let mut out = Vec::new();
     let mut line_out = Vec::new();
-    for k in 0..3 {
-        let years = phase_years(fp, h, k);
+    let phases = crate::parcels::phase_years(fp, e.horizon_years);
+    for (k, years) in phases.iter().enumerate() {
         let sum = |v: &Vec<f64>| years.iter().map(|y| v[*y]).sum::<f64>();
         // The lines with no cash return for investors, by their capital.
         let (mut phil, mut public, mut conc, mut private) = (0.0, 0.0, 0.0, 0.0);
@@ -940,8 +916,8 @@ pub fn monte_carlo(s: &Streams, fp: &FinanceParams, e: &Economics, seed: u64) ->
 }
 
 /// The whole stage: the ledger, its headline, the capital stack, the
-/// Monte Carlo and the sensitivity. Parcels must carry their
-/// establishment years (`establishment_years`).
+/// Monte Carlo and the sensitivity. Parcels carry their establishment
+/// years (`parcels::run`).
 #[allow(clippy::too_many_arguments)]
 pub fn run(
     portfolio: &Portfolio,
@@ -1004,7 +980,8 @@ impl Finance {
         let s = &self.streams;
         let total = |v: &[f64]| v.iter().sum::<f64>();
         let carbon = self.carbon_price_usd_per_tco2
-            * (total(&s.parcels_tco2) + total(&s.conservation_tco2) - total(&s.roads_tco2));
+            * (total(&s.parcels_tco2) + total(&s.parcels_avoided_tco2) + total(&s.conservation_tco2)
+                - total(&s.roads_tco2));
         (total(&s.parcels_revenue) + carbon, total(&s.roads_benefit))
     }
 }

@@ -197,15 +197,15 @@ fn farmland_plan(
     Vec<finance::PilotRow>,
 )> {
     let step = progress.spinner("parcels and conservation funding");
-    let mut p = parcels::run(
+    let p = parcels::run(
         inputs,
         risk,
         &access.travel_min,
         halo,
         &cfg.transitions,
         &cfg.economics,
+        &cfg.finance,
     )?;
-    finance::establishment_years(&mut p, &cfg.finance, cfg.economics.horizon_years);
     clock.lap("parcels");
     let c = conservation::run(inputs, risk, &cfg.conservation_funding, &cfg.economics)?;
     clock.lap("conservation");

@@ -14,7 +14,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::cashflow::{irr, npv};
-use crate::config::{Economics, LandUse, Transition, TransitionParams};
+use crate::config::{Economics, FinanceParams, LandUse, Transition, TransitionParams};
 use crate::error::{Error, Result};
 use crate::halo::Halo;
 use crate::inputs::Inputs;
@@ -52,22 +52,85 @@ pub struct PerHa {
     pub earnings_multiple: Option<f64>,
 }
 
-/// Value per hectare of a transition replacing `baseline` US$/ha/yr.
+/// Value per hectare of a transition replacing `baseline` US$/ha/yr over
+/// the transition's own life (the horizon's length of years after its
+/// establishment), at establishment: the farmer's view.
 pub fn per_ha(t: &Transition, baseline: f64, e: &Economics) -> PerHa {
     let h = e.horizon_years as usize;
-    let ramp = |year: usize| -> f64 {
-        let m = t.years_to_maturity.max(1) as f64;
-        t.mature_net_revenue_usd_per_ha * (year as f64 / m).min(1.0)
-    };
     let mut flows = vec![-t.establishment_usd_per_ha];
-    flows.extend((1..=h).map(|y| ramp(y) - baseline));
+    flows.extend((1..=h).map(|age| net_revenue_per_ha(t, baseline, age)));
     let mut carbon = vec![0.0];
     carbon.extend((1..=h).map(|_| t.sequestration_tco2_per_ha_year * e.carbon_price_usd_per_tco2));
     PerHa {
         private_npv_usd: npv(&flows, e.discount_rate),
         carbon_npv_usd: npv(&carbon, e.discount_rate),
         private_irr: irr(&flows),
-        earnings_multiple: (baseline > 0.0).then(|| ramp(h) / baseline),
+        earnings_multiple: (baseline > 0.0)
+            .then(|| (net_revenue_per_ha(t, baseline, h) + baseline) / baseline),
+    }
+}
+
+/// One hectare's net revenue above the baseline at `age` years after
+/// establishment: the transition's ramp to maturity less what the current
+/// use earned.
+pub fn net_revenue_per_ha(t: &Transition, baseline: f64, age: usize) -> f64 {
+    let m = t.years_to_maturity.max(1) as f64;
+    t.mature_net_revenue_usd_per_ha * (age as f64 / m).min(1.0) - baseline
+}
+
+/// tCO2 of forest loss a hectare of parcel wholly inside the Green Halo
+/// avoids in each year after its transition is established: the
+/// configured loss spared over a whole horizon, spread evenly over its
+/// years.
+pub fn avoided_tco2_per_halo_ha_year(p: &TransitionParams, e: &Economics) -> f64 {
+    p.avoided_loss_ha_per_halo_ha * e.carbon_density_tc_per_ha * CO2_PER_C
+        / e.horizon_years.max(1) as f64
+}
+
+/// A hectare's money in the plan when its transition is established in
+/// plan year `y`: the establishment (and technical assistance) in year y,
+/// the returns from year y+1 to the horizon, each year discounted to year
+/// 0 as the plan's ledger discounts it. The plan's ledger books the same
+/// flows (`finance::streams`), so a selected parcel's value is what the
+/// plan realises from it.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct InPlan {
+    pub private_usd: f64,
+    pub carbon_usd: f64,
+    /// Avoided deforestation of a hectare wholly inside the halo.
+    pub avoided_per_halo_usd: f64,
+    /// Extension and technical assistance (a cost).
+    pub extension_usd: f64,
+}
+
+pub fn in_plan(
+    t: &Transition,
+    baseline: f64,
+    y: usize,
+    p: &TransitionParams,
+    e: &Economics,
+    extension_share: f64,
+) -> InPlan {
+    let h = e.horizon_years as usize;
+    if y > h {
+        return InPlan::default();
+    }
+    let z = vec![0.0; h + 1];
+    let (mut private, mut carbon, mut avoided, mut extension) = (z.clone(), z.clone(), z.clone(), z);
+    private[y] = -t.establishment_usd_per_ha;
+    extension[y] = t.establishment_usd_per_ha * extension_share;
+    let avoided_tco2 = avoided_tco2_per_halo_ha_year(p, e);
+    for yr in y + 1..=h {
+        private[yr] = net_revenue_per_ha(t, baseline, yr - y);
+        carbon[yr] = t.sequestration_tco2_per_ha_year * e.carbon_price_usd_per_tco2;
+        avoided[yr] = avoided_tco2 * e.carbon_price_usd_per_tco2;
+    }
+    let r = e.discount_rate;
+    InPlan {
+        private_usd: npv(&private, r),
+        carbon_usd: npv(&carbon, r),
+        avoided_per_halo_usd: npv(&avoided, r),
+        extension_usd: npv(&extension, r),
     }
 }
 
@@ -83,8 +146,18 @@ pub struct ParcelResult {
     pub private_npv_usd: f64,
     pub carbon_npv_usd: f64,
     pub avoided_deforestation_npv_usd: f64,
+    /// Extension and technical assistance for the parcel, a cost.
+    pub extension_npv_usd: f64,
+    /// Private + carbon + avoided deforestation - extension: the value the
+    /// plan realises from the parcel (present value in year 0, from its
+    /// establishment year to the horizon; for a parcel not selected, at the
+    /// year it would get if added).
     pub total_npv_usd: f64,
     pub investment_usd: f64,
+    /// The farmer's NPV over the transition's own life (the horizon's
+    /// length from establishment), at establishment: decides the
+    /// instrument with `private_irr`, which is over the same life.
+    pub private_npv_life_usd: f64,
     pub private_irr: Option<f64>,
     /// As `PerHa::earnings_multiple`.
     pub earnings_multiple: Option<f64>,
@@ -106,6 +179,12 @@ pub struct ParcelsResult {
     pub investment_usd: f64,
     pub target_met: bool,
     pub note: String,
+    /// Rounds of selection and schedule (see `run`).
+    pub schedule_rounds: u32,
+    /// The final selection is the exact optimum of the published values
+    /// (the rounds settled and no parcel was then left out).
+    pub schedule_settled: bool,
+    pub schedule_note: String,
 }
 
 /// Totals of the selected parcels of one group (a transition, a phase, an
@@ -453,6 +532,77 @@ pub fn certified_greedy(
     (bound - z <= parcel_gap_usd(bound)).then_some(x)
 }
 
+/// Rounds of selection and schedule at most (see `run`); Alto Mayo and the
+/// sample settle in two or three.
+pub const SCHEDULE_ROUNDS: u32 = 8;
+
+/// The plan years of each phase within the horizon (SPEC: 1-5, 6-10,
+/// 11-20).
+pub fn phase_years(fp: &FinanceParams, horizon: u32) -> [Vec<usize>; 3] {
+    let h = horizon as usize;
+    let starts = fp.phase_start_years;
+    std::array::from_fn(|k| {
+        let a = starts[k] as usize;
+        let b = if k < 2 { starts[k + 1] as usize - 1 } else { h };
+        (a.max(1)..=b.min(h)).collect()
+    })
+}
+
+/// Phases and establishment years of the parcels `chosen` in priority
+/// `order`, on the plan's area `scale` (ha): phase 1 establishes the first
+/// quarter of it, phase 2 the second, phase 3 the other half, each at an
+/// even pace of hectares a year over its years; a parcel's place is the
+/// chosen area before it in priority order. A candidate not chosen gets the
+/// year it would have if it were added, so its value is what it would bring
+/// to this plan. None: its phase has no year within the horizon.
+///
+/// The scale is fixed before the selection rounds, so leaving a parcel out
+/// moves only the parcels after it, and only earlier.
+fn schedule(
+    order: &[usize],
+    chosen: &[bool],
+    area: &[f64],
+    scale: f64,
+    years: &[Vec<usize>; 3],
+) -> (Vec<Option<u8>>, Vec<Option<usize>>) {
+    let n = chosen.len();
+    let bounds = [0.0, 0.25 * scale, 0.5 * scale, scale];
+    let mut phase = vec![None; n];
+    let mut year = vec![None; n];
+    let mut cum = 0.0;
+    for &i in order {
+        // The phase whose share of the scale holds the parcel's start (past
+        // the scale: the last phase's last year).
+        let k = (0..3).rev().find(|&k| cum >= bounds[k]).unwrap_or(0);
+        let ys = &years[k];
+        let span = bounds[k + 1] - bounds[k];
+        let at = if span > 0.0 { (cum - bounds[k]) / span } else { 1.0 };
+        let j = ((at * ys.len() as f64).floor() as usize).min(ys.len().saturating_sub(1));
+        phase[i] = Some(k as u8 + 1);
+        year[i] = ys.get(j).copied();
+        if chosen[i] {
+            cum += area[i];
+        }
+    }
+    (phase, year)
+}
+
+/// The parcels stage: each parcel's statistics, its best eligible
+/// transition and that transition's value in the plan, an exact selection
+/// within the budget that reaches the area target, phases and
+/// establishment years in priority order, and an instrument.
+///
+/// One horizon: a parcel established in year y earns only the plan's
+/// years after y, so its value depends on its year, and its year on which
+/// other parcels are chosen before it. The first selection counts every
+/// parcel from the plan's first year and sets the plan's area scale (the
+/// target, or that selection's area if more; see `schedule`). Then the
+/// selection (on the values at the years of the last schedule) and the
+/// schedule (of the last selection) are solved in turn until the
+/// selection no longer changes, at most `SCHEDULE_ROUNDS` times; a chosen
+/// parcel whose value at its year is still not positive is then left out
+/// (late in phase 3 few transitions pay back before the horizon). Each parcel's published value is its value at
+/// its final year, which is what the plan's ledger books.
 pub fn run(
     inp: &Inputs,
     risk: &Risk,
@@ -460,155 +610,217 @@ pub fn run(
     halo: &Halo,
     p: &TransitionParams,
     e: &Economics,
+    fp: &FinanceParams,
 ) -> Result<ParcelsResult> {
     let st = parcel_stats(inp, risk, travel_min, halo)?;
-    let carbon_tc = e.carbon_density_tc_per_ha;
-    // A transition's figures per hectare depend only on the baseline of
-    // the use it replaces: computed once for each use and transition, not
-    // for every parcel (an IRR each: a third of a second for 25,000
-    // parcels).
-    let per_ha_of: HashMap<LandUse, Vec<PerHa>> = LandUse::ALL
+    let h = e.horizon_years as usize;
+    let years = phase_years(fp, e.horizon_years);
+    let first_year = years.iter().flatten().next().copied();
+    let uses: HashMap<LandUse, usize> =
+        LandUse::ALL.iter().enumerate().map(|(k, &u)| (u, k)).collect();
+    // A transition's plan value per hectare depends only on the use it
+    // replaces and its year: a table of uses x transitions x years.
+    let table: Vec<Vec<Vec<InPlan>>> = LandUse::ALL
+        .iter()
+        .map(|&u| {
+            let base = p.baseline(u);
+            p.catalogue
+                .iter()
+                .map(|t| {
+                    (0..=h)
+                        .map(|y| in_plan(t, base, y, p, e, fp.extension_share_of_parcels))
+                        .collect()
+                })
+                .collect()
+        })
+        .collect();
+    // The farmer's own view, over the transition's life from its
+    // establishment: decides the instrument.
+    let life: HashMap<LandUse, Vec<PerHa>> = LandUse::ALL
         .iter()
         .map(|&u| {
             let base = p.baseline(u);
             (u, p.catalogue.iter().map(|t| per_ha(t, base, e)).collect())
         })
         .collect();
-    let mut out: Vec<ParcelResult> = inp
+    let n = inp.parcels.len();
+    let eligible_of: Vec<Vec<usize>> = inp
         .parcels
         .iter()
         .zip(&st)
         .map(|(parcel, s)| {
-            let mut best: Option<(&Transition, PerHa, f64)> = None;
-            let mut names = Vec::new();
-            // Avoided deforestation: halo parcels relieve the forest edge;
-            // the spared forest is spread evenly over the horizon and each
-            // year's tonnes discounted by their year, as every tonne is.
-            let avoided_per_ha = s.halo_fraction.max(0.0)
-                * p.avoided_loss_ha_per_halo_ha
-                * carbon_tc
-                * CO2_PER_C
-                * e.carbon_price_usd_per_tco2
-                * crate::cashflow::pv_annuity(1.0, e.discount_rate, e.horizon_years)
-                / e.horizon_years.max(1) as f64;
-            for (t, &v) in p.catalogue.iter().zip(&per_ha_of[&parcel.land_use]) {
-                if !eligible(t, parcel.land_use, s) {
-                    continue;
-                }
-                names.push(t.name.clone());
-                let total = v.private_npv_usd + v.carbon_npv_usd + avoided_per_ha;
-                if best.as_ref().is_none_or(|b| total > b.2) {
-                    best = Some((t, v, total));
-                }
-            }
-            let a = s.area_ha;
-            match best {
-                Some((t, v, total)) if total > 0.0 => ParcelResult {
-                    id: parcel.id.clone(),
-                    current_use: parcel.land_use,
-                    stats: *s,
-                    transition: t.name.clone(),
-                    eligible: names,
-                    private_npv_usd: v.private_npv_usd * a,
-                    carbon_npv_usd: v.carbon_npv_usd * a,
-                    avoided_deforestation_npv_usd: avoided_per_ha * a,
-                    total_npv_usd: total * a,
-                    investment_usd: t.establishment_usd_per_ha * a,
-                    private_irr: v.private_irr,
-                    earnings_multiple: v.earnings_multiple,
-                    selected: false,
-                    phase: None,
-                    establishment_year: None,
-                    instrument: None,
-                    rank: 0,
-                },
-                _ => ParcelResult {
-                    id: parcel.id.clone(),
-                    current_use: parcel.land_use,
-                    stats: *s,
-                    transition: "keep_current_use".into(),
-                    eligible: names,
-                    private_npv_usd: 0.0,
-                    carbon_npv_usd: 0.0,
-                    avoided_deforestation_npv_usd: 0.0,
-                    total_npv_usd: 0.0,
-                    investment_usd: 0.0,
-                    private_irr: None,
-                    earnings_multiple: Some(1.0),
-                    selected: false,
-                    phase: None,
-                    establishment_year: None,
-                    instrument: None,
-                    rank: 0,
-                },
-            }
+            (0..p.catalogue.len())
+                .filter(|&k| eligible(&p.catalogue[k], parcel.land_use, s))
+                .collect()
         })
         .collect();
-
-    // Candidates: parcels with a transition worth something.
+    let value_of = |i: usize, k: usize, y: usize| -> (InPlan, f64) {
+        let v = table[uses[&inp.parcels[i].land_use]][k][y];
+        let halo = st[i].halo_fraction.max(0.0);
+        let per_ha = v.private_usd + v.carbon_usd + halo * v.avoided_per_halo_usd - v.extension_usd;
+        (v, per_ha * st[i].area_ha)
+    };
+    // The best eligible transition of parcel i established in year y, if
+    // one is worth something.
+    let best_at = |i: usize, y: Option<usize>| -> Option<(usize, f64)> {
+        let y = y?;
+        let mut best: Option<(usize, f64)> = None;
+        for &k in &eligible_of[i] {
+            let (_, total) = value_of(i, k, y);
+            if best.is_none_or(|b| total > b.1) {
+                best = Some((k, total));
+            }
+        }
+        best.filter(|b| b.1 > 0.0)
+    };
+    // Priority: value per hectare if established in the plan's first year
+    // (fixed, so the schedule depends only on which parcels are chosen);
+    // ties by parcel id, then input position.
+    let density: Vec<Option<f64>> = (0..n)
+        .map(|i| best_at(i, first_year).map(|(_, v)| v / st[i].area_ha))
+        .collect();
+    let mut order: Vec<usize> = (0..n).filter(|&i| density[i].is_some()).collect();
+    order.sort_by(|&a, &b| {
+        density[b]
+            .unwrap_or(0.0)
+            .total_cmp(&density[a].unwrap_or(0.0))
+            .then(inp.parcels[a].id.cmp(&inp.parcels[b].id))
+            .then(a.cmp(&b))
+    });
     // Candidates in a canonical order (by parcel id, then input position),
     // so the selection does not depend on the order features come in (a
     // FlatGeobuf's spatial index reorders them) when values nearly tie.
-    let mut cand: Vec<usize> = (0..out.len())
-        .filter(|&i| out[i].transition != "keep_current_use")
-        .collect();
-    cand.sort_by(|&a, &b| out[a].id.cmp(&out[b].id).then(a.cmp(&b)));
-    let values: Vec<f64> = cand.iter().map(|&i| out[i].total_npv_usd).collect();
-    let costs: Vec<f64> = cand.iter().map(|&i| out[i].investment_usd).collect();
-    let areas: Vec<f64> = cand.iter().map(|&i| out[i].stats.area_ha).collect();
-    let available: f64 = areas.iter().sum();
+    let mut canonical = order.clone();
+    canonical.sort_by(|&a, &b| inp.parcels[a].id.cmp(&inp.parcels[b].id).then(a.cmp(&b)));
+    let area: Vec<f64> = st.iter().map(|s| s.area_ha).collect();
+    let available: f64 = order.iter().map(|&i| area[i]).sum();
     let target = (p.area_target_km2 * 100.0).min(available);
-    let (chosen, target_met, note) = match select(
-        &values,
-        &costs,
-        &areas,
-        p.parcel_budget_usd,
-        target,
-    )? {
-        Some(c) => (
-            c,
-            true,
-            format!(
-                "area target {} ha met within the budget",
-                crate::fmt::fmt_int(target)
-            ),
-        ),
-        None => {
-            let c = select(&values, &costs, &areas, p.parcel_budget_usd, 0.0)?
-                .unwrap_or_else(|| vec![false; cand.len()]);
-            (c, false, format!("the budget cannot reach the area target of {} ha; the best selection within the budget is shown", crate::fmt::fmt_int(target)))
+
+    let mut year: Vec<Option<usize>> = vec![first_year; n];
+    let mut phase: Vec<Option<u8>> = vec![None; n];
+    let mut chosen = vec![false; n];
+    let mut target_met = true;
+    let mut rounds = 0;
+    let mut settled = false;
+    let mut scale = target;
+    while rounds < SCHEDULE_ROUNDS {
+        rounds += 1;
+        let cand: Vec<(usize, usize, f64)> = canonical
+            .iter()
+            .filter_map(|&i| best_at(i, year[i]).map(|(k, v)| (i, k, v)))
+            .collect();
+        let values: Vec<f64> = cand.iter().map(|c| c.2).collect();
+        let costs: Vec<f64> = cand
+            .iter()
+            .map(|&(i, k, _)| p.catalogue[k].establishment_usd_per_ha * area[i])
+            .collect();
+        let areas: Vec<f64> = cand.iter().map(|c| area[c.0]).collect();
+        let picked = match select(&values, &costs, &areas, p.parcel_budget_usd, target)? {
+            Some(x) => {
+                target_met = true;
+                x
+            }
+            None => {
+                target_met = false;
+                select(&values, &costs, &areas, p.parcel_budget_usd, 0.0)?
+                    .unwrap_or_else(|| vec![false; cand.len()])
+            }
+        };
+        let mut next = vec![false; n];
+        for (c, x) in cand.iter().zip(&picked) {
+            next[c.0] = *x;
         }
-    };
-    // Priority: value per hectare; phases by cumulative area (years 1-5 a
-    // quarter of it, 6-10 a quarter, 11-20 the rest).
-    let mut sel: Vec<usize> = cand
-        .iter()
-        .zip(&chosen)
-        .filter(|(_, c)| **c)
-        .map(|(i, _)| *i)
-        .collect();
-    sel.sort_by(|&a, &b| {
-        (out[b].total_npv_usd / out[b].stats.area_ha)
-            .total_cmp(&(out[a].total_npv_usd / out[a].stats.area_ha))
-            .then(out[a].id.cmp(&out[b].id))
-    });
-    let total_sel: f64 = sel.iter().map(|&i| out[i].stats.area_ha).sum();
-    let mut cum = 0.0;
-    for (k, &i) in sel.iter().enumerate() {
-        let r = &mut out[i];
-        cum += r.stats.area_ha;
+        let again = next != chosen;
+        chosen = next;
+        if rounds == 1 {
+            // The plan's area scale: the target, or what the budget buys
+            // when every parcel counts the whole horizon, if more.
+            let first: f64 = (0..n).filter(|&i| chosen[i]).map(|i| area[i]).sum();
+            scale = target.max(first);
+        }
+        (phase, year) = schedule(&order, &chosen, &area, scale, &years);
+        if !again {
+            settled = true;
+            break;
+        }
+    }
+    // A chosen parcel worth nothing at its year (its phase has no year in
+    // the horizon, or it would earn too few years) is not bought.
+    let mut dropped = 0;
+    loop {
+        let out: Vec<usize> = (0..n)
+            .filter(|&i| chosen[i] && best_at(i, year[i]).is_none())
+            .collect();
+        if out.is_empty() {
+            break;
+        }
+        dropped += out.len();
+        for i in out {
+            chosen[i] = false;
+        }
+        (phase, year) = schedule(&order, &chosen, &area, scale, &years);
+    }
+
+    let mut results: Vec<ParcelResult> = Vec::with_capacity(n);
+    for i in 0..n {
+        let parcel = &inp.parcels[i];
+        let names = eligible_of[i]
+            .iter()
+            .map(|&k| p.catalogue[k].name.clone())
+            .collect();
+        let a = area[i];
+        let mut r = ParcelResult {
+            id: parcel.id.clone(),
+            current_use: parcel.land_use,
+            stats: st[i],
+            transition: "keep_current_use".into(),
+            eligible: names,
+            private_npv_usd: 0.0,
+            carbon_npv_usd: 0.0,
+            avoided_deforestation_npv_usd: 0.0,
+            extension_npv_usd: 0.0,
+            total_npv_usd: 0.0,
+            investment_usd: 0.0,
+            private_npv_life_usd: 0.0,
+            private_irr: None,
+            earnings_multiple: Some(1.0),
+            selected: false,
+            phase: None,
+            establishment_year: None,
+            instrument: None,
+            rank: 0,
+        };
+        if let Some((k, total)) = best_at(i, year[i]) {
+            let t = &p.catalogue[k];
+            let (v, _) = value_of(i, k, year[i].unwrap_or(0));
+            let own = life[&parcel.land_use][k];
+            r.transition = t.name.clone();
+            r.private_npv_usd = v.private_usd * a;
+            r.carbon_npv_usd = v.carbon_usd * a;
+            r.avoided_deforestation_npv_usd =
+                v.avoided_per_halo_usd * st[i].halo_fraction.max(0.0) * a;
+            r.extension_npv_usd = v.extension_usd * a;
+            r.total_npv_usd = total;
+            r.investment_usd = t.establishment_usd_per_ha * a;
+            r.private_npv_life_usd = own.private_npv_usd * a;
+            r.private_irr = own.private_irr;
+            r.earnings_multiple = own.earnings_multiple;
+        }
+        results.push(r);
+    }
+    let mut rank = 0;
+    for &i in &order {
+        if !chosen[i] {
+            continue;
+        }
+        rank += 1;
+        let r = &mut results[i];
         r.selected = true;
-        r.rank = k as u32 + 1;
-        let share = cum / total_sel.max(1e-12);
-        r.phase = Some(if share <= 0.25 + 1e-12 {
-            1
-        } else if share <= 0.5 + 1e-12 {
-            2
-        } else {
-            3
-        });
+        r.rank = rank;
+        r.phase = phase[i];
+        r.establishment_year = year[i].map(|y| y as u32);
         r.instrument = Some(
-            if r.private_npv_usd < 0.0 {
+            if r.private_npv_life_usd < 0.0 {
                 "grant_technical_assistance"
             } else if r.private_irr.is_some_and(|x| x < p.hurdle_rate) {
                 "concessional_loan"
@@ -618,14 +830,60 @@ pub fn run(
             .into(),
         );
     }
-    let investment = sel.iter().map(|&i| out[i].investment_usd).sum();
+    let selected_ha: f64 = order.iter().filter(|&&i| chosen[i]).map(|&i| area[i]).sum();
+    let investment: f64 = results.iter().filter(|r| r.selected).map(|r| r.investment_usd).sum();
+    let target_met = target_met && selected_ha >= target * (1.0 - 1e-12);
+    let mut note = if target_met {
+        format!(
+            "area target {} ha met within the budget",
+            crate::fmt::fmt_int(target)
+        )
+    } else if investment < p.parcel_budget_usd * (1.0 - 1e-6) && selected_ha < scale {
+        // Money was left: the area the target asks for is there, but not
+        // worth establishing in the years left to it.
+        format!(
+            "only {} of the area target of {} ha is worth establishing: a parcel established late in phase 3 does not pay back before the horizon (year {}), and US${} of the budget is left",
+            crate::fmt::fmt_int(selected_ha),
+            crate::fmt::fmt_int(target),
+            h,
+            crate::fmt::fmt_int(p.parcel_budget_usd - investment)
+        )
+    } else {
+        format!(
+            "the budget cannot reach the area target of {} ha; the best selection within the budget is shown",
+            crate::fmt::fmt_int(target)
+        )
+    };
+    if first_year.is_none() {
+        note = "no phase has a year within the horizon: no parcel can be established".into();
+    }
+    let schedule_note = match (settled, dropped) {
+        (true, 0) => format!(
+            "selection and schedule agree after {rounds} round{}",
+            if rounds == 1 { "" } else { "s" }
+        ),
+        (true, d) => format!(
+            "selection and schedule agreed after {rounds} rounds; {d} parcel(s) worth nothing at their year were then left out"
+        ),
+        (false, d) => format!(
+            "selection and schedule did not settle in {rounds} rounds: the last selection is kept{}",
+            if d > 0 {
+                format!(", less {d} parcel(s) worth nothing at their year")
+            } else {
+                String::new()
+            }
+        ),
+    };
     Ok(ParcelsResult {
-        parcels: out,
+        parcels: results,
         target_ha: target,
-        selected_ha: total_sel,
+        selected_ha,
         investment_usd: investment,
         target_met,
         note,
+        schedule_rounds: rounds,
+        schedule_settled: settled && dropped == 0,
+        schedule_note,
     })
 }
 

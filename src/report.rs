@@ -786,22 +786,25 @@ fn road_method(cfg: &LandscapeConfig, roads: &RoadsResult) -> String {
 }
 
 /// The plan's carbon account over the horizon: what transitions sequester,
-/// what conservation avoids, what the funded roads' extra forest loss emits.
+/// what they and conservation avoid, what the funded roads' extra forest
+/// loss emits.
 fn carbon_balance(fin: &Finance) -> String {
     let s = &fin.streams;
     let total = |v: &[f64]| v.iter().sum::<f64>();
-    let (seq, avoided, emitted) = (
+    let (seq, halo, avoided, emitted) = (
         total(&s.parcels_tco2),
+        total(&s.parcels_avoided_tco2),
         total(&s.conservation_tco2),
         total(&s.roads_tco2),
     );
     format!(
-        "The plan's carbon: transitions sequester {} tCO2 and conservation funding avoids {} tCO2, while the forest loss the funded roads invite emits {} tCO2 (a cost of {} at the carbon price, counted in the returns): {} tCO2 net.",
+        "The plan's carbon: transitions sequester {} tCO2 and, inside the Green Halo, take pressure off the forest edge for {} tCO2 of avoided loss; conservation funding avoids {} tCO2; the forest loss the funded roads invite emits {} tCO2 (a cost of {} at the carbon price, counted in the returns): {} tCO2 net.",
         fmt_int(seq),
+        fmt_int(halo),
         fmt_int(avoided),
         fmt_int(emitted),
         money(fin.carbon_price_usd_per_tco2 * emitted),
-        fmt_int(seq + avoided - emitted)
+        fmt_int(seq + halo + avoided - emitted)
     )
 }
 

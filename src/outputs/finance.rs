@@ -34,6 +34,7 @@ pub fn write_finance(
                 "roads_benefit_usd": s.roads_benefit[t],
                 "parcels_net_revenue_usd": s.parcels_revenue[t],
                 "parcels_tco2": s.parcels_tco2[t],
+                "parcels_avoided_tco2": s.parcels_avoided_tco2[t],
                 "conservation_avoided_tco2": s.conservation_tco2[t],
                 "roads_emitted_tco2": s.roads_tco2[t],
                 "cost_usd": cost[t],
@@ -59,6 +60,7 @@ pub fn write_finance(
         "return_multiple_cash": if hl.investment_usd > 0.0 { cash / hl.investment_usd } else { 0.0 },
         "carbon_tco2": {
             "sequestered_by_transitions": total(&s.parcels_tco2),
+            "avoided_by_halo_transitions": total(&s.parcels_avoided_tco2),
             "avoided_by_conservation": total(&s.conservation_tco2),
             "emitted_by_road_induced_loss": total(&s.roads_tco2),
         },
@@ -233,6 +235,15 @@ pub fn ledger(f: &crate::finance::Finance) -> Vec<Map<String, Value>> {
             0.0,
             carbon * s.parcels_tco2[t],
             s.parcels_tco2[t],
+        );
+        push(
+            t,
+            "carbon_avoided_loss",
+            "farmland",
+            "",
+            0.0,
+            carbon * s.parcels_avoided_tco2[t],
+            s.parcels_avoided_tco2[t],
         );
         push(
             t,
