@@ -72,6 +72,10 @@ pub struct Streams {
     /// invites: the plan's carbon is what transitions sequester and
     /// conservation avoids, less this (money spent stays the investment).
     pub roads_tco2: Vec<f64>,
+    /// tCO2 the portfolio's induced loss emits after the horizon (the
+    /// appraisal follows each tranche for the horizon's length after its
+    /// works; the plan stops at its horizon).
+    pub roads_tco2_after_horizon: f64,
     /// Conservation management money by source: name, capital, US$ each
     /// year (the sum over sources is `conservation_cost`).
     pub conservation_by_source: Vec<(String, Capital, Vec<f64>)>,
@@ -110,6 +114,7 @@ impl Streams {
             parcels_tco2: z.clone(),
             parcels_avoided_tco2: z.clone(),
             roads_tco2: z.clone(),
+            roads_tco2_after_horizon: 0.0,
             conservation_tco2: z,
             conservation_by_source: Vec::new(),
             parcel_lines: Vec::new(),
@@ -135,7 +140,8 @@ impl Streams {
                 m.road_traffic * self.roads_benefit[t]
                     + m.prices * m.yields * self.parcels_revenue[t]
                     + m.carbon_price
-                        * (self.parcels_tco2[t] + self.parcels_avoided_tco2[t]
+                        * (self.parcels_tco2[t]
+                            + self.parcels_avoided_tco2[t]
                             + self.conservation_tco2[t]
                             - self.roads_tco2[t])
             })
@@ -418,6 +424,13 @@ pub fn streams(
                     s.roads_tco2[t] += tco2 * share;
                 }
             }
+            let within = h.saturating_sub(y);
+            s.roads_tco2_after_horizon += portfolio
+                .tco2_by_year_after_opening
+                .iter()
+                .skip(within)
+                .sum::<f64>()
+                * share;
         }
     }
     // Parcels in their establishment years, by phase and transition line;
@@ -980,7 +993,9 @@ impl Finance {
         let s = &self.streams;
         let total = |v: &[f64]| v.iter().sum::<f64>();
         let carbon = self.carbon_price_usd_per_tco2
-            * (total(&s.parcels_tco2) + total(&s.parcels_avoided_tco2) + total(&s.conservation_tco2)
+            * (total(&s.parcels_tco2)
+                + total(&s.parcels_avoided_tco2)
+                + total(&s.conservation_tco2)
                 - total(&s.roads_tco2));
         (total(&s.parcels_revenue) + carbon, total(&s.roads_benefit))
     }

@@ -116,7 +116,8 @@ pub fn in_plan(
         return InPlan::default();
     }
     let z = vec![0.0; h + 1];
-    let (mut private, mut carbon, mut avoided, mut extension) = (z.clone(), z.clone(), z.clone(), z);
+    let (mut private, mut carbon, mut avoided, mut extension) =
+        (z.clone(), z.clone(), z.clone(), z);
     private[y] = -t.establishment_usd_per_ha;
     extension[y] = t.establishment_usd_per_ha * extension_share;
     let avoided_tco2 = avoided_tco2_per_halo_ha_year(p, e);
@@ -576,7 +577,11 @@ fn schedule(
         let k = (0..3).rev().find(|&k| cum >= bounds[k]).unwrap_or(0);
         let ys = &years[k];
         let span = bounds[k + 1] - bounds[k];
-        let at = if span > 0.0 { (cum - bounds[k]) / span } else { 1.0 };
+        let at = if span > 0.0 {
+            (cum - bounds[k]) / span
+        } else {
+            1.0
+        };
         let j = ((at * ys.len() as f64).floor() as usize).min(ys.len().saturating_sub(1));
         phase[i] = Some(k as u8 + 1);
         year[i] = ys.get(j).copied();
@@ -616,8 +621,11 @@ pub fn run(
     let h = e.horizon_years as usize;
     let years = phase_years(fp, e.horizon_years);
     let first_year = years.iter().flatten().next().copied();
-    let uses: HashMap<LandUse, usize> =
-        LandUse::ALL.iter().enumerate().map(|(k, &u)| (u, k)).collect();
+    let uses: HashMap<LandUse, usize> = LandUse::ALL
+        .iter()
+        .enumerate()
+        .map(|(k, &u)| (u, k))
+        .collect();
     // A transition's plan value per hectare depends only on the use it
     // replaces and its year: a table of uses x transitions x years.
     let table: Vec<Vec<Vec<InPlan>>> = LandUse::ALL
@@ -831,7 +839,11 @@ pub fn run(
         );
     }
     let selected_ha: f64 = order.iter().filter(|&&i| chosen[i]).map(|&i| area[i]).sum();
-    let investment: f64 = results.iter().filter(|r| r.selected).map(|r| r.investment_usd).sum();
+    let investment: f64 = results
+        .iter()
+        .filter(|r| r.selected)
+        .map(|r| r.investment_usd)
+        .sum();
     let target_met = target_met && selected_ha >= target * (1.0 - 1e-12);
     let mut note = if target_met {
         format!(

@@ -788,7 +788,7 @@ fn road_method(cfg: &LandscapeConfig, roads: &RoadsResult) -> String {
 /// The plan's carbon account over the horizon: what transitions sequester,
 /// what they and conservation avoid, what the funded roads' extra forest
 /// loss emits.
-fn carbon_balance(fin: &Finance) -> String {
+fn carbon_balance(fin: &Finance, roads: &crate::roads::Portfolio) -> String {
     let s = &fin.streams;
     let total = |v: &[f64]| v.iter().sum::<f64>();
     let (seq, halo, avoided, emitted) = (
@@ -805,6 +805,14 @@ fn carbon_balance(fin: &Finance) -> String {
         fmt_int(emitted),
         money(fin.carbon_price_usd_per_tco2 * emitted),
         fmt_int(seq + halo + avoided - emitted)
+    ) + &format!(
+        " The road tonnes are the portfolio's segments' own ({} tCO2 in the road table) {} {} tCO2 because their losses interact, less {} tCO2 that falls after year {} (each tranche is appraised over {} years from its works).",
+        fmt_int(roads.tco2_sum_of_singles),
+        if roads.tco2_joint >= roads.tco2_sum_of_singles { "plus" } else { "less" },
+        fmt_int((roads.tco2_joint - roads.tco2_sum_of_singles).abs()),
+        fmt_int(s.roads_tco2_after_horizon),
+        s.roads_cost.len() - 1,
+        s.roads_cost.len() - 1,
     )
 }
 
@@ -1258,7 +1266,11 @@ table.roads td {{ white-space: nowrap; }} table.roads td:nth-child(2), table.roa
         port_cost = money(roads.portfolio.cost_usd),
         port_net = money(roads.portfolio.npv_net_joint_usd),
         port_note = esc(&sentence_case(&roads.portfolio.note)),
-        parcels_note = esc(&parcels.note),
+        parcels_note = esc(&format!(
+            "{}. Each parcel is chosen on what the plan realises from it, from its establishment year to the horizon (farm revenue, carbon and, inside the halo, forest loss spared, less technical assistance): {}.",
+            sentence_case(&parcels.note),
+            parcels.schedule_note
+        )),
         farmland = farmland_tables(parcels),
         capital = capital_chart(fin),
         legend_stack = legend(&[
@@ -1307,7 +1319,7 @@ table.roads td {{ white-space: nowrap; }} table.roads td:nth-child(2), table.roa
         frontier_svg = frontier_chart(roads),
         frontier_text = esc(&frontier_sentence(roads)),
         road_method = esc(&road_method(cfg, roads)),
-        carbon_balance = esc(&carbon_balance(fin)),
+        carbon_balance = esc(&carbon_balance(fin, &roads.portfolio)),
         assumptions = assumptions,
         version = env!("CARGO_PKG_VERSION"),
     )

@@ -227,7 +227,12 @@ fn selection_value_is_what_the_plan_realises_from_the_parcels() {
             (num(x, "benefit_usd") - num(x, "cost_usd")) / (1.0 + r).powi(t)
         })
         .sum();
-    close(realised, chosen_on, 1e-9, "selected parcels' value vs the ledger");
+    close(
+        realised,
+        chosen_on,
+        1e-9,
+        "selected parcels' value vs the ledger",
+    );
     close(
         s["parcels"]["total_npv_usd"].as_f64().unwrap(),
         chosen_on,
@@ -244,7 +249,8 @@ fn selection_value_is_what_the_plan_realises_from_the_parcels() {
 /// share of the tonnes its roads' induced forest loss emits in each year
 /// after the works, within the plan's horizon; over the appraisal's own
 /// years they add up to the portfolio's joint tCO2, which equals the sum
-/// over its segments when the chosen upgrades do not interact.
+/// over its segments when the chosen upgrades do not interact; the summary
+/// reconciles roads.csv with the ledger term by term.
 #[test]
 fn ledger_road_emissions_are_the_portfolios_tco2() {
     let ls = Landscape::load(&common::sample()).unwrap();
@@ -290,4 +296,23 @@ fn ledger_road_emissions_are_the_portfolios_tco2() {
         .as_f64()
         .unwrap();
     close(emitted, within, 1e-9, "summary road tCO2");
+    // From roads.csv to the ledger: the segments' own tonnes, what their
+    // losses add together, less the tranches' years after the horizon.
+    let rec = &s["finance"]["carbon_tco2"]["road_emissions_reconciliation"];
+    let f = |k: &str| rec[k].as_f64().unwrap_or_else(|| panic!("{k}"));
+    close(f("sum_of_portfolio_segments"), segs, 1e-9, "segments' tCO2");
+    close(f("interaction"), joint - segs, 1e-9, "interaction");
+    let after: f64 = p1
+        .iter()
+        .map(|&y| by_year[h - y..].iter().sum::<f64>() / p1.len() as f64)
+        .sum();
+    assert!(after > 0.0, "tranches of years 1-5 run past year {h}");
+    close(f("after_horizon"), -after, 1e-9, "after the horizon");
+    close(
+        segs + f("interaction") + f("after_horizon"),
+        ledger,
+        1e-9,
+        "segments + interaction - after the horizon = ledger",
+    );
+    close(f("in_plan"), ledger, 1e-9, "in plan");
 }

@@ -202,7 +202,8 @@ fn every_vector_format_and_ring_order_gives_the_same_plan() {
     let reference = sample_run();
     let ref_sum = load(reference);
     let ref_sel = selected_parcels(reference);
-    assert!(ref_sel.len() > 3000, "{} parcels selected", ref_sel.len());
+    // Thousands of parcels, so a difference in any one shows.
+    assert!(ref_sel.len() > 2500, "{} parcels selected", ref_sel.len());
     for (name, out) in &runs {
         let s = load(out);
         assert_eq!(
@@ -236,7 +237,7 @@ fn every_vector_format_and_ring_order_gives_the_same_plan() {
             s["conservation"]["forest_ha"].as_f64().unwrap() > 50_000.0,
             "{name}"
         );
-        assert!(s["parcels"]["selected"].as_u64().unwrap() > 3000, "{name}");
+        assert!(s["parcels"]["selected"].as_u64().unwrap() > 2500, "{name}");
     }
 }
 

@@ -325,14 +325,20 @@ pub const PARCEL_ALIASES: &[(&str, &str)] = &[
         "avoided_deforestation_npv_usd",
         "Avoided deforestation NPV in the plan (US$)",
     ),
-    ("extension_npv_usd", "Technical assistance NPV, a cost (US$)"),
+    (
+        "extension_npv_usd",
+        "Technical assistance NPV, a cost (US$)",
+    ),
     ("total_npv_usd", "Value to the plan (US$)"),
     ("investment_usd", "Establishment investment (US$)"),
     (
         "private_npv_life_usd",
         "Farmer's NPV over the transition's life (US$)",
     ),
-    ("private_irr", "Farmer's IRR over the transition's life (share)"),
+    (
+        "private_irr",
+        "Farmer's IRR over the transition's life (share)",
+    ),
     ("earnings_multiple", "Earnings multiple at maturity"),
     ("selected", "Selected"),
     ("phase", "Phase"),

@@ -13,6 +13,7 @@ use super::{row, tidy, write_csv};
 pub fn write_finance(
     dir: &Path,
     f: &crate::finance::Finance,
+    portfolio: &crate::roads::Portfolio,
     pilot: &[crate::finance::PilotRow],
 ) -> Result<Value> {
     let s = &f.streams;
@@ -63,6 +64,15 @@ pub fn write_finance(
             "avoided_by_halo_transitions": total(&s.parcels_avoided_tco2),
             "avoided_by_conservation": total(&s.conservation_tco2),
             "emitted_by_road_induced_loss": total(&s.roads_tco2),
+            // The road tonnes from roads.csv to the ledger: the portfolio's
+            // segments one by one, plus what their losses add (or lose)
+            // together, less what falls after the horizon.
+            "road_emissions_reconciliation": {
+                "sum_of_portfolio_segments": portfolio.tco2_sum_of_singles,
+                "interaction": portfolio.tco2_joint - portfolio.tco2_sum_of_singles,
+                "after_horizon": -s.roads_tco2_after_horizon,
+                "in_plan": total(&s.roads_tco2),
+            },
         },
         "return_multiple": hl.return_multiple,
         "npv_usd": hl.npv_usd,

@@ -105,7 +105,7 @@ pub fn write_all(dir: &Path, d: &Decisions) -> Result<Value> {
     if let Some((p, c, fin, pilot)) = d.plan {
         summary["parcels"] = super::parcels_summary(p);
         summary["conservation"] = super::conservation_summary(c);
-        summary["finance"] = super::write_finance(dir, fin, pilot)?;
+        summary["finance"] = super::write_finance(dir, fin, &roads.portfolio, pilot)?;
         let page = crate::report::html(inputs, cfg, &summary, roads, p, c, fin, pilot);
         std::fs::write(dir.join("report.html"), page).map_err(|e| Error::io(dir, e))?;
     }

@@ -51,6 +51,9 @@ pub struct Portfolio {
     /// tCO2 the chosen set's extra forest loss emits over the horizon after
     /// the works.
     pub tco2_joint: f64,
+    /// The chosen segments' own tCO2 (roads.csv `tco2`), added up: the
+    /// joint figure differs by how their induced losses interact.
+    pub tco2_sum_of_singles: f64,
     /// The same tonnes by year after the works (index 0: the first year),
     /// as the finance ledger places them.
     pub tco2_by_year_after_opening: Vec<f64>,
@@ -194,6 +197,7 @@ pub(super) fn choose_portfolio(
             .sum(),
         forest_loss_joint_ha: eff.forest_loss_ha,
         tco2_joint: eff.tco2,
+        tco2_sum_of_singles: set.iter().map(|&i| scored[i].effects.tco2).sum(),
         tco2_by_year_after_opening: tco2_by_year,
         traffic_growth: a.p.traffic_growth,
         iterations,
