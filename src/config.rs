@@ -668,6 +668,23 @@ pub struct RiskParams {
     pub l2: f64,
     /// Annual logit coefficients used when no forest_loss raster is given.
     pub default_coefficients: RiskCoefficients,
+    /// Spatial block cross-validation: folds, and the side of the square
+    /// blocks whose cells stay together in one fold, km (neighbouring cells
+    /// share causes the drivers do not see; a random hold-out flatters).
+    pub cv_folds: usize,
+    pub cv_block_km: f64,
+    /// Skill where road decisions are made: the AUC on forest within this
+    /// distance of a road, km.
+    pub near_road_km: f64,
+    /// Below this block cross-validated AUC the run warns that the forest
+    /// loss figures rest on a weak model.
+    pub auc_floor: f64,
+    /// With a year-coded loss raster, the last years held back for the
+    /// forward check (fit on the years before, predict these); 0: none.
+    pub forward_years: u32,
+    /// Side of the coarse cells on which predicted and observed loss are
+    /// compared in the forward check, km.
+    pub forward_cell_km: f64,
 }
 
 impl Default for RiskParams {
@@ -678,6 +695,12 @@ impl Default for RiskParams {
             holdout_share: 0.3,
             l2: 1.0,
             default_coefficients: RiskCoefficients::default(),
+            cv_folds: 5,
+            cv_block_km: 10.0,
+            near_road_km: 5.0,
+            auc_floor: 0.7,
+            forward_years: 5,
+            forward_cell_km: 10.0,
         }
     }
 }
@@ -689,6 +712,12 @@ const RISK_RANGES: &[Setting] = &[
     num("risk.sample_per_class", Ge(10.0), Le(10_000_000.0), "cells"),
     num("risk.holdout_share", Ge(0.0), Le(0.9), "share"),
     num("risk.l2", Ge(0.0), Le(1.0e6), ""),
+    num("risk.cv_folds", Ge(2.0), Le(20.0), "folds"),
+    num("risk.cv_block_km", Gt(0.0), Le(1000.0), "km"),
+    num("risk.near_road_km", Gt(0.0), Le(1000.0), "km"),
+    num("risk.auc_floor", Ge(0.5), Le(1.0), "AUC"),
+    num("risk.forward_years", Ge(0.0), Le(50.0), "years"),
+    num("risk.forward_cell_km", Gt(0.0), Le(1000.0), "km"),
 ];
 
 /// Annual logit of forest loss = intercept + sum(coefficient x driver).
@@ -2472,7 +2501,7 @@ pub const DEFAULT_SOURCES: &[(&str, &str)] = &[
     ("economics.horizon_years", "SPEC: 20 years, the pilot's horizon"),
     (
         "economics.discount_rate",
-        "SPEC: 10%, the social discount rate of Peru's public investment system and of Vilela et al. 2020",
+        "SPEC: 10%. Peru's public investment system (Invierte.pe) uses a social discount rate of 8% real (MEF, Directiva 001-2019-EF/63.01, Anexo 11): set 0.08 for an appraisal under its rules",
     ),
     ("economics.carbon_price_usd_per_tco2", "SPEC default"),
     (
@@ -2495,6 +2524,14 @@ pub const DEFAULT_SOURCES: &[(&str, &str)] = &[
     (
         "risk.default_coefficients",
         "Order of magnitude of spatial deforestation models of the Peruvian Amazon (uncalibrated runs only)",
+    ),
+    (
+        "risk.cv_",
+        "Spatial block cross-validation (Roberts et al. 2017, Ecography 40:913): blocks larger than the range of spatial autocorrelation",
+    ),
+    (
+        "risk.forward_",
+        "forestatrisk's validation: predicted against observed loss on coarse cells of about 10 km (Vieilledent 2021)",
     ),
     ("risk", "greenhalo default"),
     (

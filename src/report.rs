@@ -669,6 +669,90 @@ fn tornado_chart(f: &Finance, npv: bool) -> String {
     })
 }
 
+/// How far the forest-loss figures can be trusted: the risk model's
+/// skill under block cross-validation, near roads and against the
+/// edge-distance benchmark, and the forward check drawn as predicted
+/// against observed loss per coarse cell.
+fn risk_section(m: &crate::risk::RiskModel) -> String {
+    let Some(v) = &m.validation else {
+        return "<p>The risk model is not calibrated (no forest_loss raster): its default coefficients have not been checked against this landscape's loss, and the roads' forest-loss figures are orders of magnitude only.</p>".into();
+    };
+    let fold = |xs: &[f64]| {
+        let lo = xs.iter().copied().fold(f64::INFINITY, f64::min);
+        let hi = xs.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        format!("{lo:.3}–{hi:.3}")
+    };
+    let opt = |x: Option<f64>| x.map(|a| format!("{a:.3}")).unwrap_or_else(|| "–".into());
+    let table = format!(
+        "<table><tr><th>AUC</th><th>random hold-out</th><th>block cross-validation ({} folds, {} km blocks): mean (folds)</th><th>within {} km of a road</th></tr><tr><td>risk model</td><td>{}</td><td>{:.3} ({})</td><td>{}</td></tr><tr><td>edge distance alone</td><td>–</td><td>{:.3} ({})</td><td>{}</td></tr></table>",
+        v.folds,
+        nz(v.block_km, 1),
+        nz(v.near_road_km, 1),
+        opt(m.auc_holdout),
+        v.auc_block_cv,
+        fold(&v.auc_block_cv_folds),
+        opt(v.auc_near_roads),
+        v.benchmark_auc_block_cv,
+        fold(&v.benchmark_auc_block_cv_folds),
+        opt(v.benchmark_auc_near_roads),
+    );
+    let forward = match &v.forward {
+        None => "<p class=\"note\">No forward check: it needs a forest_loss raster coded by year (as Hansen's lossyear) spanning more than risk.forward_years + 1 years.</p>".to_string(),
+        Some(f) => {
+            let hi = f.cells.iter().flat_map(|c| [c.2, c.3]).fold(0.0, f64::max);
+            let chart = match axis(0.0, hi * 1.05) {
+                None => NO_CHART.to_string(),
+                Some((lo, hi)) => svg((420, 380), |root| {
+                    if let Ok(mut chart) = ChartBuilder::on(root)
+                        .caption(
+                            format!("Loss {}–{} per {} km cell (ha)", f.fit_last_year + 1, f.fit_last_year + f.predicted_years, nz(f.cell_km, 1)),
+                            ("sans-serif", 14),
+                        )
+                        .margin(10)
+                        .x_label_area_size(36)
+                        .y_label_area_size(50)
+                        .build_cartesian_2d(lo..hi, lo..hi)
+                    {
+                        let _ = chart
+                            .configure_mesh()
+                            .x_desc("predicted")
+                            .y_desc("observed")
+                            .light_line_style(TRANSPARENT)
+                            .label_style(("sans-serif", 11))
+                            .draw();
+                        let _ = chart.draw_series(std::iter::once(PathElement::new(
+                            vec![(lo, lo), (hi, hi)],
+                            RGBColor(150, 150, 150).stroke_width(1),
+                        )));
+                        let _ = chart.draw_series(f.cells.iter().map(|c| {
+                            Circle::new((c.2, c.3), 3, RGBColor(94, 60, 153).mix(0.7).filled())
+                        }));
+                    }
+                }),
+            };
+            format!(
+                "<p>Forward check: fitted on the loss up to {}, the model predicts {} ha lost in {}–{} against {} ha observed ({}); per {} km cell ({} cells) the correlation is {} and the mean absolute difference {} ha.</p>{chart}",
+                f.fit_last_year,
+                fmt_int(f.predicted_ha),
+                f.fit_last_year + 1,
+                f.fit_last_year + f.predicted_years,
+                fmt_int(f.observed_ha),
+                f.total_error
+                    .map(|e| format!("{:+.0}%", 100.0 * e))
+                    .unwrap_or_else(|| "no loss observed".into()),
+                nz(f.cell_km, 1),
+                f.coarse_cells,
+                opt(f.correlation),
+                fmt_int(f.mean_abs_error_ha),
+            )
+        }
+    };
+    format!(
+        "<p>Every road's forest loss comes from the deforestation-risk model, so its skill carries half of each verdict. Under spatial block cross-validation (cells of one block stay in one fold, so the model is tested on places it has not seen) {}.</p>{table}{forward}",
+        esc(&v.skill)
+    )
+}
+
 /// The distribution of farmers' earnings multiples at maturity over the
 /// selected parcels.
 fn earnings_histogram(parcels: &ParcelsResult) -> String {
@@ -827,6 +911,7 @@ pub fn html(
     funding: &FundingResult,
     fin: &Finance,
     pilot: &[crate::finance::PilotRow],
+    risk: &crate::risk::RiskModel,
 ) -> String {
     let roads_map = map_svg(inp, "Road segments by class", &|chart| {
         for c in &inp.conservation {
@@ -1159,6 +1244,7 @@ svg {{ width: 100%; max-width: 760px; height: auto; display: block; }}
 .wide {{ overflow-x: auto; }} td.num {{ text-align: right; }}
 table.roads td {{ white-space: nowrap; }} table.roads td:nth-child(2), table.roads td:last-child {{ white-space: normal; min-width: 14em; }}
 .note {{ color: #555; font-size: .9em; }}
+.warn {{ color: #9b1c1c; border-left: 3px solid #9b1c1c; padding-left: .6em; }}
 .charts {{ display: flex; flex-wrap: wrap; gap: 1em; }} .charts > * {{ flex: 1 1 420px; }}
 @media (max-width: 600px) {{
   body {{ margin: .5em; font-size: 15px; }} h1 {{ font-size: 1.3em; }}
@@ -1185,7 +1271,7 @@ table.roads td {{ white-space: nowrap; }} table.roads td:nth-child(2), table.roa
 <div class="card">Conservation funded<b>{funded:.0}%</b></div>
 </div>
 <h2>Roads</h2>
-{road_legend}
+{weak_model}{road_legend}
 {roads_map}
 <p>Thick lines: the budgeted portfolio ({port_n} segments, {port_cost}; joint NPV_net {port_net}). {port_note}.</p>
 <h3>The portfolio</h3>
@@ -1202,6 +1288,8 @@ table.roads td {{ white-space: nowrap; }} table.roads td:nth-child(2), table.roa
 <h3>Efficiency frontier</h3>
 {frontier_svg}
 <p>{frontier_text}</p>
+<h3>How far the forest-loss figures can be trusted</h3>
+{risk_section}
 <h2>Farmland parcels</h2>
 {tr_legend}
 {parcels_map}
@@ -1266,6 +1354,22 @@ table.roads td {{ white-space: nowrap; }} table.roads td:nth-child(2), table.roa
         port_cost = money(roads.portfolio.cost_usd),
         port_net = money(roads.portfolio.npv_net_joint_usd),
         port_note = esc(&sentence_case(&roads.portfolio.note)),
+        risk_section = risk_section(risk),
+        weak_model = {
+            let weak: Vec<&String> = risk
+                .warnings
+                .iter()
+                .filter(|w| w.contains("weak model"))
+                .collect();
+            if weak.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    "<p class=\"warn\">The forest-loss figures below rest on a weak model: {}.</p>",
+                    esc(&weak.iter().map(|w| w.as_str()).collect::<Vec<_>>().join("; "))
+                )
+            }
+        },
         parcels_note = esc(&format!(
             "{}. Each parcel is chosen on what the plan realises from it, from its establishment year to the horizon (farm revenue, carbon and, inside the halo, forest loss spared, less technical assistance): {}.",
             sentence_case(&parcels.note),

@@ -236,5 +236,32 @@ pub fn write_risk(dir: &Path, inp: &Inputs, risk: &Risk) -> Result<()> {
         }
         w.flush().map_err(|e| Error::io(&path, e))?;
     }
+    if let Some(v) = &risk.model.validation {
+        // The block cross-validation sample with its fold, drivers and
+        // out-of-fold predictions, so the folds can be refitted elsewhere.
+        let path = dir.join("risk_cv.csv");
+        let mut w = csv::Writer::from_path(&path).map_err(|e| Error::output(&path, e))?;
+        let mut head = vec!["x", "y", "col", "row", "fold", "lost"];
+        head.extend(crate::risk::DRIVER_NAMES);
+        head.extend(["model_probability", "benchmark_probability"]);
+        w.write_record(&head).map_err(|e| Error::output(&path, e))?;
+        for c in &v.cells {
+            let (col, rr) = (c.cell % inp.grid.width, c.cell / inp.grid.width);
+            let (x, y) = inp.grid.cell_center(col, rr);
+            let mut rec = vec![
+                format!("{x:?}"),
+                format!("{y:?}"),
+                col.to_string(),
+                rr.to_string(),
+                c.fold.to_string(),
+                (c.lost as u8).to_string(),
+            ];
+            rec.extend(c.x.iter().map(|d| format!("{d:?}")));
+            rec.push(format!("{:?}", c.model));
+            rec.push(format!("{:?}", c.benchmark));
+            w.write_record(&rec).map_err(|e| Error::output(&path, e))?;
+        }
+        w.flush().map_err(|e| Error::io(&path, e))?;
+    }
     Ok(())
 }

@@ -106,7 +106,7 @@ pub fn write_all(dir: &Path, d: &Decisions) -> Result<Value> {
         summary["parcels"] = super::parcels_summary(p);
         summary["conservation"] = super::conservation_summary(c);
         summary["finance"] = super::write_finance(dir, fin, &roads.portfolio, pilot)?;
-        let page = crate::report::html(inputs, cfg, &summary, roads, p, c, fin, pilot);
+        let page = crate::report::html(inputs, cfg, &summary, roads, p, c, fin, pilot, &risk.model);
         std::fs::write(dir.join("report.html"), page).map_err(|e| Error::io(dir, e))?;
     }
     super::write_run_record(dir, d.landscape_file, d.landscape)?;

@@ -154,6 +154,29 @@ pub fn risk_summary(inp: &Inputs, risk: &Risk, horizon: f64) -> Value {
         "expected_loss_ha_over_horizon": risk.expected_loss_ha(inp, horizon),
         "horizon_years": horizon,
         "coefficients": m.table.iter().map(|c| (c.name.clone(), json!(c.estimate))).collect::<Map<_, _>>(),
+        "validation": m.validation.as_ref().map(|v| json!({
+            "auc_block_cv": v.auc_block_cv,
+            "auc_block_cv_min": v.auc_block_cv_folds.iter().copied().fold(f64::INFINITY, f64::min),
+            "auc_block_cv_max": v.auc_block_cv_folds.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+            "block_km": v.block_km,
+            "folds": v.folds,
+            "auc_near_roads": v.auc_near_roads,
+            "near_road_km": v.near_road_km,
+            "benchmark_auc_block_cv": v.benchmark_auc_block_cv,
+            "benchmark_auc_near_roads": v.benchmark_auc_near_roads,
+            "skill": v.skill,
+            "forward": v.forward.as_ref().map(|f| json!({
+                "fit_last_year": f.fit_last_year,
+                "predicted_years": f.predicted_years,
+                "cell_km": f.cell_km,
+                "coarse_cells": f.coarse_cells,
+                "predicted_ha": f.predicted_ha,
+                "observed_ha": f.observed_ha,
+                "total_error": f.total_error,
+                "correlation": f.correlation,
+                "mean_abs_error_ha": f.mean_abs_error_ha,
+            })),
+        })),
         "warnings": m.warnings,
     })
 }
@@ -163,7 +186,7 @@ pub fn risk_summary(inp: &Inputs, risk: &Risk, horizon: f64) -> Value {
 /// payback that never comes); anything else null or non-finite is an error
 /// naming its path.
 pub fn guard_summary(v: &Value) -> Result<()> {
-    const OPTIONAL: [&str; 14] = [
+    const OPTIONAL: [&str; 20] = [
         // no selected parcel whose current use earns anything
         "earnings_multiple_mean",
         "earnings_multiple_max",
@@ -179,6 +202,14 @@ pub fn guard_summary(v: &Value) -> Result<()> {
         "private_irr",
         "coefficients_se",
         "se",
+        // no loss raster (default coefficients); a 0/1 raster or a short
+        // span; too few cells near roads; no loss in the predicted years
+        "validation",
+        "forward",
+        "auc_near_roads",
+        "benchmark_auc_near_roads",
+        "total_error",
+        "correlation",
     ];
     fn walk(v: &Value, path: &str, key: &str, bad: &mut Vec<String>) {
         match v {

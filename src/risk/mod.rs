@@ -27,6 +27,8 @@ use crate::grid::Grid;
 use crate::kernels::distance::edt;
 use crate::kernels::lines::cell_pieces;
 
+pub mod validation;
+
 /// Number of drivers (without the intercept).
 pub const K: usize = 6;
 
@@ -206,6 +208,8 @@ pub struct RiskModel {
     pub observed_period_rate: Option<f64>,
     /// Mean predicted period probability over the same cells (calibration check).
     pub predicted_period_rate: Option<f64>,
+    /// Block cross-validation, benchmark and forward check (fitted models).
+    pub validation: Option<validation::Validation>,
     pub warnings: Vec<String>,
 }
 
@@ -255,6 +259,7 @@ impl RiskModel {
             n_forest_cells: 0,
             observed_period_rate: None,
             predicted_period_rate: None,
+            validation: None,
             warnings: vec![],
         }
     }
@@ -609,6 +614,7 @@ pub fn fit_with(
         n_forest_cells: n_rows,
         observed_period_rate: Some(tau),
         predicted_period_rate: None,
+        validation: None,
         warnings,
     };
     let period_p = |x: &[f64; K]| {
@@ -733,6 +739,16 @@ pub fn compute(
             for h in m.holdout.iter_mut() {
                 h.0 = cells[h.0];
             }
+            let row = |k: usize| drivers.row_with_edge(cells[k], edge_start[cells[k]]);
+            let mut v = validation::cross_validate(g, &cells, &row, &y, p, seed)?;
+            match forward_check(inp, &drivers, loss, &forest_now, p, seed) {
+                Ok(f) => v.forward = f,
+                Err(e) => m.warnings.push(format!(
+                    "the forward check of the risk model could not be made: {e}"
+                )),
+            }
+            m.warnings.extend(validation::warnings(&v, p));
+            m.validation = Some(v);
             m
         }
         None => RiskModel::default_model(p),
@@ -753,6 +769,93 @@ pub fn compute(
         annual_p,
         travel_cap,
     })
+}
+
+/// The forward check on a year-coded loss raster: fit on the loss up to
+/// `risk.forward_years` before its last year, predict the loss of those
+/// last years from the forest and edge left at the split, and compare the
+/// two on coarse cells. None for a 0/1 raster or a span too short.
+fn forward_check(
+    inp: &crate::inputs::Inputs,
+    drivers: &Drivers,
+    loss: &[f32],
+    forest_now: &[bool],
+    p: &RiskParams,
+    seed: u64,
+) -> Result<Option<validation::Forward>> {
+    let (span, year_coded) = loss_period(loss, p);
+    let ahead = p.forward_years as f64;
+    if !year_coded || p.forward_years == 0 || span < ahead + 2.0 {
+        return Ok(None);
+    }
+    let g = &inp.grid;
+    let year = |v: f32| -> Option<f64> {
+        (!v.is_nan() && v >= 1.0).then(|| {
+            if v < 100.0 {
+                2000.0 + v as f64
+            } else {
+                v as f64
+            }
+        })
+    };
+    let last = loss
+        .iter()
+        .filter_map(|v| year(*v))
+        .fold(f64::MIN, f64::max);
+    let split = last - ahead;
+    let early: Vec<bool> = loss
+        .iter()
+        .map(|v| year(*v).is_some_and(|y| y <= split))
+        .collect();
+    let late: Vec<bool> = loss
+        .iter()
+        .map(|v| year(*v).is_some_and(|y| y > split))
+        .collect();
+    let forest_start: Vec<bool> = (0..g.len())
+        .map(|i| forest_now[i] || early[i] || late[i])
+        .collect();
+    let edge_start = edge_km(g, &forest_start);
+    let cells: Vec<usize> = (0..g.len())
+        .filter(|i| inp.aoi_mask[*i] == 1 && forest_start[*i])
+        .collect();
+    let y: Vec<bool> = cells.iter().map(|i| early[*i]).collect();
+    let fit_years = span - ahead;
+    let m = fit_with(
+        &|k| drivers.row_with_edge(cells[k], edge_start[cells[k]]),
+        &y,
+        fit_years,
+        p,
+        seed,
+    )?;
+    // The forest at the split and its edge then.
+    let forest_split: Vec<bool> = (0..g.len()).map(|i| forest_now[i] || late[i]).collect();
+    let edge_split = edge_km(g, &forest_split);
+    let at: Vec<usize> = (0..g.len())
+        .filter(|i| inp.aoi_mask[*i] == 1 && forest_split[*i])
+        .collect();
+    let predicted: Vec<f64> = at
+        .par_iter()
+        .map(|&i| loss_within(m.annual_p(&drivers.row_with_edge(i, edge_split[i])), ahead))
+        .collect();
+    let observed: Vec<bool> = at.iter().map(|&i| late[i]).collect();
+    let (coarse, mae) =
+        validation::compare_on_coarse_cells(g, &at, &predicted, &observed, p.forward_cell_km);
+    let predicted_ha: f64 = coarse.iter().map(|c| c.2).sum();
+    let observed_ha: f64 = coarse.iter().map(|c| c.3).sum();
+    let pr: Vec<f64> = coarse.iter().map(|c| c.2).collect();
+    let ob: Vec<f64> = coarse.iter().map(|c| c.3).collect();
+    Ok(Some(validation::Forward {
+        fit_last_year: split as u32,
+        predicted_years: p.forward_years,
+        cell_km: p.forward_cell_km,
+        coarse_cells: coarse.len(),
+        predicted_ha,
+        observed_ha,
+        total_error: (observed_ha > 0.0).then(|| (predicted_ha - observed_ha) / observed_ha),
+        correlation: validation::pearson(&pr, &ob),
+        mean_abs_error_ha: mae,
+        cells: coarse,
+    }))
 }
 
 impl Risk {
