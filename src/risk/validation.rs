@@ -417,6 +417,38 @@ mod tests {
     }
 
     #[test]
+    fn a_model_below_the_floor_or_the_benchmark_is_a_warning() {
+        let v = |m: f64, b: f64, near: (f64, f64)| Validation {
+            folds: 5,
+            block_km: 10.0,
+            auc_block_cv: m,
+            auc_block_cv_folds: vec![m; 5],
+            near_road_km: 5.0,
+            auc_near_roads: Some(near.0),
+            near_road_cells: 100,
+            benchmark_auc_block_cv: b,
+            benchmark_auc_block_cv_folds: vec![b; 5],
+            benchmark_auc_near_roads: Some(near.1),
+            skill: String::new(),
+            cells: vec![],
+            forward: None,
+        };
+        let p = RiskParams::default();
+        assert!(warnings(&v(0.9, 0.8, (0.85, 0.8)), &p).is_empty());
+        let w = warnings(&v(0.65, 0.6, (0.85, 0.8)), &p);
+        assert_eq!(w.len(), 1);
+        assert!(w[0].contains("0.650, below risk.auc_floor = 0.7"), "{w:?}");
+        let w = warnings(&v(0.8, 0.82, (0.85, 0.8)), &p);
+        assert!(
+            w[0].contains("does not beat distance to the forest edge alone"),
+            "{w:?}"
+        );
+        let w = warnings(&v(0.9, 0.8, (0.8, 0.81)), &p);
+        assert!(w[0].starts_with("near roads (within 5 km)"), "{w:?}");
+        assert!(w.iter().all(|x| x.contains("weak model")));
+    }
+
+    #[test]
     fn pearson_matches_hand_values() {
         assert!((pearson(&[1.0, 2.0, 3.0], &[2.0, 4.0, 6.0]).unwrap() - 1.0).abs() < 1e-12);
         assert!((pearson(&[1.0, 2.0, 3.0], &[3.0, 2.0, 1.0]).unwrap() + 1.0).abs() < 1e-12);

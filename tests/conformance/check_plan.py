@@ -5,7 +5,8 @@ solved from the published per-segment and per-parcel figures; the
 conservation funding LP, rebuilt from conservation.csv and the funding
 sources; the capital continuum's most commercial money per phase, rebuilt
 from capital_lines.csv and the capital terms), scikit-learn (held-out AUC
-of the risk model)."""
+of the risk model; its block cross-validation and edge-distance benchmark
+refitted with LogisticRegression on the same folds)."""
 import csv
 import json
 import os
@@ -15,6 +16,7 @@ import tomllib
 import highspy
 import numpy as np
 import numpy_financial as npf
+from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 
 from common import close, greenhalo
@@ -223,6 +225,48 @@ def run(results, work):
         assert abs(got - ref) <= 0.01, f"greenhalo {got} vs scikit-learn {ref}"
         return f"({len(y)} held-out cells, AUC {ref:.4f}, difference {abs(got - ref):.1e})"
 
+    def block_cv():
+        # greenhalo's folds, drivers and labels; each fold refitted by
+        # scikit-learn (L2 = 1/C on drivers standardised on the training
+        # folds, intercept free) and scored on the fold left out.
+        cv = rows(os.path.join(out, "risk_cv.csv"))
+        model = json.load(open(os.path.join(out, "risk_model.json")))
+        v = model["validation"]
+        drivers = ["ln_travel_time_min", "road_distance_km", "edge_distance_km",
+                   "slope_deg", "elevation_km", "protected"]
+        X = np.array([[float(r[d]) for d in drivers] for r in cv])
+        y = np.array([int(r["lost"]) for r in cv])
+        fold = np.array([int(r["fold"]) for r in cv])
+        near = X[:, 1] <= v["near_road_km"]
+        l2 = cfg["risk"]["l2"]
+        worst = 0.0
+        for name, cols, got_folds, got_near, col in [
+            ("model", list(range(6)), v["auc_block_cv_folds"], v["auc_near_roads"], "model_probability"),
+            ("benchmark", [2], v["benchmark_auc_block_cv_folds"], v["benchmark_auc_near_roads"],
+             "benchmark_probability"),
+        ]:
+            pooled = np.zeros(len(y))
+            for f in range(v["folds"]):
+                tr, te = fold != f, fold == f
+                Xt = X[tr][:, cols]
+                mu, sd = Xt.mean(axis=0), Xt.std(axis=0)
+                keep = sd > 1e-12
+                z = lambda A: (A[:, cols][:, keep] - mu[keep]) / sd[keep]
+                lr = LogisticRegression(C=1.0 / l2, tol=1e-10, max_iter=10000)
+                lr.fit(z(X[tr]), y[tr])
+                p = lr.predict_proba(z(X[te]))[:, 1]
+                pooled[te] = p
+                ref = roc_auc_score(y[te], p)
+                own = roc_auc_score(y[te], [float(cv[i][col]) for i in np.flatnonzero(te)])
+                assert abs(own - got_folds[f]) <= 1e-9, f"{name} fold {f}: reported {got_folds[f]} vs its own predictions {own}"
+                assert abs(got_folds[f] - ref) <= 0.005, f"{name} fold {f}: greenhalo {got_folds[f]} vs scikit-learn {ref}"
+                worst = max(worst, abs(got_folds[f] - ref))
+            ref_near = roc_auc_score(y[near], pooled[near])
+            assert abs(got_near - ref_near) <= 0.005, f"{name} near roads: greenhalo {got_near} vs scikit-learn {ref_near}"
+            worst = max(worst, abs(got_near - ref_near))
+        return (f"({len(y)} cells, {v['folds']} folds of {v['block_km']} km blocks; AUC {v['auc_block_cv']:.4f}, "
+                f"benchmark {v['benchmark_auc_block_cv']:.4f}; worst difference {worst:.1e})")
+
     results.run("plan_npv_irr_numpy_financial", npv_irr)
     results.run("plan_capital_stack_highs", capital_lp)
     results.run("plan_road_appraisals_numpy_financial", road_appraisals)
@@ -230,3 +274,4 @@ def run(results, work):
     results.run("plan_parcel_selection_highs", parcel_selection)
     results.run("plan_conservation_lp_highs", funding_lp)
     results.run("plan_risk_auc_scikit_learn", auc)
+    results.run("plan_risk_block_cv_scikit_learn", block_cv)
