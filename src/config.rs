@@ -2404,6 +2404,12 @@ loss_period_years = {lpy}             # years a 0/1 forest_loss raster covers
 sample_per_class = {spc}            # loss / non-loss cells sampled for the fit
 holdout_share = {hs:?}                # share held out for AUC
 l2 = {l2:?}                           # ridge penalty on standardised slopes
+cv_folds = {cvf}                        # spatial block cross-validation folds
+cv_block_km = {cvb:?}                  # side of its blocks
+near_road_km = {nrk:?}                  # the AUC where road decisions are made
+auc_floor = {af:?}                     # below this block-CV AUC the run warns
+forward_years = {fy}                   # last years of a year-coded loss raster predicted (0: no forward check)
+forward_cell_km = {fck:?}              # coarse cells of the forward check
 
 [risk.default_coefficients]
 # annual logit, used only without a forest_loss raster (sources in src/config.rs)
@@ -2477,6 +2483,12 @@ protected = {c6:?}
         spc = rk.sample_per_class,
         hs = rk.holdout_share,
         l2 = rk.l2,
+        cvf = rk.cv_folds,
+        cvb = rk.cv_block_km,
+        nrk = rk.near_road_km,
+        af = rk.auc_floor,
+        fy = rk.forward_years,
+        fck = rk.forward_cell_km,
         c0 = rc.intercept,
         c1 = rc.ln_travel_time_min,
         c2 = rc.road_distance_km,

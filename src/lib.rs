@@ -116,6 +116,7 @@ pub fn pipeline(
         || roads::gate_for(&inputs, &access, &cfg.road_upgrades, &cfg.access),
     );
     let risk = risk?;
+    warnings.extend(risk.model.warnings.iter().map(|w| format!("warning: {w}")));
     step.finish_and_clear();
     clock.lap("risk");
     let halo = halo?;

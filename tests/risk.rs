@@ -77,3 +77,29 @@ fn the_forward_check_predicts_the_last_years_of_a_year_coded_raster() {
     assert!(v["auc_block_cv"].as_f64().unwrap() > v["benchmark_auc_block_cv"].as_f64().unwrap());
     assert!(model["warnings"].as_array().unwrap().is_empty());
 }
+
+/// A model under `risk.auc_floor` is a warning the run prints, and the
+/// report's road section says the forest-loss figures rest on a weak model.
+#[test]
+fn a_weak_risk_model_is_a_warning_and_the_report_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let toml = common::synth_small(&dir.path().join("ls"), "30,30");
+    let mut text = std::fs::read_to_string(&toml).unwrap();
+    text.push_str("\n[risk]\nauc_floor = 0.99\n");
+    std::fs::write(&toml, text).unwrap();
+    let out = dir.path().join("out");
+    let run = common::greenhalo()
+        .args(["run"])
+        .arg(&toml)
+        .arg("-o")
+        .arg(&out)
+        .assert()
+        .success();
+    let stderr = String::from_utf8_lossy(&run.get_output().stderr).to_string();
+    assert!(
+        stderr.contains("below risk.auc_floor = 0.99") && stderr.contains("weak model"),
+        "{stderr}"
+    );
+    let report = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(report.contains("The forest-loss figures below rest on a weak model"));
+}

@@ -790,13 +790,12 @@ fn forward_check(
     }
     let g = &inp.grid;
     let year = |v: f32| -> Option<f64> {
-        (!v.is_nan() && v >= 1.0).then(|| {
-            if v < 100.0 {
-                2000.0 + v as f64
-            } else {
-                v as f64
-            }
-        })
+        let y = if v < 100.0 {
+            2000.0 + v as f64
+        } else {
+            v as f64
+        };
+        (!v.is_nan() && v >= 1.0).then_some(y)
     };
     let last = loss
         .iter()

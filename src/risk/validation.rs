@@ -103,6 +103,10 @@ fn folds_of_blocks(blocks: &[(usize, usize)], folds: usize, seed: u64) -> Vec<us
     blocks.iter().map(|b| fold_of[b]).collect()
 }
 
+/// One fold's out-of-fold predictions (sample index, model, benchmark)
+/// and its AUCs (model, benchmark).
+type FoldResult = (Vec<(usize, f64, f64)>, f64, f64);
+
 /// Probability under natural-unit coefficients.
 fn score(coef: &[f64; K + 1], x: &[f64; K]) -> f64 {
     let mut z = coef[0];
@@ -160,7 +164,7 @@ pub fn cross_validate(
         sample_per_class: usize::MAX / 4,
         ..p.clone()
     };
-    let out: Vec<Result<(Vec<(usize, f64, f64)>, f64, f64)>> = (0..folds)
+    let out: Vec<Result<FoldResult>> = (0..folds)
         .into_par_iter()
         .map(|f| {
             let train: Vec<usize> = (0..sample.len()).filter(|&i| fold[i] != f).collect();
