@@ -103,3 +103,32 @@ fn a_weak_risk_model_is_a_warning_and_the_report_says_so() {
     let report = std::fs::read_to_string(out.join("report.html")).unwrap();
     assert!(report.contains("The forest-loss figures below rest on a weak model"));
 }
+
+/// A landscape smaller than the cross-validation's folds of blocks keeps
+/// its fitted model and says the check could not be made (it used to fail
+/// the whole run).
+#[test]
+fn a_landscape_too_small_for_block_cross_validation_says_so_and_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let toml = common::synth_small(&dir.path().join("ls"), "8,6");
+    let out = dir.path().join("out");
+    let run = common::greenhalo()
+        .args(["run"])
+        .arg(&toml)
+        .arg("-o")
+        .arg(&out)
+        .assert()
+        .success();
+    let stderr = String::from_utf8_lossy(&run.get_output().stderr).to_string();
+    assert!(
+        stderr.contains("block cross-validation could not be made")
+            && stderr.contains("fewer than risk.cv_folds = 5"),
+        "{stderr}"
+    );
+    let model: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("risk_model.json")).unwrap())
+            .unwrap();
+    assert!(model["calibrated"].as_bool().unwrap());
+    assert!(model["validation"].is_null());
+    assert!(!out.join("risk_cv.csv").exists());
+}

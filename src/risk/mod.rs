@@ -740,15 +740,23 @@ pub fn compute(
                 h.0 = cells[h.0];
             }
             let row = |k: usize| drivers.row_with_edge(cells[k], edge_start[cells[k]]);
-            let mut v = validation::cross_validate(g, &cells, &row, &y, p, seed)?;
-            match forward_check(inp, &drivers, loss, &forest_now, p, seed) {
-                Ok(f) => v.forward = f,
+            // A landscape too small or with too little loss for the checks
+            // keeps its model, and says which check could not be made.
+            match validation::cross_validate(g, &cells, &row, &y, p, seed) {
+                Ok(mut v) => {
+                    match forward_check(inp, &drivers, loss, &forest_now, p, seed) {
+                        Ok(f) => v.forward = f,
+                        Err(e) => m.warnings.push(format!(
+                            "the forward check of the risk model could not be made: {e}"
+                        )),
+                    }
+                    m.warnings.extend(validation::warnings(&v, p));
+                    m.validation = Some(v);
+                }
                 Err(e) => m.warnings.push(format!(
-                    "the forward check of the risk model could not be made: {e}"
+                    "the risk model's block cross-validation could not be made, so its skill on places it was not fitted on is unknown: {e}"
                 )),
             }
-            m.warnings.extend(validation::warnings(&v, p));
-            m.validation = Some(v);
             m
         }
         None => RiskModel::default_model(p),

@@ -13,7 +13,7 @@ use serde::Serialize;
 
 use super::{auc, fit_with, sigmoid, K};
 use crate::config::RiskParams;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::grid::Grid;
 
 /// Index of the road distance and of the edge distance among the drivers.
@@ -154,8 +154,23 @@ pub fn cross_validate(
         b.dedup();
         b.len()
     };
-    let folds = p.cv_folds.min(n_blocks).max(2);
+    if n_blocks < p.cv_folds {
+        return Err(Error::Usage(format!(
+            "the forest of the sample lies in {n_blocks} block(s) of {} km, fewer than risk.cv_folds = {}: lower risk.cv_block_km (or risk.cv_folds) for a landscape this small",
+            p.cv_block_km, p.cv_folds
+        )));
+    }
+    let folds = p.cv_folds;
     let fold = folds_of_blocks(&blocks, folds, seed);
+    for f in 0..folds {
+        let has = |y: bool| (0..sample.len()).any(|i| fold[i] == f && lost[sample[i]] == y);
+        if !(has(true) && has(false)) {
+            return Err(Error::Usage(format!(
+                "fold {} of the block cross-validation holds cells of one class only (lost or kept): lower risk.cv_block_km so that each fold spans more of the landscape",
+                f + 1
+            )));
+        }
+    }
     let xs: Vec<[f64; K]> = sample.iter().map(|&k| row(k)).collect();
     let ys: Vec<bool> = sample.iter().map(|&k| lost[k]).collect();
     // Every row of a fold's training set is used (no hold-out inside).
