@@ -606,7 +606,9 @@ fn schedule(
 /// schedule (of the last selection) are solved in turn until the
 /// selection no longer changes, at most `SCHEDULE_ROUNDS` times; a chosen
 /// parcel whose value at its year is still not positive is then left out
-/// (late in phase 3 few transitions pay back before the horizon). Each parcel's published value is its value at
+/// (late in phase 3 few transitions pay back before the horizon). Rounds
+/// that do not settle (near-ties when the budget binds) keep the selection
+/// tried that realises most at its own schedule, and the note says so. Each parcel's published value is its value at
 /// its final year, which is what the plan's ledger books.
 pub fn run(
     inp: &Inputs,
@@ -711,6 +713,7 @@ pub fn run(
     let mut rounds = 0;
     let mut settled = false;
     let mut scale = target;
+    let mut best_tried: Option<(f64, Vec<bool>)> = None;
     while rounds < SCHEDULE_ROUNDS {
         rounds += 1;
         let cand: Vec<(usize, usize, f64)> = canonical
@@ -747,20 +750,55 @@ pub fn run(
             scale = target.max(first);
         }
         (phase, year) = schedule(&order, &chosen, &area, scale, &years);
+        // What this selection realises at its own schedule (a parcel worth
+        // nothing there is left out below, so it counts nothing).
+        let realised: f64 = (0..n)
+            .filter(|&i| chosen[i])
+            .filter_map(|i| best_at(i, year[i]).map(|b| b.1))
+            .sum();
+        if best_tried.as_ref().is_none_or(|b| realised > b.0) {
+            best_tried = Some((realised, chosen.clone()));
+        }
         if !again {
             settled = true;
             break;
         }
     }
+    // Rounds that cycle (near-ties among parcels of one transition, when
+    // the budget binds) keep the selection tried that realises most.
+    if !settled {
+        if let Some((_, mask)) = best_tried {
+            chosen = mask;
+            (phase, year) = schedule(&order, &chosen, &area, scale, &years);
+        }
+    }
     // A chosen parcel worth nothing at its year (its phase has no year in
     // the horizon, or it would earn too few years) is not bought.
+    // A parcel whose year moved since the last selection may have a
+    // dearer best transition there: past the budget, the parcel that
+    // realises least per dollar goes, until the plan fits.
     let mut dropped = 0;
     loop {
-        let out: Vec<usize> = (0..n)
+        let mut out: Vec<usize> = (0..n)
             .filter(|&i| chosen[i] && best_at(i, year[i]).is_none())
             .collect();
         if out.is_empty() {
-            break;
+            let cost = |i: usize| {
+                best_at(i, year[i])
+                    .map(|(k, _)| p.catalogue[k].establishment_usd_per_ha * area[i])
+                    .unwrap_or(0.0)
+            };
+            let spent: f64 = (0..n).filter(|&i| chosen[i]).map(cost).sum();
+            if spent <= p.parcel_budget_usd * (1.0 + 1e-12) {
+                break;
+            }
+            let per_dollar =
+                |i: usize| best_at(i, year[i]).map_or(0.0, |b| b.1) / cost(i).max(1e-9);
+            out.extend(
+                (0..n)
+                    .filter(|&i| chosen[i])
+                    .min_by(|&a, &b| per_dollar(a).total_cmp(&per_dollar(b)).then(a.cmp(&b))),
+            );
         }
         dropped += out.len();
         for i in out {
@@ -875,12 +913,12 @@ pub fn run(
             if rounds == 1 { "" } else { "s" }
         ),
         (true, d) => format!(
-            "selection and schedule agreed after {rounds} rounds; {d} parcel(s) worth nothing at their year were then left out"
+            "selection and schedule agreed after {rounds} rounds; {d} parcel(s) worth nothing at their year (or past the budget there) were then left out"
         ),
         (false, d) => format!(
-            "selection and schedule did not settle in {rounds} rounds: the last selection is kept{}",
+            "selection and schedule did not settle in {rounds} rounds: of the selections tried, the one that realises most at its own schedule is kept{}",
             if d > 0 {
-                format!(", less {d} parcel(s) worth nothing at their year")
+                format!(", less {d} parcel(s) worth nothing at their year or past the budget there")
             } else {
                 String::new()
             }
