@@ -195,7 +195,9 @@ pub struct Group {
     pub parcels: usize,
     pub area_ha: f64,
     pub investment_usd: f64,
-    pub private_npv_usd: f64,
+    /// The farmers' NPV over the transitions' own lives (their view, the
+    /// one the instrument follows).
+    pub private_npv_life_usd: f64,
     /// Earnings multiples where defined, in parcel order.
     pub earnings_multiples: Vec<f64>,
 }
@@ -237,7 +239,7 @@ impl ParcelsResult {
             g.parcels += 1;
             g.area_ha += p.stats.area_ha;
             g.investment_usd += p.investment_usd;
-            g.private_npv_usd += p.private_npv_usd;
+            g.private_npv_life_usd += p.private_npv_life_usd;
             g.earnings_multiples
                 .extend(p.earnings_multiple.filter(|m| m.is_finite()));
         }

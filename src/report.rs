@@ -371,7 +371,7 @@ fn farmland_tables(parcels: &ParcelsResult) -> String {
         };
         format!("{m:.1}× (range {:.1}–{:.1}×)", v[0], v[n - 1])
     };
-    let mut t = String::from("<table><tr><th>transition</th><th>parcels</th><th>km²</th><th>investment</th><th>farmers' NPV</th><th>earnings multiple at maturity, median</th></tr>");
+    let mut t = String::from("<table><tr><th>transition</th><th>parcels</th><th>km²</th><th>investment</th><th>farmers' NPV over the transition's life</th><th>earnings multiple at maturity, median</th></tr>");
     for (name, g) in parcels.selected_by(|p| p.transition.clone()) {
         t.push_str(&format!(
             "<tr><td>{}</td><td>{}</td><td>{:.1}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
@@ -379,7 +379,7 @@ fn farmland_tables(parcels: &ParcelsResult) -> String {
             fmt_int(g.parcels as f64),
             nz(g.area_ha / 100.0, 1),
             money(g.investment_usd),
-            money(g.private_npv_usd),
+            money(g.private_npv_life_usd),
             median(&g.earnings_multiples)
         ));
     }

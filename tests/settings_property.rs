@@ -27,6 +27,14 @@ const MAY_BE_NULL: &[&str] = &[
     "earnings_multiple_mean",
     "earnings_multiple_max",
     "private_irr",
+    // the risk model's validation on a landscape too small for its folds
+    // of blocks, or without a year-coded loss raster, and its optional AUCs
+    "validation",
+    "forward",
+    "auc_near_roads",
+    "benchmark_auc_near_roads",
+    "total_error",
+    "correlation",
 ];
 
 fn nulls(v: &serde_json::Value, path: &str, out: &mut Vec<String>) {
