@@ -13,6 +13,19 @@ fn read(path: &std::path::Path) -> (Vec<f32>, (usize, usize), [f64; 6]) {
     (v.data().to_vec(), (w, h), ds.geo_transform().unwrap())
 }
 
+/// `greenhalo run TOML -o OUT`, which must succeed; its stderr (the
+/// warnings).
+fn run_stderr(toml: &std::path::Path, out: &std::path::Path) -> String {
+    let run = common::greenhalo()
+        .args(["run"])
+        .arg(toml)
+        .arg("-o")
+        .arg(out)
+        .assert()
+        .success();
+    String::from_utf8_lossy(&run.get_output().stderr).to_string()
+}
+
 #[test]
 fn the_forward_check_predicts_the_last_years_of_a_year_coded_raster() {
     let dir = tempfile::tempdir().unwrap();
@@ -88,14 +101,7 @@ fn a_weak_risk_model_is_a_warning_and_the_report_says_so() {
     text.push_str("\n[risk]\nauc_floor = 0.99\n");
     std::fs::write(&toml, text).unwrap();
     let out = dir.path().join("out");
-    let run = common::greenhalo()
-        .args(["run"])
-        .arg(&toml)
-        .arg("-o")
-        .arg(&out)
-        .assert()
-        .success();
-    let stderr = String::from_utf8_lossy(&run.get_output().stderr).to_string();
+    let stderr = run_stderr(&toml, &out);
     assert!(
         stderr.contains("below risk.auc_floor = 0.99") && stderr.contains("weak model"),
         "{stderr}"
@@ -112,14 +118,7 @@ fn a_landscape_too_small_for_block_cross_validation_says_so_and_runs() {
     let dir = tempfile::tempdir().unwrap();
     let toml = common::synth_small(&dir.path().join("ls"), "8,6");
     let out = dir.path().join("out");
-    let run = common::greenhalo()
-        .args(["run"])
-        .arg(&toml)
-        .arg("-o")
-        .arg(&out)
-        .assert()
-        .success();
-    let stderr = String::from_utf8_lossy(&run.get_output().stderr).to_string();
+    let stderr = run_stderr(&toml, &out);
     assert!(
         stderr.contains("block cross-validation could not be made")
             && stderr.contains("fewer than risk.cv_folds = 5"),

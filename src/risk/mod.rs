@@ -724,9 +724,7 @@ pub fn compute(
             // Only the edge distance differs from today's drivers (a
             // copy of them all was 17 B a cell more at the run's peak).
             let edge_start = edge_km(g, &forest_start);
-            let cells: Vec<usize> = (0..g.len())
-                .filter(|i| inp.aoi_mask[*i] == 1 && forest_start[*i])
-                .collect();
+            let cells = forest_in_aoi(inp, &forest_start);
             let y: Vec<bool> = cells.iter().map(|i| lost[*i]).collect();
             let (years, _) = loss_period(loss, p);
             let mut m = fit_with(
@@ -779,6 +777,13 @@ pub fn compute(
     })
 }
 
+/// The cells of `forest` inside the AOI, in grid order.
+fn forest_in_aoi(inp: &crate::inputs::Inputs, forest: &[bool]) -> Vec<usize> {
+    (0..inp.grid.len())
+        .filter(|&i| inp.aoi_mask[i] == 1 && forest[i])
+        .collect()
+}
+
 /// The forward check on a year-coded loss raster: fit on the loss up to
 /// `risk.forward_years` before its last year, predict the loss of those
 /// last years from the forest and edge left at the split, and compare the
@@ -822,9 +827,7 @@ fn forward_check(
         .map(|i| forest_now[i] || early[i] || late[i])
         .collect();
     let edge_start = edge_km(g, &forest_start);
-    let cells: Vec<usize> = (0..g.len())
-        .filter(|i| inp.aoi_mask[*i] == 1 && forest_start[*i])
-        .collect();
+    let cells = forest_in_aoi(inp, &forest_start);
     let y: Vec<bool> = cells.iter().map(|i| early[*i]).collect();
     let fit_years = span - ahead;
     let m = fit_with(
@@ -837,9 +840,7 @@ fn forward_check(
     // The forest at the split and its edge then.
     let forest_split: Vec<bool> = (0..g.len()).map(|i| forest_now[i] || late[i]).collect();
     let edge_split = edge_km(g, &forest_split);
-    let at: Vec<usize> = (0..g.len())
-        .filter(|i| inp.aoi_mask[*i] == 1 && forest_split[*i])
-        .collect();
+    let at = forest_in_aoi(inp, &forest_split);
     let predicted: Vec<f64> = at
         .par_iter()
         .map(|&i| loss_within(m.annual_p(&drivers.row_with_edge(i, edge_split[i])), ahead))
