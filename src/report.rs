@@ -1177,7 +1177,15 @@ pub fn html(
     let auc = summary["risk"]["auc_holdout"]
         .as_f64()
         .map(|a| format!(", held-out AUC {a:.3}"))
-        .unwrap_or_default();
+        .unwrap_or_default()
+        + &summary["risk"]["validation"]["auc_block_cv"]
+            .as_f64()
+            .map(|a| format!(", block cross-validated {a:.3}"))
+            .unwrap_or_default()
+        + &summary["risk"]["validation"]["auc_near_roads"]
+            .as_f64()
+            .map(|a| format!(", {a:.3} near roads"))
+            .unwrap_or_default();
     let assumptions = assumptions_table(cfg);
     let components: String = fin
         .by_component_usd
