@@ -45,7 +45,6 @@ pub struct ParcelStats {
 #[derive(Debug, Clone, Copy, Serialize)]
 pub struct PerHa {
     pub private_npv_usd: f64,
-    pub carbon_npv_usd: f64,
     pub private_irr: Option<f64>,
     /// Mature net revenue over the baseline's; None when the current use
     /// earns nothing or loses money (no multiple of it is defined).
@@ -59,11 +58,8 @@ pub fn per_ha(t: &Transition, baseline: f64, e: &Economics) -> PerHa {
     let h = e.horizon_years as usize;
     let mut flows = vec![-t.establishment_usd_per_ha];
     flows.extend((1..=h).map(|age| net_revenue_per_ha(t, baseline, age)));
-    let mut carbon = vec![0.0];
-    carbon.extend((1..=h).map(|_| t.sequestration_tco2_per_ha_year * e.carbon_price_usd_per_tco2));
     PerHa {
         private_npv_usd: npv(&flows, e.discount_rate),
-        carbon_npv_usd: npv(&carbon, e.discount_rate),
         private_irr: irr(&flows),
         earnings_multiple: (baseline > 0.0)
             .then(|| (net_revenue_per_ha(t, baseline, h) + baseline) / baseline),
@@ -1055,7 +1051,20 @@ mod tests {
         // Years 1-3 revenue 300, 600, 600 minus a 100 baseline.
         let hand = -1000.0 + 200.0 / 1.1 + 500.0 / 1.21 + 500.0 / 1.331;
         assert!((v.private_npv_usd - hand).abs() < 1e-9);
-        assert!((v.carbon_npv_usd - (100.0 / 1.1 + 100.0 / 1.21 + 100.0 / 1.331)).abs() < 1e-9);
         assert!((v.earnings_multiple.unwrap() - 6.0).abs() < 1e-12);
+        // In the plan, established in year 1: cost (and 10% technical
+        // assistance) in year 1, returns in years 2-3 only; the halo's
+        // relief 0.05 ha x 120 t C x 44/12 / 3 years = 7.33 tCO2 a year.
+        let p = TransitionParams::default();
+        let w = in_plan(&t, 100.0, 1, &p, &e, 0.1);
+        let near = |a: f64, b: f64| assert!((a - b).abs() < 1e-9, "{a} vs {b}");
+        near(w.private_usd, -1000.0 / 1.1 + 200.0 / 1.21 + 500.0 / 1.331);
+        near(w.carbon_usd, 100.0 / 1.21 + 100.0 / 1.331);
+        near(w.extension_usd, 100.0 / 1.1);
+        let relief = 0.05 * 120.0 * 44.0 / 12.0 / 3.0 * 50.0;
+        near(w.avoided_per_halo_usd, relief / 1.21 + relief / 1.331);
+        // Established in the last year it earns nothing, past it nothing at all.
+        near(in_plan(&t, 100.0, 3, &p, &e, 0.1).carbon_usd, 0.0);
+        assert_eq!(in_plan(&t, 100.0, 4, &p, &e, 0.1), InPlan::default());
     }
 }

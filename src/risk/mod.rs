@@ -726,7 +726,8 @@ pub fn compute(
             let edge_start = edge_km(g, &forest_start);
             let cells = forest_in_aoi(inp, &forest_start);
             let y: Vec<bool> = cells.iter().map(|i| lost[*i]).collect();
-            let (years, _) = loss_period(loss, p);
+            let period = loss_period(loss, p);
+            let years = period.0;
             let mut m = fit_with(
                 &|k| drivers.row_with_edge(cells[k], edge_start[cells[k]]),
                 &y,
@@ -742,7 +743,7 @@ pub fn compute(
             // keeps its model, and says which check could not be made.
             match validation::cross_validate(g, &cells, &row, &y, p, seed) {
                 Ok(mut v) => {
-                    match forward_check(inp, &drivers, loss, &forest_now, p, seed) {
+                    match forward_check(inp, &drivers, loss, period, &forest_now, p, seed) {
                         Ok(f) => v.forward = f,
                         Err(e) => m.warnings.push(format!(
                             "the forward check of the risk model could not be made: {e}"
@@ -792,11 +793,11 @@ fn forward_check(
     inp: &crate::inputs::Inputs,
     drivers: &Drivers,
     loss: &[f32],
+    (span, year_coded): (f64, bool),
     forest_now: &[bool],
     p: &RiskParams,
     seed: u64,
 ) -> Result<Option<validation::Forward>> {
-    let (span, year_coded) = loss_period(loss, p);
     let ahead = p.forward_years as f64;
     if !year_coded || p.forward_years == 0 || span < ahead + 2.0 {
         return Ok(None);
