@@ -8,15 +8,22 @@
 #                               rows are left out without the .venv of scripts/setup.sh)
 #   scripts/bench.sh runs       only the table's `run` rows
 #   scripts/bench.sh peers      only the table's peer rows
+#   scripts/bench.sh family     the family of landscapes (issue: no landscape-specific
+#                               cliffs): the parcel stage alone over budgets and area
+#                               targets (the budget binds, the area, both, neither) on
+#                               data/alto_mayo and other parcel draws over the same real
+#                               layers (5,000 to 40,000 parcels); then whole runs of those
+#                               and of synth seeds and sizes, with each stage's seconds
+#                               per million cells and its spread across the family
 #   scripts/bench.sh sizes [N...]
 #                               cost-distance on NxN rasters (1k, 4k and 10k unless given),
 #                               and the roads stage on data/sample and a 1000x1000 synth
 # Criterion benchmarks of the kernels: cargo bench
 set -euo pipefail
 cd "$(dirname "$0")/.."
-usage="usage: scripts/bench.sh [runs | peers | sizes [N...]]"
+usage="usage: scripts/bench.sh [runs | peers | family | sizes [N...]]"
 case "${1:-}" in
-  "" | runs | peers | sizes) ;;
+  "" | runs | peers | family | sizes) ;;
   *) echo "$usage" >&2; exit 2 ;;
 esac
 bash scripts/setup.sh
@@ -24,7 +31,7 @@ command -v /usr/bin/time >/dev/null 2>&1 || {
   if [ "$(id -u)" -eq 0 ]; then sudo=(); else sudo=(sudo); fi
   "${sudo[@]}" apt-get install -y -qq time >/dev/null
 }
-cargo build --release --locked --bin greenhalo --example make_cost_raster
+cargo build --release --locked --bin greenhalo --example make_cost_raster --example parcel_family
 work=${BENCH_DIR:-$(mktemp -d)}
 mkdir -p "$work"
 
@@ -81,9 +88,77 @@ peer_table() {
   fi
   GREENHALO=target/release/greenhalo "$py" scripts/peers.py zonal "$work/zonal"
 }
+# The family: parcel draws over the real Alto Mayo layers (seed, count),
+# the parcel stage over a grid of budgets and targets on each, then whole
+# runs with per-stage seconds per million cells.
+family_table() {
+  local lands=()
+  if [ -f data/alto_mayo/landscape.toml ] && [ -d "${GREENHALO_REAL_DATA:-../shared/data/alto_mayo_real}" ]; then
+    lands+=(data/alto_mayo/landscape.toml)
+    for draw in "1 25000" "2 25000" "3 5000" "4 40000"; do
+      set -- $draw
+      d="$work/am_p$1_$2"
+      if [ ! -f "$d/parcels.shp" ]; then
+        mkdir -p "$d"
+        cp data/alto_mayo/{aoi.geojson,provincial_capitals.geojson,roads_departamental.geojson,roads_vecinal.geojson,areas_conservacion.gpkg,dem_srtm_30s.tif,landscape.toml} "$d/"
+        .venv/bin/python scripts/make_alto_mayo.py "$d" 100 "$1" "$2" >/dev/null
+      fi
+      lands+=("$d/landscape.toml")
+    done
+  fi
+  for sz in "1 40,30" "2 60,50" "3 100,80"; do
+    set -- $sz
+    d="$work/synth_$1"
+    [ -f "$d/landscape.toml" ] || ./target/release/greenhalo -q synth --seed "$1" --size-km "$2" -o "$d"
+    lands+=("$d/landscape.toml")
+  done
+  echo "The parcel stage alone (all its selection rounds), budgets US\$ M x area targets km²:"
+  echo
+  local first=1
+  for l in "${lands[@]}"; do
+    if [ $first = 1 ]; then ./target/release/examples/parcel_family "$l"; first=0
+    else ./target/release/examples/parcel_family "$l" | tail -n +3; fi
+  done
+  echo
+  echo "Whole runs:"
+  echo
+  table_head
+  local k=0
+  for l in "${lands[@]}"; do
+    k=$((k + 1))
+    run_row "$l" "$l" "fam$k"
+  done
+  echo
+  .venv/bin/python - "$work" <<'PY'
+import glob, json, os, statistics, sys
+work = sys.argv[1]
+rows = {}
+for d in sorted(glob.glob(os.path.join(work, "run_fam*"))):
+    cells = json.load(open(os.path.join(d, "summary.json")))["grid"]["cells"] / 1e6
+    on = False
+    for line in open(os.path.join(d, "run_log.txt")):
+        if line.startswith("per stage:"):
+            on = True
+            continue
+        f = line.split()
+        if on and len(f) == 4 and f[0] != "total":
+            rows.setdefault(f[0], []).append(float(f[1]) / cells)
+        elif on and len(f) != 4:
+            on = False
+print("| stage | s per M cells: min | median | max | max / median |")
+print("|---|---|---|---|---|")
+for st, v in rows.items():
+    m = statistics.median(v)
+    print(f"| {st} | {min(v):.3f} | {m:.3f} | {max(v):.3f} | {max(v) / m if m > 0 else 0:.1f} |")
+PY
+}
 # (the binary is built above with the example: building it alone again
 # would unify the dependencies' features otherwise and recompile it)
 # (the arguments were checked at the top)
+if [ "${1:-}" = family ]; then
+  family_table
+  exit 0
+fi
 if [ "${1:-}" != sizes ]; then
   table_head
   [ "${1:-}" = peers ] || run_table

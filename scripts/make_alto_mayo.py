@@ -5,7 +5,12 @@ population, land cover) and ~25,000 synthetic farmland parcels written as an
 ESRI Shapefile. Deterministic (fixed seed). Run through
 scripts/make-alto-mayo.sh, which copies the real layers first.
 
-    python scripts/make_alto_mayo.py OUT_DIR [RESOLUTION_M]
+    python scripts/make_alto_mayo.py OUT_DIR [RESOLUTION_M [PARCEL_SEED [N_PARCELS]]]
+
+PARCEL_SEED draws another set of parcels (lattice jitter, which cells, land
+uses) over the same rasters, and N_PARCELS sets how many (at most the
+farmland cells of the 280 m lattice, about 40,000): the benchmark family of
+scripts/bench.sh. Without them, the parcels of data/alto_mayo.
 """
 import json
 import math
@@ -32,6 +37,8 @@ def load(path, layer=None):
 def main():
     out = sys.argv[1]
     res = float(sys.argv[2]) if len(sys.argv) > 2 else 100.0
+    parcel_seed = int(sys.argv[3]) if len(sys.argv) > 3 else None
+    n_parcels = int(sys.argv[4]) if len(sys.argv) > 4 else 25000
     rng = np.random.default_rng(SEED)
     aoi = load(os.path.join(out, "aoi.geojson"))
     roads = load(os.path.join(out, "roads_departamental.geojson")) + load(os.path.join(out, "roads_vecinal.geojson"))
@@ -142,6 +149,8 @@ def main():
     # tile without overlap) over farmland inside the AOI, outside reserves,
     # where the DEM has data.
     sp = 280.0
+    if parcel_seed is not None:
+        rng = np.random.default_rng(parcel_seed)
     gx0, gy1 = x0 + 1000, y1 - 1000
     nx, ny = int((w * res - 2000) / sp), int((h * res - 2000) / sp)
     jx = rng.uniform(-0.22, 0.22, (ny + 1, nx + 1)) * sp
@@ -157,7 +166,7 @@ def main():
             c, r = int((cx - x0) / res), int((y1 - cy) / res)
             if aoi_m[r, c] and not pa_m[r, c] and forest[r, c] == 0 and lc[r, c] == 2 and not np.isnan(dem[r, c]):
                 cand.append((i, j))
-    keep = rng.permutation(len(cand))[:25000]
+    keep = rng.permutation(len(cand))[:n_parcels]
     feats = []
     for n, k in enumerate(sorted(keep)):
         i, j = cand[k]

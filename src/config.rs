@@ -1334,6 +1334,10 @@ pub struct TransitionParams {
     /// Area to transition at least, km2, when the landscape has it (the
     /// pilot: more than 300 km2).
     pub area_target_km2: f64,
+    /// Wall seconds each parcel selection may take (its relaxation, the
+    /// exchanges and the MIP over the undecided core): past it the best
+    /// selection found is used and its proven gap reported.
+    pub selection_time_limit_s: f64,
     /// Forest spared per hectare transitioned inside the Green Halo over the
     /// horizon, ha (pressure relief on the forest edge).
     pub avoided_loss_ha_per_halo_ha: f64,
@@ -1382,6 +1386,7 @@ impl Default for TransitionParams {
             hurdle_rate: 0.12,
             parcel_budget_usd: 50_000_000.0,
             area_target_km2: 300.0,
+            selection_time_limit_s: 10.0,
             avoided_loss_ha_per_halo_ha: 0.05,
             catalogue: vec![
                 // Goñas et al. 2024 (Forests 15:500), fine-aroma cocoa
@@ -1493,6 +1498,12 @@ const TRANSITION_RANGES: &[Setting] = &[
         "US$",
     ),
     num("transitions.area_target_km2", Ge(0.0), Le(1.0e6), "km2"),
+    num(
+        "transitions.selection_time_limit_s",
+        Ge(0.1),
+        Le(86_400.0),
+        "s",
+    ),
     num(
         "transitions.avoided_loss_ha_per_halo_ha",
         Ge(0.0),
@@ -2433,7 +2444,8 @@ protected = {c6:?}
 # operating cost by road class (US$/veh-km). Sources in src/config.rs.
 {ru}
 # [transitions]: baseline net revenue by current use (US$/ha/yr), hurdle rate, parcel budget,
-# area target (km2), forest spared per ha transitioned in the halo, and the
+# area target (km2), forest spared per ha transitioned in the halo, the time
+# limit of each parcel selection (s), and the
 # catalogue ("keep current use" is always available). Sources in src/config.rs.
 {tr}
 # [conservation_funding]: management cost (US$/km2/yr), effectiveness,

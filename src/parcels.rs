@@ -21,6 +21,7 @@ use crate::inputs::Inputs;
 use crate::kernels::distance::edt;
 use crate::kernels::zonal::{coverage, stats};
 use crate::risk::Risk;
+use crate::solve::select::{Limits, Proof, Selection};
 
 /// tCO2 per t C.
 const CO2_PER_C: f64 = 44.0 / 12.0;
@@ -182,6 +183,34 @@ pub struct ParcelsResult {
     /// (the rounds settled and no parcel was then left out).
     pub schedule_settled: bool,
     pub schedule_note: String,
+    /// What is proven of the last round's selection (on that round's
+    /// values): its value, the bound no selection exceeds, how.
+    pub proof: SelectionProof,
+}
+
+/// What is proven of a selection.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct SelectionProof {
+    pub value_usd: f64,
+    pub bound_usd: f64,
+    /// The gap counts as closed up to this (max(US$1, 1e-7 x bound)).
+    pub tolerance_usd: f64,
+    /// "linear relaxation bound", "MIP over the undecided core" or "time
+    /// limit (gap as proven)".
+    pub method: String,
+    /// Parcels left to the core MIP (0: the relaxation's bound sufficed).
+    pub core_parcels: usize,
+    /// Wall seconds of every selection of the stage together.
+    pub seconds: f64,
+}
+
+impl SelectionProof {
+    pub fn gap_usd(&self) -> f64 {
+        (self.bound_usd - self.value_usd).max(0.0)
+    }
+    pub fn proven(&self) -> bool {
+        self.gap_usd() <= self.tolerance_usd
+    }
 }
 
 /// Totals of the selected parcels of one group (a transition, a phase, an
@@ -371,164 +400,41 @@ fn eligible(t: &Transition, u: LandUse, s: &ParcelStats) -> bool {
         && (s.travel_min <= t.max_travel_min || t.max_travel_min >= NO_TRAVEL_LIMIT_MIN)
 }
 
-/// The exact selection: maximise total value within the budget with at
-/// least `target` area (items with cost 0 and value <= 0 are never worth
-/// taking). Returns None when the area target cannot be met within budget.
+/// The parcel selection: maximise total value within the budget with at
+/// least `target` area, proven within [`parcel_gap_usd`] of the optimum or
+/// stopped at `seconds` with its proven gap (`solve::select`). None when no
+/// selection within the budget covers the target.
 pub fn select(
     values: &[f64],
     costs: &[f64],
     areas: &[f64],
     budget: f64,
     target: f64,
-) -> Result<Option<Vec<bool>>> {
-    let n = values.len();
-    if n == 0 {
-        return Ok(if target <= 0.0 { Some(vec![]) } else { None });
-    }
-    if let Some(x) = certified_greedy(values, costs, areas, budget, target) {
-        return Ok(Some(x));
-    }
-    crate::solve::knapsack(
+    seconds: f64,
+) -> Result<Option<Selection>> {
+    crate::solve::select::select(
         values,
         costs,
+        areas,
         budget,
-        Some((areas, target)),
-        (1.0, PARCEL_REL_GAP),
+        target,
+        &Limits {
+            abs_gap: 1.0,
+            rel_gap: PARCEL_REL_GAP,
+            seconds,
+        },
         "the parcel selection",
     )
 }
 
 /// The parcel selection is proven within this share of the optimum, and
 /// never needs to be closer than US$1 (US$19 on the US$194 M of Alto
-/// Mayo). It is the solver's own feasibility tolerance on the budget row;
-/// proving the last dollar is a subset-sum problem: thousands of parcels of
-/// one transition share one value per dollar, and HiGHS spends minutes
-/// closing a gap of cents among them.
+/// Mayo): the solver's own feasibility tolerance on the budget row.
 pub const PARCEL_REL_GAP: f64 = 1e-7;
 
 /// The allowed gap in US$ for an objective bound of `bound`.
 pub fn parcel_gap_usd(bound: f64) -> f64 {
     (PARCEL_REL_GAP * bound.abs()).max(1.0)
-}
-
-/// A selection proven within [`parcel_gap_usd`] of the optimum without a
-/// MIP, when the greedy fill reaches the bound: take parcels by value per
-/// dollar, fill the leftover budget with exchanges, and compare with the
-/// Lagrangian bound λ·B + Σ max(0, v − λ·c) at the ratio λ of the first
-/// parcel that did not fit (an upper bound of the problem for any λ ≥ 0,
-/// since dropping the area constraint only relaxes it). None when the
-/// bound is not reached or the area target is not met: the MIP decides.
-pub fn certified_greedy(
-    values: &[f64],
-    costs: &[f64],
-    areas: &[f64],
-    budget: f64,
-    target: f64,
-) -> Option<Vec<bool>> {
-    let n = values.len();
-    if n == 0 || !budget.is_finite() || budget < 0.0 {
-        return None;
-    }
-    let ratio = |i: usize| {
-        if costs[i] > 0.0 {
-            values[i] / costs[i]
-        } else if values[i] > 0.0 {
-            f64::INFINITY
-        } else {
-            f64::NEG_INFINITY
-        }
-    };
-    let mut order: Vec<usize> = (0..n).filter(|&i| values[i] > 0.0).collect();
-    if order
-        .iter()
-        .any(|&i| !(values[i].is_finite() && costs[i].is_finite() && costs[i] >= 0.0))
-    {
-        return None;
-    }
-    order.sort_by(|&a, &b| ratio(b).total_cmp(&ratio(a)).then(a.cmp(&b)));
-    let mut x = vec![false; n];
-    let mut left = budget;
-    let mut lambda = 0.0;
-    // Past the first parcel that does not fit (ratio λ), only parcels of
-    // the same value per dollar fill in: a cheaper-per-dollar parcel there
-    // costs (λ - its ratio) x its cost below the bound, and the exchanges
-    // below add one only where nothing better fits.
-    for &i in &order {
-        if lambda > 0.0 && ratio(i) < lambda * (1.0 - 1e-12) {
-            break;
-        }
-        if costs[i] <= left {
-            x[i] = true;
-            left -= costs[i];
-        } else if lambda == 0.0 {
-            lambda = ratio(i);
-        }
-    }
-    let bound = if lambda > 0.0 && lambda.is_finite() {
-        lambda * budget
-            + (0..n)
-                .map(|i| (values[i] - lambda * costs[i]).max(0.0))
-                .sum::<f64>()
-    } else {
-        // Everything worth taking fits: the greedy answer is the optimum.
-        (0..n).map(|i| values[i].max(0.0)).sum()
-    };
-    let mut z: f64 = (0..n).filter(|&i| x[i]).map(|i| values[i]).sum();
-    // Exchanges: one chosen parcel out (or none), the most valuable other
-    // that then fits in, among the parcels nearest the break (where the
-    // choice is open), until the bound is reached with room to spare.
-    let near = 5000;
-    for _ in 0..256 {
-        if bound - z <= 0.25 * parcel_gap_usd(bound) {
-            break;
-        }
-        let mut inside: Vec<usize> = order.iter().copied().filter(|&i| x[i]).collect();
-        inside.reverse();
-        inside.truncate(near);
-        let mut outside: Vec<usize> = order.iter().copied().filter(|&i| !x[i]).collect();
-        outside.truncate(near);
-        if outside.is_empty() {
-            break;
-        }
-        // Outside parcels by cost, with the most valuable of every prefix:
-        // the best parcel costing at most c is best[partition point of c].
-        outside.sort_by(|&a, &b| costs[a].total_cmp(&costs[b]).then(a.cmp(&b)));
-        let oc: Vec<f64> = outside.iter().map(|&j| costs[j]).collect();
-        let mut best_upto: Vec<usize> = Vec::with_capacity(outside.len());
-        for (k, &j) in outside.iter().enumerate() {
-            let keep = k > 0 && values[best_upto[k - 1]] >= values[j];
-            best_upto.push(if keep { best_upto[k - 1] } else { j });
-        }
-        let mut best: Option<(f64, Option<usize>, usize)> = None;
-        let moves = std::iter::once(None).chain(inside.iter().map(|&i| Some(i)));
-        for out in moves {
-            let (c_out, v_out) = out.map_or((0.0, 0.0), |i| (costs[i], values[i]));
-            let end = oc.partition_point(|c| *c <= c_out + left);
-            if end == 0 {
-                continue;
-            }
-            let j = best_upto[end - 1];
-            let gain = values[j] - v_out;
-            if gain > 0.0 && best.is_none_or(|b| gain > b.0) {
-                best = Some((gain, out, j));
-            }
-        }
-        let Some((gain, out, j)) = best else { break };
-        if let Some(i) = out {
-            x[i] = false;
-            left += costs[i];
-        }
-        x[j] = true;
-        left -= costs[j];
-        z += gain;
-    }
-    let area: f64 = (0..n).filter(|&i| x[i]).map(|i| areas[i]).sum();
-    if area < target {
-        return None;
-    }
-    // z again from scratch, free of the running sum's rounding.
-    let z: f64 = (0..n).filter(|&i| x[i]).map(|i| values[i]).sum();
-    (bound - z <= parcel_gap_usd(bound)).then_some(x)
 }
 
 /// Rounds of selection and schedule at most (see `run`); Alto Mayo and the
@@ -712,6 +618,10 @@ pub fn run(
     let mut settled = false;
     let mut scale = target;
     let mut best_tried: Option<(f64, Vec<bool>)> = None;
+    let mut proof = SelectionProof {
+        method: Proof::Relaxation.as_str().into(),
+        ..SelectionProof::default()
+    };
     while rounds < SCHEDULE_ROUNDS {
         rounds += 1;
         let cand: Vec<(usize, usize, f64)> = canonical
@@ -724,16 +634,29 @@ pub fn run(
             .map(|&(i, k, _)| p.catalogue[k].establishment_usd_per_ha * area[i])
             .collect();
         let areas: Vec<f64> = cand.iter().map(|c| area[c.0]).collect();
-        let picked = match select(&values, &costs, &areas, p.parcel_budget_usd, target)? {
-            Some(x) => {
+        let t0 = std::time::Instant::now();
+        let secs = p.selection_time_limit_s;
+        let found = match select(&values, &costs, &areas, p.parcel_budget_usd, target, secs)? {
+            Some(s) => {
                 target_met = true;
-                x
+                Some(s)
             }
             None => {
                 target_met = false;
-                select(&values, &costs, &areas, p.parcel_budget_usd, 0.0)?
-                    .unwrap_or_else(|| vec![false; cand.len()])
+                select(&values, &costs, &areas, p.parcel_budget_usd, 0.0, secs)?
             }
+        };
+        proof.seconds += t0.elapsed().as_secs_f64();
+        let picked = match found {
+            Some(s) => {
+                proof.value_usd = s.value;
+                proof.bound_usd = s.bound;
+                proof.tolerance_usd = parcel_gap_usd(s.bound);
+                proof.method = s.proof.as_str().into();
+                proof.core_parcels = s.core;
+                s.chosen
+            }
+            None => vec![false; cand.len()],
         };
         let mut next = vec![false; n];
         for (c, x) in cand.iter().zip(&picked) {
@@ -932,6 +855,7 @@ pub fn run(
         schedule_rounds: rounds,
         schedule_settled: settled && dropped == 0,
         schedule_note,
+        proof,
     })
 }
 
@@ -950,7 +874,9 @@ mod tests {
             let areas: Vec<f64> = (0..n).map(|_| rng.gen_range(1.0..20.0)).collect();
             let budget = rng.gen_range(1e4..2e5);
             let target = rng.gen_range(0.0..60.0);
-            let got = select(&values, &costs, &areas, budget, target).unwrap();
+            let got = select(&values, &costs, &areas, budget, target, 30.0)
+                .unwrap()
+                .map(|s| s.chosen);
             let mut best: Option<f64> = None;
             for mask in 0u32..(1 << n) {
                 let (mut c, mut a, mut v) = (0.0, 0.0, 0.0);
@@ -983,47 +909,6 @@ mod tests {
                 other => panic!("case {case}: {other:?}"),
             }
         }
-    }
-
-    #[test]
-    fn the_certified_greedy_selection_is_within_its_gap_of_the_exact_mip() {
-        // As on real landscapes: most parcels of a transition share one
-        // value per dollar (no halo share), a few have their own; the
-        // budget runs out inside a large group of equal value per dollar.
-        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
-        let n = 2000;
-        let costs: Vec<f64> = (0..n).map(|_| rng.gen_range(2e3..4e4)).collect();
-        let values: Vec<f64> = costs
-            .iter()
-            .enumerate()
-            .map(|(i, c)| match i % 4 {
-                0 | 1 => 3.8 * c,
-                2 => 2.1 * c,
-                _ => rng.gen_range(4.5..6.0) * c,
-            })
-            .collect();
-        let areas: Vec<f64> = costs.iter().map(|c| c / 5000.0).collect();
-        let budget = 0.3 * costs.iter().sum::<f64>();
-        let got = certified_greedy(&values, &costs, &areas, budget, 1000.0)
-            .expect("the greedy fill reaches the bound");
-        let exact = crate::solve::knapsack(
-            &values,
-            &costs,
-            budget,
-            Some((&areas, 1000.0)),
-            (0.0, 0.0),
-            "test",
-        )
-        .unwrap()
-        .unwrap();
-        let sum = |x: &[bool], w: &[f64]| -> f64 { (0..n).filter(|i| x[*i]).map(|i| w[i]).sum() };
-        assert!(sum(&got, &costs) <= budget);
-        assert!(sum(&got, &areas) >= 1000.0);
-        let (g, e) = (sum(&got, &values), sum(&exact, &values));
-        // HiGHS works a hair inside the budget, so the greedy may be higher.
-        assert!(e - g <= parcel_gap_usd(e), "greedy {g} vs exact {e}");
-        // An area target the greedy misses is left to the MIP.
-        assert!(certified_greedy(&values, &costs, &areas, budget, 1e9).is_none());
     }
 
     #[test]

@@ -23,9 +23,13 @@ impl Progress {
         }
         let b = ProgressBar::new(len);
         b.set_style(
-            ProgressStyle::with_template("{msg:>18} [{bar:40}] {pos}/{len} ({elapsed})")
-                .expect("static template")
-                .progress_chars("=> "),
+            // Counts, the time so far and indicatif's estimate of what is
+            // left (from the recent rate).
+            ProgressStyle::with_template(
+                "{msg:>18} [{bar:40}] {pos}/{len} ({elapsed}, about {eta} left)",
+            )
+            .expect("static template")
+            .progress_chars("=> "),
         );
         b.set_message(message.to_string());
         b

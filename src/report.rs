@@ -1379,9 +1379,10 @@ table.roads td {{ white-space: nowrap; }} table.roads td:nth-child(2), table.roa
             }
         },
         parcels_note = esc(&format!(
-            "{}. Each parcel is chosen on what the plan realises from it, from its establishment year to the horizon (farm revenue, carbon and, inside the halo, forest loss spared, less technical assistance): {}.",
+            "{}. Each parcel is chosen on what the plan realises from it, from its establishment year to the horizon (farm revenue, carbon and, inside the halo, forest loss spared, less technical assistance): {}. {}",
             sentence_case(&parcels.note),
-            parcels.schedule_note
+            parcels.schedule_note,
+            selection_sentence(&parcels.proof)
         )),
         farmland = farmland_tables(parcels),
         capital = capital_chart(fin),
@@ -1508,4 +1509,24 @@ pub fn terminal_summary(
         times.join(", ")
     ));
     lines.join("\n")
+}
+
+/// What is proven of the parcel selection, in a sentence.
+fn selection_sentence(p: &crate::parcels::SelectionProof) -> String {
+    if p.proven() {
+        format!(
+            "The selection is proven optimal to within {} (no selection within the budget is worth more than {}; {}).",
+            money(p.tolerance_usd),
+            money(p.bound_usd),
+            p.method
+        )
+    } else {
+        format!(
+            "The solver's time limit (transitions.selection_time_limit_s) stopped the selection short of a proof: it is worth {}, and no selection within the budget is worth more than {} (a gap of at most {}, {:.4}%).",
+            money(p.value_usd),
+            money(p.bound_usd),
+            money(p.gap_usd()),
+            100.0 * p.gap_usd() / p.bound_usd.abs().max(1.0)
+        )
+    }
 }

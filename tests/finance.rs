@@ -227,6 +227,17 @@ fn selection_value_is_what_the_plan_realises_from_the_parcels() {
     let late: Vec<&&Row> = selected.iter().filter(|x| x["phase"] == "3").collect();
     assert!(!late.is_empty());
     assert!(s["parcels"]["schedule_settled"].as_bool().unwrap());
+    // The last round's selection is proven: its value at the bound within
+    // max(US$1, 1e-7 x bound), and the report says so.
+    let pr = &s["parcels"];
+    assert!(pr["selection_proven"].as_bool().unwrap());
+    let (value, bound) = (
+        pr["selection_value_usd"].as_f64().unwrap(),
+        pr["selection_bound_usd"].as_f64().unwrap(),
+    );
+    assert!(bound >= value && bound - value <= (1e-7 * bound).max(1.0));
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(html.contains("The selection is proven optimal to within"));
 }
 
 /// The NPV of the ledger's farmland lines: establishment, technical

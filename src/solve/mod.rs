@@ -5,6 +5,8 @@
 //! models well conditioned (each caller says its unit), and a solver
 //! failure names the model it was solving.
 
+pub mod select;
+
 use good_lp::solvers::highs::HighsSolution;
 use good_lp::{
     constraint, default_solver, variable, Constraint, ProblemVariables, ResolutionError, Solution,
