@@ -45,7 +45,7 @@ impl Proof {
     pub fn as_str(self) -> &'static str {
         match self {
             Proof::Relaxation => "linear relaxation bound",
-            Proof::Core => "MIP over the undecided core",
+            Proof::Core => "branch and bound over the undecided core",
             Proof::TimeLimit => "time limit (gap as proven)",
         }
     }
@@ -173,6 +173,41 @@ pub fn select(
     };
     let fixed_in: Vec<bool> = r.iter().map(|&ri| ri > gap).collect();
     let core: Vec<usize> = (0..n).filter(|&i| r[i].abs() <= gap).collect();
+    // The budget alone over a small core: a depth-first branch and bound
+    // with Dantzig's bound proves it in milliseconds where HiGHS took
+    // seconds (98 parcels, 2 s, on a synth landscape).
+    if target <= 0.0 && incumbent.is_some() && core.len() <= BB_CORE {
+        let fixed_cost: f64 = (0..n).filter(|&i| fixed_in[i]).map(|i| costs[i]).sum();
+        let z_core: f64 = core.iter().filter(|&&i| x[i]).map(|&i| values[i]).sum();
+        // The tolerance of the selection's own value (at most that of any
+        // better one, so value + tol is proven within tolerance).
+        let tol = lim.tolerance(sum(&x, values));
+        if let Some(picked) =
+            branch_and_bound(&core, values, costs, budget - fixed_cost, z_core, tol)
+        {
+            let mut chosen = fixed_in.clone();
+            for &i in &core {
+                chosen[i] = x[i];
+            }
+            if let Some(p) = picked {
+                for (&i, &b) in core.iter().zip(&p) {
+                    chosen[i] = b;
+                }
+            }
+            if sum(&chosen, costs) <= budget {
+                let value = sum(&chosen, values);
+                // Every pruned branch was within `tol` of the best found.
+                let bound = bound_lp.min(value + tol);
+                return Ok(Some(Selection {
+                    chosen,
+                    value,
+                    bound: bound.max(value),
+                    core: core.len(),
+                    proof: Proof::Core,
+                }));
+            }
+        }
+    }
     let left = lim.seconds - started.elapsed().as_secs_f64();
     let start = incumbent.map(|_| x.clone());
     let solved = core_mip(
@@ -730,6 +765,105 @@ fn improve(
     // The running sums may drift by rounding: the exact sums decide, and a
     // hair past the budget is repaired.
     let _ = repair(x, values, costs, areas, budget, target, r);
+}
+
+/// The largest core the branch and bound takes, and its node limit.
+const BB_CORE: usize = 400;
+const BB_NODES: u64 = 2_000_000;
+
+/// Depth-first branch and bound of the 0/1 knapsack over `core` with
+/// `cap`: items by value per dollar, Dantzig's fractional bound, a branch
+/// pruned when it cannot beat the best by more than `tol`. Starts from the
+/// value `start` (the selection's). Some(None): nothing beats `start` by
+/// more than `tol`; Some(Some(x)): the better choice found, within `tol`
+/// of the optimum; None: the node limit was reached (no proof).
+fn branch_and_bound(
+    core: &[usize],
+    values: &[f64],
+    costs: &[f64],
+    cap: f64,
+    start: f64,
+    tol: f64,
+) -> Option<Option<Vec<bool>>> {
+    let ratio = |i: usize| {
+        if costs[i] > 0.0 {
+            values[i] / costs[i]
+        } else {
+            f64::INFINITY
+        }
+    };
+    let mut order: Vec<usize> = (0..core.len()).collect();
+    order.sort_by(|&a, &b| ratio(core[b]).total_cmp(&ratio(core[a])).then(a.cmp(&b)));
+    let v: Vec<f64> = order.iter().map(|&k| values[core[k]]).collect();
+    let c: Vec<f64> = order.iter().map(|&k| costs[core[k]]).collect();
+    let m = v.len();
+    struct Search<'a> {
+        v: &'a [f64],
+        c: &'a [f64],
+        tol: f64,
+        best: f64,
+        best_x: Option<Vec<bool>>,
+        x: Vec<bool>,
+        nodes: u64,
+    }
+    impl Search<'_> {
+        fn bound(&self, k: usize, mut room: f64) -> f64 {
+            let mut ub = 0.0;
+            for j in k..self.v.len() {
+                if self.v[j] <= 0.0 {
+                    continue;
+                }
+                if self.c[j] <= room {
+                    room -= self.c[j];
+                    ub += self.v[j];
+                } else {
+                    ub += self.v[j] * room / self.c[j];
+                    break;
+                }
+            }
+            ub
+        }
+        fn go(&mut self, k: usize, room: f64, val: f64) -> bool {
+            self.nodes += 1;
+            if self.nodes > BB_NODES {
+                return false;
+            }
+            if val > self.best + 1e-9 * self.best.abs() {
+                self.best = val;
+                self.best_x = Some(self.x.clone());
+            }
+            if k == self.v.len() || val + self.bound(k, room) <= self.best + self.tol {
+                return true;
+            }
+            if self.v[k] > 0.0 && self.c[k] <= room {
+                self.x[k] = true;
+                if !self.go(k + 1, room - self.c[k], val + self.v[k]) {
+                    return false;
+                }
+                self.x[k] = false;
+            }
+            self.go(k + 1, room, val)
+        }
+    }
+    let mut s = Search {
+        v: &v,
+        c: &c,
+        tol,
+        best: start,
+        best_x: None,
+        x: vec![false; m],
+        nodes: 0,
+    };
+    if !s.go(0, cap, 0.0) {
+        return None;
+    }
+    Some(s.best_x.map(|bx| {
+        let mut out = vec![false; core.len()];
+        for (p, &k) in order.iter().enumerate() {
+            out[k] = bx[p];
+        }
+        out
+    }))
 }
 
 /// Items on each side of the pair exchange.
