@@ -877,20 +877,8 @@ mod tests {
             let got = select(&values, &costs, &areas, budget, target, 30.0)
                 .unwrap()
                 .map(|s| s.chosen);
-            let mut best: Option<f64> = None;
-            for mask in 0u32..(1 << n) {
-                let (mut c, mut a, mut v) = (0.0, 0.0, 0.0);
-                for i in 0..n {
-                    if mask & (1 << i) != 0 {
-                        c += costs[i];
-                        a += areas[i];
-                        v += values[i];
-                    }
-                }
-                if c <= budget && a >= target && best.is_none_or(|b| v > b) {
-                    best = Some(v);
-                }
-            }
+            let best =
+                crate::solve::select::best_by_enumeration(&values, &costs, &areas, budget, target);
             match (got, best) {
                 (None, None) => {}
                 (Some(x), Some(b)) => {

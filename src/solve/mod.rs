@@ -92,35 +92,9 @@ pub fn knapsack(
     // The solver cannot take NaN or infinite coefficients (it errors with
     // no key, or loops); the settings' ranges keep them finite, and this
     // names the item if a stage still produced one.
-    let bad = |x: &[f64]| x.iter().position(|v| !v.is_finite());
-    if let Some(i) = bad(values).or_else(|| bad(costs)) {
-        return Err(Error::Uncomputable {
-            stage: what.into(),
-            layer: "candidates".into(),
-            feature: format!("#{i}"),
-            field: "value or cost".into(),
-            message: format!(
-                "value {} and cost {} must be finite numbers",
-                values[i], costs[i]
-            ),
-        });
-    }
-    if let Some((areas, target)) = cover {
-        if let Some(i) = bad(areas).or((!target.is_finite()).then_some(0)) {
-            return Err(Error::Uncomputable {
-                stage: what.into(),
-                layer: "candidates".into(),
-                feature: format!("#{i}"),
-                field: "area".into(),
-                message: format!("area and target {target} must be finite numbers"),
-            });
-        }
-    }
-    if !budget.is_finite() || budget < 0.0 {
-        return Err(Error::Usage(format!(
-            "{what}: the budget {budget} must be a finite number at least 0"
-        )));
-    }
+    let no_area = vec![0.0; n];
+    let (areas, target) = cover.unwrap_or((&no_area, 0.0));
+    select::check(values, costs, areas, budget, target, what)?;
     let spent = |x: &[bool]| -> f64 { (0..n).filter(|i| x[*i]).map(|i| costs[i]).sum() };
     // Start below the budget by HiGHS's primal feasibility tolerance (1e-7
     // of the row's scale), so that one solve normally lands within it.

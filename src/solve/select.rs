@@ -87,6 +87,17 @@ impl Limits {
     }
 }
 
+/// What every step works on: the items' values, costs and areas, the
+/// budget and the area target (0: none).
+#[derive(Clone, Copy)]
+struct Items<'a> {
+    values: &'a [f64],
+    costs: &'a [f64],
+    areas: &'a [f64],
+    budget: f64,
+    target: f64,
+}
+
 /// An exchange: up to two items out, up to two in, and what it gains.
 type Move = (f64, [Option<usize>; 2], [Option<usize>; 2]);
 
@@ -120,6 +131,13 @@ pub fn select(
     // than its target) sums a hair differently in another order: 1e-12 of
     // it is rounding, not a shortfall.
     let target = target.max(0.0) * (1.0 - 1e-12);
+    let items = Items {
+        values,
+        costs,
+        areas,
+        budget,
+        target,
+    };
     let sum = |x: &[bool], w: &[f64]| -> f64 { (0..n).filter(|&i| x[i]).map(|i| w[i]).sum() };
     if n == 0 {
         return Ok((target <= 0.0).then(|| Selection {
@@ -130,7 +148,7 @@ pub fn select(
             proof: Proof::Relaxation,
         }));
     }
-    let Some((lambda, mu)) = relax(values, costs, areas, budget, target, lim.seconds, what)? else {
+    let Some((lambda, mu)) = relax(items, lim.seconds, what)? else {
         return Ok(None);
     };
     let r: Vec<f64> = (0..n)
@@ -144,14 +162,8 @@ pub fn select(
     // The relaxation's whole items: reduced value above rounding. The
     // ties (r = 0 up to rounding: every parcel of the transition the
     // relaxation takes a fraction of) are left for the repair to add.
-    let mut x: Vec<bool> = (0..n)
-        .map(|i| r[i] > tie(values, costs, areas, lambda, mu, i))
-        .collect();
-    let incumbent = repair(&mut x, values, costs, areas, budget, target, &r).then(|| {
-        improve(
-            &mut x, values, costs, areas, budget, target, &r, bound_lp, lim,
-        )
-    });
+    let mut x: Vec<bool> = (0..n).map(|i| r[i] > tie(values, &r, i)).collect();
+    let incumbent = repair(&mut x, items, &r).then(|| improve(&mut x, items, &r, bound_lp, lim));
     if incumbent.is_some() {
         let z = sum(&x, values);
         if bound_lp - z <= lim.tolerance(bound_lp) {
@@ -185,10 +197,8 @@ pub fn select(
         if let Some(picked) =
             branch_and_bound(&core, values, costs, budget - fixed_cost, z_core, tol)
         {
-            let mut chosen = fixed_in.clone();
-            for &i in &core {
-                chosen[i] = x[i];
-            }
+            // The selection holds every item fixed in and none fixed out.
+            let mut chosen = x.clone();
             if let Some(p) = picked {
                 for (&i, &b) in core.iter().zip(&p) {
                     chosen[i] = b;
@@ -211,11 +221,7 @@ pub fn select(
     let left = lim.seconds - started.elapsed().as_secs_f64();
     let start = incumbent.map(|_| x.clone());
     let solved = core_mip(
-        values,
-        costs,
-        areas,
-        budget,
-        target,
+        items,
         &fixed_in,
         &core,
         start.as_deref(),
@@ -232,10 +238,8 @@ pub fn select(
     if let Some(mut m) = mip_x {
         // HiGHS may end a hair past the budget or short of the area (its
         // feasibility tolerance): repaired exactly, then kept if better.
-        if repair(&mut m, values, costs, areas, budget, target, &r) {
-            improve(
-                &mut m, values, costs, areas, budget, target, &r, bound_lp, lim,
-            );
+        if repair(&mut m, items, &r) {
+            improve(&mut m, items, &r, bound_lp, lim);
             let better = best
                 .as_ref()
                 .is_none_or(|b| sum(&m, values) > sum(b, values));
@@ -269,7 +273,7 @@ pub fn select(
 
 /// The inputs a solver can take: finite values, costs and areas at least
 /// 0, a finite budget at least 0 and a finite target.
-fn check(
+pub(super) fn check(
     values: &[f64],
     costs: &[f64],
     areas: &[f64],
@@ -323,15 +327,14 @@ fn scale(xs: impl Iterator<Item = f64>) -> f64 {
 /// The linear relaxation's multipliers (λ of the budget, μ of the area),
 /// or None when even fractions of the items cannot cover the area within
 /// the budget.
-fn relax(
-    values: &[f64],
-    costs: &[f64],
-    areas: &[f64],
-    budget: f64,
-    target: f64,
-    seconds: f64,
-    what: &str,
-) -> Result<Option<(f64, f64)>> {
+fn relax(it: Items, seconds: f64, what: &str) -> Result<Option<(f64, f64)>> {
+    let Items {
+        values,
+        costs,
+        areas,
+        budget,
+        target,
+    } = it;
     let n = values.len();
     // Fractions of the items cover the area within the budget only if the
     // cheapest cover (most hectares per dollar first) fits it.
@@ -427,23 +430,36 @@ fn relax(
 }
 
 /// The rounding below which item i's reduced value counts as 0.
-fn tie(values: &[f64], costs: &[f64], areas: &[f64], lambda: f64, mu: f64, i: usize) -> f64 {
-    1e-9 * (values[i].abs() + lambda * costs[i] + mu * areas[i])
+/// (v - r = λc - μa: the size of the terms r is the difference of.)
+fn tie(values: &[f64], r: &[f64], i: usize) -> f64 {
+    1e-9 * (values[i].abs() + (values[i] - r[i]).abs())
+}
+
+/// The `k` of `items` nearest r = 0 (all when fewer), in index order.
+fn nearest_break(mut items: Vec<usize>, r: &[f64], k: usize) -> Vec<usize> {
+    if items.len() > k {
+        items.select_nth_unstable_by(k, |&a, &b| {
+            r[a].abs().total_cmp(&r[b].abs()).then(a.cmp(&b))
+        });
+        items.truncate(k);
+    }
+    items.sort_unstable();
+    items
 }
 
 /// Make `x` fit the budget exactly and cover the area: drop the items that
-/// lose least reduced value per dollar until it fits, then add those that
-/// cost least reduced value per hectare until the area is covered. False
-/// when the area cannot be covered this way.
-fn repair(
-    x: &mut [bool],
-    values: &[f64],
-    costs: &[f64],
-    areas: &[f64],
-    budget: f64,
-    target: f64,
-    r: &[f64],
-) -> bool {
+/// lose least reduced value per dollar until it fits, add those that cost
+/// least reduced value per hectare (then exchanges) until the area is
+/// covered, and fill what budget is left by value per dollar. False when
+/// the area cannot be covered this way.
+fn repair(x: &mut [bool], it: Items, r: &[f64]) -> bool {
+    let Items {
+        values,
+        costs,
+        areas,
+        budget,
+        target,
+    } = it;
     let n = x.len();
     let spent = |x: &[bool]| -> f64 { (0..n).filter(|&i| x[i]).map(|i| costs[i]).sum() };
     let area = |x: &[bool]| -> f64 { (0..n).filter(|&i| x[i]).map(|i| areas[i]).sum() };
@@ -515,14 +531,7 @@ fn repair(
         // What additions cannot cover, exchanges do: one item out, one in
         // that fits in its place with more area, the least reduced value
         // lost per hectare gained, among the items nearest r = 0.
-        let mut pool: Vec<usize> = (0..n).collect();
-        if n > SWAP_POOL {
-            pool.select_nth_unstable_by(SWAP_POOL, |&a, &b| {
-                r[a].abs().total_cmp(&r[b].abs()).then(a.cmp(&b))
-            });
-            pool.truncate(SWAP_POOL);
-        }
-        pool.sort_unstable();
+        let pool = nearest_break((0..n).collect(), r, SWAP_POOL);
         for _ in 0..MOVES {
             let covered = area(x);
             if covered >= target {
@@ -581,22 +590,20 @@ fn repair(
     area(x) >= target
 }
 
-/// Exchanges that raise v·x while it fits the budget and covers the area:
-/// each round the best single move of one chosen item out (or none) and
-/// the most valuable item that then fits in, among the `POOL` items
-/// nearest r = 0, until the bound is reached or no move gains.
-#[allow(clippy::too_many_arguments)]
-fn improve(
-    x: &mut [bool],
-    values: &[f64],
-    costs: &[f64],
-    areas: &[f64],
-    budget: f64,
-    target: f64,
-    r: &[f64],
-    bound: f64,
-    lim: &Limits,
-) {
+/// Exchanges that raise v·x while it fits the budget and covers the area,
+/// among the items on the wrong side of the relaxation and the others
+/// nearest r = 0 (the pool): each round the best of one out (or none) and
+/// one in, one below the break out and two in, two out and one at or above
+/// the break in, and when those stall two out and two in
+/// (`pair_exchange`), until the bound is reached or no move gains.
+fn improve(x: &mut [bool], it: Items, r: &[f64], bound: f64, lim: &Limits) {
+    let Items {
+        values,
+        costs,
+        areas,
+        budget,
+        target,
+    } = it;
     let n = x.len();
     // The pool: every item on the wrong side of the relaxation (chosen
     // with r < 0, or left out with r > 0: each costs the gap its |r|),
@@ -609,14 +616,11 @@ fn improve(
         });
         pool.truncate(POOL);
     }
-    let mut rest: Vec<usize> = (0..n).filter(|&i| !wrong(i)).collect();
-    let room = (2 * POOL - pool.len()).min(rest.len());
-    if rest.len() > room {
-        rest.select_nth_unstable_by(room, |&a, &b| {
-            r[a].abs().total_cmp(&r[b].abs()).then(a.cmp(&b))
-        });
-        rest.truncate(room);
-    }
+    let rest = nearest_break(
+        (0..n).filter(|&i| !wrong(i)).collect(),
+        r,
+        2 * POOL - pool.len(),
+    );
     pool.extend(rest);
     pool.sort_unstable();
     let mut z: f64 = (0..n).filter(|&i| x[i]).map(|i| values[i]).sum();
@@ -707,7 +711,7 @@ fn improve(
         let above: Vec<usize> = outside
             .iter()
             .copied()
-            .filter(|&j| r[j] >= -1e-9 * (values[j].abs() + (values[j] - r[j]).abs()))
+            .filter(|&j| r[j] >= -tie(values, r, j))
             .collect();
         if !above.is_empty() {
             let mut ins_by_cost = inside.clone();
@@ -747,7 +751,7 @@ fn improve(
         // paired moves cannot fill: thousands of pair sums on each side
         // leave a combination within cents of any amount).
         if best.is_none() {
-            best = pair_exchange(x, &pool, values, costs, areas, r, left, target, surplus);
+            best = pair_exchange(x, &pool, it, r, left, surplus);
         }
         let Some((gain, outs, ins)) = best else { break };
         for i in outs.into_iter().flatten() {
@@ -764,7 +768,7 @@ fn improve(
     }
     // The running sums may drift by rounding: the exact sums decide, and a
     // hair past the budget is repaired.
-    let _ = repair(x, values, costs, areas, budget, target, r);
+    let _ = repair(x, it, r);
 }
 
 /// The largest core the branch and bound takes, and its node limit.
@@ -873,18 +877,21 @@ const PAIRS: usize = 160;
 /// pair sums of the `PAIRS` chosen items of least r and the `PAIRS` others
 /// of greatest r, the cheapest-in-value chosen pair whose cost makes room
 /// for each other pair.
-#[allow(clippy::too_many_arguments)]
 fn pair_exchange(
     x: &[bool],
     pool: &[usize],
-    values: &[f64],
-    costs: &[f64],
-    areas: &[f64],
+    it: Items,
     r: &[f64],
     left: f64,
-    target: f64,
     surplus: f64,
 ) -> Option<Move> {
+    let Items {
+        values,
+        costs,
+        areas,
+        target,
+        ..
+    } = it;
     let side = |chosen: bool| {
         let mut s: Vec<usize> = pool.iter().copied().filter(|&i| x[i] == chosen).collect();
         // Chosen: least r first; others: greatest r first.
@@ -947,11 +954,7 @@ fn pair_exchange(
 /// stopped it; None when it proves no selection exists.
 #[allow(clippy::too_many_arguments)]
 fn core_mip(
-    values: &[f64],
-    costs: &[f64],
-    areas: &[f64],
-    budget: f64,
-    target: f64,
+    it: Items,
     fixed_in: &[bool],
     core: &[usize],
     start: Option<&[bool]>,
@@ -960,6 +963,13 @@ fn core_mip(
     seconds: f64,
     what: &str,
 ) -> Result<Option<CoreOutcome>> {
+    let Items {
+        values,
+        costs,
+        areas,
+        budget,
+        target,
+    } = it;
     let n = values.len();
     let fixed_cost: f64 = (0..n).filter(|&i| fixed_in[i]).map(|i| costs[i]).sum();
     let fixed_area: f64 = (0..n).filter(|&i| fixed_in[i]).map(|i| areas[i]).sum();
@@ -1026,6 +1036,31 @@ fn core_mip(
     Ok(Some((found, core_bound, stopped)))
 }
 
+/// The optimum of a small case by trying every subset (tests only).
+#[cfg(test)]
+pub(crate) fn best_by_enumeration(
+    v: &[f64],
+    c: &[f64],
+    a: &[f64],
+    budget: f64,
+    target: f64,
+) -> Option<f64> {
+    let n = v.len();
+    let mut best: Option<f64> = None;
+    for mask in 0u32..(1 << n) {
+        let (mut cs, mut ar, mut vs) = (0.0, 0.0, 0.0);
+        for i in (0..n).filter(|i| mask & (1 << i) != 0) {
+            cs += c[i];
+            ar += a[i];
+            vs += v[i];
+        }
+        if cs <= budget && ar >= target && best.is_none_or(|b| vs > b) {
+            best = Some(vs);
+        }
+    }
+    best
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1036,25 +1071,6 @@ mod tests {
         rel_gap: 1e-7,
         seconds: 30.0,
     };
-
-    fn brute(v: &[f64], c: &[f64], a: &[f64], budget: f64, target: f64) -> Option<f64> {
-        let n = v.len();
-        let mut best: Option<f64> = None;
-        for mask in 0u32..(1 << n) {
-            let (mut cs, mut ar, mut vs) = (0.0, 0.0, 0.0);
-            for i in 0..n {
-                if mask & (1 << i) != 0 {
-                    cs += c[i];
-                    ar += a[i];
-                    vs += v[i];
-                }
-            }
-            if cs <= budget && ar >= target && best.is_none_or(|b| vs > b) {
-                best = Some(vs);
-            }
-        }
-        best
-    }
 
     /// Small random cases against every subset, whichever constraint
     /// binds, negative values included (worth taking only for the area).
@@ -1073,7 +1089,7 @@ mod tests {
                 rng.gen_range(0.0..80.0)
             };
             let got = select(&v, &c, &a, budget, target, &LIM, "test").unwrap();
-            match (got, brute(&v, &c, &a, budget, target)) {
+            match (got, best_by_enumeration(&v, &c, &a, budget, target)) {
                 (None, None) => {}
                 (Some(s), Some(b)) => {
                     let sum =
