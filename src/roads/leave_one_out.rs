@@ -127,6 +127,9 @@ pub struct LooMemo {
     /// Marginals reused and computed, over the memo's life.
     pub reused: usize,
     pub computed: usize,
+    /// Moved on by one as each member's marginal is done (reused ones
+    /// too), when set.
+    pub bar: Option<indicatif::ProgressBar>,
 }
 
 impl LooMemo {
@@ -328,6 +331,7 @@ pub fn leave_one_out_with(
         l.field = Vec::new();
     }
     let pool = ScratchPool::new(&field);
+    let bar = memo.bar.as_ref();
     let mut order: Vec<usize> = (0..set.len()).collect();
     order.sort_by_key(|&k| std::cmp::Reverse(memo.sizes.get(&set[k]).copied().unwrap_or(0)));
     let (joint, marginals): (Effects, Vec<Marginal>) = rayon::join(joint, || {
@@ -335,6 +339,9 @@ pub fn leave_one_out_with(
             if let (Some(l), Some(stale)) = (&last, &stale) {
                 if let Some((tiles, m)) = l.items.get(&set[k]) {
                     if !tiles.meets(stale) {
+                        if let Some(b) = bar {
+                            b.inc(1);
+                        }
                         return (None, *m);
                     }
                 }
@@ -380,6 +387,9 @@ pub fn leave_one_out_with(
                 .filter(|&(c, t)| t != field[c as usize])
                 .map(|(c, t)| (c, [faster(c, field[c as usize]), faster(c, t)]));
             let [with, without] = a.effects_of_many_known(changes, [Some(&shares), None]);
+            if let Some(b) = bar {
+                b.inc(1);
+            }
             (Some((tiles, out.len())), with.minus(&without))
         })
     });

@@ -120,13 +120,13 @@ pub fn score(a: &Appraiser, bar: &ProgressBar) -> Result<RoadsResult> {
     let mut scored = appraise_all(a, &segs, &jobs, bar);
     rank(&mut scored);
     let warnings = traffic_warnings(&scored, a.p.low_volume_aadt);
-    // The portfolio's joint re-check takes a while on real networks: say so
-    // rather than leave the finished bar standing still.
-    bar.set_message("portfolio re-check");
+    // The portfolio's joint re-check takes a while on real networks: each
+    // round counts its segments on the bar (ticking while a large one runs).
+    bar.set_message("portfolio");
     bar.enable_steady_tick(std::time::Duration::from_millis(200));
     // (HiGHS solves stay on this thread: the frontier's beside the
     // re-check's failed with "HiGHS error while solving model".)
-    let portfolio = choose_portfolio(a, &mut scored, &jobs)?;
+    let portfolio = choose_portfolio(a, &mut scored, &jobs, bar)?;
     let frontier = frontier(&scored, 20)?;
     Ok(RoadsResult {
         segments: segs,

@@ -74,6 +74,7 @@ pub(super) fn choose_portfolio(
     a: &Appraiser,
     scored: &mut [ScoredSegment],
     jobs: &[(Vec<u32>, f64)],
+    bar: &indicatif::ProgressBar,
 ) -> Result<Portfolio> {
     let budget = a.p.road_budget_usd;
     let eligible: Vec<bool> = scored
@@ -119,7 +120,10 @@ pub(super) fn choose_portfolio(
         .sum();
     let mut iterations = 0;
     let mut last: Option<(Vec<usize>, Effects)> = None;
-    let mut memo = LooMemo::default();
+    let mut memo = LooMemo {
+        bar: Some(bar.clone()),
+        ..LooMemo::default()
+    };
     for (i, s) in scored.iter().enumerate() {
         memo.expect(i, s.effects.cells_improved);
     }
@@ -131,7 +135,11 @@ pub(super) fn choose_portfolio(
             break;
         }
         // The set's joint effects and each segment's marginal effects in
-        // it (the latter used only when the upgrades interact).
+        // it (the latter used only when the upgrades interact), counted
+        // on the bar segment by segment.
+        bar.reset();
+        bar.set_length(set.len() as u64);
+        bar.set_message(format!("re-check {}", iterations + 1));
         let (eff, loo) = leave_one_out_with(a, &set, jobs, &mut memo);
         last = Some((set.clone(), eff));
         let joint_net = net_of(&set, &eff);
