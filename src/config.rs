@@ -1997,6 +1997,9 @@ impl LandscapeConfig {
     }
 
     fn check_relations(&self, out: &mut Vec<SettingProblem>) {
+        /// The most a dollar in the horizon's last year may weigh against
+        /// one today, (1 + r)^-H (the LPs solved to about 1e16 in tests).
+        const MAX_DISCOUNT_WEIGHT: f64 = 1e12;
         let mut bad = |key: String, value: String, message: String| {
             out.push(SettingProblem {
                 key,
@@ -2005,6 +2008,24 @@ impl LandscapeConfig {
             })
         };
         let h = self.economics.horizon_years;
+        // A negative rate weighs later years more; past a point no solver
+        // can balance the weights (at -0.9 over 20 years a dollar in the
+        // last year counts 1e20 times one today, and HiGHS fails).
+        let r = self.economics.discount_rate;
+        if r > -1.0 && r < 0.0 {
+            let weight = (1.0 + r).powf(-(h as f64));
+            if !(weight <= MAX_DISCOUNT_WEIGHT) {
+                let least = MAX_DISCOUNT_WEIGHT.powf(-1.0 / h as f64) - 1.0;
+                bad(
+                    "economics.discount_rate".into(),
+                    format!("{r}"),
+                    format!(
+                        "with economics.horizon_years = {h} weighs a dollar in the last year {weight:.1e} times one today, past what the funding and capital LPs can solve (at most {MAX_DISCOUNT_WEIGHT:.0e}); it must be at least {:.3} over this horizon",
+                        (least * 1000.0).ceil() / 1000.0
+                    ),
+                );
+            }
+        }
         let ph = self.finance.phase_start_years;
         if !(ph[0] < ph[1] && ph[1] < ph[2] && ph[2] <= h) {
             bad(

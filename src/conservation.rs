@@ -8,7 +8,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::config::{Economics, Eligibility, FundingParams, FundingSource};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::inputs::Inputs;
 use crate::kernels::zonal::coverage;
 use crate::risk::{discounted_loss_share, loss_within, Risk};
@@ -435,7 +435,15 @@ impl FundingResult {
 /// The whole stage.
 pub fn run(inp: &Inputs, risk: &Risk, p: &FundingParams, e: &Economics) -> Result<FundingResult> {
     let areas = needs(inp, risk, p, e);
-    let mut res = allocate(&areas, &p.sources, p, e.horizon_years)?;
+    let mut res = allocate(&areas, &p.sources, p, e.horizon_years).map_err(|err| {
+        Error::Usage(format!(
+            "{err}; the model is shaped by {} areas, {} funding sources (conservation_funding.sources) and their values at economics.discount_rate = {} over economics.horizon_years = {}",
+            areas.len(),
+            p.sources.len(),
+            e.discount_rate,
+            e.horizon_years
+        ))
+    })?;
     // Avoided emissions by year, and their present value.
     let df = |t: usize| (1.0 + e.discount_rate).powi(-(t as i32));
     for a in res.areas.iter_mut() {

@@ -83,11 +83,18 @@ pub enum Error {
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
+    /// An I/O error on `path`; a full disk (or quota) says so, naming the
+    /// device, instead of the bare system message.
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
-        Error::Io {
-            path: path.into(),
-            source,
+        let path = path.into();
+        #[cfg(unix)]
+        if matches!(
+            source.raw_os_error(),
+            Some(libc::ENOSPC) | Some(libc::EDQUOT)
+        ) {
+            return crate::io::space::full(&path, &source);
         }
+        Error::Io { path, source }
     }
     pub fn output(path: impl Into<PathBuf>, message: impl std::fmt::Display) -> Self {
         Error::Output {

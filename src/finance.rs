@@ -44,7 +44,7 @@ use serde::Serialize;
 use crate::cashflow::{irr, npv};
 use crate::config::{Capital, Economics, FinanceParams, FundingSource, TransitionParams};
 use crate::conservation::FundingResult;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::parcels::ParcelsResult;
 use crate::roads::Portfolio;
 
@@ -754,9 +754,20 @@ pub fn capital_stack(
             fp.concessional_usd_per_phase[k],
             fp.guarantee_usd_per_phase[k],
         );
-        let with = blend(&lines, terms, cc, gc)?;
-        let without = blend(&lines, terms, cc, 0.0)?;
-        let unlimited = blend(&lines, terms, 1e15, 1e15)?;
+        // A solver failure names what shaped the model.
+        let shaped = |err: Error| {
+            Error::Usage(format!(
+                "{err}; the model is shaped by {} investment lines of phase {} (their returns at economics.discount_rate = {}), finance.concessional_usd_per_phase = US${} and finance.guarantee_usd_per_phase = US${}",
+                lines.len(),
+                k + 1,
+                e.discount_rate,
+                crate::fmt::fmt_int(cc),
+                crate::fmt::fmt_int(gc)
+            ))
+        };
+        let with = blend(&lines, terms, cc, gc).map_err(shaped)?;
+        let without = blend(&lines, terms, cc, 0.0).map_err(shaped)?;
+        let unlimited = blend(&lines, terms, 1e15, 1e15).map_err(shaped)?;
         let total_lines: f64 = lines.iter().map(|l| l.amount_usd).sum();
         let commercial = |b: &[Blend]| b.iter().map(|x| x.commercial_usd).sum::<f64>();
         for b in &with {

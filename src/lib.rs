@@ -92,6 +92,9 @@ pub fn pipeline(
     let ls = Landscape::load(landscape)?;
     // Never write over the inputs, before any work.
     io::outdir::check_not_over_inputs(out, &provenance::input_files(&ls))?;
+    // What a killed run left beside the output goes before the inputs are
+    // read, so a run that then fails on its inputs still cleans up.
+    io::outdir::clean_stale(out);
     let (inputs, problems) = inputs::load_checked(&ls, progress)?;
     let mut warnings: Vec<String> = problems.list.iter().map(|p| p.to_string()).collect();
     let cfg = &ls.cfg;
@@ -141,6 +144,15 @@ pub fn pipeline(
     }
 
     let staging = io::outdir::Staging::new(out, opts.force)?;
+    // Refuse before writing when the outputs cannot fit.
+    io::space::check_room(
+        staging.path(),
+        io::space::estimate_output_bytes(
+            inputs.grid.width * inputs.grid.height,
+            inputs.parcels.len(),
+            roads.scored.len(),
+        ),
+    )?;
     let hash = provenance::inputs_hash(&ls)?;
     staging.mark(&hash)?;
     let decisions = outputs::Decisions {

@@ -169,9 +169,20 @@ fn main() -> ExitCode {
     // progress finishes its swap first.
     let _ = ctrlc::set_handler(|| {
         let _held = greenhalo::io::outdir::abandon_all();
-        eprintln!(
-            "greenhalo: interrupted; unfinished outputs removed, earlier outputs left as they were"
-        );
+        let swapped = greenhalo::io::outdir::swapped_while_interrupted();
+        if swapped.is_empty() {
+            eprintln!(
+                "greenhalo: interrupted; unfinished outputs removed, earlier outputs left as they were"
+            );
+        } else {
+            for (target, old) in &swapped {
+                eprintln!(
+                    "greenhalo: interrupted after the new output was moved into place: {} is complete; the rest of the earlier output in {} is removed by the next run into it",
+                    target.display(),
+                    old.display()
+                );
+            }
+        }
         immediate_exit(130);
     });
     let progress = Progress::new(cli.quiet);
@@ -312,7 +323,15 @@ fn dispatch(cmd: Cmd, quiet: bool, progress: &Progress) -> anyhow::Result<ExitCo
             })
         }
         Cmd::Validate { landscape } => {
-            let problems = greenhalo::validate(&landscape, progress)?;
+            // A landscape file that cannot be read, or a setting out of
+            // its range, is an error validate found: exit 2 as documented.
+            let problems = match greenhalo::validate(&landscape, progress) {
+                Ok(p) => p,
+                Err(e) => {
+                    eprintln!("greenhalo: {e}");
+                    return Ok(ExitCode::from(2));
+                }
+            };
             for p in &problems.list {
                 println!("{p}");
             }

@@ -237,13 +237,13 @@ fn a_bad_landscape_file_is_an_error_not_a_panic() {
         .arg("validate")
         .arg(&f)
         .assert()
-        .code(1)
+        .code(2)
         .stderr(predicate::str::contains("landscape.toml").and(predicate::str::contains("path")));
     greenhalo()
         .arg("validate")
         .arg(d.path().join("nope.toml"))
         .assert()
-        .code(1)
+        .code(2)
         .stderr(predicate::str::contains("nope.toml"));
 }
 

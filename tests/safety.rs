@@ -194,6 +194,38 @@ fn a_later_run_cleans_staging_folders_of_dead_runs_and_restores_a_moved_output()
     assert_eq!(hidden, [".out.partial-12x"]);
 }
 
+/// A rerun that fails on its inputs still removes what a killed run left
+/// beside the output (the clean-up comes before the inputs are read).
+#[test]
+fn a_run_that_fails_on_its_inputs_still_cleans_stale_staging() {
+    let d = tempfile::tempdir().unwrap();
+    let toml = small(&d.path().join("land"));
+    let out = d.path().join("out");
+    let half = d.path().join(format!(".out.partial-{}", dead_pid()));
+    std::fs::create_dir(&half).unwrap();
+    std::fs::write(half.join(".greenhalo-output"), "").unwrap();
+    std::fs::write(half.join("half.tif"), "").unwrap();
+    let text = std::fs::read_to_string(&toml).unwrap();
+    let broken = d.path().join("land/broken.toml");
+    let aoi = text
+        .lines()
+        .find(|l| l.trim_start().starts_with("aoi"))
+        .and_then(|l| l.split('"').nth(1))
+        .unwrap()
+        .to_string();
+    std::fs::write(&broken, text.replace(&aoi, "missing_aoi.geojson")).unwrap();
+    greenhalo()
+        .arg("-q")
+        .arg("run")
+        .arg(&broken)
+        .arg("-o")
+        .arg(&out)
+        .assert()
+        .code(1)
+        .stderr(predicates::str::contains("missing_aoi.geojson"));
+    assert!(!half.exists(), "the dead run's staging folder is removed");
+}
+
 #[cfg(unix)]
 #[test]
 fn sigterm_and_sigint_remove_the_staging_folder_and_keep_the_old_output() {
@@ -255,6 +287,99 @@ fn sigterm_and_sigint_remove_the_staging_folder_and_keep_the_old_output() {
     assert_eq!(hidden, 0);
 }
 
+/// A signal at any instant of the swap, while the earlier output is being
+/// removed after the new one moved into place: exactly one complete output
+/// (the new one), an exit that says so, and nothing hidden beside it after
+/// the next run (SIGKILL included: the earlier folder's marker goes last).
+#[cfg(unix)]
+#[test]
+fn a_signal_during_the_swap_leaves_one_complete_output_and_the_next_run_cleans_up() {
+    let d = tempfile::tempdir().unwrap();
+    let toml = small(&d.path().join("land"));
+    let out = d.path().join("out");
+    run_ok(&toml, &out);
+    let bin = assert_cmd::cargo::cargo_bin("greenhalo");
+    let mut caught = 0;
+    for (attempt, (signal, delay_ms)) in [
+        ("TERM", 0),
+        ("INT", 2),
+        ("KILL", 0),
+        ("KILL", 5),
+        ("TERM", 10),
+        ("KILL", 20),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        // An earlier output slow to remove: many files.
+        let pad = out.join("padding");
+        std::fs::create_dir_all(&pad).unwrap();
+        for k in 0..20_000 {
+            std::fs::write(pad.join(format!("{k}.txt")), "x").unwrap();
+        }
+        let mut child = std::process::Command::new(&bin)
+            .args(["-q", "run"])
+            .arg(&toml)
+            .arg("-o")
+            .arg(&out)
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let old = d.path().join(format!(".out.partial-{}.old", child.id()));
+        let t0 = Instant::now();
+        while !old.exists() && t0.elapsed() < Duration::from_secs(120) {
+            if child.try_wait().unwrap().is_some() {
+                break;
+            }
+            std::thread::sleep(Duration::from_micros(200));
+        }
+        if !old.exists() {
+            child.wait().unwrap();
+            continue; // the removal was over before we saw it
+        }
+        std::thread::sleep(Duration::from_millis(delay_ms));
+        std::process::Command::new("kill")
+            .arg(format!("-{signal}"))
+            .arg(child.id().to_string())
+            .status()
+            .unwrap();
+        let output = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        // Exactly one complete output: the new one.
+        assert!(
+            out.join("summary.json").is_file() && out.join(".greenhalo-output").is_file(),
+            "attempt {attempt}: the output is complete"
+        );
+        assert!(
+            !pad.exists(),
+            "attempt {attempt}: the new output, not the old"
+        );
+        if output.status.success() {
+            continue; // the removal finished first
+        }
+        caught += 1;
+        if signal != "KILL" {
+            assert_eq!(output.status.code(), Some(130), "attempt {attempt}");
+            if old.exists() {
+                assert!(
+                    stderr.contains("is complete") && !stderr.contains("left as they were"),
+                    "attempt {attempt}: {stderr}"
+                );
+            }
+        }
+        // The next run removes what is left of the earlier output.
+        run_ok(&toml, &out);
+        let hidden: Vec<String> = std::fs::read_dir(d.path())
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with(".out"))
+            .collect();
+        assert!(hidden.is_empty(), "attempt {attempt}: {hidden:?} left");
+    }
+    assert!(caught >= 3, "interrupted {caught} swap(s)");
+}
+
 /// Write the sample's landscape file with one line changed.
 fn sample_with(dir: &Path, key: &str, value: &str) -> PathBuf {
     let land = dir.join("land");
@@ -298,7 +423,10 @@ fn nonsensical_settings_fail_validate_and_run_before_any_work() {
             if cmd == "run" {
                 c.arg("-o").arg(&out);
             }
-            let a = c.timeout(Duration::from_secs(60)).assert().failure();
+            // validate's documented code for errors it finds is 2; a run
+            // that fails is 1.
+            let code = if cmd == "validate" { 2 } else { 1 };
+            let a = c.timeout(Duration::from_secs(60)).assert().code(code);
             let err = String::from_utf8_lossy(&a.get_output().stderr).into_owned();
             assert!(err.contains(key), "{cmd} {key} = {value}: {err}");
             assert!(err.contains("must be"), "{cmd} {key} = {value}: {err}");
@@ -319,6 +447,35 @@ fn nonsensical_settings_fail_validate_and_run_before_any_work() {
         .stderr(predicates::str::contains("2 setting(s) out of range"))
         .stderr(predicates::str::contains("access.track_kmh = -1"))
         .stderr(predicates::str::contains("economics.discount_rate = nan"));
+}
+
+/// A discount rate inside its range that the funding and capital LPs
+/// cannot solve (at -0.9 over 20 years a dollar in the last year weighs
+/// 1e20 today's: HiGHS failed, naming no setting) is refused before any
+/// work, naming the rate and the horizon; one just inside the bound runs.
+#[test]
+fn a_discount_rate_the_solvers_cannot_take_is_refused_by_name() {
+    let d = tempfile::tempdir().unwrap();
+    let toml = sample_with(d.path(), "economics.discount_rate", "-0.9");
+    for cmd in ["validate", "run"] {
+        let out = d.path().join("out");
+        let mut c = greenhalo();
+        c.arg("-q").arg(cmd).arg(&toml);
+        if cmd == "run" {
+            c.arg("-o").arg(&out);
+        }
+        let code = if cmd == "validate" { 2 } else { 1 };
+        c.timeout(Duration::from_secs(120))
+            .assert()
+            .code(code)
+            .stderr(predicates::str::contains("economics.discount_rate = -0.9"))
+            .stderr(predicates::str::contains("economics.horizon_years = 20"))
+            .stderr(predicates::str::contains("at least -0.748"));
+        assert!(!out.exists());
+    }
+    let toml = sample_with(d.path(), "economics.discount_rate", "-0.74");
+    let s = run_ok(&toml, &d.path().join("ok"));
+    assert!(s["finance"].is_object());
 }
 
 #[test]

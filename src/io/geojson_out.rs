@@ -126,7 +126,11 @@ fn write_with<'a>(
         if k > 0 {
             w.write_all(b",").map_err(|e| Error::io(path, e))?;
         }
-        serde_json::to_writer(&mut w, &feature(f)?).map_err(|e| Error::output(path, e))?;
+        serde_json::to_writer(&mut w, &feature(f)?).map_err(|e| match e.io_error_kind() {
+            // A write that failed (a full disk): said as such.
+            Some(_) => Error::io(path, std::io::Error::from(e)),
+            None => Error::output(path, e),
+        })?;
     }
     w.write_all(b"]}\n").map_err(|e| Error::io(path, e))?;
     w.flush().map_err(|e| Error::io(path, e))?;

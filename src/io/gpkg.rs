@@ -35,7 +35,14 @@ pub fn write(path: &Path, layers: &[StyledLayer]) -> Result<()> {
     // folder and only moved into place once whole (the bytes are the same).
     gdal::config::set_thread_local_config_option("OGR_SQLITE_SYNCHRONOUS", "OFF")
         .map_err(|e| fail(e.to_string()))?;
-    let result = write_inner(path, layers);
+    // Made in memory and written out by Rust: a full disk is one clean
+    // error, never a half-written database.
+    let result = super::space::via_memory(path, |mem| {
+        write_inner(mem, layers).map_err(|e| match e {
+            Error::Output { message, .. } => Error::output(path, message),
+            other => other,
+        })
+    });
     let _ = gdal::config::clear_thread_local_config_option("OGR_CURRENT_DATE");
     let _ = gdal::config::clear_thread_local_config_option("OGR_SQLITE_SYNCHRONOUS");
     result

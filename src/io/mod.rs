@@ -8,6 +8,7 @@ pub mod outdir;
 pub mod qgs;
 pub mod qml;
 pub mod raster;
+pub mod space;
 pub mod srs;
 pub mod vector;
 

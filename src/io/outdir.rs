@@ -39,12 +39,15 @@ pub fn resolved(p: &Path) -> PathBuf {
 }
 
 /// Refuse an output folder that is, or holds, any of `inputs` (replacing it
-/// would delete them).
+/// would delete them), or lies inside an input that is a folder (writing
+/// there would change what the next run reads).
 pub fn check_not_over_inputs(target: &Path, inputs: &[PathBuf]) -> Result<()> {
     let t = resolved(target);
     for i in inputs {
         let ia = resolved(i);
-        if ia.starts_with(&t) {
+        // Over an input, holding one, or inside an input that is a folder
+        // (a folder of shapefiles, a FileGDB: GDAL reads what is in it).
+        if ia.starts_with(&t) || (ia.is_dir() && t.starts_with(&ia)) {
             return Err(Error::output(
                 target,
                 format!(
@@ -145,7 +148,15 @@ pub fn clean_stale(target: &Path) -> Vec<String> {
         let Ok(pid) = pid.parse::<u32>() else {
             continue;
         };
-        if alive(pid) || !e.path().join(MARKER).is_file() {
+        // greenhalo's own: it holds the marker, or it is an old output
+        // moved aside whose removal stopped after the marker went (only the
+        // empty folder is left: the marker is removed last).
+        let empty = || {
+            std::fs::read_dir(e.path())
+                .map(|mut d| d.next().is_none())
+                .unwrap_or(false)
+        };
+        if alive(pid) || !(e.path().join(MARKER).is_file() || (old && empty())) {
             continue;
         }
         found.push((e.path(), old));
@@ -268,12 +279,58 @@ impl Staging {
             }
             list.retain(|p| p != &self.tmp);
             self.committed = true;
+            if had_old {
+                // Noted before the lock goes: an interrupt from here on
+                // reports the new output as in place.
+                SWAPPED
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .push((self.target.clone(), old.clone()));
+            }
         }
         if old.exists() {
-            std::fs::remove_dir_all(&old).map_err(|e| Error::io(&old, e))?;
+            remove_marker_last(&old).map_err(|e| Error::io(&old, e))?;
+            SWAPPED
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .retain(|(_, o)| o != &old);
         }
         Ok(self.target.clone())
     }
+}
+
+/// Outputs already swapped into place whose earlier folder (the second
+/// path) is still being removed: an interrupt now leaves the new output in
+/// place and the old one's rest for the next run to remove.
+static SWAPPED: std::sync::Mutex<Vec<(PathBuf, PathBuf)>> = std::sync::Mutex::new(Vec::new());
+
+/// Remove a folder greenhalo wrote, its marker last: a removal cut short
+/// (a signal, SIGKILL, power loss) leaves either the marker, or an empty
+/// folder, both of which `clean_stale` recognises and removes later.
+fn remove_marker_last(dir: &Path) -> std::io::Result<()> {
+    for e in std::fs::read_dir(dir)? {
+        let e = e?;
+        if e.file_name() == MARKER {
+            continue;
+        }
+        let p = e.path();
+        if e.file_type()?.is_dir() {
+            std::fs::remove_dir_all(&p)?;
+        } else {
+            std::fs::remove_file(&p)?;
+        }
+    }
+    match std::fs::remove_file(dir.join(MARKER)) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+        _ => {}
+    }
+    std::fs::remove_dir(dir)
+}
+
+/// What an interrupt leaves, for its message: the outputs already swapped
+/// into place whose earlier folder was still being removed.
+pub fn swapped_while_interrupted() -> Vec<(PathBuf, PathBuf)> {
+    SWAPPED.lock().unwrap_or_else(|p| p.into_inner()).clone()
 }
 
 /// Write one file through a temporary file beside it, renamed into place
@@ -381,5 +438,20 @@ mod tests {
             check_not_over_inputs(&d.path().join("land/out"), std::slice::from_ref(&input)).is_ok()
         );
         assert!(check_not_over_inputs(&d.path().join("elsewhere"), &[input]).is_ok());
+        // An input that is a folder (shapefiles, a FileGDB): no output
+        // inside it, however deep.
+        let folder = d.path().join("land").join("parcels.gdb");
+        std::fs::create_dir_all(&folder).unwrap();
+        for out in [folder.join("out"), folder.join("a/b/out"), folder.clone()] {
+            assert!(
+                check_not_over_inputs(&out, std::slice::from_ref(&folder)).is_err(),
+                "{}",
+                out.display()
+            );
+        }
+        assert!(
+            check_not_over_inputs(&d.path().join("land/out"), std::slice::from_ref(&folder))
+                .is_ok()
+        );
     }
 }

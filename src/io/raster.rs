@@ -293,10 +293,10 @@ impl Placement {
 
 /// Write one band as a Cloud-Optimized GeoTIFF (tiled, DEFLATE, with
 /// overviews; GDAL's COG driver) with CRS, nodata and description. The
-/// band is first written as a tiled GeoTIFF beside the target, then copied
-/// by the COG driver, which builds the overviews (average for floating-point
-/// data, nearest for integer codes and masks) and orders the file for
-/// streaming; the temporary file is removed.
+/// band is first written as a tiled GeoTIFF in memory, then copied by the
+/// COG driver (in memory too), which builds the overviews (average for
+/// floating-point data, nearest for integer codes and masks) and orders the
+/// file for streaming; Rust writes the result to `path`.
 pub fn write_geotiff<T: GdalType + Copy>(
     path: &Path,
     at: &Placement,
@@ -305,12 +305,12 @@ pub fn write_geotiff<T: GdalType + Copy>(
     description: &str,
 ) -> Result<()> {
     super::init_gdal();
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = path.with_file_name(format!(".{name}.tiled-{}.tif", std::process::id()));
-    let result = write_tiled(&tmp, at, data, nodata, description).and_then(|_| {
+    // Made in memory, then written out by Rust (see `space::via_memory`):
+    // no GDAL or libtiff write ever meets a full disk.
+    super::space::via_memory(path, |mem| {
+        let tmp = mem.with_file_name("tiled.tif");
+        write_tiled(&tmp, at, data, nodata, description)
+            .map_err(|e| Error::output(path, format!("in memory: {e}")))?;
         let is_float = matches!(
             T::datatype(),
             gdal::raster::GdalDataType::Float32 | gdal::raster::GdalDataType::Float64
@@ -337,39 +337,28 @@ pub fn write_geotiff<T: GdalType + Copy>(
             "NUM_THREADS=ALL_CPUS",
         ]);
         let drv = DriverManager::get_driver_by_name("COG").map_err(|e| Error::output(path, e))?;
-        let src = Dataset::open(&tmp).map_err(|e| Error::output(&tmp, e))?;
-        // The COG driver builds its overviews in a temporary file named
-        // after the raster in GDAL's temporary folder, which is the current
-        // folder unless CPL_TMPDIR says otherwise: keep it beside the
-        // output (greenhalo's own staging folder), never in the user's.
-        let dir = path
-            .parent()
-            .filter(|d| !d.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        let _ = gdal::config::set_thread_local_config_option("CPL_TMPDIR", &dir.to_string_lossy());
-        // A Float32 raster's overviews come with it (`write_tiled`) and
-        // are copied as they are. Those the driver builds, of an f64
-        // raster, go through an uncompressed temporary, a third less time
-        // to write. (An 8-bit or integer raster's 4x and 8x overviews would
-        // come out sampled at other, equally near cells that way, so those
-        // keep GDAL's default.)
+        let src = Dataset::open(&tmp).map_err(|e| Error::output(path, e))?;
+        // (The COG driver builds its overviews in a temporary file in
+        // CPL_TMPDIR: the same folder in memory.) A Float32 raster's
+        // overviews come with it (`write_tiled`) and are copied as they
+        // are. Those the driver builds, of an f64 raster, go through an
+        // uncompressed temporary, a third less time to write. (An 8-bit or
+        // integer raster's 4x and 8x overviews would come out sampled at
+        // other, equally near cells that way, so those keep GDAL's default.)
         if is_float {
             let _ = gdal::config::set_thread_local_config_option("COG_TMP_COMPRESSION", "NONE");
         }
         let copied = src
-            .create_copy(&drv, path, &opts)
+            .create_copy(&drv, mem, &opts)
             .map_err(|e| Error::output(path, e))
             .and_then(|mut out| {
                 out.flush_cache().map_err(|e| Error::output(path, e))?;
                 out.close().map_err(|e| Error::output(path, e))
             });
-        let _ = gdal::config::clear_thread_local_config_option("CPL_TMPDIR");
         let _ = gdal::config::clear_thread_local_config_option("COG_TMP_COMPRESSION");
-        copied?;
-        Ok(())
-    });
-    let _ = std::fs::remove_file(&tmp);
-    result
+        drop(src);
+        copied.map(|_| ())
+    })
 }
 
 /// Write one band as an uncompressed tiled GeoTIFF: the temporary the COG

@@ -212,13 +212,22 @@ pub fn write_product(
 /// Write one CSV from GeoJSON-like property maps, columns in the first
 /// map's order.
 pub fn write_csv(path: &Path, rows: &[Map<String, Value>]) -> Result<()> {
-    let mut w = csv::Writer::from_path(path).map_err(|e| Error::output(path, e))?;
+    // A write that failed (a full disk) is said as such.
+    let fail = |e: csv::Error| {
+        if e.is_io_error() {
+            if let csv::ErrorKind::Io(io) = e.into_kind() {
+                return Error::io(path, io);
+            }
+            return Error::output(path, "write failed");
+        }
+        Error::output(path, e)
+    };
+    let mut w = csv::Writer::from_path(path).map_err(fail)?;
     let header: Vec<String> = rows
         .first()
         .map(|f| f.keys().cloned().collect())
         .unwrap_or_default();
-    w.write_record(&header)
-        .map_err(|e| Error::output(path, e))?;
+    w.write_record(&header).map_err(fail)?;
     for f in rows {
         let row: Vec<String> = header
             .iter()
@@ -228,7 +237,7 @@ pub fn write_csv(path: &Path, rows: &[Map<String, Value>]) -> Result<()> {
                 Some(v) => v.to_string(),
             })
             .collect();
-        w.write_record(&row).map_err(|e| Error::output(path, e))?;
+        w.write_record(&row).map_err(fail)?;
     }
     w.flush().map_err(|e| Error::io(path, e))
 }

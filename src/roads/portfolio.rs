@@ -21,8 +21,13 @@ pub fn select_within_budget(values: &[f64], costs: &[f64], budget: f64) -> Resul
     }
     let v: Vec<f64> = cand.iter().map(|&i| values[i]).collect();
     let c: Vec<f64> = cand.iter().map(|&i| costs[i]).collect();
-    let picked =
-        knapsack(&v, &c, budget, None, (0.0, 0.0), "the road portfolio")?.unwrap_or_default();
+    // A solver failure names the model's shape: its candidates and budget.
+    let what = format!(
+        "the road portfolio ({} candidate segments with a positive value, budget US${}: road_upgrades.budget_usd or a frontier step)",
+        cand.len(),
+        crate::fmt::fmt_int(budget)
+    );
+    let picked = knapsack(&v, &c, budget, None, (0.0, 0.0), &what)?.unwrap_or_default();
     for (k, &i) in cand.iter().enumerate() {
         chosen[i] = picked.get(k).copied().unwrap_or(false);
     }

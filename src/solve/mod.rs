@@ -8,6 +8,7 @@
 pub mod select;
 
 use good_lp::solvers::highs::HighsSolution;
+use good_lp::solvers::SolutionStatus;
 use good_lp::{
     constraint, default_solver, variable, Constraint, ProblemVariables, ResolutionError, Solution,
     SolverModel,
@@ -16,6 +17,13 @@ use good_lp::{
 pub use good_lp::{constraint as lp_constraint, Expression, Variable};
 
 use crate::error::{Error, Result};
+
+/// The longest any LP or the road portfolio's MIP may run, s. Each of
+/// them solves in well under a second on the landscapes we know; one that
+/// does not finish within this is an error naming the model (the parcel
+/// selection has its own limit, `transitions.selection_time_limit_s`, and
+/// reports its gap instead).
+pub const SOLVE_SECONDS: f64 = 120.0;
 
 /// A linear programme built variable by variable and constraint by
 /// constraint, in the order they are added (the order HiGHS sees them).
@@ -51,14 +59,24 @@ impl Lp {
     /// Maximise `objective`; `what` names the model in a solver error
     /// ("the conservation funding LP").
     pub fn maximise(self, objective: Expression, what: &str) -> Result<LpSolution> {
-        let mut model = self.vars.maximise(objective).using(default_solver);
+        let mut model = self
+            .vars
+            .maximise(objective)
+            .using(default_solver)
+            .set_time_limit(SOLVE_SECONDS);
         for c in self.constraints {
             model = model.with(c);
         }
-        model
+        let sol = model
             .solve()
-            .map(LpSolution)
-            .map_err(|e| Error::Usage(format!("{what} failed: {e}")))
+            .map_err(|e| Error::Usage(format!("{what} failed: {e}")))?;
+        if matches!(sol.status(), SolutionStatus::TimeLimit) {
+            return Err(Error::Usage(format!(
+                "{what} did not finish within {SOLVE_SECONDS} s ({:?}); its answer would not be the optimum",
+                sol.status()
+            )));
+        }
+        Ok(LpSolution(sol))
     }
 }
 
@@ -117,8 +135,14 @@ pub fn knapsack(
             .set_mip_rel_gap(rel_gap as f32)
             .and_then(|m| m.set_mip_abs_gap((abs_gap / 1e6) as f32))
             .map_err(|e| Error::Usage(format!("{what} MIP: {e:?}")))?
-            .set_threads(1);
+            .set_threads(1)
+            .set_time_limit(SOLVE_SECONDS);
         let chosen: Vec<bool> = match model.solve() {
+            Ok(sol) if matches!(sol.status(), SolutionStatus::TimeLimit) => {
+                return Err(Error::Usage(format!(
+                    "{what} MIP found no proven optimum within {SOLVE_SECONDS} s ({n} candidates); fewer, longer candidates make it smaller"
+                )))
+            }
             Ok(sol) => (0..n).map(|i| sol.value(x[i]) > 0.5).collect(),
             Err(ResolutionError::Infeasible) => return Ok(None),
             Err(e) => return Err(Error::Usage(format!("{what} MIP failed: {e}"))),
