@@ -139,8 +139,11 @@ pub fn pipeline(
         )?),
         Upto::Roads => None,
     };
-    if let Some((p, ..)) = &plan {
+    if let Some((p, c, ..)) = &plan {
         warnings.extend(p.unreachable_warning());
+        // (A funding source no area may use, one that offers nothing: said
+        // on the terminal and in the run log, not only in summary.json.)
+        warnings.extend(c.warnings.iter().map(|w| format!("warning: {w}")));
     }
 
     let staging = io::outdir::Staging::new(out, opts.force)?;

@@ -774,3 +774,36 @@ fn run_selects_parcels_with_phases_and_instruments() {
     assert!(p10 < p50 && p50 < p90);
     assert!(out.join("finance_cashflows.csv").exists() && out.join("capital_stack.csv").exists());
 }
+
+/// A funding source no area may use is said on the terminal and in the run
+/// log, not only inside summary.json.
+#[test]
+fn a_funding_source_no_area_may_use_is_a_warning_on_the_terminal() {
+    let d = tempfile::tempdir().unwrap();
+    let land = d.path().join("land");
+    copy_dir(sample().parent().unwrap(), &land);
+    let toml = land.join("landscape.toml");
+    let mut text = std::fs::read_to_string(&toml).unwrap();
+    text.push_str(
+        "\n[[conservation_funding.sources]]\nname = \"nowhere_fund\"\nusd_per_year = 1000.0\nyears = 20\neligibility = \"categories\"\ncategories = [\"No Such Category\"]\ncapital = \"public\"\n",
+    );
+    std::fs::write(&toml, text).unwrap();
+    let out = d.path().join("out");
+    let a = greenhalo()
+        .arg("run")
+        .arg(&toml)
+        .arg("-o")
+        .arg(&out)
+        .assert()
+        .success();
+    let err = String::from_utf8_lossy(&a.get_output().stderr).into_owned();
+    assert!(
+        err.contains("funding source 'nowhere_fund' is eligible for no conservation area"),
+        "{err}"
+    );
+    let log = std::fs::read_to_string(out.join("run_log.txt")).unwrap();
+    assert!(
+        log.contains("'nowhere_fund' is eligible for no conservation area"),
+        "{log}"
+    );
+}

@@ -27,7 +27,16 @@ pub fn select_within_budget(values: &[f64], costs: &[f64], budget: f64) -> Resul
         cand.len(),
         crate::fmt::fmt_int(budget)
     );
-    let picked = knapsack(&v, &c, budget, None, (0.0, 0.0), &what)?.unwrap_or_default();
+    let picked = knapsack(
+        &v,
+        &c,
+        budget,
+        None,
+        (0.0, 0.0),
+        crate::solve::SOLVE_SECONDS,
+        &what,
+    )?
+    .unwrap_or_default();
     for (k, &i) in cand.iter().enumerate() {
         chosen[i] = picked.get(k).copied().unwrap_or(false);
     }

@@ -30,6 +30,7 @@ pub const SOLVE_SECONDS: f64 = 120.0;
 pub struct Lp {
     vars: ProblemVariables,
     constraints: Vec<Constraint>,
+    seconds: f64,
 }
 
 impl Default for Lp {
@@ -43,7 +44,14 @@ impl Lp {
         Lp {
             vars: ProblemVariables::new(),
             constraints: Vec::new(),
+            seconds: SOLVE_SECONDS,
         }
+    }
+
+    /// Stop after `seconds` (an error), instead of `SOLVE_SECONDS`.
+    pub fn within(mut self, seconds: f64) -> Lp {
+        self.seconds = seconds;
+        self
     }
 
     /// A continuous variable at least `min`.
@@ -63,17 +71,20 @@ impl Lp {
             .vars
             .maximise(objective)
             .using(default_solver)
-            .set_time_limit(SOLVE_SECONDS);
+            .set_time_limit(self.seconds);
         for c in self.constraints {
             model = model.with(c);
         }
-        let sol = model
-            .solve()
-            .map_err(|e| Error::Usage(format!("{what} failed: {e}")))?;
+        let sol = model.solve().map_err(|e| {
+            Error::Usage(format!(
+                "{what} failed (time limit {} s): {e}",
+                self.seconds
+            ))
+        })?;
         if matches!(sol.status(), SolutionStatus::TimeLimit) {
             return Err(Error::Usage(format!(
-                "{what} did not finish within {SOLVE_SECONDS} s ({:?}); its answer would not be the optimum",
-                sol.status()
+                "{what} did not finish within {} s; its answer would not be the optimum",
+                self.seconds
             )));
         }
         Ok(LpSolution(sol))
@@ -104,6 +115,7 @@ pub fn knapsack(
     budget: f64,
     cover: Option<(&[f64], f64)>,
     (abs_gap, rel_gap): (f64, f64),
+    seconds: f64,
     what: &str,
 ) -> Result<Option<Vec<bool>>> {
     let n = values.len();
@@ -136,16 +148,20 @@ pub fn knapsack(
             .and_then(|m| m.set_mip_abs_gap((abs_gap / 1e6) as f32))
             .map_err(|e| Error::Usage(format!("{what} MIP: {e:?}")))?
             .set_threads(1)
-            .set_time_limit(SOLVE_SECONDS);
+            .set_time_limit(seconds);
         let chosen: Vec<bool> = match model.solve() {
             Ok(sol) if matches!(sol.status(), SolutionStatus::TimeLimit) => {
                 return Err(Error::Usage(format!(
-                    "{what} MIP found no proven optimum within {SOLVE_SECONDS} s ({n} candidates); fewer, longer candidates make it smaller"
+                    "{what} MIP found no proven optimum within {seconds} s ({n} candidates); fewer, longer candidates make it smaller"
                 )))
             }
             Ok(sol) => (0..n).map(|i| sol.value(x[i]) > 0.5).collect(),
             Err(ResolutionError::Infeasible) => return Ok(None),
-            Err(e) => return Err(Error::Usage(format!("{what} MIP failed: {e}"))),
+            Err(e) => {
+                return Err(Error::Usage(format!(
+                    "{what} MIP failed (time limit {seconds} s): {e}"
+                )))
+            }
         };
         let over = spent(&chosen) - budget;
         // A set whose cost equals the budget can sum to a hair above it in
@@ -187,12 +203,57 @@ mod tests {
                 continue;
             }
             found += 1;
-            let got = knapsack(&[1.0, 1.0, 1.0], &costs, backward, None, (0.0, 0.0), "test")
-                .unwrap()
-                .unwrap();
+            let got = knapsack(
+                &[1.0, 1.0, 1.0],
+                &costs,
+                backward,
+                None,
+                (0.0, 0.0),
+                SOLVE_SECONDS,
+                "test",
+            )
+            .unwrap()
+            .unwrap();
             assert_eq!(got, vec![true, true, true], "case {k}");
         }
         assert!(found > 0, "no case where the two sums differ");
+    }
+
+    /// No solve runs unbounded: past its limit the MIP and the LP are
+    /// errors that say so (they ran without a limit before).
+    #[test]
+    fn a_solve_past_its_time_limit_is_an_error_naming_the_model() {
+        // A subset-sum: value equals cost, so every choice near the budget
+        // ties with many others.
+        let costs: Vec<f64> = (0..400u64)
+            .map(|i| 1e6 + ((i * 7919 + 13) % 997) as f64 * 1013.0)
+            .collect();
+        let budget = costs.iter().sum::<f64>() * 0.5 + 0.5;
+        let err = knapsack(
+            &costs,
+            &costs,
+            budget,
+            None,
+            (0.0, 0.0),
+            0.0,
+            "the test portfolio",
+        )
+        .expect_err("a zero time limit cannot prove an optimum");
+        let msg = err.to_string();
+        assert!(
+            msg.contains("the test portfolio") && msg.contains("0 s"),
+            "{msg}"
+        );
+        let mut lp = Lp::new().within(0.0);
+        let x = lp.var(0.0);
+        let y = lp.var(0.0);
+        lp.with(lp_constraint!(x + 2.0 * y <= 4.0));
+        lp.with(lp_constraint!(3.0 * x + y <= 6.0));
+        let err = lp
+            .maximise(Expression::from(x) + y, "the test LP")
+            .err()
+            .expect("a zero time limit");
+        assert!(err.to_string().contains("the test LP"), "{err}");
     }
 
     /// Over a real budget cut, the choice stays within it.
@@ -205,6 +266,7 @@ mod tests {
             700_000.0,
             None,
             (0.0, 0.0),
+            SOLVE_SECONDS,
             "test",
         )
         .unwrap()

@@ -1168,6 +1168,7 @@ mod tests {
                 budget,
                 Some((&areas, target)),
                 (0.0, 1e-6),
+                crate::solve::SOLVE_SECONDS,
                 "test",
             )
             .unwrap()
