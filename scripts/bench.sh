@@ -15,15 +15,19 @@
 #                               layers (5,000 to 40,000 parcels); then whole runs of those
 #                               and of synth seeds and sizes, with each stage's seconds
 #                               per million cells and its spread across the family
+#   scripts/bench.sh region [RES_M]
+#                               a region-size synth landscape (250 x 200 km, 50,000 km²,
+#                               a department like San Martín) run at RES_M (30 unless
+#                               given): one row of wall, CPU, peak memory and stages
 #   scripts/bench.sh sizes [N...]
 #                               cost-distance on NxN rasters (1k, 4k and 10k unless given),
 #                               and the roads stage on data/sample and a 1000x1000 synth
 # Criterion benchmarks of the kernels: cargo bench
 set -euo pipefail
 cd "$(dirname "$0")/.."
-usage="usage: scripts/bench.sh [runs | peers | family | sizes [N...]]"
+usage="usage: scripts/bench.sh [runs | peers | family | region [RES_M] | sizes [N...]]"
 case "${1:-}" in
-  "" | runs | peers | family | sizes) ;;
+  "" | runs | peers | family | region | sizes) ;;
   *) echo "$usage" >&2; exit 2 ;;
 esac
 bash scripts/setup.sh
@@ -157,6 +161,17 @@ PY
 # (the arguments were checked at the top)
 if [ "${1:-}" = family ]; then
   family_table
+  exit 0
+fi
+if [ "${1:-}" = region ]; then
+  res=${2:-30}
+  d="$work/region"
+  # The synth's rasters at 100 m (warped to the run's grid like any input);
+  # the run's grid at RES_M.
+  [ -f "$d/landscape.toml" ] || ./target/release/greenhalo -q synth --seed 11 --size-km 250,200 --resolution 100 -o "$d"
+  sed -e "s/^resolution_m = .*/resolution_m = $res/" "$d/landscape.toml" > "$d/landscape_$res.toml"
+  table_head
+  run_row "synth region 250x200 km at $res m" "$d/landscape_$res.toml" "region$res"
   exit 0
 fi
 if [ "${1:-}" != sizes ]; then

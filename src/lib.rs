@@ -213,6 +213,9 @@ fn farmland_plan(
     Vec<finance::PilotRow>,
 )> {
     let step = progress.spinner("parcels and conservation funding");
+    // A selection that needs its core MIP says how far it is.
+    let shown = step.clone();
+    solve::watch(move |line| shown.set_message(format!("parcel selection: {line}")));
     let p = parcels::run(
         inputs,
         risk,
@@ -221,7 +224,9 @@ fn farmland_plan(
         &cfg.transitions,
         &cfg.economics,
         &cfg.finance,
-    )?;
+    );
+    solve::unwatch();
+    let p = p?;
     clock.lap("parcels");
     let c = conservation::run(inputs, risk, &cfg.conservation_funding, &cfg.economics)?;
     clock.lap("conservation");

@@ -19,7 +19,14 @@ pub struct FrontierPoint {
     /// Shares of the economic NPV and forest loss of every candidate.
     pub benefit_share: f64,
     pub loss_share: f64,
+    /// How far below the best portfolio for this budget the point may be:
+    /// 0 when proven within US$1, else the proven gap left when the step
+    /// reached its time limit (`FRONTIER_SECONDS`).
+    pub gap_usd: f64,
 }
+
+/// Seconds each frontier step may take.
+pub const FRONTIER_SECONDS: f64 = 5.0;
 
 /// Frontier points for budgets 0, 1/steps, ..., 1 of the cost of every
 /// segment with positive economic NPV (segments through conservation areas
@@ -45,10 +52,11 @@ pub fn frontier(scored: &[ScoredSegment], steps: usize) -> Result<Vec<FrontierPo
     let mut out = Vec::with_capacity(steps + 1);
     for k in 0..=steps {
         let budget = total_cost * k as f64 / steps as f64;
-        let chosen = if k == steps {
-            vec![true; cand.len()]
+        let (chosen, gap_usd) = if k == steps {
+            (vec![true; cand.len()], 0.0)
         } else {
-            select_within_budget(&values, &costs, budget)?
+            let c = select_within_budget(&values, &costs, budget, FRONTIER_SECONDS)?;
+            (c.chosen, c.gap_usd)
         };
         let pick = |f: &dyn Fn(&ScoredSegment) -> f64| -> f64 {
             cand.iter()
@@ -67,6 +75,7 @@ pub fn frontier(scored: &[ScoredSegment], steps: usize) -> Result<Vec<FrontierPo
             forest_loss_ha: loss,
             benefit_share: share(npv, total_value),
             loss_share: share(loss, total_loss),
+            gap_usd,
         });
     }
     Ok(out)

@@ -1,9 +1,11 @@
 //! The exact solves every stage shares, over HiGHS (through `good_lp`):
-//! the 0/1 selection of the road portfolio, its frontier and the parcel
-//! selection (`knapsack`), and the linear programmes of the conservation
-//! funding and the capital stack (`Lp`). Money is scaled to keep the
-//! models well conditioned (each caller says its unit), and a solver
-//! failure names the model it was solving.
+//! the 0/1 selection of the road portfolio, its frontier and the parcels
+//! (`select`, proven within a tolerance in a bounded time), the plain
+//! HiGHS 0/1 MIP it is tested against (`knapsack`), and the linear
+//! programmes of the conservation funding and the capital stack (`Lp`).
+//! Money is scaled to keep the models well conditioned (each caller says
+//! its unit), every solve has a time limit, and a solver failure names the
+//! model it was solving.
 
 pub mod select;
 
@@ -24,6 +26,28 @@ use crate::error::{Error, Result};
 /// selection has its own limit, `transitions.selection_time_limit_s`, and
 /// reports its gap instead).
 pub const SOLVE_SECONDS: f64 = 120.0;
+
+/// Where a long solve says how far it is: one line for the running stage
+/// to show (the pipeline puts it on the stage's spinner), none by default.
+type Watcher = Box<dyn Fn(&str) + Send>;
+static WATCH: std::sync::Mutex<Option<Watcher>> = std::sync::Mutex::new(None);
+
+/// Show each long solve's progress through `f` (until `unwatch`).
+pub fn watch(f: impl Fn(&str) + Send + 'static) {
+    *WATCH.lock().unwrap_or_else(|p| p.into_inner()) = Some(Box::new(f));
+}
+
+/// Stop showing solves' progress.
+pub fn unwatch() {
+    *WATCH.lock().unwrap_or_else(|p| p.into_inner()) = None;
+}
+
+/// Say how far a solve is to whoever watches.
+pub(crate) fn report(line: &str) {
+    if let Some(f) = WATCH.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
+        f(line);
+    }
+}
 
 /// A linear programme built variable by variable and constraint by
 /// constraint, in the order they are added (the order HiGHS sees them).

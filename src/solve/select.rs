@@ -1003,6 +1003,26 @@ fn core_mip(
         let cols: Vec<f64> = core.iter().map(|&i| if s[i] { 1.0 } else { 0.0 }).collect();
         model.set_solution(Some(&cols), None, None, None);
     }
+    // HiGHS calls back as it goes: the gap so far, shown on the stage's
+    // spinner (`solve::watch`), at most twice a second.
+    let mut watch = MipWatch {
+        scale: sv,
+        items: core.len(),
+        shown_at: f64::NEG_INFINITY,
+    };
+    // SAFETY: `watch` outlives the solve (the callback runs only inside
+    // `try_solve` below, on this thread's call), and `on_mip` reads only
+    // the fields HiGHS documents for these callback kinds.
+    unsafe {
+        let ptr = model.as_mut_ptr();
+        highs_sys::Highs_setCallback(
+            ptr,
+            Some(on_mip),
+            &mut watch as *mut MipWatch as *mut std::ffi::c_void,
+        );
+        highs_sys::Highs_startCallback(ptr, highs_sys::kHighsCallbackMipInterrupt);
+        highs_sys::Highs_startCallback(ptr, highs_sys::kHighsCallbackMipImprovingSolution);
+    }
     let solved = model
         .try_solve()
         .map_err(|e| Error::Usage(format!("{what}: the core MIP failed: {e:?}")))?;
@@ -1034,6 +1054,51 @@ fn core_mip(
         .filter(|b| b.is_finite())
         .map_or(f64::INFINITY, |b| b * sv);
     Ok(Some((found, core_bound, stopped)))
+}
+
+/// What the core MIP's callback keeps: the objective's scale (US$ per
+/// unit), the core's size, and when it last said how far it is.
+struct MipWatch {
+    scale: f64,
+    items: usize,
+    shown_at: f64,
+}
+
+/// HiGHS's MIP callback: the gap between the best selection found and the
+/// bound, in US$, to `solve::report`. Never unwinds into HiGHS.
+unsafe extern "C" fn on_mip(
+    kind: std::ffi::c_int,
+    _message: *const std::ffi::c_char,
+    out: *const highs_sys::HighsCallbackDataOut,
+    _input: *mut highs_sys::HighsCallbackDataIn,
+    user: *mut std::ffi::c_void,
+) {
+    if out.is_null() || user.is_null() {
+        return;
+    }
+    // SAFETY: HiGHS passes its output data and back the pointer given to
+    // Highs_setCallback (a live MipWatch, see `core_mip`).
+    let (o, w) = unsafe { (&*out, &mut *(user as *mut MipWatch)) };
+    let improving = kind as highs_sys::HighsInt == highs_sys::kHighsCallbackMipImprovingSolution;
+    if !improving && o.running_time < w.shown_at + 0.5 {
+        return;
+    }
+    w.shown_at = o.running_time;
+    let (found, bound) = (o.mip_primal_bound, o.mip_dual_bound);
+    let line = if found.is_finite() && bound.is_finite() {
+        format!(
+            "core of {} items: gap US${} after {:.1} s",
+            w.items,
+            crate::fmt::fmt_int(((bound - found) * w.scale).abs()),
+            o.running_time
+        )
+    } else {
+        format!(
+            "core of {} items: no selection yet after {:.1} s",
+            w.items, o.running_time
+        )
+    };
+    let _ = std::panic::catch_unwind(|| super::report(&line));
 }
 
 /// The optimum of a small case by trying every subset (tests only).
@@ -1258,5 +1323,37 @@ mod tests {
         if s.gap() > 0.0 {
             assert_eq!(s.proof, Proof::TimeLimit);
         }
+    }
+
+    /// The core MIP says how far it is while it runs (HiGHS's callback):
+    /// the gap in US$ and the time, for the stage's spinner.
+    #[test]
+    fn the_core_mip_reports_its_gap_as_it_goes() {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(8);
+        let n = 400;
+        let costs: Vec<f64> = (0..n).map(|_| rng.gen_range(1e3..1e4)).collect();
+        let values: Vec<f64> = costs.iter().map(|c| c + 1000.0).collect();
+        let areas: Vec<f64> = (0..n).map(|_| rng.gen_range(1.0..10.0)).collect();
+        let budget = 0.5 * costs.iter().sum::<f64>() + 0.5;
+        let target = 0.5 * areas.iter().sum::<f64>();
+        let lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+        let keep = lines.clone();
+        crate::solve::watch(move |l| keep.lock().unwrap().push(l.to_string()));
+        let lim = Limits {
+            abs_gap: 0.0,
+            rel_gap: 0.0,
+            seconds: 1.5,
+        };
+        let s = select(&values, &costs, &areas, budget, target, &lim, "test")
+            .unwrap()
+            .unwrap();
+        crate::solve::unwatch();
+        assert_ne!(s.proof, Proof::Relaxation, "the case needs its core MIP");
+        let lines = lines.lock().unwrap();
+        assert!(
+            lines.iter().any(|l| l.starts_with("core of ")
+                && (l.contains("gap US$") || l.contains("no selection yet"))),
+            "{lines:?}"
+        );
     }
 }
