@@ -92,9 +92,20 @@ impl Error {
             source.raw_os_error(),
             Some(libc::ENOSPC) | Some(libc::EDQUOT)
         ) {
-            return crate::io::space::full(&path, &source);
+            return Error::disk_full(&path, &source);
         }
         Error::Io { path, source }
+    }
+
+    /// What a disk that filled says: the device, and what to do.
+    pub fn disk_full(path: &std::path::Path, source: &std::io::Error) -> Self {
+        Error::output(
+            path,
+            format!(
+                "not enough space on {}: the disk filled while writing ({source}); free some space or write the output elsewhere",
+                device_of(path.parent().unwrap_or(path))
+            ),
+        )
     }
     pub fn output(path: impl Into<PathBuf>, message: impl std::fmt::Display) -> Self {
         Error::Output {
@@ -124,4 +135,27 @@ impl std::fmt::Display for SettingProblem {
     fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
         write!(f, "{} = {}: {}", self.key, self.value, self.message)
     }
+}
+
+/// The device and mount point holding `path` (the longest mount point that
+/// is a prefix of it, from /proc/self/mounts), or the path itself where
+/// that cannot be read.
+pub fn device_of(path: &std::path::Path) -> String {
+    let p = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    let Ok(text) = std::fs::read_to_string("/proc/self/mounts") else {
+        return p.display().to_string();
+    };
+    let mut best: Option<(usize, String)> = None;
+    for line in text.lines() {
+        let mut f = line.split_whitespace();
+        let (Some(dev), Some(mnt)) = (f.next(), f.next()) else {
+            continue;
+        };
+        // /proc/self/mounts escapes a space as \040.
+        let mnt = mnt.replace("\\040", " ");
+        if p.starts_with(&mnt) && best.as_ref().is_none_or(|b| mnt.len() >= b.0) {
+            best = Some((mnt.len(), format!("{dev} (mounted on {mnt})")));
+        }
+    }
+    best.map(|b| b.1).unwrap_or_else(|| p.display().to_string())
 }

@@ -90,11 +90,8 @@ pub fn pipeline(
     let started = chrono::Utc::now();
     let mut clock = Stopwatch::new();
     let ls = Landscape::load(landscape)?;
-    // Never write over the inputs, before any work.
-    io::outdir::check_not_over_inputs(out, &provenance::input_files(&ls))?;
-    // What a killed run left beside the output goes before the inputs are
-    // read, so a run that then fails on its inputs still cleans up.
-    io::outdir::clean_stale(out);
+    // Never write over the inputs; clean what killed runs left, before any work.
+    io::outdir::prepare(out, &provenance::input_files(&ls))?;
     let (inputs, problems) = inputs::load_checked(&ls, progress)?;
     let mut warnings: Vec<String> = problems.list.iter().map(|p| p.to_string()).collect();
     let cfg = &ls.cfg;
@@ -141,21 +138,9 @@ pub fn pipeline(
     };
     if let Some((p, c, ..)) = &plan {
         warnings.extend(p.unreachable_warning());
-        // (A funding source no area may use, one that offers nothing: said
-        // on the terminal and in the run log, not only in summary.json.)
         warnings.extend(c.warnings.iter().map(|w| format!("warning: {w}")));
     }
-
     let staging = io::outdir::Staging::new(out, opts.force)?;
-    // Refuse before writing when the outputs cannot fit.
-    io::space::check_room(
-        staging.path(),
-        io::space::estimate_output_bytes(
-            inputs.grid.width * inputs.grid.height,
-            inputs.parcels.len(),
-            roads.scored.len(),
-        ),
-    )?;
     let hash = provenance::inputs_hash(&ls)?;
     staging.mark(&hash)?;
     let decisions = outputs::Decisions {

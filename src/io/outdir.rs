@@ -38,6 +38,15 @@ pub fn resolved(p: &Path) -> PathBuf {
     c
 }
 
+/// Before a run reads anything: refuse an output over its inputs
+/// (`check_not_over_inputs`), and remove what killed runs left beside it
+/// (`clean_stale`), so a run that then fails on its inputs still cleans up.
+pub fn prepare(target: &Path, inputs: &[PathBuf]) -> Result<()> {
+    check_not_over_inputs(target, inputs)?;
+    clean_stale(target);
+    Ok(())
+}
+
 /// Refuse an output folder that is, or holds, any of `inputs` (replacing it
 /// would delete them), or lies inside an input that is a folder (writing
 /// there would change what the next run reads).

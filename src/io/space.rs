@@ -31,40 +31,6 @@ pub fn free_bytes(dir: &Path) -> Option<u64> {
     }
 }
 
-/// The device and mount point holding `path` (the longest mount point that
-/// is a prefix of it, from /proc/self/mounts), or the path itself where
-/// that cannot be read.
-pub fn device_of(path: &Path) -> String {
-    let p = crate::io::outdir::resolved(path);
-    let Ok(text) = std::fs::read_to_string("/proc/self/mounts") else {
-        return p.display().to_string();
-    };
-    let mut best: Option<(usize, String)> = None;
-    for line in text.lines() {
-        let mut f = line.split_whitespace();
-        let (Some(dev), Some(mnt)) = (f.next(), f.next()) else {
-            continue;
-        };
-        // /proc/self/mounts escapes a space as \040.
-        let mnt = mnt.replace("\\040", " ");
-        if p.starts_with(&mnt) && best.as_ref().is_none_or(|b| mnt.len() >= b.0) {
-            best = Some((mnt.len(), format!("{dev} (mounted on {mnt})")));
-        }
-    }
-    best.map(|b| b.1).unwrap_or_else(|| p.display().to_string())
-}
-
-/// What a disk that filled says: the device, and what to do.
-pub fn full(path: &Path, source: &std::io::Error) -> Error {
-    Error::output(
-        path,
-        format!(
-            "not enough space on {}: the disk filled while writing ({source}); free some space or write the output elsewhere",
-            device_of(path.parent().unwrap_or(path))
-        ),
-    )
-}
-
 /// Refuse to start writing `need` bytes into `dir` when its file system has
 /// less free: "not enough space on DEVICE: N MB needed, M MB free".
 pub fn check_room(dir: &Path, need: u64) -> Result<()> {
@@ -86,7 +52,7 @@ pub fn check_room(dir: &Path, need: u64) -> Result<()> {
         dir,
         format!(
             "not enough space on {}: about {} MB needed for the outputs, {} MB free; free some space or write the output elsewhere",
-            device_of(dir),
+            crate::error::device_of(dir),
             mb(need),
             mb(free)
         ),

@@ -211,6 +211,16 @@ pub fn write_product(
 
 /// Write one CSV from GeoJSON-like property maps, columns in the first
 /// map's order.
+/// About how many bytes a run's outputs take (checked against the free
+/// space before writing: `io::space::check_room`).
+pub fn estimated_bytes(inp: &crate::inputs::Inputs, roads: &crate::roads::RoadsResult) -> u64 {
+    crate::io::space::estimate_output_bytes(
+        inp.grid.width * inp.grid.height,
+        inp.parcels.len(),
+        roads.scored.len(),
+    )
+}
+
 pub fn write_csv(path: &Path, rows: &[Map<String, Value>]) -> Result<()> {
     // A write that failed (a full disk) is said as such.
     let fail = |e: csv::Error| {

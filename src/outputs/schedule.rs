@@ -45,6 +45,8 @@ pub struct Decisions<'a> {
 /// written.
 pub fn write_all(dir: &Path, d: &Decisions) -> Result<Value> {
     let (inputs, access, risk, halo, roads) = (d.inputs, d.access, d.risk, d.halo, d.roads);
+    // Refuse before writing when the outputs cannot fit.
+    crate::io::space::check_room(dir, super::estimated_bytes(inputs, roads))?;
     let cfg = &d.landscape.cfg;
     let mut summary = super::summary(inputs, d.problems);
     summary["landscape_file"] = json!(d.landscape_file.display().to_string());
