@@ -149,8 +149,10 @@ fn the_efficiency_frontier_rises_with_the_budget_and_ends_at_every_candidate() {
         .map(|x| x.unwrap().iter().map(|v| v.parse().unwrap()).collect())
         .collect();
     assert_eq!(rows.len(), 21);
-    // budget, segments, cost, npv_econ, forest_loss, benefit_share, loss_share
-    assert_eq!(&rows[0][..], &[0.0; 7]);
+    // budget, segments, cost, npv_econ, forest_loss, benefit_share,
+    // loss_share, gap_usd (every step proven on the sample: 0)
+    assert_eq!(&rows[0][..], &[0.0; 8]);
+    assert!(rows.iter().all(|r| r[7] == 0.0), "every step proven");
     let last = rows.last().unwrap();
     assert!((last[5] - 1.0).abs() < 1e-9 && (last[6] - 1.0).abs() < 1e-9);
     for w in rows.windows(2) {
