@@ -2014,7 +2014,7 @@ impl LandscapeConfig {
         let r = self.economics.discount_rate;
         if r > -1.0 && r < 0.0 {
             let weight = (1.0 + r).powf(-(h as f64));
-            if !(weight <= MAX_DISCOUNT_WEIGHT) {
+            if weight.is_nan() || weight > MAX_DISCOUNT_WEIGHT {
                 let least = MAX_DISCOUNT_WEIGHT.powf(-1.0 / h as f64) - 1.0;
                 bad(
                     "economics.discount_rate".into(),

@@ -145,7 +145,8 @@ fn writers_on_a_full_disk_child() {
         .collect();
     let rows: Vec<Map<String, Value>> = (0..n).map(props).collect();
     let big = Value::Array(rows.iter().cloned().map(Value::Object).collect());
-    let writers: Vec<(&str, Box<dyn Fn(&Path) -> greenhalo::Result<()>>)> = vec![
+    type Writer<'a> = Box<dyn Fn(&Path) -> greenhalo::Result<()> + 'a>;
+    let writers: Vec<(&str, Writer)> = vec![
         (
             "raster.tif",
             Box::new(|p| greenhalo::io::raster::write_geotiff(p, &at, &data, None, "noise")),
