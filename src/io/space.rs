@@ -92,15 +92,10 @@ pub fn via_memory(path: &Path, make: impl FnOnce(&Path) -> Result<()>) -> Result
     let result = made.and_then(|_| {
         let bytes = gdal::vsi::get_vsi_mem_file_bytes_owned(&mem)
             .map_err(|e| Error::output(path, format!("GDAL wrote nothing in memory: {e}")))?;
-        write_bytes(path, &bytes)
+        std::fs::write(path, &bytes).map_err(|e| Error::io(path, e))
     });
     remove_mem_dir(&dir);
     result
-}
-
-/// Write `bytes` to `path`, a full disk said as such.
-pub fn write_bytes(path: &Path, bytes: &[u8]) -> Result<()> {
-    std::fs::write(path, bytes).map_err(|e| Error::io(path, e))
 }
 
 fn remove_mem_dir(dir: &Path) {

@@ -277,7 +277,8 @@ mod tests {
             .maximise(Expression::from(x) + y, "the test LP")
             .err()
             .expect("a zero time limit");
-        assert!(err.to_string().contains("the test LP"), "{err}");
+        let msg = err.to_string();
+        assert!(msg.contains("the test LP") && msg.contains("0 s"), "{msg}");
     }
 
     /// Over a real budget cut, the choice stays within it.

@@ -1296,19 +1296,24 @@ mod tests {
         assert_eq!(s.value, 50.0);
     }
 
+    /// Strongly correlated values and costs with an area target, 400
+    /// items: hard for a relaxation, so the core MIP is needed.
+    fn hard_case() -> (Vec<f64>, Vec<f64>, Vec<f64>, f64, f64) {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(8);
+        let costs: Vec<f64> = (0..400).map(|_| rng.gen_range(1e3..1e4)).collect();
+        let values: Vec<f64> = costs.iter().map(|c| c + 1000.0).collect();
+        let areas: Vec<f64> = (0..400).map(|_| rng.gen_range(1.0..10.0)).collect();
+        let budget = 0.5 * costs.iter().sum::<f64>() + 0.5;
+        let target = 0.5 * areas.iter().sum::<f64>();
+        (values, costs, areas, budget, target)
+    }
+
     /// A time limit too short to prove anything still returns the best
     /// selection found, with a bound above it (never silence).
     #[test]
     fn a_selection_stopped_by_its_time_limit_reports_its_gap() {
-        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(8);
-        let n = 400;
-        // Strongly correlated values and costs with an area target: hard
-        // for a relaxation, so the core MIP is needed.
-        let costs: Vec<f64> = (0..n).map(|_| rng.gen_range(1e3..1e4)).collect();
-        let values: Vec<f64> = costs.iter().map(|c| c + 1000.0).collect();
-        let areas: Vec<f64> = (0..n).map(|_| rng.gen_range(1.0..10.0)).collect();
-        let budget = 0.5 * costs.iter().sum::<f64>() + 0.5;
-        let target = 0.5 * areas.iter().sum::<f64>();
+        let (values, costs, areas, budget, target) = hard_case();
+        let n = values.len();
         let lim = Limits {
             abs_gap: 0.0,
             rel_gap: 0.0,
@@ -1329,13 +1334,7 @@ mod tests {
     /// the gap in US$ and the time, for the stage's spinner.
     #[test]
     fn the_core_mip_reports_its_gap_as_it_goes() {
-        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(8);
-        let n = 400;
-        let costs: Vec<f64> = (0..n).map(|_| rng.gen_range(1e3..1e4)).collect();
-        let values: Vec<f64> = costs.iter().map(|c| c + 1000.0).collect();
-        let areas: Vec<f64> = (0..n).map(|_| rng.gen_range(1.0..10.0)).collect();
-        let budget = 0.5 * costs.iter().sum::<f64>() + 0.5;
-        let target = 0.5 * areas.iter().sum::<f64>();
+        let (values, costs, areas, budget, target) = hard_case();
         let lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
         let keep = lines.clone();
         crate::solve::watch(move |l| keep.lock().unwrap().push(l.to_string()));
