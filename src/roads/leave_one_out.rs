@@ -124,6 +124,10 @@ pub struct LooMemo {
     pub(super) last: Option<LooLast>,
     /// Each item's expected work (cells), so the largest start first.
     pub(super) sizes: HashMap<usize, usize>,
+    /// Every set already computed, with its answer: the portfolio's
+    /// re-selection can swap two segments out and back in (a cycle of two
+    /// sets), and a set met again costs nothing.
+    pub(super) done: Vec<(Vec<usize>, Effects, Vec<Effects>)>,
     /// Marginals reused and computed, over the memo's life.
     pub reused: usize,
     pub computed: usize,
@@ -269,6 +273,13 @@ pub fn leave_one_out_with(
     if set.is_empty() {
         return (Effects::default(), Vec::new());
     }
+    if let Some((_, joint, marginals)) = memo.done.iter().find(|d| d.0 == set) {
+        memo.reused += set.len();
+        if let Some(b) = &memo.bar {
+            b.inc(set.len() as u64);
+        }
+        return (*joint, marginals.clone());
+    }
     let acc = a.access;
     let g = &a.inp.grid;
     let base = &acc.travel_min;
@@ -410,7 +421,8 @@ pub fn leave_one_out_with(
             }
         }
     }
-    let marginals = marginals.into_iter().map(|(_, m)| m).collect();
+    let marginals: Vec<Effects> = marginals.into_iter().map(|(_, m)| m).collect();
+    memo.done.push((set.to_vec(), joint, marginals.clone()));
     drop(last);
     memo.last = Some(LooLast {
         set: set.to_vec(),

@@ -1,7 +1,7 @@
 //! The budgeted portfolio: the exact 0/1 choice on the segments' single
 //! NPV_net, then re-checked with the chosen upgrades together (each
 //! chosen segment's value replaced by its marginal value given the rest)
-//! until the set no longer changes.
+//! while a re-selection raises the set's joint value.
 
 use serde::Serialize;
 
@@ -120,8 +120,11 @@ pub struct Portfolio {
 /// segments, then a joint re-check. When upgrades interact (two parallel
 /// roads serve the same people, so their benefits do not add up), each
 /// chosen segment's value is replaced by its marginal value given the rest
-/// of the set (leave-one-out), and the MIP is solved again; this repeats
-/// until the set no longer changes (at most 5 times).
+/// of the set (leave-one-out), and the choice is solved again. The new set
+/// is taken only if, upgraded together, it is worth more than the one it
+/// replaces (one joint solve, no leave-one-out); this repeats until the
+/// set no longer changes, a re-selection is worth no more, or 5 rounds.
+/// The joint NPV_net rises at each step taken, so the loop cannot cycle.
 pub(super) fn choose_portfolio(
     a: &Appraiser,
     scored: &mut [ScoredSegment],
@@ -173,7 +176,8 @@ pub(super) fn choose_portfolio(
         .map(|i| values[i])
         .sum();
     let mut iterations = 0;
-    let mut last: Option<(Vec<usize>, Effects)> = None;
+    // The last set re-checked: its joint effects and NPV_net.
+    let mut last: Option<(Vec<usize>, Effects, f64)> = None;
     let mut memo = LooMemo {
         bar: Some(bar.clone()),
         ..LooMemo::default()
@@ -183,8 +187,13 @@ pub(super) fn choose_portfolio(
     }
     let mut note =
         "the chosen segments do not interact: their joint NPV_net equals the sum of their single values".to_string();
+    let set_of =
+        |chosen: &[bool]| -> Vec<usize> { (0..scored.len()).filter(|i| chosen[*i]).collect() };
+    // Whether a re-selection was turned down (its set worth less together
+    // than the one it would replace), and the two sets' joint NPV_net.
+    let mut declined: Option<(Vec<usize>, f64, f64)> = None;
     loop {
-        let set: Vec<usize> = (0..scored.len()).filter(|i| chosen[*i]).collect();
+        let set = set_of(&chosen);
         if set.len() < 2 || iterations >= 5 {
             break;
         }
@@ -195,8 +204,8 @@ pub(super) fn choose_portfolio(
         bar.set_length(set.len() as u64);
         bar.set_message(format!("re-check {}", iterations + 1));
         let (eff, loo) = leave_one_out_with(a, &set, jobs, &mut memo);
-        last = Some((set.clone(), eff));
         let joint_net = net_of(&set, &eff);
+        last = Some((set.clone(), eff, joint_net));
         let singles: f64 = set.iter().map(|&i| scored[i].npv_net_usd).sum();
         if (joint_net - singles).abs() <= 1e-6 * singles.abs().max(1.0) {
             break;
@@ -223,16 +232,53 @@ pub(super) fn choose_portfolio(
             break;
         }
         let next = select_within_budget(&values, &costs, budget, PORTFOLIO_SECONDS)?;
-        gap_usd = next.gap_usd;
         if next.chosen == chosen {
+            gap_usd = next.gap_usd;
             break;
         }
+        // A re-selection is taken only when its set, upgraded together, is
+        // worth more than the set it replaces: each step raises the joint
+        // NPV_net, so the loop cannot cycle and never ends on a worse set
+        // than one it has seen. (One joint solve, not a leave-one-out.)
+        let next_set = set_of(&next.chosen);
+        let next_net = if next_set.is_empty() {
+            0.0
+        } else {
+            net_of(&next_set, &joint(&next_set))
+        };
+        if next_net <= joint_net {
+            declined = Some((next_set, next_net, joint_net));
+            break;
+        }
+        gap_usd = next.gap_usd;
         chosen = next.chosen;
+    }
+    if let Some((other, other_net, kept_net)) = &declined {
+        let set = set_of(&chosen);
+        let ids = |a: &[usize], b: &[usize]| -> String {
+            let v: Vec<&str> = a
+                .iter()
+                .filter(|i| !b.contains(i))
+                .map(|&i| scored[i].id.as_str())
+                .collect();
+            if v.is_empty() {
+                "none".to_string()
+            } else {
+                v.join(", ")
+            }
+        };
+        note = format!(
+            "{note}; the next re-selection (out: {}; in: {}) would be worth US${} net together, not more than the US${} of this set, so this set stands",
+            ids(&set, other),
+            ids(other, &set),
+            crate::fmt::fmt_int(*other_net),
+            crate::fmt::fmt_int(*kept_net)
+        );
     }
     let set: Vec<usize> = (0..scored.len()).filter(|i| chosen[*i]).collect();
     let eff = match last {
         _ if set.is_empty() => Effects::default(),
-        Some((s, eff)) if s == set => eff,
+        Some((s, eff, _)) if s == set => eff,
         _ => joint(&set),
     };
     let annual = annual_of(&set, &eff);
