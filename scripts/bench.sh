@@ -12,9 +12,10 @@
 #                               cliffs): the parcel stage alone over budgets and area
 #                               targets (the budget binds, the area, both, neither) on
 #                               data/alto_mayo and other parcel draws over the same real
-#                               layers (5,000 to 40,000 parcels); then whole runs of those
-#                               and of synth seeds and sizes, with each stage's seconds
-#                               per million cells and its spread across the family
+#                               layers (5,000 to 40,000 parcels) and synth seeds and
+#                               sizes (1,000 to 250,000 parcels); then whole runs of
+#                               them all, with each stage's seconds per million cells
+#                               and its spread across the family
 #   scripts/bench.sh region [RES_M]
 #                               a region-size synth landscape (250 x 200 km, 50,000 km²,
 #                               a department like San Martín) run at RES_M (30 unless
@@ -110,10 +111,12 @@ family_table() {
       lands+=("$d/landscape.toml")
     done
   fi
-  for sz in "1 40,30" "2 60,50" "3 100,80"; do
+  # Synth seeds and sizes (seed, km, parcel lattice spacing in m): the
+  # last has about 250,000 parcels of 0.1 to 0.4 ha.
+  for sz in "1 40,30 140,470" "2 60,50 140,470" "3 100,80 140,470" "5 150,120 30,70"; do
     set -- $sz
     d="$work/synth_$1"
-    [ -f "$d/landscape.toml" ] || ./target/release/greenhalo -q synth --seed "$1" --size-km "$2" -o "$d"
+    [ -f "$d/landscape.toml" ] || ./target/release/greenhalo -q synth --seed "$1" --size-km "$2" --parcel-spacing-m "$3" -o "$d"
     lands+=("$d/landscape.toml")
   done
   echo "The parcel stage alone (all its selection rounds), budgets US\$ M x area targets km²:"

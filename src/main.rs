@@ -137,10 +137,32 @@ enum Cmd {
         /// Cell size of the generated rasters in metres.
         #[arg(long, default_value_t = 100.0)]
         resolution: f64,
+        /// The parcel lattice's smallest and largest spacing in metres:
+        /// parcels are about its square (140,470 gives 1 to 20 ha; 50,120
+        /// about ten times as many parcels).
+        #[arg(long, default_value = "140,470", value_parser = parse_spacing)]
+        parcel_spacing_m: (f64, f64),
         /// Output folder (holds landscape.toml and the layers).
         #[arg(short, long)]
         out: PathBuf,
     },
+}
+
+fn parse_spacing(s: &str) -> Result<(f64, f64), String> {
+    let parts: Vec<&str> = s.split(',').collect();
+    let nums: Vec<f64> = parts.iter().filter_map(|p| p.trim().parse().ok()).collect();
+    if parts.len() != 2 || nums.len() != 2 {
+        return Err(format!(
+            "expected LO,HI in metres (e.g. 140,470), got '{s}'"
+        ));
+    }
+    let (lo, hi) = (nums[0], nums[1]);
+    if !(lo >= 30.0 && hi > lo && hi <= 3000.0) {
+        return Err(format!(
+            "the spacing must rise from at least 30 m to at most 3000 m, got {lo},{hi}"
+        ));
+    }
+    Ok((lo, hi))
 }
 
 fn parse_size(s: &str) -> Result<(f64, f64), String> {
@@ -405,6 +427,7 @@ fn dispatch(cmd: Cmd, quiet: bool, progress: &Progress) -> anyhow::Result<ExitCo
             seed,
             size_km,
             resolution,
+            parcel_spacing_m,
             out,
         } => {
             let params = greenhalo::synth::SynthParams {
@@ -412,6 +435,7 @@ fn dispatch(cmd: Cmd, quiet: bool, progress: &Progress) -> anyhow::Result<ExitCo
                 width_km: size_km.0,
                 height_km: size_km.1,
                 resolution_m: resolution,
+                parcel_spacing_m,
             };
             let path = greenhalo::synth::generate(&params, &out, progress)
                 .with_context(|| format!("generating a landscape into {}", out.display()))?;

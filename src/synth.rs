@@ -33,6 +33,8 @@ pub struct SynthParams {
     pub width_km: f64,
     pub height_km: f64,
     pub resolution_m: f64,
+    /// The parcel lattice's smallest and largest spacing, metres.
+    pub parcel_spacing_m: (f64, f64),
 }
 
 impl Default for SynthParams {
@@ -42,6 +44,7 @@ impl Default for SynthParams {
             width_km: 60.0,
             height_km: 50.0,
             resolution_m: 100.0,
+            parcel_spacing_m: (140.0, 470.0),
         }
     }
 }
@@ -166,6 +169,12 @@ pub fn generate(p: &SynthParams, out: &Path, progress: &Progress) -> Result<Path
         return Err(Error::Usage(
             "the landscape must be at least 5 x 5 km".into(),
         ));
+    }
+    let (lo, hi) = p.parcel_spacing_m;
+    if !(lo >= 30.0 && hi > lo && hi <= 3_000.0) {
+        return Err(Error::Usage(format!(
+            "--parcel-spacing-m {lo},{hi}: the spacing must rise from at least 30 m to at most 3000 m"
+        )));
     }
     let bar = progress.bar(8, "synthesising");
     let mut rng = ChaCha8Rng::seed_from_u64(p.seed);
@@ -297,7 +306,13 @@ pub fn generate(p: &SynthParams, out: &Path, progress: &Progress) -> Result<Path
     // Parcels on farmland.
     let aoi = aoi_polygon(&mut rng, w, h);
     let parcels = build_parcels(
-        &mut rng, &terrain, &aoi, &pa_poly, &landcover, &elev, &slope, &dist_road, nx, ny, res,
+        &mut rng,
+        &terrain,
+        &aoi,
+        &pa_poly,
+        (&landcover, &elev, &slope, &dist_road),
+        (nx, ny, res),
+        p.parcel_spacing_m,
     );
     bar.inc(1);
 
@@ -860,20 +875,18 @@ fn aoi_polygon(rng: &mut ChaCha8Rng, w: f64, h: f64) -> Polygon<f64> {
 /// Farmland parcels: a rotated lattice with uneven spacing and jittered
 /// shared corners, so parcels tile without gaps or overlaps; a cell of the
 /// lattice is a parcel when its centre lies on farmland inside the AOI.
-#[allow(clippy::too_many_arguments)]
 fn build_parcels(
     rng: &mut ChaCha8Rng,
     t: &Terrain,
     aoi: &Polygon<f64>,
     pa: &Polygon<f64>,
-    landcover: &[u8],
-    elev: &[f32],
-    slope: &[f32],
-    dist_road: &[f32],
-    nx: usize,
-    ny: usize,
-    res: f64,
+    (landcover, elev, slope, dist_road): (&[u8], &[f32], &[f32], &[f32]),
+    (nx, ny, res): (usize, usize, f64),
+    (lo, hi): (f64, f64),
 ) -> Vec<(Polygon<f64>, &'static str)> {
+    // Parcels of 1 to 20 ha at the default spacing (140 to 470 m), scaled
+    // with its square otherwise.
+    let (lo_ha, hi_ha) = ((lo / 140.0).powi(2), 20.0 * (hi / 470.0).powi(2));
     let angle: f64 = 0.38;
     let (ca, sa) = (angle.cos(), angle.sin());
     let (cx, cy) = (t.w / 2.0, t.h / 2.0);
@@ -882,13 +895,14 @@ fn build_parcels(
         let mut v = vec![-span];
         while *v.last().expect("non-empty") < span {
             let last = *v.last().expect("non-empty");
-            v.push(last + rng.gen_range(140.0..470.0));
+            v.push(last + rng.gen_range(lo..hi));
         }
         v
     };
     let us = edges(rng);
     let vs = edges(rng);
-    let jit = 25.0;
+    // Corners jitter by 25 m at the default spacing, in scale otherwise.
+    let jit = 25.0 * lo / 140.0;
     let corners: Vec<Vec<Coord<f64>>> = vs
         .iter()
         .map(|v| {
@@ -936,7 +950,7 @@ fn build_parcels(
                 continue;
             }
             let ha = poly.unsigned_area() / 10_000.0;
-            if !(1.0..=20.0).contains(&ha) {
+            if !(lo_ha..=hi_ha).contains(&ha) {
                 continue;
             }
             // Not all farmland is mapped as parcels.
