@@ -110,9 +110,9 @@ pub fn pipeline(
 
     // The roads stage's gate needs only the travel times: computed on the
     // other core while the risk model is fitted.
-    let step = progress.spinner("deforestation risk");
+    let step = progress.bar(0, "deforestation risk");
     let (risk, gate) = rayon::join(
-        || risk::compute(&inputs, &access.travel_min, &cfg.risk, cfg.seed),
+        || risk::compute_with(&inputs, &access.travel_min, &cfg.risk, cfg.seed, &step),
         || roads::gate_for(&inputs, &access, &cfg.road_upgrades, &cfg.access),
     );
     let risk = risk?;
@@ -153,11 +153,13 @@ pub fn pipeline(
         risk: &risk,
         halo: &halo,
         roads: &roads,
+        bar: &progress.bar(0, "writing outputs"),
         plan: plan
             .as_ref()
             .map(|(p, c, f, pilot)| (p, c, f, pilot.as_slice())),
     };
     let summary = outputs::write_all(staging.path(), &decisions)?;
+    decisions.bar.finish_and_clear();
     clock.lap("finance+outputs");
     let when = started.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let log = staging.file("run_log.txt");

@@ -552,3 +552,39 @@ fn a_re_selection_worth_less_together_is_turned_down() {
     assert!(other <= kept, "{note}");
     assert_eq!(kept, p.npv_net_joint_usd.round());
 }
+
+/// The portfolio's tonnes by year come from the last re-check's travel
+/// times when it re-checked the chosen set: they equal, bit for bit, those
+/// of the chosen set upgraded together from today's times (the sample at
+/// its own budget and at US$12 M, where a re-selection is turned down).
+#[test]
+fn portfolio_tonnes_by_year_equal_a_fresh_joint_upgrade() {
+    for budget in [None, Some(12e6)] {
+        let mut st = staged_sample();
+        if let Some(b) = budget {
+            st.ls.cfg.road_upgrades.road_budget_usd = b;
+        }
+        let (inp, access, cfg) = (&st.inp, &st.access, &st.ls.cfg);
+        let a = roads::Appraiser::for_landscape(inp, access, &st.risk, &st.halo, cfg);
+        let segs = roads::segments(inp, &cfg.road_upgrades);
+        let jobs = roads::upgrade_jobs(&a, &segs);
+        let res = roads::score(&a, &indicatif::ProgressBar::hidden()).unwrap();
+        let set: Vec<usize> = res
+            .scored
+            .iter()
+            .filter(|s| s.in_portfolio)
+            .map(|s| segs.iter().position(|g| g.id == s.id).unwrap())
+            .collect();
+        assert!(set.len() >= 2, "budget {budget:?}");
+        let ups: Vec<(&[u32], f64)> = set
+            .iter()
+            .map(|&i| (jobs[i].0.as_slice(), jobs[i].1))
+            .collect();
+        let fresh = access.upgrade_with(&access.overrides(&ups), a.gate(), &mut access.scratch());
+        assert_eq!(
+            res.portfolio.tco2_by_year_after_opening,
+            a.tco2_by_year(&fresh),
+            "budget {budget:?}"
+        );
+    }
+}

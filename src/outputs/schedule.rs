@@ -31,6 +31,8 @@ pub struct Decisions<'a> {
     pub risk: &'a Risk,
     pub halo: &'a Halo,
     pub roads: &'a RoadsResult,
+    /// Counts the files written (write_all sets its length).
+    pub bar: &'a indicatif::ProgressBar,
     /// The parcels, the conservation funding and the plan's finance (not
     /// for `greenhalo roads`).
     pub plan: Option<(
@@ -102,7 +104,11 @@ pub fn write_all(dir: &Path, d: &Decisions) -> Result<Value> {
         rasters.push(Box::new(move || {
             super::write_halo_raster(dir, inputs, halo)
         }));
-        run_jobs(layers, project, rasters)?;
+        // Each job, then the finance tables and report, and summary.json.
+        d.bar
+            .set_length((layers.len() + 1 + rasters.len() + 2) as u64);
+        let done = || d.bar.inc(1);
+        run_jobs_counted(layers, project, rasters, &done)?;
     }
     if let Some((p, c, fin, pilot)) = d.plan {
         summary["parcels"] = super::parcels_summary(p);
@@ -111,9 +117,11 @@ pub fn write_all(dir: &Path, d: &Decisions) -> Result<Value> {
         let page = crate::report::html(inputs, cfg, &summary, roads, p, c, fin, pilot, &risk.model);
         std::fs::write(dir.join("report.html"), page).map_err(|e| Error::io(dir, e))?;
     }
+    d.bar.inc(1);
     super::write_run_record(dir, d.landscape_file, d.landscape)?;
     super::guard_summary(&summary)?;
     super::write_json(&dir.join("summary.json"), &summary)?;
+    d.bar.inc(1);
     Ok(summary)
 }
 
@@ -132,6 +140,16 @@ pub type Job<'a> = Box<dyn FnOnce() -> Result<()> + Send + 'a>;
 /// has a queue. `after` is skipped when a job of `first` failed. The error
 /// returned is the first in job order, whatever the timing.
 pub fn run_jobs(first: Vec<Job<'_>>, after: Job<'_>, rest: Vec<Job<'_>>) -> Result<()> {
+    run_jobs_counted(first, after, rest, &|| {})
+}
+
+/// `run_jobs`, calling `done` as each job (and `after`) finishes.
+pub fn run_jobs_counted(
+    first: Vec<Job<'_>>,
+    after: Job<'_>,
+    rest: Vec<Job<'_>>,
+    done: &(dyn Fn() + Sync),
+) -> Result<()> {
     use rayon::prelude::*;
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::Mutex;
@@ -154,6 +172,7 @@ pub fn run_jobs(first: Vec<Job<'_>>, after: Job<'_>, rest: Vec<Job<'_>>) -> Resu
         if !first_failed.load(Ordering::SeqCst) {
             if let Some(j) = take_job(&after) {
                 put(n_first, j());
+                done();
             }
         }
     };
@@ -168,6 +187,7 @@ pub fn run_jobs(first: Vec<Job<'_>>, after: Job<'_>, rest: Vec<Job<'_>>) -> Resu
             let Some(cell) = jobs.get(k) else { break };
             let Some(job) = take_job(cell) else { continue };
             let r = job();
+            done();
             if k < n_first {
                 if r.is_err() {
                     first_failed.store(true, Ordering::SeqCst);

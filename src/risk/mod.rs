@@ -693,7 +693,26 @@ pub fn compute(
     p: &RiskParams,
     seed: u64,
 ) -> Result<Risk> {
+    compute_with(inp, travel_min, p, seed, &indicatif::ProgressBar::hidden())
+}
+
+/// `compute`, counting its steps on `bar` (it sets the length): the
+/// drivers, the fit, each fold of the cross-validation, the forward check
+/// and the prediction (the drivers and the prediction alone without a loss
+/// raster).
+pub fn compute_with(
+    inp: &crate::inputs::Inputs,
+    travel_min: &[f32],
+    p: &RiskParams,
+    seed: u64,
+    bar: &indicatif::ProgressBar,
+) -> Result<Risk> {
     let g = &inp.grid;
+    bar.set_length(if inp.forest_loss.is_some() {
+        4 + p.cv_folds as u64
+    } else {
+        2
+    });
     let forest_now: Vec<bool> = inp
         .forest
         .iter()
@@ -712,6 +731,7 @@ pub fn compute(
         inp.slope_shared(),
         &inp.conservation_id,
     );
+    bar.inc(1);
     let model = match &inp.forest_loss {
         Some(loss) => {
             let lost: Vec<bool> = loss.iter().map(|v| !v.is_nan() && *v >= 1.0).collect();
@@ -738,10 +758,12 @@ pub fn compute(
             for h in m.holdout.iter_mut() {
                 h.0 = cells[h.0];
             }
+            bar.inc(1);
             let row = |k: usize| drivers.row_with_edge(cells[k], edge_start[cells[k]]);
             // A landscape too small or with too little loss for the checks
             // keeps its model, and says which check could not be made.
-            match validation::cross_validate(g, &cells, &row, &y, p, seed) {
+            let fold_done = || bar.inc(1);
+            match validation::cross_validate(g, &cells, &row, &y, p, seed, &fold_done) {
                 Ok(mut v) => {
                     match forward_check(inp, &drivers, loss, period, &forest_now, p, seed) {
                         Ok(f) => v.forward = f,
@@ -749,6 +771,7 @@ pub fn compute(
                             "the forward check of the risk model could not be made: {e}"
                         )),
                     }
+                    bar.inc(1);
                     m.warnings.extend(validation::warnings(&v, p));
                     m.validation = Some(v);
                 }
@@ -770,6 +793,7 @@ pub fn compute(
             }
         })
         .collect();
+    bar.inc(1);
     Ok(Risk {
         model,
         drivers,

@@ -134,6 +134,7 @@ pub fn cross_validate(
     lost: &[bool],
     p: &RiskParams,
     seed: u64,
+    fold_done: &(dyn Fn() + Sync),
 ) -> Result<Validation> {
     // The sample: as the fit's, drawn with its own stream.
     let mut rng = ChaCha8Rng::seed_from_u64(seed.wrapping_add(0xc0ffee));
@@ -201,6 +202,7 @@ pub fn cross_validate(
             let am: Vec<f64> = preds.iter().map(|p| p.1).collect();
             let ab: Vec<f64> = preds.iter().map(|p| p.2).collect();
             let fold_auc = |s: &[f64]| auc(s, &labels).unwrap_or(f64::NAN);
+            fold_done();
             Ok((preds, fold_auc(&am), fold_auc(&ab)))
         })
         .collect();
@@ -415,7 +417,7 @@ mod tests {
             cv_block_km: 5.0,
             ..RiskParams::default()
         };
-        let v = cross_validate(&g, &cells, &|k| rows[k], &lost, &p, 11).unwrap();
+        let v = cross_validate(&g, &cells, &|k| rows[k], &lost, &p, 11, &|| {}).unwrap();
         assert_eq!(v.folds, 5);
         assert!(v
             .cells

@@ -137,6 +137,27 @@ pub struct LooMemo {
 }
 
 impl LooMemo {
+    /// The cells inside the area of interest that `set` upgraded together
+    /// makes faster than today, with their times, in cell order (what
+    /// `upgrade_together` gives there), when the last leave-one-out was of
+    /// `set`: read from its travel times instead of solving again.
+    pub(super) fn faster_than_today(&self, a: &Appraiser, set: &[usize]) -> Option<Changes> {
+        let last = self
+            .last
+            .as_ref()
+            .filter(|l| l.set == set && !l.field.is_empty())?;
+        let base = &a.access.travel_min;
+        Some(
+            last.field
+                .iter()
+                .zip(base)
+                .enumerate()
+                .filter(|(c, (t, b))| t < b && a.inp.aoi_mask[*c] != 0)
+                .map(|(c, (t, _))| (c as u32, *t))
+                .collect(),
+        )
+    }
+
     /// Expect item `i`'s marginal to take about `cells` cells of work (it
     /// then starts before smaller ones); each computation records its own.
     pub fn expect(&mut self, i: usize, cells: usize) {

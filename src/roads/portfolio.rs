@@ -285,7 +285,10 @@ pub(super) fn choose_portfolio(
     let tco2_by_year = if set.is_empty() {
         Vec::new()
     } else {
-        a.tco2_by_year(&upgrade_together(a, &set, jobs))
+        let faster = memo
+            .faster_than_today(a, &set)
+            .unwrap_or_else(|| upgrade_together(a, &set, jobs));
+        a.tco2_by_year(&faster)
     };
     let portfolio = Portfolio {
         budget_usd: budget,
