@@ -117,7 +117,6 @@ pub fn pipeline(
     );
     let risk = risk?;
     warnings.extend(risk.model.warnings.iter().map(|w| format!("warning: {w}")));
-    step.finish_and_clear();
     clock.lap("risk");
     let halo = halo?;
     clock.beside("halo", halo_secs);
@@ -159,7 +158,6 @@ pub fn pipeline(
             .map(|(p, c, f, pilot)| (p, c, f, pilot.as_slice())),
     };
     let summary = outputs::write_all(staging.path(), &decisions)?;
-    decisions.bar.finish_and_clear();
     clock.lap("finance+outputs");
     let when = started.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let log = staging.file("run_log.txt");

@@ -31,7 +31,7 @@ pub struct Decisions<'a> {
     pub risk: &'a Risk,
     pub halo: &'a Halo,
     pub roads: &'a RoadsResult,
-    /// Counts the files written (write_all sets its length).
+    /// Counts the files written (write_all sets its length and clears it).
     pub bar: &'a indicatif::ProgressBar,
     /// The parcels, the conservation funding and the plan's finance (not
     /// for `greenhalo roads`).
@@ -121,7 +121,7 @@ pub fn write_all(dir: &Path, d: &Decisions) -> Result<Value> {
     super::write_run_record(dir, d.landscape_file, d.landscape)?;
     super::guard_summary(&summary)?;
     super::write_json(&dir.join("summary.json"), &summary)?;
-    d.bar.inc(1);
+    d.bar.finish_and_clear();
     Ok(summary)
 }
 

@@ -747,10 +747,10 @@ pub fn compute(
     compute_with(inp, travel_min, p, seed, &indicatif::ProgressBar::hidden())
 }
 
-/// `compute`, counting its steps on `bar` (it sets the length): the
-/// drivers, the fit, each fold of the cross-validation, the forward check
-/// and the prediction (the drivers and the prediction alone without a loss
-/// raster).
+/// `compute`, counting its steps on `bar` (it sets the length, and clears
+/// the bar when done): the drivers, the fit, each fold of the
+/// cross-validation, the forward check and the prediction (the drivers and
+/// the prediction alone without a loss raster).
 pub fn compute_with(
     inp: &crate::inputs::Inputs,
     travel_min: &[f32],
@@ -844,7 +844,7 @@ pub fn compute_with(
             }
         })
         .collect();
-    bar.inc(1);
+    bar.finish_and_clear();
     Ok(Risk {
         model,
         drivers,
