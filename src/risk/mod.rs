@@ -577,7 +577,11 @@ pub fn fit_with(
     };
     let b: Vec<f64> = problem
         .minimise()
-        .map_err(|e| Error::Usage(format!("the risk model fit failed: {e}")))?;
+        .map_err(|e| {
+            Error::Usage(format!(
+                "the risk model fit failed: {e}; a driver may separate lost from kept forest: a penalty (risk.l2 above 0, 1.0 by default) keeps the fit finite"
+            ))
+        })?;
     if b.iter().any(|v| !v.is_finite()) {
         return Err(Error::Usage(
             "the risk model fit diverged (non-finite coefficients); the loss raster may separate perfectly on a driver".into(),
@@ -984,6 +988,44 @@ mod tests {
         // All tied: one half.
         assert_eq!(auc(&[1.0, 1.0, 1.0], &[true, false, false]), Some(0.5));
         assert_eq!(auc(&[1.0, 2.0], &[true, true]), None);
+    }
+
+    /// A driver that separates lost from kept forest (no maximum of the
+    /// likelihood without a penalty): without one, an error naming the
+    /// penalty or finite coefficients, never NaN or a panic; with it, a
+    /// finite model.
+    #[test]
+    fn a_fit_a_driver_separates_is_an_error_or_finite() {
+        let rows: Vec<[f64; K]> = (0..400)
+            .map(|i| {
+                let d = if i < 200 {
+                    0.1 + i as f64 * 0.001
+                } else {
+                    5.0 + i as f64 * 0.01
+                };
+                let j = i as f64;
+                [
+                    d,
+                    1.0 + j % 7.0,
+                    1.0 + j % 3.0,
+                    10.0 + j % 11.0,
+                    1.5,
+                    j % 2.0,
+                ]
+            })
+            .collect();
+        let y: Vec<bool> = (0..400).map(|i| i < 200).collect();
+        let bare = RiskParams {
+            l2: 0.0,
+            holdout_share: 0.0,
+            ..RiskParams::default()
+        };
+        match fit(&rows, &y, 1.0, &bare, 3) {
+            Ok(m) => assert!(m.coef.iter().all(|c| c.is_finite()), "{:?}", m.coef),
+            Err(e) => assert!(e.to_string().contains("risk.l2"), "{e}"),
+        }
+        let m = fit(&rows, &y, 1.0, &RiskParams { l2: 1.0, ..bare }, 3).unwrap();
+        assert!(m.coef.iter().all(|c| c.is_finite()), "{:?}", m.coef);
     }
 
     /// Loss simulated from a known logistic model; the fit recovers it.
