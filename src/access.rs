@@ -146,6 +146,17 @@ pub struct Access {
 impl Access {
     /// Friction, road graph and travel time for a landscape.
     pub fn compute(inp: &Inputs, p: &AccessParams, lc: &LandcoverClasses) -> Result<Access> {
+        Access::compute_with(inp, p, lc, &indicatif::ProgressBar::hidden())
+    }
+
+    /// `compute`, counting the cells the solve takes from its queue on
+    /// `bar` (it sets the length to the grid's cells and clears the bar).
+    pub fn compute_with(
+        inp: &Inputs,
+        p: &AccessParams,
+        lc: &LandcoverClasses,
+        bar: &indicatif::ProgressBar,
+    ) -> Result<Access> {
         if inp.markets.len() >= u16::MAX as usize {
             return Err(Error::Usage(format!(
                 "{} markets: greenhalo handles at most {}",
@@ -161,7 +172,12 @@ impl Access {
             .iter()
             .map(|m| (m.point.x(), m.point.y()))
             .collect();
-        Ok(Access::build(g, friction, roads, &markets, p))
+        bar.set_length(g.len() as u64);
+        let n = g.len() as u64;
+        let tick = |k: u64| bar.set_position((bar.position() + k).min(n));
+        let a = Access::build_counted(g, friction, roads, &markets, p, &tick);
+        bar.finish_and_clear();
+        Ok(a)
     }
 
     /// Travel time over a given friction surface, road graph and markets
@@ -172,6 +188,19 @@ impl Access {
         roads: RoadNetwork,
         markets: &[(f64, f64)],
         p: &AccessParams,
+    ) -> Access {
+        Access::build_counted(g, friction, roads, markets, p, &|_| {})
+    }
+
+    /// `build`, calling `tick` as the solve takes cells from its queue
+    /// (`cost_distance::solve_counted`).
+    pub fn build_counted(
+        g: &Grid,
+        friction: Vec<f32>,
+        roads: RoadNetwork,
+        markets: &[(f64, f64)],
+        p: &AccessParams,
+        tick: &dyn Fn(u64),
     ) -> Access {
         let weights = roads
             .edges
@@ -199,7 +228,7 @@ impl Access {
             grid: g.clone(),
         };
         let mut labels = vec![u16::MAX; g.len()];
-        a.travel_min = cost_distance::solve(
+        a.travel_min = cost_distance::solve_counted(
             &a.cost_grid(),
             Some((
                 &a.roads.extra,
@@ -210,6 +239,7 @@ impl Access {
             )),
             &a.sources,
             Some(&mut labels),
+            tick,
         );
         a.nearest_market = labels;
         a

@@ -99,13 +99,12 @@ pub fn pipeline(
 
     // The halo needs neither travel times nor risk: drawn on the other
     // core while accessibility is solved (one Dijkstra, one core).
-    let step = progress.spinner("accessibility");
+    let step = progress.bar(0, "accessibility");
     let (access, (halo, halo_secs)) = rayon::join(
-        || access::Access::compute(&inputs, &cfg.access, &cfg.landcover),
+        || access::Access::compute_with(&inputs, &cfg.access, &cfg.landcover, &step),
         || timed(|| halo::compute(&inputs, &cfg.halo)),
     );
     let access = access?;
-    step.finish_and_clear();
     clock.lap("access");
 
     // The roads stage's gate needs only the travel times: computed on the

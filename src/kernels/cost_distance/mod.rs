@@ -32,7 +32,7 @@ pub use gate::{gate_bounds, Gate, GateBounds};
 pub use grid::{CostGrid, EdgeWeights, ExtraEdges, Source};
 pub use incremental::{relax_cheaper, Scratch};
 pub use queue::{BucketQueue, RadixHeap};
-pub use solve::{solve, solve_from, solve_owned};
+pub use solve::{solve, solve_counted, solve_from, solve_owned};
 
 use grid::*;
 use incremental::*;

@@ -15,7 +15,32 @@ pub fn solve(
     assert_eq!(g.cost.len(), g.width * g.height, "cost raster size");
     let st = padded(g.cost, g.width, g.height);
     let heap = RadixHeap::default();
-    solve_padded(g, st, extra, || sources.iter().copied(), labels, heap)
+    solve_padded(
+        g,
+        st,
+        extra,
+        || sources.iter().copied(),
+        labels,
+        heap,
+        &|_| {},
+    )
+}
+
+/// `solve`, calling `tick(k)` after every `k` cells taken from the queue
+/// (about a million at a time; entries made stale by a later, cheaper
+/// arrival count too, so the total may pass the grid's cells). The same
+/// bits as `solve`: the loop is only paused and resumed.
+pub fn solve_counted(
+    g: &CostGrid,
+    extra: Option<(&ExtraEdges, EdgeWeights)>,
+    sources: &[Source],
+    labels: Option<&mut [u16]>,
+    tick: &dyn Fn(u64),
+) -> Vec<f32> {
+    assert_eq!(g.cost.len(), g.width * g.height, "cost raster size");
+    let st = padded(g.cost, g.width, g.height);
+    let heap = RadixHeap::default();
+    solve_padded(g, st, extra, || sources.iter().copied(), labels, heap, tick)
 }
 
 /// `solve` that takes the cost raster by value and frees it once copied,
@@ -67,7 +92,15 @@ pub(super) fn solve_owned_in(
         dy,
         cost: &[],
     };
-    solve_padded(&g, st, None, || sources.iter().copied(), None, heap)
+    solve_padded(
+        &g,
+        st,
+        None,
+        || sources.iter().copied(),
+        None,
+        heap,
+        &|_| {},
+    )
 }
 
 /// Accumulated cost from cells that start at given costs (`start` of each
@@ -93,7 +126,7 @@ pub fn solve_from(
     };
     // (A radix heap: the sources are many, at costs spread over the whole
     // range, which a bucket queue would hold beyond its ring.)
-    solve_padded(g, st, extra, sources, None, RadixHeap::default())
+    solve_padded(g, st, extra, sources, None, RadixHeap::default(), &|_| {})
 }
 
 /// Copy costs into a grid padded with a ring of impassable cells, so the hot
@@ -123,6 +156,7 @@ pub(super) fn solve_padded<I: Iterator<Item = Source>, Q: Queue>(
     sources: impl Fn() -> I,
     labels: Option<&mut [u16]>,
     mut heap: Q,
+    tick: &dyn Fn(u64),
 ) -> Vec<f32> {
     let (w, h) = (g.width, g.height);
     let n = w * h;
@@ -152,25 +186,27 @@ pub(super) fn solve_padded<I: Iterator<Item = Source>, Q: Queue>(
                     pl[pad(c)] = s.label;
                 }
             }
-            run_padded(
+            run_padded_counted(
                 pw,
                 Steps::new(g.dx, g.dy),
                 extra_ref,
                 &mut st,
                 &mut heap,
                 &mut pl[..],
+                tick,
             );
             for (i, v) in l.iter_mut().enumerate() {
                 *v = pl[pad(i)];
             }
         }
-        None => run_padded(
+        None => run_padded_counted(
             pw,
             Steps::new(g.dx, g.dy),
             extra_ref,
             &mut st,
             &mut heap,
             NoLabels,
+            tick,
         ),
     }
     let mut acc = Vec::with_capacity(n);
@@ -181,21 +217,27 @@ pub(super) fn solve_padded<I: Iterator<Item = Source>, Q: Queue>(
     acc
 }
 
-/// The full solver's loop, over a padded interleaved grid (see `solve`).
-/// Its arithmetic is that of `run`, step for step, so both give the same
-/// bits.
-pub(super) fn run_padded<L: LabelSink, Q: Queue>(
+/// The full solver's loop, over a padded interleaved grid (see `solve`),
+/// in rounds of about a million cells taken from the queue, calling `tick`
+/// with each round's count (the loop is only paused and resumed, so the
+/// bits do not depend on it). Its arithmetic is that of `run`, step for
+/// step, so both give the same bits.
+pub(super) fn run_padded_counted<L: LabelSink, Q: Queue>(
     pw: usize,
     steps: Steps,
     extra: Option<(&ExtraEdges, EdgeWeights)>,
     st: &mut [[f32; 2]],
     heap: &mut Q,
     mut labels: L,
+    tick: &dyn Fn(u64),
 ) {
-    run_padded_for(pw, &steps, extra, st, heap, &mut labels, usize::MAX);
+    const ROUND: usize = 1 << 20;
+    while !run_padded_for(pw, &steps, extra, st, heap, &mut labels, ROUND) {
+        tick(ROUND as u64);
+    }
 }
 
-/// `run_padded` for at most `budget` cells taken from the queue; true when
+/// The solver's loop for at most `budget` cells taken from the queue; true when
 /// the queue is empty.
 pub(super) fn run_padded_for<L: LabelSink, Q: Queue>(
     pw: usize,
@@ -263,6 +305,33 @@ pub(super) fn run_padded_for<L: LabelSink, Q: Queue>(
 mod tests {
     use super::super::test_support::*;
     use super::*;
+
+    /// The counted solve (the accessibility stage's, paused every million
+    /// cells for the progress bar) gives `solve`'s bits and labels, and
+    /// ticks at least once per million cells of a 1500 x 800 grid.
+    #[test]
+    fn counted_solve_equals_solve_and_ticks() {
+        use rand::SeedableRng;
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(4);
+        let (w, h) = (1500, 800);
+        let cost = random_costs(&mut rng, w * h, &[f32::NAN], 20, -1.0..1.5);
+        let sources = [
+            src(17),
+            src((w * h / 2 + 300) as u32),
+            src((w * h - 5) as u32),
+        ];
+        let g = grid(w, h, &cost);
+        let mut want_labels = vec![0u16; w * h];
+        let want = solve(&g, None, &sources, Some(&mut want_labels));
+        let ticked = std::cell::Cell::new(0u64);
+        let mut labels = vec![0u16; w * h];
+        let got = solve_counted(&g, None, &sources, Some(&mut labels), &|k| {
+            ticked.set(ticked.get() + k)
+        });
+        assert_same_bits(&got, &want, 4);
+        assert_eq!(labels, want_labels);
+        assert!(ticked.get() >= 1 << 20, "ticked {}", ticked.get());
+    }
 
     #[test]
     fn uniform_5x5_from_the_centre_matches_hand_values() {
