@@ -397,14 +397,9 @@ impl Logistic<'_> {
             for i in 0..m {
                 g[i] += r * xv[i];
                 let wi = w * xv[i];
-                for j in 0..=i {
+                for j in 0..m {
                     h[(i, j)] += wi * xv[j];
                 }
-            }
-        }
-        for i in 0..m {
-            for j in 0..i {
-                h[(j, i)] = h[(i, j)];
             }
         }
         for k in 0..K {
@@ -588,29 +583,11 @@ pub fn fit_with(
         ));
     }
 
-    // Standard errors: inverse of the penalised Hessian X'WX + L2 (slopes).
+    // Standard errors: inverse of the penalised Hessian X'WX + L2 (slopes)
+    // at the optimum (a driver left out has a unit diagonal: its SE is
+    // reported as None).
     let m = K + 1;
-    let mut h = nalgebra::DMatrix::<f64>::zeros(m, m);
-    for x in &xs {
-        let pz = sigmoid(problem_eta(&b, x, &active));
-        let w = pz * (1.0 - pz);
-        let xv: Vec<f64> = std::iter::once(1.0).chain(x.iter().copied()).collect();
-        for i in 0..m {
-            for j in 0..m {
-                h[(i, j)] += w * xv[i] * xv[j];
-            }
-        }
-    }
-    for k in 0..K {
-        if active[k] {
-            h[(k + 1, k + 1)] += p.l2;
-        } else {
-            // Not estimated: keep the matrix invertible, SE reported as None.
-            h.row_mut(k + 1).fill(0.0);
-            h.column_mut(k + 1).fill(0.0);
-            h[(k + 1, k + 1)] = 1.0;
-        }
-    }
+    let (_, h) = problem.gradient_hessian(&b);
     let cov = h.try_inverse();
     let se_std: Vec<Option<f64>> = (0..m)
         .map(|i| {
@@ -691,16 +668,6 @@ pub fn fit_with(
     }
     model.predicted_period_rate = Some(ordered_sum(n_rows, &|i| period_p(&row(i))) / n_rows as f64);
     Ok(model)
-}
-
-fn problem_eta(b: &[f64], x: &[f64; K], active: &[bool; K]) -> f64 {
-    let mut z = b[0];
-    for k in 0..K {
-        if active[k] {
-            z += b[k + 1] * x[k];
-        }
-    }
-    z
 }
 
 /// The years a loss raster covers: year-coded rasters (1-99 as Hansen's

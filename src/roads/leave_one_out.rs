@@ -137,25 +137,16 @@ pub struct LooMemo {
 }
 
 impl LooMemo {
-    /// The cells inside the area of interest that `set` upgraded together
-    /// makes faster than today, with their times, in cell order (what
-    /// `upgrade_together` gives there), when the last leave-one-out was of
-    /// `set`: read from its travel times instead of solving again.
+    /// The cells that `set` upgraded together makes faster than today, with
+    /// their times, in cell order (inside the area of interest, what
+    /// `upgrade_together` gives), when the last leave-one-out was of `set`:
+    /// read from its travel times instead of solving again.
     pub(super) fn faster_than_today(&self, a: &Appraiser, set: &[usize]) -> Option<Changes> {
         let last = self
             .last
             .as_ref()
             .filter(|l| l.set == set && !l.field.is_empty())?;
-        let base = &a.access.travel_min;
-        Some(
-            last.field
-                .iter()
-                .zip(base)
-                .enumerate()
-                .filter(|(c, (t, b))| t < b && a.inp.aoi_mask[*c] != 0)
-                .map(|(c, (t, _))| (c as u32, *t))
-                .collect(),
-        )
+        Some(faster_than(&last.field, &a.access.travel_min).collect())
     }
 
     /// Expect item `i`'s marginal to take about `cells` cells of work (it
@@ -208,6 +199,17 @@ pub(super) fn weight_in(acc: &Access, over: &[(u32, f32)], e: u32) -> f32 {
         Ok(i) => over[i].1,
         Err(_) => acc.weights[e as usize],
     }
+}
+
+/// The cells of `field` faster than in `base`, with their times, in cell
+/// order.
+fn faster_than<'f>(field: &'f [f32], base: &'f [f32]) -> impl Iterator<Item = (u32, f32)> + 'f {
+    field
+        .iter()
+        .zip(base)
+        .enumerate()
+        .filter(|(_, (t, b))| t < b)
+        .map(|(c, (t, _))| (c as u32, *t))
 }
 
 /// The upgrades of `set`, as `Access::overrides` takes them.
@@ -325,12 +327,7 @@ pub fn leave_one_out_with(
     // summed beside the marginals below.
     let joint = || {
         let [eff] = a.effects_of_many_known(
-            field
-                .iter()
-                .zip(base)
-                .enumerate()
-                .filter(|(_, (t, b))| t < b)
-                .map(|(c, (t, _))| (c as u32, [Some(*t)])),
+            faster_than(&field, base).map(|(c, t)| (c, [Some(t)])),
             [Some(&shares)],
         );
         eff

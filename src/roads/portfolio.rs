@@ -176,8 +176,8 @@ pub(super) fn choose_portfolio(
         .map(|i| values[i])
         .sum();
     let mut iterations = 0;
-    // The last set re-checked: its joint effects and NPV_net.
-    let mut last: Option<(Vec<usize>, Effects, f64)> = None;
+    // The last set re-checked, with its joint effects.
+    let mut last: Option<(Vec<usize>, Effects)> = None;
     let mut memo = LooMemo {
         bar: Some(bar.clone()),
         ..LooMemo::default()
@@ -205,7 +205,7 @@ pub(super) fn choose_portfolio(
         bar.set_message(format!("re-check {}", iterations + 1));
         let (eff, loo) = leave_one_out_with(a, &set, jobs, &mut memo);
         let joint_net = net_of(&set, &eff);
-        last = Some((set.clone(), eff, joint_net));
+        last = Some((set.clone(), eff));
         let singles: f64 = set.iter().map(|&i| scored[i].npv_net_usd).sum();
         if (joint_net - singles).abs() <= 1e-6 * singles.abs().max(1.0) {
             break;
@@ -278,7 +278,7 @@ pub(super) fn choose_portfolio(
     let set: Vec<usize> = (0..scored.len()).filter(|i| chosen[*i]).collect();
     let eff = match last {
         _ if set.is_empty() => Effects::default(),
-        Some((s, eff, _)) if s == set => eff,
+        Some((s, eff)) if s == set => eff,
         _ => joint(&set),
     };
     let annual = annual_of(&set, &eff);

@@ -12,18 +12,7 @@ pub fn solve(
     sources: &[Source],
     labels: Option<&mut [u16]>,
 ) -> Vec<f32> {
-    assert_eq!(g.cost.len(), g.width * g.height, "cost raster size");
-    let st = padded(g.cost, g.width, g.height);
-    let heap = RadixHeap::default();
-    solve_padded(
-        g,
-        st,
-        extra,
-        || sources.iter().copied(),
-        labels,
-        heap,
-        &|_| {},
-    )
+    solve_counted(g, extra, sources, labels, &|_| {})
 }
 
 /// `solve`, calling `tick(k)` after every `k` cells taken from the queue
