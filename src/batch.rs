@@ -29,6 +29,8 @@ pub struct BatchOptions {
     pub force: bool,
     /// Memory budget in bytes (0: 80% of this machine's memory).
     pub memory_bytes: u64,
+    /// `--set section.key=value` overrides, applied to every landscape.
+    pub overrides: Vec<String>,
 }
 
 /// One landscape's line in the batch table.
@@ -246,9 +248,9 @@ fn total_memory() -> u64 {
 
 /// Memory a run needs, roughly: ~120 bytes per grid cell (rasters, drivers,
 /// solver) plus 200 MB of fixed overhead; cells from the AOI's extent.
-fn estimate_bytes(file: &Path) -> u64 {
+fn estimate_bytes(file: &Path, overrides: &[String]) -> u64 {
     let cells = (|| -> Option<f64> {
-        let ls = Landscape::load(file).ok()?;
+        let ls = Landscape::load_with(file, overrides).ok()?;
         let path = ls.resolve(&ls.cfg.layers.aoi.path);
         let (ds, idx, _) =
             crate::io::vector::open(&path, ls.cfg.layers.aoi.layer.as_deref()).ok()?;
@@ -388,7 +390,7 @@ pub fn run(
                     out_dir: dir.display().to_string(),
                     headline,
                 };
-                let hash = Landscape::load(f).and_then(|ls| inputs_hash(&ls));
+                let hash = Landscape::load_with(f, &opts.overrides).and_then(|ls| inputs_hash(&ls));
                 let prior: Option<Value> = std::fs::read_to_string(dir.join("summary.json"))
                     .ok()
                     .and_then(|t| serde_json::from_str(&t).ok());
@@ -398,9 +400,13 @@ pub fn run(
                         return row("skipped", String::new(), headline(p));
                     }
                 }
-                let need = budget.take(estimate_bytes(f));
+                let need = budget.take(estimate_bytes(f, &opts.overrides));
                 let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    crate::run(f, &dir, &quiet)
+                    let run = crate::RunOptions {
+                        overrides: opts.overrides.clone(),
+                        ..Default::default()
+                    };
+                    crate::pipeline(f, &dir, &quiet, run)
                 }));
                 budget.give(need);
                 bar.inc(1);

@@ -14,6 +14,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 
+pub mod load;
+
 /// A parsed landscape file with its location (for relative paths).
 #[derive(Debug, Clone)]
 pub struct Landscape {
@@ -22,25 +24,28 @@ pub struct Landscape {
     /// Folder relative paths are resolved against.
     pub dir: PathBuf,
     pub cfg: LandscapeConfig,
+    /// The `--set section.key=value` overrides applied, in order.
+    pub overrides: Vec<String>,
 }
 
 impl Landscape {
     pub fn load(file: &Path) -> Result<Landscape> {
+        Self::load_with(file, &[])
+    }
+
+    /// Load with `--set section.key=value` overrides applied before any
+    /// check. Every problem of the file is in one error: unknown keys (with
+    /// the nearest known one), missing keys, wrong types, settings out of
+    /// range, and, beside those, layer files that are not there.
+    pub fn load_with(file: &Path, overrides: &[String]) -> Result<Landscape> {
         let text = std::fs::read_to_string(file).map_err(|source| Error::ReadConfig {
             file: file.to_path_buf(),
             source,
         })?;
-        let cfg = LandscapeConfig::parse(&text).map_err(|message| Error::ParseConfig {
+        let parsed = load::parse_all(&text, overrides).map_err(|message| Error::ParseConfig {
             file: file.to_path_buf(),
             message,
         })?;
-        let problems = cfg.check();
-        if !problems.is_empty() {
-            return Err(Error::Settings {
-                file: file.to_path_buf(),
-                problems,
-            });
-        }
         let dir = file
             .parent()
             .map(|p| {
@@ -51,11 +56,88 @@ impl Landscape {
                 }
             })
             .unwrap_or_else(|| PathBuf::from("."));
+        let mut problems = parsed.problems;
+        if let Some(cfg) = &parsed.cfg {
+            problems.extend(cfg.check());
+        }
+        let (Some(cfg), true) = (parsed.cfg.clone(), problems.is_empty()) else {
+            // With the file's own problems, the layer files that are not
+            // there are listed too: one round of fixes.
+            if let Some(cfg) = parsed.cfg {
+                let ls = Landscape {
+                    file: file.to_path_buf(),
+                    dir: dir.clone(),
+                    cfg,
+                    overrides: overrides.to_vec(),
+                };
+                problems.extend(ls.absent_layer_files(&parsed.missing));
+            }
+            return Err(Error::Settings {
+                file: file.to_path_buf(),
+                problems,
+            });
+        };
         Ok(Landscape {
             file: file.to_path_buf(),
             dir,
             cfg,
+            overrides: overrides.to_vec(),
         })
+    }
+
+    /// Layer files named in the file that do not exist (GDAL's virtual
+    /// paths and connection strings are left to GDAL).
+    pub fn absent_layer_files(
+        &self,
+        skip: &std::collections::BTreeSet<String>,
+    ) -> Vec<SettingProblem> {
+        let l = &self.cfg.layers;
+        let mut named: Vec<(String, &Path)> = vec![
+            ("layers.aoi".into(), l.aoi.path.as_path()),
+            ("layers.markets".into(), l.markets.path.as_path()),
+            ("layers.conservation".into(), l.conservation.path.as_path()),
+            ("layers.elevation".into(), l.elevation.path.as_path()),
+        ];
+        for (i, r) in l.roads.iter().enumerate() {
+            let key = if l.roads.len() == 1 {
+                "layers.roads".to_string()
+            } else {
+                format!("layers.roads[{i}]")
+            };
+            named.push((key, r.path.as_path()));
+        }
+        let optional = [
+            ("layers.parcels", l.parcels.as_ref().map(|v| v.path.as_path())),
+            ("layers.forest", l.forest.as_ref().map(|r| r.path.as_path())),
+            ("layers.forest_loss", l.forest_loss.as_ref().map(|r| r.path.as_path())),
+            ("layers.population", l.population.as_ref().map(|r| r.path.as_path())),
+            ("layers.landcover", l.landcover.as_ref().map(|r| r.path.as_path())),
+            ("layers.carbon", l.carbon.as_ref().map(|r| r.path.as_path())),
+            ("layers.biodiversity", l.biodiversity.as_ref().map(|r| r.path.as_path())),
+        ];
+        for (k, p) in optional {
+            if let Some(p) = p {
+                named.push((k.to_string(), p));
+            }
+        }
+        named
+            .into_iter()
+            .filter(|(k, p)| !skip.contains(k) && !p.as_os_str().is_empty())
+            .filter(|(_, p)| {
+                let s = p.to_string_lossy();
+                let gdal_name = s.starts_with("/vsi")
+                    || s.contains("://")
+                    || s.split_once(':').is_some_and(|(a, _)| {
+                        !a.is_empty() && a.chars().all(|c| c.is_ascii_uppercase())
+                    });
+                !gdal_name && !self.resolve(p).exists()
+            })
+            .map(|(key, p)| SettingProblem {
+                value: format!("\"{}\"", p.display()),
+                message: format!("no such file: {}", self.resolve(p).display()),
+                key,
+            })
+            .collect()
     }
 
     /// A layer path as given, resolved against the landscape file's folder.
@@ -147,9 +229,15 @@ pub struct Layers {
     #[serde(deserialize_with = "one_or_many")]
     pub roads: Vec<VectorSource>,
     pub markets: VectorSource,
-    pub parcels: VectorSource,
+    /// Farm parcels (a cadastre). Absent: planning units tile the farmland
+    /// (`[parcels] planning_units`).
+    #[serde(default)]
+    pub parcels: Option<VectorSource>,
     pub conservation: VectorSource,
-    pub forest: RasterSource,
+    /// Forest cover fraction 0-1. Absent: the share of `landcover` cells in
+    /// the `[landcover] forest` classes in each grid cell.
+    #[serde(default)]
+    pub forest: Option<RasterSource>,
     pub elevation: RasterSource,
     #[serde(default)]
     pub forest_loss: Option<RasterSource>,
@@ -2877,7 +2965,7 @@ mod tests {
         assert_eq!(cfg.layers.roads.len(), 2);
         assert_eq!(cfg.layers.roads[0].set["class"], "secondary");
         assert_eq!(cfg.layers.markets.layer.as_deref(), Some("towns"));
-        assert_eq!(cfg.layers.forest.band, 2);
+        assert_eq!(cfg.layers.forest.as_ref().unwrap().band, 2);
         assert!(cfg.layers.forest_loss.is_none());
     }
 

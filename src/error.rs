@@ -14,8 +14,9 @@ pub enum Error {
     #[error("{file}: {message}")]
     ParseConfig { file: PathBuf, message: String },
 
-    /// Settings outside their declared ranges, all of them at once.
-    #[error("{file}: {} setting(s) out of range; fix them (`greenhalo init` writes a template showing every range):\n{}", problems.len(), problems.iter().map(|p| format!("  {p}")).collect::<Vec<_>>().join("\n"))]
+    /// Every problem of the landscape file at once: unknown, missing and
+    /// mistyped keys, settings outside their ranges, absent layer files.
+    #[error("{file}: {} problem(s) in the landscape file; fix them all (`greenhalo init` writes a template showing every key and range):\n{}", problems.len(), problems.iter().map(|p| format!("  {p}")).collect::<Vec<_>>().join("\n"))]
     Settings {
         file: PathBuf,
         problems: Vec<SettingProblem>,

@@ -295,7 +295,10 @@ pub fn load(ls: &Landscape, progress: &Progress) -> (Option<Inputs>, Problems) {
         })
         .unwrap_or_default();
     bar.inc(1);
-    let parcels = read_vector(ls, &layers.parcels, target.as_ref(), &mut pr)
+    let parcels = layers
+        .parcels
+        .as_ref()
+        .and_then(|src| read_vector(ls, src, target.as_ref(), &mut pr))
         .map(|l| {
             check_intersects_aoi(&l, &aoi_mp, &mut pr);
             parcels_of(ls, &l, &mut pr)
@@ -342,7 +345,11 @@ pub fn load(ls: &Landscape, progress: &Progress) -> (Option<Inputs>, Problems) {
         },
         |p| p.id.clone(),
         "parcel(s) lie wholly outside the analysis grid and are left out",
-        &ls.resolve(&layers.parcels.path),
+        &layers
+            .parcels
+            .as_ref()
+            .map(|p| ls.resolve(&p.path))
+            .unwrap_or_default(),
         &mut pr,
     );
 
@@ -408,13 +415,15 @@ pub fn load(ls: &Landscape, progress: &Progress) -> (Option<Inputs>, Problems) {
         &'static str,
     );
     let specs: [Option<Spec>; 7] = [
-        Some((
-            &layers.forest,
-            "forest",
-            Resample::Bilinear,
-            (0.0, 1.0),
-            "forest cover must be a fraction 0-1 (or 0/1); if it is a percentage, divide by 100",
-        )),
+        layers.forest.as_ref().map(|s| -> Spec {
+            (
+                s,
+                "forest",
+                Resample::Bilinear,
+                (0.0, 1.0),
+                "forest cover must be a fraction 0-1 (or 0/1); if it is a percentage, divide by 100",
+            )
+        }),
         Some((
             &layers.elevation,
             "elevation",
@@ -483,7 +492,7 @@ pub fn load(ls: &Landscape, progress: &Progress) -> (Option<Inputs>, Problems) {
         })
     });
     let mut next = || read.next().flatten();
-    let forest = next().flatten();
+    let forest = next();
     let elevation = next().flatten();
     let forest_loss = next();
     let population = next();
@@ -496,6 +505,10 @@ pub fn load(ls: &Landscape, progress: &Progress) -> (Option<Inputs>, Problems) {
     if let (Some(Some(fl)), Some(src)) = (&forest_loss, &layers.forest_loss) {
         check_loss_values(ls, src, fl, &mut pr);
     }
+    let forest = match forest {
+        Some(f) => f,
+        None => forest_from_landcover(ls, &grid, &wkt, &aoi_mask, &mut pr),
+    };
     bar.finish_and_clear();
 
     pr.finish();
@@ -1157,6 +1170,61 @@ fn read_raster(
         );
     }
     Some(data)
+}
+
+/// No forest raster: the forest fraction of each grid cell is the share
+/// of the land-cover cells in it whose class is one of `[landcover]
+/// forest` (an error naming both settings when neither is given).
+fn forest_from_landcover(
+    ls: &Landscape,
+    grid: &Grid,
+    wkt: &str,
+    aoi_mask: &[u8],
+    pr: &mut Problems,
+) -> Option<Vec<f32>> {
+    let classes = &ls.cfg.landcover.forest;
+    let Some(src) = &ls.cfg.layers.landcover else {
+        pr.at(
+            Severity::Error,
+            &ls.file,
+            None,
+            "no forest layer: give [layers] forest (forest cover 0-1), or a [layers] landcover raster with its forest codes in [landcover] forest",
+        );
+        return None;
+    };
+    let path = ls.resolve(&src.path);
+    if classes.is_empty() {
+        pr.at(
+            Severity::Error,
+            &path,
+            None,
+            "[layers] forest is absent and [landcover] forest lists no class: say which land-cover codes are forest (e.g. forest = [1])",
+        );
+        return None;
+    }
+    match raster::warp_share(&path, src.band, grid, wkt, classes) {
+        Ok(share) => {
+            let any = share
+                .iter()
+                .zip(aoi_mask)
+                .any(|(f, m)| *m == 1 && *f > 0.0);
+            if !any {
+                pr.at(
+                    Severity::Warning,
+                    &path,
+                    None,
+                    format!(
+                        "no cell of the AOI has land cover in the [landcover] forest classes {classes:?}: the landscape has no forest"
+                    ),
+                );
+            }
+            Some(share)
+        }
+        Err(e) => {
+            pr.at(Severity::Error, &path, None, e.to_string());
+            None
+        }
+    }
 }
 
 fn check_landcover_codes(

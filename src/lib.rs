@@ -63,14 +63,16 @@ pub enum Upto {
     All,
 }
 
-/// How a run treats its output folder.
-#[derive(Debug, Clone, Copy, Default)]
+/// How a run treats its output folder, and the settings changed for it.
+#[derive(Debug, Clone, Default)]
 pub struct RunOptions {
     /// Replace an existing non-empty output folder greenhalo did not write
     /// (never one that is or holds an input of the landscape).
     pub force: bool,
     /// How far the pipeline goes.
     pub upto: Upto,
+    /// `--set section.key=value` overrides, applied before validation.
+    pub overrides: Vec<String>,
 }
 
 /// `greenhalo run`: the whole pipeline for one landscape into `out`.
@@ -89,7 +91,7 @@ pub fn pipeline(
 ) -> Result<RunReport> {
     let started = chrono::Utc::now();
     let mut clock = Stopwatch::new();
-    let ls = Landscape::load(landscape)?;
+    let ls = Landscape::load_with(landscape, &opts.overrides)?;
     // Never write over the inputs; clean what killed runs left, before any work.
     io::outdir::prepare(out, &provenance::input_files(&ls))?;
     let (inputs, problems) = inputs::load_checked(&ls, progress)?;
@@ -161,7 +163,16 @@ pub fn pipeline(
     let when = started.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let log = staging.file("run_log.txt");
     let total = clock.total();
-    outputs::write_run_log(&log, landscape, &hash, &when, &clock.laps, total, &warnings)?;
+    outputs::write_run_log(
+        &log,
+        landscape,
+        &hash,
+        &when,
+        &clock.laps,
+        total,
+        &warnings,
+        &ls.overrides,
+    )?;
     Ok(RunReport {
         out_dir: staging.commit()?,
         warnings,
@@ -230,8 +241,12 @@ fn farmland_plan(
 }
 
 /// `greenhalo validate`: every problem of every layer, without writing.
-pub fn validate(landscape: &Path, progress: &Progress) -> Result<inputs::Problems> {
-    let ls = Landscape::load(landscape)?;
+pub fn validate(
+    landscape: &Path,
+    overrides: &[String],
+    progress: &Progress,
+) -> Result<inputs::Problems> {
+    let ls = Landscape::load_with(landscape, overrides)?;
     let (_, problems) = inputs::load(&ls, progress);
     Ok(problems)
 }

@@ -35,6 +35,12 @@ enum Cmd {
         /// write, and everything in it (never one holding the landscape's inputs).
         #[arg(long)]
         force: bool,
+        /// Change one setting for this run: --set section.key=value
+        /// (repeatable; e.g. --set economics.carbon_price_usd_per_tco2=10).
+        /// Applied before validation, recorded in landscape.resolved.toml
+        /// and run_log.txt.
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        set: Vec<String>,
     },
     /// Score and rank road segments, and choose the budgeted portfolio (runs
     /// only the stages roads need: accessibility, risk, halo).
@@ -46,6 +52,12 @@ enum Cmd {
         /// write, and everything in it (never one holding the landscape's inputs).
         #[arg(long)]
         force: bool,
+        /// Change one setting for this run: --set section.key=value
+        /// (repeatable; e.g. --set economics.carbon_price_usd_per_tco2=10).
+        /// Applied before validation, recorded in landscape.resolved.toml
+        /// and run_log.txt.
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        set: Vec<String>,
     },
     /// Run every landscape found in a folder (or matching a glob) in
     /// parallel, one output folder each; failures are reported, not fatal.
@@ -67,13 +79,27 @@ enum Cmd {
         /// Memory budget in GB (default: 80% of this machine's memory).
         #[arg(long, default_value_t = 0.0)]
         memory_gb: f64,
+        /// Change one setting for every landscape of the batch: --set section.key=value
+        /// (repeatable; e.g. --set economics.carbon_price_usd_per_tco2=10).
+        /// Applied before validation, recorded in landscape.resolved.toml
+        /// and run_log.txt.
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        set: Vec<String>,
     },
     /// Rebuild batch_summary.csv/json from every landscape folder in OUT (the
     /// merge step after sharded runs).
     #[command(name = "batch-merge")]
     BatchMerge { out: PathBuf },
     /// Check every layer of a landscape and report all problems (exit 2 on errors).
-    Validate { landscape: PathBuf },
+    Validate {
+        landscape: PathBuf,
+        /// Change one setting for this run: --set section.key=value
+        /// (repeatable; e.g. --set economics.carbon_price_usd_per_tco2=10).
+        /// Applied before validation, recorded in landscape.resolved.toml
+        /// and run_log.txt.
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        set: Vec<String>,
+    },
     /// Write a commented landscape-file template into DIR.
     Init {
         dir: PathBuf,
@@ -240,12 +266,10 @@ fn main() -> ExitCode {
 fn run(
     landscape: &std::path::Path,
     out: &std::path::Path,
-    force: bool,
-    upto: greenhalo::Upto,
+    opts: greenhalo::RunOptions,
     quiet: bool,
     progress: &Progress,
 ) -> anyhow::Result<ExitCode> {
-    let opts = greenhalo::RunOptions { force, upto };
     let rep = greenhalo::pipeline(landscape, out, progress, opts)?;
     if !quiet {
         for w in &rep.warnings {
@@ -271,26 +295,28 @@ fn dispatch(cmd: Cmd, quiet: bool, progress: &Progress) -> anyhow::Result<ExitCo
             landscape,
             out,
             force,
-        } => run(
-            &landscape,
-            &out,
-            force,
-            greenhalo::Upto::All,
-            quiet,
-            progress,
-        ),
+            set,
+        } => {
+            let opts = greenhalo::RunOptions {
+                force,
+                upto: greenhalo::Upto::All,
+                overrides: set,
+            };
+            run(&landscape, &out, opts, quiet, progress)
+        }
         Cmd::Roads {
             landscape,
             out,
             force,
-        } => run(
-            &landscape,
-            &out,
-            force,
-            greenhalo::Upto::Roads,
-            quiet,
-            progress,
-        ),
+            set,
+        } => {
+            let opts = greenhalo::RunOptions {
+                force,
+                upto: greenhalo::Upto::Roads,
+                overrides: set,
+            };
+            run(&landscape, &out, opts, quiet, progress)
+        }
         Cmd::Batch {
             landscapes,
             out,
@@ -298,6 +324,7 @@ fn dispatch(cmd: Cmd, quiet: bool, progress: &Progress) -> anyhow::Result<ExitCo
             shard,
             force,
             memory_gb,
+            set,
         } => {
             if !(memory_gb.is_finite() && memory_gb >= 0.0) {
                 anyhow::bail!("--memory-gb {memory_gb}: give a number of GB at least 0 (0 = 80% of this machine's memory)");
@@ -307,6 +334,7 @@ fn dispatch(cmd: Cmd, quiet: bool, progress: &Progress) -> anyhow::Result<ExitCo
                 shard,
                 force,
                 memory_bytes: (memory_gb * 1e9) as u64,
+                overrides: set,
             };
             let rows = greenhalo::batch::run(&landscapes, &out, &opts, progress)?;
             let failed: Vec<_> = rows.iter().filter(|r| r.status == "failed").collect();
@@ -344,10 +372,10 @@ fn dispatch(cmd: Cmd, quiet: bool, progress: &Progress) -> anyhow::Result<ExitCo
                 ExitCode::from(3)
             })
         }
-        Cmd::Validate { landscape } => {
+        Cmd::Validate { landscape, set } => {
             // A landscape file that cannot be read, or a setting out of
             // its range, is an error validate found: exit 2 as documented.
-            let problems = match greenhalo::validate(&landscape, progress) {
+            let problems = match greenhalo::validate(&landscape, &set, progress) {
                 Ok(p) => p,
                 Err(e) => {
                     eprintln!("greenhalo: {e}");

@@ -14,14 +14,11 @@ use crate::error::{Error, Result};
 /// resolved against the landscape's folder.
 pub fn input_files(ls: &Landscape) -> Vec<PathBuf> {
     let l = &ls.cfg.layers;
-    let mut files: Vec<PathBuf> = vec![
-        l.aoi.path.clone(),
-        l.markets.path.clone(),
-        l.parcels.path.clone(),
-        l.conservation.path.clone(),
-        l.forest.path.clone(),
-        l.elevation.path.clone(),
-    ];
+    let mut files: Vec<PathBuf> = vec![l.aoi.path.clone(), l.markets.path.clone()];
+    files.extend(l.parcels.iter().map(|p| p.path.clone()));
+    files.push(l.conservation.path.clone());
+    files.extend(l.forest.iter().map(|f| f.path.clone()));
+    files.push(l.elevation.path.clone());
     files.extend(l.roads.iter().map(|r| r.path.clone()));
     for o in [
         &l.forest_loss,
@@ -46,6 +43,11 @@ pub fn inputs_hash(ls: &Landscape) -> Result<String> {
     let mut h = Sha256::new();
     h.update(env!("CARGO_PKG_VERSION").as_bytes());
     h.update(std::fs::read(&ls.file).map_err(|e| Error::io(&ls.file, e))?);
+    // `--set` overrides change the run as the file does.
+    for o in &ls.overrides {
+        h.update(b"\0--set ");
+        h.update(o.as_bytes());
+    }
     for f in input_files(ls) {
         let p = f;
         let mut group = vec![p.clone()];

@@ -19,6 +19,9 @@ pub enum Resample {
     /// Sum of the source cells weighted by their overlap: for counts such as
     /// people per cell, so totals survive a change of cell size.
     Sum,
+    /// Mean of the source cells weighted by their overlap: for shares
+    /// (the fraction of finer forest cells in a grid cell).
+    Average,
 }
 
 /// Facts about a source raster, for validation and summaries.
@@ -105,6 +108,61 @@ pub fn warp_to_grid(
 /// Warp band `band` of the raster at `path` onto any placement.
 pub fn warp(path: &Path, band: usize, at: &Placement, resample: Resample) -> Result<Vec<f32>> {
     let src = open_raster(path)?;
+    warp_dataset(&src, path, band, at, resample)
+}
+
+/// The share of each grid cell's area covered by source cells whose code
+/// is one of `classes` (cells of the source's nodata count for neither:
+/// the share is of the cells with data). NaN where the source has no data.
+pub fn warp_share(
+    path: &Path,
+    band: usize,
+    grid: &Grid,
+    grid_wkt: &str,
+    classes: &[i32],
+) -> Result<Vec<f32>> {
+    let (native, codes, nodata) = read_native_as::<f64>(path, band)?;
+    if native.wkt.is_empty() {
+        return Err(Error::raster(
+            path,
+            "the raster has no CRS; assign one (e.g. gdal_edit.py -a_srs EPSG:4326)",
+        ));
+    }
+    let share: Vec<f32> = codes
+        .iter()
+        .map(|&c| {
+            if c.is_nan() || nodata.is_some_and(|nd| c == nd) {
+                f32::NAN
+            } else {
+                classes.contains(&(c as i32)) as u8 as f32
+            }
+        })
+        .collect();
+    let mem = mem_at::<f32>(&native)?;
+    {
+        let mut b = mem.rasterband(1).map_err(|e| Error::output("MEM", e))?;
+        b.set_no_data_value(Some(f64::NAN))
+            .map_err(|e| Error::output("MEM", e))?;
+        let mut buf = gdal::raster::Buffer::new((native.width, native.height), share);
+        b.write((0, 0), (native.width, native.height), &mut buf)
+            .map_err(|e| Error::output("MEM", e))?;
+    }
+    warp_dataset(
+        &mem,
+        path,
+        1,
+        &Placement::of_grid(grid, grid_wkt),
+        Resample::Average,
+    )
+}
+
+fn warp_dataset(
+    src: &Dataset,
+    path: &Path,
+    band: usize,
+    at: &Placement,
+    resample: Resample,
+) -> Result<Vec<f32>> {
     if band == 0 || band > src.raster_count() {
         return Err(Error::raster(
             path,
@@ -148,6 +206,7 @@ pub fn warp(path: &Path, band: usize, at: &Placement, resample: Resample) -> Res
             Resample::Bilinear => GDALResampleAlg::GRA_Bilinear,
             Resample::Nearest => GDALResampleAlg::GRA_NearestNeighbour,
             Resample::Sum => GDALResampleAlg::GRA_Sum,
+            Resample::Average => GDALResampleAlg::GRA_Average,
         };
         (*opts).eWorkingDataType = GDALDataType::GDT_Float64;
         if let Some(nd) = src_nodata {

@@ -265,6 +265,7 @@ pub fn guard_summary(v: &Value) -> Result<()> {
 /// `run_log.txt`: what happened in this run (version, start time, inputs
 /// hash, seconds per stage, warnings). The one output that differs between
 /// two runs of the same inputs: it records when and how fast.
+#[allow(clippy::too_many_arguments)]
 pub fn write_run_log(
     path: &Path,
     landscape: &Path,
@@ -273,9 +274,11 @@ pub fn write_run_log(
     stages: &[crate::stopwatch::Lap],
     total_secs: f64,
     warnings: &[String],
+    overrides: &[String],
 ) -> Result<()> {
+    let set: String = overrides.iter().map(|o| format!("set {o}\n")).collect();
     let mut t = format!(
-        "greenhalo {}\nlandscape {}\nstarted {started_utc}\ninputs_hash {inputs_hash}\n\nper stage: wall s, CPU s (all threads), peak resident MB by its end\n",
+        "greenhalo {}\nlandscape {}\n{set}started {started_utc}\ninputs_hash {inputs_hash}\n\nper stage: wall s, CPU s (all threads), peak resident MB by its end\n",
         env!("CARGO_PKG_VERSION"),
         landscape.display()
     );
@@ -305,8 +308,13 @@ pub fn write_run_log(
 pub fn write_run_record(dir: &Path, landscape: &Path, ls: &crate::config::Landscape) -> Result<()> {
     let path = dir.join("landscape.resolved.toml");
     let resolved = toml::to_string(&ls.cfg).map_err(|e| Error::output(&path, e))?;
+    let set: String = ls
+        .overrides
+        .iter()
+        .map(|o| format!("# Changed for this run: --set {o}\n"))
+        .collect();
     let text = format!(
-        "# The landscape file {} as greenhalo {} used it, every default filled in.\n# Layer paths are relative to {}.\n\n{resolved}",
+        "# The landscape file {} as greenhalo {} used it, every default filled in.\n# Layer paths are relative to {}.\n{set}\n{resolved}",
         landscape.display(),
         env!("CARGO_PKG_VERSION"),
         ls.dir.display()
