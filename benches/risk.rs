@@ -74,6 +74,7 @@ fn inputs(n: usize) -> (Inputs, Vec<f32>) {
         roads,
         markets: vec![],
         parcels: vec![],
+        planning_units: None,
         conservation: vec![],
         conservation_id,
         forest,

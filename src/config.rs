@@ -550,7 +550,66 @@ pub struct ParcelFields {
     pub use_field: String,
     /// Source values of `use_field` and the greenhalo use each means.
     pub use_values: BTreeMap<String, LandUse>,
+    /// Planning units instead of a cadastre: tiles over the farmland of the
+    /// AOI. Used when `[layers] parcels` is absent (with these defaults
+    /// when this table is absent too).
+    pub planning_units: Option<PlanningUnits>,
 }
+
+/// Shape of the planning units.
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum UnitShape {
+    #[default]
+    Hexagon,
+    Square,
+}
+
+impl UnitShape {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UnitShape::Hexagon => "hexagon",
+            UnitShape::Square => "square",
+        }
+    }
+}
+
+/// Planning units (the way Marxan, prioritizr and Zonation work where
+/// there is no cadastre): a hexagon or square tiling of the AOI, each tile
+/// clipped to the AOI and kept when enough of it is farmland.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct PlanningUnits {
+    pub shape: UnitShape,
+    /// Area of a whole tile, ha.
+    pub area_ha: f64,
+    /// Least share of a tile's cells inside the AOI that must be farmland
+    /// (not forest, not water, outside conservation areas) to keep it.
+    pub min_farmland_share: f64,
+    /// Land-cover code -> the current use of a unit whose farmland is
+    /// mostly of that code (codes not listed take `default_use`).
+    pub landcover_uses: BTreeMap<String, LandUse>,
+    /// The current use of units where the land cover does not say (no
+    /// land-cover raster, or a code not in `landcover_uses`).
+    pub default_use: LandUse,
+}
+
+impl Default for PlanningUnits {
+    fn default() -> Self {
+        PlanningUnits {
+            shape: UnitShape::Hexagon,
+            area_ha: 25.0,
+            min_farmland_share: 0.5,
+            landcover_uses: BTreeMap::new(),
+            default_use: LandUse::Pasture,
+        }
+    }
+}
+
+const PARCEL_RANGES: &[Setting] = &[
+    num("parcels.planning_units.area_ha", Gt(0.0), Le(100_000.0), "ha"),
+    num("parcels.planning_units.min_farmland_share", Gt(0.0), Le(1.0), "share"),
+];
 
 impl Default for ParcelFields {
     fn default() -> Self {
@@ -561,6 +620,7 @@ impl Default for ParcelFields {
                 .iter()
                 .map(|u| (u.as_str().to_string(), *u))
                 .collect(),
+            planning_units: None,
         }
     }
 }
@@ -2036,6 +2096,7 @@ impl Setting {
 pub fn settings() -> impl Iterator<Item = &'static Setting> {
     [
         GRID_RANGES,
+        PARCEL_RANGES,
         ACCESS_RANGES,
         ECONOMICS_RANGES,
         HALO_RANGES,
@@ -2095,6 +2156,30 @@ impl LandscapeConfig {
                 message,
             })
         };
+        if let (Some(_), Some(p)) = (&self.parcels.planning_units, &self.layers.parcels) {
+            bad(
+                "parcels.planning_units".into(),
+                "(table)".into(),
+                format!(
+                    "planning units replace a parcels layer, and [layers] parcels is given too (\"{}\"): keep one",
+                    p.path.display()
+                ),
+            );
+        }
+        for (code, _) in self
+            .parcels
+            .planning_units
+            .iter()
+            .flat_map(|u| &u.landcover_uses)
+        {
+            if code.trim().parse::<i32>().is_err() {
+                bad(
+                    format!("parcels.planning_units.landcover_uses.{code}"),
+                    format!("\"{code}\""),
+                    "must be a land-cover code (a whole number)".into(),
+                );
+            }
+        }
         let h = self.economics.horizon_years;
         // A negative rate weighs later years more; past a point no solver
         // can balance the weights (at -0.9 over 20 years a dollar in the
@@ -2487,6 +2572,15 @@ use_field = {use_field:?}                  # field holding the current use
 # value in use_field = greenhalo use
 # (pasture, degraded_pasture, annual_crops, coffee, cocoa, other)
 {use_values}
+
+# No cadastre? Leave out [layers] parcels: planning units tile the farmland
+# (not forest, not water, outside conservation areas) of the AOI instead.
+# [parcels.planning_units]
+# shape = "hexagon"                 # or "square"
+# area_ha = 25.0                    # area of a whole tile
+# min_farmland_share = 0.5          # keep tiles at least this much farmland
+# default_use = "pasture"           # current use where the land cover does not say
+# landcover_uses = {{ "2" = "pasture" }}  # land-cover code = current use
 
 [conservation]
 name_field = {cname}

@@ -214,6 +214,9 @@ pub struct Inputs {
     pub roads: Vec<Road>,
     pub markets: Vec<Market>,
     pub parcels: Vec<Parcel>,
+    /// How the parcels were made when the landscape has no parcels layer:
+    /// planning units tiling the farmland (None: a cadastre's parcels).
+    pub planning_units: Option<crate::planning_units::Tiling>,
     pub conservation: Vec<ConservationArea>,
     /// 1 + index of the conservation area holding the cell centre, 0 outside.
     pub conservation_id: Vec<u16>,
@@ -518,6 +521,25 @@ pub fn load(ls: &Landscape, progress: &Progress) -> (Option<Inputs>, Problems) {
     let (Some(forest), Some(elevation)) = (forest, elevation) else {
         return (None, pr);
     };
+    // No cadastre: planning units tile the farmland.
+    let (parcels, planning_units) = match &layers.parcels {
+        Some(_) => (parcels, None),
+        None => {
+            let p = cfg.parcels.planning_units.clone().unwrap_or_default();
+            let cover = crate::planning_units::Cover {
+                grid: &grid,
+                aoi: &aoi_mp,
+                aoi_mask: &aoi_mask,
+                conservation_id: &conservation_id,
+                forest: &forest,
+                landcover: landcover.as_ref().and_then(|l| l.as_deref()),
+                classes: &cfg.landcover,
+            };
+            let (units, tiling) = crate::planning_units::tile(&cover, &p);
+            planning_unit_notes(ls, &grid, &tiling, &mut pr);
+            (units, Some(tiling))
+        }
+    };
     let inputs = Inputs {
         name: ls.name(),
         grid,
@@ -527,6 +549,7 @@ pub fn load(ls: &Landscape, progress: &Progress) -> (Option<Inputs>, Problems) {
         roads,
         markets,
         parcels,
+        planning_units,
         conservation,
         conservation_id,
         forest,
@@ -1170,6 +1193,43 @@ fn read_raster(
         );
     }
     Some(data)
+}
+
+/// Units too small for the grid, or no unit at all: warnings.
+fn planning_unit_notes(
+    ls: &Landscape,
+    grid: &Grid,
+    t: &crate::planning_units::Tiling,
+    pr: &mut Problems,
+) {
+    let cell_ha = grid.res * grid.res / 10_000.0;
+    let per_tile = t.area_ha / cell_ha;
+    if per_tile < 4.0 {
+        pr.at(
+            Severity::Warning,
+            &ls.file,
+            None,
+            format!(
+                "[parcels.planning_units] area_ha = {}: a unit holds only {per_tile:.1} grid cells of {cell_ha} ha; use units of at least {} ha or a finer grid",
+                t.area_ha,
+                4.0 * cell_ha
+            ),
+        );
+    }
+    if t.units == 0 {
+        pr.at(
+            Severity::Warning,
+            &ls.file,
+            None,
+            format!(
+                "no [layers] parcels, and no planning unit: none of the {} {}s of {} ha over the AOI is at least {}% farmland (not forest, not water, outside conservation areas)",
+                t.tiles,
+                t.shape.as_str(),
+                t.area_ha,
+                100.0 * t.min_farmland_share
+            ),
+        );
+    }
 }
 
 /// No forest raster: the forest fraction of each grid cell is the share

@@ -21,6 +21,7 @@ pub mod io;
 pub mod kernels;
 pub mod outputs;
 pub mod parcels;
+pub mod planning_units;
 pub mod progress;
 pub mod provenance;
 pub mod report;

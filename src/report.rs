@@ -1067,6 +1067,17 @@ pub fn html(
         .iter()
         .filter(|s| s.class == SegmentClass::DoNotImprove)
         .count();
+    let o = &roads.outside;
+    let outside_note = if o.segments > 0 {
+        esc(&format!(
+            " The network outside the AOI carries travel but is not appraised: {} segment(s), {} km ({} road feature(s) wholly outside), are left out of every table and count.",
+            fmt_int(o.segments as f64),
+            nz(o.km, 1),
+            fmt_int(o.features as f64)
+        ))
+    } else {
+        String::new()
+    };
     let cons_rows: String = funding
         .areas
         .iter()
@@ -1292,13 +1303,13 @@ table.roads td {{ white-space: nowrap; }} table.roads td:nth-child(2), table.roa
 <h3>To avoid</h3>
 <p>Segments that run through a conservation area, whatever their return.</p>
 {avoid_table}
-<p>{n_do_not} segment(s) do not repay their cost (class do_not_improve); every segment with every figure is in roads.csv and roads.geojson.</p>
+<p>{n_do_not} segment(s) do not repay their cost (class do_not_improve); every segment with every figure is in roads.csv and roads.geojson.{outside_note}</p>
 <h3>Efficiency frontier</h3>
 {frontier_svg}
 <p>{frontier_text}</p>
 <h3>How far the forest-loss figures can be trusted</h3>
 {risk_section}
-<h2>Farmland parcels</h2>
+<h2>Farmland {parcels_heading}</h2>
 {tr_legend}
 {parcels_map}
 <p>{parcels_note}</p>
@@ -1378,8 +1389,10 @@ table.roads td {{ white-space: nowrap; }} table.roads td:nth-child(2), table.roa
                 )
             }
         },
+        parcels_heading = if inp.planning_units.is_some() { "planning units" } else { "parcels" },
         parcels_note = esc(&format!(
-            "{}. Each parcel is chosen on what the plan realises from it, from its establishment year to the horizon (farm revenue, carbon and, inside the halo, forest loss spared, less technical assistance): {}. {}",
+            "{}{}. Each parcel is chosen on what the plan realises from it, from its establishment year to the horizon (farm revenue, carbon and, inside the halo, forest loss spared, less technical assistance): {}. {}",
+            units_sentence(inp.planning_units.as_ref()),
             sentence_case(&parcels.note),
             parcels.schedule_note,
             selection_sentence(&parcels.proof)
@@ -1470,8 +1483,13 @@ pub fn terminal_summary(
         f(&p["selected_km2"]),
         f(&p["investment_usd"]),
     ) {
+        let units = if p["planning_units"].is_object() {
+            "planning units"
+        } else {
+            "parcels"
+        };
         lines.push(format!(
-            "  farmland      {} parcels, {km2:.1} km², {} invested",
+            "  farmland      {} {units}, {km2:.1} km², {} invested",
             fmt_int(sel as f64),
             money(inv)
         ));
@@ -1512,6 +1530,21 @@ pub fn terminal_summary(
 }
 
 /// What is proven of the parcel selection, in a sentence.
+/// Planning units are not farms: said first.
+fn units_sentence(t: Option<&crate::planning_units::Tiling>) -> String {
+    let Some(t) = t else {
+        return String::new();
+    };
+    format!(
+        "This landscape has no cadastre: the \"parcels\" here are planning units, not farms. The AOI is tiled into {}s of {} ha, and the {} tiles at least {}% farmland (not forest, not water, outside conservation areas) are kept, clipped to the AOI ({} cut by its edge); each takes its current use from its commonest land-cover class. A selected unit says where a transition pays, not whose farm it is. ",
+        t.shape.as_str(),
+        t.area_ha,
+        fmt_int(t.units as f64),
+        fmt_int(100.0 * t.min_farmland_share),
+        fmt_int(t.clipped as f64)
+    )
+}
+
 fn selection_sentence(p: &crate::parcels::SelectionProof) -> String {
     if p.proven() {
         format!(

@@ -87,6 +87,7 @@ fn toy() -> (Inputs, Access) {
             },
         ],
         parcels: vec![],
+        planning_units: None,
         conservation: vec![],
         conservation_id: vec![0; n],
         forest,

@@ -104,11 +104,19 @@ pub fn roads_summary(res: &RoadsResult) -> Value {
             }))
         })
         .collect();
-    tidy(&json!({
+    let mut v = json!({
         "segments": res.scored.len(),
         "by_class": by_class,
         "npv_econ_positive": res.scored.iter().filter(|s| s.npv_econ_usd > 0.0).count(),
         "top10": top,
         "portfolio": serde_json::to_value(&res.portfolio).unwrap_or(Value::Null),
-    }))
+    });
+    if res.outside.segments > 0 {
+        v["outside_aoi"] = json!({
+            "segments": res.outside.segments,
+            "km": res.outside.km,
+            "features": res.outside.features,
+        });
+    }
+    tidy(&v)
 }

@@ -112,6 +112,16 @@ pub fn write_all(dir: &Path, d: &Decisions) -> Result<Value> {
     }
     if let Some((p, c, fin, pilot)) = d.plan {
         summary["parcels"] = super::parcels_summary(p);
+        if let Some(t) = &inputs.planning_units {
+            summary["parcels"]["planning_units"] = serde_json::json!({
+                "shape": t.shape.as_str(),
+                "area_ha": t.area_ha,
+                "min_farmland_share": t.min_farmland_share,
+                "tiles_over_aoi": t.tiles,
+                "units": t.units,
+                "clipped_by_aoi": t.clipped,
+            });
+        }
         summary["conservation"] = super::conservation_summary(c);
         summary["finance"] = super::write_finance(dir, fin, &roads.portfolio, pilot)?;
         let page = crate::report::html(inputs, cfg, &summary, roads, p, c, fin, pilot, &risk.model);

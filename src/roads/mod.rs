@@ -25,7 +25,7 @@ pub use classify::{classify, pareto_layers, SegmentClass};
 pub use frontier::{frontier, FrontierPoint};
 pub use leave_one_out::{leave_one_out, leave_one_out_with, LooMemo};
 pub use portfolio::{select_within_budget, Portfolio};
-pub use segments::{segments, Piece, Segment};
+pub use segments::{segments, segments_and_outside, Outside, Piece, Segment};
 
 use appraise::*;
 use area_distance::*;
@@ -110,16 +110,24 @@ pub struct RoadsResult {
     /// What a planner should check (modelled traffic above the low-volume
     /// band on small roads).
     pub warnings: Vec<String>,
+    /// The network outside the AOI, left out of the appraisal.
+    pub outside: Outside,
 }
 
 /// Score every segment, rank, and choose the portfolio.
 pub fn score(a: &Appraiser, bar: &ProgressBar) -> Result<RoadsResult> {
-    let segs = segments(a.inp, a.p);
+    let (segs, outside) = segments_and_outside(a.inp, a.p);
     bar.set_length(segs.len() as u64);
     let jobs = upgrade_jobs(a, &segs);
     let mut scored = appraise_all(a, &segs, &jobs, bar);
     rank(&mut scored);
-    let warnings = traffic_warnings(&scored, a.p.low_volume_aadt);
+    let mut warnings = traffic_warnings(&scored, a.p.low_volume_aadt);
+    if outside.segments > 0 {
+        warnings.push(format!(
+            "note: {} road segment(s), {:.1} km ({} road feature(s) wholly), lie outside the AOI: they carry travel but are not appraised, ranked or counted",
+            outside.segments, outside.km, outside.features
+        ));
+    }
     // The portfolio's joint re-check takes a while on real networks: each
     // round counts its segments on the bar (ticking while a large one runs).
     bar.set_message("portfolio");
@@ -134,6 +142,7 @@ pub fn score(a: &Appraiser, bar: &ProgressBar) -> Result<RoadsResult> {
         portfolio,
         frontier,
         warnings,
+        outside,
     })
 }
 

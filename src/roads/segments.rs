@@ -81,7 +81,85 @@ pub(super) type IndexedLine = GeomWithData<geo::Line<f64>, PartPos>;
 
 /// Split every road part at junctions (a part's end within the tolerance of
 /// another part, or a vertex two parts share) and at the maximum length.
+/// The road network outside the AOI: it carries travel on the grid, but
+/// its segments are not appraised, ranked or counted.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Outside {
+    /// Road features with no segment inside the AOI.
+    pub features: usize,
+    /// Segments left out (mostly outside the AOI after the cut at its edge).
+    pub segments: usize,
+    pub km: f64,
+}
+
+/// The segments inside the AOI (see `segments_and_outside`).
 pub fn segments(inp: &Inputs, p: &RoadUpgradeParams) -> Vec<Segment> {
+    segments_and_outside(inp, p).0
+}
+
+/// Cut the network into segments, also at the AOI's edge, and keep those
+/// inside the AOI (at least half their length); what was left out.
+pub fn segments_and_outside(inp: &Inputs, p: &RoadUpgradeParams) -> (Vec<Segment>, Outside) {
+    let all = all_segments(inp, p);
+    if inp.aoi.0.is_empty() {
+        return (all, Outside::default());
+    }
+    use geo::BooleanOps;
+    let mut inside = Vec::with_capacity(all.len());
+    let mut outside = Outside::default();
+    let mut kept_roads = std::collections::HashSet::new();
+    let mut out_roads = std::collections::BTreeSet::new();
+    for s in all {
+        let len = s.geom.length::<Euclidean>();
+        let mls = geo::MultiLineString::new(vec![s.geom.clone()]);
+        let within = inp.aoi.clip(&mls, false).length::<Euclidean>();
+        let roads = s.pieces.iter().map(|pc| pc.road);
+        if len > 0.0 && within >= 0.5 * len {
+            kept_roads.extend(roads);
+            inside.push(s);
+        } else {
+            out_roads.extend(roads);
+            outside.segments += 1;
+            outside.km += s.length_km();
+        }
+    }
+    outside.features = out_roads.difference(&kept_roads.into_iter().collect()).count();
+    (inside, outside)
+}
+
+/// Where each road part crosses the AOI's edge: distances along the part.
+fn aoi_crossings(inp: &Inputs, lines: &[IndexedLine], splits: &mut HashMap<(u32, u32), Vec<f64>>) {
+    let edges: Vec<geo::Line<f64>> = inp
+        .aoi
+        .0
+        .iter()
+        .flat_map(|poly| std::iter::once(poly.exterior()).chain(poly.interiors()))
+        .flat_map(|ring| ring.lines())
+        .collect();
+    if edges.is_empty() {
+        return;
+    }
+    let tree = RTree::bulk_load(edges);
+    for l in lines {
+        let seg = *l.geom();
+        let (ri, pi, along0) = l.data;
+        let env = rstar::AABB::from_corners(
+            geo::Point::new(seg.start.x.min(seg.end.x), seg.start.y.min(seg.end.y)),
+            geo::Point::new(seg.start.x.max(seg.end.x), seg.start.y.max(seg.end.y)),
+        );
+        for e in tree.locate_in_envelope_intersecting(&env) {
+            use geo::line_intersection::{line_intersection, LineIntersection};
+            if let Some(LineIntersection::SinglePoint { intersection, .. }) =
+                line_intersection(seg, *e)
+            {
+                let d = (intersection.x - seg.start.x).hypot(intersection.y - seg.start.y);
+                splits.entry((ri, pi)).or_default().push(along0 + d);
+            }
+        }
+    }
+}
+
+fn all_segments(inp: &Inputs, p: &RoadUpgradeParams) -> Vec<Segment> {
     let tol = p.junction_tolerance_m.max(0.0);
     // Every line piece of every part, with (road, part, distance along).
     let mut lines: Vec<IndexedLine> = Vec::new();
@@ -95,8 +173,9 @@ pub fn segments(inp: &Inputs, p: &RoadUpgradeParams) -> Vec<Segment> {
             }
         }
     }
-    let tree = RTree::bulk_load(lines);
     let mut splits: HashMap<(u32, u32), Vec<f64>> = HashMap::new();
+    aoi_crossings(inp, &lines, &mut splits);
+    let tree = RTree::bulk_load(lines);
     // Vertices shared by several parts.
     let mut seen: HashMap<(u64, u64), Vec<PartPos>> = HashMap::new();
     for (ri, r) in inp.roads.iter().enumerate() {
