@@ -2577,8 +2577,8 @@ use_field = {use_field:?}                  # field holding the current use
 # (not forest, not water, outside conservation areas) of the AOI instead.
 # [parcels.planning_units]
 # shape = "hexagon"                 # or "square"
-# area_ha = 25.0                    # area of a whole tile
-# min_farmland_share = 0.5          # keep tiles at least this much farmland
+# area_ha = 25.0                    # area of a whole tile; valid (0, 100000] ha
+# min_farmland_share = 0.5          # keep tiles at least this much farmland; valid (0, 1] share
 # default_use = "pasture"           # current use where the land cover does not say
 # landcover_uses = {{ "2" = "pasture" }}  # land-cover code = current use
 
@@ -3129,8 +3129,10 @@ mod tests {
     /// declared range names a key that exists.
     #[test]
     fn every_number_has_a_declared_range() {
-        let cfg = defaults();
+        let mut cfg = defaults();
         assert_eq!(cfg.check(), vec![], "the defaults are valid");
+        // Planning units are a table of their own, absent by default.
+        cfg.parcels.planning_units = Some(PlanningUnits::default());
         let v = toml::Value::try_from(&cfg).unwrap();
         let mut patterns = Vec::new();
         fn leaves(v: &toml::Value, p: String, out: &mut Vec<String>) {

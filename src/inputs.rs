@@ -540,6 +540,7 @@ pub fn load(ls: &Landscape, progress: &Progress) -> (Option<Inputs>, Problems) {
             (units, Some(tiling))
         }
     };
+    selects_nothing(ls, &parcels, &conservation, &mut pr);
     let inputs = Inputs {
         name: ls.name(),
         grid,
@@ -822,6 +823,109 @@ fn polygons_of(l: &VLayer, pr: &mut Problems) -> Vec<(u64, geo::MultiPolygon<f64
         .collect()
 }
 
+/// An optional field set to a name the layer does not have: a warning
+/// (the column it fills would be empty). A default name the layer lacks is
+/// silence: the default is only a guess.
+fn optional_field(
+    l: &VLayer,
+    field: Option<&str>,
+    default: Option<&str>,
+    key: &str,
+    pr: &mut Problems,
+) {
+    let Some(field) = field.filter(|f| !f.is_empty()) else {
+        return;
+    };
+    if l.fields.iter().any(|f| f == field) || default == Some(field) {
+        return;
+    }
+    let near = l
+        .fields
+        .iter()
+        .find(|f| f.eq_ignore_ascii_case(field))
+        .map(|f| format!("; did you mean '{f}'?"))
+        .unwrap_or_default();
+    pr.push(Problem {
+        severity: Severity::Warning,
+        file: l.file.clone(),
+        layer: Some(l.layer.clone()),
+        fid: None,
+        field: Some(field.to_string()),
+        message: format!(
+            "{key} = \"{field}\" names no field of this layer (it has: {}){near}; the values it would give are left empty",
+            l.fields.join(", ")
+        ),
+    });
+}
+
+/// Settings that select nothing in these layers: funding categories no
+/// area has, transitions for uses no parcel has (warnings naming the
+/// setting and what the layers do have).
+fn selects_nothing(
+    ls: &Landscape,
+    parcels: &[Parcel],
+    areas: &[ConservationArea],
+    pr: &mut Problems,
+) {
+    let cfg = &ls.cfg;
+    let cons_file = ls.resolve(&cfg.layers.conservation.path);
+    let mut have: Vec<&str> = areas.iter().map(|a| a.category.as_str()).collect();
+    have.sort_unstable();
+    have.dedup();
+    for (k, src) in cfg.conservation_funding.sources.iter().enumerate() {
+        if src.eligibility != crate::config::Eligibility::Categories || areas.is_empty() {
+            continue;
+        }
+        let none: Vec<&str> = src
+            .categories
+            .iter()
+            .map(|c| c.as_str())
+            .filter(|c| !areas.iter().any(|a| !c.is_empty() && a.category.contains(c)))
+            .collect();
+        if none.is_empty() {
+            continue;
+        }
+        let all = none.len() == src.categories.len();
+        pr.at(
+            Severity::Warning,
+            &cons_file,
+            None,
+            format!(
+                "conservation_funding.sources[{k}] ('{}') categories {:?}: {} no conservation area in the AOI (field '{}' holds: {}){}",
+                src.name,
+                none,
+                if none.len() == 1 { "matches" } else { "match" },
+                cfg.conservation.category_field.as_deref().unwrap_or(""),
+                if have.iter().all(|h| h.is_empty()) { "nothing".to_string() } else { have.iter().map(|h| format!("'{h}'")).collect::<Vec<_>>().join(", ") },
+                if all { format!("; its US${} a year goes to no area", crate::fmt::fmt_int(src.usd_per_year)) } else { String::new() }
+            ),
+        );
+    }
+    if parcels.is_empty() {
+        return;
+    }
+    let mut uses: BTreeMap<&str, usize> = BTreeMap::new();
+    for p in parcels {
+        *uses.entry(p.land_use.as_str()).or_insert(0) += 1;
+    }
+    for (k, t) in cfg.transitions.catalogue.iter().enumerate() {
+        if t.eligible_uses.iter().any(|u| uses.contains_key(u.as_str())) {
+            continue;
+        }
+        pr.at(
+            Severity::Warning,
+            &ls.file,
+            None,
+            format!(
+                "transitions.catalogue[{k}] ('{}') replaces only {}, and no parcel has that use (the parcels' uses: {}): no parcel can take it",
+                t.name,
+                t.eligible_uses.iter().map(|u| u.as_str()).collect::<Vec<_>>().join(", "),
+                uses.iter().map(|(u, n)| format!("{u} {n}")).collect::<Vec<_>>().join(", ")
+            ),
+        );
+    }
+}
+
 fn require_field(ls: &Landscape, l: &VLayer, field: &str, key: &str, pr: &mut Problems) -> bool {
     if l.fields.iter().any(|f| f == field) {
         return true;
@@ -875,6 +979,10 @@ fn optional_number(
 fn roads_of(ls: &Landscape, source: usize, l: &VLayer, pr: &mut Problems) -> Vec<Road> {
     let rf = &ls.cfg.roads;
     let has_class = require_field(ls, l, &rf.class_field, "[roads] class_field", pr);
+    let d = crate::config::RoadFields::default();
+    optional_field(l, rf.name_field.as_deref(), d.name_field.as_deref(), "[roads] name_field", pr);
+    optional_field(l, rf.surface_field.as_deref(), d.surface_field.as_deref(), "[roads] surface_field", pr);
+    optional_field(l, rf.aadt_field.as_deref(), d.aadt_field.as_deref(), "[roads] aadt_field", pr);
     let accepted = || {
         rf.class_values
             .keys()
@@ -953,6 +1061,9 @@ fn roads_of(ls: &Landscape, source: usize, l: &VLayer, pr: &mut Problems) -> Vec
 
 fn markets_of(ls: &Landscape, l: &VLayer, pr: &mut Problems) -> Vec<Market> {
     let mf = &ls.cfg.markets;
+    let d = crate::config::MarketFields::default();
+    optional_field(l, mf.name_field.as_deref(), d.name_field.as_deref(), "[markets] name_field", pr);
+    optional_field(l, mf.weight_field.as_deref(), d.weight_field.as_deref(), "[markets] weight_field", pr);
     let mut out = Vec::new();
     for f in &l.features {
         let Some(g) = usable_geom(l, f, "point", pr) else {
@@ -1081,6 +1192,9 @@ fn left_out<T>(
 
 fn conservation_of(ls: &Landscape, l: &VLayer, pr: &mut Problems) -> Vec<ConservationArea> {
     let cf = &ls.cfg.conservation;
+    let d = crate::config::ConservationFields::default();
+    optional_field(l, cf.name_field.as_deref(), d.name_field.as_deref(), "[conservation] name_field", pr);
+    optional_field(l, cf.category_field.as_deref(), d.category_field.as_deref(), "[conservation] category_field", pr);
     let text = |f: &vector::VFeature, field: &Option<String>| {
         field
             .as_deref()
