@@ -532,6 +532,7 @@ pub fn load(ls: &Landscape, progress: &Progress) -> (Option<Inputs>, Problems) {
                 aoi_mask: &aoi_mask,
                 conservation_id: &conservation_id,
                 forest: &forest,
+                elevation: &elevation,
                 landcover: landcover.as_ref().and_then(|l| l.as_deref()),
                 classes: &cfg.landcover,
             };

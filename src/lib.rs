@@ -29,6 +29,7 @@ pub mod risk;
 pub mod roads;
 pub mod solve;
 pub mod stopwatch;
+pub mod survey;
 pub mod synth;
 pub mod tools;
 

@@ -100,12 +100,18 @@ enum Cmd {
         #[arg(long = "set", value_name = "KEY=VALUE")]
         set: Vec<String>,
     },
-    /// Write a commented landscape-file template into DIR.
+    /// Write a commented landscape-file template into DIR; with --from,
+    /// one that maps the layers found in a folder.
     Init {
         dir: PathBuf,
         /// Overwrite an existing landscape.toml.
         #[arg(long)]
         force: bool,
+        /// Look at the layers in this folder (geometry, CRS, fields and
+        /// values) and map what is recognised, with a comment on each guess
+        /// and on what is missing.
+        #[arg(long)]
+        from: Option<PathBuf>,
     },
     /// Accumulated cost from the nearest source over any cost raster.
     ///
@@ -399,7 +405,28 @@ fn dispatch(cmd: Cmd, quiet: bool, progress: &Progress) -> anyhow::Result<ExitCo
                 ExitCode::SUCCESS
             })
         }
-        Cmd::Init { dir, force } => {
+        Cmd::Init {
+            dir,
+            force,
+            from: Some(from),
+        } => {
+            let (path, found) = greenhalo::survey::init_from(&dir, &from, force)?;
+            if !quiet {
+                eprintln!(
+                    "wrote {} from {} layer(s) in {}; check each GUESS, then run `greenhalo validate {}`",
+                    path.display(),
+                    found.len(),
+                    from.display(),
+                    path.display()
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Init {
+            dir,
+            force,
+            from: None,
+        } => {
             let path = greenhalo::init(&dir, force)?;
             if !quiet {
                 eprintln!(

@@ -6,7 +6,7 @@
 //! output exactly as parcels do.
 //!
 //! A grid cell is farmland when it is inside the AOI, outside every
-//! conservation area, and neither forest nor water: by its land-cover code
+//! conservation area, has an elevation, and is neither forest nor water: by its land-cover code
 //! when a land-cover raster is given, else by a forest fraction below one
 //! half. A tile is kept when at least `min_farmland_share` of its cells
 //! inside the AOI are farmland (a cell belongs to the tile holding its
@@ -153,6 +153,8 @@ pub struct Cover<'a> {
     pub aoi_mask: &'a [u8],
     pub conservation_id: &'a [u16],
     pub forest: &'a [f32],
+    /// Cells with no elevation cannot be appraised: never farmland.
+    pub elevation: &'a [f32],
     pub landcover: Option<&'a [f32]>,
     pub classes: &'a LandcoverClasses,
 }
@@ -175,7 +177,7 @@ pub fn tile(cover: &Cover, p: &PlanningUnits) -> (Vec<Parcel>, Tiling) {
             };
             let t = &mut tally[r * layout.cols + c];
             t.aoi += 1;
-            if cover.conservation_id[i] != 0 {
+            if cover.conservation_id[i] != 0 || cover.elevation[i].is_nan() {
                 continue;
             }
             let code = match cover.landcover {
@@ -350,12 +352,14 @@ mod tests {
         )]);
         let classes = LandcoverClasses::default();
         let forest = vec![0.0f32; n * n];
+        let elev = vec![300.0f32; n * n];
         let cover = Cover {
             grid: &g,
             aoi: &a,
             aoi_mask: &mask,
             conservation_id: &cons,
             forest: &forest,
+            elevation: &elev,
             landcover: Some(&lc),
             classes: &classes,
         };
