@@ -107,13 +107,28 @@ impl Landscape {
             named.push((key, r.path.as_path()));
         }
         let optional = [
-            ("layers.parcels", l.parcels.as_ref().map(|v| v.path.as_path())),
+            (
+                "layers.parcels",
+                l.parcels.as_ref().map(|v| v.path.as_path()),
+            ),
             ("layers.forest", l.forest.as_ref().map(|r| r.path.as_path())),
-            ("layers.forest_loss", l.forest_loss.as_ref().map(|r| r.path.as_path())),
-            ("layers.population", l.population.as_ref().map(|r| r.path.as_path())),
-            ("layers.landcover", l.landcover.as_ref().map(|r| r.path.as_path())),
+            (
+                "layers.forest_loss",
+                l.forest_loss.as_ref().map(|r| r.path.as_path()),
+            ),
+            (
+                "layers.population",
+                l.population.as_ref().map(|r| r.path.as_path()),
+            ),
+            (
+                "layers.landcover",
+                l.landcover.as_ref().map(|r| r.path.as_path()),
+            ),
             ("layers.carbon", l.carbon.as_ref().map(|r| r.path.as_path())),
-            ("layers.biodiversity", l.biodiversity.as_ref().map(|r| r.path.as_path())),
+            (
+                "layers.biodiversity",
+                l.biodiversity.as_ref().map(|r| r.path.as_path()),
+            ),
         ];
         for (k, p) in optional {
             if let Some(p) = p {
@@ -408,6 +423,11 @@ pub struct GridParams {
     pub crs: Option<String>,
     /// Cell size in metres.
     pub resolution_m: f64,
+    /// The grid reaches this far beyond the AOI's bounding box, so that the
+    /// road network and markets just outside the AOI carry travel (every
+    /// figure still counts only the AOI's cells; roads outside the AOI are
+    /// not appraised).
+    pub buffer_km: f64,
 }
 
 impl Default for GridParams {
@@ -415,11 +435,15 @@ impl Default for GridParams {
         GridParams {
             crs: None,
             resolution_m: 100.0,
+            buffer_km: 0.0,
         }
     }
 }
 
-const GRID_RANGES: &[Setting] = &[num("grid.resolution_m", Ge(1.0), Le(10_000.0), "m")];
+const GRID_RANGES: &[Setting] = &[
+    num("grid.resolution_m", Ge(1.0), Le(10_000.0), "m"),
+    num("grid.buffer_km", Ge(0.0), Le(200.0), "km"),
+];
 
 // ------------------------------------------------------- attribute maps ----
 
@@ -607,8 +631,18 @@ impl Default for PlanningUnits {
 }
 
 const PARCEL_RANGES: &[Setting] = &[
-    num("parcels.planning_units.area_ha", Gt(0.0), Le(100_000.0), "ha"),
-    num("parcels.planning_units.min_farmland_share", Gt(0.0), Le(1.0), "share"),
+    num(
+        "parcels.planning_units.area_ha",
+        Gt(0.0),
+        Le(100_000.0),
+        "ha",
+    ),
+    num(
+        "parcels.planning_units.min_farmland_share",
+        Gt(0.0),
+        Le(1.0),
+        "share",
+    ),
 ];
 
 impl Default for ParcelFields {
@@ -2549,6 +2583,7 @@ landcover = "landcover.tif"         # classes, see [landcover]
 [grid]
 # crs = "EPSG:32718"                # default: UTM zone of the AOI centroid
 resolution_m = {res:?}                 # cell size, metres
+buffer_km = 0.0                     # the grid reaches this far beyond the AOI: roads and markets just outside carry travel
 
 [roads]
 class_field = {class_field:?}              # field holding the road class

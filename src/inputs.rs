@@ -10,6 +10,8 @@ use geo::{BoundingRect, Centroid, Intersects};
 use rayon::prelude::*;
 use serde::Serialize;
 
+pub mod planning_units;
+
 use crate::config::{LandUse, Landscape, RasterSource, RoadClass, VectorSource};
 use crate::error::Result;
 use crate::grid::{utm_epsg, Grid};
@@ -216,7 +218,7 @@ pub struct Inputs {
     pub parcels: Vec<Parcel>,
     /// How the parcels were made when the landscape has no parcels layer:
     /// planning units tiling the farmland (None: a cadastre's parcels).
-    pub planning_units: Option<crate::planning_units::Tiling>,
+    pub planning_units: Option<planning_units::Tiling>,
     pub conservation: Vec<ConservationArea>,
     /// 1 + index of the conservation area holding the cell centre, 0 outside.
     pub conservation_id: Vec<u16>,
@@ -526,7 +528,7 @@ pub fn load(ls: &Landscape, progress: &Progress) -> (Option<Inputs>, Problems) {
         Some(_) => (parcels, None),
         None => {
             let p = cfg.parcels.planning_units.clone().unwrap_or_default();
-            let cover = crate::planning_units::Cover {
+            let cover = planning_units::Cover {
                 grid: &grid,
                 aoi: &aoi_mp,
                 aoi_mask: &aoi_mask,
@@ -536,7 +538,7 @@ pub fn load(ls: &Landscape, progress: &Progress) -> (Option<Inputs>, Problems) {
                 landcover: landcover.as_ref().and_then(|l| l.as_deref()),
                 classes: &cfg.landcover,
             };
-            let (units, tiling) = crate::planning_units::tile(&cover, &p);
+            let (units, tiling) = planning_units::tile(&cover, &p);
             planning_unit_notes(ls, &grid, &tiling, &mut pr);
             (units, Some(tiling))
         }
@@ -655,13 +657,14 @@ fn grid_from_aoi(
     let Some(bb) = geo::GeometryCollection(geoms).bounding_rect() else {
         return Ok(None);
     };
+    let buffer = ls.cfg.grid.buffer_km.max(0.0) * 1000.0;
     let grid = Grid::snapped(
         &crs_def,
         res,
-        bb.min().x,
-        bb.min().y,
-        bb.max().x,
-        bb.max().y,
+        bb.min().x - buffer,
+        bb.min().y - buffer,
+        bb.max().x + buffer,
+        bb.max().y + buffer,
     );
     if grid.len() > 400_000_000 {
         pr.at(
@@ -881,7 +884,11 @@ fn selects_nothing(
             .categories
             .iter()
             .map(|c| c.as_str())
-            .filter(|c| !areas.iter().any(|a| !c.is_empty() && a.category.contains(c)))
+            .filter(|c| {
+                !areas
+                    .iter()
+                    .any(|a| !c.is_empty() && a.category.contains(c))
+            })
             .collect();
         if none.is_empty() {
             continue;
@@ -910,7 +917,10 @@ fn selects_nothing(
         *uses.entry(p.land_use.as_str()).or_insert(0) += 1;
     }
     for (k, t) in cfg.transitions.catalogue.iter().enumerate() {
-        if t.eligible_uses.iter().any(|u| uses.contains_key(u.as_str())) {
+        if t.eligible_uses
+            .iter()
+            .any(|u| uses.contains_key(u.as_str()))
+        {
             continue;
         }
         pr.at(
@@ -981,9 +991,27 @@ fn roads_of(ls: &Landscape, source: usize, l: &VLayer, pr: &mut Problems) -> Vec
     let rf = &ls.cfg.roads;
     let has_class = require_field(ls, l, &rf.class_field, "[roads] class_field", pr);
     let d = crate::config::RoadFields::default();
-    optional_field(l, rf.name_field.as_deref(), d.name_field.as_deref(), "[roads] name_field", pr);
-    optional_field(l, rf.surface_field.as_deref(), d.surface_field.as_deref(), "[roads] surface_field", pr);
-    optional_field(l, rf.aadt_field.as_deref(), d.aadt_field.as_deref(), "[roads] aadt_field", pr);
+    optional_field(
+        l,
+        rf.name_field.as_deref(),
+        d.name_field.as_deref(),
+        "[roads] name_field",
+        pr,
+    );
+    optional_field(
+        l,
+        rf.surface_field.as_deref(),
+        d.surface_field.as_deref(),
+        "[roads] surface_field",
+        pr,
+    );
+    optional_field(
+        l,
+        rf.aadt_field.as_deref(),
+        d.aadt_field.as_deref(),
+        "[roads] aadt_field",
+        pr,
+    );
     let accepted = || {
         rf.class_values
             .keys()
@@ -1063,8 +1091,20 @@ fn roads_of(ls: &Landscape, source: usize, l: &VLayer, pr: &mut Problems) -> Vec
 fn markets_of(ls: &Landscape, l: &VLayer, pr: &mut Problems) -> Vec<Market> {
     let mf = &ls.cfg.markets;
     let d = crate::config::MarketFields::default();
-    optional_field(l, mf.name_field.as_deref(), d.name_field.as_deref(), "[markets] name_field", pr);
-    optional_field(l, mf.weight_field.as_deref(), d.weight_field.as_deref(), "[markets] weight_field", pr);
+    optional_field(
+        l,
+        mf.name_field.as_deref(),
+        d.name_field.as_deref(),
+        "[markets] name_field",
+        pr,
+    );
+    optional_field(
+        l,
+        mf.weight_field.as_deref(),
+        d.weight_field.as_deref(),
+        "[markets] weight_field",
+        pr,
+    );
     let mut out = Vec::new();
     for f in &l.features {
         let Some(g) = usable_geom(l, f, "point", pr) else {
@@ -1194,8 +1234,20 @@ fn left_out<T>(
 fn conservation_of(ls: &Landscape, l: &VLayer, pr: &mut Problems) -> Vec<ConservationArea> {
     let cf = &ls.cfg.conservation;
     let d = crate::config::ConservationFields::default();
-    optional_field(l, cf.name_field.as_deref(), d.name_field.as_deref(), "[conservation] name_field", pr);
-    optional_field(l, cf.category_field.as_deref(), d.category_field.as_deref(), "[conservation] category_field", pr);
+    optional_field(
+        l,
+        cf.name_field.as_deref(),
+        d.name_field.as_deref(),
+        "[conservation] name_field",
+        pr,
+    );
+    optional_field(
+        l,
+        cf.category_field.as_deref(),
+        d.category_field.as_deref(),
+        "[conservation] category_field",
+        pr,
+    );
     let text = |f: &vector::VFeature, field: &Option<String>| {
         field
             .as_deref()
@@ -1311,12 +1363,7 @@ fn read_raster(
 }
 
 /// Units too small for the grid, or no unit at all: warnings.
-fn planning_unit_notes(
-    ls: &Landscape,
-    grid: &Grid,
-    t: &crate::planning_units::Tiling,
-    pr: &mut Problems,
-) {
+fn planning_unit_notes(ls: &Landscape, grid: &Grid, t: &planning_units::Tiling, pr: &mut Problems) {
     let cell_ha = grid.res * grid.res / 10_000.0;
     let per_tile = t.area_ha / cell_ha;
     if per_tile < 4.0 {
@@ -1379,10 +1426,7 @@ fn forest_from_landcover(
     }
     match raster::warp_share(&path, src.band, grid, wkt, classes) {
         Ok(share) => {
-            let any = share
-                .iter()
-                .zip(aoi_mask)
-                .any(|(f, m)| *m == 1 && *f > 0.0);
+            let any = share.iter().zip(aoi_mask).any(|(f, m)| *m == 1 && *f > 0.0);
             if !any {
                 pr.at(
                     Severity::Warning,

@@ -21,7 +21,6 @@ pub mod io;
 pub mod kernels;
 pub mod outputs;
 pub mod parcels;
-pub mod planning_units;
 pub mod progress;
 pub mod provenance;
 pub mod report;
@@ -165,16 +164,7 @@ pub fn pipeline(
     let when = started.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let log = staging.file("run_log.txt");
     let total = clock.total();
-    outputs::write_run_log(
-        &log,
-        landscape,
-        &hash,
-        &when,
-        &clock.laps,
-        total,
-        &warnings,
-        &ls.overrides,
-    )?;
+    outputs::write_run_log(&log, &ls, &hash, &when, &clock.laps, total, &warnings)?;
     Ok(RunReport {
         out_dir: staging.commit()?,
         warnings,

@@ -1531,7 +1531,7 @@ pub fn terminal_summary(
 
 /// What is proven of the parcel selection, in a sentence.
 /// Planning units are not farms: said first.
-fn units_sentence(t: Option<&crate::planning_units::Tiling>) -> String {
+fn units_sentence(t: Option<&crate::inputs::planning_units::Tiling>) -> String {
     let Some(t) = t else {
         return String::new();
     };

@@ -50,7 +50,9 @@ impl Found {
     }
 }
 
-const VECTOR_EXT: &[&str] = &["geojson", "json", "gpkg", "shp", "fgb", "kml", "gml", "sqlite"];
+const VECTOR_EXT: &[&str] = &[
+    "geojson", "json", "gpkg", "shp", "fgb", "kml", "gml", "sqlite",
+];
 const RASTER_EXT: &[&str] = &["tif", "tiff", "vrt", "img", "asc", "nc", "jp2"];
 
 /// Every layer GDAL reads in `dir` (not its sub-folders), in name order.
@@ -168,13 +170,21 @@ fn field_like(fields: &[String], names: &[&str]) -> Option<String> {
 /// A road class from a word (a field value or a file name).
 fn class_of(word: &str) -> Option<&'static str> {
     let w = word.to_lowercase();
-    if has_any(&w, &["nacional", "national", "primar", "highway", "trunk", "motorway"]) {
+    if has_any(
+        &w,
+        &[
+            "nacional", "national", "primar", "highway", "trunk", "motorway",
+        ],
+    ) {
         Some("primary")
     } else if has_any(&w, &["departamental", "regional", "secondar", "provincial"]) {
         Some("secondary")
     } else if has_any(&w, &["vecinal", "local", "tertiar", "rural", "municipal"]) {
         Some("tertiary")
-    } else if has_any(&w, &["trocha", "track", "sendero", "camino", "path", "trail"]) {
+    } else if has_any(
+        &w,
+        &["trocha", "track", "sendero", "camino", "path", "trail"],
+    ) {
         Some("track")
     } else {
         None
@@ -192,7 +202,12 @@ fn use_of(value: &str) -> &'static str {
         "coffee"
     } else if has_any(&v, &["cacao", "cocoa"]) {
         "cocoa"
-    } else if has_any(&v, &["cultivo", "crop", "annual", "maiz", "maíz", "arroz", "rice", "maize"]) {
+    } else if has_any(
+        &v,
+        &[
+            "cultivo", "crop", "annual", "maiz", "maíz", "arroz", "rice", "maize",
+        ],
+    ) {
         "annual_crops"
     } else {
         "other"
@@ -245,29 +260,39 @@ pub fn landscape_toml(from: &Path, dir: &Path, found: &[Found]) -> String {
     let polys = of_kind("polygon");
     let use_fields = ["use", "uso", "land_use", "uso_actual", "cultivo"];
     let is_parcels = |f: &Found| {
-        has_any(&f.stem(), &["parcel", "predio", "catastro", "cadastr", "farm", "chacra"])
-            || field_like(&fields(f), &use_fields).is_some()
+        has_any(
+            &f.stem(),
+            &["parcel", "predio", "catastro", "cadastr", "farm", "chacra"],
+        ) || field_like(&fields(f), &use_fields).is_some()
     };
     let is_aoi = |f: &Found| {
-        has_any(&f.stem(), &["aoi", "limite", "boundary", "area_of_interest", "study", "ambito"])
+        has_any(
+            &f.stem(),
+            &[
+                "aoi",
+                "limite",
+                "boundary",
+                "area_of_interest",
+                "study",
+                "ambito",
+            ],
+        )
     };
     let is_cons = |f: &Found| {
         has_any(
             &f.stem(),
-            &["anp", "conserv", "protect", "reserva", "wdpa", "sernanp", "areas_"],
+            &[
+                "anp", "conserv", "protect", "reserva", "wdpa", "sernanp", "areas_",
+            ],
         ) || field_like(&fields(f), &["anp_cate", "category", "categoria"]).is_some()
     };
-    let aoi = polys
-        .iter()
-        .copied()
-        .find(|f| is_aoi(f))
-        .or_else(|| {
-            polys
-                .iter()
-                .copied()
-                .filter(|f| !is_cons(f) && !is_parcels(f))
-                .min_by_key(|f| count(f))
-        });
+    let aoi = polys.iter().copied().find(|f| is_aoi(f)).or_else(|| {
+        polys
+            .iter()
+            .copied()
+            .filter(|f| !is_cons(f) && !is_parcels(f))
+            .min_by_key(|f| count(f))
+    });
     let parcels = polys
         .iter()
         .copied()
@@ -279,7 +304,10 @@ pub fn landscape_toml(from: &Path, dir: &Path, found: &[Found]) -> String {
         .collect();
     // Several conservation layers: the one with the most areas.
     let cons = cons_all.iter().copied().max_by_key(|f| count(f));
-    for other in cons_all.iter().filter(|f| Some(f.file()) != cons.map(|c| c.file())) {
+    for other in cons_all
+        .iter()
+        .filter(|f| Some(f.file()) != cons.map(|c| c.file()))
+    {
         notes.push(format!(
             "{} also looks like conservation areas ({} features); {} was taken as it has more",
             rel(dir, other.file()),
@@ -297,14 +325,32 @@ pub fn landscape_toml(from: &Path, dir: &Path, found: &[Found]) -> String {
     };
     let loss = raster_named(&["loss", "perdida", "lossyear", "deforest"], &[]);
     let landcover = raster_named(
-        &["landcover", "land_cover", "cobertura", "lulc", "mapbiomas", "uso_suelo"],
+        &[
+            "landcover",
+            "land_cover",
+            "cobertura",
+            "lulc",
+            "mapbiomas",
+            "uso_suelo",
+        ],
         &[],
     );
     let forest = raster_named(
         &["forest", "bosque", "tree", "canopy"],
         &["loss", "perdida", "deforest", "landcover", "land_cover"],
     );
-    let dem = raster_named(&["dem", "srtm", "elev", "altitud", "alos", "copernicus", "nasadem"], &[]);
+    let dem = raster_named(
+        &[
+            "dem",
+            "srtm",
+            "elev",
+            "altitud",
+            "alos",
+            "copernicus",
+            "nasadem",
+        ],
+        &[],
+    );
     let pop = raster_named(&["pop", "poblacion", "worldpop", "ghs"], &[]);
     let carbon = raster_named(&["carbon", "biomass", "agb", "carbono"], &[]);
 
@@ -320,14 +366,12 @@ pub fn landscape_toml(from: &Path, dir: &Path, found: &[Found]) -> String {
         .and_then(|d| d.file_name().map(|s| s.to_string_lossy().into_owned()))
         .unwrap_or_else(|| "My landscape".into());
     let _ = writeln!(t, "name = {}\nseed = 42\n\n[layers]", q(&name));
-    let line = |t: &mut String, key: &str, f: Option<&Found>, why: &str, what: &str| {
-        match f {
-            Some(f) => {
-                let _ = writeln!(t, "{key} = {}  # GUESS: {why}", q(&rel(dir, f.file())));
-            }
-            None => {
-                let _ = writeln!(t, "# {key} = \"...\"  # MISSING: {what}");
-            }
+    let line = |t: &mut String, key: &str, f: Option<&Found>, why: &str, what: &str| match f {
+        Some(f) => {
+            let _ = writeln!(t, "{key} = {}  # GUESS: {why}", q(&rel(dir, f.file())));
+        }
+        None => {
+            let _ = writeln!(t, "# {key} = \"...\"  # MISSING: {what}");
         }
     };
     line(
@@ -347,7 +391,17 @@ pub fn landscape_toml(from: &Path, dir: &Path, found: &[Found]) -> String {
     let mut road_entries = Vec::new();
     for f in &lines {
         let fl = fields(f);
-        let cf = field_like(&fl, &["class", "clase", "jerarquia", "categoria", "tipo_red", "red"]);
+        let cf = field_like(
+            &fl,
+            &[
+                "class",
+                "clase",
+                "jerarquia",
+                "categoria",
+                "tipo_red",
+                "red",
+            ],
+        );
         match (&cf, class_of(&f.stem())) {
             (Some(c), _) if class_field.is_none() || class_field.as_ref() == Some(c) => {
                 class_field = Some(c.clone());
@@ -383,11 +437,19 @@ pub fn landscape_toml(from: &Path, dir: &Path, found: &[Found]) -> String {
         .find(|f| {
             has_any(
                 &f.stem(),
-                &["capital", "market", "mercado", "ciudad", "town", "poblad", "city", "centro"],
+                &[
+                    "capital", "market", "mercado", "ciudad", "town", "poblad", "city", "centro",
+                ],
             )
         })
         .or_else(|| points.first().copied());
-    line(&mut t, "markets", markets, "points named like towns or markets", "market towns (points)");
+    line(
+        &mut t,
+        "markets",
+        markets,
+        "points named like towns or markets",
+        "market towns (points)",
+    );
     if markets.is_none() {
         missing.push("markets: a point layer of market towns".into());
     }
@@ -411,16 +473,31 @@ pub fn landscape_toml(from: &Path, dir: &Path, found: &[Found]) -> String {
         missing.push("conservation: a polygon layer of protected areas".into());
     }
     match (forest, landcover) {
-        (Some(f), _) => line(&mut t, "forest", Some(f), "a raster named like forest cover", ""),
+        (Some(f), _) => line(
+            &mut t,
+            "forest",
+            Some(f),
+            "a raster named like forest cover",
+            "",
+        ),
         (None, Some(_)) => {
             let _ = writeln!(t, "# forest: none found; the forest fraction comes from the land cover's [landcover] forest codes");
         }
         (None, None) => {
-            let _ = writeln!(t, "# forest = \"...\"  # MISSING: forest cover 0-1, or a land-cover raster");
+            let _ = writeln!(
+                t,
+                "# forest = \"...\"  # MISSING: forest cover 0-1, or a land-cover raster"
+            );
             missing.push("forest: a forest-cover raster, or a land-cover raster".into());
         }
     }
-    line(&mut t, "elevation", dem, "a raster named like a DEM", "a DEM in metres");
+    line(
+        &mut t,
+        "elevation",
+        dem,
+        "a raster named like a DEM",
+        "a DEM in metres",
+    );
     if dem.is_none() {
         missing.push("elevation: a DEM raster".into());
     }
@@ -431,14 +508,29 @@ pub fn landscape_toml(from: &Path, dir: &Path, found: &[Found]) -> String {
             let _ = writeln!(t, "# {key} = \"...\"  # optional, none found");
         }
     };
-    optional(&mut t, "forest_loss", loss, "a raster named like forest loss");
+    optional(
+        &mut t,
+        "forest_loss",
+        loss,
+        "a raster named like forest loss",
+    );
     optional(&mut t, "population", pop, "a raster named like population");
-    optional(&mut t, "landcover", landcover, "a raster named like land cover");
-    optional(&mut t, "carbon", carbon, "a raster named like carbon or biomass");
+    optional(
+        &mut t,
+        "landcover",
+        landcover,
+        "a raster named like land cover",
+    );
+    optional(
+        &mut t,
+        "carbon",
+        carbon,
+        "a raster named like carbon or biomass",
+    );
 
     let _ = writeln!(
         t,
-        "\n[grid]\n# crs = \"EPSG:32718\"  # default: the UTM zone of the AOI's centroid\nresolution_m = 100.0  # cell size, metres; 30 for a final plan"
+        "\n[grid]\n# crs = \"EPSG:32718\"  # default: the UTM zone of the AOI's centroid\nresolution_m = 100.0  # cell size, metres; 30 for a final plan\nbuffer_km = 0.0  # the grid reaches this far beyond the AOI: raise it (e.g. 10) when markets or roads just outside matter"
     );
     // Field mappings.
     let _ = writeln!(t, "\n[roads]");
@@ -448,17 +540,41 @@ pub fn landscape_toml(from: &Path, dir: &Path, found: &[Found]) -> String {
         "class_field = {}",
         q(class_field.as_deref().unwrap_or("class"))
     );
-    let opt_field = |t: &mut String, key: &str, fl: &[String], names: &[&str]| match field_like(fl, names) {
-        Some(f) => {
-            let _ = writeln!(t, "{key} = {}  # GUESS: field '{f}'", q(&f));
-        }
-        None => {
-            let _ = writeln!(t, "# {key}: no field found");
-        }
-    };
-    opt_field(&mut t, "name_field", &road_fields, &["name", "nombre", "tray_ds12", "ruta", "route", "descripcion", "trayectoria"]);
-    opt_field(&mut t, "surface_field", &road_fields, &["surface", "superficie", "superfic", "rodadura"]);
-    opt_field(&mut t, "aadt_field", &road_fields, &["aadt", "imd", "tpda", "traffic", "trafico"]);
+    let opt_field =
+        |t: &mut String, key: &str, fl: &[String], names: &[&str]| match field_like(fl, names) {
+            Some(f) => {
+                let _ = writeln!(t, "{key} = {}  # GUESS: field '{f}'", q(&f));
+            }
+            None => {
+                let _ = writeln!(t, "# {key}: no field found");
+            }
+        };
+    opt_field(
+        &mut t,
+        "name_field",
+        &road_fields,
+        &[
+            "name",
+            "nombre",
+            "tray_ds12",
+            "ruta",
+            "route",
+            "descripcion",
+            "trayectoria",
+        ],
+    );
+    opt_field(
+        &mut t,
+        "surface_field",
+        &road_fields,
+        &["surface", "superficie", "superfic", "rodadura"],
+    );
+    opt_field(
+        &mut t,
+        "aadt_field",
+        &road_fields,
+        &["aadt", "imd", "tpda", "traffic", "trafico"],
+    );
     if !class_values.is_empty() {
         let _ = writeln!(t, "\n[roads.class_values]  # GUESS: each value's class");
         for (v, c) in &class_values {
@@ -468,15 +584,30 @@ pub fn landscape_toml(from: &Path, dir: &Path, found: &[Found]) -> String {
     if let Some(m) = markets {
         let _ = writeln!(t, "\n[markets]");
         let fl = fields(m);
-        opt_field(&mut t, "name_field", &fl, &["name", "nombre", "capital", "ciudad", "town", "nomb"]);
-        opt_field(&mut t, "weight_field", &fl, &["population", "poblacion", "pop", "habitantes", "weight"]);
+        opt_field(
+            &mut t,
+            "name_field",
+            &fl,
+            &["name", "nombre", "capital", "ciudad", "town", "nomb"],
+        );
+        opt_field(
+            &mut t,
+            "weight_field",
+            &fl,
+            &["population", "poblacion", "pop", "habitantes", "weight"],
+        );
     }
     if let Some(p) = parcels {
         let fl = fields(p);
         let _ = writeln!(t, "\n[parcels]");
         let uf = field_like(&fl, &use_fields).unwrap_or_else(|| "use".into());
         let _ = writeln!(t, "use_field = {}  # GUESS", q(&uf));
-        opt_field(&mut t, "id_field", &fl, &["id", "parcela_id", "parcel_id", "codigo", "cod_predio"]);
+        opt_field(
+            &mut t,
+            "id_field",
+            &fl,
+            &["id", "parcela_id", "parcel_id", "codigo", "cod_predio"],
+        );
         if let Found::Vector { values, .. } = p {
             let _ = writeln!(t, "\n[parcels.use_values]  # GUESS: each value's use");
             for v in values.get(&uf).into_iter().flatten() {
@@ -493,8 +624,16 @@ pub fn landscape_toml(from: &Path, dir: &Path, found: &[Found]) -> String {
     if let Some(c) = cons {
         let fl = fields(c);
         let _ = writeln!(t, "\n[conservation]");
-        opt_field(&mut t, "name_field", &fl, &["name", "nombre", "anp_nomb", "nom_anp", "nomb"]);
-        let cf = field_like(&fl, &["category", "categoria", "anp_cate", "tipo", "cat", "desig"]);
+        opt_field(
+            &mut t,
+            "name_field",
+            &fl,
+            &["name", "nombre", "anp_nomb", "nom_anp", "nomb"],
+        );
+        let cf = field_like(
+            &fl,
+            &["category", "categoria", "anp_cate", "tipo", "cat", "desig"],
+        );
         match &cf {
             Some(f) => {
                 let _ = writeln!(t, "category_field = {}  # GUESS: field '{f}'", q(f));
@@ -507,7 +646,10 @@ pub fn landscape_toml(from: &Path, dir: &Path, found: &[Found]) -> String {
             }
         }
     }
-    if let Some(Found::Raster { codes: Some(codes), .. }) = landcover {
+    if let Some(Found::Raster {
+        codes: Some(codes), ..
+    }) = landcover
+    {
         let list = codes
             .iter()
             .map(|(c, n)| format!("{c} ({n} cells)"))
@@ -531,7 +673,9 @@ pub fn landscape_toml(from: &Path, dir: &Path, found: &[Found]) -> String {
     // The parameters (speeds, economics, ..., funding, finance) as the
     // template has them, with their ranges and sources.
     let template = crate::config::template();
-    let start = template.find("\n[access]").map_or(template.len(), |i| i + 1);
+    let start = template
+        .find("\n[access]")
+        .map_or(template.len(), |i| i + 1);
     let mut rest = template[start..].to_string();
     if !public.is_empty() {
         let old = "categories = [\"Bosque de Protección\", \"Parque Nacional\", \"Reserva Nacional\", \"Santuario\"]";

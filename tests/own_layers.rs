@@ -60,7 +60,8 @@ fn rioja(dir: &Path) -> Option<PathBuf> {
     let mut ds = drv
         .create_with_band_type::<u8, _>(layers.join("landcover.tif"), w, h, 1)
         .unwrap();
-    ds.set_geo_transform(&[x0, res, 0.0, y0, 0.0, -res]).unwrap();
+    ds.set_geo_transform(&[x0, res, 0.0, y0, 0.0, -res])
+        .unwrap();
     ds.set_spatial_ref(&gdal::spatial_ref::SpatialRef::from_epsg(4326).unwrap())
         .unwrap();
     let mut band = ds.rasterband(1).unwrap();
@@ -95,7 +96,11 @@ fn rioja_from_its_own_layers_to_a_plan_on_planning_units() {
         .arg(&layers)
         .assert()
         .success();
-    assert!(stderr_of(&a).contains("check each GUESS"), "{}", stderr_of(&a));
+    assert!(
+        stderr_of(&a).contains("check each GUESS"),
+        "{}",
+        stderr_of(&a)
+    );
     let toml = layers.join("landscape.toml");
     let text = std::fs::read_to_string(&toml).unwrap();
     for want in [
@@ -114,8 +119,14 @@ fn rioja_from_its_own_layers_to_a_plan_on_planning_units() {
     ] {
         assert!(text.contains(want), "no '{want}' in:\n{text}");
     }
-    assert!(!text.contains("\nparcels = "), "no parcels layer is guessed");
-    assert!(!text.contains("\nforest = \""), "no forest raster is guessed");
+    assert!(
+        !text.contains("\nparcels = "),
+        "no parcels layer is guessed"
+    );
+    assert!(
+        !text.contains("\nforest = \""),
+        "no forest raster is guessed"
+    );
 
     // validate: no error; a road-name field the layer lacks and funding
     // categories no area has are warnings naming what there is.
@@ -328,9 +339,15 @@ fn set_changes_one_setting_for_one_run() {
     assert!(cost <= 4e6 + 1.0 && cost > 0.0, "{cost}");
     let resolved = std::fs::read_to_string(out.join("landscape.resolved.toml")).unwrap();
     assert!(resolved.contains("# Changed for this run: --set road_upgrades.road_budget_usd=4e6"));
-    assert!(resolved.contains("road_budget_usd = 4000000.0"), "{resolved}");
+    assert!(
+        resolved.contains("road_budget_usd = 4000000.0"),
+        "{resolved}"
+    );
     let log = std::fs::read_to_string(out.join("run_log.txt")).unwrap();
-    assert!(log.contains("set road_upgrades.road_budget_usd=4e6"), "{log}");
+    assert!(
+        log.contains("set road_upgrades.road_budget_usd=4e6"),
+        "{log}"
+    );
 
     let refuse = |set: &str, wants: &[&str]| {
         for cmd in ["validate", "run", "roads"] {
@@ -356,7 +373,10 @@ fn set_changes_one_setting_for_one_run() {
     );
     refuse(
         "economics.discount_rate=3",
-        &["economics.discount_rate = 3", "out of range: must be greater than -1 and at most 1"],
+        &[
+            "economics.discount_rate = 3",
+            "out of range: must be greater than -1 and at most 1",
+        ],
     );
     refuse(
         "halo.distance_km=far",

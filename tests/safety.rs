@@ -444,7 +444,9 @@ fn nonsensical_settings_fail_validate_and_run_before_any_work() {
         .arg(&toml)
         .assert()
         .failure()
-        .stderr(predicates::str::contains("2 problem(s) in the landscape file"))
+        .stderr(predicates::str::contains(
+            "2 problem(s) in the landscape file",
+        ))
         .stderr(predicates::str::contains("access.track_kmh = -1"))
         .stderr(predicates::str::contains("economics.discount_rate = nan"));
 }

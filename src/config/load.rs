@@ -51,7 +51,10 @@ pub fn apply_set(table: &mut toml::Table, assignment: &str) -> Result<String, St
                     .entry(name.to_string())
                     .or_insert_with(|| toml::Value::Table(Default::default()));
                 here = entry.as_table_mut().ok_or_else(|| {
-                    format!("--set {assignment}: '{}' is a value, not a section", parts[..=i].join("."))
+                    format!(
+                        "--set {assignment}: '{}' is a value, not a section",
+                        parts[..=i].join(".")
+                    )
                 })?;
             }
             Some(n) => {
@@ -63,7 +66,10 @@ pub fn apply_set(table: &mut toml::Table, assignment: &str) -> Result<String, St
                     })?;
                 let len = arr.len();
                 let slot = arr.get_mut(n).ok_or_else(|| {
-                    format!("--set {assignment}: '{name}' has {len} entries (0 to {})", len.max(1) - 1)
+                    format!(
+                        "--set {assignment}: '{name}' has {len} entries (0 to {})",
+                        len.max(1) - 1
+                    )
                 })?;
                 if last {
                     *slot = parsed;
@@ -265,7 +271,10 @@ pub fn parse_all(text: &str, overrides: &[String]) -> Result<Parsed, String> {
             }
             Err(m) => problems.push(SettingProblem {
                 key: a.split('=').next().unwrap_or(a).trim().to_string(),
-                value: a.split_once('=').map(|x| x.1.trim().to_string()).unwrap_or_default(),
+                value: a
+                    .split_once('=')
+                    .map(|x| x.1.trim().to_string())
+                    .unwrap_or_default(),
                 message: m,
             }),
         }
@@ -436,9 +445,18 @@ road_budget_usd = 5e6
             joined.contains("road_upgrades.budget_usd = 5000000.0: unknown key (line 12): did you mean `road_budget_usd`?"),
             "{joined}"
         );
-        assert!(joined.contains("sed = 3: unknown key (line 3): did you mean `seed`?"), "{joined}");
-        assert!(joined.contains("layers.markets = (none): missing"), "{joined}");
-        assert!(joined.contains("economics.discount_rate = \"ten\""), "{joined}");
+        assert!(
+            joined.contains("sed = 3: unknown key (line 3): did you mean `seed`?"),
+            "{joined}"
+        );
+        assert!(
+            joined.contains("layers.markets = (none): missing"),
+            "{joined}"
+        );
+        assert!(
+            joined.contains("economics.discount_rate = \"ten\""),
+            "{joined}"
+        );
         assert!(p.missing.contains("layers.markets"));
     }
 

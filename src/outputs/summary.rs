@@ -265,18 +265,17 @@ pub fn guard_summary(v: &Value) -> Result<()> {
 /// `run_log.txt`: what happened in this run (version, start time, inputs
 /// hash, seconds per stage, warnings). The one output that differs between
 /// two runs of the same inputs: it records when and how fast.
-#[allow(clippy::too_many_arguments)]
 pub fn write_run_log(
     path: &Path,
-    landscape: &Path,
+    ls: &crate::config::Landscape,
     inputs_hash: &str,
     started_utc: &str,
     stages: &[crate::stopwatch::Lap],
     total_secs: f64,
     warnings: &[String],
-    overrides: &[String],
 ) -> Result<()> {
-    let set: String = overrides.iter().map(|o| format!("set {o}\n")).collect();
+    let landscape = &ls.file;
+    let set: String = ls.overrides.iter().map(|o| format!("set {o}\n")).collect();
     let mut t = format!(
         "greenhalo {}\nlandscape {}\n{set}started {started_utc}\ninputs_hash {inputs_hash}\n\nper stage: wall s, CPU s (all threads), peak resident MB by its end\n",
         env!("CARGO_PKG_VERSION"),

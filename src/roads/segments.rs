@@ -123,7 +123,9 @@ pub fn segments_and_outside(inp: &Inputs, p: &RoadUpgradeParams) -> (Vec<Segment
             outside.km += s.length_km();
         }
     }
-    outside.features = out_roads.difference(&kept_roads.into_iter().collect()).count();
+    outside.features = out_roads
+        .difference(&kept_roads.into_iter().collect())
+        .count();
     (inside, outside)
 }
 

@@ -15,9 +15,9 @@
 
 use geo::{BooleanOps, BoundingRect, Contains};
 
-use crate::config::{LandcoverClasses, PlanningUnits, UnitShape};
 #[cfg(test)]
 use crate::config::LandUse;
+use crate::config::{LandcoverClasses, PlanningUnits, UnitShape};
 use crate::grid::Grid;
 use crate::inputs::Parcel;
 
@@ -91,7 +91,10 @@ impl Layout {
     fn tile_of(&self, x: f64, y: f64) -> Option<(usize, usize)> {
         let (x, y) = (x - self.ox, y - self.oy);
         let (c, r) = match self.shape {
-            UnitShape::Square => ((x / self.size).floor() as i64, (y / self.size).floor() as i64),
+            UnitShape::Square => (
+                (x / self.size).floor() as i64,
+                (y / self.size).floor() as i64,
+            ),
             UnitShape::Hexagon => {
                 // Axial coordinates, rounded in cube coordinates.
                 let q = (SQRT3 / 3.0 * x - y / 3.0) / self.size;
@@ -187,8 +190,7 @@ pub fn tile(cover: &Cover, p: &PlanningUnits) -> (Vec<Parcel>, Tiling) {
                         continue;
                     }
                     let code = v as i32;
-                    if cover.classes.forest.contains(&code) || cover.classes.water.contains(&code)
-                    {
+                    if cover.classes.forest.contains(&code) || cover.classes.water.contains(&code) {
                         continue;
                     }
                     Some(code)
@@ -347,7 +349,14 @@ mod tests {
             }
         }
         let a = geo::MultiPolygon::new(vec![geo::Polygon::new(
-            vec![(0.0, 0.0), (2000.0, 0.0), (2000.0, 1500.0), (0.0, 1500.0), (0.0, 0.0)].into(),
+            vec![
+                (0.0, 0.0),
+                (2000.0, 0.0),
+                (2000.0, 1500.0),
+                (0.0, 1500.0),
+                (0.0, 0.0),
+            ]
+            .into(),
             vec![],
         )]);
         let classes = LandcoverClasses::default();
@@ -385,12 +394,19 @@ mod tests {
             }
             // The farmland is 1 km x 1.5 km = 150 ha: the units cover it to
             // within the tiles cut by the forest edge.
-            assert!((area / 1e4 - 150.0).abs() < 15.0, "{shape:?}: {} ha", area / 1e4);
+            assert!(
+                (area / 1e4 - 150.0).abs() < 15.0,
+                "{shape:?}: {} ha",
+                area / 1e4
+            );
             // The ids run in order.
             assert_eq!(units[0].id, "PU1");
         }
         // Without land cover: by forest fraction, the default use.
-        let forest: Vec<f32> = lc.iter().map(|c| if *c == 1.0 { 1.0 } else { 0.0 }).collect();
+        let forest: Vec<f32> = lc
+            .iter()
+            .map(|c| if *c == 1.0 { 1.0 } else { 0.0 })
+            .collect();
         let cover = Cover {
             forest: &forest,
             landcover: None,
