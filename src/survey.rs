@@ -255,6 +255,17 @@ pub fn landscape_toml(from: &Path, dir: &Path, found: &[Found]) -> String {
     };
     let mut notes: Vec<String> = Vec::new();
     let mut missing: Vec<String> = Vec::new();
+    for f in found {
+        let has_crs = match f {
+            Found::Vector { has_crs, .. } | Found::Raster { has_crs, .. } => *has_crs,
+        };
+        if !has_crs {
+            missing.push(format!(
+                "{} declares no CRS: assign one (ogr2ogr -a_srs / gdal_edit.py -a_srs EPSG:XXXX)",
+                rel(dir, f.file())
+            ));
+        }
+    }
 
     // Polygons: the AOI, conservation areas, parcels.
     let polys = of_kind("polygon");
