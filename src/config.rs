@@ -38,6 +38,25 @@ impl Landscape {
     /// the nearest known one), missing keys, wrong types, settings out of
     /// range, and, beside those, layer files that are not there.
     pub fn load_with(file: &Path, overrides: &[String]) -> Result<Landscape> {
+        let (ls, problems) = Self::load_lenient(file, overrides)?;
+        match ls {
+            Some(ls) if problems.is_empty() => Ok(ls),
+            _ => Err(Error::Settings {
+                file: file.to_path_buf(),
+                problems,
+            }),
+        }
+    }
+
+    /// The landscape as far as it could be read (stand-ins where a key was
+    /// missing or wrong, absent layers as empty paths) with every problem
+    /// of the file, absent layer files included: for `validate`, which
+    /// lists the layers' problems beside the file's. Errors only when the
+    /// file cannot be read or is not TOML.
+    pub fn load_lenient(
+        file: &Path,
+        overrides: &[String],
+    ) -> Result<(Option<Landscape>, Vec<SettingProblem>)> {
         let text = std::fs::read_to_string(file).map_err(|source| Error::ReadConfig {
             file: file.to_path_buf(),
             source,
@@ -57,32 +76,21 @@ impl Landscape {
             })
             .unwrap_or_else(|| PathBuf::from("."));
         let mut problems = parsed.problems;
-        if let Some(cfg) = &parsed.cfg {
-            problems.extend(cfg.check());
-        }
-        let (Some(cfg), true) = (parsed.cfg.clone(), problems.is_empty()) else {
-            // With the file's own problems, the layer files that are not
-            // there are listed too: one round of fixes.
-            if let Some(cfg) = parsed.cfg {
-                let ls = Landscape {
-                    file: file.to_path_buf(),
-                    dir: dir.clone(),
-                    cfg,
-                    overrides: overrides.to_vec(),
-                };
-                problems.extend(ls.absent_layer_files(&parsed.missing));
-            }
-            return Err(Error::Settings {
-                file: file.to_path_buf(),
-                problems,
-            });
-        };
-        Ok(Landscape {
+        let ls = parsed.cfg.map(|cfg| Landscape {
             file: file.to_path_buf(),
             dir,
             cfg,
             overrides: overrides.to_vec(),
-        })
+        });
+        if let Some(ls) = &ls {
+            problems.extend(ls.cfg.check());
+            // With the file's own problems, the layer files that are not
+            // there are listed too: one round of fixes.
+            if !problems.is_empty() {
+                problems.extend(ls.absent_layer_files(&parsed.missing));
+            }
+        }
+        Ok((ls, problems))
     }
 
     /// Layer files named in the file that do not exist (GDAL's virtual

@@ -243,6 +243,23 @@ pub fn validate(
     Ok(problems)
 }
 
+/// The layers' problems of a landscape file that has problems of its own
+/// (read as far as it could be, stand-ins for what is missing): `validate`
+/// lists them beside the file's, so one round of fixes covers both.
+/// Problems of the stand-ins themselves (an absent layer) are left out.
+pub fn validate_layers_anyway(
+    landscape: &Path,
+    overrides: &[String],
+    progress: &Progress,
+) -> Option<inputs::Problems> {
+    let (ls, _) = Landscape::load_lenient(landscape, overrides).ok()?;
+    let ls = ls?;
+    let (_, mut problems) = inputs::load(&ls, progress);
+    // A stand-in layer's path is empty: resolved, the landscape's folder.
+    problems.list.retain(|p| p.file != ls.dir);
+    Some(problems)
+}
+
 /// `greenhalo init`: write a commented landscape-file template into `dir`.
 pub fn init(dir: &Path, force: bool) -> Result<PathBuf> {
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;

@@ -385,6 +385,14 @@ fn dispatch(cmd: Cmd, quiet: bool, progress: &Progress) -> anyhow::Result<ExitCo
                 Ok(p) => p,
                 Err(e) => {
                     eprintln!("greenhalo: {e}");
+                    // The layers' problems too, as far as the file says
+                    // where they are: one round of fixes.
+                    if let greenhalo::Error::Settings { .. } = e {
+                        let layers = greenhalo::validate_layers_anyway(&landscape, &set, progress);
+                        for p in layers.iter().flat_map(|l| &l.list) {
+                            println!("{p}");
+                        }
+                    }
                     return Ok(ExitCode::from(2));
                 }
             };

@@ -64,11 +64,13 @@ fn rioja(dir: &Path) -> Option<PathBuf> {
         .unwrap();
     ds.set_spatial_ref(&gdal::spatial_ref::SpatialRef::from_epsg(4326).unwrap())
         .unwrap();
-    let mut band = ds.rasterband(1).unwrap();
-    band.set_no_data_value(Some(0.0)).unwrap();
-    let mut buf = gdal::raster::Buffer::new((w, h), lc);
-    band.write((0, 0), (w, h), &mut buf).unwrap();
-    drop(band);
+    {
+        let mut band = ds.rasterband(1).unwrap();
+        band.set_no_data_value(Some(0.0)).unwrap();
+        let mut buf = gdal::raster::Buffer::new((w, h), lc);
+        band.write((0, 0), (w, h), &mut buf).unwrap();
+    }
+    // Closing the dataset writes the file.
     drop(ds);
     Some(layers)
 }
@@ -272,6 +274,7 @@ fn every_problem_of_the_file_in_one_error() {
     let text = std::fs::read_to_string(src.join("landscape.toml"))
         .unwrap()
         .replace("[layers]", "[layers]\nlandcovr = \"landcover.tif\"")
+        .replace("class_field = \"clase\"", "class_field = \"klasse\"")
         + "\n[road_upgrades]\nbudget_usd = 5e6\n";
     let text: String = text
         .lines()
@@ -294,6 +297,14 @@ fn every_problem_of_the_file_in_one_error() {
     }
     let a = greenhalo().arg("validate").arg(&toml).assert().code(2);
     let err = stderr_of(&a);
+    // The layers' problems are listed beside the file's.
+    let out = stdout_of(&a);
+    assert!(
+        out.lines().any(|l| l.starts_with("error:")
+            && l.contains("roads.gpkg")
+            && l.contains("field 'klasse': the field is missing")),
+        "{out}"
+    );
     for want in [
         "4 problem(s) in the landscape file",
         "road_upgrades.budget_usd = ",
