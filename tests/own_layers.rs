@@ -176,6 +176,8 @@ fn rioja_from_its_own_layers_to_a_plan_on_planning_units() {
     let report = std::fs::read_to_string(out_dir.join("report.html")).unwrap();
     assert!(report.contains("planning units, not farms"));
     assert!(report.contains("Farmland planning units"));
+    let qgs = std::fs::read_to_string(out_dir.join("greenhalo.qgs")).unwrap();
+    assert!(qgs.contains("Farmland transitions (planning units)"));
 
     // Roads outside the AOI: counted apart, none in roads.csv. Each
     // segment of roads.geojson lies at least half inside the AOI, measured
@@ -394,4 +396,50 @@ fn set_changes_one_setting_for_one_run() {
         &["halo.distance_km = \"far\"", "invalid type", "(from --set)"],
     );
     refuse("economics", &["expected section.key=value"]);
+}
+
+/// `batch --set`: the same override for every landscape, recorded in each
+/// landscape's run; an unknown key fails that landscape, naming the key.
+#[test]
+fn batch_takes_set_too() {
+    let d = tempfile::tempdir().unwrap();
+    let land = d.path().join("lands/sample");
+    std::fs::create_dir_all(&land).unwrap();
+    let src = common::root().join("data/sample");
+    for e in std::fs::read_dir(&src).unwrap() {
+        let p = e.unwrap().path();
+        std::fs::copy(&p, land.join(p.file_name().unwrap())).unwrap();
+    }
+    let out = d.path().join("batch");
+    greenhalo()
+        .args(["-q", "batch"])
+        .arg(d.path().join("lands"))
+        .arg("-o")
+        .arg(&out)
+        .args(["--set", "road_upgrades.road_budget_usd=4e6"])
+        .assert()
+        .success();
+    let rows: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("batch_summary.json")).unwrap())
+            .unwrap();
+    let row = rows["landscapes"][0].clone();
+    assert_eq!(row["status"], "ok", "{row}");
+    let one = PathBuf::from(row["out_dir"].as_str().unwrap());
+    let s = summary(&one);
+    let cost = s["roads"]["portfolio"]["cost_usd"].as_f64().unwrap();
+    assert!(cost <= 4e6 + 1.0, "{cost}");
+    let resolved = std::fs::read_to_string(one.join("landscape.resolved.toml")).unwrap();
+    assert!(resolved.contains("--set road_upgrades.road_budget_usd=4e6"));
+    // Unknown key: the landscape fails (exit 3), its error names the key.
+    let out2 = d.path().join("batch2");
+    greenhalo()
+        .args(["-q", "batch"])
+        .arg(d.path().join("lands"))
+        .arg("-o")
+        .arg(&out2)
+        .args(["--set", "road_upgrades.road_budget=4e6"])
+        .assert()
+        .code(3);
+    let table = std::fs::read_to_string(out2.join("batch_summary.csv")).unwrap();
+    assert!(table.contains("did you mean `road_budget_usd`?"), "{table}");
 }

@@ -98,6 +98,12 @@ pub fn write_styles_and_project(
         qml,
         labels: false,
     };
+    // Planning units are not farms: the layer says so.
+    let farmland = if inp.planning_units.is_some() {
+        "Farmland transitions (planning units)"
+    } else {
+        "Farmland transitions"
+    };
     let layers = [
         v(
             "roads",
@@ -111,7 +117,7 @@ pub fn write_styles_and_project(
         ),
         v(
             "parcels",
-            "Farmland transitions",
+            farmland,
             "Decisions",
             true,
             "parcels.geojson",
