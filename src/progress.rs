@@ -24,12 +24,12 @@ impl Progress {
         let b = ProgressBar::new(len);
         b.set_style(
             // Counts, the time so far and indicatif's estimate of what is
-            // left (from the recent rate).
-            ProgressStyle::with_template(
-                "{msg:>18} [{bar:40}] {pos}/{len} ({elapsed}, about {eta} left)",
-            )
-            .expect("static template")
-            .progress_chars("=> "),
+            // left (from the recent rate); a bar whose length is not known
+            // yet (made with 0, set later) shows the time only, never "0/0".
+            ProgressStyle::with_template("{msg:>18} [{gauge}] {counts}")
+                .expect("static template")
+                .with_key("gauge", gauge)
+                .with_key("counts", counts),
         );
         b.set_message(message.to_string());
         b
@@ -48,4 +48,40 @@ impl Progress {
         b.enable_steady_tick(std::time::Duration::from_millis(120));
         b
     }
+}
+
+/// The bar, 40 wide: `=` done, `>` the head; empty while the length is not
+/// known (indicatif draws a bar of length 0 full).
+fn gauge(state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write) {
+    const WIDTH: usize = 40;
+    let frac = match state.len() {
+        Some(len) if len > 0 => (state.pos() as f64 / len as f64).clamp(0.0, 1.0),
+        _ => 0.0,
+    };
+    let done = (frac * WIDTH as f64) as usize;
+    let head = usize::from(done < WIDTH && frac > 0.0);
+    let _ = write!(
+        w,
+        "{}{}{}",
+        "=".repeat(done),
+        ">".repeat(head),
+        " ".repeat(WIDTH - done - head)
+    );
+}
+
+/// `pos/len (elapsed, about eta left)`, or `(elapsed)` while the length is
+/// not known.
+fn counts(state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write) {
+    use indicatif::HumanDuration;
+    // (`{:#}`: indicatif's own short form, "12s".)
+    let elapsed = HumanDuration(state.elapsed());
+    let _ = match state.len() {
+        Some(len) if len > 0 => write!(
+            w,
+            "{}/{len} ({elapsed:#}, about {:#} left)",
+            state.pos(),
+            HumanDuration(state.eta())
+        ),
+        _ => write!(w, "({elapsed:#})"),
+    };
 }
