@@ -382,8 +382,13 @@ pub fn parse_all(text: &str, overrides: &[String]) -> Result<Parsed, String> {
             }
             if !reported.contains(&key) {
                 let value = value_at(&doc, &steps).map(show).unwrap_or_default();
+                // A misspelt choice ("hexagn"): the nearest one too.
+                let near = quoted_after(msg, "unknown variant")
+                    .and_then(|v| nearest(v, &expected_names(msg)).map(|k| k.to_string()))
+                    .map(|k| format!(": did you mean `{k}`?"))
+                    .unwrap_or_default();
                 problems.push(SettingProblem {
-                    message: format!("{msg}{}", origin(&key)),
+                    message: format!("{msg}{}{near}", origin(&key)),
                     key: key.clone(),
                     value,
                 });
@@ -473,6 +478,19 @@ road_budget_usd = 5e6
         // A section the file does not have is made.
         let p = parse_all(SMALL, &["halo.distance_km=3".into()]).unwrap();
         assert_eq!(p.cfg.unwrap().halo.distance_km, 3.0);
+    }
+
+    #[test]
+    fn a_misspelt_choice_gets_the_nearest_one() {
+        let text = format!("{SMALL}\n[parcels.planning_units]\nshape = \"hexagn\"\n");
+        let p = parse_all(&text, &[]).unwrap();
+        assert_eq!(p.problems.len(), 1);
+        let s = p.problems[0].to_string();
+        assert!(
+            s.starts_with("parcels.planning_units.shape = \"hexagn\": unknown variant"),
+            "{s}"
+        );
+        assert!(s.ends_with("did you mean `hexagon`?"), "{s}");
     }
 
     #[test]
