@@ -322,32 +322,53 @@ fn frontier_chart(roads: &crate::roads::RoadsResult) -> String {
     })
 }
 
-/// "With a quarter of the forest loss, X% of the benefit": the frontier
-/// read at 25%, 50% and 75% of the loss of every candidate.
-fn frontier_sentence(roads: &crate::roads::RoadsResult) -> String {
-    let f = &roads.frontier;
+/// "X% of the benefit for Y% of the forest loss" at the frontier's first
+/// step that brings a benefit and at the points that bring the most within
+/// 10%, 25%, 50% and 75% of the loss of every candidate, each with its own
+/// shares (the budget-zero point, which brings nothing, is never quoted;
+/// the same point once).
+fn frontier_sentence(f: &[crate::roads::FrontierPoint]) -> String {
     if f.len() < 2 || f.last().is_some_and(|p| p.forest_loss_ha <= 0.0) {
         return "No candidate segment brings forest loss: the frontier is flat.".into();
     }
-    let parts: Vec<String> = [0.10, 0.25, 0.5, 0.75]
+    // The first step that brings a benefit, then the best within each share.
+    let mut quoted: Vec<usize> = f
         .iter()
-        .filter_map(|&l| {
-            f.iter()
-                .filter(|p| p.loss_share <= l + 1e-9)
-                .map(|p| p.benefit_share)
-                .fold(None, |a: Option<f64>, b| Some(a.map_or(b, |a| a.max(b))))
-                .map(|b| {
-                    format!(
-                        "{:.0}% of the economic benefit for {:.0}% of the forest loss",
-                        100.0 * b,
-                        100.0 * l
-                    )
-                })
+        .position(|p| p.benefit_share > 0.0)
+        .into_iter()
+        .collect();
+    for l in [0.10, 0.25, 0.5, 0.75] {
+        let best = f
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| p.loss_share <= l + 1e-9 && p.benefit_share > 0.0)
+            .max_by(|a, b| a.1.benefit_share.total_cmp(&b.1.benefit_share));
+        if let Some((i, _)) = best {
+            if !quoted.contains(&i) {
+                quoted.push(i);
+            }
+        }
+    }
+    quoted.sort_unstable();
+    let parts: Vec<String> = quoted
+        .iter()
+        .map(|&i| {
+            let p = &f[i];
+            format!(
+                "{}% of the economic benefit for {}% of the forest loss (US${} of roads)",
+                nz(100.0 * p.benefit_share, 1),
+                nz(100.0 * p.loss_share, 1),
+                fmt_int(p.cost_usd)
+            )
         })
         .collect();
-    format!(
-        "Budgets from zero to every segment worth building (20 steps; the best portfolio at each, solved exactly): {}. Points and figures in road_frontier.csv.",
+    let read = if parts.is_empty() {
+        "every step that brings a benefit brings more than 75% of the forest loss".to_string()
+    } else {
         parts.join("; ")
+    };
+    format!(
+        "Budgets from zero to every segment worth building (20 steps; the best portfolio at each, solved exactly): {read}. Points and figures in road_frontier.csv.",
     )
 }
 
@@ -1443,7 +1464,7 @@ table.roads td {{ white-space: nowrap; }} table.roads td:nth-child(2), table.roa
             .collect::<Vec<_>>()
             .join("; ")),
         frontier_svg = frontier_chart(roads),
-        frontier_text = esc(&frontier_sentence(roads)),
+        frontier_text = esc(&frontier_sentence(&roads.frontier)),
         road_method = esc(&road_method(cfg, roads)),
         carbon_balance = esc(&carbon_balance(fin, &roads.portfolio)),
         assumptions = assumptions,
@@ -1561,5 +1582,52 @@ fn selection_sentence(p: &crate::parcels::SelectionProof) -> String {
             money(p.gap_usd()),
             100.0 * p.gap_usd() / p.bound_usd.abs().max(1.0)
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::roads::FrontierPoint;
+
+    fn point(cost: f64, benefit: f64, loss: f64) -> FrontierPoint {
+        FrontierPoint {
+            budget_usd: cost,
+            segments: 1,
+            cost_usd: cost,
+            npv_econ_usd: benefit * 1e6,
+            forest_loss_ha: loss * 100.0,
+            benefit_share: benefit,
+            loss_share: loss,
+            gap_usd: 0.0,
+        }
+    }
+
+    /// The case: nothing but budget zero within 10% of the loss
+    /// ("-0% of the benefit for 10%"); each point quoted with its own shares.
+    #[test]
+    fn the_frontier_sentence_quotes_real_points_never_budget_zero() {
+        let f = [
+            point(0.0, -0.0, 0.0),
+            point(2e6, 0.198, 0.105),
+            point(5e6, 0.62, 0.24),
+            point(9e6, 0.97, 0.6),
+            point(12e6, 1.0, 1.0),
+        ];
+        let s = frontier_sentence(&f);
+        assert!(!s.contains("-0"), "{s}");
+        assert!(!s.contains("for 10% of"), "{s}");
+        assert!(s.contains("19.8% of the economic benefit for 10.5% of the forest loss (US$2,000,000 of roads)"), "{s}");
+        assert!(
+            s.contains("62% of the economic benefit for 24% of the forest loss"),
+            "{s}"
+        );
+        assert!(
+            s.contains("97% of the economic benefit for 60% of the forest loss"),
+            "{s}"
+        );
+        // The first step is quoted once, first.
+        assert!(s.find("19.8%") < s.find("62%"), "{s}");
+        assert_eq!(s.matches("19.8%").count(), 1, "{s}");
     }
 }
