@@ -16,6 +16,21 @@ use crate::error::{Error, Result};
 
 pub mod load;
 
+/// Write `text` as `dir/landscape.toml` (the folder made if need be),
+/// refusing to overwrite one unless `force` (`init` and `init --from`).
+pub fn write_new_landscape(dir: &Path, force: bool, text: &str) -> Result<PathBuf> {
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    let path = dir.join("landscape.toml");
+    if path.exists() && !force {
+        return Err(Error::Usage(format!(
+            "{} exists already; use --force to overwrite it",
+            path.display()
+        )));
+    }
+    std::fs::write(&path, text).map_err(|e| Error::io(&path, e))?;
+    Ok(path)
+}
+
 /// A parsed landscape file with its location (for relative paths).
 #[derive(Debug, Clone)]
 pub struct Landscape {
@@ -99,53 +114,10 @@ impl Landscape {
         &self,
         skip: &std::collections::BTreeSet<String>,
     ) -> Vec<SettingProblem> {
-        let l = &self.cfg.layers;
-        let mut named: Vec<(String, &Path)> = vec![
-            ("layers.aoi".into(), l.aoi.path.as_path()),
-            ("layers.markets".into(), l.markets.path.as_path()),
-            ("layers.conservation".into(), l.conservation.path.as_path()),
-            ("layers.elevation".into(), l.elevation.path.as_path()),
-        ];
-        for (i, r) in l.roads.iter().enumerate() {
-            let key = if l.roads.len() == 1 {
-                "layers.roads".to_string()
-            } else {
-                format!("layers.roads[{i}]")
-            };
-            named.push((key, r.path.as_path()));
-        }
-        let optional = [
-            (
-                "layers.parcels",
-                l.parcels.as_ref().map(|v| v.path.as_path()),
-            ),
-            ("layers.forest", l.forest.as_ref().map(|r| r.path.as_path())),
-            (
-                "layers.forest_loss",
-                l.forest_loss.as_ref().map(|r| r.path.as_path()),
-            ),
-            (
-                "layers.population",
-                l.population.as_ref().map(|r| r.path.as_path()),
-            ),
-            (
-                "layers.landcover",
-                l.landcover.as_ref().map(|r| r.path.as_path()),
-            ),
-            ("layers.carbon", l.carbon.as_ref().map(|r| r.path.as_path())),
-            (
-                "layers.biodiversity",
-                l.biodiversity.as_ref().map(|r| r.path.as_path()),
-            ),
-        ];
-        for (k, p) in optional {
-            if let Some(p) = p {
-                named.push((k.to_string(), p));
-            }
-        }
+        let named = self.cfg.layers.by_key();
         named
             .into_iter()
-            .filter(|(k, p)| !skip.contains(k) && !p.as_os_str().is_empty())
+            .filter(|(k, p)| !skip.contains(k.as_str()) && !p.as_os_str().is_empty())
             .filter(|(_, p)| {
                 let s = p.to_string_lossy();
                 let gdal_name = s.starts_with("/vsi")
@@ -274,6 +246,48 @@ pub struct Layers {
     /// `[conservation_funding] biodiversity_usd_per_ha_unit`).
     #[serde(default)]
     pub biodiversity: Option<RasterSource>,
+}
+
+impl Layers {
+    /// Every layer's path with its key (`layers.roads[1]` when there are
+    /// several road sources), in the order the inputs hash reads them.
+    pub fn by_key(&self) -> Vec<(String, &Path)> {
+        let mut out: Vec<(String, &Path)> = vec![
+            ("layers.aoi".into(), self.aoi.path.as_path()),
+            ("layers.markets".into(), self.markets.path.as_path()),
+        ];
+        let middle: [(&str, Option<&PathBuf>); 4] = [
+            ("layers.parcels", self.parcels.as_ref().map(|v| &v.path)),
+            ("layers.conservation", Some(&self.conservation.path)),
+            ("layers.forest", self.forest.as_ref().map(|r| &r.path)),
+            ("layers.elevation", Some(&self.elevation.path)),
+        ];
+        for (key, p) in middle {
+            if let Some(p) = p {
+                out.push((key.to_string(), p.as_path()));
+            }
+        }
+        for (i, r) in self.roads.iter().enumerate() {
+            let key = if self.roads.len() == 1 {
+                "layers.roads".to_string()
+            } else {
+                format!("layers.roads[{i}]")
+            };
+            out.push((key, r.path.as_path()));
+        }
+        for (key, r) in [
+            ("layers.forest_loss", &self.forest_loss),
+            ("layers.population", &self.population),
+            ("layers.landcover", &self.landcover),
+            ("layers.carbon", &self.carbon),
+            ("layers.biodiversity", &self.biodiversity),
+        ] {
+            if let Some(r) = r {
+                out.push((key.to_string(), r.path.as_path()));
+            }
+        }
+        out
+    }
 }
 
 /// A vector layer: `"roads.gpkg"` or `{ path = "roads.gpkg", layer = "roads",

@@ -991,27 +991,25 @@ fn roads_of(ls: &Landscape, source: usize, l: &VLayer, pr: &mut Problems) -> Vec
     let rf = &ls.cfg.roads;
     let has_class = require_field(ls, l, &rf.class_field, "[roads] class_field", pr);
     let d = crate::config::RoadFields::default();
-    optional_field(
-        l,
-        rf.name_field.as_deref(),
-        d.name_field.as_deref(),
-        "[roads] name_field",
-        pr,
-    );
-    optional_field(
-        l,
-        rf.surface_field.as_deref(),
-        d.surface_field.as_deref(),
-        "[roads] surface_field",
-        pr,
-    );
-    optional_field(
-        l,
-        rf.aadt_field.as_deref(),
-        d.aadt_field.as_deref(),
-        "[roads] aadt_field",
-        pr,
-    );
+    for (field, default, key) in [
+        (
+            rf.name_field.as_deref(),
+            d.name_field.as_deref(),
+            "[roads] name_field",
+        ),
+        (
+            rf.surface_field.as_deref(),
+            d.surface_field.as_deref(),
+            "[roads] surface_field",
+        ),
+        (
+            rf.aadt_field.as_deref(),
+            d.aadt_field.as_deref(),
+            "[roads] aadt_field",
+        ),
+    ] {
+        optional_field(l, field, default, key, pr);
+    }
     let accepted = || {
         rf.class_values
             .keys()
@@ -1091,20 +1089,20 @@ fn roads_of(ls: &Landscape, source: usize, l: &VLayer, pr: &mut Problems) -> Vec
 fn markets_of(ls: &Landscape, l: &VLayer, pr: &mut Problems) -> Vec<Market> {
     let mf = &ls.cfg.markets;
     let d = crate::config::MarketFields::default();
-    optional_field(
-        l,
-        mf.name_field.as_deref(),
-        d.name_field.as_deref(),
-        "[markets] name_field",
-        pr,
-    );
-    optional_field(
-        l,
-        mf.weight_field.as_deref(),
-        d.weight_field.as_deref(),
-        "[markets] weight_field",
-        pr,
-    );
+    for (field, default, key) in [
+        (
+            mf.name_field.as_deref(),
+            d.name_field.as_deref(),
+            "[markets] name_field",
+        ),
+        (
+            mf.weight_field.as_deref(),
+            d.weight_field.as_deref(),
+            "[markets] weight_field",
+        ),
+    ] {
+        optional_field(l, field, default, key, pr);
+    }
     let mut out = Vec::new();
     for f in &l.features {
         let Some(g) = usable_geom(l, f, "point", pr) else {
@@ -1234,20 +1232,20 @@ fn left_out<T>(
 fn conservation_of(ls: &Landscape, l: &VLayer, pr: &mut Problems) -> Vec<ConservationArea> {
     let cf = &ls.cfg.conservation;
     let d = crate::config::ConservationFields::default();
-    optional_field(
-        l,
-        cf.name_field.as_deref(),
-        d.name_field.as_deref(),
-        "[conservation] name_field",
-        pr,
-    );
-    optional_field(
-        l,
-        cf.category_field.as_deref(),
-        d.category_field.as_deref(),
-        "[conservation] category_field",
-        pr,
-    );
+    for (field, default, key) in [
+        (
+            cf.name_field.as_deref(),
+            d.name_field.as_deref(),
+            "[conservation] name_field",
+        ),
+        (
+            cf.category_field.as_deref(),
+            d.category_field.as_deref(),
+            "[conservation] category_field",
+        ),
+    ] {
+        optional_field(l, field, default, key, pr);
+    }
     let text = |f: &vector::VFeature, field: &Option<String>| {
         field
             .as_deref()

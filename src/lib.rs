@@ -262,14 +262,5 @@ pub fn validate_layers_anyway(
 
 /// `greenhalo init`: write a commented landscape-file template into `dir`.
 pub fn init(dir: &Path, force: bool) -> Result<PathBuf> {
-    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-    let path = dir.join("landscape.toml");
-    if path.exists() && !force {
-        return Err(Error::Usage(format!(
-            "{} exists already; use --force to overwrite it",
-            path.display()
-        )));
-    }
-    std::fs::write(&path, config::template()).map_err(|e| Error::io(&path, e))?;
-    Ok(path)
+    config::write_new_landscape(dir, force, &config::template())
 }

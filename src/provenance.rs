@@ -13,26 +13,13 @@ use crate::error::{Error, Result};
 /// Every file a landscape reads: the landscape file and each layer,
 /// resolved against the landscape's folder.
 pub fn input_files(ls: &Landscape) -> Vec<PathBuf> {
-    let l = &ls.cfg.layers;
-    let mut files: Vec<PathBuf> = vec![l.aoi.path.clone(), l.markets.path.clone()];
-    files.extend(l.parcels.iter().map(|p| p.path.clone()));
-    files.push(l.conservation.path.clone());
-    files.extend(l.forest.iter().map(|f| f.path.clone()));
-    files.push(l.elevation.path.clone());
-    files.extend(l.roads.iter().map(|r| r.path.clone()));
-    for o in [
-        &l.forest_loss,
-        &l.population,
-        &l.landcover,
-        &l.carbon,
-        &l.biodiversity,
-    ]
-    .into_iter()
-    .flatten()
-    {
-        files.push(o.path.clone());
-    }
-    let mut out: Vec<PathBuf> = files.iter().map(|f| ls.resolve(f)).collect();
+    let mut out: Vec<PathBuf> = ls
+        .cfg
+        .layers
+        .by_key()
+        .into_iter()
+        .map(|(_, f)| ls.resolve(f))
+        .collect();
     out.push(ls.file.clone());
     out
 }

@@ -27,8 +27,6 @@ pub enum Found {
     },
     Raster {
         file: PathBuf,
-        width: usize,
-        height: usize,
         has_crs: bool,
         /// Distinct whole values and their counts, when the raster is
         /// small and holds only whole numbers (up to 64 codes).
@@ -138,8 +136,6 @@ pub fn survey(dir: &Path) -> Result<Vec<Found>> {
                 });
             out.push(Found::Raster {
                 file: f,
-                width: info.width,
-                height: info.height,
                 has_crs: info.has_crs,
                 codes,
             });
@@ -720,18 +716,11 @@ pub fn init_from(dir: &Path, from: &Path, force: bool) -> Result<(PathBuf, Vec<F
             from.display()
         )));
     }
-    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-    let path = dir.join("landscape.toml");
-    if path.exists() && !force {
-        return Err(Error::Usage(format!(
-            "{} exists already; use --force to overwrite it",
-            path.display()
-        )));
-    }
     // Paths relative to the file's folder when the layers are inside it,
     // else absolute.
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     let base = dir.canonicalize().map_err(|e| Error::io(dir, e))?;
-    let text = landscape_toml(from, &base, &found);
-    std::fs::write(&path, text).map_err(|e| Error::io(&path, e))?;
+    let path =
+        crate::config::write_new_landscape(dir, force, &landscape_toml(from, &base, &found))?;
     Ok((path, found))
 }

@@ -212,16 +212,18 @@ pub fn tile(cover: &Cover, p: &PlanningUnits) -> (Vec<Parcel>, Tiling) {
             }
         }
     }
-    let aoi_points: Vec<geo::Coord<f64>> = cover
+    // The AOI's vertices, to find the tiles its edge may cut.
+    let aoi_points: Vec<[f64; 2]> = cover
         .aoi
         .0
         .iter()
         .flat_map(|poly| {
             std::iter::once(poly.exterior())
                 .chain(poly.interiors())
-                .flat_map(|ring| ring.0.iter().copied())
+                .flat_map(|ring| ring.0.iter().map(|c| [c.x, c.y]))
         })
         .collect();
+    let aoi_points = rstar::RTree::bulk_load(aoi_points);
     let mut units = Vec::new();
     let mut tiles = 0;
     let mut clipped = 0;
@@ -245,9 +247,13 @@ pub fn tile(cover: &Cover, p: &PlanningUnits) -> (Vec<Parcel>, Tiling) {
                 .0
                 .iter()
                 .any(|v| !cover.aoi.contains(&geo::Point::from(*v)))
-                || aoi_points.iter().any(|v| {
-                    v.x > bb.min().x && v.x < bb.max().x && v.y > bb.min().y && v.y < bb.max().y
-                });
+                || aoi_points
+                    .locate_in_envelope(&rstar::AABB::from_corners(
+                        [bb.min().x, bb.min().y],
+                        [bb.max().x, bb.max().y],
+                    ))
+                    .next()
+                    .is_some();
             let geom = if edge {
                 clipped += 1;
                 geo::MultiPolygon::new(vec![hex]).intersection(cover.aoi)
