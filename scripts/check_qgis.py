@@ -2,15 +2,21 @@
 the user sees: every node of the Layers panel (the layer tree) holds a valid
 layer, no layer of the project file is missing from the tree or the map,
 every layer has its intended renderer, the project opens on a saved extent
-in its CRS, and the GeoPackage's stored styles load. Renders the project's
-saved view to a PNG.
+in its CRS, and the GeoPackage's stored styles load. The map tells the plan's
+story: selected and unselected parcels are drawn differently (by the
+renderer, and in a PNG of the parcels alone), the funded road portfolio has
+a symbol no other road has, raster legends carry numbers, figures show
+rounded with thousands separators. Renders the project's saved view to a
+PNG.
 Usage: check_qgis.py PROJECT.qgs OUT.png"""
 import os
 import sys
 import xml.etree.ElementTree as ET
 
-from qgis.core import (QgsApplication, QgsLayerTreeLayer, QgsMapRendererSequentialJob,
-                       QgsMapSettings, QgsProject, QgsVectorLayer)
+from qgis.core import (QgsApplication, QgsFeatureRequest, QgsLayerTreeLayer,
+                       QgsMapRendererSequentialJob, QgsMapSettings, QgsProject,
+                       QgsRasterLayer, QgsRenderContext, QgsVectorLayer,
+                       QgsCoordinateTransform, QgsExpressionContextUtils)
 from qgis.PyQt.QtCore import QSize
 from qgis.PyQt.QtGui import QColor
 
@@ -46,7 +52,8 @@ expected = {
     "Markets": "singleSymbol",
     "Input road network": "categorizedSymbol",
     "Travel time to market (min)": "singlebandpseudocolor",
-    "Deforestation risk (annual)": "singlebandpseudocolor",
+    "Deforestation risk (% a year)": "singlebandpseudocolor",
+    "Terrain (hillshade)": "hillshade",
 }
 for node in nodes:
     layer = node.layer()
@@ -79,6 +86,113 @@ for node in nodes:
     count = layer.featureCount() if isinstance(layer, QgsVectorLayer) else "-"
     visible = "on " if node.isVisible() else "off"
     print(f"{where:48s} {visible} valid renderer={str(kind):22s} features={count} crs={layer.crs().authid()}")
+
+def render(layers, extent, size=(1000, 800)):
+    settings = QgsMapSettings()
+    settings.setLayers(layers)
+    settings.setDestinationCrs(project.crs())
+    settings.setExtent(extent)
+    settings.setOutputSize(QSize(*size))
+    settings.setBackgroundColor(QColor(255, 255, 255))
+    job = QgsMapRendererSequentialJob(settings)
+    job.start()
+    job.waitForFinished()
+    return job.renderedImage(), settings
+
+
+def symbol_key(renderer, feature, ctx):
+    """What the user sees for a feature: its symbol's colour, width and
+    style, as the renderer draws it (which evaluates its expression on the
+    feature set in the context, as QGIS's render loop does)."""
+    ctx.expressionContext().setFeature(feature)
+    syms = renderer.symbolsForFeature(feature, ctx)
+    if not syms:
+        return None
+    s = syms[0]
+    sl = s.symbolLayer(0)
+    props = sl.properties()
+    return (s.color().name(QColor.HexArgb), round(s.width() if hasattr(s, "width") else 0, 3),
+            props.get("line_style", props.get("outline_style", "")))
+
+
+def context_for(layer):
+    ctx = QgsRenderContext()
+    ctx.expressionContext().appendScopes(QgsExpressionContextUtils.globalProjectLayerScopes(layer))
+    return ctx
+
+
+def by_name(prefix):
+    return [n.layer() for n in nodes if n.layer() is not None and n.layer().name().startswith(prefix)]
+
+
+# The story: what the map draws is what the plan decided.
+for layer in by_name("Farmland transitions"):
+    ctx = context_for(layer)
+    r = layer.renderer().clone()
+    r.startRender(ctx, layer.fields())
+    shown = {True: set(), False: set()}
+    for f in layer.getFeatures():
+        shown[bool(f["selected"])].add(symbol_key(r, f, ctx))
+    r.stopRender(ctx)
+    if None in shown[True] or None in shown[False]:
+        problems.append(f"'{layer.name()}': some parcels are not drawn at all")
+    if len(shown[False]) > 1:
+        problems.append(f"'{layer.name()}': unselected parcels drawn {len(shown[False])} ways, expected one legend entry")
+    if shown[True] & shown[False]:
+        problems.append(f"'{layer.name()}': selected and unselected parcels share a symbol: {shown[True] & shown[False]}")
+    print(f"{layer.name()}: selected parcels in {len(shown[True])} symbol(s), unselected in {len(shown[False])}, none shared")
+    # In pixels: the parcels layer alone, sampled inside the largest
+    # selected and unselected parcels.
+    feats = sorted(layer.getFeatures(), key=lambda f: -f.geometry().area())
+    pick = {True: [f for f in feats if f["selected"]][:15], False: [f for f in feats if not f["selected"]][:15]}
+    if pick[True] and pick[False]:
+        xf = QgsCoordinateTransform(layer.crs(), project.crs(), project)
+        img, ms = render([layer], xf.transformBoundingBox(layer.extent()), (2000, 1600))
+        m2p = ms.mapToPixel()
+        colours = {}
+        for sel, fs in pick.items():
+            colours[sel] = set()
+            for f in fs:
+                pt = m2p.transform(xf.transform(f.geometry().pointOnSurface().asPoint()))
+                colours[sel].add(QColor(img.pixel(int(pt.x()), int(pt.y()))).name())
+        if colours[True] & colours[False]:
+            problems.append(f"'{layer.name()}': in the rendered map selected and unselected parcels show the same colour {colours[True] & colours[False]}")
+        print(f"{layer.name()}: rendered colours, selected {sorted(colours[True])}, unselected {sorted(colours[False])}")
+
+for layer in by_name("Road segments"):
+    ctx = context_for(layer)
+    r = layer.renderer().clone()
+    r.startRender(ctx, layer.fields())
+    funded, others = set(), set()
+    for f in layer.getFeatures():
+        (funded if f["in_portfolio"] else others).add(symbol_key(r, f, ctx))
+    r.stopRender(ctx)
+    if not funded:
+        print(f"{layer.name()}: no funded road in this plan")
+    if funded & others:
+        problems.append(f"'{layer.name()}': funded roads share a symbol with roads outside the portfolio: {funded & others}")
+    labels = [c.label() for c in layer.renderer().categories()]
+    if not any("Funded" in l for l in labels):
+        problems.append(f"'{layer.name()}': no legend entry for the funded portfolio (entries: {labels})")
+    print(f"{layer.name()}: legend {labels}")
+    idx = layer.fields().indexOf("npv_net_usd")
+    setup = layer.editorWidgetSetup(idx)
+    f = next(layer.getFeatures())
+    from qgis.core import QgsApplication as _A
+    shown = _A.fieldFormatterRegistry().fieldFormatter(setup.type()).representValue(
+        layer, idx, setup.config(), None, f["npv_net_usd"])
+    if setup.type() != "Range" or "." in shown:
+        problems.append(f"'{layer.name()}': npv_net_usd shows as {shown!r} (widget {setup.type()!r}), expected whole dollars")
+    print(f"{layer.name()}: npv_net_usd {f['npv_net_usd']!r} shows as {shown!r}")
+
+for layer in [n.layer() for n in nodes if isinstance(n.layer(), QgsRasterLayer)]:
+    items = layer.renderer().legendSymbologyItems()
+    labels = [label for label, _ in items]
+    if layer.renderer().type() == "singlebandpseudocolor" and not all(any(ch.isdigit() for ch in l) for l in labels):
+        problems.append(f"'{layer.name()}': legend entries without a value: {labels}")
+    if labels:
+        print(f"{layer.name()}: legend {labels}")
+
 for want in expected:
     if want not in seen_names and want not in [n for _, n in declared]:
         problems.append(f"'{want}': not in the project")
@@ -112,11 +226,31 @@ if os.path.exists(gpkg):
             gj = QgsVectorLayer(os.path.join(os.path.dirname(project_path), twin), twin, "ogr")
             if gj.featureCount() != lyr.featureCount():
                 problems.append(f"greenhalo.gpkg|{name}: {lyr.featureCount()} features, {twin} has {gj.featureCount()}")
+        if lyr.crs().authid() != project.crs().authid():
+            problems.append(f"greenhalo.gpkg|{name}: CRS {lyr.crs().authid()}, the project's is {project.crs().authid()} (dragged in first, it would set the map's CRS)")
         msg, ok = lyr.loadDefaultStyle()
         if not ok:
             problems.append(f"greenhalo.gpkg|{name}: no stored style loads ({msg})")
         else:
             print(f"greenhalo.gpkg|{name:36s} style loads: renderer={lyr.renderer().type():18s} features={lyr.featureCount()}")
+    # The output rasters as raster tables, the same values as the GeoTIFFs.
+    from osgeo import gdal
+    for table, tif in [("travel_time", "travel_time.tif"), ("deforestation_risk", "deforestation_risk.tif")]:
+        lyr = QgsRasterLayer(f"GPKG:{gpkg}:{table}", table, "gdal")
+        if not lyr.isValid():
+            problems.append(f"greenhalo.gpkg raster {table}: missing or invalid")
+            continue
+        # (Each dataset held while its band is read: osgeo crashes otherwise.)
+        ds_a = gdal.Open(f"GPKG:{gpkg}:{table}")
+        ds_b = gdal.Open(os.path.join(os.path.dirname(project_path), tif))
+        a = ds_a.GetRasterBand(1).ComputeStatistics(False)
+        b = ds_b.GetRasterBand(1).ComputeStatistics(False)
+        ds_a = ds_b = None
+        if any(abs(x - y) > 1e-6 * max(1.0, abs(y)) for x, y in zip(a, b)):
+            problems.append(f"greenhalo.gpkg raster {table}: statistics {a} differ from {tif}'s {b}")
+        if lyr.crs().authid() != project.crs().authid():
+            problems.append(f"greenhalo.gpkg raster {table}: CRS {lyr.crs().authid()}, the project's is {project.crs().authid()}")
+        print(f"greenhalo.gpkg|{table:36s} raster table: {lyr.width()}x{lyr.height()} {lyr.crs().authid()}, same statistics as {tif}")
 else:
     problems.append("no greenhalo.gpkg beside the project")
 

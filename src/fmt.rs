@@ -67,6 +67,28 @@ pub fn money(v: f64) -> String {
     }
 }
 
+/// The step of a legend or an axis that splits `0..=max` into about
+/// `parts` round steps: 1, 2, 2.5 or 5 times a power of ten, at least
+/// `max / parts`.
+///
+/// ```
+/// assert_eq!(greenhalo::fmt::nice_step(173.0 * 1.5, 4), 100.0);
+/// assert_eq!(greenhalo::fmt::nice_step(0.8, 4), 0.2);
+/// ```
+pub fn nice_step(max: f64, parts: u32) -> f64 {
+    let raw = (max / parts.max(1) as f64).abs();
+    if !(raw.is_finite() && raw > 0.0) {
+        return 1.0;
+    }
+    let p = 10f64.powf(raw.log10().floor());
+    let m = [1.0, 2.0, 2.5, 5.0, 10.0]
+        .into_iter()
+        .find(|m| m * p >= raw * (1.0 - 1e-12))
+        .unwrap_or(10.0);
+    // Round away the power's binary error (0.2, not 0.20000000000000004).
+    nz(m * p, 12 - p.log10() as i32)
+}
+
 /// Escape text for XML attributes and HTML.
 pub fn esc(s: &str) -> String {
     s.replace('&', "&amp;")

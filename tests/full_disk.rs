@@ -161,6 +161,14 @@ fn writers_on_a_full_disk_child() {
                         features: &feats,
                         qml: "<qgis/>",
                     }],
+                    Some(&at.wkt),
+                    &[greenhalo::io::gpkg::RasterTable {
+                        name: "noise",
+                        title: "Noise",
+                        at: &at,
+                        data: &data,
+                        description: "noise",
+                    }],
                 )
             }),
         ),

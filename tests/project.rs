@@ -22,7 +22,7 @@ fn every_tree_node_names_a_map_layer_with_an_id_qgis_keeps() {
         .skip(1)
         .map(|t| attr(&format!(" {t}"), "id").unwrap().to_owned())
         .collect();
-    assert_eq!(nodes.len(), 9, "decisions, context and rasters");
+    assert_eq!(nodes.len(), 10, "decisions, context, rasters and terrain");
     let map_ids: Vec<&str> = qgs
         .split("<maplayer ")
         .skip(1)
@@ -225,7 +225,7 @@ fn the_report_names_every_portfolio_and_avoid_segment_and_carries_its_decoration
     let qml = std::fs::read_to_string(out.join("parcels.qml")).unwrap();
     for (r, g, b) in &greenhalo::parcels::TRANSITION_PALETTE[..5] {
         assert!(
-            qml.contains(&format!("\"{r},{g},{b},200\"")),
+            qml.contains(&format!("\"{r},{g},{b},220\"")),
             "qml {r},{g},{b}"
         );
     }

@@ -1,6 +1,10 @@
 //! `greenhalo.gpkg`: every vector output in one GeoPackage, each layer with
 //! its style stored in the `layer_styles` table, the table QGIS reads when a
-//! GeoPackage layer is dragged in (the style loads as the layer's default).
+//! GeoPackage layer is dragged in (the style loads as the layer's default),
+//! in the analysis grid's CRS (the first layer dragged in sets the
+//! project's CRS: a projected one, not lon/lat), decisions first; and the
+//! output rasters as raster tables (GeoPackage tiled gridded coverage,
+//! Float32 in TIFF tiles).
 
 use std::path::Path;
 
@@ -25,8 +29,24 @@ pub struct StyledLayer<'a> {
 /// layer_styles): fixed, so the same run gives byte-identical files.
 const FIXED_DATE: &str = "2000-01-01T00:00:00.000Z";
 
-/// Write `path` with every layer and its default style.
-pub fn write(path: &Path, layers: &[StyledLayer]) -> Result<()> {
+/// One raster table: one band of `data` on `at`'s grid (NaN is no data).
+pub struct RasterTable<'a> {
+    pub name: &'a str,
+    /// What QGIS's browser and layer list show.
+    pub title: &'a str,
+    pub at: &'a crate::io::raster::Placement,
+    pub data: &'a [f32],
+    pub description: &'a str,
+}
+
+/// Write `path` with every layer (reprojected from lon/lat to `crs`, a WKT,
+/// when given) and its default style, then every raster table.
+pub fn write(
+    path: &Path,
+    layers: &[StyledLayer],
+    crs: Option<&str>,
+    rasters: &[RasterTable],
+) -> Result<()> {
     super::init_gdal();
     let fail = |m: String| Error::output(path, m);
     gdal::config::set_thread_local_config_option("OGR_CURRENT_DATE", FIXED_DATE)
@@ -38,18 +58,33 @@ pub fn write(path: &Path, layers: &[StyledLayer]) -> Result<()> {
     // Made in memory and written out by Rust: a full disk is one clean
     // error, never a half-written database.
     let result = super::space::via_memory(path, |mem| {
-        write_inner(mem, layers).map_err(|e| match e {
-            Error::Output { message, .. } => Error::output(path, message),
-            other => other,
-        })
+        write_inner(mem, layers, crs)
+            .and_then(|_| {
+                rasters.iter().try_for_each(|r| {
+                    add_raster(mem, r)
+                        .map_err(|m| Error::output(mem, format!("raster {}: {m}", r.name)))
+                })
+            })
+            .map_err(|e| match e {
+                Error::Output { message, .. } => Error::output(path, message),
+                other => other,
+            })
     });
     let _ = gdal::config::clear_thread_local_config_option("OGR_CURRENT_DATE");
     let _ = gdal::config::clear_thread_local_config_option("OGR_SQLITE_SYNCHRONOUS");
     result
 }
 
-fn write_inner(path: &Path, layers: &[StyledLayer]) -> Result<()> {
+fn write_inner(path: &Path, layers: &[StyledLayer], crs: Option<&str>) -> Result<()> {
     let fail = |m: String| Error::output(path, m);
+    let target = match crs {
+        Some(wkt) => super::srs::parse(wkt)?,
+        None => super::srs::wgs84(),
+    };
+    let to_target = match crs {
+        Some(_) => Some(super::srs::transform(&super::srs::wgs84(), &target)?),
+        None => None,
+    };
     let driver = DriverManager::get_driver_by_name("GPKG").map_err(|e| fail(e.to_string()))?;
     let mut ds = driver
         .create_vector_only(path)
@@ -61,7 +96,8 @@ fn write_inner(path: &Path, layers: &[StyledLayer]) -> Result<()> {
         let mut tx = ds
             .start_transaction()
             .map_err(|e| fail(format!("cannot start a transaction: {e}")))?;
-        add_layer(&mut tx, l).map_err(|m| fail(format!("layer {}: {m}", l.name)))?;
+        add_layer(&mut tx, l, &target, to_target.as_ref())
+            .map_err(|m| fail(format!("layer {}: {m}", l.name)))?;
         tx.commit()
             .map_err(|e| fail(format!("cannot commit layer {}: {e}", l.name)))?;
     }
@@ -127,6 +163,45 @@ fn write_inner(path: &Path, layers: &[StyledLayer]) -> Result<()> {
         f.create(&styles).map_err(|e| fail(e.to_string()))?;
     }
     ds.commit().map_err(|e| fail(format!("cannot commit: {e}")))
+}
+
+/// The no-data value of the raster tables.
+pub const RASTER_NODATA: f32 = -9999.0;
+
+/// Add one raster table to the GeoPackage at `path` (made in memory first
+/// as a tiled GeoTIFF, then copied by the GPKG driver).
+fn add_raster(path: &Path, r: &RasterTable) -> std::result::Result<(), String> {
+    let tmp = path.with_file_name(format!("{}.tif", r.name));
+    // A gridded coverage holds a finite no-data value only (a NaN one is
+    // dropped, and the tiles GDAL leaves out for being empty read as 0).
+    let data: Vec<f32> = r
+        .data
+        .iter()
+        .map(|v| if v.is_nan() { RASTER_NODATA } else { *v })
+        .collect();
+    crate::io::raster::write_tiled(&tmp, r.at, &data, Some(RASTER_NODATA as f64), r.description)
+        .map_err(|e| e.to_string())?;
+    let src = Dataset::open(&tmp).map_err(|e| e.to_string())?;
+    let drv = DriverManager::get_driver_by_name("GPKG").map_err(|e| e.to_string())?;
+    let table = format!("RASTER_TABLE={}", r.name);
+    let desc = format!("RASTER_DESCRIPTION={}", r.description);
+    let ident = format!("RASTER_IDENTIFIER={}", r.title);
+    let opts = gdal::raster::RasterCreationOptions::from_iter([
+        "APPEND_SUBDATASET=YES",
+        table.as_str(),
+        desc.as_str(),
+        ident.as_str(),
+        "TILE_FORMAT=TIFF",
+        "BLOCKSIZE=256",
+    ]);
+    let mut out = src
+        .create_copy(&drv, path, &opts)
+        .map_err(|e| e.to_string())?;
+    out.flush_cache().map_err(|e| e.to_string())?;
+    out.close().map_err(|e| e.to_string())?;
+    drop(src);
+    let _ = gdal::vsi::unlink_mem_file(&tmp);
+    Ok(())
 }
 
 /// A field's type as GDAL's GeoJSON reader gives it from the values: any
@@ -246,14 +321,18 @@ fn add_boolean_field(layer: &impl LayerAccess, name: &str) -> std::result::Resul
 /// Create layer `l` in `ds` and write its features (FIDs 1, 2, ... in
 /// order, under the key `gpkg_fid`: the layers carry a `fid` attribute of
 /// their sources).
-fn add_layer(ds: &mut Dataset, l: &StyledLayer) -> std::result::Result<(), String> {
+fn add_layer(
+    ds: &mut Dataset,
+    l: &StyledLayer,
+    srs: &gdal::spatial_ref::SpatialRef,
+    to_srs: Option<&gdal::spatial_ref::CoordTransform>,
+) -> std::result::Result<(), String> {
     let fields = schema(l.features)?;
     let ty = layer_type(l.features)?;
-    let srs = super::srs::wgs84();
     let layer = ds
         .create_layer(LayerOptions {
             name: l.name,
-            srs: Some(&srs),
+            srs: Some(srs),
             ty,
             options: Some(&["FID=gpkg_fid", "SPATIAL_INDEX=NO"]),
         })
@@ -292,7 +371,10 @@ fn add_layer(ds: &mut Dataset, l: &StyledLayer) -> std::result::Result<(), Strin
             };
             r.map_err(|e| format!("field {name}: {e}"))?;
         }
-        let g = promoted(&f.geom)?.to_gdal().map_err(|e| e.to_string())?;
+        let mut g = promoted(&f.geom)?.to_gdal().map_err(|e| e.to_string())?;
+        if let Some(t) = to_srs {
+            g.transform_inplace(t).map_err(|e| e.to_string())?;
+        }
         out.set_geometry(g).map_err(|e| e.to_string())?;
         out.create(&layer).map_err(|e| e.to_string())?;
     }
@@ -433,7 +515,7 @@ mod tests {
             })
             .collect();
         let gpkg = dir.path().join("out.gpkg");
-        write(&gpkg, &styled).unwrap();
+        write(&gpkg, &styled, None, &[]).unwrap();
         for (name, f) in &layers {
             let json = dir.path().join(format!("{name}.geojson"));
             crate::io::geojson_out::write_wgs84(&json, f).unwrap();
@@ -463,11 +545,83 @@ mod tests {
         );
         // Two writes give the same bytes.
         let again = dir.path().join("again.gpkg");
-        write(&again, &styled).unwrap();
+        write(&again, &styled, None, &[]).unwrap();
         assert_eq!(
             std::fs::read(&gpkg).unwrap(),
             std::fs::read(&again).unwrap()
         );
+    }
+
+    /// In a projected CRS the layers hold the same places (read back by GDAL
+    /// and taken to lon/lat again), and a raster table the same values, its
+    /// gaps as no data.
+    #[test]
+    fn layers_in_the_grid_crs_and_rasters_read_back_the_same() {
+        crate::io::init_gdal();
+        let dir = tempfile::tempdir().unwrap();
+        let utm = crate::io::srs::parse("EPSG:32718")
+            .unwrap()
+            .to_wkt()
+            .unwrap();
+        let f = vec![feat(
+            geo::Geometry::Point(geo::point!(x: -77.1234567, y: -6.0345678)),
+            json!({"name": "Moyobamba"}),
+        )];
+        let at = crate::io::raster::Placement {
+            geo_transform: [280_000.0, 100.0, 0.0, 9_340_000.0, 0.0, -100.0],
+            wkt: utm.clone(),
+            width: 300,
+            height: 260,
+        };
+        // Whole tiles of gaps (GDAL leaves them out) and single gaps.
+        let data: Vec<f32> = (0..300 * 260)
+            .map(|i| {
+                if i % 300 < 10 || i % 97 == 0 {
+                    f32::NAN
+                } else {
+                    (i % 1000) as f32 * 0.25
+                }
+            })
+            .collect();
+        let gpkg = dir.path().join("p.gpkg");
+        let layer = StyledLayer {
+            name: "pts",
+            features: &f,
+            qml: "<qgis/>",
+        };
+        let table = RasterTable {
+            name: "tt",
+            title: "Travel",
+            at: &at,
+            data: &data,
+            description: "t",
+        };
+        write(&gpkg, &[layer], Some(&utm), &[table]).unwrap();
+        let ds = Dataset::open(&gpkg).unwrap();
+        let mut l = ds.layer_by_name("pts").unwrap();
+        let srs = l.spatial_ref().unwrap();
+        assert_eq!(srs.auth_code().unwrap(), 32718);
+        let back = crate::io::srs::transform(&srs, &crate::io::srs::wgs84()).unwrap();
+        let mut g = l.features().next().unwrap().geometry().unwrap().clone();
+        g.transform_inplace(&back).unwrap();
+        let (x, y, _) = g.get_point(0);
+        assert!(
+            (x + 77.1234567).abs() < 1e-9 && (y + 6.0345678).abs() < 1e-9,
+            "{x} {y}"
+        );
+        let r = Dataset::open(format!("GPKG:{}:tt", gpkg.display())).unwrap();
+        let band = r.rasterband(1).unwrap();
+        assert_eq!(band.no_data_value(), Some(RASTER_NODATA as f64));
+        let got = band
+            .read_as::<f32>((0, 0), (300, 260), (300, 260), None)
+            .unwrap();
+        for (a, b) in got.data().iter().zip(&data) {
+            if b.is_nan() {
+                assert_eq!(*a, RASTER_NODATA);
+            } else {
+                assert_eq!(a, b);
+            }
+        }
     }
 
     #[test]
@@ -485,6 +639,8 @@ mod tests {
                 features: &f,
                 qml: "",
             }],
+            None,
+            &[],
         )
         .unwrap_err()
         .to_string();

@@ -13,110 +13,173 @@ fn opt(name: &str, value: &str) -> String {
     )
 }
 
-/// A symbol layer: simple line or simple fill, with an optional
-/// data-defined width expression (lines).
-fn symbol(kind: &str, name: &str, rgba: &str, width: f64, width_expr: Option<&str>) -> String {
-    let (class, opts) = match kind {
-        "line" => (
-            "SimpleLine",
-            [
-                opt("line_color", rgba),
-                opt("line_width", &format!("{width}")),
-                opt("line_width_unit", "MM"),
-                opt("capstyle", "round"),
-                opt("joinstyle", "round"),
-                opt("line_style", "solid"),
-            ]
-            .join(""),
-        ),
-        "marker" => (
-            "SimpleMarker",
-            [
-                opt("name", "circle"),
-                opt("color", rgba),
-                opt("outline_color", "255,255,255,255"),
-                opt("outline_width", "0.4"),
-                opt("outline_width_unit", "MM"),
-                opt("size", &format!("{width}")),
-                opt("size_unit", "MM"),
-            ]
-            .join(""),
-        ),
-        _ => (
-            "SimpleFill",
-            [
-                opt("color", rgba),
-                opt("outline_color", "60,60,60,200"),
-                opt("outline_width", &format!("{width}")),
-                opt("outline_width_unit", "MM"),
-                opt("style", "solid"),
-            ]
-            .join(""),
-        ),
-    };
-    let dd = match width_expr {
-        Some(e) => format!(
-            r#"<data_defined_properties><Option type="Map">{}<Option name="properties" type="Map"><Option name="outlineWidth" type="Map"><Option name="active" type="bool" value="true"/>{}<Option name="type" type="int" value="3"/></Option></Option>{}</Option></data_defined_properties>"#,
-            opt("name", ""),
-            opt("expression", e),
-            opt("type", "collection")
-        ),
-        None => String::new(),
-    };
-    format!(
-        r#"<symbol type="{kind}" name="{name}" alpha="1" clip_to_extent="1" force_rhr="0"><layer class="{class}" enabled="1" locked="0" pass="0"><Option type="Map">{opts}</Option>{dd}</layer></symbol>"#
-    )
+/// How one class of features is drawn: a line, a fill or a point marker,
+/// its colour ("r,g,b,a"), its width (line width, marker size or a fill's
+/// outline width, in mm), a fill's outline colour (none: no outline), and
+/// whether its line or outline is dashed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Symbol {
+    kind: &'static str,
+    rgba: String,
+    width: f64,
+    outline: Option<String>,
+    dashed: bool,
+    /// Drawing order: symbols of a higher level draw over lower ones.
+    level: u32,
 }
 
-/// A categorized renderer on `field`: (value, label, rgba) per category.
-pub fn categorized(
-    kind: &str,
-    field: &str,
-    cats: &[(&str, &str, &str)],
-    width: f64,
-    width_expr: Option<&str>,
-) -> String {
+impl Symbol {
+    pub fn line(rgba: &str, width_mm: f64) -> Symbol {
+        Symbol {
+            kind: "line",
+            rgba: rgba.into(),
+            width: width_mm,
+            outline: None,
+            dashed: false,
+            level: 0,
+        }
+    }
+
+    /// A fill; `outline` its colour and width, or none.
+    pub fn fill(rgba: &str, outline: Option<(&str, f64)>) -> Symbol {
+        Symbol {
+            kind: "fill",
+            rgba: rgba.into(),
+            width: outline.map_or(0.0, |o| o.1),
+            outline: outline.map(|o| o.0.to_string()),
+            dashed: false,
+            level: 0,
+        }
+    }
+
+    pub fn marker(rgba: &str, size_mm: f64) -> Symbol {
+        Symbol {
+            kind: "marker",
+            rgba: rgba.into(),
+            width: size_mm,
+            outline: None,
+            dashed: false,
+            level: 0,
+        }
+    }
+
+    /// The same, drawn over the symbols of lower levels.
+    pub fn on_level(mut self, level: u32) -> Symbol {
+        self.level = level;
+        self
+    }
+
+    /// The same, its line or outline dashed.
+    pub fn dashed(mut self) -> Symbol {
+        self.dashed = true;
+        self
+    }
+
+    fn xml(&self, name: &str) -> String {
+        let stroke = if self.dashed { "dash" } else { "solid" };
+        let (class, opts) = match self.kind {
+            "line" => (
+                "SimpleLine",
+                [
+                    opt("line_color", &self.rgba),
+                    opt("line_width", &format!("{}", self.width)),
+                    opt("line_width_unit", "MM"),
+                    opt("capstyle", "round"),
+                    opt("joinstyle", "round"),
+                    opt("line_style", stroke),
+                ]
+                .join(""),
+            ),
+            "marker" => (
+                "SimpleMarker",
+                [
+                    opt("name", "circle"),
+                    opt("color", &self.rgba),
+                    opt("outline_color", "255,255,255,255"),
+                    opt("outline_width", "0.4"),
+                    opt("outline_width_unit", "MM"),
+                    opt("size", &format!("{}", self.width)),
+                    opt("size_unit", "MM"),
+                ]
+                .join(""),
+            ),
+            _ => (
+                "SimpleFill",
+                [
+                    opt("color", &self.rgba),
+                    opt(
+                        "outline_color",
+                        self.outline.as_deref().unwrap_or("0,0,0,0"),
+                    ),
+                    opt("outline_width", &format!("{}", self.width)),
+                    opt("outline_width_unit", "MM"),
+                    opt(
+                        "outline_style",
+                        if self.outline.is_some() { stroke } else { "no" },
+                    ),
+                    opt("style", "solid"),
+                ]
+                .join(""),
+            ),
+        };
+        format!(
+            r#"<symbol type="{}" name="{name}" alpha="1" clip_to_extent="1" force_rhr="0"><layer class="{class}" enabled="1" locked="0" pass="{}"><Option type="Map">{opts}</Option></layer></symbol>"#,
+            self.kind, self.level
+        )
+    }
+}
+
+/// `symbollevels="1"` when some symbol has a level of its own.
+fn levels<'a>(syms: impl Iterator<Item = &'a Symbol>) -> u8 {
+    u8::from(syms.into_iter().any(|s| s.level > 0))
+}
+
+const HEAD: &str = r#"<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>
+<qgis version="3.22.0" styleCategories="Symbology">
+"#;
+
+/// A categorized renderer on `attr`, a field or an expression (QGIS
+/// evaluates `attr` when it names no field): (value, label, symbol) per
+/// category.
+pub fn categorized(attr: &str, cats: &[(&str, &str, Symbol)]) -> String {
     let mut c = String::new();
     let mut s = String::new();
-    for (k, (value, label, rgba)) in cats.iter().enumerate() {
+    for (k, (value, label, sym)) in cats.iter().enumerate() {
         let _ = write!(
             c,
             r#"<category symbol="{k}" value="{}" label="{}" render="true"/>"#,
             esc(value),
             esc(label)
         );
-        s.push_str(&symbol(kind, &k.to_string(), rgba, width, width_expr));
+        s.push_str(&sym.xml(&k.to_string()));
     }
     format!(
-        r#"<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>
-<qgis version="3.22.0" styleCategories="Symbology">
-<renderer-v2 type="categorizedSymbol" attr="{}" symbollevels="0" enableorderby="0" forceraster="0">
+        r#"{HEAD}<renderer-v2 type="categorizedSymbol" attr="{}" symbollevels="{}" enableorderby="0" forceraster="0">
 <categories>{c}</categories>
 <symbols>{s}</symbols>
 </renderer-v2>
 </qgis>
 "#,
-        esc(field)
+        esc(attr),
+        levels(cats.iter().map(|c| &c.2))
     )
 }
 
 /// A single-symbol renderer.
-pub fn single(kind: &str, rgba: &str, width: f64) -> String {
+pub fn single(sym: &Symbol) -> String {
     format!(
-        r#"<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>
-<qgis version="3.22.0" styleCategories="Symbology">
-<renderer-v2 type="singleSymbol" symbollevels="0" enableorderby="0" forceraster="0">
+        r#"{HEAD}<renderer-v2 type="singleSymbol" symbollevels="0" enableorderby="0" forceraster="0">
 <symbols>{}</symbols>
 </renderer-v2>
 </qgis>
 "#,
-        symbol(kind, "0", rgba, width, None)
+        sym.xml("0")
     )
 }
 
 /// A single-band pseudocolor raster style: (value, rgba, label) stops,
 /// interpolated linearly.
-pub fn raster_pseudocolor(stops: &[(f64, &str, &str)], min: f64, max: f64) -> String {
+pub fn raster_pseudocolor(stops: &[(f64, &str, String)], min: f64, max: f64) -> String {
     let items: String = stops
         .iter()
         .map(|(v, rgba, label)| {
@@ -140,6 +203,19 @@ pub fn raster_pseudocolor(stops: &[(f64, &str, &str)], min: f64, max: f64) -> St
     )
 }
 
+/// A DEM drawn as a hillshade (light from the north-west, 45° high), half
+/// transparent, as terrain under the other layers.
+pub fn raster_hillshade() -> String {
+    r#"<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>
+<qgis version="3.22.0" styleCategories="Symbology">
+<pipe>
+<rasterrenderer type="hillshade" band="1" opacity="0.45" alphaBand="-1" azimuth="315" angle="45" zfactor="1" multidirection="1" nodataColor=""/>
+</pipe>
+</qgis>
+"#
+    .to_string()
+}
+
 fn rgba_to_hex(rgba: &str) -> String {
     let v: Vec<u8> = rgba
         .split(',')
@@ -151,22 +227,20 @@ fn rgba_to_hex(rgba: &str) -> String {
     format!("#{:02x}{:02x}{:02x}", v[0], v[1], v[2])
 }
 
-/// A graduated renderer on `field`: (lower, upper, label, rgba) per class.
-pub fn graduated(kind: &str, field: &str, ranges: &[(f64, f64, String, &str)]) -> String {
+/// A graduated renderer on `field`: (lower, upper, label, symbol) per class.
+pub fn graduated(field: &str, ranges: &[(f64, f64, String, Symbol)]) -> String {
     let mut r = String::new();
     let mut s = String::new();
-    for (k, (lo, hi, label, rgba)) in ranges.iter().enumerate() {
+    for (k, (lo, hi, label, sym)) in ranges.iter().enumerate() {
         let _ = write!(
             r,
             r#"<range symbol="{k}" lower="{lo}" upper="{hi}" label="{}" render="true"/>"#,
             esc(label)
         );
-        s.push_str(&symbol(kind, &k.to_string(), rgba, 0.3, None));
+        s.push_str(&sym.xml(&k.to_string()));
     }
     format!(
-        r#"<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>
-<qgis version="3.22.0" styleCategories="Symbology">
-<renderer-v2 type="graduatedSymbol" attr="{}" graduatedMethod="GraduatedColor" symbollevels="0" enableorderby="0" forceraster="0">
+        r#"{HEAD}<renderer-v2 type="graduatedSymbol" attr="{}" graduatedMethod="GraduatedColor" symbollevels="0" enableorderby="0" forceraster="0">
 <ranges>{r}</ranges>
 <symbols>{s}</symbols>
 </renderer-v2>
@@ -176,41 +250,127 @@ pub fn graduated(kind: &str, field: &str, ranges: &[(f64, f64, String, &str)]) -
     )
 }
 
-/// Add name labels to a vector style (text with a white halo, next to
-/// points or along lines); the layer must also say `labelsEnabled="1"`.
-pub fn with_labels(qml: &str, field: &str, size_pt: f64) -> String {
-    let labeling = format!(
-        r#"<labeling type="simple"><settings calloutType="simple"><text-style fieldName="{}" isExpression="0" fontFamily="Sans Serif" fontSize="{size_pt}" fontSizeUnit="Point" textColor="30,30,30,255" textOpacity="1" namedStyle="Bold"><text-buffer bufferDraw="1" bufferSize="0.8" bufferSizeUnits="MM" bufferColor="255,255,255,230" bufferOpacity="1"/></text-style><placement placement="1" dist="1.2" distUnits="MM" priority="8"/><rendering obstacle="1" scaleVisibility="0" fontLimitPixelSize="0" displayAll="0"/></settings></labeling>"#,
-        esc(field)
-    );
-    let qml = qml.replacen(
-        r#"styleCategories="Symbology""#,
-        r#"styleCategories="Symbology|Labeling" labelsEnabled="1""#,
-        1,
-    );
+/// Add `category` to a style's `styleCategories` (once).
+fn with_category(qml: &str, category: &str) -> String {
+    let key = "styleCategories=\"";
+    let Some(i) = qml.find(key) else {
+        return qml.to_string();
+    };
+    let j = i + key.len();
+    let end = j + qml[j..].find('"').unwrap_or(0);
+    if qml[j..end].split('|').any(|c| c == category) {
+        return qml.to_string();
+    }
+    format!("{}{category}|{}", &qml[..j], &qml[j..])
+}
+
+/// `block` added to a style before its closing tag.
+fn with_block(qml: &str, block: &str) -> String {
     match qml.rfind("</qgis>") {
-        Some(i) => format!("{}{labeling}\n{}", &qml[..i], &qml[i..]),
-        None => qml,
+        Some(i) => format!("{}{block}\n{}", &qml[..i], &qml[i..]),
+        None => qml.to_string(),
     }
 }
 
+/// Where labels go: next to points, or along lines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LabelPlacement {
+    AroundPoint,
+    AlongLine,
+}
+
+/// Add labels to a vector style: `expr` (a field name or an expression)
+/// in bold with a white halo; only at scales larger than 1:`max_scale`
+/// when given. Lines of the same text are merged so a road split into
+/// segments gets one label per stretch.
+pub fn with_labels(
+    qml: &str,
+    expr: &str,
+    size_pt: f64,
+    placement: LabelPlacement,
+    max_scale: Option<f64>,
+) -> String {
+    let is_expr = !expr.chars().all(|c| c.is_alphanumeric() || c == '_');
+    let (place, merge) = match placement {
+        LabelPlacement::AroundPoint => (r#"placement="1" dist="1.2" distUnits="MM""#, 0),
+        LabelPlacement::AlongLine => (
+            r#"placement="2" placementFlags="10" dist="0.6" distUnits="MM" repeatDistance="60" repeatDistanceUnits="MM""#,
+            1,
+        ),
+    };
+    let scale = match max_scale {
+        Some(m) => format!(r#"scaleVisibility="1" scaleMin="1" scaleMax="{m}""#),
+        None => r#"scaleVisibility="0""#.to_string(),
+    };
+    let labeling = format!(
+        r#"<labeling type="simple"><settings calloutType="simple"><text-style fieldName="{}" isExpression="{}" fontFamily="Sans Serif" fontSize="{size_pt}" fontSizeUnit="Point" textColor="30,30,30,255" textOpacity="1" namedStyle="Bold"><text-buffer bufferDraw="1" bufferSize="0.8" bufferSizeUnits="MM" bufferColor="255,255,255,230" bufferOpacity="1"/></text-style><placement {place} priority="8"/><rendering obstacle="1" {scale} mergeLines="{merge}" fontLimitPixelSize="0" displayAll="0"/></settings></labeling>"#,
+        esc(expr),
+        i32::from(is_expr)
+    );
+    let qml = with_category(qml, "Labeling").replacen("<qgis ", r#"<qgis labelsEnabled="1" "#, 1);
+    with_block(&qml, &labeling)
+}
+
 /// Add field aliases (names with units, as the attribute table and the
-/// identify panel show them) to a vector style.
-pub fn with_aliases(qml: &str, aliases: &[(&str, &str)]) -> String {
+/// identify panel show them) to a vector style, and the display precision
+/// of each numeric field (`precision`: its decimals by what it measures,
+/// shown with thousands separators), so the attribute table reads
+/// "6,182,743", not "6182742.9137".
+pub fn with_fields(qml: &str, aliases: &[(&str, &str)]) -> String {
     let items: String = aliases
         .iter()
         .map(|(f, a)| format!(r#"<alias field="{}" name="{}"/>"#, esc(f), esc(a)))
         .collect();
-    let qml = match qml.find("styleCategories=\"") {
-        Some(i) => {
-            let j = i + "styleCategories=\"".len();
-            format!("{}Fields|{}", &qml[..j], &qml[j..])
-        }
-        None => qml.to_string(),
-    };
-    match qml.rfind("</qgis>") {
-        Some(i) => format!("{}<aliases>{items}</aliases>\n{}", &qml[..i], &qml[i..]),
-        None => qml,
+    let formats: String = aliases
+        .iter()
+        .filter_map(|(f, _)| precision(f).map(|p| (f, p)))
+        .map(|(f, p)| {
+            format!(
+                r#"<field name="{}" configurationFlags="None"><editWidget type="Range"><config><Option type="Map"><Option name="Precision" type="int" value="{p}"/><Option name="Style" type="QString" value="SpinBox"/></Option></config></editWidget></field>"#,
+                esc(f)
+            )
+        })
+        .collect();
+    let qml = with_category(&with_category(qml, "Forms"), "Fields");
+    with_block(
+        &qml,
+        &format!("<fieldConfiguration>{formats}</fieldConfiguration>\n<aliases>{items}</aliases>"),
+    )
+}
+
+/// The decimals a field is read to, by its name: money and counts whole,
+/// hectares to 0.1, kilometres to 0.01, shares to 0.001, percentages to
+/// 0.1; none for text and codes.
+pub fn precision(field: &str) -> Option<u32> {
+    let ends = |s: &str| field.ends_with(s);
+    if field == "rank"
+        || field == "pareto_layer"
+        || field == "establishment_year"
+        || field == "phase"
+    {
+        return None; // whole numbers already
+    }
+    if ends("_usd")
+        || ends("_usd_per_year")
+        || ends("_m")
+        || ends("_min")
+        || ends("tco2")
+        || ends("_t")
+        || field == "aadt"
+        || field.starts_with("aadt_")
+        || field.starts_with("people")
+        || field == "cells_improved"
+        || ends("_hours_saved")
+    {
+        Some(0)
+    } else if ends("_ha") || ends("_deg") || ends("_pct") || ends("_ha_per_musd") {
+        Some(1)
+    } else if ends("_km") || ends("_km2") || field == "bcr" || field == "earnings_multiple" {
+        Some(2)
+    } else if ends("_share") || ends("_fraction") || ends("irr") || ends("_ha_per_ha_year") {
+        Some(4)
+    } else {
+        None
     }
 }
 
@@ -365,3 +525,56 @@ pub const CONSERVATION_ALIASES: &[(&str, &str)] = &[
     ("avoided_tco2", "Emissions avoided (tCO2)"),
     ("avoided_value_usd", "Value of the loss avoided (US$)"),
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fields_read_to_what_they_measure() {
+        for (f, p) in [
+            ("npv_net_usd", Some(0)),
+            ("allocated_usd_per_year", Some(0)),
+            ("forest_loss_ha", Some(1)),
+            ("intensity_ha_per_musd", Some(1)),
+            ("length_km", Some(2)),
+            ("area_km2", Some(2)),
+            ("switch_cost_net_pct", Some(1)),
+            ("eirr", Some(4)),
+            ("funded_share", Some(4)),
+            ("people_served", Some(0)),
+            ("id", None),
+            ("class", None),
+            ("rank", None),
+        ] {
+            assert_eq!(precision(f), p, "{f}");
+        }
+    }
+
+    #[test]
+    fn style_categories_are_named_once_whatever_is_added() {
+        let q = single(&Symbol::line("0,0,0,255", 0.5));
+        let q = with_fields(&q, &[("length_km", "Length (km)")]);
+        let q = with_labels(&q, "name", 8.0, LabelPlacement::AlongLine, Some(1e5));
+        let q = with_fields(&q, &[]);
+        let cats = attr_of(&q, "styleCategories");
+        let mut parts: Vec<&str> = cats.split('|').collect();
+        parts.sort();
+        assert_eq!(
+            parts,
+            ["Fields", "Forms", "Labeling", "Symbology"],
+            "{cats}"
+        );
+        assert_eq!(q.matches("labelsEnabled=\"1\"").count(), 1);
+        assert!(q.contains(r#"scaleMax="100000""#));
+        assert!(q.contains(
+            r#"<field name="length_km" configurationFlags="None"><editWidget type="Range">"#
+        ));
+    }
+
+    fn attr_of<'a>(q: &'a str, name: &str) -> &'a str {
+        let key = format!("{name}=\"");
+        let i = q.find(&key).unwrap() + key.len();
+        &q[i..i + q[i..].find('"').unwrap()]
+    }
+}

@@ -422,7 +422,7 @@ pub fn write_geotiff<T: GdalType + Copy>(
 
 /// Write one band as an uncompressed tiled GeoTIFF: the temporary the COG
 /// driver copies (compressing it would only be undone).
-fn write_tiled<T: GdalType + Copy>(
+pub(crate) fn write_tiled<T: GdalType + Copy>(
     path: &Path,
     at: &Placement,
     data: &[T],

@@ -47,37 +47,39 @@ pub fn write_conservation(
         .fold(0.0f64, f64::max)
         .max(1.0);
     let q = |k: f64| (max_gap * k).round();
+    let per_year = |v: f64| format!("{}/yr", crate::fmt::money(v));
+    let fill = |rgba: &str| qml::Symbol::fill(rgba, Some(("60,60,60,200", 0.3)));
     let ranges = vec![
-        (0.0, 0.0, "fully funded".to_string(), "26,150,65,200"),
+        (0.0, 0.0, "Fully funded".to_string(), fill("26,150,65,200")),
         (
             0.0,
             q(0.25),
-            format!("gap up to US${:.0}/yr", q(0.25)),
-            "166,217,106,200",
+            format!("Gap up to {}", per_year(q(0.25))),
+            fill("166,217,106,200"),
         ),
         (
             q(0.25),
             q(0.5),
-            format!("US${:.0}-{:.0}/yr", q(0.25), q(0.5)),
-            "255,255,191,200",
+            format!("Gap {} to {}", per_year(q(0.25)), per_year(q(0.5))),
+            fill("255,255,191,200"),
         ),
         (
             q(0.5),
             q(0.75),
-            format!("US${:.0}-{:.0}/yr", q(0.5), q(0.75)),
-            "253,174,97,200",
+            format!("Gap {} to {}", per_year(q(0.5)), per_year(q(0.75))),
+            fill("253,174,97,200"),
         ),
         (
             q(0.75),
             max_gap.ceil(),
-            format!("US${:.0}-{:.0}/yr", q(0.75), max_gap.ceil()),
-            "215,25,28,200",
+            format!("Gap {} to {}", per_year(q(0.75)), per_year(max_gap.ceil())),
+            fill("215,25,28,200"),
         ),
     ];
     std::fs::write(
         dir.join("conservation.qml"),
-        qml::with_aliases(
-            &qml::graduated("fill", "gap_usd_per_year", &ranges),
+        qml::with_fields(
+            &qml::graduated("gap_usd_per_year", &ranges),
             qml::CONSERVATION_ALIASES,
         ),
     )

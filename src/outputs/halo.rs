@@ -43,7 +43,9 @@ pub fn write_halo_layer(
     layers.write("halo.geojson", &grid_srs, feats)?;
     std::fs::write(
         dir.join("halo.qml"),
-        qml::single("fill", "255,200,80,90", 0.3),
+        // An outline only: the ring is a zone around the areas, drawn
+        // over the decisions without hiding them.
+        qml::single(&qml::Symbol::fill("0,0,0,0", Some(("0,110,60,255", 0.6))).dashed()),
     )
     .map_err(|e| Error::io(dir, e))
 }

@@ -49,28 +49,37 @@ pub fn write_parcels(
             "earnings_multiple",
         ],
     )?;
-    // Categories from the catalogue, coloured as in the report.
-    let mut cats: Vec<(String, String, String)> = catalogue
+    // What the plan decided: a selected parcel in its transition's colour
+    // (as in the report), every parcel left as it is in one grey entry,
+    // none outlined (25,000 outlines are a grey smear at landscape scale).
+    let mut cats: Vec<(String, String, qml::Symbol)> = catalogue
         .iter()
         .map(|t| {
             let (r, g, b) = crate::parcels::transition_rgb(catalogue, &t.name);
-            (t.name.clone(), label(&t.name), format!("{r},{g},{b},200"))
+            let rgb = format!("{r},{g},{b}");
+            let sym = qml::Symbol::fill(&format!("{rgb},220"), Some((&format!("{rgb},255"), 0.1)));
+            (t.name.clone(), label(&t.name), sym)
         })
         .collect();
     let (r, g, b) = crate::parcels::KEEP_CURRENT_USE_RGB;
     cats.push((
-        "keep_current_use".into(),
-        "Keep current use".into(),
-        format!("{r},{g},{b},160"),
+        NOT_SELECTED.into(),
+        "Not selected (keeps its current use)".into(),
+        qml::Symbol::fill(&format!("{r},{g},{b},140"), None),
     ));
-    let cats: Vec<(&str, &str, &str)> = cats
+    let cats: Vec<(&str, &str, qml::Symbol)> = cats
         .iter()
-        .map(|(v, l, c)| (v.as_str(), l.as_str(), c.as_str()))
+        .map(|(v, l, c)| (v.as_str(), l.as_str(), c.clone()))
         .collect();
-    let style = qml::categorized("fill", "transition", &cats, 0.2, None);
-    let style = qml::with_aliases(&style, qml::PARCEL_ALIASES);
+    let style = qml::categorized(PARCEL_CLASS, &cats);
+    let style = qml::with_fields(&style, qml::PARCEL_ALIASES);
     std::fs::write(dir.join("parcels.qml"), style).map_err(|e| Error::io(dir, e))
 }
+
+/// The QGIS expression the parcels are styled by: the transition of a
+/// selected parcel, `NOT_SELECTED` for every other.
+pub const PARCEL_CLASS: &str = r#"if("selected", "transition", 'not_selected')"#;
+pub const NOT_SELECTED: &str = "not_selected";
 
 /// "cocoa_agroforestry" -> "Cocoa agroforestry".
 fn label(name: &str) -> String {

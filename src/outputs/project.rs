@@ -15,29 +15,50 @@ pub fn write_styles_and_project(
     risk_max: f64,
     travel_p90: f64,
 ) -> Result<()> {
-    let tt = qml::raster_pseudocolor(
-        &[
-            (0.0, "0,104,55,255", "0 min"),
-            (travel_p90 * 0.25, "102,189,99,255", "fast"),
-            (travel_p90 * 0.5, "255,255,191,255", ""),
-            (travel_p90, "244,109,67,255", "slow"),
-            (travel_p90 * 1.5, "165,0,38,255", "remote"),
-        ],
-        0.0,
-        travel_p90 * 1.5,
-    );
+    // Legends in the rasters' units, at round values.
+    let step = crate::fmt::nice_step(travel_p90 * 1.5, 4);
+    let colours = [
+        "0,104,55,255",
+        "102,189,99,255",
+        "255,255,191,255",
+        "244,109,67,255",
+        "165,0,38,255",
+    ];
+    let stops: Vec<(f64, &str, String)> = colours
+        .iter()
+        .enumerate()
+        .map(|(k, c)| {
+            let v = step * k as f64;
+            (v, *c, format!("{} min", crate::fmt::fmt_int(v)))
+        })
+        .collect();
+    let tt = qml::raster_pseudocolor(&stops, 0.0, step * 4.0);
     std::fs::write(dir.join("travel_time.qml"), &tt).map_err(|e| Error::io(dir, e))?;
-    let rk = qml::raster_pseudocolor(
-        &[
-            (0.0, "255,255,204,255", "0"),
-            (risk_max * 0.25, "254,217,118,255", ""),
-            (risk_max * 0.5, "253,141,60,255", ""),
-            (risk_max, "189,0,38,255", "high"),
-        ],
-        0.0,
-        risk_max,
-    );
+    let pct = crate::fmt::nice_step(risk_max * 100.0, 4);
+    let colours = [
+        "255,255,204,255",
+        "254,217,118,255",
+        "253,141,60,255",
+        "227,26,28,255",
+        "128,0,38,255",
+    ];
+    let decimals = (-pct.log10().floor()).max(0.0) as usize + 1;
+    let stops: Vec<(f64, &str, String)> = colours
+        .iter()
+        .enumerate()
+        .map(|(k, c)| {
+            let v = pct * k as f64;
+            let label = format!("{:.*}", decimals, v);
+            let label = label.trim_end_matches('0').trim_end_matches('.');
+            (v / 100.0, *c, format!("{label}% a year"))
+        })
+        .collect();
+    let rk = qml::raster_pseudocolor(&stops, 0.0, pct * 4.0 / 100.0);
     std::fs::write(dir.join("deforestation_risk.qml"), &rk).map_err(|e| Error::io(dir, e))?;
+    // Terrain under the map: the aligned DEM as a hillshade.
+    let terrain = qml::raster_hillshade();
+    std::fs::write(dir.join("inputs/elevation.qml"), &terrain)
+        .map_err(|e| Error::io(dir.join("inputs/elevation.qml"), e))?;
     let read =
         |f: &str| std::fs::read_to_string(dir.join(f)).map_err(|e| Error::io(dir.join(f), e));
     let (roads, parcels, cons, halo) = (
@@ -48,19 +69,30 @@ pub fn write_styles_and_project(
     );
     // Context layers from inputs/: AOI outline, markets with their names,
     // the road network as given. Their styles also go beside them.
-    let aoi = qml::single("fill", "0,0,0,0", 0.7);
-    let markets = qml::with_labels(&qml::single("marker", "35,35,35,255", 2.4), "name", 9.0);
+    let aoi = qml::single(&qml::Symbol::fill("0,0,0,0", Some(("40,40,40,255", 0.7))));
+    let markets = qml::with_labels(
+        &qml::single(&qml::Symbol::marker("35,35,35,255", 2.4)),
+        "name",
+        9.0,
+        qml::LabelPlacement::AroundPoint,
+        None,
+    );
     let network = qml::categorized(
-        "line",
         "class",
         &[
-            ("primary", "primary", "90,90,90,255"),
-            ("secondary", "secondary", "120,120,120,255"),
-            ("tertiary", "tertiary", "150,150,150,255"),
-            ("track", "track", "185,185,185,255"),
+            ("primary", "Primary", qml::Symbol::line("90,90,90,255", 0.6)),
+            (
+                "secondary",
+                "Secondary",
+                qml::Symbol::line("120,120,120,255", 0.45),
+            ),
+            (
+                "tertiary",
+                "Tertiary",
+                qml::Symbol::line("150,150,150,255", 0.35),
+            ),
+            ("track", "Track", qml::Symbol::line("185,185,185,255", 0.25)),
         ],
-        0.4,
-        None,
     );
     for (file, style) in [
         ("inputs/aoi.qml", &aoi),
@@ -104,6 +136,8 @@ pub fn write_styles_and_project(
     } else {
         "Farmland transitions"
     };
+    // Top first: the decisions read first; the risk and travel rasters
+    // are a click away, the terrain under everything.
     let layers = [
         v(
             "roads",
@@ -113,16 +147,16 @@ pub fn write_styles_and_project(
             "roads.geojson",
             "Line",
             &roads,
-            false,
+            true,
         ),
         v(
-            "parcels",
-            farmland,
+            "halo",
+            "Green Halo",
             "Decisions",
             true,
-            "parcels.geojson",
+            "halo.geojson",
             "Polygon",
-            &parcels,
+            &halo,
             false,
         ),
         v(
@@ -136,13 +170,13 @@ pub fn write_styles_and_project(
             false,
         ),
         v(
-            "halo",
-            "Green Halo",
+            "parcels",
+            farmland,
             "Decisions",
             true,
-            "halo.geojson",
+            "parcels.geojson",
             "Polygon",
-            &halo,
+            &parcels,
             false,
         ),
         v(
@@ -177,8 +211,8 @@ pub fn write_styles_and_project(
         ),
         r(
             "deforestation_risk",
-            "Deforestation risk (annual)",
-            true,
+            "Deforestation risk (% a year)",
+            false,
             "deforestation_risk.tif",
             &rk,
         ),
@@ -188,6 +222,13 @@ pub fn write_styles_and_project(
             false,
             "travel_time.tif",
             &tt,
+        ),
+        r(
+            "terrain",
+            "Terrain (hillshade)",
+            true,
+            "inputs/elevation.tif",
+            &terrain,
         ),
     ];
     // Open on the analysis grid's extent with a small margin.
@@ -208,7 +249,12 @@ pub fn write_styles_and_project(
 /// style stored as its default (for analysts who drag the GeoPackage in):
 /// read from the layers and styles `write_styles_and_project` and the layer
 /// writers put in `dir`.
-pub fn write_geopackage(dir: &Path, layers: &super::Layers) -> Result<()> {
+pub fn write_geopackage(
+    dir: &Path,
+    inp: &Inputs,
+    layers: &super::Layers,
+    rasters: &[crate::io::gpkg::RasterTable],
+) -> Result<()> {
     let read =
         |f: &str| std::fs::read_to_string(dir.join(f)).map_err(|e| Error::io(dir.join(f), e));
     let (roads, parcels, cons, halo) = (
@@ -222,15 +268,16 @@ pub fn write_geopackage(dir: &Path, layers: &super::Layers) -> Result<()> {
         read("inputs/aoi.qml")?,
         read("inputs/roads.qml")?,
     );
+    // In the project's order: the decisions first.
     let named = [
         ("road_segments", "roads.geojson", roads.as_str()),
-        ("farmland_transitions", "parcels.geojson", parcels.as_str()),
+        ("green_halo", "halo.geojson", halo.as_str()),
         (
             "conservation_funding",
             "conservation.geojson",
             cons.as_str(),
         ),
-        ("green_halo", "halo.geojson", halo.as_str()),
+        ("farmland_transitions", "parcels.geojson", parcels.as_str()),
         ("markets", "inputs/markets.geojson", markets.as_str()),
         ("area_of_interest", "inputs/aoi.geojson", aoi.as_str()),
         (
@@ -252,5 +299,10 @@ pub fn write_geopackage(dir: &Path, layers: &super::Layers) -> Result<()> {
             qml,
         })
         .collect();
-    crate::io::gpkg::write(&dir.join("greenhalo.gpkg"), &styled)
+    crate::io::gpkg::write(
+        &dir.join("greenhalo.gpkg"),
+        &styled,
+        Some(&inp.grid_wkt),
+        rasters,
+    )
 }

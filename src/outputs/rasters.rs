@@ -150,8 +150,20 @@ pub fn write_input_layers(dir: &Path, inp: &Inputs, layers: &super::Layers) -> R
 /// `travel_time.tif`: minutes, NaN outside the AOI or unreachable.
 pub fn write_travel_time(dir: &Path, inp: &Inputs, a: &Access) -> Result<()> {
     let at = Placement::of_grid(&inp.grid, &inp.grid_wkt);
-    let tt: Vec<f32> = a
-        .travel_min
+    let tt = travel_time_in_aoi(inp, a);
+    write_geotiff(
+        &dir.join("travel_time.tif"),
+        &at,
+        &tt,
+        Some(f64::NAN),
+        "travel time to the nearest market (minutes)",
+    )
+}
+
+/// Travel time to the nearest market inside the AOI (NaN outside it and
+/// where no market can be reached).
+pub fn travel_time_in_aoi(inp: &Inputs, a: &Access) -> Vec<f32> {
+    a.travel_min
         .iter()
         .zip(&inp.aoi_mask)
         .map(|(t, m)| {
@@ -161,14 +173,7 @@ pub fn write_travel_time(dir: &Path, inp: &Inputs, a: &Access) -> Result<()> {
                 f32::NAN
             }
         })
-        .collect();
-    write_geotiff(
-        &dir.join("travel_time.tif"),
-        &at,
-        &tt,
-        Some(f64::NAN),
-        "travel time to the nearest market (minutes)",
-    )
+        .collect()
 }
 
 /// `nearest_market.tif`: the market's feature id, -1 for none.

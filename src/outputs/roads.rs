@@ -38,40 +38,59 @@ pub fn write_roads(dir: &Path, inp: &Inputs, res: &RoadsResult, layers: &Layers)
         ],
     )?;
 
-    // Categorized by class, width by NPV_net.
-    let max_npv = res
-        .scored
-        .iter()
-        .map(|s| s.npv_net_usd)
-        .fold(1.0f64, f64::max);
-    let width = format!("scale_linear(\"npv_net_usd\", 0, {max_npv:.0}, 0.5, 2.6)");
+    // Styled by what the plan decided: the funded portfolio first and
+    // thickest, then what is worth improving but not funded, what is not,
+    // and what to avoid; names as labels from 1:150,000 in.
+    let line = |rgba: &str, w: f64, level: u32| qml::Symbol::line(rgba, w).on_level(level);
     let style = qml::categorized(
-        "line",
-        "class",
+        ROAD_DECISION,
         &[
-            ("improve", "Improve", "26,150,65,255"),
+            ("funded", "Funded: improve", line("0,90,50,255", 1.8, 5)),
+            (
+                "funded_with_safeguards",
+                "Funded: improve with safeguards",
+                line("200,90,0,255", 1.8, 5),
+            ),
+            (
+                "improve",
+                "Worth improving, not funded",
+                line("90,180,100,255", 0.9, 3).dashed(),
+            ),
             (
                 "improve_with_safeguards",
-                "Improve with safeguards",
-                "253,174,97,255",
+                "Worth improving with safeguards, not funded",
+                line("245,160,80,255", 0.9, 3).dashed(),
             ),
-            ("do_not_improve", "Do not improve", "150,150,150,255"),
+            (
+                "do_not_improve",
+                "Do not improve",
+                line("150,150,150,255", 0.4, 1),
+            ),
             (
                 "avoid",
                 "Avoid (through a conservation area)",
-                "215,25,28,255",
+                line("215,25,28,255", 1.0, 4),
             ),
         ],
-        0.6,
-        Some(&width),
+    );
+    let style = qml::with_labels(
+        &style,
+        "name",
+        8.0,
+        qml::LabelPlacement::AlongLine,
+        Some(150_000.0),
     );
     let frontier: Vec<Map<String, Value>> = res.frontier.iter().map(row).collect();
     let rows: Vec<&Map<String, Value>> = frontier.iter().collect();
     guard_figures("roads", "frontier point", "budget_usd", &rows, &[])?;
     write_csv(&dir.join("road_frontier.csv"), &frontier)?;
-    let style = qml::with_aliases(&style, qml::ROAD_ALIASES);
+    let style = qml::with_fields(&style, qml::ROAD_ALIASES);
     std::fs::write(dir.join("roads.qml"), style).map_err(|e| Error::io(dir, e))
 }
+
+/// The QGIS expression the road segments are styled by: `funded` or
+/// `funded_with_safeguards` for the portfolio, else the class.
+pub const ROAD_DECISION: &str = r#"CASE WHEN "in_portfolio" AND "class" = 'improve_with_safeguards' THEN 'funded_with_safeguards' WHEN "in_portfolio" THEN 'funded' ELSE "class" END"#;
 
 pub fn roads_summary(res: &RoadsResult) -> Value {
     let mut by_class: Map<String, Value> = Map::new();

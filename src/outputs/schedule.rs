@@ -89,7 +89,25 @@ pub fn write_all(dir: &Path, d: &Decisions) -> Result<Value> {
         let project: Job = Box::new(move || {
             if with_parcels {
                 super::write_styles_and_project(dir, inputs, risk_max.max(1e-6), p90.max(1.0))?;
-                super::write_geopackage(dir, kept)?;
+                let at = crate::io::raster::Placement::of_grid(&inputs.grid, &inputs.grid_wkt);
+                let tt = super::rasters::travel_time_in_aoi(inputs, access);
+                let rasters = [
+                    crate::io::gpkg::RasterTable {
+                        name: "travel_time",
+                        title: "Travel time to market (min)",
+                        at: &at,
+                        data: &tt,
+                        description: "travel time to the nearest market (minutes)",
+                    },
+                    crate::io::gpkg::RasterTable {
+                        name: "deforestation_risk",
+                        title: "Deforestation risk (annual probability)",
+                        at: &at,
+                        data: &risk.annual_p,
+                        description: "annual probability of forest loss",
+                    },
+                ];
+                super::write_geopackage(dir, inputs, kept, &rasters)?;
             }
             Ok(())
         });
