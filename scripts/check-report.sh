@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Load a run's report.html in headless Chromium (installing Debian's
-# chromium if missing), fail on console errors or an empty page, and save a
-# screenshot beside it.   scripts/check-report.sh [OUT_DIR]   (default: out)
+# chromium if missing), fail on console errors or an empty page, on a table
+# wider than its container at 1400 or 390 px, on a missing warning or on a
+# heading alone at an A4 page's foot; save screenshots and the PDF beside it.   scripts/check-report.sh [OUT_DIR]   (default: out)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${1:-out/sample}
@@ -27,3 +28,7 @@ svgs=$(printf '%s' "$dom" | grep -o "<svg" | wc -l)
 [[ "$dom" == *"Return multiple"* ]] || { echo "report.html has no headline figures" >&2; exit 1; }
 echo "report.html opens in Chromium: $svgs SVG charts, no console errors; screenshot $out/report.png"
 rm -rf "$profile"
+# What its readers see: no table wider than its container at 1400 px and on
+# a phone, every warning of the run, no heading alone at an A4 page's foot.
+[ -x .venv/bin/python ] && .venv/bin/python -c "import pypdf" 2>/dev/null || bash scripts/setup.sh >/dev/null
+.venv/bin/python scripts/check_report.py "$out"

@@ -28,12 +28,12 @@ fi
 
 # The conformance suite's reference tools, from PyPI into the project venv
 # (.venv): exactextract, scikit-image, numpy-financial, highspy,
-# scikit-learn, rasterio. Skipped with GREENHALO_NO_VENV=1.
+# scikit-learn, rasterio; pypdf for the report's print check. Skipped with GREENHALO_NO_VENV=1.
 if [ "${GREENHALO_NO_VENV:-}" != "1" ]; then
   here="$(cd "$(dirname "$0")/.." && pwd)"
   venv="$here/.venv"
-  want="exactextract==0.3.0 scikit-image numpy-financial highspy scikit-learn rasterio numpy"
-  if ! "$venv/bin/python" -c "import exactextract, skimage, numpy_financial, highspy, sklearn, rasterio" 2>/dev/null; then
+  want="exactextract==0.3.0 scikit-image numpy-financial highspy scikit-learn rasterio numpy pypdf"
+  if ! "$venv/bin/python" -c "import exactextract, skimage, numpy_financial, highspy, sklearn, rasterio, pypdf" 2>/dev/null; then
     echo "setup: making the reference-tool venv in $venv" >&2
     if ! python3 -m venv "$venv" 2>/dev/null; then
       if [ "$(id -u)" -eq 0 ]; then sudo=(); else sudo=(sudo); fi

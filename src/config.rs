@@ -2781,16 +2781,16 @@ protected = {c6:?}
 /// the parameter structs above say more.
 pub const DEFAULT_SOURCES: &[(&str, &str)] = &[
     ("grid", "greenhalo default"),
-    ("access", "SPEC defaults: typical travel speeds by road class and off-road cover"),
-    ("economics.horizon_years", "SPEC: 20 years, the pilot's horizon"),
+    ("access", "greenhalo defaults: typical travel speeds by road class and off-road cover"),
+    ("economics.horizon_years", "greenhalo default: 20 years, the Alto Mayo pilot's horizon"),
     (
         "economics.discount_rate",
-        "SPEC: 10%. Peru's public investment system (Invierte.pe) uses a social discount rate of 8% real (MEF, Directiva 001-2019-EF/63.01, Anexo 11): set 0.08 for an appraisal under its rules",
+        "greenhalo default: 10%. Peru's public investment system (Invierte.pe) uses a social discount rate of 8% real (MEF, Directiva 001-2019-EF/63.01, Anexo 11): set 0.08 for an appraisal under its rules",
     ),
-    ("economics.carbon_price_usd_per_tco2", "SPEC default"),
+    ("economics.carbon_price_usd_per_tco2", "greenhalo default"),
     (
         "economics.carbon_density_tc_per_ha",
-        "SPEC default; lowland Amazon forests hold about 100-150 t C/ha",
+        "greenhalo default; lowland Amazon forests hold about 100-150 t C/ha",
     ),
     ("economics", "greenhalo default"),
     (
@@ -2838,14 +2838,14 @@ pub const DEFAULT_SOURCES: &[(&str, &str)] = &[
     ("road_upgrades.marketed_share", "Estimate: the marketed surplus, not total yield (HDM-4 notes on double counting)"),
     (
         "road_upgrades.price_elasticity",
-        "RED: user-defined elasticity; ROAD_APPRAISAL.md 6.3 (1.0, sensitivity 0.5-1.5; Goodwin 1992)",
+        "Estimate: 1.0, sensitivity 0.5-1.5 (RED takes a user-defined elasticity; long-run fuel-price elasticities of 0.7-0.8, Goodwin 1992)",
     ),
     ("road_upgrades.traffic_growth", "Estimate: regional growth of traffic"),
     ("road_upgrades.low_volume_aadt", "World Bank rural transport toolkit Note 16: low-volume roads carry under 200 motor vehicles a day"),
     ("road_upgrades.benefit_method", "World Bank / HDM-4: consumer surplus on traffic or producer surplus on output, never both"),
     (
         "road_upgrades.vehicles",
-        "Estimates of the order of HDM-4 unit costs by surface; occupancies from ROAD_APPRAISAL.md 6.3 (Peru-calibrated VOC tables not retrieved)",
+        "Estimates of the order of HDM-4 unit costs by surface; occupancies estimated (car 3, colectivo 12, bus 30, truck 1.5; Peru-calibrated VOC tables not retrieved)",
     ),
     (
         "road_upgrades.farm_output_t_per_ha",
@@ -2855,12 +2855,12 @@ pub const DEFAULT_SOURCES: &[(&str, &str)] = &[
         "road_upgrades.transport_usd_per_tonne_hour",
         "Rural freight in Peru, about US$0.5 per tonne-km at 20 km/h",
     ),
-    ("road_upgrades", "SPEC and greenhalo defaults"),
+    ("road_upgrades", "greenhalo defaults"),
     (
         "transitions.catalogue",
         "Goñas et al. 2024 (Forests 15:500) and regional agroforestry budgets (see src/config.rs)",
     ),
-    ("transitions", "SPEC and greenhalo defaults"),
+    ("transitions", "greenhalo defaults"),
     (
         "conservation_funding.management_usd_per_km2_year",
         "SERNANP financial-needs studies: a few US$ per hectare a year",
@@ -2873,12 +2873,12 @@ pub const DEFAULT_SOURCES: &[(&str, &str)] = &[
         "conservation_funding.sources",
         "Illustrative sources of the pilot's kind (replace with the landscape's own)",
     ),
-    ("conservation_funding", "SPEC and greenhalo defaults"),
+    ("conservation_funding", "greenhalo defaults"),
     (
         "finance.sd_road_traffic",
         "Flyvbjerg, Skamris Holm & Buhl 2005 (JAPA 71:131): half of road traffic forecasts miss by more than 20%",
     ),
-    ("finance", "SPEC defaults"),
+    ("finance", "greenhalo defaults"),
     ("landcover", "greenhalo default classes"),
     ("seed", "greenhalo default"),
 ];

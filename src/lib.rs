@@ -90,7 +90,7 @@ pub fn pipeline(
     progress: &Progress,
     opts: RunOptions,
 ) -> Result<RunReport> {
-    let started = chrono::Utc::now();
+    let started = provenance::started_utc();
     let mut clock = Stopwatch::new();
     let ls = Landscape::load_with(landscape, &opts.overrides)?;
     // Never write over the inputs; clean what killed runs left, before any work.
@@ -142,8 +142,14 @@ pub fn pipeline(
         warnings.extend(c.warnings.iter().map(|w| format!("warning: {w}")));
     }
     let staging = io::outdir::Staging::new(out, opts.force)?;
-    let hash = provenance::inputs_hash(&ls)?;
+    let (hash, files) = provenance::inputs_hash_and_files(&ls)?;
     staging.mark(&hash)?;
+    let run = provenance::RunRecord {
+        started_utc: started,
+        command: provenance::command(landscape, out, &opts),
+        inputs: files,
+        warnings: warnings.clone(),
+    };
     let decisions = outputs::Decisions {
         landscape_file: landscape,
         landscape: &ls,
@@ -158,13 +164,21 @@ pub fn pipeline(
         plan: plan
             .as_ref()
             .map(|(p, c, f, pilot)| (p, c, f, pilot.as_slice())),
+        run: &run,
     };
     let summary = outputs::write_all(staging.path(), &decisions)?;
     clock.lap("finance+outputs");
-    let when = started.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let log = staging.file("run_log.txt");
     let total = clock.total();
-    outputs::write_run_log(&log, &ls, &hash, &when, &clock.laps, total, &warnings)?;
+    outputs::write_run_log(
+        &log,
+        &ls,
+        &hash,
+        &run.started_utc,
+        &clock.laps,
+        total,
+        &warnings,
+    )?;
     Ok(RunReport {
         out_dir: staging.commit()?,
         warnings,

@@ -825,7 +825,7 @@ fn assumptions_table(cfg: &LandscapeConfig) -> String {
         out.push_str(&format!(
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             esc(&a.key),
-            esc(&a.value),
+            esc(&readable_value(&a.value)),
             esc(a.unit),
             if a.is_default {
                 "default"
@@ -837,6 +837,174 @@ fn assumptions_table(cfg: &LandscapeConfig) -> String {
     }
     out.push_str("</table></div>");
     out
+}
+
+/// The "Run" section: when and how the run was made, from which files
+/// (each with its SHA-256), and every warning, so that a printed report
+/// can be traced to its run and read with its caveats.
+fn run_section(run: &crate::provenance::RunRecord, summary: &Value) -> (String, String) {
+    let files: String = run
+        .inputs
+        .iter()
+        .map(|f| {
+            format!(
+                "<tr><td>{}</td><td class=\"path\">{}</td><td class=\"num\">{}</td><td class=\"hash\">{}</td></tr>",
+                esc(&f.role.replace('_', " ")),
+                esc(&f.path.to_string_lossy()),
+                fmt_int(f.bytes as f64),
+                esc(&f.sha256)
+            )
+        })
+        .collect();
+    let warnings = if run.warnings.is_empty() {
+        "<p>No warning.</p>".to_string()
+    } else {
+        let items: String = run
+            .warnings
+            .iter()
+            .map(|w| {
+                let w = w
+                    .strip_prefix("warning: ")
+                    .or_else(|| w.strip_prefix("note: "))
+                    .unwrap_or(w);
+                format!("<li>{}</li>", esc(w))
+            })
+            .collect();
+        format!(
+            "<div class=\"warnings\"><p class=\"warn\">This run gave {} warning(s) and note(s); read the figures with them:</p><ul>{items}</ul></div>",
+            fmt_int(run.warnings.len() as f64)
+        )
+    };
+    let run_html = format!(
+        "<h2 id=\"run\">Run</h2>\n<table class=\"run\"><tr><th>started (UTC)</th><td>{}</td></tr><tr><th>greenhalo</th><td>{}</td></tr><tr><th>command</th><td><code>{}</code></td></tr><tr><th>inputs hash</th><td class=\"hash\">{}</td></tr></table>\n<h3>Input files</h3>\n<div class=\"wide\"><table class=\"files\"><tr><th>role</th><th>file</th><th>bytes</th><th>SHA-256</th></tr>{files}</table></div>",
+        esc(&run.started_utc.replace('T', " ").replace('Z', "")),
+        esc(summary["greenhalo_version"].as_str().unwrap_or(env!("CARGO_PKG_VERSION"))),
+        esc(&run.command),
+        esc(summary["inputs_hash"].as_str().unwrap_or("")),
+    );
+    (warnings, run_html)
+}
+
+/// A road's name short enough to label a map: without the junction it
+/// starts from ("Emp. PE-5N (Rioja) - Segunda Jerusalén - Yuracyacu"
+/// reads "Segunda Jerusalén - Yuracyacu"), at most 28 characters.
+fn short_road_name(name: &str) -> String {
+    let parts: Vec<&str> = name.split(" - ").map(str::trim).collect();
+    let first = if parts.len() > 1 && parts[0].starts_with("Emp.") {
+        parts[1..].join(" - ")
+    } else {
+        name.trim().to_string()
+    };
+    let first = first.as_str();
+    let short: String = first.chars().take(28).collect();
+    if short.chars().count() < first.chars().count() {
+        format!("{}…", short.trim_end())
+    } else {
+        short
+    }
+}
+
+/// Every table of `page` but the road tables (laid out as cards of their
+/// own) with each data cell labelled by its column's heading (`data-l`)
+/// and the class `cards`, so that on a phone the style shows each row as
+/// a card of labelled figures instead of a table wider than the screen.
+/// Tables whose first row is not all headings are left as they are.
+fn label_columns(page: &str) -> String {
+    let strip = |h: &str| -> String {
+        let mut out = String::new();
+        let mut tag = false;
+        for c in h.chars() {
+            match c {
+                '<' => tag = true,
+                '>' => tag = false,
+                _ if !tag => out.push(c),
+                _ => {}
+            }
+        }
+        out.trim().to_string()
+    };
+    let mut out = String::with_capacity(page.len() + page.len() / 8);
+    let mut rest = page;
+    while let Some(i) = rest.find("<table") {
+        out.push_str(&rest[..i]);
+        let t = &rest[i..];
+        let Some(end) = t.find("</table>").map(|e| e + "</table>".len()) else {
+            out.push_str(t);
+            return out;
+        };
+        let table = &t[..end];
+        rest = &t[end..];
+        let rows: Vec<&str> = table.split("<tr").collect();
+        let head = rows.get(1).copied().unwrap_or("");
+        if table.starts_with("<table class=\"roads")
+            || head.contains("<td")
+            || !head.contains("<th")
+        {
+            out.push_str(table);
+            continue;
+        }
+        let labels: Vec<String> = head
+            .split("<th")
+            .skip(1)
+            .map(|c| strip(&format!("<th{c}")))
+            .map(|l| esc(&l.replace("&amp;", "&")))
+            .collect();
+        let mut t2 = String::new();
+        for (k, row) in rows.iter().enumerate() {
+            if k > 0 {
+                t2.push_str("<tr");
+            }
+            if k < 2 {
+                t2.push_str(row);
+                continue;
+            }
+            let mut col = 0usize;
+            let mut cells = row.split("<td");
+            t2.push_str(cells.next().unwrap_or(""));
+            for c in cells {
+                let span: usize = c
+                    .split('>')
+                    .next()
+                    .and_then(|a| a.split("colspan=\"").nth(1))
+                    .and_then(|v| v.split('"').next())
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(1);
+                match labels.get(col) {
+                    Some(l) if span == 1 && !l.is_empty() => {
+                        t2.push_str(&format!("<td data-l=\"{l}\"{c}"))
+                    }
+                    _ => t2.push_str(&format!("<td{c}")),
+                }
+                col += span;
+            }
+        }
+        out.push_str(&t2.replacen("<table", "<table data-cards=\"1\"", 1));
+    }
+    out.push_str(rest);
+    out
+}
+
+/// A segment's class in words.
+fn class_words(c: crate::roads::SegmentClass) -> &'static str {
+    use crate::roads::SegmentClass::*;
+    match c {
+        Improve => "Improve",
+        ImproveWithSafeguards => "Improve with safeguards",
+        DoNotImprove => "Do not improve",
+        Avoid => "Avoid",
+    }
+}
+
+/// A setting's value as a reader reads it: a number TOML writes with an
+/// exponent ("2e7") in full with thousands separators ("20,000,000").
+fn readable_value(v: &str) -> String {
+    match v.parse::<f64>() {
+        Ok(x) if v.contains(['e', 'E']) && x.is_finite() && x.fract() == 0.0 && x.abs() < 1e15 => {
+            fmt_int(x)
+        }
+        Ok(x) if v.contains(['e', 'E']) && x.is_finite() => format!("{x}"),
+        _ => v.to_string(),
+    }
 }
 
 /// Switching values, compact: "+45% / −31%" (the rise in cost / the fall
@@ -928,12 +1096,16 @@ pub fn html(
     cfg: &LandscapeConfig,
     summary: &Value,
     roads: &RoadsResult,
-    parcels: &ParcelsResult,
-    funding: &FundingResult,
-    fin: &Finance,
-    pilot: &[crate::finance::PilotRow],
+    (parcels, funding, fin, pilot): (
+        &ParcelsResult,
+        &FundingResult,
+        &Finance,
+        &[crate::finance::PilotRow],
+    ),
     risk: &crate::risk::RiskModel,
+    run: &crate::provenance::RunRecord,
 ) -> String {
+    let (warnings_section, run_section) = run_section(run, summary);
     let roads_map = map_svg(inp, "Road segments by class", &|chart| {
         for c in &inp.conservation {
             for ring in polys(&c.geom) {
@@ -956,16 +1128,81 @@ pub fn html(
                 color.stroke_width(width),
             )));
         }
-        // Portfolio segments labelled with their id at their middle vertex.
+        // One label a funded road (its name, or the segment id where it has
+        // none), at the middle of its longest funded segment, placed where
+        // it overlaps no other label or market name, best rank first.
+        let mut groups: Vec<(String, u32, (f64, f64), f64)> = Vec::new();
         for (s, seg) in roads.scored.iter().zip(&roads.segments) {
             if !s.in_portfolio || seg.geom.0.is_empty() {
                 continue;
             }
+            let label = match s.name.as_deref() {
+                Some(n) if !n.trim().is_empty() => n.to_string(),
+                _ => format!("segment {}", s.id),
+            };
             let mid = seg.geom.0[seg.geom.0.len() / 2];
+            match groups.iter_mut().find(|g| g.0 == label) {
+                Some(g) => {
+                    g.1 = g.1.min(s.rank);
+                    if s.length_km > g.3 {
+                        g.2 = (mid.x, mid.y);
+                        g.3 = s.length_km;
+                    }
+                }
+                None => groups.push((label, s.rank, (mid.x, mid.y), s.length_km)),
+            }
+        }
+        groups.sort_by_key(|g| g.1);
+        let mut taken: Vec<[i32; 4]> = inp
+            .markets
+            .iter()
+            .map(|m| {
+                let (x, y) = chart.backend_coord(&(m.point.x(), m.point.y()));
+                [
+                    x - 4,
+                    y - 16,
+                    x + 8 + 8 * m.name.chars().count() as i32,
+                    y + 4,
+                ]
+            })
+            .collect();
+        for (name, _, at, _) in groups {
+            let label = short_road_name(&name);
+            let (px, py) = chart.backend_coord(&at);
+            let (w, h) = (6 * label.chars().count() as i32 + 4, 12);
+            let spots = [
+                (6, -h - 2),
+                (6, 4),
+                (-w - 6, -h - 2),
+                (-w - 6, 4),
+                (-w / 2, -h - 8),
+                (-w / 2, 8),
+            ];
+            let Some(b) = spots
+                .iter()
+                .map(|(dx, dy)| [px + dx, py + dy, px + dx + w, py + dy + h])
+                .find(|b| {
+                    !taken
+                        .iter()
+                        .any(|t| b[0] < t[2] && t[0] < b[2] && b[1] < t[3] && t[1] < b[3])
+                })
+            else {
+                continue;
+            };
+            taken.push(b);
+            // Back to map coordinates: the label's top left corner.
+            use plotters::coord::ReverseCoordTranslate;
+            let (x, y) = chart
+                .as_coord_spec()
+                .reverse_translate((b[0], b[1]))
+                .unwrap_or(at);
             let _ = chart.draw_series(std::iter::once(Text::new(
-                s.id.clone(),
-                (mid.x, mid.y),
-                ("sans-serif", 10).into_font().color(&RGBColor(0, 90, 30)),
+                label,
+                (x, y),
+                ("sans-serif", 10)
+                    .into_font()
+                    .color(&RGBColor(0, 70, 25))
+                    .pos(Pos::new(HPos::Left, VPos::Top)),
             )));
         }
     });
@@ -1026,56 +1263,131 @@ pub fn html(
     use crate::roads::SegmentClass;
     let mut ranked: Vec<&crate::roads::ScoredSegment> = roads.scored.iter().collect();
     ranked.sort_by_key(|s| s.rank);
-    let row = |s: &&crate::roads::ScoredSegment| -> String {
+    // One row of figures a segment, its decision and reasons on a full-width
+    // row beneath (always visible, wrapping); on a phone each segment
+    // becomes a card of labelled figures (see the style).
+    let seg_name = |s: &crate::roads::ScoredSegment| -> String {
         let name = s.name.as_deref().unwrap_or("");
-        let short: String = name.chars().take(60).collect();
-        let short = if short.len() < name.len() {
+        let short: String = name.chars().take(48).collect();
+        let short = if short.chars().count() < name.chars().count() {
             format!("{short}…")
         } else {
             short
         };
+        if short.is_empty() {
+            format!("<td data-l=\"road\">segment {}</td>", esc(&s.id))
+        } else {
+            format!(
+                "<td data-l=\"road\" title=\"{}\">{}<br><small>segment {}</small></td>",
+                esc(name),
+                esc(&short),
+                esc(&s.id)
+            )
+        }
+    };
+    let upgrade = |s: &crate::roads::ScoredSegment| -> String {
         format!(
-            "<tr><td>{}</td><td title=\"{}\">{}</td><td>{}</td><td>{} → {}</td><td>{:.2}</td><td title=\"{}\">{} + {}</td><td>{}</td><td>{}</td><td>{:.2}</td><td>{}</td><td>{}</td><td>{:.1}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            s.pareto_layer,
-            esc(name),
-            esc(&short),
-            esc(&s.id),
-            s.class_from.as_str(),
-            esc(&s.upgrade_to),
-            nz(s.length_km, 2),
-            s.aadt_source.as_str(),
-            fmt_int(s.aadt_normal),
-            fmt_int(s.aadt_generated),
-            money(s.cost_usd),
-            money(s.npv_econ_usd),
-            nz(s.bcr, 2),
-            s.eirr.map(|r| format!("{:.1}%", 100.0 * r)).unwrap_or_else(|| "–".into()),
-            switching(s.switch_cost_net_pct, s.switch_benefit_net_pct),
-            nz(s.effects.forest_loss_ha, 1),
-            money(s.npv_net_usd),
-            s.class.as_str(),
-            esc(&s.reasons)
+            "{} → {}",
+            sentence_case(s.class_from.as_str()),
+            esc(&s.upgrade_to.replace('_', " "))
         )
     };
+    let row = |s: &&crate::roads::ScoredSegment| -> String {
+        let cells = [
+            ("rank", fmt_int(s.rank as f64)),
+            ("", seg_name(s)),
+            ("upgrade", upgrade(s)),
+            ("km", format!("{:.2}", nz(s.length_km, 2))),
+            ("cost", money(s.cost_usd)),
+            (
+                "vehicles a day",
+                format!(
+                    "<span title=\"{}: normal + generated\">{} + {}</span>",
+                    s.aadt_source.as_str(),
+                    fmt_int(s.aadt_normal),
+                    fmt_int(s.aadt_generated)
+                ),
+            ),
+            ("NPV economic", money(s.npv_econ_usd)),
+            ("BCR", format!("{:.2}", nz(s.bcr, 2))),
+            (
+                "EIRR",
+                s.eirr
+                    .map(|r| format!("{:.1}%", nz(100.0 * r, 1)))
+                    .unwrap_or_else(|| "–".into()),
+            ),
+            (
+                "forest loss",
+                format!("{} ha", nz(s.effects.forest_loss_ha, 1)),
+            ),
+            ("NPV net of carbon", money(s.npv_net_usd)),
+            ("Pareto layer", fmt_int(s.pareto_layer as f64)),
+        ];
+        let tds: String = cells
+            .iter()
+            .map(|(l, v)| {
+                if l.is_empty() {
+                    v.clone()
+                } else {
+                    format!("<td data-l=\"{l}\" class=\"num\">{v}</td>")
+                }
+            })
+            .collect();
+        let switch = switching(s.switch_cost_net_pct, s.switch_benefit_net_pct);
+        let switch = if switch.contains('%') {
+            format!(" NPV net falls to zero at a cost rise / benefit fall of {switch}.")
+        } else {
+            String::new()
+        };
+        format!(
+            "<tbody><tr class=\"seg\">{tds}</tr><tr class=\"why\"><td colspan=\"12\"><b>{}.</b> {}.{switch}</td></tr></tbody>",
+            class_words(s.class),
+            esc(sentence_case(&s.reasons).trim_end_matches('.'))
+        )
+    };
+    let head = "<thead><tr class=\"head\"><th>rank</th><th>road</th><th>upgrade</th><th>km</th><th>cost</th><th title=\"motor vehicles a day in the first year: normal + generated; counted from the aadt field or modelled from the people the upgrade serves\">vehicles a day</th><th>NPV economic</th><th>BCR</th><th>EIRR</th><th>forest loss</th><th>NPV net of carbon</th><th title=\"1 = no other segment has both more economic benefit and less forest loss\">Pareto layer</th></tr></thead>";
     let table = |rows: Vec<&&crate::roads::ScoredSegment>, empty: &str| -> String {
         if rows.is_empty() {
             return format!("<p class=\"note\">{empty}</p>");
         }
         let body: String = rows.iter().map(|s| row(s)).collect();
+        format!("<div class=\"wide\"><table class=\"roads\">{head}{body}</table></div>")
+    };
+    // Every segment worth improving that the budget leaves out, with why.
+    let by_id: std::collections::HashMap<&str, &crate::roads::ScoredSegment> =
+        roads.scored.iter().map(|s| (s.id.as_str(), s)).collect();
+    let left_out_table = if roads.portfolio.left_out.is_empty() {
+        "<p class=\"note\">Every segment worth improving is funded.</p>".to_string()
+    } else {
+        let body: String = roads
+            .portfolio
+            .left_out
+            .iter()
+            .filter_map(|o| by_id.get(o.id.as_str()).map(|s| (o, *s)))
+            .map(|(o, s)| {
+                format!(
+                    "<tbody><tr class=\"seg\"><td data-l=\"rank\" class=\"num\">{}</td>{}<td data-l=\"upgrade\">{}</td><td data-l=\"km\" class=\"num\">{:.2}</td><td data-l=\"cost\" class=\"num\">{}</td><td data-l=\"NPV net alone\" class=\"num\">{}</td><td data-l=\"value in the choice\" class=\"num\">{}</td><td data-l=\"forest loss\" class=\"num\">{} ha</td><td data-l=\"Pareto layer\" class=\"num\">{}</td></tr><tr class=\"why\"><td colspan=\"9\"><b>{}, not funded.</b> {}</td></tr></tbody>",
+                    fmt_int(s.rank as f64),
+                    seg_name(s),
+                    upgrade(s),
+                    nz(s.length_km, 2),
+                    money(o.cost_usd),
+                    money(o.npv_net_alone_usd),
+                    money(o.value_usd),
+                    nz(s.effects.forest_loss_ha, 1),
+                    fmt_int(s.pareto_layer as f64),
+                    class_words(s.class),
+                    esc(&o.why)
+                )
+            })
+            .collect();
         format!(
-            "<div class=\"wide\"><table class=\"roads\"><tr><th title=\"Pareto layer: 1 = no other segment has both more economic benefit and less forest loss\">layer</th><th>name</th><th>id</th><th>upgrade</th><th>km</th><th title=\"motor vehicles a day in the first year: normal + generated; counted from the aadt field or modelled from the people the upgrade serves\">veh/day</th><th>cost</th><th>NPV econ</th><th>BCR</th><th>EIRR</th><th title=\"switching values: the rise in cost / the fall in benefit that brings NPV net to zero\">NPV net 0 at cost / benefit</th><th>forest loss ha</th><th>NPV net</th><th>class</th><th>why</th></tr>{body}</table></div>"
+            "<div class=\"wide\"><table class=\"roads\"><thead><tr class=\"head\"><th>rank</th><th>road</th><th>upgrade</th><th>km</th><th>cost</th><th>NPV net alone</th><th title=\"the value the budgeted choice gave it: its NPV net alone, or its marginal value beside the segments it was chosen with in a re-check\">value in the choice</th><th>forest loss</th><th>Pareto layer</th></tr></thead>{body}</table></div>"
         )
     };
     let portfolio_table = table(
         ranked.iter().filter(|s| s.in_portfolio).collect(),
         "No segment is worth its cost within the budget.",
-    );
-    let safeguard_table = table(
-        ranked
-            .iter()
-            .filter(|s| !s.in_portfolio && s.class == SegmentClass::ImproveWithSafeguards)
-            .collect(),
-        "No other segment needs safeguards.",
     );
     let avoid_table = table(
         ranked
@@ -1251,7 +1563,10 @@ pub fn html(
     let mut road_items: Vec<(String, RGBColor)> =
         ROAD_COLORS.iter().map(|c| (c.2.to_string(), c.1)).collect();
     road_items.push(("conservation area".into(), RGBColor(200, 225, 200)));
-    road_items.push(("portfolio: thick line, labelled with its id".into(), BLACK));
+    road_items.push((
+        "portfolio: thick line, labelled with its road's name".into(),
+        BLACK,
+    ));
     let road_legend = legend(&road_items);
     let mut tr_items: Vec<(String, RGBColor)> = cfg
         .transitions
@@ -1268,7 +1583,7 @@ pub fn html(
     let (r, g, b) = crate::parcels::KEEP_CURRENT_USE_RGB;
     tr_items.push(("not transitioned".into(), RGBColor(r, g, b)));
     let tr_legend = legend(&tr_items);
-    format!(
+    label_columns(&format!(
         r#"<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>greenhalo report: {name}</title>
 <style>
@@ -1282,16 +1597,30 @@ table {{ border-collapse: collapse; font-size: .85em; }} td, th {{ border: 1px s
 pre {{ background: #f6f6f6; padding: 1em; font-size: .8em; overflow-x: auto; }}
 svg {{ width: 100%; max-width: 760px; height: auto; display: block; }}
 .wide {{ overflow-x: auto; }} td.num {{ text-align: right; }}
-table.roads td {{ white-space: nowrap; }} table.roads td:nth-child(2), table.roads td:last-child {{ white-space: normal; min-width: 14em; }}
-.note {{ color: #555; font-size: .9em; }}
+table.roads {{ width: 100%; }} table.roads td {{ white-space: nowrap; }} table.roads td[data-l="road"] {{ white-space: normal; min-width: 9em; }}
+table.roads tr.seg td {{ border-bottom: none; }} table.roads tr.why td {{ white-space: normal; border-top: none; color: #444; padding-bottom: .5em; }}
+.note {{ color: #555; font-size: .9em; }} .hash, td.path {{ font-family: monospace; font-size: .85em; word-break: break-all; }}
+table.run th {{ width: 9em; }} code {{ word-break: break-all; }} div.warnings ul {{ font-size: .9em; color: #5b1c1c; }}
 .warn {{ color: #9b1c1c; border-left: 3px solid #9b1c1c; padding-left: .6em; }}
 .charts {{ display: flex; flex-wrap: wrap; gap: 1em; }} .charts > * {{ flex: 1 1 420px; }}
 @media (max-width: 600px) {{
   body {{ margin: .5em; font-size: 15px; }} h1 {{ font-size: 1.3em; }}
   .card {{ min-width: 8em; flex: 1 1 40%; }} table {{ font-size: .75em; }}
+  table.roads, table.roads tbody, table.roads tr, table.roads td {{ display: block; }}
+  table.roads thead {{ display: none; }} table.roads tr.seg {{ border-top: 1px solid #bbb; padding-top: .4em; }}
+  table.roads tr.seg td {{ display: inline-block; border: none; white-space: normal; padding: .1em .5em .1em 0; text-align: left; }}
+  table.roads td[data-l]::before {{ content: attr(data-l) ": "; color: #666; }} table.roads td[data-l="road"] {{ display: block; font-weight: bold; }}
+  table.roads td[data-l="road"]::before {{ content: ""; }} table.roads tr.why td {{ border: none; }}
+  table[data-cards], table[data-cards] tbody, table[data-cards] tr, table[data-cards] td {{ display: block; }}
+  table[data-cards] tr:first-child {{ display: none; }} table[data-cards] tr {{ border-top: 1px solid #bbb; padding: .3em 0; }}
+  table[data-cards] td {{ border: none; padding: .05em 0; white-space: normal; text-align: left; }}
+  table[data-cards] td[data-l]::before {{ content: attr(data-l) ": "; color: #666; }}
+  table[data-cards] th[colspan] {{ display: block; border: none; }}
 }}
+@page {{ size: A4; margin: 14mm 12mm; }}
 @media print {{
-  body {{ max-width: none; margin: 0; font-size: 10pt; }}
+  body {{ max-width: none; margin: 0; font-size: 9pt; }}
+  table.roads tbody, .legend, div.map {{ break-inside: avoid; page-break-inside: avoid; }} thead {{ display: table-header-group; }}
   h2, h3 {{ break-after: avoid; page-break-after: avoid; }}
   svg, .legend, .card, tr {{ break-inside: avoid; page-break-inside: avoid; }}
   .wide {{ overflow: visible; }} a {{ color: inherit; text-decoration: none; }}
@@ -1310,36 +1639,38 @@ table.roads td {{ white-space: nowrap; }} table.roads td:nth-child(2), table.roa
 <div class="card">Farmland transitioned<b>{sel_km2:.0} km²</b></div>
 <div class="card">Conservation funded<b>{funded:.0}%</b></div>
 </div>
-<h2>Roads</h2>
+<p class="note">Run {started} with greenhalo {version}; inputs hash <span class="hash">{hash_short}</span> (<a href='#run'>the run, its files and command</a>).</p>
+{warnings_section}
+<div class="map"><h2>Roads</h2>
 {weak_model}{road_legend}
-{roads_map}
+{roads_map}</div>
 <p>Thick lines: the budgeted portfolio ({port_n} segments, {port_cost}; joint NPV_net {port_net}). {port_note}.</p>
 <h3>The portfolio</h3>
 <p>Every segment funded within the road budget, by rank. Segments are ranked first by Pareto layer, then by NPV_net: layer 1 holds the segments no other segment beats on both counts (more economic benefit and less forest loss); layer 2 those beaten only by layer 1, and so on. A low layer is a defensible choice whatever weight one gives to forest; NPV_net (economic NPV minus the carbon value of the forest loss) orders segments within a layer. The layer is in roads.geojson (field pareto_layer) for a map of its own.</p>
 {portfolio_table}
 <p>{road_method}</p>
-<h3>Worth improving only with safeguards</h3>
-<p>Segments not in the portfolio whose economic NPV is positive but whose carbon cost outweighs it, whose deforestation per US$1 M of benefit is above the threshold, or which lie within the halo distance of a conservation area (the reason is given on each line).</p>
-{safeguard_table}
+<h3>Worth improving, not funded</h3>
+<p>Every segment classed "improve" or "improve with safeguards" that the budget leaves out, by rank, with why: for each, the best budgeted set that funds it (solved exactly with it forced in) and the funded segments it would replace. Safeguards are needed where a segment's carbon cost outweighs its economic NPV, its deforestation per US$1 M of benefit is above the threshold, or it lies within the halo distance of a conservation area.</p>
+{left_out_table}
 <h3>To avoid</h3>
 <p>Segments that run through a conservation area, whatever their return.</p>
 {avoid_table}
-<p>{n_do_not} segment(s) do not repay their cost (class do_not_improve); every segment with every figure is in roads.csv and roads.geojson.{outside_note}</p>
+<p>{n_do_not} segment(s) do not repay their cost ("do not improve"); every segment with every figure is in roads.csv and roads.geojson.{outside_note}</p>
 <h3>Efficiency frontier</h3>
 {frontier_svg}
 <p>{frontier_text}</p>
 <h3>How far the forest-loss figures can be trusted</h3>
 {risk_section}
-<h2>Farmland {parcels_heading}</h2>
+<div class="map"><h2>Farmland {parcels_heading}</h2>
 {tr_legend}
-{parcels_map}
+{parcels_map}</div>
 <p>{parcels_note}</p>
 {farmland}
 {earnings}
 <p class="note">The earnings multiple compares a parcel's yearly net revenue once its transition has matured with the net revenue of its current use; above 1 the farmer earns more.</p>
-<h2>Conservation funding</h2>
+<div class="map"><h2>Conservation funding</h2>
 {gap_legend}
-{cons_map}
+{cons_map}</div>
 <div class="wide"><table><tr><th>area</th><th>km²</th><th>threat ha</th><th>required /yr</th><th>allocated /yr, by source</th><th>gap /yr</th><th>funded</th><th>loss avoided ha</th><th>why a gap remains</th></tr>{cons_rows}</table></div>
 <p>{source_use}</p>
 <h2>Finance</h2>
@@ -1366,6 +1697,7 @@ table.roads td {{ white-space: nowrap; }} table.roads td:nth-child(2), table.roa
 <p>Each factor alone at the 10th and 90th percentile of its Monte Carlo spread, every other at its base value (orange: the low value; purple: the high value). The discount rate moves the NPV only: the return multiple is undiscounted.</p>
 <div class="charts"><div>{tornado_multiple}</div><div>{tornado_npv}</div></div>
 <table><tr><th>factor</th><th>P10 – P90</th><th>return multiple</th><th>NPV</th></tr>{sens_rows}</table>
+{run_section}
 <h2>Assumptions</h2>
 <p>Every parameter that shaped this plan: its value, whether it is greenhalo's default or set in the landscape file, and its source. Money is in US$ of {cyear} ({basis} prices). Cite your own values under <code>[sources]</code> in the landscape file; the resolved file with every default filled in is landscape.resolved.toml.</p>
 {assumptions}
@@ -1373,6 +1705,8 @@ table.roads td {{ white-space: nowrap; }} table.roads td:nth-child(2), table.roa
 </body></html>
 "#,
         name = esc(&inp.name),
+        started = esc(&run.started_utc.replace('T', " ").replace('Z', " UTC")),
+        hash_short = esc(&summary["inputs_hash"].as_str().unwrap_or("").chars().take(12).collect::<String>()),
         crs = esc(&inp.grid.crs),
         res = inp.grid.res,
         h = cfg.economics.horizon_years,
@@ -1469,7 +1803,7 @@ table.roads td {{ white-space: nowrap; }} table.roads td:nth-child(2), table.roa
         carbon_balance = esc(&carbon_balance(fin, &roads.portfolio)),
         assumptions = assumptions,
         version = env!("CARGO_PKG_VERSION"),
-    )
+    ))
 }
 
 /// The lines `greenhalo run` prints at the end: headline figures, where the

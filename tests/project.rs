@@ -173,19 +173,77 @@ fn the_report_names_every_portfolio_and_avoid_segment_and_carries_its_decoration
     let head = r.headers().unwrap().clone();
     let col = |n: &str| head.iter().position(|h| h == n).unwrap();
     let (id, class, port) = (col("id"), col("class"), col("in_portfolio"));
-    let (mut n_port, mut n_avoid) = (0, 0);
+    let (mut n_port, mut n_avoid, mut n_left) = (0, 0, 0);
+    let left_out = report
+        .split("<h3>Worth improving, not funded</h3>")
+        .nth(1)
+        .and_then(|r| r.split("<h3>").next())
+        .expect("the section of roads worth improving but not funded");
     for rec in r.records() {
         let rec = rec.unwrap();
         let in_port = &rec[port] == "true";
         let avoid = &rec[class] == "avoid";
+        let worth = &rec[class] == "improve" || &rec[class] == "improve_with_safeguards";
         n_port += in_port as usize;
         n_avoid += avoid as usize;
-        if in_port || avoid {
-            let cell = format!("<td>{}</td>", &rec[id]);
+        // Every segment funded, to avoid, or worth improving is in the
+        // report; the last, when not funded, in its own section with why.
+        if in_port || avoid || worth {
+            let cell = format!("segment {}<", &rec[id]);
             assert!(report.contains(&cell), "segment {} missing", &rec[id]);
         }
+        if worth && !in_port {
+            n_left += 1;
+            let at = left_out
+                .find(&format!("segment {}<", &rec[id]))
+                .unwrap_or_else(|| panic!("{} not in the not-funded section", &rec[id]));
+            let why = &left_out[at..at + left_out[at..].find("</tbody>").unwrap()];
+            assert!(
+                why.contains("not funded.</b>") && why.contains("US$"),
+                "{why}"
+            );
+        }
     }
-    assert!(n_port >= 10 && n_avoid >= 1, "{n_port} {n_avoid}");
+    assert!(
+        n_port >= 10 && n_avoid >= 1 && n_left >= 5,
+        "{n_port} {n_avoid} {n_left}"
+    );
+    assert!(!report.contains("improve_with_safeguards") && !report.contains("SPEC"));
+    // The run: its date (SOURCE_DATE_EPOCH here), version, command, every
+    // input file with its hash, every warning of the run log.
+    assert!(report.contains("2026-05-28 20:26:40"));
+    assert!(report.contains(&format!("greenhalo {}", env!("CARGO_PKG_VERSION"))));
+    assert!(report.contains("greenhalo run ") && report.contains(" -o "));
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    assert!(report.contains(summary["inputs_hash"].as_str().unwrap()));
+    for f in [
+        "dem.tif",
+        "roads.gpkg",
+        "parcels.geojson",
+        "markets.shp",
+        "landscape.toml",
+    ] {
+        assert!(report.contains(f), "{f}");
+    }
+    let log = std::fs::read_to_string(out.join("run_log.txt")).unwrap();
+    let warnings = log.split("\nwarnings: ").nth(1).unwrap();
+    for w in warnings.lines().skip(1).filter(|l| l.starts_with("  ")) {
+        let w = w.trim();
+        let w = w
+            .strip_prefix("warning: ")
+            .or(w.strip_prefix("note: "))
+            .unwrap_or(w);
+        let shown = w
+            .replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+            .replace('"', "&quot;");
+        assert!(
+            report.contains(&format!("<li>{shown}</li>")),
+            "warning missing: {w}"
+        );
+    }
     // Map decorations: graticule labels in km with the CRS, a scale bar, a
     // north arrow, market names, the funding-gap legend (SVG text nodes
     // carry line breaks around their text).

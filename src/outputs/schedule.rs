@@ -41,6 +41,8 @@ pub struct Decisions<'a> {
         &'a Finance,
         &'a [PilotRow],
     )>,
+    /// When, how and from which files the run was made, and its warnings.
+    pub run: &'a crate::provenance::RunRecord,
 }
 
 /// Write every output of `d` into `dir` and return the summary.json
@@ -142,7 +144,15 @@ pub fn write_all(dir: &Path, d: &Decisions) -> Result<Value> {
         }
         summary["conservation"] = super::conservation_summary(c);
         summary["finance"] = super::write_finance(dir, fin, &roads.portfolio, pilot)?;
-        let page = crate::report::html(inputs, cfg, &summary, roads, p, c, fin, pilot, &risk.model);
+        let page = crate::report::html(
+            inputs,
+            cfg,
+            &summary,
+            roads,
+            (p, c, fin, pilot),
+            &risk.model,
+            d.run,
+        );
         std::fs::write(dir.join("report.html"), page).map_err(|e| Error::io(dir, e))?;
     }
     d.bar.inc(1);

@@ -114,6 +114,181 @@ pub struct Portfolio {
     /// left when the solve reached its time limit (`PORTFOLIO_SECONDS`).
     pub selection_gap_usd: f64,
     pub note: String,
+    /// Every segment worth improving (class improve or improve with
+    /// safeguards) that is not funded, by rank, with why.
+    pub left_out: Vec<LeftOut>,
+}
+
+/// Why a segment worth improving is not funded.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct LeftOut {
+    pub id: String,
+    pub cost_usd: f64,
+    /// The value the choice gave it: its own NPV_net, or its marginal value
+    /// beside the segments it was chosen with in a re-check.
+    pub value_usd: f64,
+    /// Its NPV_net appraised alone.
+    pub npv_net_alone_usd: f64,
+    /// The chosen segments it would displace in the best budgeted set that
+    /// funds it (empty when it is no candidate at all).
+    pub displaced: Vec<String>,
+    /// How much less that best set is worth than the chosen one, on the
+    /// values of the choice (none when it is no candidate).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shortfall_usd: Option<f64>,
+    pub why: String,
+}
+
+/// Seconds the best set that funds one left-out segment may take.
+const LEFT_OUT_SECONDS: f64 = 1.0;
+
+/// Why each eligible segment left out of `chosen` is: for a candidate, the
+/// best budgeted set that funds it (solved exactly with it forced in, on the
+/// choice's `values`), the chosen segments it would displace and what the
+/// exchange loses.
+/// Each segment's id, rank and NPV_net alone, as `left_out` reads them.
+struct Seg<'a> {
+    id: &'a str,
+    rank: u32,
+    npv_net_usd: f64,
+}
+
+fn left_out(
+    scored: &[Seg],
+    eligible: &[bool],
+    values: &[f64],
+    costs: &[f64],
+    chosen: &[bool],
+    budget: f64,
+) -> Result<Vec<LeftOut>> {
+    let money = crate::fmt::money;
+    let chosen_value: f64 = (0..scored.len())
+        .filter(|&i| chosen[i])
+        .map(|i| values[i])
+        .sum();
+    let spent: f64 = (0..scored.len())
+        .filter(|&i| chosen[i])
+        .map(|i| costs[i])
+        .sum();
+    let mut order: Vec<usize> = (0..scored.len())
+        .filter(|&i| eligible[i] && !chosen[i])
+        .collect();
+    order.sort_by_key(|&i| scored[i].rank);
+    let mut out = Vec::with_capacity(order.len());
+    for i in order {
+        let s = &scored[i];
+        let mut item = LeftOut {
+            id: s.id.to_string(),
+            cost_usd: costs[i],
+            value_usd: values[i],
+            npv_net_alone_usd: s.npv_net_usd,
+            displaced: Vec::new(),
+            shortfall_usd: None,
+            why: String::new(),
+        };
+        let revalued = (values[i] - s.npv_net_usd).abs() > 1e-9 * s.npv_net_usd.abs().max(1.0);
+        if values[i] <= 0.0 {
+            item.why = if revalued {
+                format!(
+                    "Beside the chosen segments it adds {} net (alone it is worth {}): the roads it would serve are already served.",
+                    money(values[i]),
+                    money(s.npv_net_usd)
+                )
+            } else {
+                format!(
+                    "Its NPV net of carbon cost is {}: the forest loss it invites costs more than its economic benefit.",
+                    money(values[i])
+                )
+            };
+            out.push(item);
+            continue;
+        }
+        if costs[i] > budget {
+            item.why = format!(
+                "It costs {}, more than the whole road budget of {}.",
+                money(costs[i]),
+                money(budget)
+            );
+            out.push(item);
+            continue;
+        }
+        // The best set that funds it: it, plus the best of the rest within
+        // what its cost leaves of the budget.
+        let mut rest = values.to_vec();
+        rest[i] = 0.0;
+        let with = select_within_budget(&rest, costs, budget - costs[i], LEFT_OUT_SECONDS)?;
+        let with_value = values[i]
+            + (0..scored.len())
+                .filter(|&j| with.chosen[j])
+                .map(|j| values[j])
+                .sum::<f64>();
+        let shortfall = (chosen_value - with_value).max(0.0);
+        item.displaced = (0..scored.len())
+            .filter(|&j| chosen[j] && !with.chosen[j])
+            .map(|j| scored[j].id.to_string())
+            .collect();
+        let worth_it = if revalued {
+            format!(
+                "it adds {} beside the chosen segments (alone it is worth {})",
+                money(values[i]),
+                money(s.npv_net_usd)
+            )
+        } else {
+            format!("it is worth {} net", money(values[i]))
+        };
+        let room = if costs[i] > budget - spent {
+            format!(
+                "it costs {} and {} of the budget is left",
+                money(costs[i]),
+                money((budget - spent).max(0.0))
+            )
+        } else {
+            format!("it costs {}", money(costs[i]))
+        };
+        let bound = if with.gap_usd > 0.0 {
+            format!(" (within {} of the best such set)", money(with.gap_usd))
+        } else {
+            String::new()
+        };
+        let verdict = if shortfall < 1.0 {
+            "worth as much as the chosen set: a tie, broken the other way".to_string()
+        } else {
+            format!("{} less in all", money(shortfall))
+        };
+        item.why = if item.displaced.is_empty() {
+            crate::fmt::sentence_case(&format!(
+                "{room}, {worth_it}; the best set that funds it is {verdict}{bound}."
+            ))
+        } else {
+            let worth = |js: &[usize]| js.iter().map(|&j| values[j]).sum::<f64>();
+            let ids = |js: &[usize]| {
+                js.iter()
+                    .map(|&j| scored[j].id)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            let dropped: Vec<usize> = (0..scored.len())
+                .filter(|&j| chosen[j] && !with.chosen[j])
+                .collect();
+            let added: Vec<usize> = (0..scored.len())
+                .filter(|&j| with.chosen[j] && !chosen[j])
+                .collect();
+            let adds = if added.is_empty() {
+                String::new()
+            } else {
+                format!(" and adds {} ({})", ids(&added), money(worth(&added)))
+            };
+            crate::fmt::sentence_case(&format!(
+                "{room}, {worth_i}; to fund it the best set drops {} ({}){adds}: {verdict}{bound}.",
+                ids(&dropped),
+                money(worth(&dropped)),
+                worth_i = worth_it,
+            ))
+        };
+        item.shortfall_usd = Some(shortfall);
+        out.push(item);
+    }
+    Ok(out)
 }
 
 /// Budgeted selection among `improve` and `improve_with_safeguards`
@@ -290,7 +465,17 @@ pub(super) fn choose_portfolio(
             .unwrap_or_else(|| upgrade_together(a, &set, jobs));
         a.tco2_by_year(&faster)
     };
+    let segs: Vec<Seg> = scored
+        .iter()
+        .map(|s| Seg {
+            id: &s.id,
+            rank: s.rank,
+            npv_net_usd: s.npv_net_usd,
+        })
+        .collect();
+    let left_out = left_out(&segs, &eligible, &values, &costs, &chosen, budget)?;
     let portfolio = Portfolio {
+        left_out,
         budget_usd: budget,
         npv_net_first_solve_usd: first_solve,
         segments: set.iter().map(|&i| scored[i].id.clone()).collect(),
@@ -377,6 +562,74 @@ pub(super) fn annual_benefit(scored: &[ScoredSegment], set: &[usize], eff: &Effe
 mod tests {
     use super::*;
     use rand::{Rng, SeedableRng};
+
+    /// Every eligible segment left out is explained; for a candidate, the
+    /// best set that funds it is worth what brute force finds, and the
+    /// segments it drops are chosen ones.
+    #[test]
+    fn every_left_out_segment_gets_the_best_set_that_funds_it() {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
+        for case in 0..30 {
+            let n = rng.gen_range(2..12);
+            let values: Vec<f64> = (0..n).map(|_| rng.gen_range(-1e6..5e6)).collect();
+            let costs: Vec<f64> = (0..n).map(|_| rng.gen_range(1e5..4e6)).collect();
+            let eligible: Vec<bool> = (0..n).map(|_| rng.gen_bool(0.85)).collect();
+            let budget = rng.gen_range(1e6..1.2e7);
+            let vals: Vec<f64> = (0..n)
+                .map(|i| if eligible[i] { values[i] } else { 0.0 })
+                .collect();
+            let chosen = select_within_budget(&vals, &costs, budget, 10.0)
+                .unwrap()
+                .chosen;
+            let ids: Vec<String> = (0..n).map(|i| format!("s{i}")).collect();
+            let segs: Vec<Seg> = (0..n)
+                .map(|i| Seg {
+                    id: &ids[i],
+                    rank: (n - i) as u32,
+                    npv_net_usd: vals[i],
+                })
+                .collect();
+            let out = left_out(&segs, &eligible, &vals, &costs, &chosen, budget).unwrap();
+            let want: Vec<usize> = (0..n).filter(|&i| eligible[i] && !chosen[i]).collect();
+            assert_eq!(out.len(), want.len(), "case {case}");
+            let value = |mask: u32| -> Option<f64> {
+                let c: f64 = (0..n)
+                    .filter(|i| mask & (1 << i) != 0)
+                    .map(|i| costs[i])
+                    .sum();
+                (c <= budget).then(|| {
+                    (0..n)
+                        .filter(|i| mask & (1 << i) != 0)
+                        .map(|i| vals[i])
+                        .sum()
+                })
+            };
+            let best: f64 = (0..n).filter(|&i| chosen[i]).map(|i| vals[i]).sum();
+            for o in &out {
+                let i: usize = o.id[1..].parse().unwrap();
+                assert!(!o.why.is_empty());
+                match o.shortfall_usd {
+                    None => assert!(vals[i] <= 0.0 || costs[i] > budget, "case {case} {}", o.id),
+                    Some(short) => {
+                        let with_i = (0u32..1 << n)
+                            .filter(|m| m & (1 << i) != 0)
+                            .filter_map(value)
+                            .fold(f64::MIN, f64::max);
+                        assert!(
+                            (short - (best - with_i).max(0.0)).abs() < 1.0 + 1e-9 * best,
+                            "case {case} {}: {short} vs {}",
+                            o.id,
+                            best - with_i
+                        );
+                        for d in &o.displaced {
+                            let j: usize = d[1..].parse().unwrap();
+                            assert!(chosen[j], "case {case}: {d} was not chosen");
+                        }
+                    }
+                }
+            }
+        }
+    }
 
     #[test]
     fn portfolio_equals_brute_force_and_stays_within_budget() {

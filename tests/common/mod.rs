@@ -81,8 +81,12 @@ pub fn batch_table(out: &Path, tag: &str) -> serde_json::Value {
     .unwrap()
 }
 
+/// The binary, its run date fixed by `SOURCE_DATE_EPOCH` (the report shows
+/// when a run started; two runs compared byte for byte need the same).
 pub fn greenhalo() -> assert_cmd::Command {
-    assert_cmd::Command::cargo_bin("greenhalo").expect("binary built")
+    let mut c = assert_cmd::Command::cargo_bin("greenhalo").expect("binary built");
+    c.env("SOURCE_DATE_EPOCH", "1780000000");
+    c
 }
 
 pub fn copy_dir(src: &Path, dst: &Path) {
