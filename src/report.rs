@@ -273,14 +273,21 @@ fn frontier_chart(roads: &crate::roads::RoadsResult) -> String {
         .iter()
         .map(|p| (p.forest_loss_ha, p.npv_econ_usd / 1e6))
         .collect();
-    let xmax = pts.iter().map(|p| p.0).fold(0.0, f64::max);
-    let ymax = pts.iter().map(|p| p.1).fold(0.0, f64::max);
+    let (loss, npv) = chosen_point(roads);
+    let xmax = pts.iter().map(|p| p.0).fold(loss, f64::max);
+    let ymax = pts.iter().map(|p| p.1).fold(npv / 1e6, f64::max);
     let (Some((_, xr)), Some((_, yr))) = (axis(0.0, xmax * 1.05), axis(0.0, ymax * 1.1)) else {
         return NO_CHART.into();
     };
-    svg((640, 320), |root| {
+    svg((640, 340), |root| {
         if let Ok(mut chart) = ChartBuilder::on(root)
-            .caption("Efficiency frontier of road portfolios", ("sans-serif", 16))
+            .caption(
+                format!(
+                    "Efficiency frontier within the road budget of {}",
+                    money(roads.portfolio.budget_usd)
+                ),
+                ("sans-serif", 16),
+            )
             .margin(8)
             .x_label_area_size(34)
             .y_label_area_size(54)
@@ -289,49 +296,53 @@ fn frontier_chart(roads: &crate::roads::RoadsResult) -> String {
             let _ = chart
                 .configure_mesh()
                 .x_desc("extra forest loss over the horizon (ha)")
-                .y_desc("economic NPV (US$ M)")
+                .y_desc("economic NPV before carbon cost (US$ M)")
                 .draw();
             let blue = RGBColor(49, 130, 189);
-            let _ = chart.draw_series(LineSeries::new(pts.clone(), blue.stroke_width(2)));
+            // A staircase: between two portfolios of the frontier, more
+            // loss buys nothing until the next one.
+            let mut steps: Vec<(f64, f64)> = Vec::new();
+            for (k, p) in pts.iter().enumerate() {
+                if k > 0 {
+                    steps.push((p.0, pts[k - 1].1));
+                }
+                steps.push(*p);
+            }
+            let _ = chart.draw_series(LineSeries::new(steps, blue.stroke_width(2)));
             let _ = chart.draw_series(pts.iter().map(|p| Circle::new(*p, 3, blue.filled())));
-            let chosen: f64 = roads
-                .scored
-                .iter()
-                .filter(|s| s.in_portfolio)
-                .map(|s| s.npv_econ_usd)
-                .sum::<f64>()
-                / 1e6;
-            let loss: f64 = roads
-                .scored
-                .iter()
-                .filter(|s| s.in_portfolio)
-                .map(|s| s.effects.forest_loss_ha)
-                .sum();
             let red = RGBColor(215, 25, 28);
             let _ = chart.draw_series(std::iter::once(Circle::new(
-                (loss, chosen),
+                (loss, npv / 1e6),
                 6,
                 red.filled(),
             )));
             let _ = chart.draw_series(std::iter::once(Text::new(
                 "chosen portfolio",
-                (loss, chosen),
+                (loss, npv / 1e6),
                 ("sans-serif", 12),
             )));
         }
     })
 }
 
-/// "X% of the benefit for Y% of the forest loss" at the frontier's first
-/// step that brings a benefit and at the points that bring the most within
-/// 10%, 25%, 50% and 75% of the loss of every candidate, each with its own
-/// shares (the budget-zero point, which brings nothing, is never quoted;
-/// the same point once).
-fn frontier_sentence(f: &[crate::roads::FrontierPoint]) -> String {
-    if f.len() < 2 || f.last().is_some_and(|p| p.forest_loss_ha <= 0.0) {
-        return "No candidate segment brings forest loss: the frontier is flat.".into();
-    }
-    // The first step that brings a benefit, then the best within each share.
+/// The chosen portfolio's forest loss and economic NPV, as the frontier
+/// reads them (the segments' figures appraised one by one, added up).
+fn chosen_point(roads: &crate::roads::RoadsResult) -> (f64, f64) {
+    let chosen = roads.scored.iter().filter(|s| s.in_portfolio);
+    chosen.fold((0.0, 0.0), |(l, v), s| {
+        (l + s.effects.forest_loss_ha.max(0.0), v + s.npv_econ_usd)
+    })
+}
+
+/// What the frontier says: the share of the largest economic NPV the
+/// budget buys at its first point that brings one and at the points that
+/// bring the most within 10%, 25%, 50% and 75% of its forest loss (each
+/// point once, with its own shares); then where the chosen portfolio lies:
+/// on the frontier, or how far below it at its own forest loss and why.
+fn frontier_sentence(f: &[crate::roads::FrontierPoint], budget: f64, chosen: (f64, f64)) -> String {
+    let Some(last) = f.last() else {
+        return "No segment worth improving fits the budget: there is no frontier.".into();
+    };
     let mut quoted: Vec<usize> = f
         .iter()
         .position(|p| p.benefit_share > 0.0)
@@ -355,20 +366,57 @@ fn frontier_sentence(f: &[crate::roads::FrontierPoint]) -> String {
         .map(|&i| {
             let p = &f[i];
             format!(
-                "{}% of the economic benefit for {}% of the forest loss (US${} of roads)",
+                "{}% of it for {}% of its forest loss ({} segment(s), {})",
                 nz(100.0 * p.benefit_share, 1),
                 nz(100.0 * p.loss_share, 1),
-                fmt_int(p.cost_usd)
+                p.segments,
+                money(p.cost_usd)
             )
         })
         .collect();
-    let read = if parts.is_empty() {
-        "every step that brings a benefit brings more than 75% of the forest loss".to_string()
+    let read = if last.forest_loss_ha <= 0.0 {
+        "it brings no forest loss, so the frontier is a single point".to_string()
+    } else if parts.is_empty() {
+        "every portfolio that brings a benefit brings more than 75% of that loss".to_string()
     } else {
         parts.join("; ")
     };
+    let (loss, npv) = chosen;
+    let on = f.iter().find(|p| p.chosen);
+    let place = match on {
+        Some(p) => format!(
+            "The chosen portfolio is on the frontier ({}% of the economic NPV for {}% of the forest loss).",
+            nz(100.0 * p.benefit_share, 1),
+            nz(100.0 * p.loss_share, 1)
+        ),
+        None => {
+            // The frontier point with no more loss than the chosen one.
+            let below = f
+                .iter()
+                .filter(|p| p.forest_loss_ha <= loss + 1e-9)
+                .map(|p| p.npv_econ_usd)
+                .fold(0.0, f64::max);
+            format!(
+                "The chosen portfolio ({} economic NPV, {} ha) is not on it: the frontier reaches {} with no more forest loss. The portfolio is chosen on NPV net of carbon cost, which weighs each hectare by its carbon and by the year it is lost rather than counting hectares, and is re-checked with the upgrades together.",
+                money(npv),
+                nz(loss, 1),
+                money(below)
+            )
+        }
+    };
+    let unproven = f.iter().filter(|p| !p.proven).count();
+    let unproven = if unproven > 0 {
+        format!(
+            " {unproven} point(s) reached the solver's time limit: they are the best found, not proven."
+        )
+    } else {
+        String::new()
+    };
     format!(
-        "Budgets from zero to every segment worth building (20 steps; the best portfolio at each, solved exactly): {read}. Points and figures in road_frontier.csv.",
+        "Within the road budget of {}, the most economic NPV (before carbon cost) the roads can bring is {} for {} ha of forest loss; the frontier gives {read}. {place}{unproven} Each point's segments are in road_frontier.csv.",
+        money(budget),
+        money(last.npv_econ_usd),
+        nz(last.forest_loss_ha, 1),
     )
 }
 
@@ -1798,7 +1846,11 @@ table.run th {{ width: 9em; }} code {{ word-break: break-all; }} div.warnings ul
             .collect::<Vec<_>>()
             .join("; ")),
         frontier_svg = frontier_chart(roads),
-        frontier_text = esc(&frontier_sentence(&roads.frontier)),
+        frontier_text = esc(&frontier_sentence(
+            &roads.frontier,
+            roads.portfolio.budget_usd,
+            chosen_point(roads)
+        )),
         road_method = esc(&road_method(cfg, roads)),
         carbon_balance = esc(&carbon_balance(fin, &roads.portfolio)),
         assumptions = assumptions,
@@ -1926,14 +1978,16 @@ mod tests {
 
     fn point(cost: f64, benefit: f64, loss: f64) -> FrontierPoint {
         FrontierPoint {
-            budget_usd: cost,
+            loss_cap_ha: loss * 100.0,
             segments: 1,
             cost_usd: cost,
             npv_econ_usd: benefit * 1e6,
             forest_loss_ha: loss * 100.0,
             benefit_share: benefit,
             loss_share: loss,
-            gap_usd: 0.0,
+            proven: true,
+            chosen: false,
+            segment_ids: "1-0".into(),
         }
     }
 
@@ -1948,16 +2002,18 @@ mod tests {
             point(9e6, 0.97, 0.6),
             point(12e6, 1.0, 1.0),
         ];
-        let s = frontier_sentence(&f);
+        let s = frontier_sentence(&f, 12e6, (100.0, 1e6));
         assert!(!s.contains("-0"), "{s}");
         assert!(!s.contains("for 10% of"), "{s}");
-        assert!(s.contains("19.8% of the economic benefit for 10.5% of the forest loss (US$2,000,000 of roads)"), "{s}");
         assert!(
-            s.contains("62% of the economic benefit for 24% of the forest loss"),
+            s.contains("19.8% of it for 10.5% of its forest loss (1 segment(s), US$2.0 M)"),
             "{s}"
         );
+        assert!(s.contains("62% of it for 24% of its forest loss"), "{s}");
+        assert!(s.contains("97% of it for 60% of its forest loss"), "{s}");
+        // Not on the frontier: the best point with no more loss is named.
         assert!(
-            s.contains("97% of the economic benefit for 60% of the forest loss"),
+            s.contains("is not on it: the frontier reaches US$1.0 M with no more forest loss"),
             "{s}"
         );
         // The first step is quoted once, first.

@@ -140,29 +140,99 @@ fn every_raster_is_a_cloud_optimized_geotiff_with_overviews() {
         || e.file_name() == ".greenhalo-output"));
 }
 
+/// road_frontier.csv is an efficiency frontier within the road budget:
+/// forest loss and economic NPV rise together from point to point (no
+/// point beats another on both), each point's figures are the sums of its
+/// segments' in roads.csv, and the chosen portfolio is one of its points
+/// or the report says why not.
 #[test]
-fn the_efficiency_frontier_rises_with_the_budget_and_ends_at_every_candidate() {
+fn the_efficiency_frontier_is_monotone_and_holds_the_chosen_portfolio_or_says_why_not() {
     let out = sample_run();
-    let mut r = csv::Reader::from_path(out.join("road_frontier.csv")).unwrap();
-    let rows: Vec<Vec<f64>> = r
-        .records()
-        .map(|x| x.unwrap().iter().map(|v| v.parse().unwrap()).collect())
-        .collect();
-    assert_eq!(rows.len(), 21);
-    // budget, segments, cost, npv_econ, forest_loss, benefit_share,
-    // loss_share, gap_usd (every step proven on the sample: 0)
-    assert_eq!(&rows[0][..], &[0.0; 8]);
-    assert!(rows.iter().all(|r| r[7] == 0.0), "every step proven");
-    let last = rows.last().unwrap();
-    assert!((last[5] - 1.0).abs() < 1e-9 && (last[6] - 1.0).abs() < 1e-9);
-    for w in rows.windows(2) {
-        assert!(w[1][0] > w[0][0], "budgets increase");
-        // A larger budget can always buy the smaller budget's portfolio.
-        assert!(w[1][3] >= w[0][3] - 1e-6, "{:?} -> {:?}", w[0], w[1]);
-        assert!(w[1][2] <= w[1][0] + 1e-6 || w[1] == *last, "within budget");
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    let budget = summary["roads"]["portfolio"]["budget_usd"]
+        .as_f64()
+        .unwrap();
+    let mut roads = csv::Reader::from_path(out.join("roads.csv")).unwrap();
+    let head = roads.headers().unwrap().clone();
+    let col = |n: &str| head.iter().position(|h| h == n).unwrap();
+    let (id, npv, loss, cost, port) = (
+        col("id"),
+        col("npv_econ_usd"),
+        col("forest_loss_ha"),
+        col("cost_usd"),
+        col("in_portfolio"),
+    );
+    let mut seg = std::collections::HashMap::new();
+    let mut chosen: Vec<String> = Vec::new();
+    for r in roads.records() {
+        let r = r.unwrap();
+        let f = |k: usize| r[k].parse::<f64>().unwrap();
+        seg.insert(r[id].to_string(), (f(npv), f(loss).max(0.0), f(cost)));
+        if &r[port] == "true" {
+            chosen.push(r[id].to_string());
+        }
     }
+    chosen.sort();
+    let mut r = csv::Reader::from_path(out.join("road_frontier.csv")).unwrap();
+    let head = r.headers().unwrap().clone();
+    assert_eq!(
+        head.iter().collect::<Vec<_>>(),
+        [
+            "loss_cap_ha",
+            "segments",
+            "cost_usd",
+            "npv_econ_usd",
+            "forest_loss_ha",
+            "benefit_share",
+            "loss_share",
+            "proven",
+            "chosen",
+            "segment_ids"
+        ]
+    );
+    let rows: Vec<csv::StringRecord> = r.records().map(|x| x.unwrap()).collect();
+    assert!(rows.len() >= 5, "{} points", rows.len());
+    let num = |r: &csv::StringRecord, k: usize| r[k].parse::<f64>().unwrap();
+    let mut on_it = false;
+    for r in &rows {
+        assert_eq!(&r[7], "true", "every point proven on the sample");
+        let ids: Vec<&str> = r[9].split(';').filter(|s| !s.is_empty()).collect();
+        assert_eq!(ids.len() as f64, num(r, 1));
+        let (mut v, mut l, mut c) = (0.0, 0.0, 0.0);
+        for i in &ids {
+            let (a, b, d) = seg[*i];
+            v += a;
+            l += b;
+            c += d;
+        }
+        assert!((v - num(r, 3)).abs() < 1e-3 && (l - num(r, 4)).abs() < 1e-6);
+        assert!((c - num(r, 2)).abs() < 1e-3 && c <= budget + 1e-6);
+        assert!(num(r, 4) <= num(r, 0) + 1e-6, "within its cap");
+        let mut sorted: Vec<String> = ids.iter().map(|s| s.to_string()).collect();
+        sorted.sort();
+        assert_eq!(&r[8] == "true", sorted == chosen, "the chosen flag");
+        on_it |= &r[8] == "true";
+    }
+    for w in rows.windows(2) {
+        assert!(num(&w[1], 4) >= num(&w[0], 4), "loss rises");
+        assert!(
+            num(&w[1], 3) > num(&w[0], 3),
+            "NPV rises: {:?} -> {:?}",
+            w[0],
+            w[1]
+        );
+    }
+    let last = rows.last().unwrap();
+    assert!((num(last, 5) - 1.0).abs() < 1e-12 && (num(last, 6) - 1.0).abs() < 1e-12);
     let report = std::fs::read_to_string(out.join("report.html")).unwrap();
-    assert!(report.contains("Efficiency frontier of road portfolios"));
+    assert!(report.contains("Efficiency frontier within the road budget"));
+    assert!(report.contains("economic NPV before carbon cost"));
+    if on_it {
+        assert!(report.contains("The chosen portfolio is on the frontier"));
+    } else {
+        assert!(report.contains("is not on it: the frontier reaches"));
+    }
 }
 
 #[test]

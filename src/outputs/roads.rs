@@ -82,7 +82,7 @@ pub fn write_roads(dir: &Path, inp: &Inputs, res: &RoadsResult, layers: &Layers)
     );
     let frontier: Vec<Map<String, Value>> = res.frontier.iter().map(row).collect();
     let rows: Vec<&Map<String, Value>> = frontier.iter().collect();
-    guard_figures("roads", "frontier point", "budget_usd", &rows, &[])?;
+    guard_figures("roads", "frontier point", "loss_cap_ha", &rows, &[])?;
     write_csv(&dir.join("road_frontier.csv"), &frontier)?;
     let style = qml::with_fields(&style, qml::ROAD_ALIASES);
     std::fs::write(dir.join("roads.qml"), style).map_err(|e| Error::io(dir, e))

@@ -1,81 +1,138 @@
-//! The efficiency frontier of road portfolios by budget (Vilela et al.
-//! 2020).
+//! The efficiency frontier of road portfolios (Vilela et al. 2020): within
+//! the road budget, the portfolios no other beats on both economic NPV and
+//! forest loss, found by capping the forest loss (the epsilon-constraint
+//! method) and solving each cap exactly.
 
 use serde::Serialize;
 
 use super::*;
 use crate::error::Result;
+use crate::solve::knapsack_two_caps;
 
-/// One point of the efficiency frontier (Vilela et al. 2020): the portfolio
-/// with the largest economic NPV a budget buys, and the forest loss it
-/// brings (sums of the segments appraised one by one).
+/// One portfolio of the efficiency frontier: the largest economic NPV the
+/// road budget buys with at most `loss_cap_ha` of forest loss (sums of the
+/// segments appraised one by one, as the ranking reads them).
 #[derive(Debug, Clone, Serialize)]
 pub struct FrontierPoint {
-    pub budget_usd: f64,
+    pub loss_cap_ha: f64,
     pub segments: usize,
     pub cost_usd: f64,
     pub npv_econ_usd: f64,
     pub forest_loss_ha: f64,
-    /// Shares of the economic NPV and forest loss of every candidate.
+    /// Shares of the frontier's last point (the largest economic NPV the
+    /// budget buys, whatever its forest loss).
     pub benefit_share: f64,
     pub loss_share: f64,
-    /// How far below the best portfolio for this budget the point may be:
-    /// 0 when proven within US$1, else the proven gap left when the step
-    /// reached its time limit (`FRONTIER_SECONDS`).
-    pub gap_usd: f64,
+    /// Whether the solve proved the point optimal for its cap (false: it
+    /// reached `FRONTIER_SECONDS`, and the point is the best found).
+    pub proven: bool,
+    /// Whether this is the budgeted portfolio.
+    pub chosen: bool,
+    /// Its segments, ";"-separated, by rank.
+    pub segment_ids: String,
 }
 
-/// Seconds each frontier step may take.
+/// Seconds each frontier point may take.
 pub const FRONTIER_SECONDS: f64 = 5.0;
 
-/// Frontier points for budgets 0, 1/steps, ..., 1 of the cost of every
-/// segment with positive economic NPV (segments through conservation areas
-/// are never candidates).
-pub fn frontier(scored: &[ScoredSegment], steps: usize) -> Result<Vec<FrontierPoint>> {
-    let cand: Vec<&ScoredSegment> = scored
-        .iter()
-        .filter(|s| {
+/// The frontier within `budget`: `steps` + 1 forest-loss caps from none to
+/// the loss of the largest economic NPV, and the loss of the chosen
+/// portfolio (`scored[..].in_portfolio`), each solved exactly over the
+/// segments worth improving with a positive economic NPV; the points no
+/// other point beats on both counts, by forest loss (so economic NPV
+/// rises strictly from point to point).
+pub fn frontier(scored: &[ScoredSegment], budget: f64, steps: usize) -> Result<Vec<FrontierPoint>> {
+    let cand: Vec<usize> = (0..scored.len())
+        .filter(|&i| {
+            let s = &scored[i];
             s.npv_econ_usd > 0.0
+                && s.cost_usd <= budget
                 && matches!(
                     s.class,
                     SegmentClass::Improve | SegmentClass::ImproveWithSafeguards
                 )
         })
         .collect();
-    let values: Vec<f64> = cand.iter().map(|s| s.npv_econ_usd).collect();
-    let costs: Vec<f64> = cand.iter().map(|s| s.cost_usd).collect();
-    let total_cost: f64 = costs.iter().sum();
-    let total_value: f64 = values.iter().sum();
-    let total_loss: f64 = cand.iter().map(|s| s.effects.forest_loss_ha).sum();
-    let share = |x: f64, t: f64| if t > 0.0 { x / t } else { 0.0 };
+    let values: Vec<f64> = cand.iter().map(|&i| scored[i].npv_econ_usd).collect();
+    let costs: Vec<f64> = cand.iter().map(|&i| scored[i].cost_usd).collect();
+    let loss: Vec<f64> = cand
+        .iter()
+        .map(|&i| scored[i].effects.forest_loss_ha.max(0.0))
+        .collect();
+    let what = format!(
+        "the road frontier ({} candidate segments, budget US${}: road_upgrades.budget_usd)",
+        cand.len(),
+        crate::fmt::fmt_int(budget)
+    );
+    let solve =
+        |cap: f64| knapsack_two_caps(&values, &costs, budget, &loss, cap, FRONTIER_SECONDS, &what);
+    let sum = |x: &[bool], w: &[f64]| -> f64 { (0..x.len()).filter(|k| x[*k]).map(|k| w[k]).sum() };
+    let total_loss: f64 = loss.iter().sum();
+    let (top, _) = solve(total_loss)?;
+    let loss_max = sum(&top, &loss);
+    let chosen_loss: f64 = cand
+        .iter()
+        .zip(&loss)
+        .filter(|(&i, _)| scored[i].in_portfolio)
+        .map(|(_, l)| l)
+        .sum();
     let steps = steps.max(1);
-    let mut out = Vec::with_capacity(steps + 1);
-    for k in 0..=steps {
-        let budget = total_cost * k as f64 / steps as f64;
-        let (chosen, gap_usd) = if k == steps {
-            (vec![true; cand.len()], 0.0)
+    let mut caps: Vec<f64> = (0..=steps)
+        .map(|k| loss_max * k as f64 / steps as f64)
+        .collect();
+    caps.push(chosen_loss.min(loss_max));
+    let mut sets: Vec<(f64, Vec<bool>, bool)> = Vec::with_capacity(caps.len());
+    for cap in caps {
+        let (x, proven) = if cap >= loss_max {
+            (top.clone(), true)
         } else {
-            let c = select_within_budget(&values, &costs, budget, FRONTIER_SECONDS)?;
-            (c.chosen, c.gap_usd)
+            solve(cap)?
         };
-        let pick = |f: &dyn Fn(&ScoredSegment) -> f64| -> f64 {
-            cand.iter()
-                .zip(&chosen)
-                .filter(|(_, c)| **c)
-                .map(|(s, _)| f(s))
-                .sum()
-        };
-        let npv = pick(&|s| s.npv_econ_usd);
-        let loss = pick(&|s| s.effects.forest_loss_ha);
+        sets.push((cap, x, proven));
+    }
+    // By forest loss, the larger NPV first at equal loss; then only the
+    // points that raise the NPV.
+    sets.sort_by(|a, b| {
+        sum(&a.1, &loss)
+            .total_cmp(&sum(&b.1, &loss))
+            .then(sum(&b.1, &values).total_cmp(&sum(&a.1, &values)))
+    });
+    let (npv_max, chosen_set): (f64, Vec<bool>) = (
+        sum(&top, &values),
+        cand.iter().map(|&i| scored[i].in_portfolio).collect(),
+    );
+    let share = |x: f64, t: f64| if t > 0.0 { x / t } else { 0.0 };
+    let mut out: Vec<FrontierPoint> = Vec::new();
+    let mut best = f64::NEG_INFINITY;
+    for (cap, x, proven) in sets {
+        let npv = sum(&x, &values);
+        if npv <= best + 1e-6 * npv.abs().max(1.0) && !out.is_empty() {
+            continue;
+        }
+        best = npv;
+        let mut ids: Vec<&ScoredSegment> = cand
+            .iter()
+            .zip(&x)
+            .filter(|(_, c)| **c)
+            .map(|(&i, _)| &scored[i])
+            .collect();
+        ids.sort_by_key(|s| s.rank);
+        let l = sum(&x, &loss);
         out.push(FrontierPoint {
-            budget_usd: budget,
-            segments: chosen.iter().filter(|c| **c).count(),
-            cost_usd: pick(&|s| s.cost_usd),
+            loss_cap_ha: cap,
+            segments: ids.len(),
+            cost_usd: sum(&x, &costs),
             npv_econ_usd: npv,
-            forest_loss_ha: loss,
-            benefit_share: share(npv, total_value),
-            loss_share: share(loss, total_loss),
-            gap_usd,
+            forest_loss_ha: l,
+            benefit_share: share(npv, npv_max),
+            loss_share: share(l, loss_max),
+            proven,
+            chosen: x == chosen_set,
+            segment_ids: ids
+                .iter()
+                .map(|s| s.id.as_str())
+                .collect::<Vec<_>>()
+                .join(";"),
         });
     }
     Ok(out)

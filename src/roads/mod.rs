@@ -135,7 +135,7 @@ pub fn score(a: &Appraiser, bar: &ProgressBar) -> Result<RoadsResult> {
     // (HiGHS solves stay on this thread: the frontier's beside the
     // re-check's failed with "HiGHS error while solving model".)
     let portfolio = choose_portfolio(a, &mut scored, &jobs, bar)?;
-    let frontier = frontier(&scored, 20)?;
+    let frontier = frontier(&scored, a.p.road_budget_usd, 20)?;
     Ok(RoadsResult {
         segments: segs,
         scored,
