@@ -686,6 +686,11 @@ impl Default for ParcelFields {
 pub struct ConservationFields {
     pub name_field: Option<String>,
     pub category_field: Option<String>,
+    /// An area with less than this share of its legal area inside the AOI
+    /// (a sliver of a reserve managed from another landscape) is left out
+    /// of the funding and named in one warning; it still counts for the
+    /// roads (avoid) and the halo.
+    pub min_share_in_aoi: f64,
 }
 
 impl Default for ConservationFields {
@@ -693,9 +698,17 @@ impl Default for ConservationFields {
         ConservationFields {
             name_field: Some("name".into()),
             category_field: Some("category".into()),
+            min_share_in_aoi: 0.01,
         }
     }
 }
+
+const CONSERVATION_RANGES: &[Setting] = &[num(
+    "conservation.min_share_in_aoi",
+    Ge(0.0),
+    Bound::Lt(1.0),
+    "share",
+)];
 
 /// Which land-cover codes are forest, open land and water (only used when a
 /// `landcover` raster is given; else forest/non-forest comes from `forest`).
@@ -2156,6 +2169,7 @@ pub fn settings() -> impl Iterator<Item = &'static Setting> {
         ACCESS_RANGES,
         ECONOMICS_RANGES,
         HALO_RANGES,
+        CONSERVATION_RANGES,
         RISK_RANGES,
         COEFFICIENT_RANGES,
         ROAD_UPGRADE_RANGES,
@@ -2642,6 +2656,9 @@ use_field = {use_field:?}                  # field holding the current use
 [conservation]
 name_field = {cname}
 category_field = {ccat}
+# areas with less of their legal area inside the AOI are left out of the
+# funding (share, [0, 1))
+min_share_in_aoi = 0.01
 
 [landcover]
 # land-cover codes of each kind (used only with a landcover raster)

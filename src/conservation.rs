@@ -18,6 +18,9 @@ const CO2_PER_C: f64 = 44.0 / 12.0;
 /// What an area needs and is worth.
 #[derive(Debug, Clone, Serialize)]
 pub struct AreaNeeds {
+    /// Its place in `Inputs::conservation` (its geometry).
+    #[serde(skip)]
+    pub index: usize,
     pub name: String,
     pub category: String,
     /// Area inside the AOI, km² (what is managed, costed and funded here).
@@ -73,6 +76,18 @@ pub struct FundingResult {
     /// was allocated.
     pub sources: Vec<(String, f64, f64)>,
     pub warnings: Vec<String>,
+    /// Areas with less than `[conservation] min_share_in_aoi` of their
+    /// legal area inside the AOI, left out of the funding.
+    pub slivers: Vec<Sliver>,
+}
+
+/// A conservation area mostly outside the AOI, left out of the funding.
+#[derive(Debug, Clone, Serialize)]
+pub struct Sliver {
+    pub name: String,
+    pub category: String,
+    pub area_km2: f64,
+    pub legal_area_km2: f64,
 }
 
 /// Carbon density of a cell, t C/ha: the carbon layer, else the default.
@@ -95,7 +110,8 @@ pub fn needs(inp: &Inputs, risk: &Risk, p: &FundingParams, e: &Economics) -> Vec
     let years = e.horizon_years as usize;
     inp.conservation
         .par_iter()
-        .map(|c| {
+        .enumerate()
+        .map(|(index, c)| {
             use geo::Area;
             // The part inside the AOI, exactly (cells on the AOI's edge
             // count for the share of them inside).
@@ -137,6 +153,7 @@ pub fn needs(inp: &Inputs, risk: &Risk, p: &FundingParams, e: &Economics) -> Vec
             }
             let area_km2 = c.geom_in_aoi.unsigned_area() / 1e6;
             AreaNeeds {
+                index,
                 name: c.name.clone(),
                 category: c.category.clone(),
                 area_km2,
@@ -204,6 +221,13 @@ pub fn gap_reasons(
         return String::new();
     }
     let a = &area.needs;
+    let money = crate::fmt::money;
+    let got_from = |x: &AreaFunding, name: &str| -> f64 {
+        x.allocated_by_source
+            .iter()
+            .find(|(n, _)| n == name)
+            .map_or(0.0, |(_, v)| *v)
+    };
     let mut why = Vec::new();
     for s in sources {
         let (offered, used) = result
@@ -212,12 +236,45 @@ pub fn gap_reasons(
             .find(|(n, _, _)| n == &s.name)
             .map(|(_, o, u)| (*o, *u))
             .unwrap_or((0.0, 0.0));
+        let got = got_from(area, &s.name);
+        // Where the source's money went instead, the most first.
+        let mut others: Vec<(&str, f64)> = result
+            .areas
+            .iter()
+            .filter(|x| x.needs.index != a.index || x.needs.name != a.name)
+            .map(|x| (x.needs.name.as_str(), got_from(x, &s.name)))
+            .filter(|(_, v)| *v > 0.5)
+            .collect();
+        others.sort_by(|x, y| y.1.total_cmp(&x.1));
+        let went = |others: &[(&str, f64)]| -> String {
+            let mut v: Vec<String> = others
+                .iter()
+                .take(3)
+                .map(|(n, m)| format!("{n} {}", money(*m)))
+                .collect();
+            if others.len() > 3 {
+                v.push(format!("{} more", others.len() - 3));
+            }
+            v.join(", ")
+        };
         if let Some(reason) = why_not_eligible(s, a, p) {
             why.push(reason);
+        } else if got > 0.5 && offered - used <= 0.5 {
+            why.push(if others.is_empty() {
+                format!("{} gives it all it has, {} a year", s.name, money(got))
+            } else {
+                format!(
+                    "{} gives it {} a year, all it has left after areas that avoid more loss per dollar ({})",
+                    s.name,
+                    money(got),
+                    went(&others)
+                )
+            });
         } else if offered - used <= 0.5 {
             why.push(format!(
-                "{} is spent in full on areas with more avoided loss per dollar",
-                s.name
+                "{} is spent in full on areas that avoid more loss per dollar ({})",
+                s.name,
+                went(&others)
             ));
         } else if a.value_usd <= 0.0 {
             why.push(format!(
@@ -226,8 +283,9 @@ pub fn gap_reasons(
             ));
         } else {
             why.push(format!(
-                "{} has money left in years it does not cover",
-                s.name
+                "{} gives it {} a year and has money left only in years it does not cover",
+                s.name,
+                money(got)
             ));
         }
     }
@@ -403,6 +461,7 @@ pub fn allocate(
         areas: out,
         sources: sources_out,
         warnings,
+        slivers: Vec::new(),
     })
 }
 
@@ -433,8 +492,18 @@ impl FundingResult {
 }
 
 /// The whole stage.
-pub fn run(inp: &Inputs, risk: &Risk, p: &FundingParams, e: &Economics) -> Result<FundingResult> {
-    let areas = needs(inp, risk, p, e);
+pub fn run(
+    inp: &Inputs,
+    risk: &Risk,
+    p: &FundingParams,
+    e: &Economics,
+    min_share_in_aoi: f64,
+) -> Result<FundingResult> {
+    // Slivers of areas managed from elsewhere are left out, named once.
+    let (areas, slivers): (Vec<AreaNeeds>, Vec<AreaNeeds>) =
+        needs(inp, risk, p, e).into_iter().partition(|a| {
+            a.legal_area_km2 <= 0.0 || a.area_km2 >= min_share_in_aoi * a.legal_area_km2
+        });
     let mut res = allocate(&areas, &p.sources, p, e.horizon_years).map_err(|err| {
         Error::Usage(format!(
             "{err}; the model is shaped by {} areas, {} funding sources (conservation_funding.sources) and their values at economics.discount_rate = {} over economics.horizon_years = {}",
@@ -444,6 +513,29 @@ pub fn run(inp: &Inputs, risk: &Risk, p: &FundingParams, e: &Economics) -> Resul
             e.horizon_years
         ))
     })?;
+    if !slivers.is_empty() {
+        let km2: f64 = slivers.iter().map(|a| a.area_km2).sum();
+        res.warnings.push(format!(
+            "{} conservation area(s) have less than {}% of their area inside the AOI ({:.2} km² in all) and are left out of the funding ([conservation] min_share_in_aoi): {}",
+            slivers.len(),
+            crate::fmt::nz(100.0 * min_share_in_aoi, 2),
+            km2,
+            slivers
+                .iter()
+                .map(|a| format!("{} ({:.2} of {:.1} km²)", a.name, a.area_km2, a.legal_area_km2))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    res.slivers = slivers
+        .into_iter()
+        .map(|a| Sliver {
+            name: a.name,
+            category: a.category,
+            area_km2: a.area_km2,
+            legal_area_km2: a.legal_area_km2,
+        })
+        .collect();
     // Avoided emissions by year, and their present value.
     let df = |t: usize| (1.0 + e.discount_rate).powi(-(t as i32));
     for a in res.areas.iter_mut() {
@@ -466,6 +558,7 @@ mod tests {
 
     fn area(name: &str, cat: &str, value: f64, cost: f64, threat: f64) -> AreaNeeds {
         AreaNeeds {
+            index: 0,
             name: name.into(),
             category: cat.into(),
             area_km2: cost / 800.0,
@@ -518,12 +611,15 @@ mod tests {
         let r = allocate(&areas, &sources, &p, 20).unwrap();
         let a = &r.areas[0];
         let b = &r.areas[1];
-        // A is fully funded; B's gap of 3 is explained source by source.
+        // A is fully funded; B's gap of 3 is explained source by source,
+        // from the allocation itself: B received what the trust had left
+        // after A and all of the government's money (the old text said both
+        // were "spent in full on areas with more avoided loss per dollar").
         assert_eq!(gap_reasons(a, &sources, &r, &p), "");
         assert_eq!(
             gap_reasons(b, &sources, &r, &p),
-            "trust is spent in full on areas with more avoided loss per dollar; \
-             government is spent in full on areas with more avoided loss per dollar; \
+            "trust gives it US$2 a year, all it has left after areas that avoid more loss per dollar (A US$10); \
+             government gives it all it has, US$5 a year; \
              carbon needs expected loss of at least 50.0% of the forest to count as additional (this area: 20.0%)"
         );
         assert!((a.allocated_usd_per_year - 10.0).abs() < 1e-6);

@@ -318,7 +318,11 @@ pub fn load(ls: &Landscape, progress: &Progress) -> (Option<Inputs>, Problems) {
         .unwrap_or_default();
     bar.inc(1);
 
-    let mut conservation = conservation;
+    let mut conservation = merge_parts(
+        conservation,
+        &ls.resolve(&layers.conservation.path),
+        &mut pr,
+    );
     clip_to_aoi(&mut conservation, &aoi_mp);
     if !aoi_mp.0.is_empty() {
         conservation = left_out(
@@ -1182,6 +1186,60 @@ fn parcels_of(ls: &Landscape, l: &VLayer, pr: &mut Problems) -> Vec<Parcel> {
             use_value: v,
             geom: as_multipolygon(g),
         });
+    }
+    out
+}
+
+/// Features of one area (the same name and category, a name the layer
+/// gives) published as several polygons become one area: their union, the
+/// first feature's id; a warning names the areas merged and their features.
+fn merge_parts(
+    areas: Vec<ConservationArea>,
+    file: &Path,
+    pr: &mut Problems,
+) -> Vec<ConservationArea> {
+    use geo::BooleanOps;
+    let mut out: Vec<ConservationArea> = Vec::with_capacity(areas.len());
+    let mut parts: Vec<Vec<u64>> = Vec::with_capacity(areas.len());
+    for a in areas {
+        let named = a.name != format!("area {}", a.fid);
+        let same = out
+            .iter()
+            .position(|o| named && o.name == a.name && o.category == a.category);
+        match same {
+            Some(k) => {
+                let o = &mut out[k];
+                o.geom = o.geom.union(&a.geom);
+                o.legal_area_km2 = geo::Area::unsigned_area(&o.geom) / 1e6;
+                o.geom_in_aoi = o.geom.clone();
+                parts[k].push(a.fid);
+            }
+            None => {
+                parts.push(vec![a.fid]);
+                out.push(a);
+            }
+        }
+    }
+    let merged: Vec<String> = out
+        .iter()
+        .zip(&parts)
+        .filter(|(_, p)| p.len() > 1)
+        .map(|(a, p)| {
+            let ids: Vec<String> = p.iter().map(|f| f.to_string()).collect();
+            format!("{} (features {})", a.name, ids.join(", "))
+        })
+        .collect();
+    if !merged.is_empty() {
+        pr.at(
+            Severity::Warning,
+            file,
+            None,
+            format!(
+                "{} conservation area(s) published as several polygons are each merged into one by name and category: {}",
+                merged.len(),
+                merged.join("; ")
+            ),
+        );
     }
     out
 }

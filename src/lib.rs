@@ -142,14 +142,8 @@ pub fn pipeline(
         warnings.extend(c.warnings.iter().map(|w| format!("warning: {w}")));
     }
     let staging = io::outdir::Staging::new(out, opts.force)?;
-    let (hash, files) = provenance::inputs_hash_and_files(&ls)?;
+    let (hash, run) = provenance::record(&ls, &opts, started, &warnings)?;
     staging.mark(&hash)?;
-    let run = provenance::RunRecord {
-        started_utc: started,
-        command: provenance::command(landscape, out, &opts),
-        inputs: files,
-        warnings: warnings.clone(),
-    };
     let decisions = outputs::Decisions {
         landscape_file: landscape,
         landscape: &ls,
@@ -168,17 +162,8 @@ pub fn pipeline(
     };
     let summary = outputs::write_all(staging.path(), &decisions)?;
     clock.lap("finance+outputs");
-    let log = staging.file("run_log.txt");
-    let total = clock.total();
-    outputs::write_run_log(
-        &log,
-        &ls,
-        &hash,
-        &run.started_utc,
-        &clock.laps,
-        total,
-        &warnings,
-    )?;
+    let (log, total) = (staging.file("run_log.txt"), clock.total());
+    outputs::write_run_log(&log, &ls, &hash, &run, &clock.laps, total)?;
     Ok(RunReport {
         out_dir: staging.commit()?,
         warnings,
@@ -229,7 +214,13 @@ fn farmland_plan(
     solve::unwatch();
     let p = p?;
     clock.lap("parcels");
-    let c = conservation::run(inputs, risk, &cfg.conservation_funding, &cfg.economics)?;
+    let c = conservation::run(
+        inputs,
+        risk,
+        &cfg.conservation_funding,
+        &cfg.economics,
+        cfg.conservation.min_share_in_aoi,
+    )?;
     clock.lap("conservation");
     step.finish_and_clear();
     let fin = finance::run(

@@ -47,6 +47,28 @@ pub struct RunRecord {
     pub warnings: Vec<String>,
 }
 
+/// The inputs hash and the run's record (`started_utc`, its command, its
+/// input files, the `warnings` found).
+pub fn record(
+    ls: &Landscape,
+    opts: &crate::RunOptions,
+    started_utc: String,
+    warnings: &[String],
+) -> Result<(String, RunRecord)> {
+    let (hash, inputs) = inputs_hash_and_files(ls)?;
+    let command = command(&ls.file, opts);
+    let warnings = warnings.to_vec();
+    Ok((
+        hash,
+        RunRecord {
+            started_utc,
+            command,
+            inputs,
+            warnings,
+        },
+    ))
+}
+
 /// The start of a run: now, or `SOURCE_DATE_EPOCH` (seconds since 1970)
 /// when it is set.
 pub fn started_utc() -> String {
@@ -115,13 +137,11 @@ pub fn inputs_hash_and_files(ls: &Landscape) -> Result<(String, Vec<InputFile>)>
 }
 
 /// The command that makes this run again: `greenhalo run` (or `roads`)
-/// with its landscape, output folder and `--set` overrides, each argument
-/// quoted for a POSIX shell where it needs it.
-pub fn command(
-    landscape: &std::path::Path,
-    out: &std::path::Path,
-    opts: &crate::RunOptions,
-) -> String {
+/// with its landscape and `--set` overrides, each argument quoted for a
+/// POSIX shell where it needs it, and `-o OUT` standing for the output
+/// folder (the report's own: naming it would make two runs into two
+/// folders differ).
+pub fn command(landscape: &std::path::Path, opts: &crate::RunOptions) -> String {
     let quote = |a: &str| -> String {
         if !a.is_empty()
             && a.chars()
@@ -141,7 +161,7 @@ pub fn command(
         verb.to_string(),
         quote(&landscape.to_string_lossy()),
         "-o".to_string(),
-        quote(&out.to_string_lossy()),
+        "OUT".to_string(),
     ];
     if opts.force {
         parts.push("--force".into());

@@ -317,9 +317,10 @@ fn frontier_chart(roads: &crate::roads::RoadsResult) -> String {
                 red.filled(),
             )));
             let _ = chart.draw_series(std::iter::once(Text::new(
-                "chosen portfolio",
+                "chosen portfolio ",
                 (loss, npv / 1e6),
-                ("sans-serif", 12),
+                TextStyle::from(("sans-serif", 12).into_font())
+                    .pos(Pos::new(HPos::Right, VPos::Bottom)),
             )));
         }
     })
@@ -1032,6 +1033,150 @@ fn label_columns(page: &str) -> String {
     out
 }
 
+/// Travel-time classes of the report's map: upper bound (minutes), colour.
+const TRAVEL_CLASSES: [(f64, RGBColor); 6] = [
+    (30.0, RGBColor(0, 104, 55)),
+    (60.0, RGBColor(102, 189, 99)),
+    (120.0, RGBColor(217, 239, 139)),
+    (240.0, RGBColor(254, 224, 139)),
+    (480.0, RGBColor(244, 109, 67)),
+    (f64::INFINITY, RGBColor(165, 0, 38)),
+];
+
+/// The accessibility section: people within 1, 2 and 4 hours of a market
+/// today and with the portfolio built, the minutes it saves, the people
+/// each funded road serves, and a map of today's travel times with the
+/// portfolio on it.
+fn access_section(inp: &Inputs, roads: &RoadsResult, travel_min: &[f32]) -> String {
+    let ac = &roads.portfolio.access;
+    let rows: String = ac
+        .within_min
+        .iter()
+        .zip(ac.people_within_before.iter().zip(&ac.people_within_after))
+        .map(|(t, (b, a))| {
+            let share = |x: f64| if ac.people > 0.0 { 100.0 * x / ac.people } else { 0.0 };
+            format!(
+                "<tr><td>within {} h</td><td class=\"num\">{} ({}%)</td><td class=\"num\">{} ({}%)</td><td class=\"num\">+{}</td></tr>",
+                fmt_int(t / 60.0),
+                fmt_int(*b),
+                nz(share(*b), 1),
+                fmt_int(*a),
+                nz(share(*a), 1),
+                fmt_int(a - b)
+            )
+        })
+        .collect();
+    let mut funded: Vec<&crate::roads::ScoredSegment> =
+        roads.scored.iter().filter(|s| s.in_portfolio).collect();
+    funded.sort_by_key(|s| s.rank);
+    let per_road: String = funded
+        .iter()
+        .map(|s| {
+            let e = &s.effects;
+            let minutes = if e.people_served > 0.0 {
+                60.0 * e.people_hours_saved / e.people_served
+            } else {
+                0.0
+            };
+            format!(
+                "<tr><td>{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
+                esc(&s.id),
+                esc(s.name.as_deref().unwrap_or("")),
+                fmt_int(e.people_served),
+                nz(minutes, 1)
+            )
+        })
+        .collect();
+    let map = map_svg(
+        inp,
+        "Travel time to the nearest market today, with the funded roads",
+        &|chart| {
+            let g = &inp.grid;
+            let step = g.width.div_ceil(220).max(1);
+            let cell = g.res * step as f64;
+            let class = |i: usize| -> Option<usize> {
+                if inp.aoi_mask[i] == 0 {
+                    return None;
+                }
+                let t = travel_min[i] as f64;
+                Some(if t.is_finite() {
+                    TRAVEL_CLASSES.iter().position(|c| t <= c.0).unwrap_or(5)
+                } else {
+                    5
+                })
+            };
+            // Blocks of step x step cells, sampled at their centre; runs of
+            // one class along a row drawn as one rectangle.
+            for br in 0..g.height.div_ceil(step) {
+                let r = (br * step + step / 2).min(g.height - 1);
+                let y1 = g.y_max - (br * step) as f64 * g.res;
+                let mut run: Option<(usize, usize)> = None; // (class, first block)
+                let cols = g.width.div_ceil(step);
+                for bc in 0..=cols {
+                    let k = if bc < cols {
+                        class(r * g.width + (bc * step + step / 2).min(g.width - 1))
+                    } else {
+                        None
+                    };
+                    match (run, k) {
+                        (Some((c, _)), Some(k)) if c == k => {}
+                        _ => {
+                            if let Some((c, from)) = run {
+                                let x0 = g.x_min + from as f64 * cell;
+                                let x1 = (g.x_min + bc as f64 * cell).min(g.x_max());
+                                let _ = chart.draw_series(std::iter::once(Rectangle::new(
+                                    [(x0, y1), (x1, (y1 - cell).max(g.y_min()))],
+                                    TRAVEL_CLASSES[c].1.filled(),
+                                )));
+                            }
+                            run = k.map(|k| (k, bc));
+                        }
+                    }
+                }
+            }
+            for (s, seg) in roads.scored.iter().zip(&roads.segments) {
+                if s.in_portfolio {
+                    let pts: Vec<(f64, f64)> = seg.geom.0.iter().map(|c| (c.x, c.y)).collect();
+                    let _ = chart.draw_series(std::iter::once(PathElement::new(
+                        pts,
+                        BLACK.stroke_width(3),
+                    )));
+                }
+            }
+        },
+    );
+    let legend_items: Vec<(String, RGBColor)> = TRAVEL_CLASSES
+        .iter()
+        .enumerate()
+        .map(|(k, (t, c))| {
+            let label = match k {
+                0 => format!("up to {} min", fmt_int(*t)),
+                _ if t.is_infinite() => {
+                    format!("over {} min or no market", fmt_int(TRAVEL_CLASSES[k - 1].0))
+                }
+                _ => format!("{}–{} min", fmt_int(TRAVEL_CLASSES[k - 1].0), fmt_int(*t)),
+            };
+            (label, *c)
+        })
+        .chain(std::iter::once(("funded roads".to_string(), BLACK)))
+        .collect();
+    let two_h = ac
+        .within_min
+        .iter()
+        .position(|t| *t == 120.0)
+        .map(|k| ac.people_within_after[k] - ac.people_within_before[k])
+        .unwrap_or(0.0);
+    format!(
+        "<div class=\"map\"><h2>Access to markets</h2>\n<p>With the funded roads built together, {} people (of {} in the AOI) reach a market faster, saving {} minutes a trip on average; {} more people live within 2 hours of a market.</p>\n{}{}</div>\n<table><tr><th>people</th><th>today</th><th>with the portfolio</th><th>change</th></tr>{rows}</table>\n<h3>People each funded road serves</h3>\n<p class=\"note\">Each road alone (its own appraisal): the people whose trip to market it makes faster and the minutes it saves them on average. Roads serving the same people share them, so these do not add up to the total above.</p>\n<div class=\"wide\"><table><tr><th>segment</th><th>road</th><th>people served</th><th>minutes saved a trip</th></tr>{per_road}</table></div>",
+        fmt_int(ac.people_served),
+        fmt_int(ac.people),
+        nz(ac.minutes_saved_per_person_served, 1),
+        fmt_int(two_h),
+        legend(&legend_items),
+        map
+    )
+}
+
 /// A segment's class in words.
 fn class_words(c: crate::roads::SegmentClass) -> &'static str {
     use crate::roads::SegmentClass::*;
@@ -1152,7 +1297,9 @@ pub fn html(
     ),
     risk: &crate::risk::RiskModel,
     run: &crate::provenance::RunRecord,
+    travel_min: &[f32],
 ) -> String {
+    let access_html = access_section(inp, roads, travel_min);
     let (warnings_section, run_section) = run_section(run, summary);
     let roads_map = map_svg(inp, "Road segments by class", &|chart| {
         for c in &inp.conservation {
@@ -1268,14 +1415,11 @@ pub fn html(
             }
         }
     });
-    let max_gap = funding
-        .areas
-        .iter()
-        .map(|a| a.gap_usd_per_year)
-        .fold(0.0f64, f64::max)
-        .max(1.0);
-    let gap_color = |gap: f64| {
-        let t = (gap / max_gap).clamp(0.0, 1.0);
+    // By the share of its need an area gets (a gap relative to the
+    // largest would show a small area with nothing in the colour of full
+    // funding).
+    let gap_color = |funded: f64| {
+        let t = (1.0 - funded).clamp(0.0, 1.0);
         RGBColor(
             (26.0 + t * 189.0) as u8,
             (150.0 - t * 125.0) as u8,
@@ -1283,28 +1427,32 @@ pub fn html(
         )
     };
     let gap_legend = legend(
-        &[0.0, 0.25, 0.5, 0.75, 1.0]
+        &[1.0, 0.75, 0.5, 0.25, 0.0]
             .iter()
             .map(|k| {
-                let v = k * max_gap;
-                let label = if *k == 0.0 {
-                    "fully funded".to_string()
-                } else {
-                    format!("gap {} a year", money(v))
+                let label = match *k {
+                    1.0 => "fully funded".to_string(),
+                    0.0 => "not funded: the whole need is a gap".to_string(),
+                    _ => format!("{}% funded", nz(100.0 * k, 0)),
                 };
-                (label, gap_color(v))
+                (label, gap_color(*k))
             })
             .collect::<Vec<_>>(),
     );
-    let cons_map = map_svg(inp, "Conservation areas by funding gap", &|chart| {
-        for (c, a) in inp.conservation.iter().zip(&funding.areas) {
-            let color = gap_color(a.gap_usd_per_year);
-            for ring in polys(&c.geom) {
-                let _ =
-                    chart.draw_series(std::iter::once(Polygon::new(ring, color.mix(0.8).filled())));
+    let cons_map = map_svg(
+        inp,
+        "Conservation areas by the share of their need funded",
+        &|chart| {
+            for a in &funding.areas {
+                let c = &inp.conservation[a.needs.index];
+                let color = gap_color(a.funded_share);
+                for ring in polys(&c.geom) {
+                    let _ = chart
+                        .draw_series(std::iter::once(Polygon::new(ring, color.mix(0.8).filled())));
+                }
             }
-        }
-    });
+        },
+    );
 
     // The planner's road table: the portfolio first, then every segment
     // that needs safeguards and every one to avoid, each with its reason.
@@ -1709,6 +1857,7 @@ table.run th {{ width: 9em; }} code {{ word-break: break-all; }} div.warnings ul
 <p>{frontier_text}</p>
 <h3>How far the forest-loss figures can be trusted</h3>
 {risk_section}
+{access_html}
 <div class="map"><h2>Farmland {parcels_heading}</h2>
 {tr_legend}
 {parcels_map}</div>
@@ -1720,7 +1869,7 @@ table.run th {{ width: 9em; }} code {{ word-break: break-all; }} div.warnings ul
 {gap_legend}
 {cons_map}</div>
 <div class="wide"><table><tr><th>area</th><th>km²</th><th>threat ha</th><th>required /yr</th><th>allocated /yr, by source</th><th>gap /yr</th><th>funded</th><th>loss avoided ha</th><th>why a gap remains</th></tr>{cons_rows}</table></div>
-<p>{source_use}</p>
+{slivers}<p>{source_use}</p>
 <h2>Finance</h2>
 <p>All money in US$ of {cyear}, {basis} prices; flows discounted at {r:.0}% a year ({basis}). Returns are road benefits, farmers' net revenue above their baseline and carbon (sequestration and avoided loss at US${cprice:.0}/tCO2); the return multiple is undiscounted returns over undiscounted investment. {carbon_balance}</p>
 <h3>Cash flow</h3>
@@ -1753,6 +1902,20 @@ table.run th {{ width: 9em; }} code {{ word-break: break-all; }} div.warnings ul
 </body></html>
 "#,
         name = esc(&inp.name),
+        slivers = if funding.slivers.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "<p class=\"note\">Left out of the funding, with less than {}% of their area inside the AOI (managed from the landscapes that hold the rest): {}.</p>",
+                nz(100.0 * cfg.conservation.min_share_in_aoi, 2),
+                esc(&funding
+                    .slivers
+                    .iter()
+                    .map(|a| format!("{} ({:.2} of {:.1} km²)", a.name, a.area_km2, a.legal_area_km2))
+                    .collect::<Vec<_>>()
+                    .join(", "))
+            )
+        },
         started = esc(&run.started_utc.replace('T', " ").replace('Z', " UTC")),
         hash_short = esc(&summary["inputs_hash"].as_str().unwrap_or("").chars().take(12).collect::<String>()),
         crs = esc(&inp.grid.crs),

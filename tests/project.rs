@@ -322,7 +322,7 @@ fn the_report_names_every_portfolio_and_avoid_segment_and_carries_its_decoration
     assert!(report.contains(">10 km<"), "scale bar");
     assert!(report.contains(">N<"), "north arrow");
     assert!(report.contains(">Moyobamba<") && report.contains(">Rioja<"));
-    assert!(report.contains("fully funded") && report.contains("a year</span>"));
+    assert!(report.contains("fully funded") && report.contains("50% funded</span>"));
     // Finance views and assumptions.
     for needle in [
         "Cash flow by year",

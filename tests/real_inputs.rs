@@ -115,6 +115,9 @@ fn same_figures(a: &Value, b: &Value, path: &str, rel: f64, diffs: &mut Vec<Stri
                     "id",
                     "fid",
                     "segments",
+                    // (segment ids, and sentences naming them)
+                    "displaced",
+                    "why",
                 ]
                 .contains(&k.as_str())
                 {
@@ -467,7 +470,22 @@ fn real_alto_mayo_gives_a_plan_and_costs_reserves_on_their_part_inside_the_aoi()
         .as_array()
         .unwrap()
         .is_empty());
-    // Cordillera Escalera: 1,499 km² legally, about 6 km² inside the AOI.
+    // Cordillera Escalera: 1,499 km² legally, about 6 km² inside the AOI:
+    // a sliver (0.4%) of an area managed from elsewhere, left out of the
+    // funding and named; Vista Alegre-Omia, 489 km² legally and about 7.8
+    // inside (1.6%), is funded on its part inside.
+    let slivers = s["conservation"]["left_out_slivers"].as_array().unwrap();
+    let ce = slivers
+        .iter()
+        .find(|x| x["name"] == "Cordillera Escalera")
+        .expect("Cordillera Escalera");
+    let (a, l) = (
+        ce["area_km2"].as_f64().unwrap(),
+        ce["legal_area_km2"].as_f64().unwrap(),
+    );
+    assert!((a - 6.26).abs() < 0.05, "in-AOI area {a}");
+    assert!((l - 1498.7).abs() < 1.0, "legal area {l}");
+    // Juningue, published as three polygons, is one area.
     let mut r = csv::Reader::from_path(out.join("conservation.csv")).unwrap();
     let h = r.headers().unwrap().clone();
     let col = |n: &str| h.iter().position(|x| x == n).unwrap();
@@ -478,17 +496,18 @@ fn real_alto_mayo_gives_a_plan_and_costs_reserves_on_their_part_inside_the_aoi()
         col("required_usd_per_year"),
     );
     let rows: Vec<csv::StringRecord> = r.records().map(|x| x.unwrap()).collect();
-    let ce = rows
+    assert!(rows.iter().all(|x| &x[name] != "Cordillera Escalera"));
+    assert_eq!(rows.iter().filter(|x| &x[name] == "Juningue").count(), 1);
+    let va = rows
         .iter()
-        .find(|x| &x[name] == "Cordillera Escalera")
-        .expect("Cordillera Escalera");
-    let a: f64 = ce[area].parse().unwrap();
-    let l: f64 = ce[legal].parse().unwrap();
-    assert!((a - 6.26).abs() < 0.05, "in-AOI area {a}");
-    assert!((l - 1498.7).abs() < 1.0, "legal area {l}");
-    let cost: f64 = ce[req].parse().unwrap();
+        .find(|x| &x[name] == "Vista Alegre-Omia")
+        .expect("Vista Alegre-Omia");
+    let a: f64 = va[area].parse().unwrap();
+    let l: f64 = va[legal].parse().unwrap();
+    assert!(a > 5.0 && a < 12.0 && l > 400.0, "{a} of {l} km²");
+    let cost: f64 = va[req].parse().unwrap();
     assert!(
-        cost < 10.0 * 800.0 * 1.01,
+        (cost - a * 800.0).abs() < 1.0,
         "charged on the part inside: {cost}"
     );
     // Areas wholly outside the AOI are left out, by name, in the warnings.

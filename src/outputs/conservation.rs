@@ -10,7 +10,7 @@ use crate::io::qml;
 
 use super::{row, tidy, write_product};
 
-/// conservation.geojson / .csv / .qml (graduated by funding gap).
+/// conservation.geojson / .csv / .qml (graduated by the share funded).
 pub fn write_conservation(
     dir: &Path,
     inp: &Inputs,
@@ -33,53 +33,47 @@ pub fn write_conservation(
         layers,
         "conservation",
         inp,
-        inp.conservation
-            .iter()
-            .map(|c| geo::Geometry::MultiPolygon(c.geom_in_aoi.clone())),
+        res.areas.iter().map(|a| {
+            geo::Geometry::MultiPolygon(inp.conservation[a.needs.index].geom_in_aoi.clone())
+        }),
         &rows,
         ("conservation funding", "conservation area", "name"),
         &[],
     )?;
-    let max_gap = res
-        .areas
-        .iter()
-        .map(|a| a.gap_usd_per_year)
-        .fold(0.0f64, f64::max)
-        .max(1.0);
-    let q = |k: f64| (max_gap * k).round();
-    let per_year = |v: f64| format!("{}/yr", crate::fmt::money(v));
+    // Classes by the share of its need an area gets (a gap relative to
+    // the largest would put a small area with nothing among the funded).
     let fill = |rgba: &str| qml::Symbol::fill(rgba, Some(("60,60,60,200", 0.3)));
     let ranges = vec![
-        (0.0, 0.0, "Fully funded".to_string(), fill("26,150,65,200")),
         (
             0.0,
-            q(0.25),
-            format!("Gap up to {}", per_year(q(0.25))),
-            fill("166,217,106,200"),
+            0.249999,
+            "Under 25% funded".to_string(),
+            fill("215,25,28,200"),
         ),
         (
-            q(0.25),
-            q(0.5),
-            format!("Gap {} to {}", per_year(q(0.25)), per_year(q(0.5))),
-            fill("255,255,191,200"),
-        ),
-        (
-            q(0.5),
-            q(0.75),
-            format!("Gap {} to {}", per_year(q(0.5)), per_year(q(0.75))),
+            0.25,
+            0.499999,
+            "25–50% funded".to_string(),
             fill("253,174,97,200"),
         ),
         (
-            q(0.75),
-            max_gap.ceil(),
-            format!("Gap {} to {}", per_year(q(0.75)), per_year(max_gap.ceil())),
-            fill("215,25,28,200"),
+            0.5,
+            0.749999,
+            "50–75% funded".to_string(),
+            fill("255,255,191,200"),
         ),
+        (
+            0.75,
+            0.999999,
+            "75–99% funded".to_string(),
+            fill("166,217,106,200"),
+        ),
+        (1.0, 1.0, "Fully funded".to_string(), fill("26,150,65,200")),
     ];
     std::fs::write(
         dir.join("conservation.qml"),
         qml::with_fields(
-            &qml::graduated("gap_usd_per_year", &ranges),
+            &qml::graduated("funded_share", &ranges),
             qml::CONSERVATION_ALIASES,
         ),
     )
@@ -100,5 +94,6 @@ pub fn conservation_summary(res: &crate::conservation::FundingResult) -> Value {
         "avoided_tco2": res.areas.iter().map(|a| a.avoided_tco2).sum::<f64>(),
         "sources": res.sources.iter().map(|(n, avail, used)| json!({"name": n, "available_usd_per_year": avail, "allocated_usd_per_year": used})).collect::<Vec<_>>(),
         "warnings": res.warnings,
+        "left_out_slivers": res.slivers,
     }))
 }

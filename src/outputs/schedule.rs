@@ -152,6 +152,7 @@ pub fn write_all(dir: &Path, d: &Decisions) -> Result<Value> {
             (p, c, fin, pilot),
             &risk.model,
             d.run,
+            &access.travel_min,
         );
         std::fs::write(dir.join("report.html"), page).map_err(|e| Error::io(dir, e))?;
     }

@@ -269,11 +269,11 @@ pub fn write_run_log(
     path: &Path,
     ls: &crate::config::Landscape,
     inputs_hash: &str,
-    started_utc: &str,
+    run: &crate::provenance::RunRecord,
     stages: &[crate::stopwatch::Lap],
     total_secs: f64,
-    warnings: &[String],
 ) -> Result<()> {
+    let (started_utc, warnings) = (&run.started_utc, &run.warnings);
     let landscape = &ls.file;
     let set: String = ls.overrides.iter().map(|o| format!("set {o}\n")).collect();
     let mut t = format!(

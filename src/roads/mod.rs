@@ -24,7 +24,7 @@ pub use appraise::{gate_for, upgrade_jobs, Appraiser, Effects};
 pub use classify::{classify, pareto_layers, SegmentClass};
 pub use frontier::{frontier, FrontierPoint};
 pub use leave_one_out::{leave_one_out, leave_one_out_with, LooMemo};
-pub use portfolio::{select_within_budget, Portfolio};
+pub use portfolio::{select_within_budget, AccessChange, Portfolio, ACCESS_THRESHOLDS_MIN};
 pub use segments::{segments, segments_and_outside, Outside, Piece, Segment};
 
 use appraise::*;

@@ -117,6 +117,76 @@ pub struct Portfolio {
     /// Every segment worth improving (class improve or improve with
     /// safeguards) that is not funded, by rank, with why.
     pub left_out: Vec<LeftOut>,
+    /// What the portfolio changes in the way to market.
+    pub access: AccessChange,
+}
+
+/// How the portfolio changes the way to market for the people of the AOI
+/// (the chosen upgrades together).
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct AccessChange {
+    /// People in the AOI (the population raster's, or the farmland's).
+    pub people: f64,
+    /// Travel-time thresholds, minutes.
+    pub within_min: Vec<f64>,
+    /// People within each threshold of a market today and with the
+    /// portfolio built.
+    pub people_within_before: Vec<f64>,
+    pub people_within_after: Vec<f64>,
+    /// People whose trip to market gets faster, and the minutes a trip
+    /// saves them on average.
+    pub people_served: f64,
+    pub minutes_saved_per_person_served: f64,
+}
+
+/// The thresholds of `AccessChange`, minutes.
+pub const ACCESS_THRESHOLDS_MIN: [f64; 3] = [60.0, 120.0, 240.0];
+
+/// `AccessChange` of the cells `faster` (their new times) with the set's
+/// joint `eff`ects.
+fn access_change(a: &Appraiser, faster: &[(u32, f32)], eff: &Effects) -> AccessChange {
+    let (inp, t0) = (a.inp, &a.access.travel_min);
+    let th = ACCESS_THRESHOLDS_MIN;
+    let mut before = vec![0.0; th.len()];
+    let mut people = 0.0;
+    for i in 0..t0.len() {
+        if inp.aoi_mask[i] == 0 {
+            continue;
+        }
+        let p = a.cells.people(inp, i) as f64;
+        people += p;
+        for (k, t) in th.iter().enumerate() {
+            if (t0[i] as f64) <= *t {
+                before[k] += p;
+            }
+        }
+    }
+    let mut after = before.clone();
+    for &(c, t1) in faster {
+        let i = c as usize;
+        if inp.aoi_mask[i] == 0 || t1 >= t0[i] {
+            continue;
+        }
+        let p = a.cells.people(inp, i) as f64;
+        for (k, t) in th.iter().enumerate() {
+            let was_within = (t0[i] as f64) <= *t;
+            if (t1 as f64) <= *t && !was_within {
+                after[k] += p;
+            }
+        }
+    }
+    AccessChange {
+        people,
+        within_min: th.to_vec(),
+        people_within_before: before,
+        people_within_after: after,
+        people_served: eff.people_served,
+        minutes_saved_per_person_served: if eff.people_served > 0.0 {
+            60.0 * eff.people_hours_saved / eff.people_served
+        } else {
+            0.0
+        },
+    }
 }
 
 /// Why a segment worth improving is not funded.
@@ -457,13 +527,13 @@ pub(super) fn choose_portfolio(
         _ => joint(&set),
     };
     let annual = annual_of(&set, &eff);
-    let tco2_by_year = if set.is_empty() {
-        Vec::new()
+    let (tco2_by_year, access) = if set.is_empty() {
+        (Vec::new(), access_change(a, &[], &eff))
     } else {
         let faster = memo
             .faster_than_today(a, &set)
             .unwrap_or_else(|| upgrade_together(a, &set, jobs));
-        a.tco2_by_year(&faster)
+        (a.tco2_by_year(&faster), access_change(a, &faster, &eff))
     };
     let segs: Vec<Seg> = scored
         .iter()
@@ -476,6 +546,7 @@ pub(super) fn choose_portfolio(
     let left_out = left_out(&segs, &eligible, &values, &costs, &chosen, budget)?;
     let portfolio = Portfolio {
         left_out,
+        access,
         budget_usd: budget,
         npv_net_first_solve_usd: first_solve,
         segments: set.iter().map(|&i| scored[i].id.clone()).collect(),

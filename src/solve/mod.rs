@@ -223,6 +223,10 @@ pub fn knapsack_two_caps(
     let no_area = vec![0.0; n];
     select::check(values, costs, &no_area, budget, 0.0, what)?;
     select::check(values, weights, &no_area, cap, 0.0, what)?;
+    if n == 0 {
+        // (HiGHS refuses an empty model.)
+        return Ok((Vec::new(), true));
+    }
     let sum = |x: &[bool], w: &[f64]| -> f64 { (0..n).filter(|i| x[*i]).map(|i| w[i]).sum() };
     // Scaled: money in US$ millions, the capped quantity by its own size.
     let wscale = weights.iter().fold(0.0f64, |a, w| a.max(w.abs())).max(1e-9);
@@ -285,7 +289,7 @@ mod tests {
         use rand::{Rng, SeedableRng};
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(21);
         for case in 0..40 {
-            let n = rng.gen_range(1..12);
+            let n = if case == 0 { 0 } else { rng.gen_range(1..12) };
             let values: Vec<f64> = (0..n).map(|_| rng.gen_range(1e4..5e6)).collect();
             let costs: Vec<f64> = (0..n).map(|_| rng.gen_range(1e5..3e6)).collect();
             let loss: Vec<f64> = (0..n).map(|_| rng.gen_range(0.0..40.0)).collect();
