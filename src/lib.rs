@@ -96,7 +96,9 @@ pub fn pipeline(
     // Never write over the inputs; clean what killed runs left, before any work.
     io::outdir::prepare(out, &provenance::input_files(&ls))?;
     let (inputs, problems) = inputs::load_checked(&ls, progress)?;
-    let mut warnings: Vec<String> = problems.list.iter().map(|p| p.to_string()).collect();
+    // Each stage's warnings, said on the terminal as they are found.
+    let mut warnings = progress.warnings();
+    warnings.add(problems.list.iter().map(|p| p.to_string()));
     let cfg = &ls.cfg;
     clock.lap("inputs");
 
@@ -118,7 +120,7 @@ pub fn pipeline(
         || roads::gate_for(&inputs, &access, &cfg.road_upgrades, &cfg.access),
     );
     let risk = risk?;
-    warnings.extend(risk.model.warnings.iter().map(|w| format!("warning: {w}")));
+    warnings.add_warnings(&risk.model.warnings);
     clock.lap("risk");
     let halo = halo?;
     clock.beside("halo", halo_secs);
@@ -128,7 +130,7 @@ pub fn pipeline(
         roads::Appraiser::for_landscape_with_gate(&inputs, &access, &risk, &halo, cfg, gate);
     let roads = roads::score(&appraiser, &bar)?;
     bar.finish_and_clear();
-    warnings.extend(roads.warnings.iter().cloned());
+    warnings.add(roads.warnings.iter().cloned());
     clock.lap("roads");
 
     let plan = match opts.upto {
@@ -138,11 +140,11 @@ pub fn pipeline(
         Upto::Roads => None,
     };
     if let Some((p, c, ..)) = &plan {
-        warnings.extend(p.unreachable_warning());
-        warnings.extend(c.warnings.iter().map(|w| format!("warning: {w}")));
+        warnings.add(p.unreachable_warning());
+        warnings.add_warnings(&c.warnings);
     }
     let staging = io::outdir::Staging::new(out, opts.force)?;
-    let (hash, run) = provenance::record(&ls, &opts, started, &warnings)?;
+    let (hash, run) = provenance::record(&ls, &opts, started, &warnings.list)?;
     staging.mark(&hash)?;
     let decisions = outputs::Decisions {
         landscape_file: landscape,
@@ -166,7 +168,7 @@ pub fn pipeline(
     outputs::write_run_log(&log, &ls, &hash, &run, &clock.laps, total)?;
     Ok(RunReport {
         out_dir: staging.commit()?,
-        warnings,
+        warnings: warnings.list,
         total_seconds: clock.total(),
         stages: clock.laps,
         summary,

@@ -267,8 +267,9 @@ fn main() -> ExitCode {
     }
 }
 
-/// `run` and `roads`: the pipeline, then its warnings, headline figures and
-/// seconds per stage (sections the run did not reach are left out).
+/// `run` and `roads`: the pipeline (which says its warnings as it finds
+/// them), then the headline figures and seconds per stage (sections the run
+/// did not reach are left out).
 fn run(
     landscape: &std::path::Path,
     out: &std::path::Path,
@@ -278,9 +279,6 @@ fn run(
 ) -> anyhow::Result<ExitCode> {
     let rep = greenhalo::pipeline(landscape, out, progress, opts)?;
     if !quiet {
-        for w in &rep.warnings {
-            eprintln!("{w}");
-        }
         eprintln!(
             "{}",
             greenhalo::report::terminal_summary(

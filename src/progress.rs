@@ -35,6 +35,14 @@ impl Progress {
         b
     }
 
+    /// A run's list of warnings, each said on the terminal as it is added.
+    pub fn warnings(&self) -> Warnings {
+        Warnings {
+            list: Vec::new(),
+            quiet: self.quiet,
+        }
+    }
+
     /// A spinner for a step of unknown length.
     pub fn spinner(&self, message: &str) -> ProgressBar {
         if self.quiet {
@@ -47,6 +55,31 @@ impl Progress {
         b.set_message(message.to_string());
         b.enable_steady_tick(std::time::Duration::from_millis(120));
         b
+    }
+}
+
+/// A run's warnings: each said on the terminal (stderr) when a stage adds
+/// it, between the stages' bars, not after the work; nothing under
+/// `--quiet`.
+#[derive(Debug, Clone, Default)]
+pub struct Warnings {
+    pub list: Vec<String>,
+    quiet: bool,
+}
+
+impl Warnings {
+    pub fn add(&mut self, new: impl IntoIterator<Item = String>) {
+        for w in new {
+            if !self.quiet {
+                eprintln!("{w}");
+            }
+            self.list.push(w);
+        }
+    }
+
+    /// `add`, each line as "warning: LINE".
+    pub fn add_warnings(&mut self, new: &[String]) {
+        self.add(new.iter().map(|w| format!("warning: {w}")));
     }
 }
 
