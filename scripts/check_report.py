@@ -53,6 +53,7 @@ with tempfile.NamedTemporaryFile("w", suffix=".html", dir=os.path.dirname(page),
     f.write(html.replace("</body>", probe + "</body>"))
     probed = f.name
 headings = []
+warnings_shown = -1
 try:
     for width in (1400, 390):
         dom = subprocess.run(["chromium", *flags, f"--window-size={width},2000", "--dump-dom", f"file://{probed}"],

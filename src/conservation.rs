@@ -241,7 +241,7 @@ pub fn gap_reasons(
         let mut others: Vec<(&str, f64)> = result
             .areas
             .iter()
-            .filter(|x| x.needs.index != a.index || x.needs.name != a.name)
+            .filter(|x| !std::ptr::eq(*x, area))
             .map(|x| (x.needs.name.as_str(), got_from(x, &s.name)))
             .filter(|(_, v)| *v > 0.5)
             .collect();

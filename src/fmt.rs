@@ -89,6 +89,28 @@ pub fn nice_step(max: f64, parts: u32) -> f64 {
     nz(m * p, 12 - p.log10() as i32)
 }
 
+/// Travel-time classes as the report's map and the QGIS style draw them:
+/// upper bound (minutes; the last, everything beyond and no market) and
+/// colour.
+pub const TRAVEL_TIME_CLASSES: [(f64, (u8, u8, u8)); 6] = [
+    (30.0, (0, 104, 55)),
+    (60.0, (102, 189, 99)),
+    (120.0, (217, 239, 139)),
+    (240.0, (254, 224, 139)),
+    (480.0, (244, 109, 67)),
+    (f64::INFINITY, (165, 0, 38)),
+];
+
+/// The label of travel-time class `k` of `TRAVEL_TIME_CLASSES`.
+pub fn travel_time_class_label(k: usize) -> String {
+    let c = &TRAVEL_TIME_CLASSES;
+    match k {
+        0 => format!("up to {} min", fmt_int(c[0].0)),
+        _ if c[k].0.is_infinite() => format!("over {} min or no market", fmt_int(c[k - 1].0)),
+        _ => format!("{}–{} min", fmt_int(c[k - 1].0), fmt_int(c[k].0)),
+    }
+}
+
 /// Escape text for XML attributes and HTML.
 pub fn esc(s: &str) -> String {
     s.replace('&', "&amp;")

@@ -1033,15 +1033,11 @@ fn label_columns(page: &str) -> String {
     out
 }
 
-/// Travel-time classes of the report's map: upper bound (minutes), colour.
-const TRAVEL_CLASSES: [(f64, RGBColor); 6] = [
-    (30.0, RGBColor(0, 104, 55)),
-    (60.0, RGBColor(102, 189, 99)),
-    (120.0, RGBColor(217, 239, 139)),
-    (240.0, RGBColor(254, 224, 139)),
-    (480.0, RGBColor(244, 109, 67)),
-    (f64::INFINITY, RGBColor(165, 0, 38)),
-];
+/// Travel-time classes of the report's map (the QGIS style's).
+fn travel_class_color(k: usize) -> RGBColor {
+    let (r, g, b) = crate::fmt::TRAVEL_TIME_CLASSES[k].1;
+    RGBColor(r, g, b)
+}
 
 /// The accessibility section: people within 1, 2 and 4 hours of a market
 /// today and with the portfolio built, the minutes it saves, the people
@@ -1100,7 +1096,10 @@ fn access_section(inp: &Inputs, roads: &RoadsResult, travel_min: &[f32]) -> Stri
                 }
                 let t = travel_min[i] as f64;
                 Some(if t.is_finite() {
-                    TRAVEL_CLASSES.iter().position(|c| t <= c.0).unwrap_or(5)
+                    crate::fmt::TRAVEL_TIME_CLASSES
+                        .iter()
+                        .position(|c| t <= c.0)
+                        .unwrap_or(5)
                 } else {
                     5
                 })
@@ -1126,7 +1125,7 @@ fn access_section(inp: &Inputs, roads: &RoadsResult, travel_min: &[f32]) -> Stri
                                 let x1 = (g.x_min + bc as f64 * cell).min(g.x_max());
                                 let _ = chart.draw_series(std::iter::once(Rectangle::new(
                                     [(x0, y1), (x1, (y1 - cell).max(g.y_min()))],
-                                    TRAVEL_CLASSES[c].1.filled(),
+                                    travel_class_color(c).filled(),
                                 )));
                             }
                             run = k.map(|k| (k, bc));
@@ -1145,18 +1144,12 @@ fn access_section(inp: &Inputs, roads: &RoadsResult, travel_min: &[f32]) -> Stri
             }
         },
     );
-    let legend_items: Vec<(String, RGBColor)> = TRAVEL_CLASSES
-        .iter()
-        .enumerate()
-        .map(|(k, (t, c))| {
-            let label = match k {
-                0 => format!("up to {} min", fmt_int(*t)),
-                _ if t.is_infinite() => {
-                    format!("over {} min or no market", fmt_int(TRAVEL_CLASSES[k - 1].0))
-                }
-                _ => format!("{}–{} min", fmt_int(TRAVEL_CLASSES[k - 1].0), fmt_int(*t)),
-            };
-            (label, *c)
+    let legend_items: Vec<(String, RGBColor)> = (0..crate::fmt::TRAVEL_TIME_CLASSES.len())
+        .map(|k| {
+            (
+                crate::fmt::travel_time_class_label(k),
+                travel_class_color(k),
+            )
         })
         .chain(std::iter::once(("funded roads".to_string(), BLACK)))
         .collect();

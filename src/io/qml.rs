@@ -180,6 +180,17 @@ pub fn single(sym: &Symbol) -> String {
 /// A single-band pseudocolor raster style: (value, rgba, label) stops,
 /// interpolated linearly.
 pub fn raster_pseudocolor(stops: &[(f64, &str, String)], min: f64, max: f64) -> String {
+    ramp("INTERPOLATED", stops, min, max)
+}
+
+/// A single-band raster style in classes: (upper bound, rgba, label), each
+/// value drawn in the colour of the first class whose bound it does not
+/// exceed.
+pub fn raster_discrete(stops: &[(f64, &str, String)], min: f64, max: f64) -> String {
+    ramp("DISCRETE", stops, min, max)
+}
+
+fn ramp(kind: &str, stops: &[(f64, &str, String)], min: f64, max: f64) -> String {
     let items: String = stops
         .iter()
         .map(|(v, rgba, label)| {
@@ -195,7 +206,7 @@ pub fn raster_pseudocolor(stops: &[(f64, &str, String)], min: f64, max: f64) -> 
 <qgis version="3.22.0" styleCategories="Symbology">
 <pipe>
 <rasterrenderer type="singlebandpseudocolor" band="1" opacity="1" alphaBand="-1" classificationMin="{min}" classificationMax="{max}">
-<rastershader><colorrampshader colorRampType="INTERPOLATED" classificationMode="1" clip="0">{items}</colorrampshader></rastershader>
+<rastershader><colorrampshader colorRampType="{kind}" classificationMode="1" clip="0">{items}</colorrampshader></rastershader>
 </rasterrenderer>
 </pipe>
 </qgis>

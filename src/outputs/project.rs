@@ -9,30 +9,27 @@ use crate::io::srs;
 
 /// Raster styles beside travel_time.tif and deforestation_risk.tif, and the
 /// QGIS project that opens every layer styled.
-pub fn write_styles_and_project(
-    dir: &Path,
-    inp: &Inputs,
-    risk_max: f64,
-    travel_p90: f64,
-) -> Result<()> {
-    // Legends in the rasters' units, at round values.
-    let step = crate::fmt::nice_step(travel_p90 * 1.5, 4);
-    let colours = [
-        "0,104,55,255",
-        "102,189,99,255",
-        "255,255,191,255",
-        "244,109,67,255",
-        "165,0,38,255",
-    ];
-    let stops: Vec<(f64, &str, String)> = colours
+pub fn write_styles_and_project(dir: &Path, inp: &Inputs, risk_max: f64) -> Result<()> {
+    // Legends in the rasters' units: travel time in the report's classes
+    // (a discrete ramp), risk at round values.
+    let classes = crate::fmt::TRAVEL_TIME_CLASSES;
+    let stops: Vec<(f64, String, String)> = classes
         .iter()
         .enumerate()
-        .map(|(k, c)| {
-            let v = step * k as f64;
-            (v, *c, format!("{} min", crate::fmt::fmt_int(v)))
+        .map(|(k, (t, (r, g, b)))| {
+            let upper = if t.is_finite() { *t } else { 1e12 };
+            (
+                upper,
+                format!("{r},{g},{b},255"),
+                crate::fmt::travel_time_class_label(k),
+            )
         })
         .collect();
-    let tt = qml::raster_pseudocolor(&stops, 0.0, step * 4.0);
+    let stops: Vec<(f64, &str, String)> = stops
+        .iter()
+        .map(|(v, c, l)| (*v, c.as_str(), l.clone()))
+        .collect();
+    let tt = qml::raster_discrete(&stops, 0.0, classes[classes.len() - 2].0 * 2.0);
     std::fs::write(dir.join("travel_time.qml"), &tt).map_err(|e| Error::io(dir, e))?;
     let pct = crate::fmt::nice_step(risk_max * 100.0, 4);
     let colours = [

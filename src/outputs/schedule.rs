@@ -84,13 +84,11 @@ pub fn write_all(dir: &Path, d: &Decisions) -> Result<Value> {
             .iter()
             .filter(|v| !v.is_nan())
             .fold(0f32, |a, b| a.max(*b)) as f64;
-        let p90 = summary["access"]["travel_time_min"]["p90"]
-            .as_f64()
-            .unwrap_or(600.0);
+
         let with_parcels = d.plan.is_some();
         let project: Job = Box::new(move || {
             if with_parcels {
-                super::write_styles_and_project(dir, inputs, risk_max.max(1e-6), p90.max(1.0))?;
+                super::write_styles_and_project(dir, inputs, risk_max.max(1e-6))?;
                 let at = crate::io::raster::Placement::of_grid(&inputs.grid, &inputs.grid_wkt);
                 let tt = super::rasters::travel_time_in_aoi(inputs, access);
                 let rasters = [

@@ -293,10 +293,10 @@ fn left_out(
                 .map(|j| values[j])
                 .sum::<f64>();
         let shortfall = (chosen_value - with_value).max(0.0);
-        item.displaced = (0..scored.len())
+        let dropped: Vec<usize> = (0..scored.len())
             .filter(|&j| chosen[j] && !with.chosen[j])
-            .map(|j| scored[j].id.to_string())
             .collect();
+        item.displaced = dropped.iter().map(|&j| scored[j].id.to_string()).collect();
         let worth_it = if revalued {
             format!(
                 "it adds {} beside the chosen segments (alone it is worth {})",
@@ -337,9 +337,6 @@ fn left_out(
                     .collect::<Vec<_>>()
                     .join(", ")
             };
-            let dropped: Vec<usize> = (0..scored.len())
-                .filter(|&j| chosen[j] && !with.chosen[j])
-                .collect();
             let added: Vec<usize> = (0..scored.len())
                 .filter(|&j| with.chosen[j] && !chosen[j])
                 .collect();
