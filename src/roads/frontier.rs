@@ -81,14 +81,16 @@ pub fn frontier(scored: &[ScoredSegment], budget: f64, steps: usize) -> Result<V
         .map(|k| loss_max * k as f64 / steps as f64)
         .collect();
     caps.push(chosen_loss.min(loss_max));
+    // From the largest cap down: the best choice under a larger cap that
+    // also fits a smaller one is the best under it too (no solve).
+    caps.sort_by(|a, b| b.total_cmp(a));
     let mut sets: Vec<(f64, Vec<bool>, bool)> = Vec::with_capacity(caps.len());
+    let mut last: (Vec<bool>, bool) = (top.clone(), true);
     for cap in caps {
-        let (x, proven) = if cap >= loss_max {
-            (top.clone(), true)
-        } else {
-            solve(cap)?
-        };
-        sets.push((cap, x, proven));
+        if sum(&last.0, &loss) > cap {
+            last = solve(cap)?;
+        }
+        sets.push((cap, last.0.clone(), last.1));
     }
     // By forest loss, the larger NPV first at equal loss; then only the
     // points that raise the NPV.
