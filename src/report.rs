@@ -1798,7 +1798,7 @@ table.run th {{ width: 9em; }} code {{ word-break: break-all; }} div.warnings ul
   table.roads, table.roads tbody, table.roads tr, table.roads td {{ display: block; }}
   table.roads thead {{ display: none; }} table.roads tr.seg {{ border-top: 1px solid #bbb; padding-top: .4em; }}
   table.roads tr.seg td {{ display: inline-block; border: none; white-space: normal; padding: .1em .5em .1em 0; text-align: left; }}
-  table.roads td[data-l]::before {{ content: attr(data-l) ": "; color: #666; }} table.roads td[data-l="road"] {{ display: block; font-weight: bold; }}
+  table.roads td[data-l]::before {{ content: attr(data-l) ": "; color: #666; }} table.roads tr.seg td[data-l="road"] {{ display: block; font-weight: bold; }}
   table.roads td[data-l="road"]::before {{ content: ""; }} table.roads tr.why td {{ border: none; }}
   table[data-cards], table[data-cards] tbody, table[data-cards] tr, table[data-cards] td {{ display: block; }}
   table[data-cards] tr:first-child {{ display: none; }} table[data-cards] tr {{ border-top: 1px solid #bbb; padding: .3em 0; }}
