@@ -1201,11 +1201,15 @@ fn merge_parts(
     use geo::BooleanOps;
     let mut out: Vec<ConservationArea> = Vec::with_capacity(areas.len());
     let mut parts: Vec<Vec<u64>> = Vec::with_capacity(areas.len());
+    let mut by_name: std::collections::HashMap<(String, String), usize> = Default::default();
     for a in areas {
         let named = a.name != format!("area {}", a.fid);
-        let same = out
-            .iter()
-            .position(|o| named && o.name == a.name && o.category == a.category);
+        let key = (a.name.clone(), a.category.clone());
+        let same = if named {
+            by_name.get(&key).copied()
+        } else {
+            None
+        };
         match same {
             Some(k) => {
                 let o = &mut out[k];
@@ -1215,6 +1219,9 @@ fn merge_parts(
                 parts[k].push(a.fid);
             }
             None => {
+                if named {
+                    by_name.insert(key, out.len());
+                }
                 parts.push(vec![a.fid]);
                 out.push(a);
             }

@@ -148,13 +148,13 @@ pub fn write_input_layers(dir: &Path, inp: &Inputs, layers: &super::Layers) -> R
 }
 
 /// `travel_time.tif`: minutes, NaN outside the AOI or unreachable.
-pub fn write_travel_time(dir: &Path, inp: &Inputs, a: &Access) -> Result<()> {
+/// `travel_time.tif` from `travel_time_in_aoi`'s field.
+pub fn write_travel_time(dir: &Path, inp: &Inputs, tt: &[f32]) -> Result<()> {
     let at = Placement::of_grid(&inp.grid, &inp.grid_wkt);
-    let tt = travel_time_in_aoi(inp, a);
     write_geotiff(
         &dir.join("travel_time.tif"),
         &at,
-        &tt,
+        tt,
         Some(f64::NAN),
         "travel time to the nearest market (minutes)",
     )

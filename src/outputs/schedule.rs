@@ -85,18 +85,21 @@ pub fn write_all(dir: &Path, d: &Decisions) -> Result<Value> {
             .filter(|v| !v.is_nan())
             .fold(0f32, |a, b| a.max(*b)) as f64;
 
+        // Travel time inside the AOI, once, for the GeoTIFF and the
+        // GeoPackage's raster table.
+        let tt = super::rasters::travel_time_in_aoi(inputs, access);
+        let tt = &tt;
         let with_parcels = d.plan.is_some();
         let project: Job = Box::new(move || {
             if with_parcels {
                 super::write_styles_and_project(dir, inputs, risk_max.max(1e-6))?;
                 let at = crate::io::raster::Placement::of_grid(&inputs.grid, &inputs.grid_wkt);
-                let tt = super::rasters::travel_time_in_aoi(inputs, access);
                 let rasters = [
                     crate::io::gpkg::RasterTable {
                         name: "travel_time",
                         title: "Travel time to market (min)",
                         at: &at,
-                        data: &tt,
+                        data: tt,
                         description: "travel time to the nearest market (minutes)",
                     },
                     crate::io::gpkg::RasterTable {
@@ -112,7 +115,7 @@ pub fn write_all(dir: &Path, d: &Decisions) -> Result<Value> {
             Ok(())
         });
         let mut rasters: Vec<Job> = vec![
-            Box::new(move || super::write_travel_time(dir, inputs, access)),
+            Box::new(move || super::write_travel_time(dir, inputs, tt)),
             Box::new(move || super::write_risk(dir, inputs, risk)),
         ];
         rasters.extend(super::input_raster_jobs(dir, inputs));

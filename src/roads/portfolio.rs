@@ -660,18 +660,6 @@ mod tests {
             let out = left_out(&segs, &eligible, &vals, &costs, &chosen, budget).unwrap();
             let want: Vec<usize> = (0..n).filter(|&i| eligible[i] && !chosen[i]).collect();
             assert_eq!(out.len(), want.len(), "case {case}");
-            let value = |mask: u32| -> Option<f64> {
-                let c: f64 = (0..n)
-                    .filter(|i| mask & (1 << i) != 0)
-                    .map(|i| costs[i])
-                    .sum();
-                (c <= budget).then(|| {
-                    (0..n)
-                        .filter(|i| mask & (1 << i) != 0)
-                        .map(|i| vals[i])
-                        .sum()
-                })
-            };
             let best: f64 = (0..n).filter(|&i| chosen[i]).map(|i| vals[i]).sum();
             for o in &out {
                 let i: usize = o.id[1..].parse().unwrap();
@@ -679,10 +667,20 @@ mod tests {
                 match o.shortfall_usd {
                     None => assert!(vals[i] <= 0.0 || costs[i] > budget, "case {case} {}", o.id),
                     Some(short) => {
-                        let with_i = (0u32..1 << n)
-                            .filter(|m| m & (1 << i) != 0)
-                            .filter_map(value)
-                            .fold(f64::MIN, f64::max);
+                        // It, and the best of the rest in what it leaves
+                        // of the budget (itself again at no value).
+                        let mut rest = vals.clone();
+                        rest[i] = 0.0;
+                        let no_area = vec![0.0; n];
+                        let with_i = vals[i]
+                            + crate::solve::select::best_by_enumeration(
+                                &rest,
+                                &costs,
+                                &no_area,
+                                budget - costs[i],
+                                0.0,
+                            )
+                            .unwrap();
                         assert!(
                             (short - (best - with_i).max(0.0)).abs() < 1.0 + 1e-9 * best,
                             "case {case} {}: {short} vs {}",

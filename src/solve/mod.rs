@@ -301,13 +301,9 @@ mod tests {
             let pick =
                 |x: &[bool], w: &[f64]| -> f64 { (0..n).filter(|i| x[*i]).map(|i| w[i]).sum() };
             assert!(pick(&got, &costs) <= budget + 1e-6 && pick(&got, &loss) <= cap + 1e-9);
-            let mut best = 0.0f64;
-            for m in 0u32..1 << n {
-                let x: Vec<bool> = (0..n).map(|i| m & (1 << i) != 0).collect();
-                if pick(&x, &costs) <= budget && pick(&x, &loss) <= cap {
-                    best = best.max(pick(&x, &values));
-                }
-            }
+            // The loss cap as a cover the enumeration knows: -loss >= -cap.
+            let minus: Vec<f64> = loss.iter().map(|l| -l).collect();
+            let best = select::best_by_enumeration(&values, &costs, &minus, budget, -cap).unwrap();
             assert!(
                 (pick(&got, &values) - best).abs() <= 1.0 + 1e-9 * best,
                 "case {case}"
