@@ -6,8 +6,9 @@ in its CRS, and the GeoPackage's stored styles load. The map tells the plan's
 story: selected and unselected parcels are drawn differently (by the
 renderer, and in a PNG of the parcels alone), the funded road portfolio has
 a symbol no other road has, raster legends carry numbers, figures show
-rounded with thousands separators. Renders the project's saved view to a
-PNG.
+rounded with thousands separators. The GeoPackage carries the same project
+(opened from a copy of the GeoPackage alone). Renders the project's saved
+view to a PNG, and the GeoPackage project's to gpkg_OUT.png.
 Usage: check_qgis.py PROJECT.qgs OUT.png"""
 import os
 import sys
@@ -235,7 +236,10 @@ if os.path.exists(gpkg):
             print(f"greenhalo.gpkg|{name:36s} style loads: renderer={lyr.renderer().type():18s} features={lyr.featureCount()}")
     # The output rasters as raster tables, the same values as the GeoTIFFs.
     from osgeo import gdal
-    for table, tif in [("travel_time", "travel_time.tif"), ("deforestation_risk", "deforestation_risk.tif")]:
+    # (elevation is kept in whole metres: its statistics within half a metre)
+    for table, tif, tol in [("travel_time", "travel_time.tif", 0.0),
+                            ("deforestation_risk", "deforestation_risk.tif", 0.0),
+                            ("elevation", "inputs/elevation.tif", 0.5)]:
         lyr = QgsRasterLayer(f"GPKG:{gpkg}:{table}", table, "gdal")
         if not lyr.isValid():
             problems.append(f"greenhalo.gpkg raster {table}: missing or invalid")
@@ -246,11 +250,65 @@ if os.path.exists(gpkg):
         a = ds_a.GetRasterBand(1).ComputeStatistics(False)
         b = ds_b.GetRasterBand(1).ComputeStatistics(False)
         ds_a = ds_b = None
-        if any(abs(x - y) > 1e-6 * max(1.0, abs(y)) for x, y in zip(a, b)):
+        if any(abs(x - y) > max(tol, 1e-6 * max(1.0, abs(y))) for x, y in zip(a, b)):
             problems.append(f"greenhalo.gpkg raster {table}: statistics {a} differ from {tif}'s {b}")
         if lyr.crs().authid() != project.crs().authid():
             problems.append(f"greenhalo.gpkg raster {table}: CRS {lyr.crs().authid()}, the project's is {project.crs().authid()}")
-        print(f"greenhalo.gpkg|{table:36s} raster table: {lyr.width()}x{lyr.height()} {lyr.crs().authid()}, same statistics as {tif}")
+        print(f"greenhalo.gpkg|{table:36s} raster table: {lyr.width()}x{lyr.height()} {lyr.crs().authid()}, same statistics as {tif}" + (f" (within {tol})" if tol else ""))
+    # The GeoPackage's stored project, as the Browser opens it, from a copy
+    # of the GeoPackage alone in another folder: the same layer tree as
+    # greenhalo.qgs, every layer valid and read from the GeoPackage itself,
+    # the same renderers.
+    import shutil
+    import tempfile
+    from urllib.parse import quote
+    storage = QgsApplication.projectStorageRegistry().projectStorageFromType("geopackage")
+    alone_dir = tempfile.mkdtemp()
+    alone = os.path.join(alone_dir, "greenhalo.gpkg")
+    shutil.copy(gpkg, alone)
+    stored = storage.listProjects(alone) if storage else []
+    if stored != ["greenhalo"]:
+        problems.append(f"greenhalo.gpkg: {len(stored)} stored projects ({stored}), expected one, 'greenhalo'")
+    else:
+        # (QGIS 3.22 reads the name percent-decoded except for the
+        # delimiters its own URIs leave as they are)
+        uri = f"geopackage:{alone}?projectName={quote(stored[0], safe='(),')}"
+        inner = QgsProject()
+        if not inner.read(uri):
+            problems.append(f"greenhalo.gpkg: QGIS cannot read its stored project {stored[0]!r}: {inner.error()}")
+        else:
+            def tree(p):
+                out = []
+                for n in p.layerTreeRoot().findLayers():
+                    out.append((n.parent().name(), n.name(), n.isVisible()))
+                return out
+            if tree(inner) != tree(project):
+                problems.append(f"greenhalo.gpkg's project: layer tree {tree(inner)} differs from greenhalo.qgs's {tree(project)}")
+            for n in inner.layerTreeRoot().findLayers():
+                lyr = n.layer()
+                if lyr is None or not lyr.isValid():
+                    problems.append(f"greenhalo.gpkg's project: '{n.name()}' is not a valid layer")
+                    continue
+                if alone not in lyr.source():
+                    problems.append(f"greenhalo.gpkg's project: '{n.name()}' reads {lyr.source()}, not the GeoPackage")
+                want = expected.get(lyr.name())
+                if want and lyr.renderer().type() != want:
+                    problems.append(f"greenhalo.gpkg's project: '{n.name()}' renderer {lyr.renderer().type()}, expected {want}")
+            if inner.crs().authid() != project.crs().authid():
+                problems.append(f"greenhalo.gpkg's project: CRS {inner.crs().authid()}, greenhalo.qgs's {project.crs().authid()}")
+            print(f"greenhalo.gpkg stored project {stored[0]!r}: {len(tree(inner))} layers, the same tree as greenhalo.qgs, all read from the GeoPackage moved alone")
+            gpkg_png = os.path.join(os.path.dirname(png), "gpkg_" + os.path.basename(png))
+            job_settings = QgsMapSettings()
+            job_settings.setLayers([n.layer() for n in inner.layerTreeRoot().findLayers() if n.isVisible()])
+            job_settings.setDestinationCrs(inner.crs())
+            job_settings.setExtent(inner.viewSettings().defaultViewExtent())
+            job_settings.setOutputSize(QSize(1200, 1000))
+            job_settings.setBackgroundColor(QColor(255, 255, 255))
+            j = QgsMapRendererSequentialJob(job_settings)
+            j.start()
+            j.waitForFinished()
+            j.renderedImage().save(gpkg_png, "png")
+            print(f"rendered {gpkg_png} (the stored project's saved view)")
 else:
     problems.append("no greenhalo.gpkg beside the project")
 

@@ -64,10 +64,37 @@ fn km_label(m: f64) -> String {
     }
 }
 
+/// The colour of the placeholder rectangle `map_svg` draws where the
+/// terrain goes (a colour no layer uses), replaced by the terrain picture.
+const TERRAIN_PLACEHOLDER: RGBColor = RGBColor(254, 1, 254);
+
+/// The terrain under every map: the DEM's hillshade as one picture in the
+/// page (`<symbol id="terrain">`), each map's frame drawing it (`<use>`)
+/// on the grid's extent.
+fn terrain_symbol(png: &[u8], width: usize, height: usize) -> String {
+    use base64::Engine;
+    format!(
+        r#"<svg width="0" height="0" style="position:absolute" aria-hidden="true"><symbol id="terrain" viewBox="0 0 {width} {height}" preserveAspectRatio="none"><image width="{width}" height="{height}" href="data:image/png;base64,{}"/></symbol></svg>"#,
+        base64::engine::general_purpose::STANDARD.encode(png)
+    )
+}
+
+/// The terrain picture's size in pixels for `inp`'s grid (its aspect kept,
+/// 900 pixels on the longer side).
+pub fn terrain_size(inp: &Inputs) -> (usize, usize) {
+    let (w, h) = (inp.grid.width as f64, inp.grid.height as f64);
+    let k = 900.0 / w.max(h);
+    (
+        ((w * k).round() as usize).max(1),
+        ((h * k).round() as usize).max(1),
+    )
+}
+
 /// A map frame on the grid's extent, aspect kept, with projected
-/// coordinates in km on both axes and a light graticule; `draw` adds the
-/// layers, then markets are named and a scale bar and north arrow drawn.
-/// The SVG scales with the page (viewBox, CSS `width: 100%`).
+/// coordinates in km on both axes and a light graticule over the terrain;
+/// `draw` adds the layers, then markets are named and a scale bar and
+/// north arrow drawn. The SVG scales with the page (viewBox, CSS
+/// `width: 100%`).
 fn map_svg(inp: &Inputs, title: &str, draw: &dyn Fn(&mut MapChart)) -> String {
     let g = &inp.grid;
     let (x0, x1, y0, y1) = (g.x_min, g.x_max(), g.y_min(), g.y_max);
@@ -75,7 +102,8 @@ fn map_svg(inp: &Inputs, title: &str, draw: &dyn Fn(&mut MapChart)) -> String {
     let px_w = 760u32;
     let plot_w = (px_w - 80) as f64;
     let px_h = (plot_w * h / w).clamp(200.0, 1000.0) as u32 + 80;
-    svg((px_w, px_h), |root| {
+    let frame = std::cell::Cell::new(None);
+    let page = svg((px_w, px_h), |root| {
         if let Ok(mut chart) = ChartBuilder::on(root)
             .caption(title, ("sans-serif", 17))
             .margin(8)
@@ -83,6 +111,16 @@ fn map_svg(inp: &Inputs, title: &str, draw: &dyn Fn(&mut MapChart)) -> String {
             .y_label_area_size(48)
             .build_cartesian_2d(x0..x1, y0..y1)
         {
+            // The terrain first, under the graticule and every layer.
+            let (a, b) = (
+                chart.backend_coord(&(x0, y1)),
+                chart.backend_coord(&(x1, y0)),
+            );
+            frame.set(Some((a, b)));
+            let _ = chart.draw_series(std::iter::once(Rectangle::new(
+                [(x0, y1), (x1, y0)],
+                TERRAIN_PLACEHOLDER.filled(),
+            )));
             let km = |v: &f64| format!("{:.0}", v / 1000.0);
             let _ = chart
                 .configure_mesh()
@@ -156,7 +194,33 @@ fn map_svg(inp: &Inputs, title: &str, draw: &dyn Fn(&mut MapChart)) -> String {
                     .pos(Pos::new(HPos::Center, VPos::Bottom)),
             )));
         }
-    })
+    });
+    with_terrain(&page, frame.get())
+}
+
+/// `page` with its placeholder rectangle replaced by the terrain drawn on
+/// `frame` (its top-left and bottom-right pixels).
+fn with_terrain(page: &str, frame: Option<((i32, i32), (i32, i32))>) -> String {
+    let (r, g, b) = (
+        TERRAIN_PLACEHOLDER.0,
+        TERRAIN_PLACEHOLDER.1,
+        TERRAIN_PLACEHOLDER.2,
+    );
+    let fill = format!(r##"fill="#{r:02X}{g:02X}{b:02X}""##);
+    let (Some(((ax, ay), (bx, by))), Some(at)) = (frame, page.find(&fill)) else {
+        return page.to_string();
+    };
+    let (Some(start), Some(len)) = (page[..at].rfind('<'), page[at..].find("/>")) else {
+        return page.to_string();
+    };
+    let end = at + len + 2;
+    format!(
+        r##"{}<use href="#terrain" x="{ax}" y="{ay}" width="{}" height="{}"/>{}"##,
+        &page[..start],
+        bx - ax,
+        by - ay,
+        &page[end..]
+    )
 }
 
 fn polys(mp: &geo::MultiPolygon<f64>) -> Vec<Vec<(f64, f64)>> {
@@ -203,9 +267,17 @@ fn axis(lo: f64, hi: f64) -> Option<(f64, f64)> {
     if !(lo.is_finite() && hi.is_finite()) || lo > hi {
         return None;
     }
-    let pad = 1e-6 * lo.abs().max(hi.abs()).max(1.0);
-    let (lo, hi) = if hi - lo < pad {
-        (lo - pad, hi + pad)
+    // Ends that differ only in the sixth digit or beyond (every value the
+    // same) make an axis of ticks like 4.02272 ... 4.02273: widened to a
+    // round window about them instead, a tenth of their size either side.
+    let scale = lo.abs().max(hi.abs());
+    let (lo, hi) = if hi - lo <= 1e-6 * scale.max(1e-300) {
+        let step = crate::fmt::nice_step(if scale > 0.0 { 0.1 * scale } else { 1.0 }, 1);
+        let mid = 0.5 * (lo + hi);
+        (
+            (mid / step).floor() * step - step,
+            (mid / step).ceil() * step + step,
+        )
     } else {
         (lo, hi)
     };
@@ -322,8 +394,60 @@ fn frontier_chart(roads: &crate::roads::RoadsResult) -> String {
                 TextStyle::from(("sans-serif", 12).into_font())
                     .pos(Pos::new(HPos::Right, VPos::Bottom)),
             )));
+            // The same roads built together (their interactions counted),
+            // where that moves the point.
+            if let Some((jl, jv)) = joint_point(roads) {
+                let _ = chart.draw_series(std::iter::once(PathElement::new(
+                    vec![(loss, npv / 1e6), (jl, jv / 1e6)],
+                    red.mix(0.6).stroke_width(1),
+                )));
+                let _ = chart.draw_series(std::iter::once(Circle::new(
+                    (jl, jv / 1e6),
+                    6,
+                    red.stroke_width(2),
+                )));
+                let _ = chart.draw_series(std::iter::once(Text::new(
+                    " built together",
+                    (jl, jv / 1e6),
+                    TextStyle::from(("sans-serif", 12).into_font())
+                        .pos(Pos::new(HPos::Left, VPos::Top)),
+                )));
+            }
         }
     })
+}
+
+/// The chosen portfolio's forest loss and economic NPV with its roads
+/// built together, when that differs from the sum of their own appraisals
+/// by more than half a percent of either.
+fn joint_point(roads: &crate::roads::RoadsResult) -> Option<(f64, f64)> {
+    let p = &roads.portfolio;
+    if p.segments.is_empty() {
+        return None;
+    }
+    let (loss, npv) = chosen_point(roads);
+    let (jl, jv) = (p.forest_loss_joint_ha.max(0.0), p.npv_econ_joint_usd);
+    let apart = |a: f64, b: f64| (a - b).abs() > 0.005 * a.abs().max(b.abs()).max(1e-9);
+    (apart(loss, jl) || apart(npv, jv)).then_some((jl, jv))
+}
+
+/// What the frontier leaves out: it adds up each segment's own appraisal,
+/// and the chosen roads built together are worth what the re-check found.
+fn joint_sentence(roads: &crate::roads::RoadsResult) -> String {
+    match joint_point(roads) {
+        None if roads.portfolio.segments.is_empty() => String::new(),
+        None => " Built together, the chosen roads are worth what their own appraisals add up to (within half a percent), so the chart's point is the portfolio as it will be built.".into(),
+        Some((loss, npv)) => {
+            let (l0, v0) = chosen_point(roads);
+            format!(
+                " The frontier, like the ranking, adds up each segment's own appraisal; built together, the chosen roads are worth {} economic NPV for {} ha of forest loss (the hollow point), against {} for {} ha added up, because upgrades on the same ways to market share their users and the forest they open.",
+                money(npv),
+                nz(loss, 1),
+                money(v0),
+                nz(l0, 1)
+            )
+        }
+    }
 }
 
 /// The chosen portfolio's forest loss and economic NPV, as the frontier
@@ -1125,7 +1249,7 @@ fn access_section(inp: &Inputs, roads: &RoadsResult, travel_min: &[f32]) -> Stri
                                 let x1 = (g.x_min + bc as f64 * cell).min(g.x_max());
                                 let _ = chart.draw_series(std::iter::once(Rectangle::new(
                                     [(x0, y1), (x1, (y1 - cell).max(g.y_min()))],
-                                    travel_class_color(c).filled(),
+                                    travel_class_color(c).mix(0.8).filled(),
                                 )));
                             }
                             run = k.map(|k| (k, bc));
@@ -1230,7 +1354,7 @@ fn road_method(cfg: &LandscapeConfig, roads: &RoadsResult) -> String {
         ),
     };
     format!(
-        "Road benefits follow the World Bank's RED method: the fall in road-user cost (vehicle operating cost by road class, and the time of passengers and cargo at US${}/h) for the normal traffic in full, and for the traffic the upgrade generates (price elasticity {}) by the rule of half, growing {:.1}% a year. The fleet is {}. Traffic is counted on {} of {} segments (aadt field) and modelled on the rest from the people whose way to market the upgrade makes faster, at {} one-way motorised trips per household of {} a week; {}. Upgrade costs and extra maintenance are the costs; the forest loss each road invites is charged at US${}/tCO2 in NPV_net.",
+        "Road benefits follow the World Bank's RED method: the fall in road-user cost (vehicle operating cost by road class, and the time of passengers and cargo at US${}/h) for the normal traffic in full, and for the traffic the upgrade generates (price elasticity {}) by the rule of half, growing {:.1}% a year. The fleet is {}. Traffic is counted on {} of {} segments (aadt field) and modelled on the rest from the people whose way to market the upgrade makes faster, at {} one-way motorised trips per household of {} a week; {}. Upgrade costs and extra maintenance are the costs; the forest loss each road invites is charged at US${}/tCO2: the net NPV is the economic NPV minus that carbon value.",
         p.value_of_time_usd_per_hour,
         p.price_elasticity,
         100.0 * p.traffic_growth,
@@ -1291,7 +1415,10 @@ pub fn html(
     risk: &crate::risk::RiskModel,
     run: &crate::provenance::RunRecord,
     travel_min: &[f32],
+    terrain_png: &[u8],
 ) -> String {
+    let (tw, th) = terrain_size(inp);
+    let terrain = terrain_symbol(terrain_png, tw, th);
     let access_html = access_section(inp, roads, travel_min);
     let (warnings_section, run_section) = run_section(run, summary);
     let roads_map = map_svg(inp, "Road segments by class", &|chart| {
@@ -1633,7 +1760,7 @@ pub fn html(
         .iter()
         .map(|p| {
             format!(
-                "<tr><td>{} ({})</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{} of {}</td><td>{:.0}%</td><td>{:.0}%</td><td>{:.0}%</td><td>{:.0}%</td><td>{}</td></tr>",
+                "<tbody><tr><td>{} ({})</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{} of {}</td><td>{:.0}%</td><td>{:.0}%</td><td>{:.0}%</td><td>{:.0}%</td></tr><tr class=\"why\"><td colspan=\"11\"><b>What closes the gap.</b> {}</td></tr></tbody>",
                 p.phase,
                 p.years,
                 money(p.investment_usd),
@@ -1788,7 +1915,10 @@ svg {{ width: 100%; max-width: 760px; height: auto; display: block; }}
 .wide {{ overflow-x: auto; }} td.num {{ text-align: right; }}
 table.roads {{ width: 100%; }} table.roads td {{ white-space: nowrap; }} table.roads td[data-l="road"] {{ white-space: normal; min-width: 9em; }}
 table.roads tr.seg td {{ border-bottom: none; }} table.roads tr.why td {{ white-space: normal; border-top: none; color: #444; padding-bottom: .5em; }}
+tr.why td {{ white-space: normal; color: #444; }} table.stack tbody {{ break-inside: avoid; page-break-inside: avoid; }}
 .note {{ color: #555; font-size: .9em; }} .hash, td.path {{ font-family: monospace; font-size: .85em; word-break: break-all; }}
+table.assumptions {{ width: 100%; table-layout: fixed; }} table.assumptions td {{ overflow-wrap: anywhere; }}
+table.assumptions th:nth-child(1) {{ width: 30%; }} table.assumptions th:nth-child(2) {{ width: 20%; }} table.assumptions th:nth-child(3) {{ width: 10%; }} table.assumptions th:nth-child(4) {{ width: 10%; }}
 table.run th {{ width: 9em; }} code {{ word-break: break-all; }} div.warnings ul {{ font-size: .9em; color: #5b1c1c; }}
 .warn {{ color: #9b1c1c; border-left: 3px solid #9b1c1c; padding-left: .6em; }}
 .charts {{ display: flex; flex-wrap: wrap; gap: 1em; }} .charts > * {{ flex: 1 1 420px; }}
@@ -1810,11 +1940,12 @@ table.run th {{ width: 9em; }} code {{ word-break: break-all; }} div.warnings ul
 @media print {{
   body {{ max-width: none; margin: 0; font-size: 9pt; }}
   table.roads tbody, .legend, div.map {{ break-inside: avoid; page-break-inside: avoid; }} thead {{ display: table-header-group; }}
-  h2, h3 {{ break-after: avoid; page-break-after: avoid; }}
+  h2, h3, .legend {{ break-after: avoid; page-break-after: avoid; }}
   svg, .legend, .card, tr {{ break-inside: avoid; page-break-inside: avoid; }}
   .wide {{ overflow: visible; }} a {{ color: inherit; text-decoration: none; }}
 }}
 </style></head><body>
+{terrain}
 <h1>Green Halo plan: {name}</h1>
 <p>Grid {crs}, {res} m cells; horizon {h} years at {r:.0}%; risk model: {risk_note}{auc}.</p>
 <div class="cards">
@@ -1833,9 +1964,9 @@ table.run th {{ width: 9em; }} code {{ word-break: break-all; }} div.warnings ul
 <div class="map"><h2>Roads</h2>
 {weak_model}{road_legend}
 {roads_map}</div>
-<p>Thick lines: the budgeted portfolio ({port_n} segments, {port_cost}; joint NPV_net {port_net}). {port_note}.</p>
+<p>Thick lines: the budgeted portfolio ({port_n} segments, {port_cost}; net NPV built together {port_net}). {port_note}.</p>
 <h3>The portfolio</h3>
-<p>Every segment funded within the road budget, by rank. Segments are ranked first by Pareto layer, then by NPV_net: layer 1 holds the segments no other segment beats on both counts (more economic benefit and less forest loss); layer 2 those beaten only by layer 1, and so on. A low layer is a defensible choice whatever weight one gives to forest; NPV_net (economic NPV minus the carbon value of the forest loss) orders segments within a layer. The layer is in roads.geojson (field pareto_layer) for a map of its own.</p>
+<p>Every segment funded within the road budget, by rank. Segments are ranked first by Pareto layer, then by net NPV: layer 1 holds the segments no other segment beats on both counts (more economic benefit and less forest loss); layer 2 those beaten only by layer 1, and so on. A low layer is a defensible choice whatever weight one gives to forest; the net NPV (the economic NPV minus the carbon value of the forest loss) orders segments within a layer. The layer is in roads.geojson (field pareto_layer) for a map of its own.</p>
 {portfolio_table}
 <p>{road_method}</p>
 <h3>Worth improving, not funded</h3>
@@ -1845,8 +1976,8 @@ table.run th {{ width: 9em; }} code {{ word-break: break-all; }} div.warnings ul
 <p>Segments that run through a conservation area, whatever their return.</p>
 {avoid_table}
 <p>{n_do_not} segment(s) do not repay their cost ("do not improve"); every segment with every figure is in roads.csv and roads.geojson.{outside_note}</p>
-<h3>Efficiency frontier</h3>
-{frontier_svg}
+<div class="map"><h3>Efficiency frontier</h3>
+{frontier_svg}</div>
 <p>{frontier_text}</p>
 <h3>How far the forest-loss figures can be trusted</h3>
 {risk_section}
@@ -1865,16 +1996,16 @@ table.run th {{ width: 9em; }} code {{ word-break: break-all; }} div.warnings ul
 {slivers}<p>{source_use}</p>
 <h2>Finance</h2>
 <p>All money in US$ of {cyear}, {basis} prices; flows discounted at {r:.0}% a year ({basis}). Returns are road benefits, farmers' net revenue above their baseline and carbon (sequestration and avoided loss at US${cprice:.0}/tCO2); the return multiple is undiscounted returns over undiscounted investment. {carbon_balance}</p>
-<h3>Cash flow</h3>
-{cashflow}
+<div class="map"><h3>Cash flow</h3>
+{cashflow}</div>
 <p>{payback_text}</p>
 <h3>Investment by component</h3>
 <table><tr><th>component</th><th>over {h} years</th><th>share</th></tr>{components}<tr><th>total</th><th class="num">{inv}</th><th class="num">100%</th></tr></table>
-<h3>Capital stack</h3>
+<div class="map"><h3>Capital stack</h3>
 {legend_stack}
-{capital}
+{capital}</div>
 <p>{continuum}</p>
-<div class="wide"><table><tr><th>phase</th><th>investment</th><th>philanthropic</th><th>public</th><th>concessional</th><th>private</th><th>guarantee cover used</th><th>private share</th><th>without guarantee</th><th>with unlimited guarantee and concessional</th><th>target</th><th>what closes the gap</th></tr>{stack_rows}</table></div>
+<div class="wide"><table class="stack"><thead><tr><th>phase</th><th>investment</th><th>philanthropic</th><th>public</th><th>concessional</th><th>private</th><th>guarantee cover used</th><th>private share</th><th>without guarantee</th><th>with unlimited guarantee and concessional</th><th>target</th></tr></thead>{stack_rows}</table></div>
 <h4>Farm investment lines</h4>
 <div class="wide"><table><tr><th>phase</th><th>line</th><th>investment</th><th>expected return</th><th>chance of earning below the hurdle</th><th>first-loss cover needed</th><th>commercial</th><th>concessional</th><th>philanthropic</th><th>guarantee cover</th></tr>{line_rows}</table></div>
 <h3>This plan beside the Alto Mayo pilot</h3>
@@ -2002,10 +2133,14 @@ table.run th {{ width: 9em; }} code {{ word-break: break-all; }} div.warnings ul
             .collect::<Vec<_>>()
             .join("; ")),
         frontier_svg = frontier_chart(roads),
-        frontier_text = esc(&frontier_sentence(
-            &roads.frontier,
-            roads.portfolio.budget_usd,
-            chosen_point(roads)
+        frontier_text = esc(&format!(
+            "{}{}",
+            frontier_sentence(
+                &roads.frontier,
+                roads.portfolio.budget_usd,
+                chosen_point(roads)
+            ),
+            joint_sentence(roads)
         )),
         road_method = esc(&road_method(cfg, roads)),
         carbon_balance = esc(&carbon_balance(fin, &roads.portfolio)),
@@ -2145,6 +2280,18 @@ mod tests {
             chosen: false,
             segment_ids: "1-0".into(),
         }
+    }
+
+    /// Every unit with the same earnings multiple drew an axis of ticks
+    /// 4.02272 ... 4.02273; equal ends now get a round window about them.
+    #[test]
+    fn an_axis_of_equal_values_is_a_round_window_about_them() {
+        assert_eq!(axis(4.0227212, 4.0227213), Some((3.5, 5.0)));
+        assert_eq!(axis(-250.0, -250.0), Some((-275.0, -225.0)));
+        assert_eq!(axis(0.0, 0.0), Some((-1.0, 1.0)));
+        // A real spread is kept as it is.
+        assert_eq!(axis(4.0, 4.5), Some((4.0, 4.5)));
+        assert_eq!(axis(f64::NAN, 1.0), None);
     }
 
     /// The issue's case: nothing but budget zero within 10% of the loss

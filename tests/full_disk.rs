@@ -168,7 +168,12 @@ fn writers_on_a_full_disk_child() {
                         at: &at,
                         data: &data,
                         description: "noise",
+                        whole_units: false,
                     }],
+                    Some(&greenhalo::io::gpkg::StoredProject {
+                        name: "noise",
+                        qgs: "<qgis/>",
+                    }),
                 )
             }),
         ),

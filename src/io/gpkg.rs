@@ -37,15 +37,32 @@ pub struct RasterTable<'a> {
     pub at: &'a crate::io::raster::Placement,
     pub data: &'a [f32],
     pub description: &'a str,
+    /// Stored rounded to whole units (Int16 in PNG tiles, no data
+    /// `INT_NODATA`): elevation in metres takes a sixth of the room of
+    /// Float32 TIFF tiles.
+    pub whole_units: bool,
+}
+
+/// A QGIS project kept in the GeoPackage, as QGIS keeps one (its
+/// `qgis_projects` table: name, metadata, and the .qgz archive as hex
+/// text): QGIS's Browser lists it under the GeoPackage, and
+/// `geopackage:PATH?projectName=NAME` opens it. Its layers' sources are
+/// relative to the GeoPackage.
+pub struct StoredProject<'a> {
+    pub name: &'a str,
+    /// The project XML (a .qgs document).
+    pub qgs: &'a str,
 }
 
 /// Write `path` with every layer (reprojected from lon/lat to `crs`, a WKT,
-/// when given) and its default style, then every raster table.
+/// when given) and its default style, then every raster table, then the
+/// project when given.
 pub fn write(
     path: &Path,
     layers: &[StyledLayer],
     crs: Option<&str>,
     rasters: &[RasterTable],
+    project: Option<&StoredProject>,
 ) -> Result<()> {
     super::init_gdal();
     let fail = |m: String| Error::output(path, m);
@@ -64,6 +81,11 @@ pub fn write(
                     add_raster(mem, r)
                         .map_err(|m| Error::output(mem, format!("raster {}: {m}", r.name)))
                 })
+            })
+            .and_then(|_| match project {
+                Some(p) => add_project(mem, p)
+                    .map_err(|m| Error::output(mem, format!("project {}: {m}", p.name))),
+                None => Ok(()),
             })
             .map_err(|e| match e {
                 Error::Output { message, .. } => Error::output(path, message),
@@ -168,19 +190,37 @@ fn write_inner(path: &Path, layers: &[StyledLayer], crs: Option<&str>) -> Result
 /// The no-data value of the raster tables.
 pub const RASTER_NODATA: f32 = -9999.0;
 
+/// The no-data value of the raster tables kept in whole units.
+pub const INT_NODATA: i16 = i16::MIN;
+
 /// Add one raster table to the GeoPackage at `path` (made in memory first
 /// as a tiled GeoTIFF, then copied by the GPKG driver).
 fn add_raster(path: &Path, r: &RasterTable) -> std::result::Result<(), String> {
     let tmp = path.with_file_name(format!("{}.tif", r.name));
     // A gridded coverage holds a finite no-data value only (a NaN one is
     // dropped, and the tiles GDAL leaves out for being empty read as 0).
-    let data: Vec<f32> = r
-        .data
-        .iter()
-        .map(|v| if v.is_nan() { RASTER_NODATA } else { *v })
-        .collect();
-    crate::io::raster::write_tiled(&tmp, r.at, &data, Some(RASTER_NODATA as f64), r.description)
-        .map_err(|e| e.to_string())?;
+    if r.whole_units {
+        let data: Vec<i16> = r
+            .data
+            .iter()
+            .map(|v| {
+                if v.is_nan() {
+                    INT_NODATA
+                } else {
+                    v.round().clamp(INT_NODATA as f32 + 1.0, i16::MAX as f32) as i16
+                }
+            })
+            .collect();
+        crate::io::raster::write_tiled(&tmp, r.at, &data, Some(INT_NODATA as f64), r.description)
+    } else {
+        let data: Vec<f32> = r
+            .data
+            .iter()
+            .map(|v| if v.is_nan() { RASTER_NODATA } else { *v })
+            .collect();
+        crate::io::raster::write_tiled(&tmp, r.at, &data, Some(RASTER_NODATA as f64), r.description)
+    }
+    .map_err(|e| e.to_string())?;
     let src = Dataset::open(&tmp).map_err(|e| e.to_string())?;
     let drv = DriverManager::get_driver_by_name("GPKG").map_err(|e| e.to_string())?;
     let table = format!("RASTER_TABLE={}", r.name);
@@ -191,7 +231,11 @@ fn add_raster(path: &Path, r: &RasterTable) -> std::result::Result<(), String> {
         table.as_str(),
         desc.as_str(),
         ident.as_str(),
-        "TILE_FORMAT=TIFF",
+        if r.whole_units {
+            "TILE_FORMAT=PNG"
+        } else {
+            "TILE_FORMAT=TIFF"
+        },
         "BLOCKSIZE=256",
     ]);
     let mut out = src
@@ -202,6 +246,62 @@ fn add_raster(path: &Path, r: &RasterTable) -> std::result::Result<(), String> {
     drop(src);
     let _ = gdal::vsi::unlink_mem_file(&tmp);
     Ok(())
+}
+
+/// The project as QGIS saves a .qgz: a zip holding the .qgs (no
+/// auxiliary storage: the layers have no auxiliary fields), dated like the
+/// rest of the GeoPackage's bookkeeping so the bytes repeat.
+fn qgz(qgs: &str) -> std::result::Result<Vec<u8>, String> {
+    use std::io::Write;
+    let mut out = std::io::Cursor::new(Vec::new());
+    {
+        let mut z = zip::ZipWriter::new(&mut out);
+        let opts = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated)
+            .last_modified_time(zip::DateTime::default());
+        z.start_file("greenhalo.qgs", opts)
+            .map_err(|e| e.to_string())?;
+        z.write_all(qgs.as_bytes()).map_err(|e| e.to_string())?;
+        z.finish().map_err(|e| e.to_string())?;
+    }
+    Ok(out.into_inner())
+}
+
+/// Store `p` in the GeoPackage at `path` (the table QGIS makes when it
+/// saves a project to a GeoPackage, with the same columns and encoding).
+fn add_project(path: &Path, p: &StoredProject) -> std::result::Result<(), String> {
+    let archive = qgz(p.qgs)?;
+    let hex: String = archive.iter().map(|b| format!("{b:02x}")).collect();
+    let quote = |s: &str| format!("'{}'", s.replace('\'', "''"));
+    let metadata = format!(
+        r#"{{"last_modified_time": "{}", "last_modified_user": "greenhalo" }}"#,
+        &FIXED_DATE[..19]
+    );
+    let ds = Dataset::open_ex(
+        path,
+        gdal::DatasetOptions {
+            open_flags: gdal::GdalOpenFlags::GDAL_OF_UPDATE
+                | gdal::GdalOpenFlags::GDAL_OF_VECTOR
+                | gdal::GdalOpenFlags::GDAL_OF_RASTER,
+            allowed_drivers: Some(&["GPKG"]),
+            ..Default::default()
+        },
+    )
+    .map_err(|e| e.to_string())?;
+    for sql in [
+        "CREATE TABLE qgis_projects(name TEXT PRIMARY KEY, metadata BLOB, content BLOB)"
+            .to_string(),
+        format!(
+            "INSERT INTO qgis_projects VALUES ({}, {}, {})",
+            quote(p.name),
+            quote(&metadata),
+            quote(&hex)
+        ),
+    ] {
+        ds.execute_sql(sql, None, gdal::vector::sql::Dialect::DEFAULT)
+            .map_err(|e| format!("cannot store the project: {e}"))?;
+    }
+    ds.close().map_err(|e| e.to_string())
 }
 
 /// A field's type as GDAL's GeoJSON reader gives it from the values: any
@@ -515,7 +615,7 @@ mod tests {
             })
             .collect();
         let gpkg = dir.path().join("out.gpkg");
-        write(&gpkg, &styled, None, &[]).unwrap();
+        write(&gpkg, &styled, None, &[], None).unwrap();
         for (name, f) in &layers {
             let json = dir.path().join(format!("{name}.geojson"));
             crate::io::geojson_out::write_wgs84(&json, f).unwrap();
@@ -545,7 +645,7 @@ mod tests {
         );
         // Two writes give the same bytes.
         let again = dir.path().join("again.gpkg");
-        write(&again, &styled, None, &[]).unwrap();
+        write(&again, &styled, None, &[], None).unwrap();
         assert_eq!(
             std::fs::read(&gpkg).unwrap(),
             std::fs::read(&again).unwrap()
@@ -595,8 +695,24 @@ mod tests {
             at: &at,
             data: &data,
             description: "t",
+            whole_units: false,
         };
-        write(&gpkg, &[layer], Some(&utm), &[table]).unwrap();
+        let qgs = "<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>\n<qgis projectname=\"O'Higgins\"/>\n";
+        let project = StoredProject {
+            name: "O'Higgins",
+            qgs,
+        };
+        // Elevation-like values kept in whole units.
+        let heights: Vec<f32> = data.iter().map(|v| v * 3.7 - 120.4).collect();
+        let whole = RasterTable {
+            name: "dem",
+            title: "Elevation",
+            at: &at,
+            data: &heights,
+            description: "m",
+            whole_units: true,
+        };
+        write(&gpkg, &[layer], Some(&utm), &[table, whole], Some(&project)).unwrap();
         let ds = Dataset::open(&gpkg).unwrap();
         let mut l = ds.layer_by_name("pts").unwrap();
         let srs = l.spatial_ref().unwrap();
@@ -609,6 +725,32 @@ mod tests {
             (x + 77.1234567).abs() < 1e-9 && (y + 6.0345678).abs() < 1e-9,
             "{x} {y}"
         );
+        // The project as QGIS reads it back: the hex text of a zip that
+        // holds the .qgs.
+        let mut rows = ds
+            .execute_sql(
+                // (as text, as QGIS reads it: GDAL would give a BLOB
+                // column's bytes as hex again)
+                "SELECT name, CAST(content AS TEXT) AS content FROM qgis_projects",
+                None,
+                gdal::vector::sql::Dialect::DEFAULT,
+            )
+            .unwrap()
+            .unwrap();
+        let row = rows.features().next().unwrap();
+        assert_eq!(row.field_as_string(0).unwrap().unwrap(), "O'Higgins");
+        let hex = row.field_as_string(1).unwrap().unwrap();
+        let bytes: Vec<u8> = (0..hex.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+            .collect();
+        let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut zip.by_name("greenhalo.qgs").unwrap(), &mut text)
+            .unwrap();
+        assert_eq!(text, qgs);
+        drop(row);
+        drop(rows);
         let r = Dataset::open(format!("GPKG:{}:tt", gpkg.display())).unwrap();
         let band = r.rasterband(1).unwrap();
         assert_eq!(band.no_data_value(), Some(RASTER_NODATA as f64));
@@ -620,6 +762,20 @@ mod tests {
                 assert_eq!(*a, RASTER_NODATA);
             } else {
                 assert_eq!(a, b);
+            }
+        }
+        drop(r);
+        let r = Dataset::open(format!("GPKG:{}:dem", gpkg.display())).unwrap();
+        let band = r.rasterband(1).unwrap();
+        assert_eq!(band.no_data_value(), Some(INT_NODATA as f64));
+        let got = band
+            .read_as::<f64>((0, 0), (300, 260), (300, 260), None)
+            .unwrap();
+        for (a, b) in got.data().iter().zip(&heights) {
+            if b.is_nan() {
+                assert_eq!(*a, INT_NODATA as f64);
+            } else {
+                assert_eq!(*a, b.round() as f64, "{b}");
             }
         }
     }
@@ -641,6 +797,7 @@ mod tests {
             }],
             None,
             &[],
+            None,
         )
         .unwrap_err()
         .to_string();

@@ -20,8 +20,11 @@ pub struct ProjectLayer<'a> {
     pub group: &'a str,
     /// Checked (drawn) when the project opens.
     pub visible: bool,
-    /// File path relative to the project.
-    pub file: &'a str,
+    /// The data source as QGIS reads it, relative to the project: a file
+    /// (`./roads.geojson`), a GeoPackage layer
+    /// (`./greenhalo.gpkg|layername=road_segments`) or raster table
+    /// (`GPKG:./greenhalo.gpkg:travel_time`).
+    pub source: String,
     /// "vector" or "raster".
     pub kind: &'a str,
     /// For vectors: "Point", "Line" or "Polygon".
@@ -106,10 +109,10 @@ pub fn project(
             "Qt::Unchecked"
         };
         let node = format!(
-            r#"<layer-tree-layer id="{id}" name="{name}" source="./{file}" providerKey="{provider}" checked="{checked}" expanded="0"><customproperties/></layer-tree-layer>"#,
+            r#"<layer-tree-layer id="{id}" name="{name}" source="{source}" providerKey="{provider}" checked="{checked}" expanded="0"><customproperties/></layer-tree-layer>"#,
             id = esc(&id),
             name = esc(l.name),
-            file = esc(l.file)
+            source = esc(&l.source)
         );
         match groups.iter_mut().find(|(g, _)| *g == l.group) {
             Some((_, nodes)) => nodes.push_str(&node),
@@ -133,10 +136,10 @@ pub fn project(
         };
         let _ = write!(
             maps,
-            r#"<maplayer type="{kind}"{geom}{labels} hasScaleBasedVisibilityFlag="0" refreshOnNotifyEnabled="0" autoRefreshEnabled="0"><id>{id}</id><datasource>./{file}</datasource><layername>{name}</layername><srs>{srs}</srs>{prov}{style}</maplayer>"#,
+            r#"<maplayer type="{kind}"{geom}{labels} hasScaleBasedVisibilityFlag="0" refreshOnNotifyEnabled="0" autoRefreshEnabled="0"><id>{id}</id><datasource>{source}</datasource><layername>{name}</layername><srs>{srs}</srs>{prov}{style}</maplayer>"#,
             kind = l.kind,
             id = esc(&id),
-            file = esc(l.file),
+            source = esc(&l.source),
             name = esc(l.name),
             srs = spatialrefsys(l.crs_authid, l.crs_wkt),
             style = inner(l.qml)

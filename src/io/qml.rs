@@ -217,15 +217,19 @@ fn ramp(kind: &str, stops: &[(f64, &str, String)], min: f64, max: f64) -> String
 /// A DEM drawn as a hillshade (light from the north-west, 45° high), half
 /// transparent, as terrain under the other layers.
 pub fn raster_hillshade() -> String {
-    r#"<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>
+    format!(
+        r#"<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>
 <qgis version="3.22.0" styleCategories="Symbology">
 <pipe>
-<rasterrenderer type="hillshade" band="1" opacity="0.45" alphaBand="-1" azimuth="315" angle="45" zfactor="1" multidirection="1" nodataColor=""/>
+<rasterrenderer type="hillshade" band="1" opacity="{HILLSHADE_OPACITY}" alphaBand="-1" azimuth="315" angle="45" zfactor="1" multidirection="1" nodataColor=""/>
 </pipe>
 </qgis>
 "#
-    .to_string()
+    )
 }
+
+/// How strongly the terrain shows under the map, in QGIS and the report.
+pub const HILLSHADE_OPACITY: f64 = 0.45;
 
 fn rgba_to_hex(rgba: &str) -> String {
     let v: Vec<u8> = rgba
@@ -419,19 +423,19 @@ pub const ROAD_ALIASES: &[(&str, &str)] = &[
     ("eirr", "Economic IRR (share)"),
     (
         "switch_cost_econ_pct",
-        "Cost rise that brings NPV_econ to 0 (%)",
+        "Cost rise that brings the economic NPV to 0 (%)",
     ),
     (
         "switch_benefit_econ_pct",
-        "Benefit fall that brings NPV_econ to 0 (%)",
+        "Benefit fall that brings the economic NPV to 0 (%)",
     ),
     (
         "switch_cost_net_pct",
-        "Cost rise that brings NPV_net to 0 (%)",
+        "Cost rise that brings the net NPV (after carbon) to 0 (%)",
     ),
     (
         "switch_benefit_net_pct",
-        "Benefit fall that brings NPV_net to 0 (%)",
+        "Benefit fall that brings the net NPV (after carbon) to 0 (%)",
     ),
     ("cells_improved", "Cells with shorter travel (count)"),
     ("people_served", "People with shorter travel"),

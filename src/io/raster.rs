@@ -636,6 +636,93 @@ fn last_gdal_message() -> String {
     }
 }
 
+/// A shaded-relief picture of `dem` (on `at`, NaN where unknown) as a
+/// grey PNG of `width` x `height` pixels: GDAL's multidirectional
+/// hillshade (the QGIS project's terrain layer draws the same), averaged
+/// down to the picture's size and laid at `opacity` over white, as the
+/// layer at that opacity over an empty map. Cells without elevation are
+/// white.
+pub fn hillshade_png(
+    at: &Placement,
+    dem: &[f32],
+    width: usize,
+    height: usize,
+    opacity: f64,
+) -> Result<Vec<u8>> {
+    use gdal::raster::processing::dem::{hillshade, HillshadeOptions, ShadingMode};
+    super::init_gdal();
+    let fail = |m: String| Error::output("hillshade", m);
+    const NO_ELEVATION: f64 = -32768.0;
+    let src = mem_at::<f32>(at)?;
+    {
+        let mut b = src.rasterband(1).map_err(|e| fail(e.to_string()))?;
+        b.set_no_data_value(Some(NO_ELEVATION))
+            .map_err(|e| fail(e.to_string()))?;
+        let data: Vec<f32> = dem
+            .iter()
+            .map(|v| if v.is_nan() { NO_ELEVATION as f32 } else { *v })
+            .collect();
+        let mut buf = gdal::raster::Buffer::new((at.width, at.height), data);
+        b.write((0, 0), (at.width, at.height), &mut buf)
+            .map_err(|e| fail(e.to_string()))?;
+    }
+    let mut opts = HillshadeOptions::new();
+    opts.with_output_format("MEM")
+        .with_compute_edges(true)
+        .with_shading_mode(ShadingMode::Multidirectional);
+    let shaded = hillshade(&src, Path::new(""), &opts)
+        .map_err(|e| fail(format!("GDAL's hillshade failed: {e}")))?;
+    let b = shaded.rasterband(1).map_err(|e| fail(e.to_string()))?;
+    // (the hillshade's no data, 0, left out of each pixel's average)
+    let grey = b
+        .read_as::<u8>(
+            (0, 0),
+            (at.width, at.height),
+            (width, height),
+            Some(gdal::raster::ResampleAlg::Average),
+        )
+        .map_err(|e| fail(e.to_string()))?;
+    let picture: Vec<u8> = grey
+        .data()
+        .iter()
+        .map(|&v| {
+            if v == 0 {
+                255
+            } else {
+                (255.0 - opacity * (255.0 - v as f64)).round() as u8
+            }
+        })
+        .collect();
+    let drv = DriverManager::get_driver_by_name("MEM").map_err(|e| fail(e.to_string()))?;
+    let img = drv
+        .create_with_band_type::<u8, _>("", width, height, 1)
+        .map_err(|e| fail(e.to_string()))?;
+    {
+        let mut b = img.rasterband(1).map_err(|e| fail(e.to_string()))?;
+        let mut buf = gdal::raster::Buffer::new((width, height), picture);
+        b.write((0, 0), (width, height), &mut buf)
+            .map_err(|e| fail(e.to_string()))?;
+    }
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let png = format!(
+        "/vsimem/greenhalo-terrain-{}-{}.png",
+        std::process::id(),
+        NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    );
+    let png_drv = DriverManager::get_driver_by_name("PNG").map_err(|e| fail(e.to_string()))?;
+    let made = img
+        .create_copy(&png_drv, &png, &RasterCreationOptions::new())
+        .map_err(|e| fail(format!("cannot encode the PNG: {e}")))
+        .and_then(|mut d| d.flush_cache().map_err(|e| fail(e.to_string())));
+    let bytes = made.and_then(|_| {
+        gdal::vsi::get_vsi_mem_file_bytes_owned(&png).map_err(|e| fail(e.to_string()))
+    });
+    let _ = gdal::vsi::unlink_mem_file(&png);
+    // (PNG's auxiliary .aux.xml, when GDAL wrote one)
+    let _ = gdal::vsi::unlink_mem_file(format!("{png}.aux.xml"));
+    bytes
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

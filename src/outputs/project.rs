@@ -8,8 +8,10 @@ use crate::io::qml;
 use crate::io::srs;
 
 /// Raster styles beside travel_time.tif and deforestation_risk.tif, and the
-/// QGIS project that opens every layer styled.
-pub fn write_styles_and_project(dir: &Path, inp: &Inputs, risk_max: f64) -> Result<()> {
+/// QGIS project that opens every layer styled; returns the same project on
+/// the layers and raster tables of greenhalo.gpkg, which the GeoPackage
+/// carries as its default project.
+pub fn write_styles_and_project(dir: &Path, inp: &Inputs, risk_max: f64) -> Result<String> {
     // Legends in the rasters' units: travel time in the report's classes
     // (a discrete ramp), risk at round values.
     let classes = crate::fmt::TRAVEL_TIME_CLASSES;
@@ -100,33 +102,6 @@ pub fn write_styles_and_project(dir: &Path, inp: &Inputs, risk_max: f64) -> Resu
     }
     let wgs_wkt = srs::wgs84().to_wkt().map_err(|e| Error::output(dir, e))?;
     let grid_auth = inp.grid.crs.clone();
-    use crate::io::qgs::ProjectLayer;
-    let v = |key, name, group, visible, file, geometry, qml, labels| ProjectLayer {
-        key,
-        name,
-        group,
-        visible,
-        file,
-        kind: "vector",
-        geometry,
-        crs_authid: "EPSG:4326",
-        crs_wkt: &wgs_wkt,
-        qml,
-        labels,
-    };
-    let r = |key, name, visible, file, qml| ProjectLayer {
-        key,
-        name,
-        group: "Rasters",
-        visible,
-        file,
-        kind: "raster",
-        geometry: "",
-        crs_authid: &grid_auth,
-        crs_wkt: &inp.grid_wkt,
-        qml,
-        labels: false,
-    };
     // Planning units are not farms: the layer says so.
     let farmland = if inp.planning_units.is_some() {
         "Farmland transitions (planning units)"
@@ -134,97 +109,89 @@ pub fn write_styles_and_project(dir: &Path, inp: &Inputs, risk_max: f64) -> Resu
         "Farmland transitions"
     };
     // Top first: the decisions read first; the risk and travel rasters
-    // are a click away, the terrain under everything.
+    // are a click away, the terrain under everything. Each layer's file
+    // beside the project and its table in greenhalo.gpkg.
     let layers = [
-        v(
+        Layer::vector(
             "roads",
             "Road segments",
             "Decisions",
-            true,
             "roads.geojson",
-            "Line",
-            &roads,
-            true,
-        ),
-        v(
+            "road_segments",
+        )
+        .geometry("Line", &roads)
+        .labels(),
+        Layer::vector(
             "halo",
             "Green Halo",
             "Decisions",
-            true,
             "halo.geojson",
-            "Polygon",
-            &halo,
-            false,
-        ),
-        v(
+            "green_halo",
+        )
+        .geometry("Polygon", &halo),
+        Layer::vector(
             "conservation",
             "Conservation funding",
             "Decisions",
-            true,
             "conservation.geojson",
-            "Polygon",
-            &cons,
-            false,
-        ),
-        v(
+            "conservation_funding",
+        )
+        .geometry("Polygon", &cons),
+        Layer::vector(
             "parcels",
             farmland,
             "Decisions",
-            true,
             "parcels.geojson",
-            "Polygon",
-            &parcels,
-            false,
-        ),
-        v(
+            "farmland_transitions",
+        )
+        .geometry("Polygon", &parcels),
+        Layer::vector(
             "markets",
             "Markets",
             "Context",
-            true,
             "inputs/markets.geojson",
-            "Point",
-            &markets,
-            true,
-        ),
-        v(
+            "markets",
+        )
+        .geometry("Point", &markets)
+        .labels(),
+        Layer::vector(
             "aoi",
             "Area of interest",
             "Context",
-            true,
             "inputs/aoi.geojson",
-            "Polygon",
-            &aoi,
-            false,
-        ),
-        v(
+            "area_of_interest",
+        )
+        .geometry("Polygon", &aoi),
+        Layer::vector(
             "network",
             "Input road network",
             "Context",
-            false,
             "inputs/roads.geojson",
-            "Line",
-            &network,
-            false,
-        ),
-        r(
+            "input_road_network",
+        )
+        .geometry("Line", &network)
+        .hidden(),
+        Layer::raster(
             "deforestation_risk",
             "Deforestation risk (% a year)",
-            false,
             "deforestation_risk.tif",
+            "deforestation_risk",
             &rk,
-        ),
-        r(
+        )
+        .hidden(),
+        Layer::raster(
             "travel_time",
             "Travel time to market (min)",
-            false,
             "travel_time.tif",
+            "travel_time",
             &tt,
-        ),
-        r(
+        )
+        .hidden(),
+        Layer::raster(
             "terrain",
             "Terrain (hillshade)",
-            true,
             "inputs/elevation.tif",
+            "elevation",
             &terrain,
         ),
     ];
@@ -237,20 +204,114 @@ pub fn write_styles_and_project(dir: &Path, inp: &Inputs, risk_max: f64) -> Resu
         xmax: g.x_max() + pad,
         ymax: g.y_max + pad,
     };
-    let qgs = crate::io::qgs::project(&inp.name, &grid_auth, &inp.grid_wkt, extent, &layers);
-    std::fs::write(dir.join("greenhalo.qgs"), qgs).map_err(|e| Error::io(dir, e))?;
-    Ok(())
+    let project = |in_gpkg: bool| {
+        let (vector_auth, vector_wkt) = if in_gpkg {
+            // (the GeoPackage's layers are in the grid's CRS)
+            (grid_auth.as_str(), inp.grid_wkt.as_str())
+        } else {
+            ("EPSG:4326", wgs_wkt.as_str())
+        };
+        let list: Vec<crate::io::qgs::ProjectLayer> = layers
+            .iter()
+            .map(|l| {
+                let raster = l.geometry.is_empty();
+                let source = match (in_gpkg, raster) {
+                    (false, _) => format!("./{}", l.file),
+                    (true, false) => format!("./greenhalo.gpkg|layername={}", l.table),
+                    (true, true) => format!("GPKG:./greenhalo.gpkg:{}", l.table),
+                };
+                let (crs_authid, crs_wkt) = if raster {
+                    (grid_auth.as_str(), inp.grid_wkt.as_str())
+                } else {
+                    (vector_auth, vector_wkt)
+                };
+                crate::io::qgs::ProjectLayer {
+                    key: l.key,
+                    name: l.name,
+                    group: l.group,
+                    visible: l.visible,
+                    source,
+                    kind: if raster { "raster" } else { "vector" },
+                    geometry: l.geometry,
+                    crs_authid,
+                    crs_wkt,
+                    qml: l.qml,
+                    labels: l.labels,
+                }
+            })
+            .collect();
+        crate::io::qgs::project(&inp.name, &grid_auth, &inp.grid_wkt, extent, &list)
+    };
+    std::fs::write(dir.join("greenhalo.qgs"), project(false)).map_err(|e| Error::io(dir, e))?;
+    Ok(project(true))
+}
+
+/// One layer of the project: its file beside the project and its table in
+/// the GeoPackage (a raster has no geometry).
+struct Layer<'a> {
+    key: &'a str,
+    name: &'a str,
+    group: &'a str,
+    visible: bool,
+    file: &'a str,
+    table: &'a str,
+    geometry: &'a str,
+    qml: &'a str,
+    labels: bool,
+}
+
+impl<'a> Layer<'a> {
+    fn vector(key: &'a str, name: &'a str, group: &'a str, file: &'a str, table: &'a str) -> Self {
+        Layer {
+            key,
+            name,
+            group,
+            visible: true,
+            file,
+            table,
+            geometry: "",
+            qml: "",
+            labels: false,
+        }
+    }
+    fn raster(key: &'a str, name: &'a str, file: &'a str, table: &'a str, qml: &'a str) -> Self {
+        Layer {
+            qml,
+            ..Layer::vector(key, name, "Rasters", file, table)
+        }
+    }
+    fn geometry(self, geometry: &'a str, qml: &'a str) -> Self {
+        Layer {
+            geometry,
+            qml,
+            ..self
+        }
+    }
+    fn labels(self) -> Self {
+        Layer {
+            labels: true,
+            ..self
+        }
+    }
+    fn hidden(self) -> Self {
+        Layer {
+            visible: false,
+            ..self
+        }
+    }
 }
 
 /// The vector layers in one GeoPackage, `greenhalo.gpkg`, each with its
 /// style stored as its default (for analysts who drag the GeoPackage in):
 /// read from the layers and styles `write_styles_and_project` and the layer
-/// writers put in `dir`.
+/// writers put in `dir`; the raster tables; and `project_qgs` (the
+/// project on the GeoPackage's own layers) as its stored project.
 pub fn write_geopackage(
     dir: &Path,
     inp: &Inputs,
     layers: &super::Layers,
     rasters: &[crate::io::gpkg::RasterTable],
+    project_qgs: &str,
 ) -> Result<()> {
     let read =
         |f: &str| std::fs::read_to_string(dir.join(f)).map_err(|e| Error::io(dir.join(f), e));
@@ -301,5 +362,11 @@ pub fn write_geopackage(
         &styled,
         Some(&inp.grid_wkt),
         rasters,
+        // (named like greenhalo.qgs: a plain name, which QGIS's project
+        // URIs carry whatever the landscape's title holds)
+        Some(&crate::io::gpkg::StoredProject {
+            name: "greenhalo",
+            qgs: project_qgs,
+        }),
     )
 }

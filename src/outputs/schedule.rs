@@ -92,7 +92,7 @@ pub fn write_all(dir: &Path, d: &Decisions) -> Result<Value> {
         let with_parcels = d.plan.is_some();
         let project: Job = Box::new(move || {
             if with_parcels {
-                super::write_styles_and_project(dir, inputs, risk_max.max(1e-6))?;
+                let project = super::write_styles_and_project(dir, inputs, risk_max.max(1e-6))?;
                 let at = crate::io::raster::Placement::of_grid(&inputs.grid, &inputs.grid_wkt);
                 let rasters = [
                     crate::io::gpkg::RasterTable {
@@ -101,6 +101,7 @@ pub fn write_all(dir: &Path, d: &Decisions) -> Result<Value> {
                         at: &at,
                         data: tt,
                         description: "travel time to the nearest market (minutes)",
+                        whole_units: false,
                     },
                     crate::io::gpkg::RasterTable {
                         name: "deforestation_risk",
@@ -108,9 +109,19 @@ pub fn write_all(dir: &Path, d: &Decisions) -> Result<Value> {
                         at: &at,
                         data: &risk.annual_p,
                         description: "annual probability of forest loss",
+                        whole_units: false,
+                    },
+                    // (under the stored project's hillshade)
+                    crate::io::gpkg::RasterTable {
+                        name: "elevation",
+                        title: "Elevation (m)",
+                        at: &at,
+                        data: &inputs.elevation,
+                        description: "elevation on the analysis grid (metres above sea level)",
+                        whole_units: true,
                     },
                 ];
-                super::write_geopackage(dir, inputs, kept, &rasters)?;
+                super::write_geopackage(dir, inputs, kept, &rasters, &project)?;
             }
             Ok(())
         });
@@ -145,6 +156,15 @@ pub fn write_all(dir: &Path, d: &Decisions) -> Result<Value> {
         }
         summary["conservation"] = super::conservation_summary(c);
         summary["finance"] = super::write_finance(dir, fin, &roads.portfolio, pilot)?;
+        // The terrain under the report's maps.
+        let (tw, th) = crate::report::terrain_size(inputs);
+        let terrain = crate::io::raster::hillshade_png(
+            &crate::io::raster::Placement::of_grid(&inputs.grid, &inputs.grid_wkt),
+            &inputs.elevation,
+            tw,
+            th,
+            crate::io::qml::HILLSHADE_OPACITY,
+        )?;
         let page = crate::report::html(
             inputs,
             cfg,
@@ -154,6 +174,7 @@ pub fn write_all(dir: &Path, d: &Decisions) -> Result<Value> {
             &risk.model,
             d.run,
             &access.travel_min,
+            &terrain,
         );
         std::fs::write(dir.join("report.html"), page).map_err(|e| Error::io(dir, e))?;
     }

@@ -90,6 +90,9 @@ pub struct Portfolio {
     pub npv_net_sum_of_singles_usd: f64,
     /// NPV_net of the chosen set upgraded together.
     pub npv_net_joint_usd: f64,
+    /// Economic NPV (before the carbon cost) of the chosen set upgraded
+    /// together: the frontier's axis, for the set as it will be built.
+    pub npv_econ_joint_usd: f64,
     /// The first year's road-user benefit (it grows with the traffic).
     pub annual_benefit_sum_of_singles_usd: f64,
     pub annual_benefit_joint_usd: f64,
@@ -428,7 +431,7 @@ pub(super) fn choose_portfolio(
         memo.expect(i, s.effects.cells_improved);
     }
     let mut note =
-        "the chosen segments do not interact: their joint NPV_net equals the sum of their single values".to_string();
+        "the chosen segments do not interact: built together they are worth the sum of their single net NPVs".to_string();
     let set_of =
         |chosen: &[bool]| -> Vec<usize> { (0..scored.len()).filter(|i| chosen[*i]).collect() };
     // Whether a re-selection was turned down (its set worth less together
@@ -553,6 +556,11 @@ pub(super) fn choose_portfolio(
             0.0
         } else {
             net_of(&set, &eff)
+        },
+        npv_econ_joint_usd: if set.is_empty() {
+            0.0
+        } else {
+            net_of(&set, &eff) + eff.carbon_cost_pv_usd
         },
         annual_benefit_sum_of_singles_usd: set.iter().map(|&i| scored[i].annual_benefit_usd).sum(),
         annual_benefit_joint_usd: annual,
