@@ -316,7 +316,80 @@ fn headline(s: &Value) -> Value {
     })
 }
 
-/// Run a batch; returns the rows (one per landscape of this shard).
+/// The batch table of the batch running in this process: the rows of the
+/// landscapes finished so far, so that an interrupt still writes it
+/// ([`write_on_interrupt`]). Its lock is held while a table is written:
+/// one writer, never a half-written table.
+struct Table {
+    out: PathBuf,
+    tag: String,
+    /// Each landscape of the batch (file, folder name) and its row once done.
+    files: Vec<(PathBuf, String)>,
+    done: Vec<Option<BatchRow>>,
+}
+
+static TABLE: Mutex<Option<Table>> = Mutex::new(None);
+
+fn table() -> std::sync::MutexGuard<'static, Option<Table>> {
+    TABLE.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// On an interrupt (SIGINT, SIGTERM): write the running batch's table with
+/// the landscapes that finished and the rest marked `interrupted`; returns
+/// the table's path and how many finished, or None when no batch runs or
+/// its table is already written.
+pub fn write_on_interrupt() -> Option<(PathBuf, usize)> {
+    let mut g = table();
+    let t = g.take()?;
+    let finished = t.done.iter().filter(|r| r.is_some()).count();
+    let rows: Vec<BatchRow> = t
+        .files
+        .iter()
+        .zip(t.done)
+        .map(|((f, name), r)| {
+            r.unwrap_or_else(|| BatchRow {
+                name: name.clone(),
+                landscape: f.display().to_string(),
+                status: "interrupted".into(),
+                error: "the batch was interrupted before this landscape finished".into(),
+                seconds: 0.0,
+                out_dir: t.out.join(name).display().to_string(),
+                headline: Value::Null,
+            })
+        })
+        .collect();
+    write_table(&t.out, &t.tag, &rows).ok()?;
+    Some((t.out.join(format!("batch_summary{}.csv", t.tag)), finished))
+}
+
+/// One line for a finished landscape: name, status, seconds and the
+/// headline return multiple, or the error.
+fn finished_line(r: &BatchRow) -> String {
+    match r.status.as_str() {
+        "ok" | "skipped" => {
+            let multiple = r.headline["return_multiple"]
+                .as_f64()
+                .map(|m| format!("return multiple {m:.2}"))
+                .unwrap_or_else(|| "no finance (roads only)".into());
+            let what = if r.status == "ok" { "ok" } else { "up to date" };
+            format!("{}: {what} in {:.1} s, {multiple}", r.name, r.seconds)
+        }
+        _ => format!("{}: failed in {:.1} s: {}", r.name, r.seconds, r.error),
+    }
+}
+
+/// An error as one line of the table (a file's problems come one a line).
+fn one_line(e: &str) -> String {
+    e.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// Run a batch; returns the rows (one per landscape of this shard). Each
+/// landscape says one line as it finishes; an interrupt still writes the
+/// table of those finished (see [`write_on_interrupt`]).
 pub fn run(
     spec: &str,
     out: &Path,
@@ -375,10 +448,29 @@ pub fn run(
         .map_err(|e| Error::Usage(format!("thread pool: {e}")))?;
     let bar = progress.bar(files.len() as u64, "landscapes");
     let quiet = Progress::hidden();
+    let tag = opts
+        .shard
+        .map(|(i, n)| format!(".shard-{i}-of-{n}"))
+        .unwrap_or_default();
+    *table() = Some(Table {
+        out: out.to_path_buf(),
+        tag: tag.clone(),
+        files: files.clone(),
+        done: vec![None; files.len()],
+    });
+    let finished = |k: usize, r: BatchRow| -> BatchRow {
+        if let Some(t) = table().as_mut() {
+            t.done[k] = Some(r.clone());
+        }
+        progress.say(&bar, &finished_line(&r));
+        bar.inc(1);
+        r
+    };
     let rows: Vec<BatchRow> = pool.install(|| {
         files
             .par_iter()
-            .map(|(f, name)| {
+            .enumerate()
+            .map(|(k, (f, name))| {
                 let dir = out.join(name);
                 let t0 = Instant::now();
                 let row = |status: &str, error: String, headline: Value| BatchRow {
@@ -396,8 +488,7 @@ pub fn run(
                     .and_then(|t| serde_json::from_str(&t).ok());
                 if let (Ok(h), Some(p), false) = (&hash, &prior, opts.force) {
                     if p["inputs_hash"].as_str() == Some(h.as_str()) {
-                        bar.inc(1);
-                        return row("skipped", String::new(), headline(p));
+                        return finished(k, row("skipped", String::new(), headline(p)));
                     }
                 }
                 let need = budget.take(estimate_bytes(f, &opts.overrides));
@@ -409,8 +500,7 @@ pub fn run(
                     crate::pipeline(f, &dir, &quiet, run)
                 }));
                 budget.give(need);
-                bar.inc(1);
-                match result {
+                let r = match result {
                     Ok(Ok(_)) => {
                         let s: Value = std::fs::read_to_string(dir.join("summary.json"))
                             .ok()
@@ -418,22 +508,23 @@ pub fn run(
                             .unwrap_or(Value::Null);
                         row("ok", String::new(), headline(&s))
                     }
-                    Ok(Err(e)) => row("failed", e.to_string(), Value::Null),
+                    Ok(Err(e)) => row("failed", one_line(&e.to_string()), Value::Null),
                     Err(_) => row(
                         "failed",
                         "internal error (panic); please report it with this landscape".into(),
                         Value::Null,
                     ),
-                }
+                };
+                finished(k, r)
             })
             .collect()
     });
     bar.finish_and_clear();
-    let tag = opts
-        .shard
-        .map(|(i, n)| format!(".shard-{i}-of-{n}"))
-        .unwrap_or_default();
+    // (the table taken under its lock: an interrupt now waits for it)
+    let mut g = table();
+    g.take();
     write_table(out, &tag, &rows)?;
+    drop(g);
     Ok(rows)
 }
 
@@ -537,25 +628,37 @@ impl From<BatchRowDe> for BatchRow {
     }
 }
 
+/// Write batch_summary{tag}.json and .csv, each whole or not at all (made
+/// beside under a temporary name, then renamed).
 fn write_table(out: &Path, tag: &str, rows: &[BatchRow]) -> Result<()> {
     let ok = rows.iter().filter(|r| r.status == "ok").count();
     let skipped = rows.iter().filter(|r| r.status == "skipped").count();
     let failed = rows.iter().filter(|r| r.status == "failed").count();
-    let v = json!({ "landscapes": rows, "ok": ok, "skipped": skipped, "failed": failed });
-    crate::outputs::write_json(&out.join(format!("batch_summary{tag}.json")), &v)?;
+    let interrupted = rows.iter().filter(|r| r.status == "interrupted").count();
+    let v = json!({ "landscapes": rows, "ok": ok, "skipped": skipped, "failed": failed, "interrupted": interrupted });
+    let json_path = out.join(format!("batch_summary{tag}.json"));
+    let tmp = out.join(format!(".batch_summary{tag}.json.part"));
+    crate::outputs::write_json(&tmp, &v)?;
+    std::fs::rename(&tmp, &json_path).map_err(|e| Error::io(&json_path, e))?;
+    let path = out.join(format!("batch_summary{tag}.csv"));
+    let tmp = out.join(format!(".batch_summary{tag}.csv.part"));
+    write_csv(&tmp, rows)?;
+    std::fs::rename(&tmp, &path).map_err(|e| Error::io(&path, e))
+}
+
+fn write_csv(path: &Path, rows: &[BatchRow]) -> Result<()> {
     let keys: Vec<String> = rows
         .iter()
         .find_map(|r| r.headline.as_object().map(|m| m.keys().cloned().collect()))
         .unwrap_or_default();
-    let path = out.join(format!("batch_summary{tag}.csv"));
-    let mut w = csv::Writer::from_path(&path).map_err(|e| Error::output(&path, e))?;
+    let mut w = csv::Writer::from_path(path).map_err(|e| Error::output(path, e))?;
     let mut header = vec!["name", "status", "error", "seconds", "landscape", "out_dir"]
         .into_iter()
         .map(String::from)
         .collect::<Vec<_>>();
     header.extend(keys.iter().cloned());
     w.write_record(&header)
-        .map_err(|e| Error::output(&path, e))?;
+        .map_err(|e| Error::output(path, e))?;
     for r in rows {
         let mut rec = vec![
             r.name.clone(),
@@ -572,9 +675,9 @@ fn write_table(out: &Path, tag: &str, rows: &[BatchRow]) -> Result<()> {
                 other => other.to_string(),
             });
         }
-        w.write_record(&rec).map_err(|e| Error::output(&path, e))?;
+        w.write_record(&rec).map_err(|e| Error::output(path, e))?;
     }
-    w.flush().map_err(|e| Error::io(&path, e))
+    w.flush().map_err(|e| Error::io(path, e))
 }
 
 #[cfg(test)]

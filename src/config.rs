@@ -1107,6 +1107,12 @@ pub struct RoadUpgradeParams {
     pub max_intensity_ha_per_musd: f64,
     /// Road budget for the portfolio, US$.
     pub road_budget_usd: f64,
+    /// Segments the portfolio must fund whatever their class (ids as in
+    /// roads.csv): their cost comes out of the budget first. What the
+    /// forced choices cost against the free optimum is reported.
+    pub force_in: Vec<String>,
+    /// Segments the portfolio must leave out (ids as in roads.csv).
+    pub force_out: Vec<String>,
     /// The fleet of the road-user cost model (RED / HDM-4 vehicle types):
     /// mototaxis and colectivos carry most rural trips in San Martín.
     pub vehicles: Vec<VehicleType>,
@@ -1303,6 +1309,8 @@ impl Default for RoadUpgradeParams {
             low_volume_aadt: 200.0,
             max_intensity_ha_per_musd: 5.0,
             road_budget_usd: 20_000_000.0,
+            force_in: Vec::new(),
+            force_out: Vec::new(),
             vehicles: default_vehicles(),
         }
     }
@@ -2797,6 +2805,14 @@ protected = {c6:?}
 /// assumptions for every value left at its default; the doc comments of
 /// the parameter structs above say more.
 pub const DEFAULT_SOURCES: &[(&str, &str)] = &[
+    (
+        "road_upgrades.force_in",
+        "the planner's choice: none forced by default",
+    ),
+    (
+        "road_upgrades.force_out",
+        "the planner's choice: none forced by default",
+    ),
     ("grid", "greenhalo default"),
     ("access", "greenhalo defaults: typical travel speeds by road class and off-road cover"),
     ("economics.horizon_years", "greenhalo default: 20 years, the Alto Mayo pilot's horizon"),

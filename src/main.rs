@@ -223,6 +223,13 @@ fn main() -> ExitCode {
     // progress finishes its swap first.
     let _ = ctrlc::set_handler(|| {
         let _held = greenhalo::io::outdir::abandon_all();
+        // A batch: its table with the landscapes that finished.
+        if let Some((table, n)) = greenhalo::batch::write_on_interrupt() {
+            eprintln!(
+                "greenhalo: batch interrupted; {} lists the {n} landscape(s) that finished and the rest as interrupted",
+                table.display()
+            );
+        }
         let swapped = greenhalo::io::outdir::swapped_while_interrupted();
         if swapped.is_empty() {
             eprintln!(

@@ -43,6 +43,20 @@ impl Progress {
         }
     }
 
+    /// One line of a long job's log (a landscape finished): above `bar` on
+    /// a terminal; on stderr as it is where the bar is hidden (stderr is a
+    /// log file, not a terminal); nothing under `--quiet`.
+    pub fn say(&self, bar: &ProgressBar, line: &str) {
+        if self.quiet {
+            return;
+        }
+        if bar.is_hidden() {
+            eprintln!("{line}");
+        } else {
+            bar.println(line);
+        }
+    }
+
     /// A spinner for a step of unknown length.
     pub fn spinner(&self, message: &str) -> ProgressBar {
         if self.quiet {

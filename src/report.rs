@@ -1294,6 +1294,45 @@ fn access_section(inp: &Inputs, roads: &RoadsResult, travel_min: &[f32]) -> Stri
     )
 }
 
+/// What the landscape file forces into or out of the portfolio, and what
+/// that costs against the best portfolio with nothing forced (a paragraph;
+/// empty when nothing is forced).
+fn forced_note(p: &crate::roads::Portfolio) -> String {
+    let Some(f) = &p.forced else {
+        return String::new();
+    };
+    let list = |v: &[String]| {
+        if v.is_empty() {
+            "none".to_string()
+        } else {
+            v.join(", ")
+        }
+    };
+    let each: Vec<String> = f
+        .each
+        .iter()
+        .map(|c| {
+            format!(
+                "forcing {} {} alone costs {}",
+                if c.forced == "in" { "in" } else { "out" },
+                c.id,
+                money(c.cost_usd)
+            )
+        })
+        .collect();
+    format!(
+        "<p class=\"warn\">Forced by the landscape file (road_upgrades.force_in, force_out): in {}; out {}. With nothing forced, the best portfolio ({} segments: {}) is worth {} net built together; this one {}, so the forced choices cost {}. {}.</p>",
+        esc(&list(&f.force_in)),
+        esc(&list(&f.force_out)),
+        f.free_segments.len(),
+        esc(&list(&f.free_segments)),
+        money(f.free_npv_net_joint_usd),
+        money(p.npv_net_joint_usd),
+        money(f.cost_usd),
+        esc(&sentence_case(&each.join("; ")))
+    )
+}
+
 /// A segment's class in words.
 fn class_words(c: crate::roads::SegmentClass) -> &'static str {
     use crate::roads::SegmentClass::*;
@@ -1965,6 +2004,7 @@ table.run th {{ width: 9em; }} code {{ word-break: break-all; }} div.warnings ul
 {weak_model}{road_legend}
 {roads_map}</div>
 <p>Thick lines: the budgeted portfolio ({port_n} segments, {port_cost}; net NPV built together {port_net}). {port_note}.</p>
+{forced_note}
 <h3>The portfolio</h3>
 <p>Every segment funded within the road budget, by rank. Segments are ranked first by Pareto layer, then by net NPV: layer 1 holds the segments no other segment beats on both counts (more economic benefit and less forest loss); layer 2 those beaten only by layer 1, and so on. A low layer is a defensible choice whatever weight one gives to forest; the net NPV (the economic NPV minus the carbon value of the forest loss) orders segments within a layer. The layer is in roads.geojson (field pareto_layer) for a map of its own.</p>
 {portfolio_table}
@@ -2063,6 +2103,7 @@ table.run th {{ width: 9em; }} code {{ word-break: break-all; }} div.warnings ul
         port_cost = money(roads.portfolio.cost_usd),
         port_net = money(roads.portfolio.npv_net_joint_usd),
         port_note = esc(&sentence_case(&roads.portfolio.note)),
+        forced_note = forced_note(&roads.portfolio),
         risk_section = risk_section(risk),
         weak_model = {
             let weak: Vec<&String> = risk

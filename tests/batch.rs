@@ -41,7 +41,13 @@ fn a_batch_isolates_failures_resumes_and_shards() {
         .args(["--jobs", "2"])
         .assert()
         .code(3)
-        .stderr(predicate::str::contains("land3").and(predicate::str::contains("dem.tif")));
+        // One line a landscape as it finishes (stderr is not a terminal
+        // here: the lines come without a bar), the failure on one line.
+        .stderr(
+            predicate::str::contains("land1: ok in")
+                .and(predicate::str::contains("return multiple"))
+                .and(predicate::str::is_match("land3: failed in [0-9.]+ s: .*dem.tif").unwrap()),
+        );
     let t = batch_table(&out, "");
     assert_eq!(t["ok"], 4);
     assert_eq!(t["failed"], 1);
@@ -117,4 +123,61 @@ fn a_batch_isolates_failures_resumes_and_shards() {
     let t = batch_table(&sharded, "");
     assert_eq!(t["landscapes"].as_array().unwrap().len(), 5);
     assert_eq!(snapshot(&sharded.join("land1")), before);
+}
+
+/// Ctrl-C in the middle of a batch: the landscapes that finished are in
+/// batch_summary.csv and .json, the rest marked interrupted, and the exit
+/// is 130.
+#[test]
+#[cfg(unix)]
+fn an_interrupted_batch_still_writes_the_table_of_what_finished() {
+    let d = tempfile::tempdir().unwrap();
+    let lands = d.path().join("lands");
+    landscapes(&lands);
+    let out = d.path().join("out");
+    let bin = assert_cmd::cargo::cargo_bin("greenhalo");
+    let mut child = std::process::Command::new(bin)
+        .env("SOURCE_DATE_EPOCH", "1780000000")
+        .args(["-q", "batch"])
+        .arg(&lands)
+        .arg("-o")
+        .arg(&out)
+        .args(["--jobs", "1"])
+        .spawn()
+        .unwrap();
+    // Once the first landscape is done, interrupt.
+    let t0 = std::time::Instant::now();
+    while !out.join("land1/summary.json").exists() {
+        assert!(t0.elapsed().as_secs() < 300, "land1 never finished");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130));
+    let t = batch_table(&out, "");
+    let rows = t["landscapes"].as_array().unwrap();
+    assert_eq!(rows.len(), 5, "every landscape has a row");
+    let status_of = |n: &str| {
+        rows.iter().find(|r| r["name"] == n).unwrap()["status"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(status_of("land1"), "ok");
+    assert!(t["interrupted"].as_u64().unwrap() >= 1, "{t}");
+    for r in rows {
+        let s = r["status"].as_str().unwrap();
+        assert!(["ok", "failed", "interrupted"].contains(&s), "{s}");
+        // A finished landscape's outputs are whole; an interrupted one
+        // left none.
+        let summary = std::path::Path::new(r["out_dir"].as_str().unwrap()).join("summary.json");
+        assert_eq!(s == "ok", summary.exists(), "{r}");
+    }
+    let csv = std::fs::read_to_string(out.join("batch_summary.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 6, "{csv}");
+    assert!(!out.join(".batch_summary.csv.part").exists());
 }

@@ -6,6 +6,7 @@
 mod common;
 
 use common::*;
+use predicates::prelude::*;
 
 fn attr<'a>(tag: &'a str, name: &str) -> Option<&'a str> {
     let key = format!(" {name}=\"");
@@ -387,4 +388,109 @@ fn the_report_names_every_portfolio_and_avoid_segment_and_carries_its_decoration
     }
     let (r, g, b) = greenhalo::parcels::TRANSITION_PALETTE[0];
     assert!(report.contains(&format!("background:rgb({r},{g},{b})")));
+}
+
+/// `road_upgrades.force_in` / `force_out`: the forced segments are in and
+/// out of the portfolio, the free optimum reported beside it is the plain
+/// run's portfolio (a separate run with nothing forced), the cost is the
+/// difference of their net NPVs built together, and the forced-out
+/// segment worth improving is listed with why. An unknown id is refused by
+/// name.
+#[test]
+fn forced_choices_are_kept_and_costed_against_the_free_optimum() {
+    let plain = summary(sample_run());
+    let free = &plain["roads"]["portfolio"];
+    let free_ids: Vec<String> = free["segments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_string())
+        .collect();
+    // Out: the first funded segment; in: the cheapest segment the plain run
+    // judged not worth improving.
+    let out_id = free_ids[0].clone();
+    let mut roads = csv::Reader::from_path(sample_run().join("roads.csv")).unwrap();
+    let head = roads.headers().unwrap().clone();
+    let col = |n: &str| head.iter().position(|h| h == n).unwrap();
+    let (id, class, cost) = (col("id"), col("class"), col("cost_usd"));
+    let in_id = roads
+        .records()
+        .map(|r| r.unwrap())
+        .filter(|r| &r[class] == "do_not_improve")
+        .min_by(|a, b| {
+            a[cost]
+                .parse::<f64>()
+                .unwrap()
+                .total_cmp(&b[cost].parse::<f64>().unwrap())
+        })
+        .map(|r| r[id].to_string())
+        .expect("a segment not worth improving");
+    let d = tempfile::tempdir().unwrap();
+    let out = d.path().join("forced");
+    greenhalo()
+        .args(["-q", "run"])
+        .arg(sample())
+        .arg("-o")
+        .arg(&out)
+        .arg("--set")
+        .arg(format!("road_upgrades.force_in=[\"{in_id}\"]"))
+        .arg("--set")
+        .arg(format!("road_upgrades.force_out=[\"{out_id}\"]"))
+        .assert()
+        .success();
+    let s = summary(&out);
+    let p = &s["roads"]["portfolio"];
+    let ids: Vec<&str> = p["segments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert!(ids.contains(&in_id.as_str()), "{in_id} forced in: {ids:?}");
+    assert!(
+        !ids.contains(&out_id.as_str()),
+        "{out_id} forced out: {ids:?}"
+    );
+    let f = &p["forced"];
+    assert_eq!(f["force_in"], serde_json::json!([in_id]));
+    assert_eq!(f["force_out"], serde_json::json!([out_id]));
+    // The free optimum is the plain run's portfolio, to the dollar.
+    assert_eq!(f["free_segments"], free["segments"]);
+    let free_net = free["npv_net_joint_usd"].as_f64().unwrap();
+    assert!((f["free_npv_net_joint_usd"].as_f64().unwrap() - free_net).abs() < 1e-6);
+    let joint = p["npv_net_joint_usd"].as_f64().unwrap();
+    assert!((f["cost_usd"].as_f64().unwrap() - (free_net - joint)).abs() < 1e-6);
+    assert_eq!(f["each"].as_array().unwrap().len(), 2);
+    // Within the budget, the forced one's cost counted.
+    assert!(p["cost_usd"].as_f64().unwrap() <= p["budget_usd"].as_f64().unwrap() + 1e-6);
+    // The segment forced out is explained; the report says what forcing costs.
+    let left = p["left_out"].as_array().unwrap();
+    let why = left
+        .iter()
+        .find(|l| l["id"] == out_id.as_str())
+        .expect("the forced-out segment among those left out")["why"]
+        .as_str()
+        .unwrap();
+    assert!(why.contains("force_out"), "{why}");
+    let report = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(report.contains("Forced by the landscape file"));
+    assert!(report.contains(&format!(
+        "so the forced choices cost {}",
+        greenhalo::fmt::money(free_net - joint)
+    )));
+    // An id that is no segment: refused, naming the setting and the id.
+    greenhalo()
+        .args(["-q", "run"])
+        .arg(sample())
+        .arg("-o")
+        .arg(d.path().join("bad"))
+        .arg("--set")
+        .arg("road_upgrades.force_in=[\"99-99\"]")
+        .assert()
+        .failure()
+        .stderr(
+            predicates::str::contains("road_upgrades.force_in")
+                .and(predicates::str::contains("'99-99'")),
+        );
+    assert!(!d.path().join("bad").exists(), "nothing written");
 }

@@ -24,7 +24,10 @@ pub use appraise::{gate_for, upgrade_jobs, Appraiser, Effects};
 pub use classify::{classify, pareto_layers, SegmentClass};
 pub use frontier::{frontier, FrontierPoint};
 pub use leave_one_out::{leave_one_out, leave_one_out_with, LooMemo};
-pub use portfolio::{select_within_budget, AccessChange, Portfolio, ACCESS_THRESHOLDS_MIN};
+pub use portfolio::{
+    select_within_budget, AccessChange, Forced, ForcedCost, ForcedReport, Portfolio,
+    ACCESS_THRESHOLDS_MIN,
+};
 pub use segments::{segments, segments_and_outside, Outside, Piece, Segment};
 
 use appraise::*;
@@ -134,7 +137,12 @@ pub fn score(a: &Appraiser, bar: &ProgressBar) -> Result<RoadsResult> {
     bar.enable_steady_tick(std::time::Duration::from_millis(200));
     // (HiGHS solves stay on this thread: the frontier's beside the
     // re-check's failed with "HiGHS error while solving model".)
-    let portfolio = choose_portfolio(a, &mut scored, &jobs, bar)?;
+    let forced = Forced::from_ids(&a.p.force_in, &a.p.force_out, &scored)?;
+    let portfolio = if forced.is_empty() {
+        choose_portfolio(a, &mut scored, &jobs, bar, &forced)?
+    } else {
+        forced_portfolio(a, &mut scored, &jobs, bar, &forced)?
+    };
     let frontier = frontier(&scored, a.p.road_budget_usd, 20)?;
     Ok(RoadsResult {
         segments: segs,
@@ -144,6 +152,52 @@ pub fn score(a: &Appraiser, bar: &ProgressBar) -> Result<RoadsResult> {
         warnings,
         outside,
     })
+}
+
+/// The portfolio with the landscape file's forced choices, and what they
+/// cost: the free optimum (nothing forced) and each forced choice alone
+/// are chosen the same way, joint re-check included, on copies of the
+/// segments; the cost is the loss of net NPV built together against the
+/// free optimum.
+fn forced_portfolio(
+    a: &Appraiser,
+    scored: &mut [ScoredSegment],
+    jobs: &[(Vec<u32>, f64)],
+    bar: &ProgressBar,
+    forced: &Forced,
+) -> Result<Portfolio> {
+    let free = choose_portfolio(a, &mut scored.to_vec(), jobs, bar, &Forced::default())?;
+    let mut each = Vec::new();
+    for (i, inn) in forced.each() {
+        let one = if inn {
+            Forced {
+                inn: vec![i],
+                out: vec![],
+            }
+        } else {
+            Forced {
+                inn: vec![],
+                out: vec![i],
+            }
+        };
+        let p = choose_portfolio(a, &mut scored.to_vec(), jobs, bar, &one)?;
+        each.push(portfolio::ForcedCost {
+            id: scored[i].id.clone(),
+            forced: if inn { "in" } else { "out" },
+            cost_usd: free.npv_net_joint_usd - p.npv_net_joint_usd,
+        });
+    }
+    let mut p = choose_portfolio(a, scored, jobs, bar, forced)?;
+    let ids = |v: &[usize]| v.iter().map(|&i| scored[i].id.clone()).collect();
+    p.forced = Some(portfolio::ForcedReport {
+        force_in: ids(&forced.inn),
+        force_out: ids(&forced.out),
+        free_segments: free.segments.clone(),
+        free_npv_net_joint_usd: free.npv_net_joint_usd,
+        cost_usd: free.npv_net_joint_usd - p.npv_net_joint_usd,
+        each,
+    });
+    Ok(p)
 }
 
 /// A modelled traffic above the low-volume band on a track or tertiary

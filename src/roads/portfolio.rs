@@ -122,6 +122,101 @@ pub struct Portfolio {
     pub left_out: Vec<LeftOut>,
     /// What the portfolio changes in the way to market.
     pub access: AccessChange,
+    /// The choices the landscape file forces (`road_upgrades.force_in`,
+    /// `force_out`) and what they cost against the free optimum; absent
+    /// when nothing is forced.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub forced: Option<ForcedReport>,
+}
+
+/// Segments the portfolio must fund or leave out, by index in `scored`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Forced {
+    pub inn: Vec<usize>,
+    pub out: Vec<usize>,
+}
+
+impl Forced {
+    /// The ids of `road_upgrades.force_in` and `force_out` among the
+    /// appraised segments; an id that is not one, or is in both lists, is
+    /// an error naming the setting and the nearest ids.
+    pub fn from_ids(
+        force_in: &[String],
+        force_out: &[String],
+        scored: &[ScoredSegment],
+    ) -> Result<Forced> {
+        let find = |key: &str, id: &str| -> Result<usize> {
+            scored.iter().position(|s| s.id == id).ok_or_else(|| {
+                let mut near: Vec<(usize, &str)> = scored
+                    .iter()
+                    .map(|s| (strsim::damerau_levenshtein(id, &s.id), s.id.as_str()))
+                    .collect();
+                near.sort();
+                let near: Vec<String> = near.iter().take(3).map(|(_, n)| format!("'{n}'")).collect();
+                crate::error::Error::Usage(format!(
+                    "road_upgrades.{key}: '{id}' is not a segment appraised in this landscape (ids are those of roads.csv, inside the AOI; nearest: {})",
+                    near.join(", ")
+                ))
+            })
+        };
+        let mut f = Forced::default();
+        for id in force_in {
+            f.inn.push(find("force_in", id)?);
+        }
+        for id in force_out {
+            let i = find("force_out", id)?;
+            if f.inn.contains(&i) {
+                return Err(crate::error::Error::Usage(format!(
+                    "road_upgrades.force_in and force_out both hold '{id}': a segment cannot be forced in and out"
+                )));
+            }
+            f.out.push(i);
+        }
+        f.inn.sort_unstable();
+        f.inn.dedup();
+        f.out.sort_unstable();
+        f.out.dedup();
+        Ok(f)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.inn.is_empty() && self.out.is_empty()
+    }
+
+    /// Each forced choice alone: (index, forced in?).
+    pub fn each(&self) -> Vec<(usize, bool)> {
+        self.inn
+            .iter()
+            .map(|&i| (i, true))
+            .chain(self.out.iter().map(|&i| (i, false)))
+            .collect()
+    }
+}
+
+/// What forcing costs: the free optimum's value, and the loss of the
+/// portfolio's net NPV (built together) that all the forced choices and
+/// each alone bring against it.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ForcedReport {
+    pub force_in: Vec<String>,
+    pub force_out: Vec<String>,
+    /// The portfolio chosen with nothing forced: its segments and net NPV
+    /// built together.
+    pub free_segments: Vec<String>,
+    pub free_npv_net_joint_usd: f64,
+    /// The free optimum's net NPV minus this portfolio's (both built
+    /// together): what the forced choices cost.
+    pub cost_usd: f64,
+    /// Each forced choice alone.
+    pub each: Vec<ForcedCost>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ForcedCost {
+    pub id: String,
+    /// "in" or "out".
+    pub forced: &'static str,
+    pub cost_usd: f64,
 }
 
 /// How the portfolio changes the way to market for the people of the AOI
@@ -375,18 +470,43 @@ pub(super) fn choose_portfolio(
     scored: &mut [ScoredSegment],
     jobs: &[(Vec<u32>, f64)],
     bar: &indicatif::ProgressBar,
+    forced: &Forced,
 ) -> Result<Portfolio> {
     let budget = a.p.road_budget_usd;
+    let worth = |s: &ScoredSegment| {
+        matches!(
+            s.class,
+            SegmentClass::Improve | SegmentClass::ImproveWithSafeguards
+        )
+    };
+    // Forced in whatever its class; forced out whatever its worth.
     let eligible: Vec<bool> = scored
         .iter()
-        .map(|s| {
-            matches!(
-                s.class,
-                SegmentClass::Improve | SegmentClass::ImproveWithSafeguards
-            )
-        })
+        .enumerate()
+        .map(|(i, s)| (worth(s) || forced.inn.contains(&i)) && !forced.out.contains(&i))
         .collect();
     let costs: Vec<f64> = scored.iter().map(|s| s.cost_usd).collect();
+    let forced_cost: f64 = forced.inn.iter().map(|&i| costs[i]).sum();
+    if forced_cost > budget * (1.0 + 1e-12) {
+        return Err(crate::error::Error::Usage(format!(
+            "road_upgrades.force_in: the forced segments cost {}, more than the road budget of {} (road_upgrades.road_budget_usd)",
+            crate::fmt::money(forced_cost),
+            crate::fmt::money(budget)
+        )));
+    }
+    // The budgeted choice with the forced segments in: the rest chosen
+    // within what they leave of the budget.
+    let select_forced = |values: &[f64]| -> Result<Choice> {
+        let mut v = values.to_vec();
+        for &i in &forced.inn {
+            v[i] = 0.0;
+        }
+        let mut c = select_within_budget(&v, &costs, budget - forced_cost, PORTFOLIO_SECONDS)?;
+        for &i in &forced.inn {
+            c.chosen[i] = true;
+        }
+        Ok(c)
+    };
     let mut values: Vec<f64> = scored
         .iter()
         .zip(&eligible)
@@ -413,7 +533,7 @@ pub(super) fn choose_portfolio(
         .npv_usd
             - eff.carbon_cost_pv_usd
     };
-    let first = select_within_budget(&values, &costs, budget, PORTFOLIO_SECONDS)?;
+    let first = select_forced(&values)?;
     let mut gap_usd = first.gap_usd;
     let mut chosen = first.chosen;
     let first_solve: f64 = (0..scored.len())
@@ -476,7 +596,7 @@ pub(super) fn choose_portfolio(
         if !changed {
             break;
         }
-        let next = select_within_budget(&values, &costs, budget, PORTFOLIO_SECONDS)?;
+        let next = select_forced(&values)?;
         if next.chosen == chosen {
             gap_usd = next.gap_usd;
             break;
@@ -543,8 +663,41 @@ pub(super) fn choose_portfolio(
             npv_net_usd: s.npv_net_usd,
         })
         .collect();
-    let left_out = left_out(&segs, &eligible, &values, &costs, &chosen, budget)?;
+    // (explained on the free part of the choice: the forced segments and
+    // what they cost set aside)
+    let (mut free_values, mut free_chosen) = (values.clone(), chosen.clone());
+    for &i in &forced.inn {
+        free_values[i] = 0.0;
+        free_chosen[i] = false;
+    }
+    let mut left_out = left_out(
+        &segs,
+        &eligible,
+        &free_values,
+        &costs,
+        &free_chosen,
+        budget - forced_cost,
+    )?;
+    // Segments worth improving that the landscape file leaves out.
+    for &i in &forced.out {
+        let s = &scored[i];
+        if worth(s) {
+            left_out.push(LeftOut {
+                id: s.id.clone(),
+                cost_usd: s.cost_usd,
+                value_usd: s.npv_net_usd,
+                npv_net_alone_usd: s.npv_net_usd,
+                displaced: Vec::new(),
+                shortfall_usd: None,
+                why: "The landscape file leaves it out (road_upgrades.force_out).".into(),
+            });
+        }
+    }
+    let rank_of: std::collections::HashMap<&str, u32> =
+        scored.iter().map(|s| (s.id.as_str(), s.rank)).collect();
+    left_out.sort_by_key(|l| rank_of.get(l.id.as_str()).copied().unwrap_or(u32::MAX));
     let portfolio = Portfolio {
+        forced: None,
         left_out,
         access,
         budget_usd: budget,
