@@ -378,13 +378,17 @@ fn finished_line(r: &BatchRow) -> String {
     }
 }
 
-/// An error as one line of the table (a file's problems come one a line).
+/// An error as one line of the table (a file's problems come one a line):
+/// lines joined by "; ", or by a space after a line that ends in a colon.
 fn one_line(e: &str) -> String {
-    e.lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .collect::<Vec<_>>()
-        .join("; ")
+    let mut out = String::new();
+    for l in e.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        if !out.is_empty() {
+            out.push_str(if out.ends_with(':') { " " } else { "; " });
+        }
+        out.push_str(l);
+    }
+    out
 }
 
 /// Run a batch; returns the rows (one per landscape of this shard). Each
@@ -683,6 +687,15 @@ fn write_csv(path: &Path, rows: &[BatchRow]) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_error_of_several_lines_is_one_line() {
+        assert_eq!(
+            one_line("x.toml: 2 problem(s):\n  a = 1: unknown key\n\n  b: missing\n"),
+            "x.toml: 2 problem(s): a = 1: unknown key; b: missing"
+        );
+        assert_eq!(one_line("one"), "one");
+    }
 
     #[test]
     fn shards_cover_the_list_exactly_once() {

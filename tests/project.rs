@@ -308,6 +308,14 @@ fn the_report_names_every_portfolio_and_avoid_segment_and_carries_its_decoration
     for word in ["improve_with_safeguards", "SPEC", "NPV_net", "NPV_econ"] {
         assert!(!report.contains(word), "{word} in the report");
     }
+    // The terrain: one picture in the page, drawn under every map (the
+    // placeholder each map draws is replaced, never left as a magenta box).
+    assert_eq!(report.matches("<symbol id=\"terrain\"").count(), 1);
+    assert!(report.matches("<use href=\"#terrain\"").count() >= 4);
+    assert!(
+        !report.contains("#FE01FE"),
+        "a terrain placeholder left in a map"
+    );
     // The run: its date (SOURCE_DATE_EPOCH here), version, command, every
     // input file with its hash, every warning of the run log.
     assert!(report.contains("2026-05-28 20:26:40"));
