@@ -88,10 +88,10 @@ for node in nodes:
     visible = "on " if node.isVisible() else "off"
     print(f"{where:48s} {visible} valid renderer={str(kind):22s} features={count} crs={layer.crs().authid()}")
 
-def render(layers, extent, size=(1000, 800)):
+def render(layers, extent, size=(1000, 800), crs=None):
     settings = QgsMapSettings()
     settings.setLayers(layers)
-    settings.setDestinationCrs(project.crs())
+    settings.setDestinationCrs(crs or project.crs())
     settings.setExtent(extent)
     settings.setOutputSize(QSize(*size))
     settings.setBackgroundColor(QColor(255, 255, 255))
@@ -298,16 +298,9 @@ if os.path.exists(gpkg):
                 problems.append(f"greenhalo.gpkg's project: CRS {inner.crs().authid()}, greenhalo.qgs's {project.crs().authid()}")
             print(f"greenhalo.gpkg stored project {stored[0]!r}: {len(tree(inner))} layers, the same tree as greenhalo.qgs, all read from the GeoPackage moved alone")
             gpkg_png = os.path.join(os.path.dirname(png), "gpkg_" + os.path.basename(png))
-            job_settings = QgsMapSettings()
-            job_settings.setLayers([n.layer() for n in inner.layerTreeRoot().findLayers() if n.isVisible()])
-            job_settings.setDestinationCrs(inner.crs())
-            job_settings.setExtent(inner.viewSettings().defaultViewExtent())
-            job_settings.setOutputSize(QSize(1200, 1000))
-            job_settings.setBackgroundColor(QColor(255, 255, 255))
-            j = QgsMapRendererSequentialJob(job_settings)
-            j.start()
-            j.waitForFinished()
-            j.renderedImage().save(gpkg_png, "png")
+            img, _ = render([n.layer() for n in inner.layerTreeRoot().findLayers() if n.isVisible()],
+                            inner.viewSettings().defaultViewExtent(), (1200, 1000), inner.crs())
+            img.save(gpkg_png, "png")
             print(f"rendered {gpkg_png} (the stored project's saved view)")
 else:
     problems.append("no greenhalo.gpkg beside the project")
@@ -317,16 +310,8 @@ if problems:
     sys.stderr.flush()
     os._exit(1)
 
-settings = QgsMapSettings()
-settings.setLayers([n.layer() for n in nodes if n.isVisible()])
-settings.setDestinationCrs(crs)
-settings.setExtent(extent)
-settings.setOutputSize(QSize(1200, 1000))
-settings.setBackgroundColor(QColor(255, 255, 255))
-job = QgsMapRendererSequentialJob(settings)
-job.start()
-job.waitForFinished()
-job.renderedImage().save(png, "png")
+img, _ = render([n.layer() for n in nodes if n.isVisible()], extent, (1200, 1000), crs)
+img.save(png, "png")
 print(f"rendered {png} (the project's saved view, visible layers)")
 # QGIS 3.22 can crash in exitQgis() while tearing down layers Python still
 # references; the checks are done and the PNG is written, so leave at once.
