@@ -167,27 +167,26 @@ fn forced_portfolio(
     forced: &Forced,
 ) -> Result<Portfolio> {
     let free = choose_portfolio(a, &mut scored.to_vec(), jobs, bar, &Forced::default())?;
+    let mut p = choose_portfolio(a, scored, jobs, bar, forced)?;
+    let choices = forced.each();
     let mut each = Vec::new();
-    for (i, inn) in forced.each() {
-        let one = if inn {
-            Forced {
-                inn: vec![i],
-                out: vec![],
-            }
+    for &(i, inn) in &choices {
+        // (one choice forced: the portfolio just chosen is its own)
+        let alone = if choices.len() == 1 {
+            p.npv_net_joint_usd
         } else {
-            Forced {
-                inn: vec![],
-                out: vec![i],
-            }
+            let one = Forced {
+                inn: if inn { vec![i] } else { vec![] },
+                out: if inn { vec![] } else { vec![i] },
+            };
+            choose_portfolio(a, &mut scored.to_vec(), jobs, bar, &one)?.npv_net_joint_usd
         };
-        let p = choose_portfolio(a, &mut scored.to_vec(), jobs, bar, &one)?;
         each.push(portfolio::ForcedCost {
             id: scored[i].id.clone(),
             forced: if inn { "in" } else { "out" },
-            cost_usd: free.npv_net_joint_usd - p.npv_net_joint_usd,
+            cost_usd: free.npv_net_joint_usd - alone,
         });
     }
-    let mut p = choose_portfolio(a, scored, jobs, bar, forced)?;
     let ids = |v: &[usize]| v.iter().map(|&i| scored[i].id.clone()).collect();
     p.forced = Some(portfolio::ForcedReport {
         force_in: ids(&forced.inn),
