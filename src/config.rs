@@ -1113,9 +1113,49 @@ pub struct RoadUpgradeParams {
     pub force_in: Vec<String>,
     /// Segments the portfolio must leave out (ids as in roads.csv).
     pub force_out: Vec<String>,
+    /// How much each funded segment matters (prioritizr's replacement
+    /// importance): `choice` re-chooses the portfolio exactly without it on
+    /// the values of the choice and values the new set built together;
+    /// `full` makes the whole choice again, joint re-check included (what
+    /// a run with the segment in `force_out` gives; slower); `none` skips
+    /// it.
+    pub importance: ImportanceMethod,
+    /// Near-optimal alternatives to the portfolio listed (Marxan's
+    /// solutions, prioritizr's gap portfolios): up to this many distinct
+    /// maximal sets, each the best left on the values of the choice, within
+    /// `alternatives_gap` of the best; 0 lists none.
+    pub alternatives: u32,
+    /// How far below the best value of the choice an alternative may be,
+    /// as a fraction of it.
+    pub alternatives_gap: f64,
     /// The fleet of the road-user cost model (RED / HDM-4 vehicle types):
     /// mototaxis and colectivos carry most rural trips in San Martín.
     pub vehicles: Vec<VehicleType>,
+}
+
+/// How each funded road segment's importance is found
+/// (`road_upgrades.importance`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ImportanceMethod {
+    /// The portfolio re-chosen exactly on the values of the choice, the
+    /// new set valued built together.
+    #[default]
+    Choice,
+    /// The whole choice made again, joint re-check included.
+    Full,
+    /// Not computed.
+    None,
+}
+
+impl ImportanceMethod {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ImportanceMethod::Choice => "choice",
+            ImportanceMethod::Full => "full",
+            ImportanceMethod::None => "none",
+        }
+    }
 }
 
 /// How the farm output's benefit enters the road appraisal.
@@ -1311,12 +1351,18 @@ impl Default for RoadUpgradeParams {
             road_budget_usd: 20_000_000.0,
             force_in: Vec::new(),
             force_out: Vec::new(),
+            importance: ImportanceMethod::Choice,
+            alternatives: 10,
+            alternatives_gap: 0.01,
             vehicles: default_vehicles(),
         }
     }
 }
 
 const ROAD_UPGRADE_RANGES: &[Setting] = &[
+    // Each alternative is one exact solve (a few in a second).
+    num("road_upgrades.alternatives", Ge(0.0), Le(1_000.0), "sets"),
+    num("road_upgrades.alternatives_gap", Ge(0.0), Le(1.0), "fraction"),
     // Segments shorter than 100 m would multiply the appraisals without
     // saying more than the grid's cells can.
     num("road_upgrades.max_segment_km", Ge(0.1), Le(1_000.0), "km"),
@@ -2812,6 +2858,18 @@ pub const DEFAULT_SOURCES: &[(&str, &str)] = &[
     (
         "road_upgrades.force_out",
         "the planner's choice: none forced by default",
+    ),
+    (
+        "road_upgrades.alternatives",
+        "greenhalo default: ten, as a planner can read them; Marxan and prioritizr list as many as asked",
+    ),
+    (
+        "road_upgrades.alternatives_gap",
+        "greenhalo default: within 1% of the best, prioritizr's gap portfolios' order of magnitude",
+    ),
+    (
+        "road_upgrades.importance",
+        "prioritizr's replacement importance (Hanson et al.), each funded segment forbidden and the portfolio re-chosen exactly",
     ),
     ("grid", "greenhalo default"),
     ("access", "greenhalo defaults: typical travel speeds by road class and off-road cover"),

@@ -35,6 +35,11 @@ pub fn write_roads(dir: &Path, inp: &Inputs, res: &RoadsResult, layers: &Layers)
             "switch_benefit_econ_pct",
             "switch_cost_net_pct",
             "switch_benefit_net_pct",
+            "value_in_choice_usd",
+            "importance_usd",
+            "importance_share",
+            "firmness",
+            "alternatives_share",
         ],
     )?;
 
@@ -84,6 +89,42 @@ pub fn write_roads(dir: &Path, inp: &Inputs, res: &RoadsResult, layers: &Layers)
     let rows: Vec<&Map<String, Value>> = frontier.iter().collect();
     guard_figures("roads", "frontier point", "loss_cap_ha", &rows, &[])?;
     write_csv(&dir.join("road_frontier.csv"), &frontier)?;
+    if let Some(alt) = &res.portfolio.alternatives {
+        let join = |v: &[String]| v.join(" ");
+        let rows: Vec<Map<String, Value>> = alt
+            .sets
+            .iter()
+            .map(|a| {
+                let mut m = Map::new();
+                m.insert("alternative".into(), json!(a.rank));
+                m.insert(
+                    "what".into(),
+                    json!(if a.rank == 0 { "the portfolio" } else { "alternative" }),
+                );
+                m.insert("segments".into(), json!(a.segments.len()));
+                m.insert("cost_usd".into(), json!(a.cost_usd));
+                m.insert("value_in_choice_usd".into(), json!(a.value_in_choice_usd));
+                m.insert("below_best_usd".into(), json!(a.below_best_usd));
+                m.insert(
+                    "below_best_pct".into(),
+                    json!(if alt.best_value_in_choice_usd > 0.0 {
+                        100.0 * a.below_best_usd / alt.best_value_in_choice_usd
+                    } else {
+                        0.0
+                    }),
+                );
+                m.insert("npv_net_joint_usd".into(), json!(a.npv_net_joint_usd));
+                m.insert("proven".into(), json!(a.proven));
+                m.insert("adds".into(), json!(join(&a.adds)));
+                m.insert("drops".into(), json!(join(&a.drops)));
+                m.insert("ids".into(), json!(join(&a.segments)));
+                m
+            })
+            .collect();
+        let refs: Vec<&Map<String, Value>> = rows.iter().collect();
+        guard_figures("roads", "alternative", "alternative", &refs, &[])?;
+        write_csv(&dir.join("road_alternatives.csv"), &rows)?;
+    }
     let style = qml::with_fields(&style, qml::ROAD_ALIASES);
     std::fs::write(dir.join("roads.qml"), style).map_err(|e| Error::io(dir, e))
 }

@@ -622,6 +622,11 @@ impl<'a> Appraiser<'a> {
             pareto_layer: 0,
             rank: 0,
             in_portfolio: false,
+            value_in_choice_usd: None,
+            importance_usd: None,
+            importance_share: None,
+            firmness: None,
+            alternatives_share: None,
         }
     }
 }

@@ -26,7 +26,7 @@ pub use frontier::{frontier, FrontierPoint};
 pub use leave_one_out::{leave_one_out, leave_one_out_with, LooMemo};
 pub use portfolio::{
     select_within_budget, AccessChange, Forced, ForcedCost, ForcedReport, Portfolio,
-    ACCESS_THRESHOLDS_MIN,
+    ACCESS_THRESHOLDS_MIN, FIRM_SHARE,
 };
 pub use segments::{segments, segments_and_outside, Outside, Piece, Segment};
 
@@ -100,6 +100,21 @@ pub struct ScoredSegment {
     pub pareto_layer: u32,
     pub rank: u32,
     pub in_portfolio: bool,
+    /// For a candidate of the portfolio: the value the last budgeted choice
+    /// gave it (its NPV_net, or its marginal value beside the segments it
+    /// was chosen with in a re-check); none for a segment not a candidate.
+    pub value_in_choice_usd: Option<f64>,
+    /// For a funded segment: the net NPV (built together) the portfolio
+    /// loses when it is forbidden and the portfolio chosen again.
+    pub importance_usd: Option<f64>,
+    /// That loss as a share of what the segment adds to the portfolio.
+    pub importance_share: Option<f64>,
+    /// "firm", "interchangeable" (see `FIRM_SHARE`) or "forced".
+    pub firmness: Option<&'static str>,
+    /// For a candidate: the share of the listed sets (the portfolio and
+    /// its near-optimal alternatives) that fund it (Marxan's selection
+    /// frequency).
+    pub alternatives_share: Option<f64>,
 }
 
 /// The roads stage's whole answer.
@@ -138,10 +153,11 @@ pub fn score(a: &Appraiser, bar: &ProgressBar) -> Result<RoadsResult> {
     // (HiGHS solves stay on this thread: the frontier's beside the
     // re-check's failed with "HiGHS error while solving model".)
     let forced = Forced::from_ids(&a.p.force_in, &a.p.force_out, &scored)?;
+    let mut chooser = Chooser::new(a, &scored, &jobs, bar);
     let portfolio = if forced.is_empty() {
-        choose_portfolio(a, &mut scored, &jobs, bar, &forced)?
+        chooser.portfolio(&mut scored, &forced, true)?
     } else {
-        forced_portfolio(a, &mut scored, &jobs, bar, &forced)?
+        forced_portfolio(&mut chooser, &mut scored, &forced)?
     };
     let frontier = frontier(&scored, a.p.road_budget_usd, 20)?;
     Ok(RoadsResult {
@@ -160,14 +176,12 @@ pub fn score(a: &Appraiser, bar: &ProgressBar) -> Result<RoadsResult> {
 /// segments; the cost is the loss of net NPV built together against the
 /// free optimum.
 fn forced_portfolio(
-    a: &Appraiser,
+    chooser: &mut Chooser,
     scored: &mut [ScoredSegment],
-    jobs: &[(Vec<u32>, f64)],
-    bar: &ProgressBar,
     forced: &Forced,
 ) -> Result<Portfolio> {
-    let free = choose_portfolio(a, &mut scored.to_vec(), jobs, bar, &Forced::default())?;
-    let mut p = choose_portfolio(a, scored, jobs, bar, forced)?;
+    let (free_segments, free_net) = chooser.value_with(scored, &Forced::default())?;
+    let mut p = chooser.portfolio(scored, forced, true)?;
     let choices = forced.each();
     let mut each = Vec::new();
     for &(i, inn) in &choices {
@@ -179,21 +193,21 @@ fn forced_portfolio(
                 inn: if inn { vec![i] } else { vec![] },
                 out: if inn { vec![] } else { vec![i] },
             };
-            choose_portfolio(a, &mut scored.to_vec(), jobs, bar, &one)?.npv_net_joint_usd
+            chooser.value_with(scored, &one)?.1
         };
         each.push(portfolio::ForcedCost {
             id: scored[i].id.clone(),
             forced: if inn { "in" } else { "out" },
-            cost_usd: free.npv_net_joint_usd - alone,
+            cost_usd: free_net - alone,
         });
     }
     let ids = |v: &[usize]| v.iter().map(|&i| scored[i].id.clone()).collect();
     p.forced = Some(portfolio::ForcedReport {
         force_in: ids(&forced.inn),
         force_out: ids(&forced.out),
-        free_segments: free.segments.clone(),
-        free_npv_net_joint_usd: free.npv_net_joint_usd,
-        cost_usd: free.npv_net_joint_usd - p.npv_net_joint_usd,
+        free_segments,
+        free_npv_net_joint_usd: free_net,
+        cost_usd: free_net - p.npv_net_joint_usd,
         each,
     });
     Ok(p)

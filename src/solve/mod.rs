@@ -278,6 +278,88 @@ pub fn knapsack_two_caps(
     )))
 }
 
+/// The best maximal 0/1 choice other than the `known` ones: maximise
+/// `values`·x with `costs`·x <= `budget`, x differing from each known
+/// choice in at least one item (a no-good cut), and maximal (every item
+/// left out costs more than what the choice leaves of the budget, so a
+/// choice is never a known one less an item it could still afford). By
+/// HiGHS within US$1 or 1e-9 of the value; whether the optimum was proven
+/// (false when the solve reached `seconds`); None when no such choice is
+/// left. Items with a value <= 0, or costing more than the budget, are
+/// never chosen (the caller passes candidates only).
+pub fn next_best_maximal(
+    values: &[f64],
+    costs: &[f64],
+    budget: f64,
+    known: &[Vec<bool>],
+    seconds: f64,
+    what: &str,
+) -> Result<Option<(Vec<bool>, bool)>> {
+    let n = values.len();
+    let no_area = vec![0.0; n];
+    select::check(values, costs, &no_area, budget, 0.0, what)?;
+    if n == 0 {
+        return Ok(None);
+    }
+    let spent = |x: &[bool]| -> f64 { (0..n).filter(|i| x[*i]).map(|i| costs[i]).sum() };
+    let mut cap = budget - 1e-7 * budget.abs();
+    for _ in 0..6 {
+        let mut vars = ProblemVariables::new();
+        let x: Vec<_> = (0..n).map(|_| vars.add(variable().binary())).collect();
+        let obj: Expression = (0..n).map(|i| values[i] / 1e6 * x[i]).sum();
+        let spend = || -> Expression { (0..n).map(|i| costs[i] / 1e6 * x[i]).sum() };
+        let mut model = vars
+            .maximise(obj)
+            .using(default_solver)
+            .with(constraint!(spend() <= cap / 1e6));
+        for i in 0..n {
+            if values[i] <= 0.0 || costs[i] > budget {
+                model = model.with(constraint!(x[i] <= 0.0));
+                continue;
+            }
+            // Left out only when it no longer fits: spend > budget - cost
+            // (by US$1), unless chosen.
+            let floor = (budget - costs[i] + 1.0) / 1e6;
+            if floor > 0.0 {
+                model = model.with(constraint!(spend() + floor * x[i] >= floor));
+            }
+        }
+        for k in known {
+            let size = k.iter().filter(|b| **b).count() as f64;
+            let differ: Expression = (0..n)
+                .map(|i| if k[i] { -1.0 * x[i] } else { 1.0 * x[i] })
+                .sum();
+            model = model.with(constraint!(differ >= 1.0 - size));
+        }
+        let model = model
+            .set_mip_rel_gap(1e-9)
+            .and_then(|m| m.set_mip_abs_gap(1e-6))
+            .map_err(|e| Error::Usage(format!("{what} MIP: {e:?}")))?
+            .set_threads(1)
+            .set_time_limit(seconds);
+        let (chosen, proven) = match model.solve() {
+            Ok(sol) => (
+                (0..n).map(|i| sol.value(x[i]) > 0.5).collect::<Vec<bool>>(),
+                !matches!(sol.status(), SolutionStatus::TimeLimit),
+            ),
+            Err(ResolutionError::Infeasible) => return Ok(None),
+            Err(e) => {
+                return Err(Error::Usage(format!(
+                    "{what} MIP failed (time limit {seconds} s): {e}"
+                )))
+            }
+        };
+        let over = spent(&chosen) - budget;
+        if over <= 1e-12 * budget.abs().max(1.0) {
+            return Ok(Some((chosen, proven)));
+        }
+        cap -= over + 1.0 + 1e-9 * budget.abs().max(1.0);
+    }
+    Err(Error::Usage(format!(
+        "{what}: the solver kept exceeding the budget of {budget} by its tolerance; please report it with the landscape"
+    )))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -308,6 +390,53 @@ mod tests {
                 (pick(&got, &values) - best).abs() <= 1.0 + 1e-9 * best,
                 "case {case}"
             );
+        }
+    }
+
+    /// The next best maximal choices, in order, equal brute force: each
+    /// the best maximal choice not listed before it.
+    #[test]
+    fn next_best_maximal_choices_equal_brute_force() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(33);
+        for case in 0..25 {
+            let n = rng.gen_range(1..11);
+            let values: Vec<f64> = (0..n).map(|_| rng.gen_range(-1e6..5e6)).collect();
+            let costs: Vec<f64> = (0..n).map(|_| rng.gen_range(1e5..3e6)).collect();
+            let budget = rng.gen_range(0.0..1.2e7);
+            // Every maximal choice of candidates, by value.
+            let cand = |i: usize| values[i] > 0.0 && costs[i] <= budget;
+            let mut all: Vec<(f64, u32)> = Vec::new();
+            for mask in 0u32..(1 << n) {
+                let on = |i: usize| mask & (1 << i) != 0;
+                if (0..n).any(|i| on(i) && !cand(i)) {
+                    continue;
+                }
+                let c: f64 = (0..n).filter(|&i| on(i)).map(|i| costs[i]).sum();
+                let v: f64 = (0..n).filter(|&i| on(i)).map(|i| values[i]).sum();
+                let maximal = (0..n).all(|i| on(i) || !cand(i) || c + costs[i] > budget);
+                if c <= budget && maximal {
+                    all.push((v, mask));
+                }
+            }
+            all.sort_by(|a, b| b.0.total_cmp(&a.0));
+            let mut known: Vec<Vec<bool>> = Vec::new();
+            for (k, want) in all.iter().take(4).enumerate() {
+                let (got, proven) =
+                    next_best_maximal(&values, &costs, budget, &known, 10.0, "test")
+                        .unwrap()
+                        .unwrap_or_else(|| panic!("case {case}: choice {k} missing"));
+                assert!(proven);
+                let v: f64 = (0..n).filter(|&i| got[i]).map(|i| values[i]).sum();
+                assert!((v - want.0).abs() <= 1.0 + 1e-9 * want.0.abs(), "case {case} #{k}: {v} vs {}", want.0);
+                assert!(!known.contains(&got), "case {case}: repeated");
+                known.push(got);
+            }
+            if all.len() <= 4 {
+                assert!(next_best_maximal(&values, &costs, budget, &known, 10.0, "test")
+                    .unwrap()
+                    .is_none(), "case {case}: more than the {} maximal choices", all.len());
+            }
         }
     }
 
