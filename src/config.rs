@@ -1362,7 +1362,12 @@ impl Default for RoadUpgradeParams {
 const ROAD_UPGRADE_RANGES: &[Setting] = &[
     // Each alternative is one exact solve (a few in a second).
     num("road_upgrades.alternatives", Ge(0.0), Le(1_000.0), "sets"),
-    num("road_upgrades.alternatives_gap", Ge(0.0), Le(1.0), "fraction"),
+    num(
+        "road_upgrades.alternatives_gap",
+        Ge(0.0),
+        Le(1.0),
+        "fraction",
+    ),
     // Segments shorter than 100 m would multiply the appraisals without
     // saying more than the grid's cells can.
     num("road_upgrades.max_segment_km", Ge(0.1), Le(1_000.0), "km"),

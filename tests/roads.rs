@@ -589,3 +589,114 @@ fn portfolio_tonnes_by_year_equal_a_fresh_joint_upgrade() {
         );
     }
 }
+
+/// Each funded segment's importance is what brute force finds: the whole
+/// model re-run from scratch with the segment forced out (a separate run,
+/// importance and alternatives off), on data/sample, under
+/// `importance = "full"`; the default's ("choice") firm and
+/// interchangeable segments are listed with the same figures on the
+/// sample, and its re-chosen sets are checked against HiGHS by the
+/// conformance suite (check_plan.py).
+#[test]
+fn importance_equals_each_segment_forbidden_and_the_model_re_run() {
+    use common::*;
+    let d = tempfile::tempdir().unwrap();
+    let full = d.path().join("full");
+    greenhalo()
+        .args(["-q", "run"])
+        .arg(sample())
+        .arg("-o")
+        .arg(&full)
+        .args(["--set", "road_upgrades.importance=\"full\""])
+        .assert()
+        .success();
+    let s = summary(&full);
+    let p = &s["roads"]["portfolio"];
+    let net = p["npv_net_joint_usd"].as_f64().unwrap();
+    let imp = p["importance"]["segments"].as_array().unwrap().clone();
+    let funded = p["segments"].as_array().unwrap();
+    assert_eq!(imp.len(), funded.len(), "one importance per funded segment");
+    // The runs, two at a time (each a whole run of the sample).
+    let ids: Vec<String> = imp
+        .iter()
+        .map(|e| e["id"].as_str().unwrap().to_string())
+        .collect();
+    let forbidden: Vec<(String, f64)> = std::thread::scope(|sc| {
+        let halves: Vec<_> = ids
+            .chunks(ids.len().div_ceil(2))
+            .map(|part| {
+                let dir = d.path();
+                sc.spawn(move || {
+                    part.iter()
+                        .map(|id| {
+                            let out = dir.join(format!("without-{}", id.replace(':', "_")));
+                            greenhalo()
+                                .args(["-q", "run"])
+                                .arg(sample())
+                                .arg("-o")
+                                .arg(&out)
+                                .arg("--set")
+                                .arg(format!("road_upgrades.force_out=[\"{id}\"]"))
+                                .args(["--set", "road_upgrades.importance=\"none\""])
+                                .args(["--set", "road_upgrades.alternatives=0"])
+                                .assert()
+                                .success();
+                            let v = summary(&out)["roads"]["portfolio"]["npv_net_joint_usd"]
+                                .as_f64()
+                                .unwrap();
+                            (id.clone(), v)
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        halves.into_iter().flat_map(|h| h.join().unwrap()).collect()
+    });
+    let (mut firm, mut inter) = (0, 0);
+    for (e, (id, without)) in imp.iter().zip(&forbidden) {
+        assert_eq!(e["id"].as_str().unwrap(), id);
+        let loss = e["loss_usd"].as_f64().unwrap();
+        assert!(
+            (loss - (net - without)).abs() <= 1e-6 * net.abs(),
+            "{id}: importance {loss} vs brute force {}",
+            net - without
+        );
+        let share = loss / e["adds_usd"].as_f64().unwrap();
+        assert!((e["share"].as_f64().unwrap() - share).abs() < 1e-9);
+        let want = if share >= greenhalo::roads::FIRM_SHARE {
+            "firm"
+        } else {
+            "interchangeable"
+        };
+        assert_eq!(e["firmness"], want, "{id}");
+        if want == "firm" {
+            firm += 1;
+        } else {
+            inter += 1;
+        }
+    }
+    // The sample has both kinds (the test would say little otherwise).
+    assert!(
+        firm > 0 && inter > 0,
+        "{firm} firm, {inter} interchangeable"
+    );
+    // roads.csv carries the same figures.
+    let mut r = csv::Reader::from_path(full.join("roads.csv")).unwrap();
+    let head = r.headers().unwrap().clone();
+    let col = |n: &str| head.iter().position(|h| h == n).unwrap();
+    let (cid, cimp, cfirm) = (col("id"), col("importance_usd"), col("firmness"));
+    for rec in r.records().map(|x| x.unwrap()) {
+        match imp.iter().find(|e| e["id"] == &rec[cid]) {
+            Some(e) => {
+                let v: f64 = rec[cimp].parse().unwrap();
+                assert!((v - e["loss_usd"].as_f64().unwrap()).abs() <= 1e-6 * v.abs().max(1.0));
+                assert_eq!(&rec[cfirm], e["firmness"].as_str().unwrap());
+            }
+            None => assert!(
+                rec[cimp].is_empty() && rec[cfirm].is_empty(),
+                "{}",
+                &rec[cid]
+            ),
+        }
+    }
+}

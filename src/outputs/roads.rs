@@ -99,7 +99,11 @@ pub fn write_roads(dir: &Path, inp: &Inputs, res: &RoadsResult, layers: &Layers)
                 m.insert("alternative".into(), json!(a.rank));
                 m.insert(
                     "what".into(),
-                    json!(if a.rank == 0 { "the portfolio" } else { "alternative" }),
+                    json!(if a.rank == 0 {
+                        "the portfolio"
+                    } else {
+                        "alternative"
+                    }),
                 );
                 m.insert("segments".into(), json!(a.segments.len()));
                 m.insert("cost_usd".into(), json!(a.cost_usd));

@@ -539,9 +539,7 @@ impl<'c, 'a> Chooser<'c, 'a> {
         if let Some(e) = self.joints.get(set) {
             return *e;
         }
-        let e = self
-            .a
-            .effects(&upgrade_together(self.a, set, self.jobs));
+        let e = self.a.effects(&upgrade_together(self.a, set, self.jobs));
         self.joints.insert(set.to_vec(), e);
         e
     }
@@ -781,20 +779,25 @@ impl<'c, 'a> Chooser<'c, 'a> {
 
     /// NPV_net built together of the portfolio chosen the same way with
     /// `forced`.
-    pub(super) fn value_with(&mut self, scored: &[ScoredSegment], forced: &Forced) -> Result<(Vec<String>, f64)> {
+    pub(super) fn value_with(
+        &mut self,
+        scored: &[ScoredSegment],
+        forced: &Forced,
+    ) -> Result<(Vec<String>, f64)> {
         let s = self.settle(scored, forced)?;
         Ok((s.set.iter().map(|&i| scored[i].id.clone()).collect(), s.net))
     }
 
     /// The portfolio chosen with `forced` (see `settle`), with why each
     /// segment worth improving is left out and what it changes in the way
-    /// to market; `scored[..].in_portfolio` marks it. With `importance`,
-    /// each funded segment's importance too (`importance`).
+    /// to market; `scored[..].in_portfolio` marks it. With `explain`, each
+    /// funded segment's importance and the near-optimal alternatives too
+    /// (`importance`, `alternatives`).
     pub(super) fn portfolio(
         &mut self,
         scored: &mut [ScoredSegment],
         forced: &Forced,
-        importance: bool,
+        explain: bool,
     ) -> Result<Portfolio> {
         let a = self.a;
         let budget = a.p.road_budget_usd;
@@ -811,14 +814,7 @@ impl<'c, 'a> Chooser<'c, 'a> {
             set,
             eff,
             net,
-        } = {
-            let t0 = std::time::Instant::now();
-            let s = self.settle(scored, forced)?;
-            if std::env::var_os("GH_DEBUG").is_some() {
-                eprintln!("portfolio {:.2}s reused {} computed {} iters {}", t0.elapsed().as_secs_f64(), self.memo.reused, self.memo.computed, s.iterations);
-            }
-            s
-        };
+        } = self.settle(scored, forced)?;
         let annual = annual_benefit(scored, &set, &eff);
         let (tco2_by_year, access) = if set.is_empty() {
             (Vec::new(), access_change(a, &[], &eff))
@@ -919,7 +915,7 @@ impl<'c, 'a> Chooser<'c, 'a> {
             scored[i].in_portfolio = true;
         }
         let mut portfolio = portfolio;
-        if importance && a.p.importance != ImportanceMethod::None {
+        if explain && a.p.importance != ImportanceMethod::None {
             portfolio.importance = Some(self.importance(
                 scored,
                 forced,
@@ -931,15 +927,9 @@ impl<'c, 'a> Chooser<'c, 'a> {
                 net,
             )?);
         }
-        if importance && a.p.alternatives > 0 {
-            portfolio.alternatives = Some(self.alternatives(
-                scored,
-                forced,
-                &set,
-                &values,
-                &eligible,
-                forced_cost,
-            )?);
+        if explain && a.p.alternatives > 0 {
+            portfolio.alternatives =
+                Some(self.alternatives(scored, forced, &set, &values, &eligible, forced_cost)?);
         }
         Ok(portfolio)
     }
@@ -1030,7 +1020,11 @@ impl<'c, 'a> Chooser<'c, 'a> {
             let loss = net - v;
             let adds = values[i];
             let share = if adds > 0.0 { loss / adds } else { 1.0 };
-            let firm = if share >= FIRM_SHARE { "firm" } else { "interchangeable" };
+            let firm = if share >= FIRM_SHARE {
+                "firm"
+            } else {
+                "interchangeable"
+            };
             let seg = &mut scored[i];
             seg.importance_usd = Some(loss);
             seg.importance_share = Some(share);

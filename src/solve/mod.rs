@@ -428,14 +428,22 @@ mod tests {
                         .unwrap_or_else(|| panic!("case {case}: choice {k} missing"));
                 assert!(proven);
                 let v: f64 = (0..n).filter(|&i| got[i]).map(|i| values[i]).sum();
-                assert!((v - want.0).abs() <= 1.0 + 1e-9 * want.0.abs(), "case {case} #{k}: {v} vs {}", want.0);
+                assert!(
+                    (v - want.0).abs() <= 1.0 + 1e-9 * want.0.abs(),
+                    "case {case} #{k}: {v} vs {}",
+                    want.0
+                );
                 assert!(!known.contains(&got), "case {case}: repeated");
                 known.push(got);
             }
             if all.len() <= 4 {
-                assert!(next_best_maximal(&values, &costs, budget, &known, 10.0, "test")
-                    .unwrap()
-                    .is_none(), "case {case}: more than the {} maximal choices", all.len());
+                assert!(
+                    next_best_maximal(&values, &costs, budget, &known, 10.0, "test")
+                        .unwrap()
+                        .is_none(),
+                    "case {case}: more than the {} maximal choices",
+                    all.len()
+                );
             }
         }
     }

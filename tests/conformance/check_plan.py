@@ -51,6 +51,45 @@ def solve_01(values, costs, budget, areas=None, target=None):
     return -h.getInfo().objective_function_value
 
 
+def solve_next_maximal(values, costs, budget, known, fixed_out=()):
+    """The best maximal 0/1 choice other than the `known` ones (sets of
+    indices): max values·x, costs·x <= budget, for each known set at least
+    one item different, and every item left out costing more than the
+    budget the choice leaves (by US$1). None when infeasible. Written from
+    the definition, with highspy's own API."""
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    h.setOptionValue("mip_rel_gap", 0.0)
+    h.setOptionValue("mip_abs_gap", 0.0)
+    n = len(values)
+    inf = highspy.kHighsInf
+    for i in range(n):
+        h.addVar(0.0, 0.0 if i in fixed_out else 1.0)
+    idx = np.arange(n, dtype=np.int32)
+    h.changeColsCost(n, idx, -np.asarray(values, dtype=float))
+    h.changeColsIntegrality(n, idx, np.array([highspy.HighsVarType.kInteger] * n))
+    c = np.asarray(costs, dtype=float)
+    h.addRow(-inf, budget, n, idx, c)
+    for i in range(n):
+        if i in fixed_out:
+            continue
+        floor = budget - c[i] + 1.0
+        if floor > 0:
+            coef = c.copy()
+            coef[i] += floor
+            h.addRow(floor, inf, n, idx, coef)
+    for k in known:
+        coef = np.array([-1.0 if i in k else 1.0 for i in range(n)])
+        h.addRow(1.0 - len(k), inf, n, idx, coef)
+    h.run()
+    st = h.getModelStatus()
+    if st == highspy.HighsModelStatus.kInfeasible:
+        return None
+    assert st == highspy.HighsModelStatus.kOptimal, h.modelStatusToString(st)
+    x = h.getSolution().col_value
+    return -h.getInfo().objective_function_value, {i for i in range(n) if x[i] > 0.5}
+
+
 def run(results, work):
     out = os.path.join(work, "out")
     if os.path.exists(out) and os.path.exists(os.path.join(out, "summary.json")):
@@ -123,6 +162,53 @@ def run(results, work):
         got = summary["roads"]["portfolio"]["npv_net_first_solve_usd"]
         assert close(got, ref, 1e-6), f"greenhalo {got} vs HiGHS {ref}"
         return f"({len(cand)} candidates, optimum US${ref:,.2f})"
+
+    def road_alternatives():
+        # The listed alternatives, from road_alternatives.csv and the values
+        # of the choice in roads.csv: each distinct, within the gap of the
+        # best maximal set, and the k-th the best maximal set left once
+        # the portfolio and those before it are excluded (highspy).
+        segs = {s["id"]: s for s in rows(os.path.join(out, "roads.csv"))}
+        alts = rows(os.path.join(out, "road_alternatives.csv"))
+        ru = cfg["road_upgrades"]
+        assert not ru["force_in"], "the check assumes nothing forced in"
+        budget = ru["road_budget_usd"]
+        cand = [i for i, s in segs.items() if s["value_in_choice_usd"] not in ("", None)
+                and float(s["value_in_choice_usd"]) > 0 and float(s["cost_usd"]) <= budget]
+        pos = {i: k for k, i in enumerate(cand)}
+        v = [float(segs[i]["value_in_choice_usd"]) for i in cand]
+        c = [float(segs[i]["cost_usd"]) for i in cand]
+        sets = [frozenset(a["ids"].split()) for a in alts]
+        assert len(set(sets)) == len(sets), "alternatives repeat"
+        assert alts[0]["what"] == "the portfolio"
+        assert sets[0] == frozenset(summary["roads"]["portfolio"]["segments"])
+        best, _ = solve_next_maximal(v, c, budget, [])
+        gap = ru["alternatives_gap"]
+        known = [{pos[i] for i in sets[0]}]
+        for a, s in zip(alts[1:], sets[1:]):
+            got = sum(v[pos[i]] for i in s)
+            assert close(got, float(a["value_in_choice_usd"]), 1e-9)
+            assert got >= best * (1 - gap) - 1.0, f"alternative {a['alternative']} outside the gap"
+            ref, _ = solve_next_maximal(v, c, budget, known)
+            assert close(got, ref, 1e-6), f"alternative {a['alternative']}: {got} vs HiGHS {ref}"
+            known.append({pos[i] for i in s})
+        if len(alts) - 1 < ru["alternatives"]:
+            nxt = solve_next_maximal(v, c, budget, known)
+            assert nxt is None or nxt[0] < best * (1 - gap) - 1.0 + 1e-6 * best, \
+                f"a set within the gap is missing: {nxt[0]}"
+        # Each funded segment's importance (on the choice's values): the
+        # set re-chosen without it is the best on those values (highspy).
+        imp = summary["roads"]["portfolio"]["importance"]
+        assert imp["method"] == "choice"
+        chosen = set(summary["roads"]["portfolio"]["segments"])
+        for e in imp["segments"]:
+            again = (chosen - {e["id"]} - set(e["also_dropped"])) | set(e["replaced_by"])
+            got = sum(v[pos[i]] for i in again)
+            k = pos[e["id"]]
+            fixed = [(x if i != k else 0.0) for i, x in enumerate(v)]
+            ref = solve_01(fixed, c, budget)
+            assert close(got, ref, 1e-6), f"importance of {e['id']}: re-chosen set {got} vs HiGHS {ref}"
+        return f"({len(alts) - 1} alternatives within {gap:.0%}, {len(imp['segments'])} importances)"
 
     def parcel_selection():
         ps = rows(os.path.join(out, "parcels.csv"))
@@ -271,6 +357,7 @@ def run(results, work):
     results.run("plan_capital_stack_highs", capital_lp)
     results.run("plan_road_appraisals_numpy_financial", road_appraisals)
     results.run("plan_road_portfolio_highs", road_portfolio)
+    results.run("plan_road_alternatives_importance_highs", road_alternatives)
     results.run("plan_parcel_selection_highs", parcel_selection)
     results.run("plan_conservation_lp_highs", funding_lp)
     results.run("plan_risk_auc_scikit_learn", auc)
