@@ -1294,6 +1294,144 @@ fn access_section(inp: &Inputs, roads: &RoadsResult, travel_min: &[f32]) -> Stri
     )
 }
 
+/// How firm each funded segment is (its importance: the loss when it is
+/// forbidden and the portfolio chosen again), as a table; empty when not
+/// computed.
+fn importance_section(roads: &RoadsResult) -> String {
+    let Some(imp) = &roads.portfolio.importance else {
+        return String::new();
+    };
+    if imp.segments.is_empty() {
+        return String::new();
+    }
+    let name = |id: &str| -> String {
+        roads
+            .scored
+            .iter()
+            .find(|s| s.id == id)
+            .and_then(|s| s.name.clone())
+            .map(|n| format!("{id} {n}"))
+            .unwrap_or_else(|| id.to_string())
+    };
+    let list = |v: &[String]| {
+        if v.is_empty() {
+            "nothing".to_string()
+        } else {
+            v.join(", ")
+        }
+    };
+    let mut order: Vec<&crate::roads::SegmentImportance> = imp.segments.iter().collect();
+    order.sort_by(|a, b| b.loss_usd.total_cmp(&a.loss_usd).then(a.id.cmp(&b.id)));
+    let body: String = order
+        .iter()
+        .map(|e| {
+            format!(
+                "<tr><td data-l=\"road\">{}</td><td data-l=\"adds\" class=\"num\">{}</td><td data-l=\"lost without it\" class=\"num\">{}</td><td data-l=\"share\" class=\"num\">{:.0}%</td><td data-l=\"\" class=\"{}\">{}</td><td data-l=\"without it, funds instead\">{}</td><td data-l=\"and drops\">{}</td></tr>",
+                esc(&name(&e.id)),
+                money(e.adds_usd),
+                money(e.loss_usd),
+                nz(e.share * 100.0, 0),
+                if e.firmness == "firm" { "firm" } else { "inter" },
+                e.firmness,
+                esc(&list(&e.replaced_by)),
+                esc(&list(&e.also_dropped))
+            )
+        })
+        .collect();
+    format!(
+        "<h3>How firm each choice is</h3>\n<p>{}. A segment is firm when the portfolio chosen without it loses at least {:.0}% of what the segment adds; an interchangeable one can be swapped for the segments listed at little loss. Largest loss first; the figures are in roads.csv (importance_usd, importance_share, firmness).</p>\n<div class=\"wide\"><table class=\"roads\"><thead><tr class=\"head\"><th>road</th><th title=\"its value in the budgeted choice\">adds</th><th title=\"net NPV built together lost when it is forbidden and the portfolio chosen again\">lost without it</th><th>share</th><th></th><th>without it, funds instead</th><th>and drops</th></tr></thead>{body}</table></div>",
+        esc(&sentence_case(&imp.note)),
+        crate::roads::FIRM_SHARE * 100.0
+    )
+}
+
+/// The portfolio's near-optimal alternatives, as a table with each
+/// segment's selection frequency in words; empty when none was asked.
+fn alternatives_section(roads: &RoadsResult) -> String {
+    let Some(alt) = &roads.portfolio.alternatives else {
+        return String::new();
+    };
+    let n = alt.sets.len();
+    let list = |v: &[String]| {
+        if v.is_empty() {
+            "—".to_string()
+        } else {
+            v.join(", ")
+        }
+    };
+    let body: String = alt
+        .sets
+        .iter()
+        .map(|a| {
+            format!(
+                "<tr><td data-l=\"set\">{}</td><td data-l=\"segments\" class=\"num\">{}</td><td data-l=\"cost\" class=\"num\">{}</td><td data-l=\"value in the choice\" class=\"num\">{}</td><td data-l=\"below the best\" class=\"num\">{} ({:.2}%)</td><td data-l=\"net NPV built together\" class=\"num\">{}</td><td data-l=\"funds also\">{}</td><td data-l=\"leaves out\">{}</td></tr>",
+                if a.rank == 0 { "the portfolio".to_string() } else { format!("alternative {}", a.rank) },
+                a.segments.len(),
+                money(a.cost_usd),
+                money(a.value_in_choice_usd),
+                money(a.below_best_usd),
+                if alt.best_value_in_choice_usd > 0.0 { 100.0 * a.below_best_usd / alt.best_value_in_choice_usd } else { 0.0 },
+                money(a.npv_net_joint_usd),
+                esc(&list(&a.adds)),
+                esc(&list(&a.drops))
+            )
+        })
+        .collect();
+    // Selection frequency: in every listed set, in some, in none.
+    let funded: Vec<&crate::roads::ScoredSegment> = roads
+        .scored
+        .iter()
+        .filter(|s| s.alternatives_share.is_some_and(|f| f > 0.0))
+        .collect();
+    let always = funded
+        .iter()
+        .filter(|s| s.alternatives_share.is_some_and(|f| f >= 1.0))
+        .count();
+    let some: Vec<String> = funded
+        .iter()
+        .filter(|s| s.alternatives_share.is_some_and(|f| f < 1.0))
+        .map(|s| {
+            format!(
+                "{} ({} of {n})",
+                s.id,
+                (s.alternatives_share.unwrap_or(0.0) * n as f64).round()
+            )
+        })
+        .collect();
+    let ended = if alt.note.is_empty() {
+        String::new()
+    } else {
+        format!(" {}.", sentence_case(&alt.note))
+    };
+    let what = if n == 1 {
+        format!(
+            "No other set of segments is within {:.1}% of the best on the values of the choice: the portfolio has no near-best alternative.",
+            alt.gap * 100.0
+        )
+    } else {
+        let more = if n - 1 == alt.asked as usize {
+            format!(
+                " (the {} asked by road_upgrades.alternatives; more may lie within the gap)",
+                alt.asked
+            )
+        } else {
+            String::new()
+        };
+        format!(
+            "{} other sets of segments{more} are within {:.1}% of the best on the values of the choice (each the best left once those above it are excluded; each funds all that the budget allows). {always} segments are in every one of the {n} sets; {} appear in some: {}.",
+            n - 1,
+            alt.gap * 100.0,
+            some.len(),
+            list(&some)
+        )
+    };
+    format!(
+        "<h3>Near-best alternatives</h3>\n<p>{}{} Each is also valued built together; road_alternatives.csv lists them with their segments, and roads.csv gives each segment's share of the sets (alternatives_share).</p>\n<div class=\"wide\"><table class=\"roads\"><thead><tr class=\"head\"><th>set</th><th>segments</th><th>cost</th><th>value in the choice</th><th>below the best</th><th>net NPV built together</th><th>funds also</th><th>leaves out</th></tr></thead>{body}</table></div>",
+        esc(&what),
+        esc(&ended)
+    )
+}
+
 /// What the landscape file forces into or out of the portfolio, and what
 /// that costs against the best portfolio with nothing forced (a paragraph;
 /// empty when nothing is forced).
@@ -1951,7 +2089,7 @@ table {{ border-collapse: collapse; font-size: .85em; }} td, th {{ border: 1px s
 .legend .key {{ margin-right: 1em; font-size: .85em; }} .legend i {{ display: inline-block; width: 1em; height: .8em; margin-right: .3em; }}
 pre {{ background: #f6f6f6; padding: 1em; font-size: .8em; overflow-x: auto; }}
 svg {{ width: 100%; max-width: 760px; height: auto; display: block; }}
-.wide {{ overflow-x: auto; }} td.num {{ text-align: right; }}
+.wide {{ overflow-x: auto; }} td.num {{ text-align: right; }} td.firm {{ font-weight: 600; color: #0b5a32; }} td.inter {{ color: #8a5a00; }}
 table.roads {{ width: 100%; }} table.roads td {{ white-space: nowrap; }} table.roads td[data-l="road"] {{ white-space: normal; min-width: 9em; }}
 table.roads tr.seg td {{ border-bottom: none; }} table.roads tr.why td {{ white-space: normal; border-top: none; color: #444; padding-bottom: .5em; }}
 tr.why td {{ white-space: normal; color: #444; }} table.stack tbody {{ break-inside: avoid; page-break-inside: avoid; }}
@@ -2008,6 +2146,8 @@ table.run th {{ width: 9em; }} code {{ word-break: break-all; }} div.warnings ul
 <h3>The portfolio</h3>
 <p>Every segment funded within the road budget, by rank. Segments are ranked first by Pareto layer, then by net NPV: layer 1 holds the segments no other segment beats on both counts (more economic benefit and less forest loss); layer 2 those beaten only by layer 1, and so on. A low layer is a defensible choice whatever weight one gives to forest; the net NPV (the economic NPV minus the carbon value of the forest loss) orders segments within a layer. The layer is in roads.geojson (field pareto_layer) for a map of its own.</p>
 {portfolio_table}
+{importance_section}
+{alternatives_section}
 <p>{road_method}</p>
 <h3>Worth improving, not funded</h3>
 <p>Every segment classed "improve" or "improve with safeguards" that the budget leaves out, by rank, with why: for each, the best budgeted set that funds it (solved exactly with it forced in) and the funded segments it would replace. Safeguards are needed where a segment's carbon cost outweighs its economic NPV, its deforestation per US$1 M of benefit is above the threshold, or it lies within the halo distance of a conservation area.</p>
@@ -2104,6 +2244,8 @@ table.run th {{ width: 9em; }} code {{ word-break: break-all; }} div.warnings ul
         port_net = money(roads.portfolio.npv_net_joint_usd),
         port_note = esc(&sentence_case(&roads.portfolio.note)),
         forced_note = forced_note(&roads.portfolio),
+        importance_section = importance_section(roads),
+        alternatives_section = alternatives_section(roads),
         risk_section = risk_section(risk),
         weak_model = {
             let weak: Vec<&String> = risk

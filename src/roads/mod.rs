@@ -25,8 +25,8 @@ pub use classify::{classify, pareto_layers, SegmentClass};
 pub use frontier::{frontier, FrontierPoint};
 pub use leave_one_out::{leave_one_out, leave_one_out_with, LooMemo};
 pub use portfolio::{
-    select_within_budget, AccessChange, Forced, ForcedCost, ForcedReport, Portfolio,
-    ACCESS_THRESHOLDS_MIN, FIRM_SHARE,
+    select_within_budget, AccessChange, Alternative, Alternatives, Forced, ForcedCost,
+    ForcedReport, Importance, Portfolio, SegmentImportance, ACCESS_THRESHOLDS_MIN, FIRM_SHARE,
 };
 pub use segments::{segments, segments_and_outside, Outside, Piece, Segment};
 
