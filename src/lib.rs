@@ -9,6 +9,7 @@
 pub mod access;
 pub mod batch;
 pub mod cashflow;
+pub mod compare;
 pub mod config;
 pub mod conservation;
 pub mod error;

@@ -86,6 +86,42 @@ enum Cmd {
         #[arg(long = "set", value_name = "KEY=VALUE")]
         set: Vec<String>,
     },
+    /// Compare finished runs side by side: headline figures and their
+    /// differences, the settings that differ, roads entering and leaving
+    /// the portfolio, parcels that change, a map of the differences
+    /// (comparison.html, CSV, GeoJSON styled for QGIS).
+    Compare {
+        /// Output folders of `greenhalo run` (two or more; the first is the
+        /// one the others are measured against).
+        #[arg(required = true, num_args = 2..)]
+        runs: Vec<PathBuf>,
+        #[arg(short, long)]
+        out: PathBuf,
+        /// Compare runs of different inputs too (headline figures only).
+        #[arg(long)]
+        any_landscapes: bool,
+        /// Replace an existing non-empty output folder greenhalo did not write.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Run a landscape once per scenario and compare the runs: --vary
+    /// section.key=V1,V2,... (repeatable: every combination). Each scenario
+    /// goes into OUT/<key=value>, the comparison into OUT/comparison; a
+    /// failed scenario is reported and the others still run (exit 3).
+    Sweep {
+        landscape: PathBuf,
+        #[arg(short, long)]
+        out: PathBuf,
+        /// A setting and its values, e.g. --vary economics.carbon_price_usd_per_tco2=10,50,100.
+        #[arg(long = "vary", value_name = "KEY=V1,V2,...", required = true)]
+        vary: Vec<String>,
+        /// Change one setting in every scenario: --set section.key=value.
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        set: Vec<String>,
+        /// Replace existing output folders greenhalo did not write.
+        #[arg(long)]
+        force: bool,
+    },
     /// Rebuild batch_summary.csv/json from every landscape folder in OUT (the
     /// merge step after sharded runs).
     #[command(name = "batch-merge")]
@@ -360,6 +396,88 @@ fn dispatch(cmd: Cmd, quiet: bool, progress: &Progress) -> anyhow::Result<ExitCo
                 for r in &failed {
                     eprintln!("failed: {}: {}", r.landscape, r.error);
                 }
+            }
+            Ok(if failed.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(3)
+            })
+        }
+        Cmd::Compare {
+            runs,
+            out,
+            any_landscapes,
+            force,
+        } => {
+            let dir = greenhalo::compare::compare(&runs, &out, any_landscapes, force)?;
+            if !quiet {
+                eprintln!(
+                    "compared {} runs; wrote {}",
+                    runs.len(),
+                    dir.join("comparison.html").display()
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Sweep {
+            landscape,
+            out,
+            vary,
+            set,
+            force,
+        } => {
+            let vary: Vec<(String, Vec<String>)> = vary
+                .iter()
+                .map(|v| greenhalo::compare::parse_vary(v))
+                .collect::<Result<_, _>>()?;
+            let scen = greenhalo::compare::scenarios(&vary);
+            std::fs::create_dir_all(&out).map_err(|e| anyhow::anyhow!("{}: {e}", out.display()))?;
+            let (mut done, mut failed) = (Vec::new(), Vec::new());
+            for (k, (name, sets)) in scen.iter().enumerate() {
+                let dir = out.join(name);
+                let t0 = std::time::Instant::now();
+                let opts = greenhalo::RunOptions {
+                    force,
+                    upto: greenhalo::Upto::All,
+                    overrides: set.iter().chain(sets).cloned().collect(),
+                };
+                let r = greenhalo::pipeline(&landscape, &dir, progress, opts);
+                let secs = t0.elapsed().as_secs_f64();
+                match r {
+                    Ok(rep) => {
+                        if !quiet {
+                            let m = rep.summary["finance"]["return_multiple"].as_f64();
+                            eprintln!(
+                                "scenario {}/{} {name}: ok in {secs:.1} s{}",
+                                k + 1,
+                                scen.len(),
+                                m.map(|m| format!(", return multiple {m:.2}"))
+                                    .unwrap_or_default()
+                            );
+                        }
+                        done.push(dir);
+                    }
+                    Err(e) => {
+                        let line = e.to_string().replace('\n', " ");
+                        if !quiet {
+                            eprintln!(
+                                "scenario {}/{} {name}: failed in {secs:.1} s: {line}",
+                                k + 1,
+                                scen.len()
+                            );
+                        }
+                        failed.push((name.clone(), line));
+                    }
+                }
+            }
+            if done.len() >= 2 {
+                let dir =
+                    greenhalo::compare::compare(&done, &out.join("comparison"), false, force)?;
+                if !quiet {
+                    eprintln!("wrote {}", dir.join("comparison.html").display());
+                }
+            } else if !quiet {
+                eprintln!("fewer than two scenarios finished: no comparison");
             }
             Ok(if failed.is_empty() {
                 ExitCode::SUCCESS

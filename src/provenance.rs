@@ -86,6 +86,20 @@ pub fn inputs_hash(ls: &Landscape) -> Result<String> {
     Ok(inputs_hash_and_files(ls)?.0)
 }
 
+/// Hash of the layer files alone (each file's own hash, by role; the
+/// landscape file and its settings left out): equal for runs of the same
+/// landscape under other settings (`greenhalo compare` matches on it).
+pub fn layers_hash(files: &[InputFile]) -> String {
+    let mut h = Sha256::new();
+    for f in files.iter().filter(|f| f.role != "landscape file") {
+        h.update(f.role.as_bytes());
+        h.update(b"\0");
+        h.update(f.sha256.as_bytes());
+        h.update(b"\0");
+    }
+    format!("{:x}", h.finalize())
+}
+
 /// `inputs_hash` and, from the same reading, each input file's own hash.
 pub fn inputs_hash_and_files(ls: &Landscape) -> Result<(String, Vec<InputFile>)> {
     let mut h = Sha256::new();

@@ -55,6 +55,7 @@ pub fn write_all(dir: &Path, d: &Decisions) -> Result<Value> {
     let mut summary = super::summary(inputs, d.problems);
     summary["landscape_file"] = json!(d.landscape_file.display().to_string());
     summary["inputs_hash"] = json!(d.inputs_hash);
+    summary["layers_hash"] = json!(crate::provenance::layers_hash(&d.run.inputs));
     summary["access"] = super::access_summary(inputs, access);
     summary["risk"] = super::risk_summary(inputs, risk, cfg.economics.horizon_years as f64);
     summary["roads"] = super::roads_summary(roads);
