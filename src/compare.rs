@@ -15,6 +15,9 @@ use crate::error::{Error, Result};
 use crate::fmt::{esc, money};
 use crate::io::qml;
 
+/// A segment's lines (lon/lat) and how its funding changes.
+type Drawn = (Vec<Vec<(f64, f64)>>, &'static str);
+
 /// One finished run, as read back.
 pub struct Run {
     pub dir: PathBuf,
@@ -415,7 +418,7 @@ pub fn compare(dirs: &[PathBuf], out: &Path, any_landscapes: bool, force: bool) 
 
     // Layers for QGIS: the segments funded in any run and the parcels that
     // change, with what changes, over the first run's geometries.
-    let mut lines: Vec<(Vec<Vec<(f64, f64)>>, &'static str)> = Vec::new();
+    let mut lines: Vec<Drawn> = Vec::new();
     let mut polys: Vec<Vec<Vec<(f64, f64)>>> = Vec::new();
     if same {
         let roads = geojson_features(&runs[0].dir.join("roads.geojson"))?;
@@ -451,7 +454,7 @@ pub fn compare(dirs: &[PathBuf], out: &Path, any_landscapes: bool, force: bool) 
             ],
         );
         std::fs::write(staging.file("comparison_roads.qml"), style)
-            .map_err(|e| Error::io(&staging.file("comparison_roads.qml"), e))?;
+            .map_err(|e| Error::io(staging.file("comparison_roads.qml"), e))?;
         if !parcel_change.is_empty() {
             let parcels = geojson_features(&runs[0].dir.join("parcels.geojson"))?;
             let mut feats = Vec::new();
@@ -487,8 +490,26 @@ pub fn compare(dirs: &[PathBuf], out: &Path, any_landscapes: bool, force: bool) 
         &polys,
     );
     std::fs::write(staging.file("comparison.html"), html)
-        .map_err(|e| Error::io(&staging.file("comparison.html"), e))?;
+        .map_err(|e| Error::io(staging.file("comparison.html"), e))?;
     staging.commit()
+}
+
+/// What every label starts with, up to and including an '=' (empty when
+/// they share none, or one label would be left empty).
+fn common_key(labels: &[String]) -> String {
+    let first = &labels[0];
+    let Some(eq) = first.find('=') else {
+        return String::new();
+    };
+    let key = &first[..=eq];
+    if labels
+        .iter()
+        .all(|l| l.starts_with(key) && l.len() > key.len())
+    {
+        key.to_string()
+    } else {
+        String::new()
+    }
 }
 
 /// A label as a field-name part: letters, digits and underscores.
@@ -536,10 +557,7 @@ fn rings(g: &Value) -> Vec<Vec<(f64, f64)>> {
 
 /// The map of differences: every segment funded in some run, coloured by
 /// how its funding changes, over the parcels whose transition changes.
-fn map_svg(
-    lines: &[(Vec<Vec<(f64, f64)>>, &'static str)],
-    polys: &[Vec<Vec<(f64, f64)>>],
-) -> String {
+fn map_svg(lines: &[Drawn], polys: &[Vec<Vec<(f64, f64)>>]) -> String {
     let all = lines
         .iter()
         .flat_map(|l| l.0.iter().flatten())
@@ -618,7 +636,12 @@ fn fmt_diff(v: f64, unit: &str) -> String {
     if v.abs() < 1e-9 {
         return "=".into();
     }
-    let s = fmt_value(v.abs(), unit);
+    // (a difference of percentages is in points)
+    let s = if unit == "%" {
+        format!("{:.1} pts", v.abs())
+    } else {
+        fmt_value(v.abs(), unit)
+    };
     format!("{}{s}", if v < 0.0 { "−" } else { "+" })
 }
 
@@ -631,16 +654,28 @@ fn page(
     parcels: &BTreeMap<String, Vec<String>>,
     area_by: &BTreeMap<String, Vec<f64>>,
     same: bool,
-    lines: &[(Vec<Vec<(f64, f64)>>, &'static str)],
+    lines: &[Drawn],
     polys: &[Vec<Vec<(f64, f64)>>],
 ) -> String {
-    let th: String = labels
+    // Column heads: the labels less what they all start with up to an
+    // '=' (a sweep's "key=" part), said once above the tables.
+    let cut = common_key(labels);
+    let short: Vec<String> = labels.iter().map(|l| l[cut.len()..].to_string()).collect();
+    let by = if cut.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "<p class=\"note\">Columns by <code>{}</code>.</p>",
+            esc(cut.trim_end_matches('='))
+        )
+    };
+    let th: String = short
         .iter()
         .map(|l| format!("<th>{}</th>", esc(l)))
         .collect();
-    let dh: String = labels[1..]
+    let dh: String = short[1..]
         .iter()
-        .map(|l| format!("<th>{} − {}</th>", esc(l), esc(&labels[0])))
+        .map(|l| format!("<th>{} − {}</th>", esc(l), esc(&short[0])))
         .collect();
     let body: String = METRICS
         .iter()
@@ -698,6 +733,31 @@ fn page(
             v.join(", ")
         }
     };
+    let per_run: String = labels[1..]
+        .iter()
+        .enumerate()
+        .map(|(k, l)| {
+            let pick = |want: bool| -> String {
+                let v: Vec<&str> = roads
+                    .iter()
+                    .filter(|r| r.1 .1[k + 1] == want && r.1 .1[0] != want)
+                    .map(|r| r.0.as_str())
+                    .collect();
+                if v.is_empty() {
+                    "none".into()
+                } else {
+                    v.join(", ")
+                }
+            };
+            format!(
+                "<li>{} against {}: funds also {}; no longer funds {}.</li>",
+                esc(l),
+                esc(&labels[0]),
+                esc(&pick(true)),
+                esc(&pick(false))
+            )
+        })
+        .collect();
     let roads_html = format!(
         "<p>{} segments are funded in every run. Enter the portfolio (not funded in {first}, funded in every other run): {}. Leave it (funded in {first} only): {}. Funded in some runs: {}. Every one with its funding in each run is in comparison_roads.csv; comparison_roads.geojson (styled by comparison_roads.qml) maps them.</p>",
         count("funded_in_all"),
@@ -776,6 +836,7 @@ fn page(
 <style>
 body {{ font-family: "DejaVu Sans", sans-serif; max-width: 1100px; margin: 2em auto; padding: 0 1em; color: #222; }}
 table {{ border-collapse: collapse; margin: .5em 0 1.5em; width: 100%; }}
+td:first-child {{ min-width: 12em; }}
 th, td {{ border-bottom: 1px solid #ddd; padding: .3em .5em; text-align: left; vertical-align: top; }}
 td.num {{ text-align: right; white-space: nowrap; }} td.d {{ color: #555; }}
 .wide {{ overflow-x: auto; }} .legend span {{ margin-right: 1.2em; white-space: nowrap; }}
@@ -785,12 +846,13 @@ code {{ font-size: .9em; }}
 <h1>Comparison of {n} runs</h1>
 <ul>{runs_html}</ul>
 <h2>What differs in the settings</h2>
-<div class="wide">{settings_html}</div>
+{by}<div class="wide">{settings_html}</div>
 <h2>Headline figures</h2>
-<p>Each run's figures, then each run's difference from {first} (comparison.csv has them unrounded).</p>
+<p>Each run's figures, then each run's difference from {first} (comparison.csv has them unrounded).</p>{by}
 <div class="wide"><table><thead><tr><th>figure</th>{th}{dh}</tr></thead>{body}</table></div>
 <h2>Roads entering and leaving the portfolio</h2>
 {roads_html}
+<ul>{per_run}</ul>
 {legend}
 {map}
 <h2>Farmland</h2>

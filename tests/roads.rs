@@ -686,7 +686,7 @@ fn importance_equals_each_segment_forbidden_and_the_model_re_run() {
     let col = |n: &str| head.iter().position(|h| h == n).unwrap();
     let (cid, cimp, cfirm) = (col("id"), col("importance_usd"), col("firmness"));
     for rec in r.records().map(|x| x.unwrap()) {
-        match imp.iter().find(|e| e["id"] == &rec[cid]) {
+        match imp.iter().find(|e| e["id"] == rec[cid]) {
             Some(e) => {
                 let v: f64 = rec[cimp].parse().unwrap();
                 assert!((v - e["loss_usd"].as_f64().unwrap()).abs() <= 1e-6 * v.abs().max(1.0));
