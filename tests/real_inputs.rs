@@ -110,6 +110,7 @@ fn same_figures(a: &Value, b: &Value, path: &str, rel: f64, diffs: &mut Vec<Stri
                 if [
                     "landscape_file",
                     "inputs_hash",
+                    "layers_hash",
                     "layers",
                     "warnings",
                     "id",
@@ -118,6 +119,10 @@ fn same_figures(a: &Value, b: &Value, path: &str, rel: f64, diffs: &mut Vec<Stri
                     // (segment ids, and sentences naming them)
                     "displaced",
                     "why",
+                    "adds",
+                    "drops",
+                    "replaced_by",
+                    "also_dropped",
                 ]
                 .contains(&k.as_str())
                 {
