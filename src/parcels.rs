@@ -186,6 +186,8 @@ pub struct ParcelsResult {
     /// What is proven of the last round's selection (on that round's
     /// values): its value, the bound no selection exceeds, how.
     pub proof: SelectionProof,
+    /// Each selected group's importance (`group_importance`).
+    pub importance: Vec<GroupImportance>,
 }
 
 /// What is proven of a selection.
@@ -845,7 +847,7 @@ pub fn run(
             }
         ),
     };
-    Ok(ParcelsResult {
+    let mut res = ParcelsResult {
         parcels: results,
         target_ha: target,
         selected_ha,
@@ -856,7 +858,115 @@ pub fn run(
         schedule_settled: settled && dropped == 0,
         schedule_note,
         proof,
-    })
+        importance: Vec::new(),
+    };
+    res.importance = group_importance(&res, p.parcel_budget_usd, p.selection_time_limit_s)?;
+    Ok(res)
+}
+
+/// How much one group of selected parcels matters (prioritizr's
+/// replacement importance for a group of planning units).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct GroupImportance {
+    pub transition: String,
+    pub phase: u8,
+    pub parcels: usize,
+    pub area_ha: f64,
+    /// Its parcels' published values (parcels.csv `total_npv_usd`), added.
+    pub value_usd: f64,
+    /// What the best selection loses when every parcel of the group is
+    /// forbidden (none when no selection without them meets the area
+    /// target: they are needed for it).
+    pub loss_usd: Option<f64>,
+    /// `loss_usd / value_usd`.
+    pub share: Option<f64>,
+    /// "firm", "interchangeable" (`crate::roads::FIRM_SHARE`) or
+    /// "needed_for_the_area_target".
+    pub firmness: &'static str,
+    /// How far the re-selection without the group may be from its best
+    /// (0 when proven within the selection's tolerance).
+    pub gap_usd: f64,
+}
+
+/// Seconds each group's re-selection may take (at most the selection's own
+/// limit); past it, the loss comes with its proven gap.
+pub const GROUP_IMPORTANCE_SECONDS: f64 = 5.0;
+
+/// Each selected group's importance (by transition and phase): the best
+/// selection on the published values (parcels.csv: `total_npv_usd`,
+/// `investment_usd`, `area_ha` of every parcel with a transition), within
+/// the budget and with the area target where the plan meets it, against
+/// the best selection with the group's parcels forbidden; both exact
+/// (`select`). A group is firm when the loss is at least `FIRM_SHARE` of
+/// its value.
+pub fn group_importance(
+    res: &ParcelsResult,
+    budget: f64,
+    seconds: f64,
+) -> Result<Vec<GroupImportance>> {
+    let cand: Vec<&ParcelResult> = res
+        .parcels
+        .iter()
+        .filter(|p| p.transition != "keep_current_use")
+        .collect();
+    let target = if res.target_met { res.target_ha } else { 0.0 };
+    let secs = seconds.min(GROUP_IMPORTANCE_SECONDS);
+    let best = |skip: &dyn Fn(&ParcelResult) -> bool| -> Result<Option<(f64, f64)>> {
+        let kept: Vec<&&ParcelResult> = cand.iter().filter(|p| !skip(p)).collect();
+        let v: Vec<f64> = kept.iter().map(|p| p.total_npv_usd).collect();
+        let c: Vec<f64> = kept.iter().map(|p| p.investment_usd).collect();
+        let a: Vec<f64> = kept.iter().map(|p| p.stats.area_ha).collect();
+        Ok(select(&v, &c, &a, budget, target, secs)?.map(|s| {
+            let gap = if s.proof == Proof::TimeLimit {
+                s.gap()
+            } else {
+                0.0
+            };
+            (s.value, gap)
+        }))
+    };
+    let Some((all, gap_all)) = best(&|_| false)? else {
+        return Ok(Vec::new());
+    };
+    let groups = res.selected_by(|p| (p.transition.clone(), p.phase.unwrap_or(0)));
+    let mut out = Vec::with_capacity(groups.len());
+    for ((t, ph), g) in &groups {
+        let in_group = |p: &ParcelResult| p.selected && &p.transition == t && p.phase == Some(*ph);
+        let value: f64 = res
+            .parcels
+            .iter()
+            .filter(|p| in_group(p))
+            .map(|p| p.total_npv_usd)
+            .sum();
+        let without = best(&in_group)?;
+        let (loss, share, firmness, gap) = match without {
+            None => (None, None, "needed_for_the_area_target", gap_all),
+            Some((v, gap)) => {
+                // (forbidding parcels never raises the optimum: below 0
+                // only by the two solves' tolerance)
+                let loss = (all - v).max(0.0);
+                let share = if value > 0.0 { loss / value } else { 1.0 };
+                let firm = if share >= crate::roads::FIRM_SHARE {
+                    "firm"
+                } else {
+                    "interchangeable"
+                };
+                (Some(loss), Some(share), firm, gap + gap_all)
+            }
+        };
+        out.push(GroupImportance {
+            transition: t.clone(),
+            phase: *ph,
+            parcels: g.parcels,
+            area_ha: g.area_ha,
+            value_usd: value,
+            loss_usd: loss,
+            share,
+            firmness,
+            gap_usd: gap,
+        });
+    }
+    Ok(out)
 }
 
 #[cfg(test)]

@@ -547,6 +547,45 @@ fn frontier_sentence(f: &[crate::roads::FrontierPoint], budget: f64, chosen: (f6
 
 /// The farmland tables: by transition (parcels, area, investment, farmer
 /// NPV and earnings multiple), by phase and by instrument.
+/// How firm each selected group of parcels is (by transition and phase):
+/// the loss when the group is forbidden and the selection made again.
+fn parcel_importance(parcels: &ParcelsResult) -> String {
+    if parcels.importance.is_empty() {
+        return String::new();
+    }
+    let rows: String = parcels
+        .importance
+        .iter()
+        .map(|g| {
+            let (loss, share) = match (g.loss_usd, g.share) {
+                (Some(l), Some(s)) => (money(l), format!("{:.0}%", nz(s * 100.0, 0))),
+                _ => ("—".to_string(), "—".to_string()),
+            };
+            let words = match g.firmness {
+                "needed_for_the_area_target" => "needed for the area target",
+                f => f,
+            };
+            format!(
+                "<tr><td data-l=\"transition\">{}</td><td data-l=\"phase\" class=\"num\">{}</td><td data-l=\"parcels\" class=\"num\">{}</td><td data-l=\"area\" class=\"num\">{} ha</td><td data-l=\"value\" class=\"num\">{}</td><td data-l=\"lost without it\" class=\"num\">{}</td><td data-l=\"share\" class=\"num\">{}</td><td data-l=\"\" class=\"{}\">{}</td></tr>",
+                esc(&g.transition.replace('_', " ")),
+                g.phase,
+                fmt_int(g.parcels as f64),
+                fmt_int(g.area_ha),
+                money(g.value_usd),
+                loss,
+                share,
+                if g.firmness == "interchangeable" { "inter" } else { "firm" },
+                words
+            )
+        })
+        .collect();
+    format!(
+        "<h3>How firm each group of parcels is</h3>\n<p>Each group of selected parcels (one transition in one phase) was forbidden in turn and the selection made again, exactly, on the parcels' values as published (parcels.csv total_npv_usd), within the budget{}. A group is firm when the selection loses at least {:.0}% of the group's value; interchangeable when other parcels nearly make up for it.</p>\n<div class=\"wide\"><table><thead><tr class=\"head\"><th>transition</th><th>phase</th><th>parcels</th><th>area</th><th>value</th><th>lost without it</th><th>share</th><th></th></tr></thead>{rows}</table></div>",
+        if parcels.target_met { " and with the area target" } else { "" },
+        crate::roads::FIRM_SHARE * 100.0
+    )
+}
+
 fn farmland_tables(parcels: &ParcelsResult) -> String {
     if !parcels.parcels.iter().any(|p| p.selected) {
         return "<p class=\"note\">No parcel is selected.</p>".into();
@@ -2270,7 +2309,7 @@ table.run th {{ width: 9em; }} code {{ word-break: break-all; }} div.warnings ul
             parcels.schedule_note,
             selection_sentence(&parcels.proof)
         )),
-        farmland = farmland_tables(parcels),
+        farmland = format!("{}\n{}", farmland_tables(parcels), parcel_importance(parcels)),
         capital = capital_chart(fin),
         legend_stack = legend(&[
             ("philanthropic".into(), RGBColor(117, 107, 177)),

@@ -114,6 +114,7 @@ pub fn parcels_summary(res: &crate::parcels::ParcelsResult) -> Value {
         "schedule_rounds": res.schedule_rounds,
         "schedule_settled": res.schedule_settled,
         "schedule_note": res.schedule_note,
+        "importance": serde_json::to_value(&res.importance).unwrap_or(Value::Null),
         "selection_value_usd": res.proof.value_usd,
         "selection_bound_usd": res.proof.bound_usd,
         "selection_gap_usd": res.proof.gap_usd(),
