@@ -792,7 +792,9 @@ fn page(
         .keys()
         .filter_map(|id| runs[0].parcels.get(id).map(|p| p.0))
         .sum();
-    let parcels_html = if same {
+    let parcels_html = if same && parcels.is_empty() {
+        format!("<p>No parcel changes transition between the runs.</p><table><thead><tr><th>transition, ha</th>{th}{dh}</tr></thead>{area_rows}</table>")
+    } else if same {
         format!(
             "<p>{} parcels ({} ha) change transition between the runs (comparison_parcels.csv; mapped in comparison_parcels.geojson).</p><table><thead><tr><th>transition, ha</th>{th}{dh}</tr></thead>{area_rows}</table>",
             crate::fmt::fmt_int(parcels.len() as f64),
@@ -931,9 +933,88 @@ pub fn scenarios(vary: &[(String, Vec<String>)]) -> Vec<(String, Vec<String>)> {
     out
 }
 
+/// The landscape file's `[[scenarios]]`, as (folder name, overrides); an
+/// error when it has none, or two share a name.
+pub fn file_scenarios(landscape: &Path) -> Result<Vec<(String, Vec<String>)>> {
+    let text = read(landscape)?;
+    let cfg = crate::config::LandscapeConfig::parse(&text)
+        .map_err(|e| Error::Usage(format!("{}: {e}", landscape.display())))?;
+    if cfg.scenarios.is_empty() {
+        return Err(Error::Usage(format!(
+            "{}: no [[scenarios]] in the landscape file; give --vary section.key=V1,V2,... or add [[scenarios]] tables (name = \"...\", set = {{ \"economics.carbon_price_usd_per_tco2\" = 10 }})",
+            landscape.display()
+        )));
+    }
+    let mut seen = BTreeSet::new();
+    let mut out = Vec::new();
+    for (k, sc) in cfg.scenarios.iter().enumerate() {
+        let name: String = sc
+            .name
+            .trim()
+            .chars()
+            .map(|c| {
+                if c.is_alphanumeric() || "=._-".contains(c) {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        if name.is_empty() || !seen.insert(name.clone()) {
+            return Err(Error::Usage(format!(
+                "{}: scenarios[{k}].name '{}' is empty or names another scenario too (each names its output folder)",
+                landscape.display(),
+                sc.name
+            )));
+        }
+        out.push((name, sc.overrides()));
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_landscape_files_scenarios_become_overrides_and_names_must_differ() {
+        let d = tempfile::tempdir().unwrap();
+        let base = std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("data/sample/landscape.toml"),
+        )
+        .unwrap();
+        let f = d.path().join("landscape.toml");
+        std::fs::write(
+            &f,
+            format!(
+                "{base}\n[[scenarios]]\nname = \"low carbon\"\nset = {{ \"economics.carbon_price_usd_per_tco2\" = 10, \"road_upgrades.force_out\" = [\"1-0\"] }}\n\n[[scenarios]]\nname = \"as planned\"\n"
+            ),
+        )
+        .unwrap();
+        let s = file_scenarios(&f).unwrap();
+        assert_eq!(s[0].0, "low_carbon");
+        assert_eq!(
+            s[0].1,
+            vec![
+                "economics.carbon_price_usd_per_tco2=10",
+                "road_upgrades.force_out=[\"1-0\"]"
+            ]
+        );
+        assert_eq!(s[1], ("as_planned".to_string(), Vec::new()));
+        std::fs::write(
+            &f,
+            format!("{base}\n[[scenarios]]\nname = \"a b\"\n\n[[scenarios]]\nname = \"a_b\"\n"),
+        )
+        .unwrap();
+        let e = file_scenarios(&f).unwrap_err().to_string();
+        assert!(e.contains("scenarios[1].name"), "{e}");
+        std::fs::write(&f, &base).unwrap();
+        let e = file_scenarios(&f).unwrap_err().to_string();
+        assert!(
+            e.contains("no [[scenarios]]") && e.contains("--vary"),
+            "{e}"
+        );
+    }
 
     #[test]
     fn vary_splits_at_top_level_commas_and_makes_the_product() {

@@ -201,6 +201,27 @@ pub struct LandscapeConfig {
     /// assumptions beside the value.
     #[serde(default)]
     pub sources: BTreeMap<String, String>,
+    /// Named sets of settings that `greenhalo sweep` runs one by one and
+    /// compares (`run` uses the settings above and ignores these).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub scenarios: Vec<Scenario>,
+}
+
+/// One scenario of `[[scenarios]]`: a name and the settings it changes,
+/// as `--set` would (`"economics.carbon_price_usd_per_tco2" = 10`).
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    pub name: String,
+    #[serde(default)]
+    pub set: BTreeMap<String, toml::Value>,
+}
+
+impl Scenario {
+    /// Its settings as `--set` overrides (`key=value`, the value as TOML).
+    pub fn overrides(&self) -> Vec<String> {
+        self.set.iter().map(|(k, v)| format!("{k}={v}")).collect()
+    }
 }
 
 fn default_seed() -> u64 {
@@ -2242,7 +2263,11 @@ pub fn settings() -> impl Iterator<Item = &'static Setting> {
 
 /// Settings exempt from a declared range (see `settings`).
 fn exempt(pattern: &str) -> bool {
-    pattern == "seed" || pattern.starts_with("landcover.") || pattern.starts_with("layers.")
+    // (a scenario's settings are checked where its run applies them)
+    pattern == "seed"
+        || pattern.starts_with("landcover.")
+        || pattern.starts_with("layers.")
+        || pattern.starts_with("scenarios[]")
 }
 
 pub use crate::error::SettingProblem;
@@ -2797,6 +2822,16 @@ protected = {c6:?}
 # [sources]
 # "road_upgrades.cost_tertiary_usd_per_km" = "Provias Descentralizado unit costs, 2023"
 # "transitions.catalogue" = "Regional cocoa and coffee cooperatives' budgets, 2024"
+
+# Scenarios that `greenhalo sweep landscape.toml -o DIR` runs one by one and
+# compares (`run` ignores them): a name and the settings each changes, as
+# --set would. For example:
+# [[scenarios]]
+# name = "low carbon price"
+# set = {{ "economics.carbon_price_usd_per_tco2" = 10 }}
+# [[scenarios]]
+# name = "half road budget"
+# set = {{ "road_upgrades.road_budget_usd" = 10e6 }}
 "#,
         seed = default_seed(),
         res = g.resolution_m,

@@ -105,7 +105,8 @@ enum Cmd {
         force: bool,
     },
     /// Run a landscape once per scenario and compare the runs: --vary
-    /// section.key=V1,V2,... (repeatable: every combination). Each scenario
+    /// section.key=V1,V2,... (repeatable: every combination), or the
+    /// landscape file's [[scenarios]] (name, set = { key = value }). Each scenario
     /// goes into OUT/<key=value>, the comparison into OUT/comparison; a
     /// failed scenario is reported and the others still run (exit 3).
     Sweep {
@@ -113,7 +114,8 @@ enum Cmd {
         #[arg(short, long)]
         out: PathBuf,
         /// A setting and its values, e.g. --vary economics.carbon_price_usd_per_tco2=10,50,100.
-        #[arg(long = "vary", value_name = "KEY=V1,V2,...", required = true)]
+        /// Without --vary, the landscape file's [[scenarios]] are run.
+        #[arg(long = "vary", value_name = "KEY=V1,V2,...")]
         vary: Vec<String>,
         /// Change one setting in every scenario: --set section.key=value.
         #[arg(long = "set", value_name = "KEY=VALUE")]
@@ -430,7 +432,11 @@ fn dispatch(cmd: Cmd, quiet: bool, progress: &Progress) -> anyhow::Result<ExitCo
                 .iter()
                 .map(|v| greenhalo::compare::parse_vary(v))
                 .collect::<Result<_, _>>()?;
-            let scen = greenhalo::compare::scenarios(&vary);
+            let scen = if vary.is_empty() {
+                greenhalo::compare::file_scenarios(&landscape)?
+            } else {
+                greenhalo::compare::scenarios(&vary)
+            };
             std::fs::create_dir_all(&out).map_err(|e| anyhow::anyhow!("{}: {e}", out.display()))?;
             let (mut done, mut failed) = (Vec::new(), Vec::new());
             for (k, (name, sets)) in scen.iter().enumerate() {
