@@ -2206,6 +2206,7 @@ table.run th {{ width: 9em; }} code {{ word-break: break-all; }} div.warnings ul
 {parcels_map}</div>
 <p>{parcels_note}</p>
 {farmland}
+{parcel_importance}
 {earnings}
 <p class="note">The earnings multiple compares a parcel's yearly net revenue once its transition has matured with the net revenue of its current use; above 1 the farmer earns more.</p>
 <div class="map"><h2>Conservation funding</h2>
@@ -2309,7 +2310,8 @@ table.run th {{ width: 9em; }} code {{ word-break: break-all; }} div.warnings ul
             parcels.schedule_note,
             selection_sentence(&parcels.proof)
         )),
-        farmland = format!("{}\n{}", farmland_tables(parcels), parcel_importance(parcels)),
+        farmland = farmland_tables(parcels),
+        parcel_importance = parcel_importance(parcels),
         capital = capital_chart(fin),
         legend_stack = legend(&[
             ("philanthropic".into(), RGBColor(117, 107, 177)),
