@@ -475,6 +475,9 @@ pub fn compare(dirs: &[PathBuf], out: &Path, any_landscapes: bool, force: bool) 
                 );
             }
             write_layer(&staging.file("comparison_parcels.geojson"), feats)?;
+            let style = qml::single(&qml::Symbol::fill("242,165,65,200", None));
+            std::fs::write(staging.file("comparison_parcels.qml"), style)
+                .map_err(|e| Error::io(staging.file("comparison_parcels.qml"), e))?;
         }
     }
 
@@ -796,7 +799,7 @@ fn page(
         format!("<p>No parcel changes transition between the runs.</p><table><thead><tr><th>transition, ha</th>{th}{dh}</tr></thead>{area_rows}</table>")
     } else if same {
         format!(
-            "<p>{} parcels ({} ha) change transition between the runs (comparison_parcels.csv; mapped in comparison_parcels.geojson).</p><table><thead><tr><th>transition, ha</th>{th}{dh}</tr></thead>{area_rows}</table>",
+            "<p>{} parcels ({} ha) change transition between the runs (comparison_parcels.csv; mapped in comparison_parcels.geojson, styled by comparison_parcels.qml).</p><table><thead><tr><th>transition, ha</th>{th}{dh}</tr></thead>{area_rows}</table>",
             crate::fmt::fmt_int(parcels.len() as f64),
             crate::fmt::fmt_int(changed_ha)
         )

@@ -875,10 +875,12 @@ pub struct GroupImportance {
     /// Its parcels' published values (parcels.csv `total_npv_usd`), added.
     pub value_usd: f64,
     /// What the best selection loses when every parcel of the group is
-    /// forbidden (none when no selection without them meets the area
-    /// target: they are needed for it).
+    /// forbidden (absent when no selection without them meets the area
+    /// target: they are needed for it, as `firmness` says).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub loss_usd: Option<f64>,
     /// `loss_usd / value_usd`.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub share: Option<f64>,
     /// "firm", "interchangeable" (`crate::roads::FIRM_SHARE`) or
     /// "needed_for_the_area_target".
