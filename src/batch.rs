@@ -409,6 +409,40 @@ pub fn run(
         Some((i, n)) => shard(&named, i, n),
         None => named.clone(),
     };
+    let items: Vec<Item> = files
+        .into_iter()
+        .map(|(file, name)| Item {
+            file,
+            name,
+            overrides: opts.overrides.clone(),
+        })
+        .collect();
+    run_items(items, out, opts, progress)
+}
+
+/// One run of a batch: a landscape file, its folder's name, and the
+/// `--set` overrides it runs with.
+#[derive(Debug, Clone)]
+pub struct Item {
+    pub file: PathBuf,
+    pub name: String,
+    pub overrides: Vec<String>,
+}
+
+/// Run `items` as a batch into `out` (side by side within the memory
+/// budget, one line each, the table written whole, interrupted or not):
+/// `run`'s landscapes, or a sweep's scenarios (one file, each with its own
+/// overrides; `opts.overrides` is not read).
+pub fn run_items(
+    items: Vec<Item>,
+    out: &Path,
+    opts: &BatchOptions,
+    progress: &Progress,
+) -> Result<Vec<BatchRow>> {
+    let files: Vec<(PathBuf, String)> = items
+        .iter()
+        .map(|i| (i.file.clone(), i.name.clone()))
+        .collect();
     if out.is_dir() && !out.join(BATCH_MARKER).exists() {
         let mut entries = std::fs::read_dir(out).map_err(|e| Error::io(out, e))?;
         if entries.next().is_some() {
@@ -471,10 +505,11 @@ pub fn run(
         r
     };
     let rows: Vec<BatchRow> = pool.install(|| {
-        files
+        items
             .par_iter()
             .enumerate()
-            .map(|(k, (f, name))| {
+            .map(|(k, it)| {
+                let (f, name) = (&it.file, &it.name);
                 let dir = out.join(name);
                 let t0 = Instant::now();
                 let row = |status: &str, error: String, headline: Value| BatchRow {
@@ -486,7 +521,7 @@ pub fn run(
                     out_dir: dir.display().to_string(),
                     headline,
                 };
-                let hash = Landscape::load_with(f, &opts.overrides).and_then(|ls| inputs_hash(&ls));
+                let hash = Landscape::load_with(f, &it.overrides).and_then(|ls| inputs_hash(&ls));
                 let prior: Option<Value> = std::fs::read_to_string(dir.join("summary.json"))
                     .ok()
                     .and_then(|t| serde_json::from_str(&t).ok());
@@ -495,10 +530,10 @@ pub fn run(
                         return finished(k, row("skipped", String::new(), headline(p)));
                     }
                 }
-                let need = budget.take(estimate_bytes(f, &opts.overrides));
+                let need = budget.take(estimate_bytes(f, &it.overrides));
                 let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                     let run = crate::RunOptions {
-                        overrides: opts.overrides.clone(),
+                        overrides: it.overrides.clone(),
                         ..Default::default()
                     };
                     crate::pipeline(f, &dir, &quiet, run)

@@ -106,9 +106,11 @@ enum Cmd {
     },
     /// Run a landscape once per scenario and compare the runs: --vary
     /// section.key=V1,V2,... (repeatable: every combination), or the
-    /// landscape file's [[scenarios]] (name, set = { key = value }). Each scenario
-    /// goes into OUT/<key=value>, the comparison into OUT/comparison; a
-    /// failed scenario is reported and the others still run (exit 3).
+    /// landscape file's [[scenarios]] (name, set = { key = value }). The
+    /// scenarios run as a batch (side by side, one line each, a table in
+    /// OUT/batch_summary.csv, up-to-date ones skipped), each into
+    /// OUT/<key=value> or OUT/<name>, then the comparison into
+    /// OUT/comparison; a failed scenario never stops the others (exit 3).
     Sweep {
         landscape: PathBuf,
         #[arg(short, long)]
@@ -120,9 +122,12 @@ enum Cmd {
         /// Change one setting in every scenario: --set section.key=value.
         #[arg(long = "set", value_name = "KEY=VALUE")]
         set: Vec<String>,
-        /// Replace existing output folders greenhalo did not write.
+        /// Re-run scenarios whose outputs are up to date.
         #[arg(long)]
         force: bool,
+        /// Scenarios at once (default: the number of cores, within the memory budget).
+        #[arg(long, default_value_t = 0)]
+        jobs: usize,
     },
     /// Rebuild batch_summary.csv/json from every landscape folder in OUT (the
     /// merge step after sharded runs).
@@ -427,6 +432,7 @@ fn dispatch(cmd: Cmd, quiet: bool, progress: &Progress) -> anyhow::Result<ExitCo
             vary,
             set,
             force,
+            jobs,
         } => {
             let vary: Vec<(String, Vec<String>)> = vary
                 .iter()
@@ -437,55 +443,43 @@ fn dispatch(cmd: Cmd, quiet: bool, progress: &Progress) -> anyhow::Result<ExitCo
             } else {
                 greenhalo::compare::scenarios(&vary)
             };
-            std::fs::create_dir_all(&out).map_err(|e| anyhow::anyhow!("{}: {e}", out.display()))?;
-            let (mut done, mut failed) = (Vec::new(), Vec::new());
-            for (k, (name, sets)) in scen.iter().enumerate() {
-                let dir = out.join(name);
-                let t0 = std::time::Instant::now();
-                let opts = greenhalo::RunOptions {
-                    force,
-                    upto: greenhalo::Upto::All,
-                    overrides: set.iter().chain(sets).cloned().collect(),
-                };
-                let r = greenhalo::pipeline(&landscape, &dir, progress, opts);
-                let secs = t0.elapsed().as_secs_f64();
-                match r {
-                    Ok(rep) => {
-                        if !quiet {
-                            let m = rep.summary["finance"]["return_multiple"].as_f64();
-                            eprintln!(
-                                "scenario {}/{} {name}: ok in {secs:.1} s{}",
-                                k + 1,
-                                scen.len(),
-                                m.map(|m| format!(", return multiple {m:.2}"))
-                                    .unwrap_or_default()
-                            );
-                        }
-                        done.push(dir);
-                    }
-                    Err(e) => {
-                        let line = e.to_string().replace('\n', " ");
-                        if !quiet {
-                            eprintln!(
-                                "scenario {}/{} {name}: failed in {secs:.1} s: {line}",
-                                k + 1,
-                                scen.len()
-                            );
-                        }
-                        failed.push((name.clone(), line));
-                    }
-                }
-            }
+            let items: Vec<greenhalo::batch::Item> = scen
+                .into_iter()
+                .map(|(name, sets)| greenhalo::batch::Item {
+                    file: landscape.clone(),
+                    name,
+                    overrides: set.iter().chain(&sets).cloned().collect(),
+                })
+                .collect();
+            let opts = greenhalo::batch::BatchOptions {
+                jobs,
+                shard: None,
+                force,
+                memory_bytes: 0,
+                overrides: Vec::new(),
+            };
+            let rows = greenhalo::batch::run_items(items, &out, &opts, progress)?;
+            let done: Vec<PathBuf> = rows
+                .iter()
+                .filter(|r| r.status == "ok" || r.status == "skipped")
+                .map(|r| PathBuf::from(&r.out_dir))
+                .collect();
+            let failed = rows.iter().filter(|r| r.status == "failed").count();
             if done.len() >= 2 {
-                let dir =
-                    greenhalo::compare::compare(&done, &out.join("comparison"), false, force)?;
+                let dir = greenhalo::compare::compare(&done, &out.join("comparison"), false, true)?;
                 if !quiet {
-                    eprintln!("wrote {}", dir.join("comparison.html").display());
+                    eprintln!(
+                        "{} of {} scenarios finished; table in {}; comparison in {}",
+                        done.len(),
+                        rows.len(),
+                        out.join("batch_summary.csv").display(),
+                        dir.join("comparison.html").display()
+                    );
                 }
             } else if !quiet {
                 eprintln!("fewer than two scenarios finished: no comparison");
             }
-            Ok(if failed.is_empty() {
+            Ok(if failed == 0 {
                 ExitCode::SUCCESS
             } else {
                 ExitCode::from(3)

@@ -39,11 +39,16 @@ fn a_carbon_price_sweep_is_compared_figure_by_figure() {
         .assert()
         .success()
         .stderr(predicates::str::contains(
-            "scenario 1/2 carbon_price_usd_per_tco2=10: ok",
+            "carbon_price_usd_per_tco2=10: ok in",
         ))
         .stderr(predicates::str::contains(
-            "scenario 2/2 carbon_price_usd_per_tco2=100: ok",
+            "carbon_price_usd_per_tco2=100: ok in",
         ));
+    // Run as a batch: its table lists both scenarios, ok.
+    let table = batch_table(&out, "");
+    let rows = table["landscapes"].as_array().expect("batch table rows");
+    assert_eq!(rows.len(), 2, "{table}");
+    assert!(rows.iter().all(|r| r["status"] == "ok"), "{table}");
     let (a, b) = (
         out.join("carbon_price_usd_per_tco2=10"),
         out.join("carbon_price_usd_per_tco2=100"),
