@@ -630,7 +630,6 @@ fn fmt_value(v: f64, unit: &str) -> String {
         "x" => format!("{v:.2}"),
         "%" => format!("{v:.1}%"),
         "year" | "segments" | "parcels" => format!("{v:.0}"),
-        "ha" | "km²" => format!("{} {unit}", crate::fmt::fmt_int(v)),
         _ => format!("{} {unit}", crate::fmt::fmt_int(v)),
     }
 }
@@ -902,6 +901,20 @@ pub fn parse_vary(arg: &str) -> Result<(String, Vec<String>)> {
     Ok((key.trim().to_string(), out))
 }
 
+/// A scenario's name as part of a folder name: letters, digits and
+/// `=._-` kept, anything else `_`.
+fn folder_part(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_alphanumeric() || "=._-".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
 /// Every scenario of the `--vary` settings (their product), as the
 /// `--set` overrides that make it and a folder name.
 pub fn scenarios(vary: &[(String, Vec<String>)]) -> Vec<(String, Vec<String>)> {
@@ -911,16 +924,7 @@ pub fn scenarios(vary: &[(String, Vec<String>)]) -> Vec<(String, Vec<String>)> {
         let mut next = Vec::new();
         for (name, sets) in &out {
             for v in vals {
-                let part: String = format!("{short}={v}")
-                    .chars()
-                    .map(|c| {
-                        if c.is_alphanumeric() || "=._-".contains(c) {
-                            c
-                        } else {
-                            '_'
-                        }
-                    })
-                    .collect();
+                let part = folder_part(&format!("{short}={v}"));
                 let mut s = sets.clone();
                 s.push(format!("{key}={v}"));
                 let n = if name.is_empty() {
@@ -951,18 +955,7 @@ pub fn file_scenarios(landscape: &Path) -> Result<Vec<(String, Vec<String>)>> {
     let mut seen = BTreeSet::new();
     let mut out = Vec::new();
     for (k, sc) in cfg.scenarios.iter().enumerate() {
-        let name: String = sc
-            .name
-            .trim()
-            .chars()
-            .map(|c| {
-                if c.is_alphanumeric() || "=._-".contains(c) {
-                    c
-                } else {
-                    '_'
-                }
-            })
-            .collect();
+        let name = folder_part(sc.name.trim());
         if name.is_empty() || !seen.insert(name.clone()) {
             return Err(Error::Usage(format!(
                 "{}: scenarios[{k}].name '{}' is empty or names another scenario too (each names its output folder)",

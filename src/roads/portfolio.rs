@@ -1126,6 +1126,11 @@ impl Chooser<'_, '_> {
             {
                 if proven {
                     best = best.max(value_of(&top));
+                    // The best maximal set, when it is not the portfolio,
+                    // is the first alternative (not solved again).
+                    if top != port {
+                        listed.push((top, true));
+                    }
                 }
             }
             self.bar.inc(1);
