@@ -247,7 +247,25 @@ pub fn validate(
     progress: &Progress,
 ) -> Result<inputs::Problems> {
     let ls = Landscape::load_with(landscape, overrides)?;
-    let (_, problems) = inputs::load(&ls, progress);
+    let (inp, mut problems) = inputs::load(&ls, progress);
+    // The forced road choices name segments, which exist once the layers
+    // are read: an id that is none is found here, not after the run's
+    // appraisal.
+    let p = &ls.cfg.road_upgrades;
+    if let Some(inp) = inp.filter(|_| !(p.force_in.is_empty() && p.force_out.is_empty())) {
+        let (segs, _) = roads::segments_and_outside(&inp, p);
+        let ids: Vec<&str> = segs.iter().map(|s| s.id.as_str()).collect();
+        if let Err(e) = roads::Forced::from_ids(&p.force_in, &p.force_out, &ids) {
+            problems.push(inputs::Problem {
+                severity: inputs::Severity::Error,
+                file: ls.file.clone(),
+                layer: None,
+                fid: None,
+                field: None,
+                message: e.to_string(),
+            });
+        }
+    }
     Ok(problems)
 }
 

@@ -2358,13 +2358,17 @@ table.run th {{ width: 9em; }} code {{ word-break: break-all; }} div.warnings ul
             .join("; ")),
         frontier_svg = frontier_chart(roads),
         frontier_text = esc(&format!(
-            "{}{}",
+            "{}{}{}",
             frontier_sentence(
                 &roads.frontier,
                 roads.portfolio.budget_usd,
                 chosen_point(roads)
             ),
-            joint_sentence(roads)
+            joint_sentence(roads),
+            match &roads.portfolio.forced {
+                Some(_) => " Every point keeps the landscape file's forced choices (the forced-in segments in, the forced-out ones out).",
+                None => "",
+            }
         )),
         road_method = esc(&road_method(cfg, roads)),
         carbon_balance = esc(&carbon_balance(fin, &roads.portfolio)),

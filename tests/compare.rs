@@ -115,6 +115,22 @@ fn a_carbon_price_sweep_is_compared_figure_by_figure() {
     .unwrap();
     assert_eq!(layer["features"].as_array().unwrap().len(), roads.len());
     assert!(cmp.join("comparison_roads.qml").exists());
+    // The QGIS project (opened in real QGIS by scripts/check-qgis.sh in
+    // .ci/run): every layer's source, relative to the comparison folder,
+    // is a file there, and each run has its own group.
+    let qgs = std::fs::read_to_string(cmp.join("comparison.qgs")).unwrap();
+    let sources: Vec<&str> = qgs
+        .split("<datasource>")
+        .skip(1)
+        .map(|x| &x[..x.find('<').unwrap()])
+        .filter(|x| !x.is_empty())
+        .collect();
+    assert_eq!(sources.len(), 2 + 2 * 2 + 3, "{sources:?}");
+    for src in &sources {
+        assert!(src.starts_with("./"), "{src}: not relative");
+        assert!(cmp.join(src).exists(), "{src}: no such file beside the project");
+    }
+    assert_eq!(qgs.matches("<layer-tree-group name=\"Run ").count(), 2);
 
     // Runs of another landscape are refused, naming both; nothing written.
     let toml = synth_small(&d.path().join("synth"), "12,10");

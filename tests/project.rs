@@ -480,6 +480,47 @@ fn forced_choices_are_kept_and_costed_against_the_free_optimum() {
         .as_str()
         .unwrap();
     assert!(why.contains("force_out"), "{why}");
+    // The frontier answers the same question: the forced-in segment in
+    // every point, the forced-out one in none, each point within the
+    // budget, its figures the sums of roads.csv over its segments.
+    let mut by_id: std::collections::HashMap<String, (f64, f64)> = Default::default();
+    let mut roads = csv::Reader::from_path(out.join("roads.csv")).unwrap();
+    let head = roads.headers().unwrap().clone();
+    let col = |n: &str| head.iter().position(|h| h == n).unwrap();
+    let (idc, costc, npvc) = (col("id"), col("cost_usd"), col("npv_econ_usd"));
+    for r in roads.records().map(|r| r.unwrap()) {
+        by_id.insert(
+            r[idc].to_string(),
+            (r[costc].parse().unwrap(), r[npvc].parse().unwrap()),
+        );
+    }
+    let mut frontier = csv::Reader::from_path(out.join("road_frontier.csv")).unwrap();
+    let head = frontier.headers().unwrap().clone();
+    let col = |n: &str| head.iter().position(|h| h == n).unwrap();
+    let (ids_c, cost_c, npv_c) = (col("segment_ids"), col("cost_usd"), col("npv_econ_usd"));
+    let budget = p["budget_usd"].as_f64().unwrap();
+    let mut points = 0;
+    for r in frontier.records().map(|r| r.unwrap()) {
+        let ids: Vec<&str> = r[ids_c].split(';').filter(|x| !x.is_empty()).collect();
+        assert!(
+            ids.contains(&in_id.as_str()),
+            "frontier point without {in_id}: {ids:?}"
+        );
+        assert!(
+            !ids.contains(&out_id.as_str()),
+            "frontier point with {out_id}: {ids:?}"
+        );
+        let cost: f64 = ids.iter().map(|i| by_id[*i].0).sum();
+        let npv: f64 = ids.iter().map(|i| by_id[*i].1).sum();
+        let (c, v): (f64, f64) = (r[cost_c].parse().unwrap(), r[npv_c].parse().unwrap());
+        assert!(
+            (c - cost).abs() < 1e-6 * cost.max(1.0) && c <= budget + 1e-6,
+            "{c} {cost}"
+        );
+        assert!((v - npv).abs() < 1e-6 * npv.abs().max(1.0), "{v} {npv}");
+        points += 1;
+    }
+    assert!(points >= 2, "{points} frontier points");
     let report = std::fs::read_to_string(out.join("report.html")).unwrap();
     assert!(report.contains("Forced by the landscape file"));
     assert!(report.contains(&format!(
@@ -501,4 +542,16 @@ fn forced_choices_are_kept_and_costed_against_the_free_optimum() {
                 .and(predicates::str::contains("'99-99'")),
         );
     assert!(!d.path().join("bad").exists(), "nothing written");
+    // `validate` finds it before any run, exit 2 as for any layer error.
+    greenhalo()
+        .args(["-q", "validate"])
+        .arg(sample())
+        .arg("--set")
+        .arg("road_upgrades.force_out=[\"99-99\"]")
+        .assert()
+        .code(2)
+        .stdout(
+            predicates::str::contains("road_upgrades.force_out")
+                .and(predicates::str::contains("'99-99'")),
+        );
 }

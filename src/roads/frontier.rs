@@ -1,7 +1,11 @@
 //! The efficiency frontier of road portfolios (Vilela et al. 2020): within
 //! the road budget, the portfolios no other beats on both economic NPV and
 //! forest loss, found by capping the forest loss (the epsilon-constraint
-//! method) and solving each cap exactly.
+//! method) and solving each cap exactly. The landscape file's forced
+//! choices hold at every point: a segment forced out is never in one, a
+//! segment forced in is in every one (its cost, NPV and forest loss
+//! counted), so the chosen portfolio and the frontier answer the same
+//! question.
 
 use serde::Serialize;
 
@@ -35,18 +39,36 @@ pub struct FrontierPoint {
 /// Seconds each frontier point may take.
 pub const FRONTIER_SECONDS: f64 = 5.0;
 
-/// The frontier within `budget`: `steps` + 1 forest-loss caps from none to
-/// the loss of the largest economic NPV, and the loss of the chosen
-/// portfolio (`scored[..].in_portfolio`), each solved exactly over the
-/// segments worth improving with a positive economic NPV; the points no
-/// other point beats on both counts, by forest loss (so economic NPV
-/// rises strictly from point to point).
-pub fn frontier(scored: &[ScoredSegment], budget: f64, steps: usize) -> Result<Vec<FrontierPoint>> {
+/// The frontier within `budget`: `steps` + 1 forest-loss caps from the
+/// forced-in segments' loss to the loss of the largest economic NPV, and
+/// the loss of the chosen portfolio (`scored[..].in_portfolio`), each
+/// solved exactly over the segments worth improving with a positive
+/// economic NPV that are not forced either way, beside the forced-in
+/// ones; the points no other point beats on both counts, by forest loss
+/// (so economic NPV rises strictly from point to point).
+pub fn frontier(
+    scored: &[ScoredSegment],
+    budget: f64,
+    steps: usize,
+    forced: &portfolio::Forced,
+) -> Result<Vec<FrontierPoint>> {
+    let fixed = &forced.inn;
+    let fixed_cost: f64 = fixed.iter().map(|&i| scored[i].cost_usd).sum();
+    let fixed_npv: f64 = fixed.iter().map(|&i| scored[i].npv_econ_usd).sum();
+    let fixed_loss: f64 = fixed
+        .iter()
+        .map(|&i| scored[i].effects.forest_loss_ha.max(0.0))
+        .sum();
+    // (the portfolio's choice refuses forced-in segments over the budget
+    // before this runs)
+    let budget = (budget - fixed_cost).max(0.0);
     let cand: Vec<usize> = (0..scored.len())
         .filter(|&i| {
             let s = &scored[i];
             s.npv_econ_usd > 0.0
                 && s.cost_usd <= budget
+                && !forced.inn.contains(&i)
+                && !forced.out.contains(&i)
                 && matches!(
                     s.class,
                     SegmentClass::Improve | SegmentClass::ImproveWithSafeguards
@@ -60,7 +82,7 @@ pub fn frontier(scored: &[ScoredSegment], budget: f64, steps: usize) -> Result<V
         .map(|&i| scored[i].effects.forest_loss_ha.max(0.0))
         .collect();
     let what = format!(
-        "the road frontier ({} candidate segments, budget US${}: road_upgrades.budget_usd)",
+        "the road frontier ({} candidate segments, budget US${} beside the forced-in segments: road_upgrades.budget_usd)",
         cand.len(),
         crate::fmt::fmt_int(budget)
     );
@@ -80,6 +102,8 @@ pub fn frontier(scored: &[ScoredSegment], budget: f64, steps: usize) -> Result<V
     let mut caps: Vec<f64> = (0..=steps)
         .map(|k| loss_max * k as f64 / steps as f64)
         .collect();
+    // (the chosen portfolio's loss over the free candidates: its forced-in
+    // segments are not candidates)
     caps.push(chosen_loss.min(loss_max));
     // From the largest cap down: the best choice under a larger cap that
     // also fits a smaller one is the best under it too (no solve).
@@ -100,14 +124,15 @@ pub fn frontier(scored: &[ScoredSegment], budget: f64, steps: usize) -> Result<V
             .then(sum(&b.1, &values).total_cmp(&sum(&a.1, &values)))
     });
     let (npv_max, chosen_set): (f64, Vec<bool>) = (
-        sum(&top, &values),
+        fixed_npv + sum(&top, &values),
         cand.iter().map(|&i| scored[i].in_portfolio).collect(),
     );
+    let loss_all = fixed_loss + loss_max;
     let share = |x: f64, t: f64| if t > 0.0 { x / t } else { 0.0 };
     let mut out: Vec<FrontierPoint> = Vec::new();
     let mut best = f64::NEG_INFINITY;
     for (cap, x, proven) in sets {
-        let npv = sum(&x, &values);
+        let npv = fixed_npv + sum(&x, &values);
         if npv <= best + 1e-6 * npv.abs().max(1.0) && !out.is_empty() {
             continue;
         }
@@ -117,17 +142,18 @@ pub fn frontier(scored: &[ScoredSegment], budget: f64, steps: usize) -> Result<V
             .zip(&x)
             .filter(|(_, c)| **c)
             .map(|(&i, _)| &scored[i])
+            .chain(fixed.iter().map(|&i| &scored[i]))
             .collect();
         ids.sort_by_key(|s| s.rank);
-        let l = sum(&x, &loss);
+        let l = fixed_loss + sum(&x, &loss);
         out.push(FrontierPoint {
-            loss_cap_ha: cap,
+            loss_cap_ha: fixed_loss + cap,
             segments: ids.len(),
-            cost_usd: sum(&x, &costs),
+            cost_usd: fixed_cost + sum(&x, &costs),
             npv_econ_usd: npv,
             forest_loss_ha: l,
             benefit_share: share(npv, npv_max),
-            loss_share: share(l, loss_max),
+            loss_share: share(l, loss_all),
             proven,
             chosen: x == chosen_set,
             segment_ids: ids

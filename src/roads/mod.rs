@@ -152,14 +152,15 @@ pub fn score(a: &Appraiser, bar: &ProgressBar) -> Result<RoadsResult> {
     bar.enable_steady_tick(std::time::Duration::from_millis(200));
     // (HiGHS solves stay on this thread: the frontier's beside the
     // re-check's failed with "HiGHS error while solving model".)
-    let forced = Forced::from_ids(&a.p.force_in, &a.p.force_out, &scored)?;
+    let ids: Vec<&str> = scored.iter().map(|s| s.id.as_str()).collect();
+    let forced = Forced::from_ids(&a.p.force_in, &a.p.force_out, &ids)?;
     let mut chooser = Chooser::new(a, &scored, &jobs, bar);
     let portfolio = if forced.is_empty() {
         chooser.portfolio(&mut scored, &forced, true)?
     } else {
         forced_portfolio(&mut chooser, &mut scored, &forced)?
     };
-    let frontier = frontier(&scored, a.p.road_budget_usd, 20)?;
+    let frontier = frontier(&scored, a.p.road_budget_usd, 20, &forced)?;
     Ok(RoadsResult {
         segments: segs,
         scored,

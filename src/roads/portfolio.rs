@@ -153,18 +153,14 @@ pub struct Forced {
 
 impl Forced {
     /// The ids of `road_upgrades.force_in` and `force_out` among the
-    /// appraised segments; an id that is not one, or is in both lists, is
+    /// appraised segments' ids (`ids`, in the segments' order); an id that is not one, or is in both lists, is
     /// an error naming the setting and the nearest ids.
-    pub fn from_ids(
-        force_in: &[String],
-        force_out: &[String],
-        scored: &[ScoredSegment],
-    ) -> Result<Forced> {
+    pub fn from_ids(force_in: &[String], force_out: &[String], ids: &[&str]) -> Result<Forced> {
         let find = |key: &str, id: &str| -> Result<usize> {
-            scored.iter().position(|s| s.id == id).ok_or_else(|| {
-                let mut near: Vec<(usize, &str)> = scored
+            ids.iter().position(|s| *s == id).ok_or_else(|| {
+                let mut near: Vec<(usize, &str)> = ids
                     .iter()
-                    .map(|s| (strsim::damerau_levenshtein(id, &s.id), s.id.as_str()))
+                    .map(|s| (strsim::damerau_levenshtein(id, s), *s))
                     .collect();
                 near.sort();
                 let near: Vec<String> = near.iter().take(3).map(|(_, n)| format!("'{n}'")).collect();

@@ -15,6 +15,8 @@ use crate::error::{Error, Result};
 use crate::fmt::{esc, money};
 use crate::io::qml;
 
+mod project;
+
 /// A segment's lines (lon/lat) and how its funding changes.
 type Drawn = (Vec<Vec<(f64, f64)>>, &'static str);
 
@@ -420,12 +422,19 @@ pub fn compare(dirs: &[PathBuf], out: &Path, any_landscapes: bool, force: bool) 
     // change, with what changes, over the first run's geometries.
     let mut lines: Vec<Drawn> = Vec::new();
     let mut polys: Vec<Vec<Vec<(f64, f64)>>> = Vec::new();
+    // (the map's context: the area of interest and the segments funded in
+    // no run)
+    let aoi: Vec<Vec<(f64, f64)>> = geojson_features(&runs[0].dir.join("inputs/aoi.geojson"))?
+        .iter()
+        .flat_map(|f| rings(&f["geometry"]))
+        .collect();
     if same {
         let roads = geojson_features(&runs[0].dir.join("roads.geojson"))?;
         let mut feats = Vec::new();
         for f in roads {
             let id = f["properties"]["id"].as_str().unwrap_or("").to_string();
             let Some((c, ins)) = road_change.get(&id) else {
+                lines.push((rings(&f["geometry"]), "unfunded"));
                 continue;
             };
             let mut props = Map::new();
@@ -481,6 +490,17 @@ pub fn compare(dirs: &[PathBuf], out: &Path, any_landscapes: bool, force: bool) 
         }
     }
 
+    project::write(
+        staging.path(),
+        out,
+        &runs,
+        &labels,
+        project::Changes {
+            roads: same,
+            parcels: same && !parcel_change.is_empty(),
+        },
+    )?;
+
     let html = page(
         &runs,
         &labels,
@@ -491,6 +511,7 @@ pub fn compare(dirs: &[PathBuf], out: &Path, any_landscapes: bool, force: bool) 
         same,
         &lines,
         &polys,
+        &aoi,
     );
     std::fs::write(staging.file("comparison.html"), html)
         .map_err(|e| Error::io(staging.file("comparison.html"), e))?;
@@ -559,14 +580,22 @@ fn rings(g: &Value) -> Vec<Vec<(f64, f64)>> {
 }
 
 /// The map of differences: every segment funded in some run, coloured by
-/// how its funding changes, over the parcels whose transition changes.
-fn map_svg(lines: &[Drawn], polys: &[Vec<Vec<(f64, f64)>>]) -> String {
-    let all = lines
-        .iter()
-        .flat_map(|l| l.0.iter().flatten())
-        .chain(polys.iter().flatten().flatten());
+/// how its funding changes, over the parcels whose transition changes;
+/// the segments funded in no run thin and grey, inside the area of
+/// interest's outline. Framed on the area of interest (on the drawn
+/// features without one).
+fn map_svg(lines: &[Drawn], polys: &[Vec<Vec<(f64, f64)>>], aoi: &[Vec<(f64, f64)>]) -> String {
+    let frame: Vec<&(f64, f64)> = if aoi.iter().any(|r| !r.is_empty()) {
+        aoi.iter().flatten().collect()
+    } else {
+        lines
+            .iter()
+            .flat_map(|l| l.0.iter().flatten())
+            .chain(polys.iter().flatten().flatten())
+            .collect()
+    };
     let (mut x0, mut y0, mut x1, mut y1) = (f64::MAX, f64::MAX, f64::MIN, f64::MIN);
-    for &(x, y) in all {
+    for &&(x, y) in &frame {
         x0 = x0.min(x);
         y0 = y0.min(y);
         x1 = x1.max(x);
@@ -584,40 +613,58 @@ fn map_svg(lines: &[Drawn], polys: &[Vec<Vec<(f64, f64)>>]) -> String {
         (900.0 * w / h, 900.0)
     };
     let px = |x: f64, y: f64| ((x - x0) * k / w * pw, (y1 - y) / h * ph);
+    // (a point on the same tenth of a pixel as the one before is left out:
+    // a real road network would otherwise weigh megabytes)
     let path = |r: &[(f64, f64)]| -> String {
-        r.iter()
-            .enumerate()
-            .map(|(i, &(x, y))| {
-                let (a, b) = px(x, y);
-                format!("{}{a:.1},{b:.1}", if i == 0 { "M" } else { "L" })
-            })
-            .collect()
+        let mut d = String::new();
+        let mut last = String::new();
+        for &(x, y) in r {
+            let (a, b) = px(x, y);
+            let p = format!("{a:.1},{b:.1}");
+            if p != last {
+                d.push_str(if d.is_empty() { "M" } else { "L" });
+                d.push_str(&p);
+                last = p;
+            }
+        }
+        d
     };
     let mut svg = format!(
         "<svg viewBox=\"-10 -10 {:.0} {:.0}\" width=\"100%\" role=\"img\" aria-label=\"map of the differences\">",
         pw + 20.0,
         ph + 20.0
     );
+    let outline: String = aoi.iter().map(|r| format!("{}Z", path(r))).collect();
+    if !outline.is_empty() {
+        svg.push_str(&format!(
+            "<path d=\"{outline}\" fill=\"#f7f7f4\" stroke=\"#282828\" stroke-width=\"1.2\"/>"
+        ));
+    }
     for p in polys {
         let d: String = p.iter().map(|r| format!("{}Z", path(r))).collect();
         svg.push_str(&format!(
             "<path d=\"{d}\" fill=\"#f2a541\" fill-opacity=\"0.6\" stroke=\"none\"/>"
         ));
     }
-    for order in ["funded_in_all", "varies", "leaves", "enters"] {
-        for (r, c) in lines.iter().filter(|l| l.1 == order) {
-            let (col, wd) = match *c {
-                "enters" => ("#008c3c", 4.0),
-                "leaves" => ("#d7191c", 4.0),
-                "varies" => ("#f5a050", 3.0),
-                _ => ("#5a5a5a", 2.0),
-            };
-            for part in r {
-                svg.push_str(&format!(
-                    "<path d=\"{}\" fill=\"none\" stroke=\"{col}\" stroke-width=\"{wd}\" stroke-linecap=\"round\"/>",
-                    path(part)
-                ));
-            }
+    for order in ["unfunded", "funded_in_all", "varies", "leaves", "enters"] {
+        let (col, wd) = match order {
+            "enters" => ("#008c3c", 4.0),
+            "leaves" => ("#d7191c", 4.0),
+            "varies" => ("#f5a050", 3.0),
+            "funded_in_all" => ("#5a5a5a", 2.0),
+            _ => ("#b4b4b4", 0.8),
+        };
+        // (one path per class: the same drawing, a fraction of the markup)
+        let d: String = lines
+            .iter()
+            .filter(|l| l.1 == order)
+            .flat_map(|l| l.0.iter())
+            .map(|part| path(part))
+            .collect();
+        if !d.is_empty() {
+            svg.push_str(&format!(
+                "<path d=\"{d}\" fill=\"none\" stroke=\"{col}\" stroke-width=\"{wd}\" stroke-linecap=\"round\" stroke-linejoin=\"round\"/>"
+            ));
         }
     }
     svg.push_str("</svg>");
@@ -658,6 +705,7 @@ fn page(
     same: bool,
     lines: &[Drawn],
     polys: &[Vec<Vec<(f64, f64)>>],
+    aoi: &[Vec<(f64, f64)>],
 ) -> String {
     // Column heads: the labels less what they all start with up to an
     // '=' (a sweep's "key=" part), said once above the tables.
@@ -761,7 +809,7 @@ fn page(
         })
         .collect();
     let roads_html = format!(
-        "<p>{} segments are funded in every run. Enter the portfolio (not funded in {first}, funded in every other run): {}. Leave it (funded in {first} only): {}. Funded in some runs: {}. Every one with its funding in each run is in comparison_roads.csv; comparison_roads.geojson (styled by comparison_roads.qml) maps them.</p>",
+        "<p>{} segments are funded in every run. Enter the portfolio (not funded in {first}, funded in every other run): {}. Leave it (funded in {first} only): {}. Funded in some runs: {}. Every one with its funding in each run is in comparison_roads.csv; comparison_roads.geojson (styled by comparison_roads.qml) maps them, and comparison.qgs opens them in QGIS over each run's own layers.</p>",
         count("funded_in_all"),
         esc(&list("enters")),
         esc(&list("leaves")),
@@ -806,14 +854,14 @@ fn page(
         format!("<p>The runs are of different inputs, so their parcels are not matched one for one.</p><table><thead><tr><th>transition, ha</th>{th}{dh}</tr></thead>{area_rows}</table>")
     };
     let map = if same {
-        map_svg(lines, polys)
+        map_svg(lines, polys, aoi)
     } else {
         String::new()
     };
     let legend = if map.is_empty() {
         String::new()
     } else {
-        "<p class=\"legend\"><span style=\"color:#008c3c\">━ enters the portfolio</span> <span style=\"color:#d7191c\">━ leaves it</span> <span style=\"color:#f5a050\">━ funded in some runs</span> <span style=\"color:#5a5a5a\">━ funded in every run</span> <span style=\"color:#f2a541\">■ parcels whose transition changes</span></p>".to_string()
+        format!("<p class=\"legend\"><span style=\"color:#008c3c\">━ enters the portfolio</span> <span style=\"color:#d7191c\">━ leaves it</span> <span style=\"color:#f5a050\">━ funded in some runs</span> <span style=\"color:#5a5a5a\">━ funded in every run</span> <span style=\"color:#b4b4b4\">─ funded in no run</span>{}</p>", if polys.is_empty() { "" } else { " <span style=\"color:#f2a541\">■ parcels whose transition changes</span>" })
     };
     let runs_html: String = runs
         .iter()
