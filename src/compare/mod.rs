@@ -799,12 +799,18 @@ fn page(
                     v.join(", ")
                 }
             };
+            let (plus, minus) = (pick(true), pick(false));
+            let what = match (plus.as_str(), minus.as_str()) {
+                ("none", "none") => "the same portfolio".to_string(),
+                ("none", _) => format!("no longer funds {minus}"),
+                (_, "none") => format!("funds also {plus}"),
+                _ => format!("funds also {plus}; no longer funds {minus}"),
+            };
             format!(
-                "<li>{} against {}: funds also {}; no longer funds {}.</li>",
+                "<li>{} against {}: {}.</li>",
                 esc(l),
                 esc(&labels[0]),
-                esc(&pick(true)),
-                esc(&pick(false))
+                esc(&what)
             )
         })
         .collect();
