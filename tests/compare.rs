@@ -128,7 +128,10 @@ fn a_carbon_price_sweep_is_compared_figure_by_figure() {
     assert_eq!(sources.len(), 2 + 2 * 2 + 3, "{sources:?}");
     for src in &sources {
         assert!(src.starts_with("./"), "{src}: not relative");
-        assert!(cmp.join(src).exists(), "{src}: no such file beside the project");
+        assert!(
+            cmp.join(src).exists(),
+            "{src}: no such file beside the project"
+        );
     }
     assert_eq!(qgs.matches("<layer-tree-group name=\"Run ").count(), 2);
 

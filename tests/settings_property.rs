@@ -171,13 +171,23 @@ fn every_numeric_setting_at_extremes_errors_by_name_or_runs_clean() {
     }
 
     let failures = Mutex::new(Vec::<String>::new());
+    let slow = Mutex::new(Vec::<(f64, String)>::new());
     let ran = Mutex::new((0usize, 0usize));
     let next = Mutex::new(0usize);
     let bin = assert_cmd::cargo::cargo_bin("greenhalo");
     std::thread::scope(|s| {
         for w in 0..2 {
-            let (cases, failures, ran, next, bin, land, dir, base) =
-                (&cases, &failures, &ran, &next, &bin, &land, d.path(), &base);
+            let (cases, failures, ran, next, bin, land, dir, base, slow) = (
+                &cases,
+                &failures,
+                &ran,
+                &next,
+                &bin,
+                &land,
+                d.path(),
+                &base,
+                &slow,
+            );
             s.spawn(move || loop {
                 let i = {
                     let mut n = next.lock().unwrap();
@@ -192,6 +202,7 @@ fn every_numeric_setting_at_extremes_errors_by_name_or_runs_clean() {
                 let file: PathBuf = land.join(format!("case-{w}.toml"));
                 std::fs::write(&file, toml::to_string(&doc).unwrap()).unwrap();
                 let out = dir.join(format!("out-{w}"));
+                let t0 = std::time::Instant::now();
                 let o = assert_cmd::Command::new(bin)
                     .args(["-q", "run"])
                     .arg(&file)
@@ -201,6 +212,9 @@ fn every_numeric_setting_at_extremes_errors_by_name_or_runs_clean() {
                     .output()
                     .unwrap();
                 let what = format!("{} = {nv}", pattern(path));
+                slow.lock()
+                    .unwrap()
+                    .push((t0.elapsed().as_secs_f64(), what.clone()));
                 let err = String::from_utf8_lossy(&o.stderr);
                 let leaf = path.iter().rev().find(|p| *p != "[0]").unwrap();
                 match o.status.code() {
@@ -232,6 +246,17 @@ fn every_numeric_setting_at_extremes_errors_by_name_or_runs_clean() {
     });
     let f = failures.into_inner().unwrap();
     let (ok, refused) = *ran.lock().unwrap();
+    let mut slow = slow.into_inner().unwrap();
+    slow.sort_by(|a, b| b.0.total_cmp(&a.0));
+    let total: f64 = slow.iter().map(|s| s.0).sum();
+    eprintln!(
+        "{total:.0} s of runs; the slowest: {}",
+        slow.iter()
+            .take(8)
+            .map(|(t, w)| format!("{w} ({t:.1} s)"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
     eprintln!(
         "{} cases: {ok} ran clean, {refused} refused by name",
         cases.len()

@@ -125,14 +125,85 @@ impl LpSolution {
     }
 }
 
+/// A cap a 0/1 choice must keep by the letter: `weights`·x <= `limit`.
+/// `floor` is the smallest scale the cap is measured on (a tolerance of
+/// 1e-12 of the larger of the limit and it), `step` the least a cap is
+/// lowered by after an overshoot (the solver's feasibility tolerance on
+/// the scale the model is written in, or the next solve returns the same
+/// set).
+struct Cap<'a> {
+    name: &'a str,
+    weights: &'a [f64],
+    limit: f64,
+    floor: f64,
+    step: f64,
+}
+
+/// Solves with every cap a hair below its limit (HiGHS's primal
+/// feasibility tolerance is 1e-7 of a row's scale, so one solve normally
+/// lands within it), and again with a cap lowered by its overshoot while
+/// the choice exceeds one: a choice is never "fixed" by dropping a whole
+/// item, which loses optimality. `solve` gets the caps to write into the
+/// model and returns the choice with whatever else it reports, or None.
+/// A choice whose weights sum to a hair above a limit in floating point
+/// (a frontier budget that is a fraction of the candidates' total) is
+/// rounding, not an overshoot.
+fn keeping_caps<T>(
+    caps: &[Cap],
+    what: &str,
+    mut solve: impl FnMut(&[f64]) -> Result<Option<(Vec<bool>, T)>>,
+) -> Result<Option<(Vec<bool>, T)>> {
+    let mut at: Vec<f64> = caps
+        .iter()
+        .map(|c| c.limit - 1e-7 * c.limit.abs())
+        .collect();
+    let mut last = 0;
+    for _ in 0..6 {
+        let Some((chosen, extra)) = solve(&at)? else {
+            return Ok(None);
+        };
+        let mut fine = true;
+        for (k, c) in caps.iter().enumerate() {
+            let sum: f64 = (0..chosen.len())
+                .filter(|i| chosen[*i])
+                .map(|i| c.weights[i])
+                .sum();
+            let over = sum - c.limit;
+            let scale = c.limit.abs().max(c.floor);
+            if over > 1e-12 * scale {
+                fine = false;
+                last = k;
+                at[k] -= over + c.step + 1e-9 * scale;
+            }
+        }
+        if fine {
+            return Ok(Some((chosen, extra)));
+        }
+    }
+    Err(Error::Usage(format!(
+        "{what}: the solver kept exceeding {} of {} by its tolerance; please report it with the landscape",
+        caps[last].name, caps[last].limit
+    )))
+}
+
+/// The budget as a cap: money is written in US$ millions, so the
+/// solver's tolerance is about US$1.
+fn budget_cap<'a>(costs: &'a [f64], budget: f64) -> Cap<'a> {
+    Cap {
+        name: "the budget",
+        weights: costs,
+        limit: budget,
+        floor: 1.0,
+        step: 1.0,
+    }
+}
+
 /// The exact 0/1 selection shared by the road portfolio and the parcel
 /// selection: maximise `values`·x with `costs`·x <= `budget` and, when
 /// given, `areas`·x >= `target`. HiGHS stops within an absolute gap of
 /// `abs_gap` US$ or a relative gap of `rel_gap` (both 0 for the road
-/// portfolio; prioritizr's HiGHS default is a 10% relative gap). A solution that
-/// still overshoots the budget by a solver tolerance is never "fixed" by
-/// dropping a whole item (that loses optimality): the problem is solved
-/// again with the budget lowered by the overshoot. None when infeasible.
+/// portfolio; prioritizr's HiGHS default is a 10% relative gap). The
+/// budget is kept by the letter (`keeping_caps`). None when infeasible.
 pub fn knapsack(
     values: &[f64],
     costs: &[f64],
@@ -149,11 +220,7 @@ pub fn knapsack(
     let no_area = vec![0.0; n];
     let (areas, target) = cover.unwrap_or((&no_area, 0.0));
     select::check(values, costs, areas, budget, target, what)?;
-    let spent = |x: &[bool]| -> f64 { (0..n).filter(|i| x[*i]).map(|i| costs[i]).sum() };
-    // Start below the budget by HiGHS's primal feasibility tolerance (1e-7
-    // of the row's scale), so that one solve normally lands within it.
-    let mut cap = budget - 1e-7 * budget.abs();
-    for _ in 0..6 {
+    let found = keeping_caps(&[budget_cap(costs, budget)], what, |at| {
         // Money in US$ millions and areas in thousands keep the model scaled.
         let mut vars = ProblemVariables::new();
         let x: Vec<_> = (0..n).map(|_| vars.add(variable().binary())).collect();
@@ -162,7 +229,7 @@ pub fn knapsack(
         let mut model = vars
             .maximise(obj)
             .using(default_solver)
-            .with(constraint!(spend <= cap / 1e6));
+            .with(constraint!(spend <= at[0] / 1e6));
         if let Some((areas, target)) = cover {
             let area: Expression = (0..n).map(|i| areas[i] / 1e3 * x[i]).sum();
             model = model.with(constraint!(area >= target / 1e3));
@@ -173,43 +240,25 @@ pub fn knapsack(
             .map_err(|e| Error::Usage(format!("{what} MIP: {e:?}")))?
             .set_threads(1)
             .set_time_limit(seconds);
-        let chosen: Vec<bool> = match model.solve() {
-            Ok(sol) if matches!(sol.status(), SolutionStatus::TimeLimit) => {
-                return Err(Error::Usage(format!(
-                    "{what} MIP found no proven optimum within {seconds} s ({n} candidates); fewer, longer candidates make it smaller"
-                )))
-            }
-            Ok(sol) => (0..n).map(|i| sol.value(x[i]) > 0.5).collect(),
-            Err(ResolutionError::Infeasible) => return Ok(None),
-            Err(e) => {
-                return Err(Error::Usage(format!(
-                    "{what} MIP failed (time limit {seconds} s): {e}"
-                )))
-            }
-        };
-        let over = spent(&chosen) - budget;
-        // A set whose cost equals the budget can sum to a hair above it in
-        // floating point (a frontier budget that is a fraction of the
-        // candidates' total): that is rounding, not an overshoot.
-        if over <= 1e-12 * budget.abs().max(1.0) {
-            return Ok(Some(chosen));
+        match model.solve() {
+            Ok(sol) if matches!(sol.status(), SolutionStatus::TimeLimit) => Err(Error::Usage(format!(
+                "{what} MIP found no proven optimum within {seconds} s ({n} candidates); fewer, longer candidates make it smaller"
+            ))),
+            Ok(sol) => Ok(Some(((0..n).map(|i| sol.value(x[i]) > 0.5).collect(), ()))),
+            Err(ResolutionError::Infeasible) => Ok(None),
+            Err(e) => Err(Error::Usage(format!(
+                "{what} MIP failed (time limit {seconds} s): {e}"
+            ))),
         }
-        // Lower the cap by at least the solver's feasibility tolerance
-        // (1e-6 of a scaled US$ million, US$1), or the next solve returns
-        // the same set.
-        cap -= over + 1.0 + 1e-9 * budget.abs().max(1.0);
-    }
-    Err(Error::Usage(format!(
-        "{what}: the solver kept exceeding the budget of {budget} by its tolerance; please report it with the landscape"
-    )))
+    })?;
+    Ok(found.map(|(chosen, ())| chosen))
 }
 
 /// A 0/1 choice maximising `values`·x with two caps: `costs`·x <= `budget`
 /// and `weights`·x <= `cap` (the road frontier's budget and forest-loss
 /// cap), by HiGHS within US$1 or 1e-9 of the value. Whether the optimum was
 /// proven: false when the solve reached `seconds` (the best choice found is
-/// returned). A choice that overshoots a cap by a solver tolerance is never
-/// trimmed: the problem is solved again with that cap lowered.
+/// returned). Both caps are kept by the letter (`keeping_caps`).
 pub fn knapsack_two_caps(
     values: &[f64],
     costs: &[f64],
@@ -227,11 +276,19 @@ pub fn knapsack_two_caps(
         // (HiGHS refuses an empty model.)
         return Ok((Vec::new(), true));
     }
-    let sum = |x: &[bool], w: &[f64]| -> f64 { (0..n).filter(|i| x[*i]).map(|i| w[i]).sum() };
     // Scaled: money in US$ millions, the capped quantity by its own size.
     let wscale = weights.iter().fold(0.0f64, |a, w| a.max(w.abs())).max(1e-9);
-    let (mut b, mut c) = (budget - 1e-7 * budget.abs(), cap - 1e-7 * cap.abs());
-    for _ in 0..6 {
+    let caps = [
+        budget_cap(costs, budget),
+        Cap {
+            name: "the second cap",
+            weights,
+            limit: cap,
+            floor: 1e-9,
+            step: 1e-6 * wscale,
+        },
+    ];
+    let found = keeping_caps(&caps, what, |at| {
         let mut vars = ProblemVariables::new();
         let x: Vec<_> = (0..n).map(|_| vars.add(variable().binary())).collect();
         let obj: Expression = (0..n).map(|i| values[i] / 1e6 * x[i]).sum();
@@ -240,42 +297,27 @@ pub fn knapsack_two_caps(
         let model = vars
             .maximise(obj)
             .using(default_solver)
-            .with(constraint!(spend <= b / 1e6))
-            .with(constraint!(load <= c / wscale))
+            .with(constraint!(spend <= at[0] / 1e6))
+            .with(constraint!(load <= at[1] / wscale))
             .set_mip_rel_gap(1e-9)
             .and_then(|m| m.set_mip_abs_gap(1e-6))
             .map_err(|e| Error::Usage(format!("{what} MIP: {e:?}")))?
             .set_threads(1)
             .set_time_limit(seconds);
-        let (chosen, proven) = match model.solve() {
-            Ok(sol) => (
-                (0..n).map(|i| sol.value(x[i]) > 0.5).collect::<Vec<bool>>(),
+        match model.solve() {
+            Ok(sol) => Ok(Some((
+                (0..n).map(|i| sol.value(x[i]) > 0.5).collect(),
                 !matches!(sol.status(), SolutionStatus::TimeLimit),
-            ),
+            ))),
             // Choosing nothing is always feasible (caps >= 0, checked).
-            Err(ResolutionError::Infeasible) => (vec![false; n], true),
-            Err(e) => {
-                return Err(Error::Usage(format!(
-                    "{what} MIP failed (time limit {seconds} s): {e}"
-                )))
-            }
-        };
-        let (over_b, over_c) = (sum(&chosen, costs) - budget, sum(&chosen, weights) - cap);
-        let fine_b = over_b <= 1e-12 * budget.abs().max(1.0);
-        let fine_c = over_c <= 1e-12 * cap.abs().max(1e-9);
-        if fine_b && fine_c {
-            return Ok((chosen, proven));
+            Err(ResolutionError::Infeasible) => Ok(Some((vec![false; n], true))),
+            Err(e) => Err(Error::Usage(format!(
+                "{what} MIP failed (time limit {seconds} s): {e}"
+            ))),
         }
-        if !fine_b {
-            b -= over_b + 1.0 + 1e-9 * budget.abs().max(1.0);
-        }
-        if !fine_c {
-            c -= over_c + 1e-6 * wscale + 1e-9 * cap.abs();
-        }
-    }
-    Err(Error::Usage(format!(
-        "{what}: the solver kept exceeding a cap by its tolerance; please report it with the landscape"
-    )))
+    })?;
+    // (never None: the closure answers every solve)
+    Ok(found.unwrap_or((vec![false; n], true)))
 }
 
 /// The best maximal 0/1 choice other than the `known` ones: maximise
@@ -301,9 +343,7 @@ pub fn next_best_maximal(
     if n == 0 {
         return Ok(None);
     }
-    let spent = |x: &[bool]| -> f64 { (0..n).filter(|i| x[*i]).map(|i| costs[i]).sum() };
-    let mut cap = budget - 1e-7 * budget.abs();
-    for _ in 0..6 {
+    keeping_caps(&[budget_cap(costs, budget)], what, |at| {
         let mut vars = ProblemVariables::new();
         let x: Vec<_> = (0..n).map(|_| vars.add(variable().binary())).collect();
         let obj: Expression = (0..n).map(|i| values[i] / 1e6 * x[i]).sum();
@@ -311,7 +351,7 @@ pub fn next_best_maximal(
         let mut model = vars
             .maximise(obj)
             .using(default_solver)
-            .with(constraint!(spend() <= cap / 1e6));
+            .with(constraint!(spend() <= at[0] / 1e6));
         for i in 0..n {
             if values[i] <= 0.0 || costs[i] > budget {
                 model = model.with(constraint!(x[i] <= 0.0));
@@ -337,27 +377,17 @@ pub fn next_best_maximal(
             .map_err(|e| Error::Usage(format!("{what} MIP: {e:?}")))?
             .set_threads(1)
             .set_time_limit(seconds);
-        let (chosen, proven) = match model.solve() {
-            Ok(sol) => (
-                (0..n).map(|i| sol.value(x[i]) > 0.5).collect::<Vec<bool>>(),
+        match model.solve() {
+            Ok(sol) => Ok(Some((
+                (0..n).map(|i| sol.value(x[i]) > 0.5).collect(),
                 !matches!(sol.status(), SolutionStatus::TimeLimit),
-            ),
-            Err(ResolutionError::Infeasible) => return Ok(None),
-            Err(e) => {
-                return Err(Error::Usage(format!(
-                    "{what} MIP failed (time limit {seconds} s): {e}"
-                )))
-            }
-        };
-        let over = spent(&chosen) - budget;
-        if over <= 1e-12 * budget.abs().max(1.0) {
-            return Ok(Some((chosen, proven)));
+            ))),
+            Err(ResolutionError::Infeasible) => Ok(None),
+            Err(e) => Err(Error::Usage(format!(
+                "{what} MIP failed (time limit {seconds} s): {e}"
+            ))),
         }
-        cap -= over + 1.0 + 1e-9 * budget.abs().max(1.0);
-    }
-    Err(Error::Usage(format!(
-        "{what}: the solver kept exceeding the budget of {budget} by its tolerance; please report it with the landscape"
-    )))
+    })
 }
 
 #[cfg(test)]
