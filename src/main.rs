@@ -18,6 +18,11 @@ struct Cli {
     /// No progress bars or notes; errors still go to stderr.
     #[arg(short, long, global = true)]
     quiet: bool,
+    /// Progress as lines for a program to read (the QGIS plugin does):
+    /// `progress<TAB>step<TAB>done<TAB>total` on stderr (total 0 while not
+    /// known), at most 4 a second, whether or not stderr is a terminal.
+    #[arg(long, global = true)]
+    progress_lines: bool,
     #[command(subcommand)]
     cmd: Cmd,
 }
@@ -289,7 +294,11 @@ fn main() -> ExitCode {
         }
         immediate_exit(130);
     });
-    let progress = Progress::new(cli.quiet);
+    let progress = if cli.progress_lines {
+        Progress::new(cli.quiet).as_lines()
+    } else {
+        Progress::new(cli.quiet)
+    };
     let result = dispatch(cli.cmd, cli.quiet, &progress);
     if greenhalo::io::outdir::interrupted() {
         // The interrupt handler is removing our folders and will end the

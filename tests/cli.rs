@@ -807,3 +807,63 @@ fn a_funding_source_no_area_may_use_is_a_warning_on_the_terminal() {
         "{log}"
     );
 }
+
+/// `--progress-lines` (what the QGIS plugin reads): with stderr a pipe,
+/// every stage says `progress<TAB>step<TAB>done<TAB>total` with whole
+/// numbers, done never above a known total, the stages in the pipeline's
+/// order; the run's figures are those of a run without it, and `--quiet`
+/// still silences it.
+#[test]
+fn progress_lines_say_each_step_with_counts_on_a_pipe() {
+    let d = tempfile::tempdir().unwrap();
+    let land = synth_small(&d.path().join("land"), "12,10");
+    let o = greenhalo()
+        .args(["--progress-lines", "run"])
+        .arg(&land)
+        .arg("-o")
+        .arg(d.path().join("a"))
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    let mut steps: Vec<String> = Vec::new();
+    for line in err.lines().filter(|l| l.starts_with("progress\t")) {
+        let f: Vec<&str> = line.split('\t').collect();
+        assert_eq!(f.len(), 4, "{line:?}");
+        let (done, total): (u64, u64) = (f[2].parse().unwrap(), f[3].parse().unwrap());
+        assert!(total == 0 || done <= total, "{line:?}");
+        if steps.last().map(|s| s.as_str()) != Some(f[1]) {
+            steps.push(f[1].to_string());
+        }
+    }
+    for want in [
+        "loading layers",
+        "accessibility",
+        "deforestation risk",
+        "road segments",
+        "writing outputs",
+    ] {
+        assert!(steps.iter().any(|s| s == want), "{want} not in {steps:?}");
+    }
+    let pos = |s: &str| steps.iter().position(|x| x == s).unwrap();
+    assert!(pos("loading layers") < pos("road segments"));
+    assert!(pos("road segments") < pos("writing outputs"));
+    // The same plan as a run without it.
+    run_ok(&land, &d.path().join("b"));
+    let (a, b) = (summary(&d.path().join("a")), summary(&d.path().join("b")));
+    assert_eq!(a["finance"], b["finance"]);
+    assert_eq!(
+        a["roads"]["portfolio"]["segments"],
+        b["roads"]["portfolio"]["segments"]
+    );
+    // --quiet wins.
+    let o = greenhalo()
+        .args(["-q", "--progress-lines", "run"])
+        .arg(&land)
+        .arg("-o")
+        .arg(d.path().join("c"))
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+    assert!(!String::from_utf8_lossy(&o.stderr).contains("progress\t"));
+}
