@@ -58,7 +58,7 @@ def shoot_dialog():
         say("dialog: saved")
         state["dlg"].close()
         result = processing.run("greenhalo:plan", params)
-        say(f"run: {sorted(result)}")
+        say(f"run: {sorted(result)}; project CRS {QgsProject.instance().crs().authid()}")
         root = QgsProject.instance().layerTreeRoot()
         say("tree: " + "; ".join(f"{g.name()}: " + ", ".join(l.name() for l in g.findLayers())
                                   for g in root.children()))

@@ -65,17 +65,20 @@ def add_parameters(alg, with_settings=True):
         extension="toml", optional=True))
     alg.addParameter(QgsProcessingParameterString("NAME", "Landscape name", defaultValue="landscape",
                                                   optional=True))
+    need = " (needed without a landscape file)"
     for key, label, geom, required in VECTORS:
         alg.addParameter(QgsProcessingParameterVectorLayer(
-            key.upper(), label, [geom], optional=True))
-    for param, _, parent, label, _ in FIELDS:
+            key.upper(), label + (need if required else ""), [geom], optional=True))
+    for param, _, parent, label, required in FIELDS:
         alg.addParameter(QgsProcessingParameterField(
-            param, label, parentLayerParameterName=parent.upper(), optional=True))
+            param, label + (need if required else ""), parentLayerParameterName=parent.upper(),
+            optional=True))
     for param, _, label, example in VALUE_MAPS:
         p = QgsProcessingParameterString(param, f"{label} (e.g. {example})", optional=True)
         alg.addParameter(p)
     for key, label, required in RASTERS:
-        alg.addParameter(QgsProcessingParameterRasterLayer(key.upper(), label, optional=True))
+        alg.addParameter(QgsProcessingParameterRasterLayer(
+            key.upper(), label + (need if required else ""), optional=True))
     if with_settings:
         for param, _, label, integer, minimum in SETTINGS:
             kind = QgsProcessingParameterNumber.Integer if integer else QgsProcessingParameterNumber.Double

@@ -5,7 +5,8 @@ styled by the .qml greenhalo wrote beside it, drawn or not as there."""
 import os
 import xml.etree.ElementTree as ET
 
-from qgis.core import QgsRasterLayer, QgsVectorLayer
+from qgis.core import QgsCoordinateReferenceSystem, QgsRasterLayer, QgsVectorLayer
+from qgis.PyQt.QtCore import QTimer
 
 
 def _style_path(source_path):
@@ -18,8 +19,10 @@ def load_run(project, run_dir, title, feedback, qgs_name="greenhalo.qgs"):
     roads subcommand) loads its road segments alone."""
     qgs = os.path.join(run_dir, qgs_name)
     entries = []
+    crs = None
     if os.path.isfile(qgs):
         root = ET.parse(qgs).getroot()
+        crs = root.findtext("projectCrs/spatialrefsys/authid")
         for group in root.iter("layer-tree-group"):
             gname = group.get("name")
             if not gname:
@@ -32,6 +35,7 @@ def load_run(project, run_dir, title, feedback, qgs_name="greenhalo.qgs"):
     if not entries:
         feedback.reportError(f"{run_dir}: no greenhalo outputs to load", False)
         return 0
+    was_empty = not project.mapLayers()
     tree = project.layerTreeRoot()
     top = tree.insertGroup(0, title)
     groups = {}
@@ -59,5 +63,14 @@ def load_run(project, run_dir, title, feedback, qgs_name="greenhalo.qgs"):
         node.setItemVisibilityChecked(visible)
         node.setExpanded(False)
         loaded += 1
+    # An empty project takes the run's CRS (the analysis grid's), as
+    # greenhalo.qgs does, once its layers are in (QGIS gives a new project
+    # the CRS of the first layer added); a project with layers keeps its own.
+    # (QGIS Desktop applies its first-layer rule once control returns to
+    # its event loop: set again then)
+    if crs and was_empty:
+        target = QgsCoordinateReferenceSystem(crs)
+        project.setCrs(target)
+        QTimer.singleShot(0, lambda: project.setCrs(target))
     feedback.pushInfo(f"loaded {loaded} layer(s) of {run_dir} into the group '{title}'")
     return loaded
