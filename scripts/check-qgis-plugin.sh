@@ -102,6 +102,24 @@ print(f"Plan a landscape from picked layers: {n} summary.json figures equal to g
       f"(return multiple {a['finance']['return_multiple']:.3f}, {len(a['roads']['portfolio']['segments'])} roads funded)")
 PY
 
+# Appraise roads: the same roads.csv as `greenhalo roads`.
+qgis run greenhalo:roads -- LANDSCAPE=$s/landscape.toml OUTPUT="$work/roads_qgis" >"$work/roads.log"
+"$bin" -q roads $s/landscape.toml -o "$work/roads_cli"
+cmp "$work/roads_qgis/roads.csv" "$work/roads_cli/roads.csv" || { echo "Appraise roads differs from greenhalo roads" >&2; exit 1; }
+echo "Appraise roads: the same roads.csv as greenhalo roads ($(($(wc -l <"$work/roads_cli/roads.csv") - 1)) segments)"
+
+# Batch: two small landscapes, one broken; the table says so.
+"$bin" -q synth --size-km 12,10 --resolution 200 -o "$work/lands/small"
+mkdir -p "$work/lands/broken" && printf 'name = "broken"\n[layers]\naoi = "nowhere.geojson"\n' >"$work/lands/broken/landscape.toml"
+qgis run greenhalo:batch --json -- LANDSCAPES="$work/lands" OUTPUT="$work/batch" >"$work/batch.json"
+/usr/bin/python3 - "$work/batch.json" "$work/batch/batch_summary.json" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))["results"]
+t = json.load(open(sys.argv[2]))
+assert r["FAILED"] == 1 and t["ok"] == 1 and t["failed"] == 1, (r, t)
+print(f"Batch: {t['ok']} landscape ok, {t['failed']} failed and listed, as batch_summary.json says")
+PY
+
 # Validate: the sample's one warning counted; a missing layer named.
 qgis run greenhalo:validate --json -- LANDSCAPE=$s/landscape.toml >"$work/validate.json"
 /usr/bin/python3 - "$work/validate.json" <<'PY'
@@ -134,6 +152,31 @@ from greenhalo_processing.provider import GreenhaloProvider
 provider = GreenhaloProvider()
 QgsApplication.processingRegistry().addProvider(provider)
 alg = QgsApplication.processingRegistry().createAlgorithmById("greenhalo:plan")
+# Loaded into the project as the run's greenhalo.qgs lays it out: the same
+# groups and layers, each valid and styled (a renderer of the .qml's kind).
+import xml.etree.ElementTree as ET
+from qgis.core import QgsProject
+sample = os.path.join(os.path.dirname(sys.argv[2]), "..", "sample", "landscape.toml")
+loaded = os.path.join(os.path.dirname(sys.argv[3]), "loaded")
+context = QgsProcessingContext()
+context.setProject(QgsProject.instance())
+res, ok = alg.run({"LANDSCAPE": os.path.abspath(sample), "OUTPUT": loaded}, context, QgsProcessingFeedback(), {}, False)
+assert ok, res
+want = [(g.get("name"), n.get("name")) for g in ET.parse(os.path.join(loaded, "greenhalo.qgs")).getroot().iter("layer-tree-group")
+        if g.get("name") for n in g.findall("layer-tree-layer")]
+top = QgsProject.instance().layerTreeRoot().children()[0]
+got = [(n.parent().name(), n.name()) for n in top.findLayers()]
+assert got == want, (got, want)
+for n in top.findLayers():
+    lyr = n.layer()
+    assert lyr is not None and lyr.isValid(), n.name()
+    kind = lyr.renderer().type()
+    qml = os.path.splitext(lyr.source().split("|")[0])[0] + ".qml"
+    assert ET.parse(qml).getroot().find(".//renderer-v2") is None or ET.parse(qml).getroot().find(".//renderer-v2").get("type") == kind, (n.name(), kind)
+assert QgsProject.instance().crs().authid() == "EPSG:32718", QgsProject.instance().crs().authid()
+print(f"Plan a landscape loaded {len(got)} layers into the project in greenhalo.qgs's groups, each valid and styled, in EPSG:32718")
+import shutil
+shutil.rmtree(loaded)
 steps = []
 class Feedback(QgsProcessingFeedback):
     def setProgressText(self, text):
