@@ -193,7 +193,10 @@ enum Cmd {
         polygons: PathBuf,
         #[arg(long)]
         raster: PathBuf,
-        /// Comma-separated: mean,sum,count,min,max,majority.
+        /// Comma-separated, from: mean, sum, count, min, max, majority,
+        /// minority, variety, median, stdev, coefficient_of_variation
+        /// (exactextract's definitions; ties in majority go to the larger
+        /// value, in minority to the smaller).
         #[arg(
             long,
             default_value = "mean,sum,count,min,max,majority",

@@ -19,7 +19,7 @@ use crate::error::{Error, Result};
 use crate::halo::Halo;
 use crate::inputs::Inputs;
 use crate::kernels::distance::edt;
-use crate::kernels::zonal::{coverage, stats};
+use crate::kernels::zonal::{coverage, weighted_mean};
 use crate::risk::Risk;
 use crate::solve::select::{Limits, Proof, Selection};
 
@@ -335,14 +335,7 @@ pub fn parcel_stats(
                     ),
                 ));
             }
-            let m = |v: &[f32]| {
-                let s = stats(&cov, v);
-                if s.count > 0.0 {
-                    s.mean
-                } else {
-                    f64::NAN
-                }
-            };
+            let m = |v: &[f32]| weighted_mean(&cov, v);
             let elevation_m = m(&inp.elevation);
             if elevation_m.is_nan() {
                 return Err(fail(

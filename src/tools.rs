@@ -276,11 +276,13 @@ pub fn cost_distance(
 }
 
 /// Exact coverage-weighted zonal statistics of a raster for every polygon
-/// of a layer, with exactextract's definitions: `count` is the sum of the
-/// coverage fractions of cells with data, `sum` = Σ f·v, `mean` = sum /
-/// count, `min`/`max` over cells with any coverage, `majority` the value
-/// with the largest covered area. Any ring order, holes, multipolygons,
-/// rectangular cells. Polygons are reprojected to the raster's CRS (a
+/// of a layer, with exactextract's definitions (`kernels::zonal::stats`):
+/// count, sum, mean, min, max, majority, minority, variety, median, stdev,
+/// coefficient_of_variation. Values at their native precision, masks and
+/// packing as GDAL defines them (`raster::read_band_f64`). Any ring
+/// order, holes, multipolygons, the polygon parts of geometry
+/// collections, rectangular cells; points and lines are refused by name
+/// (`zonal_polygons`). Polygons are reprojected to the raster's CRS (a
 /// raster without one is an error unless `assume_crs` names it). The
 /// output keeps every attribute of the polygon layer, then the statistics
 /// (a statistic whose name an attribute already uses is written as
@@ -294,7 +296,19 @@ pub fn zonal_stats(
     assume_crs: Option<&str>,
 ) -> Result<usize> {
     use crate::kernels::zonal::{coverage_on, stats, CellGrid};
-    const KNOWN: [&str; 6] = ["mean", "sum", "count", "min", "max", "majority"];
+    const KNOWN: [&str; 11] = [
+        "mean",
+        "sum",
+        "count",
+        "min",
+        "max",
+        "majority",
+        "minority",
+        "variety",
+        "median",
+        "stdev",
+        "coefficient_of_variation",
+    ];
     for w in which {
         if !KNOWN.contains(&w.as_str()) {
             return Err(Error::Usage(format!(
@@ -303,9 +317,22 @@ pub fn zonal_stats(
             )));
         }
     }
-    let (at, vals, has_crs) = read_north_up(raster_path)?;
-    let target = crs_of(raster_path, has_crs, assume_crs)?;
+    // Values at their native precision, masks and packing as GDAL defines
+    // them (raster::read_band_f64).
+    let (at, vals) = raster::read_band_f64(raster_path, 1)?;
     let gt = at.geo_transform;
+    if gt[2] != 0.0 || gt[4] != 0.0 || gt[1] <= 0.0 || gt[5] >= 0.0 {
+        return Err(Error::raster(
+            raster_path,
+            "the raster is rotated or not north-up; warp it first (gdalwarp)",
+        ));
+    }
+    let has_crs = if at.wkt.is_empty() {
+        None
+    } else {
+        Some(srs::parse(&at.wkt)?)
+    };
+    let target = crs_of(raster_path, has_crs, assume_crs)?;
     let layer = vector::read(polygons, None, &Default::default(), Some(&target))?;
     let g = CellGrid {
         x_min: gt[0],
@@ -330,13 +357,9 @@ pub fn zonal_stats(
         .features
         .par_iter()
         .map(|f| {
-            let mp = match &f.geom {
-                Some(geo::Geometry::Polygon(p)) => geo::MultiPolygon(vec![p.clone()]),
-                Some(geo::Geometry::MultiPolygon(m)) => m.clone(),
-                _ => geo::MultiPolygon(vec![]),
-            };
+            let mp = zonal_polygons(&layer, f)?;
             let s = stats(&coverage_on(&g, &mp), &vals);
-            which
+            Ok(which
                 .iter()
                 .map(|w| match w.as_str() {
                     "mean" => s.mean,
@@ -344,11 +367,16 @@ pub fn zonal_stats(
                     "count" => s.count,
                     "min" => s.min,
                     "max" => s.max,
-                    _ => s.majority,
+                    "majority" => s.majority,
+                    "minority" => s.minority,
+                    "variety" => s.variety,
+                    "median" => s.median,
+                    "stdev" => s.stdev,
+                    _ => s.coefficient_of_variation,
                 })
-                .collect()
+                .collect())
         })
-        .collect();
+        .collect::<Result<_>>()?;
     let attr_json = |a: &vector::Attr| match a {
         vector::Attr::Str(s) => serde_json::json!(s),
         vector::Attr::Int(i) => serde_json::json!(i),
@@ -418,4 +446,56 @@ pub fn zonal_stats(
         }
     })?;
     Ok(rows.len())
+}
+
+/// A feature's polygons for zonal statistics: a polygon, a multipolygon,
+/// or the polygon parts of a geometry collection (at any depth); none for
+/// a feature without geometry (its statistics are those of no cell).
+/// Points are refused, as exactextract refuses them; lines too (exactextract
+/// weights a line's cells by its length in them, which greenhalo does not
+/// do); a collection holding either is refused the same way, each naming
+/// the file, layer and feature.
+fn zonal_polygons(layer: &vector::VLayer, f: &vector::VFeature) -> Result<geo::MultiPolygon<f64>> {
+    fn parts(
+        g: &geo::Geometry<f64>,
+        out: &mut Vec<geo::Polygon<f64>>,
+    ) -> std::result::Result<(), &'static str> {
+        use geo::Geometry as G;
+        match g {
+            G::Polygon(p) => out.push(p.clone()),
+            G::MultiPolygon(m) => out.extend(m.0.iter().cloned()),
+            G::Rect(r) => out.push(r.to_polygon()),
+            G::Triangle(t) => out.push(t.to_polygon()),
+            G::GeometryCollection(c) => {
+                for g in c.iter() {
+                    parts(g, out)?;
+                }
+            }
+            G::Point(_) | G::MultiPoint(_) => return Err("a point"),
+            G::Line(_) | G::LineString(_) | G::MultiLineString(_) => return Err("a line"),
+        }
+        Ok(())
+    }
+    let mut out = Vec::new();
+    if let Some(g) = &f.geom {
+        if let Err(kind) = parts(g, &mut out) {
+            let what = if matches!(g, geo::Geometry::GeometryCollection(_)) {
+                format!("a geometry collection holding {kind}")
+            } else {
+                kind.to_string()
+            };
+            let why = if kind == "a point" {
+                "a point covers no area (exactextract refuses points too); buffer the points into polygons first"
+            } else {
+                "greenhalo's zonal statistics take polygons (exactextract would weight the cells by the line's length in them); buffer the lines into polygons first"
+            };
+            return Err(Error::BadFeature {
+                file: layer.file.clone(),
+                layer: layer.layer.clone(),
+                fid: Some(f.fid),
+                message: format!("is {what}: {why}"),
+            });
+        }
+    }
+    Ok(geo::MultiPolygon(out))
 }

@@ -625,6 +625,73 @@ pub fn read_native_as<T: Copy + GdalType>(
     ))
 }
 
+/// Band `band` of a raster at its native precision (f64 holds every
+/// integer up to 2^53 and every Float64 exactly), with the cells GDAL says
+/// hold no data as NaN: its nodata value (compared in the band's own type,
+/// so a Float32 nodata read back widened still matches), and its mask band
+/// when it has one of its own (a per-dataset mask, a `.msk` file, an alpha
+/// band: a 0 in it is no data); then unpacked, `value × scale + offset`,
+/// when the band declares a scale or offset.
+pub fn read_band_f64(path: &Path, band: usize) -> Result<(Placement, Vec<f64>)> {
+    let ds = open_raster_decoding_on(path, true)?;
+    let (w, h) = ds.raster_size();
+    let gt = ds
+        .geo_transform()
+        .map_err(|e| Error::raster(path, format!("no geotransform: {e}")))?;
+    let b = ds
+        .rasterband(band)
+        .map_err(|e| Error::raster(path, format!("no band {band}: {e}")))?;
+    let mut vals = b
+        .read_as::<f64>((0, 0), (w, h), (w, h), None)
+        .map_err(|e| Error::raster(path, e))?
+        .into_shape_and_vec()
+        .1;
+    if let Some(nd) = b.no_data_value() {
+        let float32 = b.band_type() == gdal::raster::GdalDataType::Float32;
+        for v in vals.iter_mut() {
+            let hit = if float32 {
+                (*v as f32) == (nd as f32) || (v.is_nan() && nd.is_nan())
+            } else {
+                *v == nd || (v.is_nan() && nd.is_nan())
+            };
+            if hit {
+                *v = f64::NAN;
+            }
+        }
+    }
+    let flags = b.mask_flags().map_err(|e| Error::raster(path, e))?;
+    if !flags.is_all_valid() && !flags.is_nodata() {
+        let m = b
+            .open_mask_band()
+            .map_err(|e| Error::raster(path, format!("its mask band: {e}")))?;
+        let mask = m
+            .read_as::<u8>((0, 0), (w, h), (w, h), None)
+            .map_err(|e| Error::raster(path, format!("its mask band: {e}")))?
+            .into_shape_and_vec()
+            .1;
+        for (v, k) in vals.iter_mut().zip(&mask) {
+            if *k == 0 {
+                *v = f64::NAN;
+            }
+        }
+    }
+    let (scale, offset) = (b.scale().unwrap_or(1.0), b.offset().unwrap_or(0.0));
+    if scale != 1.0 || offset != 0.0 {
+        for v in vals.iter_mut() {
+            *v = *v * scale + offset;
+        }
+    }
+    Ok((
+        Placement {
+            geo_transform: gt,
+            wkt: ds.projection(),
+            width: w,
+            height: h,
+        },
+        vals,
+    ))
+}
+
 fn last_gdal_message() -> String {
     // SAFETY: see io::vector::gdal_last_message.
     unsafe {

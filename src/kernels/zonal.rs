@@ -235,9 +235,18 @@ pub fn coverage_on(g: &CellGrid, mp: &geo::MultiPolygon<f64>) -> Vec<(u32, f64)>
 }
 
 /// Coverage-weighted statistics of a raster over a polygon, with the
-/// definitions of exactextract: `count` is the sum of the coverage fractions
-/// of cells with data; `mean` = sum(f v) / sum(f); `min`/`max` over cells
-/// with any coverage; `majority` the value with the largest covered area.
+/// definitions of exactextract (its operations of the same names): `count`
+/// is the sum of the coverage fractions of cells with data; `sum` = Σ f·v;
+/// `mean` = sum / count; `min`/`max` over cells with any coverage;
+/// `majority` the value with the largest covered area, the largest such
+/// value on a tie, and `minority` the value with the smallest, the
+/// smallest such value on a tie (as exactextract breaks them); `variety` the number of distinct
+/// values; `stdev` the population standard deviation weighted by
+/// coverage, √(Σ f·(v − mean)² / count), and `coefficient_of_variation` =
+/// stdev / mean; `median` the weighted quantile 0.5 over the distinct
+/// values with their covered areas as weights (exactextract's
+/// WeightedQuantiles: s_k = k·w_k + (n − 1)·Σ_{i<k} w_i, linear between
+/// the two values whose s brackets q·s_{n−1}).
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct Stats {
     pub count: f64,
@@ -246,21 +255,45 @@ pub struct Stats {
     pub min: f64,
     pub max: f64,
     pub majority: f64,
+    pub minority: f64,
+    pub variety: f64,
+    pub median: f64,
+    pub stdev: f64,
+    pub coefficient_of_variation: f64,
 }
 
-pub fn stats(cov: &[(u32, f64)], values: &[f32]) -> Stats {
+/// The coverage-weighted mean alone (NaN where no covered cell has data):
+/// what the pipeline's parcel and area statistics need, without sorting.
+pub fn weighted_mean<T: Copy + Into<f64>>(cov: &[(u32, f64)], values: &[T]) -> f64 {
     let (mut count, mut sum) = (0.0, 0.0);
-    let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
-    let mut by_value: Vec<(f32, f64)> = Vec::new();
     for &(c, f) in cov {
-        let v = values[c as usize];
+        let v: f64 = values[c as usize].into();
         if v.is_nan() {
             continue;
         }
         count += f;
-        sum += f * v as f64;
-        lo = lo.min(v as f64);
-        hi = hi.max(v as f64);
+        sum += f * v;
+    }
+    if count > 0.0 {
+        sum / count
+    } else {
+        f64::NAN
+    }
+}
+
+pub fn stats<T: Copy + Into<f64>>(cov: &[(u32, f64)], values: &[T]) -> Stats {
+    let (mut count, mut sum) = (0.0, 0.0);
+    let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
+    let mut by_value: Vec<(f64, f64)> = Vec::with_capacity(cov.len());
+    for &(c, f) in cov {
+        let v: f64 = values[c as usize].into();
+        if v.is_nan() {
+            continue;
+        }
+        count += f;
+        sum += f * v;
+        lo = lo.min(v);
+        hi = hi.max(v);
         by_value.push((v, f));
     }
     if count == 0.0 {
@@ -271,32 +304,79 @@ pub fn stats(cov: &[(u32, f64)], values: &[f32]) -> Stats {
             min: f64::NAN,
             max: f64::NAN,
             majority: f64::NAN,
+            minority: f64::NAN,
+            variety: 0.0,
+            median: f64::NAN,
+            stdev: f64::NAN,
+            coefficient_of_variation: f64::NAN,
         };
     }
+    let mean = sum / count;
+    let var = by_value
+        .iter()
+        .map(|(v, f)| f * (v - mean) * (v - mean))
+        .sum::<f64>()
+        / count;
+    // Distinct values with their covered areas, upwards.
     by_value.sort_by(|a, b| a.0.total_cmp(&b.0));
-    let (mut best, mut best_w) = (f64::NAN, -1.0);
-    let mut i = 0;
-    while i < by_value.len() {
-        let mut j = i;
-        let mut w = 0.0;
-        while j < by_value.len() && by_value[j].0 == by_value[i].0 {
-            w += by_value[j].1;
-            j += 1;
+    let mut distinct: Vec<(f64, f64)> = Vec::new();
+    for (v, f) in by_value {
+        match distinct.last_mut() {
+            Some(last) if last.0 == v => last.1 += f,
+            _ => distinct.push((v, f)),
         }
-        if w > best_w {
-            best_w = w;
-            best = by_value[i].0 as f64;
-        }
-        i = j;
     }
+    let (mut majority, mut most) = (f64::NAN, f64::NEG_INFINITY);
+    let (mut minority, mut least) = (f64::NAN, f64::INFINITY);
+    for &(v, w) in &distinct {
+        if w >= most {
+            most = w;
+            majority = v;
+        }
+        if w < least {
+            least = w;
+            minority = v;
+        }
+    }
+    let stdev = var.sqrt();
     Stats {
         count,
         sum,
-        mean: sum / count,
+        mean,
         min: lo,
         max: hi,
-        majority: best,
+        majority,
+        minority,
+        variety: distinct.len() as f64,
+        median: weighted_quantile(&distinct, 0.5),
+        stdev,
+        coefficient_of_variation: stdev / mean,
     }
+}
+
+/// The weighted quantile `q` of `(value, weight)` pairs sorted by value,
+/// as exactextract's WeightedQuantiles computes it.
+fn weighted_quantile(sorted: &[(f64, f64)], q: f64) -> f64 {
+    let n = sorted.len();
+    if n == 0 {
+        return f64::NAN;
+    }
+    if n == 1 {
+        return sorted[0].0;
+    }
+    let mut s = Vec::with_capacity(n);
+    let mut before = 0.0;
+    for (k, &(_, w)) in sorted.iter().enumerate() {
+        s.push(k as f64 * w + (n - 1) as f64 * before);
+        before += w;
+    }
+    let target = q * s[n - 1];
+    let i = s.iter().position(|&x| x >= target).unwrap_or(n - 1);
+    if i == 0 {
+        return sorted[0].0;
+    }
+    let (x0, x1) = (sorted[i - 1].0, sorted[i].0);
+    x0 + (x1 - x0) * (target - s[i - 1]) / (s[i] - s[i - 1])
 }
 
 #[cfg(test)]
@@ -372,6 +452,36 @@ mod tests {
         assert_eq!((s.min, s.max), (2.0, 4.0));
         // 4.0 covers 0.75, 2.0 covers 1.0.
         assert_eq!(s.majority, 2.0);
+        assert_eq!(s.minority, 4.0);
+        assert_eq!(s.variety, 2.0);
+        // Σf(v−mean)²/Σf by hand: mean 20/7; 1·(6/7)² + 0.75·(8/7)².
+        let var = ((6.0f64 / 7.0).powi(2) + 0.75 * (8.0f64 / 7.0).powi(2)) / 1.75;
+        assert!((s.stdev - var.sqrt()).abs() < 1e-12);
+        assert!((s.coefficient_of_variation - var.sqrt() / (20.0 / 7.0)).abs() < 1e-12);
+        // Two values: s = (0·1 + 1·0, 1·0.75 + 1·1) = (0, 1.75); the
+        // median's target 0.875 lies halfway: 2 + (4 − 2)·0.5.
+        assert!((s.median - 3.0).abs() < 1e-12, "{}", s.median);
+    }
+
+    #[test]
+    fn ties_go_as_exactextract_breaks_them_and_precision_is_native() {
+        // Two values covering equal areas: majority the larger, minority
+        // the smaller.
+        let cov = vec![(0u32, 1.0), (1, 1.0), (2, 0.5), (3, 0.5)];
+        let s = stats(&cov, &[5.0f64, 9.0, 9.0, 5.0]);
+        assert_eq!((s.majority, s.minority), (9.0, 5.0));
+        // f64 values keep every digit an f32 would lose.
+        let s = stats(&[(0u32, 1.0)], &[16_777_217.0f64]);
+        assert_eq!(
+            (s.min, s.max, s.sum),
+            (16_777_217.0, 16_777_217.0, 16_777_217.0)
+        );
+        // No data under the polygon: nothing to pick.
+        let s = stats(&[(0u32, 1.0)], &[f64::NAN]);
+        assert_eq!((s.count, s.variety), (0.0, 0.0));
+        assert!(s.median.is_nan() && s.minority.is_nan());
+        assert!(weighted_mean(&[(0u32, 1.0)], &[f32::NAN]).is_nan());
+        assert_eq!(weighted_mean(&[(0u32, 1.0), (1, 3.0)], &[1.0f32, 5.0]), 4.0);
     }
 
     fn reversed(p: &geo::Polygon<f64>) -> geo::Polygon<f64> {
