@@ -5,7 +5,7 @@ import json
 import os
 
 from qgis.core import (QgsProcessing, QgsProcessingAlgorithm, QgsProcessingException,
-                       QgsProcessingOutputFile, QgsProcessingOutputFolder,
+                       QgsProcessingOutputFile,
                        QgsProcessingOutputNumber, QgsProcessingParameterBoolean,
                        QgsProcessingParameterCrs, QgsProcessingParameterEnum,
                        QgsProcessingParameterFile, QgsProcessingParameterFileDestination,
@@ -16,7 +16,10 @@ from qgis.core import (QgsProcessing, QgsProcessingAlgorithm, QgsProcessingExcep
 
 from . import landscape, loading, runner
 
-ZONAL_STATS = ["mean", "sum", "count", "min", "max", "majority"]
+ZONAL_STATS = ["mean", "sum", "count", "min", "max", "majority", "minority", "variety", "median",
+               "stdev", "coefficient_of_variation"]
+# (the command line's default set, first)
+ZONAL_DEFAULT = 6
 
 
 class _Base(QgsProcessingAlgorithm):
@@ -214,7 +217,7 @@ class ZonalStatistics(_Base):
         self.addParameter(QgsProcessingParameterRasterLayer("RASTER", "Raster"))
         self.addParameter(QgsProcessingParameterEnum(
             "STATS", "Statistics", options=ZONAL_STATS, allowMultiple=True,
-            defaultValue=list(range(len(ZONAL_STATS)))))
+            defaultValue=list(range(ZONAL_DEFAULT))))
         self.addParameter(QgsProcessingParameterCrs(
             "ASSUME_CRS", "CRS of a raster that declares none", optional=True))
         self.addParameter(QgsProcessingParameterFileDestination(

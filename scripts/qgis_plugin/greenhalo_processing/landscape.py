@@ -5,7 +5,7 @@ same file an analyst writes by hand; README "The landscape file")."""
 import json
 import os
 
-from qgis.core import (QgsProcessing, QgsProcessingException, QgsProcessingParameterBoolean,
+from qgis.core import (QgsProcessing, QgsProcessingException,
                        QgsProcessingParameterField, QgsProcessingParameterFile,
                        QgsProcessingParameterNumber, QgsProcessingParameterRasterLayer,
                        QgsProcessingParameterString, QgsProcessingParameterVectorLayer,
