@@ -10,7 +10,7 @@ use serde::Serialize;
 use crate::config::{Economics, Eligibility, FundingParams, FundingSource};
 use crate::error::{Error, Result};
 use crate::inputs::Inputs;
-use crate::kernels::zonal::coverage;
+use crate::kernels::zonal::{coverage, coverage_matches_area};
 use crate::risk::{discounted_loss_share, loss_within, Risk};
 
 const CO2_PER_C: f64 = 44.0 / 12.0;
@@ -102,9 +102,15 @@ fn carbon_at(inp: &Inputs, e: &Economics, i: usize) -> f64 {
 
 /// Per-area needs from exact zonal sums, the areas side by side on every
 /// core (each area's sums in cell order, so the same bits as one by one).
-pub fn needs(inp: &Inputs, risk: &Risk, p: &FundingParams, e: &Economics) -> Vec<AreaNeeds> {
+pub fn needs(
+    inp: &Inputs,
+    risk: &Risk,
+    p: &FundingParams,
+    e: &Economics,
+) -> Result<Vec<AreaNeeds>> {
     let g = &inp.grid;
     let gg = g.geom();
+    let extent = (g.x_min, g.y_min(), g.x_max(), g.y_max);
     let ha = g.cell_area_ha();
     let h = e.horizon_years as f64;
     let years = e.horizon_years as usize;
@@ -116,6 +122,21 @@ pub fn needs(inp: &Inputs, risk: &Risk, p: &FundingParams, e: &Economics) -> Vec
             // The part inside the AOI, exactly (cells on the AOI's edge
             // count for the share of them inside).
             let cov = coverage(&gg, &c.geom_in_aoi);
+            // Never a silent zero: its cells cover its area on the grid.
+            if let Err((covered, inside)) =
+                coverage_matches_area(&cov, g.res * g.res, &c.geom_in_aoi, extent)
+            {
+                return Err(Error::Uncomputable {
+                    stage: "conservation".into(),
+                    layer: "conservation area".into(),
+                    feature: format!("'{}'", c.name),
+                    field: "coverage".into(),
+                    message: format!(
+                        "its cells cover {:.1} m² but its area on the analysis grid is {:.1} m²: its rings cross themselves, or a defect to report with the landscape",
+                        covered, inside
+                    ),
+                });
+            }
             let (mut forest_ha, mut threat_ha, mut value) = (0.0, 0.0, 0.0);
             let mut tco2_by_year = vec![0.0; years + 1];
             for &(cell, f) in &cov {
@@ -152,7 +173,7 @@ pub fn needs(inp: &Inputs, risk: &Risk, p: &FundingParams, e: &Economics) -> Vec
                 }
             }
             let area_km2 = c.geom_in_aoi.unsigned_area() / 1e6;
-            AreaNeeds {
+            Ok(AreaNeeds {
                 index,
                 name: c.name.clone(),
                 category: c.category.clone(),
@@ -168,7 +189,7 @@ pub fn needs(inp: &Inputs, risk: &Risk, p: &FundingParams, e: &Economics) -> Vec
                 value_usd: value * p.effectiveness,
                 threat_tco2_by_year: tco2_by_year,
                 required_usd_per_year: area_km2 * p.management_usd_per_km2_year,
-            }
+            })
         })
         .collect()
 }
@@ -501,7 +522,7 @@ pub fn run(
 ) -> Result<FundingResult> {
     // Slivers of areas managed from elsewhere are left out, named once.
     let (areas, slivers): (Vec<AreaNeeds>, Vec<AreaNeeds>) =
-        needs(inp, risk, p, e).into_iter().partition(|a| {
+        needs(inp, risk, p, e)?.into_iter().partition(|a| {
             a.legal_area_km2 <= 0.0 || a.area_km2 >= min_share_in_aoi * a.legal_area_km2
         });
     let mut res = allocate(&areas, &p.sources, p, e.horizon_years).map_err(|err| {

@@ -19,7 +19,7 @@ use crate::error::{Error, Result};
 use crate::halo::Halo;
 use crate::inputs::Inputs;
 use crate::kernels::distance::edt;
-use crate::kernels::zonal::{coverage, weighted_mean};
+use crate::kernels::zonal::{coverage, coverage_matches_area, weighted_mean};
 use crate::risk::Risk;
 use crate::solve::select::{Limits, Proof, Selection};
 
@@ -283,6 +283,7 @@ pub fn parcel_stats(
 ) -> Result<Vec<ParcelStats>> {
     let g = &inp.grid;
     let gg = g.geom();
+    let extent = (g.x_min, g.y_min(), g.x_max(), g.y_max);
     let slope = inp.slope_deg();
     let forest_cells: Vec<bool> = inp
         .forest
@@ -332,6 +333,17 @@ pub fn parcel_stats(
                     format!(
                         "the parcel ({:.1} m²) lies on the analysis grid but covers no cell; please report it with the landscape",
                         p.geom.unsigned_area()
+                    ),
+                ));
+            }
+            // Never a silent zero: its cells cover its area on the grid.
+            if let Err((covered, inside)) =
+                coverage_matches_area(&cov, g.res * g.res, &p.geom, extent)
+            {
+                return Err(fail(
+                    "coverage",
+                    format!(
+                        "its cells cover {covered:.1} m² but its area on the analysis grid is {inside:.1} m²: its rings cross themselves (repair it: QGIS Fix geometries), or a defect to report with the landscape"
                     ),
                 ));
             }

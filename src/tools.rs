@@ -295,7 +295,7 @@ pub fn zonal_stats(
     out: &Path,
     assume_crs: Option<&str>,
 ) -> Result<usize> {
-    use crate::kernels::zonal::{coverage_on, stats, CellGrid};
+    use crate::kernels::zonal::{coverage_matches_area, coverage_on, stats, CellGrid};
     const KNOWN: [&str; 11] = [
         "mean",
         "sum",
@@ -342,6 +342,12 @@ pub fn zonal_stats(
         width: at.width,
         height: at.height,
     };
+    let extent = (
+        g.x_min,
+        g.y_max - g.height as f64 * g.dy,
+        g.x_min + g.width as f64 * g.dx,
+        g.y_max,
+    );
     let stat_names: Vec<String> = which
         .iter()
         .map(|w| {
@@ -358,7 +364,20 @@ pub fn zonal_stats(
         .par_iter()
         .map(|f| {
             let mp = zonal_polygons(&layer, f)?;
-            let s = stats(&coverage_on(&g, &mp), &vals);
+            let cov = coverage_on(&g, &mp);
+            // Never a silent zero: what the cells cover is the polygon's
+            // area inside the raster.
+            if let Err((covered, inside)) = coverage_matches_area(&cov, g.dx * g.dy, &mp, extent) {
+                return Err(Error::BadFeature {
+                    file: layer.file.clone(),
+                    layer: layer.layer.clone(),
+                    fid: Some(f.fid),
+                    message: format!(
+                        "its cells cover {covered:.6} m² (in the raster's units) but its area inside the raster is {inside:.6}: a polygon whose rings cross themselves gives this; repair it (QGIS: Fix geometries; GDAL: ogr2ogr -makevalid), or report it with the files"
+                    ),
+                });
+            }
+            let s = stats(&cov, &vals);
             Ok(which
                 .iter()
                 .map(|w| match w.as_str() {

@@ -867,3 +867,91 @@ fn progress_lines_say_each_step_with_counts_on_a_pipe() {
     assert!(o.status.success());
     assert!(!String::from_utf8_lossy(&o.stderr).contains("progress\t"));
 }
+
+/// The self-check that makes a silent zero impossible: a polygon whose
+/// ring crosses itself (a bowtie, whose shoelace area nets its lobes out
+/// and whose cells the coverage drops) is an error naming its feature, not
+/// a count of 0; nothing is written. A valid polygon beside it alone runs.
+#[test]
+fn zonal_stats_refuses_a_bowtie_by_name_instead_of_a_silent_zero() {
+    let d = tempfile::tempdir().unwrap();
+    let utm = srs::parse("EPSG:32718").unwrap();
+    let at = Placement {
+        geo_transform: [500_000.0, 10.0, 0.0, 9_000_100.0, 0.0, -10.0],
+        wkt: utm.to_wkt().unwrap(),
+        width: 10,
+        height: 10,
+    };
+    write_geotiff(&d.path().join("v.tif"), &at, &[1f32; 100], None, "").unwrap();
+    let ring = |pts: &[(f64, f64)]| {
+        geo::Polygon::new(
+            geo::LineString::from(
+                pts.iter()
+                    .map(|(x, y)| (500_000.0 + x, 9_000_000.0 + y))
+                    .collect::<Vec<_>>(),
+            ),
+            vec![],
+        )
+    };
+    let square = ring(&[
+        (5.0, 5.0),
+        (45.0, 5.0),
+        (45.0, 45.0),
+        (5.0, 45.0),
+        (5.0, 5.0),
+    ]);
+    let bowtie = ring(&[
+        (10.0, 10.0),
+        (50.0, 50.0),
+        (50.0, 10.0),
+        (10.0, 50.0),
+        (10.0, 10.0),
+    ]);
+    let write = |name: &str, polys: Vec<geo::Polygon<f64>>| {
+        let feats: Vec<(geo::Geometry<f64>, Vec<vector::OutValue>)> = polys
+            .into_iter()
+            .map(|p| (geo::Geometry::Polygon(p), vec![]))
+            .collect();
+        vector::write_layer(
+            &d.path().join(name),
+            "GeoJSON",
+            "p",
+            &utm,
+            &utm,
+            &[],
+            &feats,
+        )
+        .unwrap();
+    };
+    write("ok.geojson", vec![square.clone()]);
+    write("bad.geojson", vec![square, bowtie]);
+    let run = |polys: &str, out: &str| {
+        greenhalo()
+            .args(["-q", "zonal-stats", "--polygons"])
+            .arg(d.path().join(polys))
+            .arg("--raster")
+            .arg(d.path().join("v.tif"))
+            .arg("-o")
+            .arg(d.path().join(out))
+            .assert()
+    };
+    run("ok.geojson", "ok.csv").success();
+    let text = std::fs::read_to_string(d.path().join("ok.csv")).unwrap();
+    // (count: 16 cells' worth, to the lon/lat round trip of GeoJSON)
+    let count: f64 = text
+        .lines()
+        .nth(1)
+        .unwrap()
+        .split(',')
+        .nth(3)
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((count - 16.0).abs() < 0.01, "{text}");
+    run("bad.geojson", "bad.csv").failure().stderr(
+        predicates::str::contains("bad.geojson")
+            .and(predicates::str::contains("feature 1"))
+            .and(predicates::str::contains("cross themselves")),
+    );
+    assert!(!d.path().join("bad.csv").exists());
+}

@@ -379,6 +379,133 @@ fn weighted_quantile(sorted: &[(f64, f64)], q: f64) -> f64 {
     x0 + (x1 - x0) * (target - s[i - 1]) / (s[i] - s[i - 1])
 }
 
+/// The check exactextract's maintainer proposed after a silent-zero bug: a
+/// polygon's summed coverage fractions times the cell area equal its area
+/// inside the raster's extent `[x0, x1] x [y0, y1]` (within 1e-9 of the
+/// larger, and 1e-9 of a cell), and each cell's fraction lies in [0, 1].
+/// On a mismatch, `Err((covered, inside))`
+/// in the polygon's units squared: a defect to report, or a polygon whose
+/// rings cross themselves (its shoelace area is not the area it covers).
+pub fn coverage_matches_area(
+    cov: &[(u32, f64)],
+    cell_area: f64,
+    mp: &geo::MultiPolygon<f64>,
+    (x0, y0, x1, y1): (f64, f64, f64, f64),
+) -> std::result::Result<(), (f64, f64)> {
+    use geo::{Area, BooleanOps, BoundingRect};
+    let covered = cov.iter().map(|c| c.1).sum::<f64>() * cell_area;
+    let Some(b) = mp.bounding_rect() else {
+        return if covered == 0.0 {
+            Ok(())
+        } else {
+            Err((covered, 0.0))
+        };
+    };
+    if b.max().x <= x0 || b.min().x >= x1 || b.max().y <= y0 || b.min().y >= y1 {
+        return if covered == 0.0 {
+            Ok(())
+        } else {
+            Err((covered, 0.0))
+        };
+    }
+    // The area inside the frame, exactly for a valid polygon: each ring
+    // clipped to the frame (Sutherland-Hodgman: a rectangle is convex),
+    // its shoelace area taken from the frame's corner (big coordinates
+    // lose digits), exteriors added and holes taken away.
+    let inside: f64 =
+        mp.0.iter()
+            .map(|p| {
+                let ring = |r: &geo::LineString<f64>| clipped_ring_area(r, (x0, y0, x1, y1));
+                ring(p.exterior()) - p.interiors().iter().map(ring).sum::<f64>()
+            })
+            .sum();
+    // What it encloses by an overlay, which resolves rings that cross
+    // themselves (a bowtie's two lobes both count; its shoelace area nets
+    // them out) but snaps coordinates to a grid of its own (a few 1e-6 of
+    // the area here): far from the exact area, the rings cross.
+    let frame = geo::Rect::new(geo::coord! { x: x0, y: y0 }, geo::coord! { x: x1, y: y1 });
+    let enclosed = mp
+        .intersection(&geo::MultiPolygon(vec![frame.to_polygon()]))
+        .unsigned_area();
+    if (enclosed - inside).abs() > 1e-4 * enclosed.max(inside) + 1e-6 * cell_area {
+        return Err((covered, enclosed));
+    }
+    let tol = 1e-9 * covered.max(inside) + 1e-9 * cell_area;
+    // A ring that crosses itself winds one lobe the other way: its cells
+    // get negative fractions, or none.
+    let within = cov.iter().all(|c| c.1 >= -1e-9 && c.1 <= 1.0 + 1e-9);
+    if within && (covered - inside).abs() <= tol {
+        Ok(())
+    } else {
+        Err((covered, inside))
+    }
+}
+
+/// The unsigned area of a ring clipped to the rectangle `[x0, x1] x [y0,
+/// y1]`, measured from its corner (x0, y0).
+fn clipped_ring_area(r: &geo::LineString<f64>, (x0, y0, x1, y1): (f64, f64, f64, f64)) -> f64 {
+    let mut pts: Vec<(f64, f64)> = r.0.iter().map(|c| (c.x - x0, c.y - y0)).collect();
+    if pts.len() > 1 && pts.first() == pts.last() {
+        pts.pop();
+    }
+    let (w, h) = (x1 - x0, y1 - y0);
+    // Keep the side where `inside` holds; `cut` is where an edge crosses.
+    type Side = (
+        fn((f64, f64), f64) -> bool,
+        fn((f64, f64), (f64, f64), f64) -> (f64, f64),
+        f64,
+    );
+    let sides: [Side; 4] = [
+        (
+            |p, _| p.0 >= 0.0,
+            |a, b, _| (0.0, a.1 + (b.1 - a.1) * (0.0 - a.0) / (b.0 - a.0)),
+            0.0,
+        ),
+        (
+            |p, w| p.0 <= w,
+            |a, b, w| (w, a.1 + (b.1 - a.1) * (w - a.0) / (b.0 - a.0)),
+            w,
+        ),
+        (
+            |p, _| p.1 >= 0.0,
+            |a, b, _| (a.0 + (b.0 - a.0) * (0.0 - a.1) / (b.1 - a.1), 0.0),
+            0.0,
+        ),
+        (
+            |p, h| p.1 <= h,
+            |a, b, h| (a.0 + (b.0 - a.0) * (h - a.1) / (b.1 - a.1), h),
+            h,
+        ),
+    ];
+    for (inside, cut, at) in sides {
+        if pts.is_empty() {
+            return 0.0;
+        }
+        let mut out = Vec::with_capacity(pts.len() + 4);
+        for i in 0..pts.len() {
+            let (a, b) = (pts[i], pts[(i + 1) % pts.len()]);
+            match (inside(a, at), inside(b, at)) {
+                (true, true) => out.push(b),
+                (true, false) => out.push(cut(a, b, at)),
+                (false, true) => {
+                    out.push(cut(a, b, at));
+                    out.push(b);
+                }
+                (false, false) => {}
+            }
+        }
+        pts = out;
+    }
+    let n = pts.len();
+    let twice: f64 = (0..n)
+        .map(|i| {
+            let (a, b) = (pts[i], pts[(i + 1) % n]);
+            a.0 * b.1 - b.0 * a.1
+        })
+        .sum();
+    twice.abs() / 2.0
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -461,6 +588,42 @@ mod tests {
         // Two values: s = (0·1 + 1·0, 1·0.75 + 1·1) = (0, 1.75); the
         // median's target 0.875 lies halfway: 2 + (4 − 2)·0.5.
         assert!((s.median - 3.0).abs() < 1e-12, "{}", s.median);
+    }
+
+    #[test]
+    fn coverage_equals_area_inside_the_grid_and_a_bowtie_is_caught() {
+        let frame = (0.0, 0.0, 10.0, 10.0);
+        let inside = MultiPolygon(vec![
+            polygon![(x: 1.2, y: 1.1), (x: 7.7, y: 2.1), (x: 3.9, y: 8.6)],
+        ]);
+        let crossing = MultiPolygon(vec![
+            polygon![(x: -2.0, y: 0.5), (x: 1.5, y: 0.5), (x: 1.5, y: 1.5), (x: -2.0, y: 1.5)],
+        ]);
+        for p in [&inside, &crossing] {
+            assert_eq!(
+                coverage_matches_area(&coverage(&G, p), 1.0, p, frame),
+                Ok(())
+            );
+        }
+        // Wholly outside: no cell, no area.
+        let away = MultiPolygon(vec![
+            polygon![(x: 20.0, y: 20.0), (x: 21.0, y: 20.0), (x: 21.0, y: 21.0)],
+        ]);
+        assert_eq!(
+            coverage_matches_area(&coverage(&G, &away), 1.0, &away, frame),
+            Ok(())
+        );
+        // A bowtie: its two lobes wind opposite ways, its shoelace area
+        // nets them out; the coverage counts what it covers.
+        let bowtie = MultiPolygon(vec![
+            polygon![(x: 1.0, y: 1.0), (x: 5.0, y: 5.0), (x: 5.0, y: 1.0), (x: 1.0, y: 5.0)],
+        ]);
+        let c = coverage(&G, &bowtie);
+        assert!(
+            coverage_matches_area(&c, 1.0, &bowtie, frame).is_err(),
+            "{} {c:?}",
+            total(&c)
+        );
     }
 
     #[test]
