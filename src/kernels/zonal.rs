@@ -410,7 +410,7 @@ pub fn coverage_matches_area(
     }
     // The area inside the frame, exactly for a valid polygon: each ring
     // clipped to the frame (Sutherland-Hodgman: a rectangle is convex),
-    // its shoelace area taken from the frame's corner (big coordinates
+    // its shoelace area taken from its own first point (big coordinates
     // lose digits), exteriors added and holes taken away.
     let inside: f64 =
         mp.0.iter()
@@ -442,7 +442,8 @@ pub fn coverage_matches_area(
 }
 
 /// The unsigned area of a ring clipped to the rectangle `[x0, x1] x [y0,
-/// y1]`, measured from its corner (x0, y0).
+/// y1]` (clipped in coordinates from the rectangle's corner, measured from
+/// the clipped ring's first point).
 fn clipped_ring_area(r: &geo::LineString<f64>, (x0, y0, x1, y1): (f64, f64, f64, f64)) -> f64 {
     let mut pts: Vec<(f64, f64)> = r.0.iter().map(|c| (c.x - x0, c.y - y0)).collect();
     if pts.len() > 1 && pts.first() == pts.last() {
@@ -496,11 +497,17 @@ fn clipped_ring_area(r: &geo::LineString<f64>, (x0, y0, x1, y1): (f64, f64, f64,
         }
         pts = out;
     }
+    // (from the ring's own first point: a few square metres far from the
+    // frame's corner would otherwise lose their last digits)
     let n = pts.len();
+    if n < 3 {
+        return 0.0;
+    }
+    let o = pts[0];
     let twice: f64 = (0..n)
         .map(|i| {
             let (a, b) = (pts[i], pts[(i + 1) % n]);
-            a.0 * b.1 - b.0 * a.1
+            (a.0 - o.0) * (b.1 - o.1) - (b.0 - o.0) * (a.1 - o.1)
         })
         .sum();
     twice.abs() / 2.0
@@ -613,6 +620,16 @@ mod tests {
             coverage_matches_area(&coverage(&G, &away), 1.0, &away, frame),
             Ok(())
         );
+        // Regression (a panic): a hole outside the frame of a polygon
+        // crossing it clips to nothing.
+        let holed = MultiPolygon(vec![polygon!(
+            exterior: [(x: -6.0, y: 2.0), (x: 3.0, y: 2.0), (x: 3.0, y: 6.0), (x: -6.0, y: 6.0)],
+            interiors: [[(x: -5.0, y: 3.0), (x: -2.0, y: 3.0), (x: -2.0, y: 5.0), (x: -5.0, y: 5.0)]],
+        )]);
+        assert_eq!(
+            coverage_matches_area(&coverage(&G, &holed), 1.0, &holed, frame),
+            Ok(())
+        );
         // A bowtie: its two lobes wind opposite ways, its shoelace area
         // nets them out; the coverage counts what it covers.
         let bowtie = MultiPolygon(vec![
@@ -624,6 +641,27 @@ mod tests {
             "{} {c:?}",
             total(&c)
         );
+    }
+
+    #[test]
+    fn a_small_polygon_far_from_a_big_frames_corner_passes_the_area_check() {
+        // Regression: a 25 m² polygon 60 km from the corner of a 2000²
+        // grid failed by 8e-8 when the shoelace was taken from the corner.
+        let g = CellGrid {
+            x_min: 300_000.0,
+            y_max: 9_400_000.0,
+            dx: 30.0,
+            dy: 30.0,
+            width: 2000,
+            height: 2000,
+        };
+        let frame = (300_000.0, 9_340_000.0, 360_000.0, 9_400_000.0);
+        let (x, y) = (359_123.456_789, 9_399_187.654_321);
+        let p = MultiPolygon(vec![polygon![
+            (x: x, y: y), (x: x + 6.123, y: y + 0.77), (x: x + 4.9, y: y + 5.01), (x: x - 0.3, y: y + 4.2)
+        ]]);
+        let c = coverage_on(&g, &p);
+        assert_eq!(coverage_matches_area(&c, 900.0, &p, frame), Ok(()));
     }
 
     #[test]
