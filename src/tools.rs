@@ -20,13 +20,7 @@ fn read_north_up(
     Option<gdal::spatial_ref::SpatialRef>,
 )> {
     let (at, mut vals, nodata) = raster::read_native_as::<f32>(path, 1)?;
-    let gt = at.geo_transform;
-    if gt[2] != 0.0 || gt[4] != 0.0 || gt[1] <= 0.0 || gt[5] >= 0.0 {
-        return Err(Error::raster(
-            path,
-            "the raster is rotated or not north-up; warp it first (gdalwarp)",
-        ));
-    }
+    north_up(path, &at)?;
     if let Some(nd) = nodata {
         use rayon::prelude::*;
         let nd = nd as f32;
@@ -44,6 +38,18 @@ fn read_north_up(
         Some(srs::parse(&at.wkt)?)
     };
     Ok((at, vals, target))
+}
+
+/// A raster the tools read cell by cell must be north-up and unrotated.
+fn north_up(path: &Path, at: &raster::Placement) -> Result<()> {
+    let gt = at.geo_transform;
+    if gt[2] != 0.0 || gt[4] != 0.0 || gt[1] <= 0.0 || gt[5] >= 0.0 {
+        return Err(Error::raster(
+            path,
+            "the raster is rotated or not north-up; warp it first (gdalwarp)",
+        ));
+    }
+    Ok(())
 }
 
 /// What `cost-distance` reports.
@@ -320,13 +326,8 @@ pub fn zonal_stats(
     // Values at their native precision, masks and packing as GDAL defines
     // them (raster::read_band_f64).
     let (at, vals) = raster::read_band_f64(raster_path, 1)?;
+    north_up(raster_path, &at)?;
     let gt = at.geo_transform;
-    if gt[2] != 0.0 || gt[4] != 0.0 || gt[1] <= 0.0 || gt[5] >= 0.0 {
-        return Err(Error::raster(
-            raster_path,
-            "the raster is rotated or not north-up; warp it first (gdalwarp)",
-        ));
-    }
     let has_crs = if at.wkt.is_empty() {
         None
     } else {

@@ -51,9 +51,10 @@ pub(super) fn write(
         xmax: x1 + pad,
         ymax: y1 + pad,
     };
-    let out_abs = absolute(out)?;
+    // (io::outdir::resolved: the comparison folder may not exist yet)
+    let out_abs = crate::io::outdir::resolved(out);
     let source = |run: &Run, file: &str| -> Result<String> {
-        let rel = relative(&out_abs, &absolute(&run.dir)?.join(file));
+        let rel = relative(&out_abs, &crate::io::outdir::resolved(&run.dir).join(file));
         Ok(format!("./{}", rel.display()))
     };
 
@@ -162,23 +163,6 @@ pub(super) fn write(
     let xml = crate::io::qgs::project(&title, crs, &grid_wkt, extent, &layers);
     let path = staging.join("comparison.qgs");
     std::fs::write(&path, xml).map_err(|e| Error::io(&path, e))
-}
-
-/// A path made absolute and free of `.` and `..` (the last part may not
-/// exist yet: the comparison folder is written under another name first).
-fn absolute(p: &Path) -> Result<PathBuf> {
-    if let Ok(c) = p.canonicalize() {
-        return Ok(c);
-    }
-    let name = p
-        .file_name()
-        .ok_or_else(|| Error::Usage(format!("{}: not a folder name", p.display())))?;
-    let parent = match p.parent() {
-        Some(q) if !q.as_os_str().is_empty() => q.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let parent = parent.canonicalize().map_err(|e| Error::io(&parent, e))?;
-    Ok(parent.join(name))
 }
 
 /// `to` as seen from the folder `from` (both absolute).
