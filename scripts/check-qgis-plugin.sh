@@ -49,6 +49,13 @@ qgis run greenhalo:zonalstatistics -- POLYGONS=$s/parcels.geojson RASTER=$s/fore
 "$bin" -q zonal-stats --polygons $s/parcels.geojson --raster $s/forest.tif -o "$work/zonal_cli.csv"
 cmp "$work/zonal_qgis.csv" "$work/zonal_cli.csv" || { echo "zonal statistics differ from the CLI's" >&2; exit 1; }
 echo "Zonal statistics (exact): $(($(wc -l <"$work/zonal_cli.csv") - 1)) polygons, the same file as the CLI"
+# With a weighting raster (the raster itself: the same grid) and frac.
+qgis run greenhalo:zonalstatistics -- POLYGONS=$s/parcels.geojson RASTER=$s/forest.tif \
+  WEIGHTS=$s/forest.tif STATS=12 DEFAULT_WEIGHT=0 OUTPUT="$work/zonalw_qgis.csv" >"$work/zonalw.log"
+"$bin" -q zonal-stats --polygons $s/parcels.geojson --raster $s/forest.tif --weights $s/forest.tif \
+  --stats weighted_mean --default-weight 0 -o "$work/zonalw_cli.csv"
+cmp "$work/zonalw_qgis.csv" "$work/zonalw_cli.csv" || { echo "weighted zonal statistics differ from the CLI's" >&2; exit 1; }
+echo "Zonal statistics, weighted_mean with a weighting raster: the same file as the CLI"
 
 # Cost distance: the same GeoTIFF as the command line.
 qgis run greenhalo:costdistance -- COST=$s/dem.tif SOURCES=$s/markets.shp \
@@ -56,6 +63,11 @@ qgis run greenhalo:costdistance -- COST=$s/dem.tif SOURCES=$s/markets.shp \
 "$bin" -q cost-distance --cost $s/dem.tif --sources $s/markets.shp -o "$work/cost_cli.tif"
 cmp "$work/cost_qgis.tif" "$work/cost_cli.tif" || { echo "cost distance differs from the CLI's" >&2; exit 1; }
 echo "Cost distance: the same GeoTIFF as the CLI ($(stat -c %s "$work/cost_cli.tif") bytes)"
+qgis run greenhalo:costdistance -- COST=$s/dem.tif SOURCES=$s/markets.shp TYPE=1 \
+  OUTPUT="$work/cost64_qgis.tif" >"$work/cost64.log"
+"$bin" -q cost-distance --cost $s/dem.tif --sources $s/markets.shp --type Float64 -o "$work/cost64_cli.tif"
+cmp "$work/cost64_qgis.tif" "$work/cost64_cli.tif" || { echo "cost distance (Float64) differs from the CLI's" >&2; exit 1; }
+echo "Cost distance, Float64: the same GeoTIFF as the CLI ($(stat -c %s "$work/cost64_cli.tif") bytes)"
 
 # Plan a landscape from the layers picked one by one, as the form does.
 qgis run greenhalo:plan -- NAME="picked in QGIS" SEED=7 RESOLUTION=100 \

@@ -134,6 +134,9 @@ def cost(work, size):
                         "-ts", str(size), str(size), src_gpkg, src_tif], check=True)
     ours = os.path.join(d, "acc_ours.tif")
     t_ours = greenhalo(["cost-distance", "--cost", cost_tif, "--sources", src_gpkg, "-o", ours])
+    ours64 = os.path.join(d, "acc_ours64.tif")
+    t_ours64 = greenhalo(["cost-distance", "--cost", cost_tif, "--sources", src_gpkg, "--type", "Float64",
+                          "-o", ours64])
     wbe = wbw.WbEnvironment()
     wbe.verbose = False
     theirs = os.path.join(d, "acc_wbt.tif")
@@ -149,8 +152,12 @@ def cost(work, size):
         x, y = a.read(1), b.read(1)
         ok = np.isfinite(x) & (x >= 0) & np.isfinite(y) & (y > 0) & (y != b.nodata)
         rel = np.median(np.abs(x[ok] - y[ok]) / y[ok]) if ok.any() else float("nan")
+        z = rasterio.open(ours64).read(1)
+        rel64 = np.median(np.abs(z[ok] - y[ok]) / y[ok]) if ok.any() else float("nan")
     row(f"cost-distance {size}²", t_ours, "Whitebox Workflows cost_distance", t_ref,
         f"median relative difference {rel:.1e}")
+    row(f"cost-distance {size}², --type Float64", t_ours64, "Whitebox Workflows cost_distance", t_ref,
+        f"median relative difference {rel64:.1e}")
 
 
 if __name__ == "__main__":

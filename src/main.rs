@@ -27,6 +27,15 @@ struct Cli {
     cmd: Cmd,
 }
 
+/// A raster cell type the tools can write (GDAL's names).
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum OutType {
+    #[value(name = "Float32")]
+    Float32,
+    #[value(name = "Float64")]
+    Float64,
+}
+
 #[derive(Subcommand)]
 enum Cmd {
     /// Run the pipeline on a landscape file and write every output into DIR.
@@ -183,6 +192,11 @@ enum Cmd {
         /// CRS to assume for a cost raster that declares none (e.g. EPSG:32718).
         #[arg(long)]
         assume_crs: Option<String>,
+        /// Cell type of the output. Costs are always summed in 64-bit
+        /// floats (as scikit-image and WhiteboxTools); Float32 keeps about
+        /// 7 significant digits in half the file, Float64 every digit.
+        #[arg(long = "type", value_enum, default_value_t = OutType::Float32)]
+        out_type: OutType,
     },
     /// Exact zonal statistics: every cell weighted by the fraction of it a
     /// polygon covers (exactextract's definitions; count = sum of coverage
@@ -194,9 +208,11 @@ enum Cmd {
         #[arg(long)]
         raster: PathBuf,
         /// Comma-separated, from: mean, sum, count, min, max, majority,
-        /// minority, variety, median, stdev, coefficient_of_variation
-        /// (exactextract's definitions; ties in majority go to the larger
-        /// value, in minority to the smaller).
+        /// minority, variety, median, stdev, coefficient_of_variation,
+        /// frac (one column per value, frac_<value>: its share of the
+        /// covered area), and with --weights: weighted_mean, weighted_sum,
+        /// weighted_frac (exactextract's definitions; ties in majority go
+        /// to the larger value, in minority to the smaller).
         #[arg(
             long,
             default_value = "mean,sum,count,min,max,majority",
@@ -209,6 +225,14 @@ enum Cmd {
         /// CRS to assume for a raster that declares none (e.g. EPSG:32718).
         #[arg(long)]
         assume_crs: Option<String>,
+        /// Weighting raster for the weighted statistics, on the values'
+        /// grid (each cell counts by its coverage times its weight).
+        #[arg(long)]
+        weights: Option<PathBuf>,
+        /// The weight of a cell the weighting raster has no data for (without
+        /// it, such a cell under a polygon is an error).
+        #[arg(long, requires = "weights")]
+        default_weight: Option<f64>,
     },
     /// Generate a realistic synthetic landscape modelled on Alto Mayo, Peru.
     Synth {
@@ -586,6 +610,8 @@ fn dispatch(cmd: Cmd, quiet: bool, progress: &Progress) -> anyhow::Result<ExitCo
             stats,
             out,
             assume_crs,
+            weights,
+            default_weight,
         } => {
             let n = greenhalo::tools::zonal_stats(
                 &polygons,
@@ -593,6 +619,12 @@ fn dispatch(cmd: Cmd, quiet: bool, progress: &Progress) -> anyhow::Result<ExitCo
                 &stats,
                 &out,
                 assume_crs.as_deref(),
+                weights
+                    .as_deref()
+                    .map(|raster| greenhalo::tools::ZonalWeights {
+                        raster,
+                        default_weight,
+                    }),
             )?;
             if !quiet {
                 eprintln!("{n} polygon(s); wrote {}", out.display());
@@ -604,9 +636,19 @@ fn dispatch(cmd: Cmd, quiet: bool, progress: &Progress) -> anyhow::Result<ExitCo
             sources,
             out,
             assume_crs,
+            out_type,
         } => {
-            let rep =
-                greenhalo::tools::cost_distance(&cost, &sources, &out, assume_crs.as_deref())?;
+            let cell_type = match out_type {
+                OutType::Float32 => greenhalo::tools::CellType::Float32,
+                OutType::Float64 => greenhalo::tools::CellType::Float64,
+            };
+            let rep = greenhalo::tools::cost_distance(
+                &cost,
+                &sources,
+                &out,
+                assume_crs.as_deref(),
+                cell_type,
+            )?;
             for w in &rep.warnings {
                 eprintln!("warning: {w}");
             }

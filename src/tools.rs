@@ -10,34 +10,56 @@ use crate::io::{outdir, srs, vector};
 use crate::kernels::cost_distance::{self, Source};
 use crate::kernels::lines::{cell_pieces, GridGeom};
 
-/// Band 1 of a north-up raster as f32 with its nodata as NaN, where it
-/// sits, and its CRS (None when it has none: vectors are then taken as is).
-fn read_north_up(
+/// Band 1 of a north-up raster at its native precision, with every cell
+/// GDAL says holds no data as NaN and packed values unpacked
+/// (`raster::read_band_as`), where it sits, and its CRS (None when it has
+/// none: vectors are then taken as is).
+fn read_north_up<T: raster::FloatCell>(
     path: &Path,
 ) -> Result<(
     raster::Placement,
-    Vec<f32>,
+    Vec<T>,
     Option<gdal::spatial_ref::SpatialRef>,
 )> {
-    let (at, mut vals, nodata) = raster::read_native_as::<f32>(path, 1)?;
+    let (at, vals) = raster::read_band_as::<T>(path, 1)?;
     north_up(path, &at)?;
-    if let Some(nd) = nodata {
-        use rayon::prelude::*;
-        let nd = nd as f32;
-        vals.par_chunks_mut(1 << 16).for_each(|c| {
-            for v in c.iter_mut() {
-                if *v == nd {
-                    *v = f32::NAN;
-                }
-            }
-        });
-    }
     let target = if at.wkt.is_empty() {
         None
     } else {
         Some(srs::parse(&at.wkt)?)
     };
     Ok((at, vals, target))
+}
+
+/// Cells reached and the largest cost among them, with the unreached set
+/// to nodata (NaN), in one pass on every core.
+fn reached_and_max<T: raster::FloatCell + PartialOrd>(acc: &mut [T]) -> (usize, f64) {
+    use rayon::prelude::*;
+    acc.par_chunks_mut(1 << 16)
+        .map(|c| {
+            let (mut n, mut max) = (0usize, 0f64);
+            for v in c.iter_mut() {
+                let x = v.to_f64();
+                if x.is_finite() {
+                    n += 1;
+                    max = max.max(x);
+                } else {
+                    *v = T::NAN;
+                }
+            }
+            (n, max)
+        })
+        .reduce(|| (0, 0f64), |a, b| (a.0 + b.0, a.1.max(b.1)))
+}
+
+/// The cell type of a raster a tool writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CellType {
+    /// 4 bytes a cell, about 7 significant digits: enough to map.
+    #[default]
+    Float32,
+    /// 8 bytes a cell: every digit the computation holds.
+    Float64,
 }
 
 /// A raster the tools read cell by cell must be north-up and unrotated.
@@ -102,8 +124,26 @@ pub fn cost_distance(
     sources_path: &Path,
     out: &Path,
     assume_crs: Option<&str>,
+    cell_type: CellType,
 ) -> Result<CostDistanceReport> {
-    let (at, cost, has_crs) = read_north_up(cost_path)?;
+    // Costs a float32 holds exactly are read as such, half the memory, and
+    // widened as the solver copies them: the same sums.
+    if raster::band_fits_f32(cost_path, 1)? {
+        cost_distance_of::<f32>(cost_path, sources_path, out, assume_crs, cell_type)
+    } else {
+        cost_distance_of::<f64>(cost_path, sources_path, out, assume_crs, cell_type)
+    }
+}
+
+/// `cost_distance` with the costs read as `C`.
+fn cost_distance_of<C: raster::FloatCell + Into<f64>>(
+    cost_path: &Path,
+    sources_path: &Path,
+    out: &Path,
+    assume_crs: Option<&str>,
+    cell_type: CellType,
+) -> Result<CostDistanceReport> {
+    let (at, cost, has_crs) = read_north_up::<C>(cost_path)?;
     let target = crs_of(cost_path, has_crs, assume_crs)?;
     let gt = at.geo_transform;
     let layer = vector::read(sources_path, None, &Default::default(), Some(&target))?;
@@ -199,7 +239,7 @@ pub fn cost_distance(
     cells.sort_unstable();
     cells.dedup();
     let passable = |c: u32| {
-        let v = cost[c as usize];
+        let v: f64 = cost[c as usize].into();
         v.is_finite() && v >= 0.0
     };
     let impassable = cells.iter().filter(|c| !passable(**c)).count();
@@ -228,7 +268,7 @@ pub fn cost_distance(
             ),
         });
     }
-    let sources: Vec<Source> = cells
+    let sources: Vec<Source<f64>> = cells
         .iter()
         .map(|&c| Source {
             cell: c,
@@ -236,41 +276,30 @@ pub fn cost_distance(
             label: 0,
         })
         .collect();
-    let mut acc = cost_distance::solve_owned(w, h, dx, dy, cost, &sources);
-    // Cells reached and the largest cost, with the unreached set to
-    // nodata, in one pass on every core.
-    let (reached, max_cost) = {
-        use rayon::prelude::*;
-        acc.par_chunks_mut(1 << 16)
-            .map(|c| {
-                let (mut n, mut max) = (0usize, 0f32);
-                for v in c.iter_mut() {
-                    if v.is_finite() {
-                        n += 1;
-                        max = max.max(*v);
-                    } else {
-                        *v = f32::NAN;
-                    }
-                }
-                (n, max)
-            })
-            .reduce(|| (0, 0f32), |a, b| (a.0 + b.0, a.1.max(b.1)))
-    };
-    let max_cost = max_cost as f64;
-    let outv = acc;
     let at_out = raster::Placement {
         wkt: target.to_wkt().map_err(|e| Error::output(out, e))?,
         ..at
     };
-    outdir::write_file_atomically(out, |tmp| {
-        raster::write_geotiff(
-            tmp,
-            &at_out,
-            &outv,
-            Some(f64::NAN),
-            "accumulated cost from the nearest source",
-        )
-    })?;
+    let what = "accumulated cost from the nearest source";
+    // Summed in f64 either way; written rounded once to f32, or as is.
+    let (reached, max_cost) = match cell_type {
+        CellType::Float64 => {
+            let mut acc: Vec<f64> = cost_distance::solve_owned(w, h, dx, dy, cost, &sources);
+            let counted = reached_and_max(&mut acc);
+            outdir::write_file_atomically(out, |tmp| {
+                raster::write_geotiff(tmp, &at_out, &acc, Some(f64::NAN), what)
+            })?;
+            counted
+        }
+        CellType::Float32 => {
+            let mut acc: Vec<f32> = cost_distance::solve_owned(w, h, dx, dy, cost, &sources);
+            let counted = reached_and_max(&mut acc);
+            outdir::write_file_atomically(out, |tmp| {
+                raster::write_geotiff(tmp, &at_out, &acc, Some(f64::NAN), what)
+            })?;
+            counted
+        }
+    };
     Ok(CostDistanceReport {
         source_cells: sources.len(),
         reached_cells: reached,
@@ -281,45 +310,104 @@ pub fn cost_distance(
     })
 }
 
+/// The statistics `zonal-stats` computes, with exactextract's names.
+pub const ZONAL_STATS: [&str; 15] = [
+    "mean",
+    "sum",
+    "count",
+    "min",
+    "max",
+    "majority",
+    "minority",
+    "variety",
+    "median",
+    "stdev",
+    "coefficient_of_variation",
+    "frac",
+    "weighted_mean",
+    "weighted_sum",
+    "weighted_frac",
+];
+
+/// A weighting raster for `zonal-stats`' weighted statistics: on the same
+/// grid as the values, and the weight to use where it has no data (none:
+/// such a cell under a polygon is an error, where exactextract gives NaN).
+#[derive(Debug, Clone, Copy)]
+pub struct ZonalWeights<'a> {
+    pub raster: &'a Path,
+    pub default_weight: Option<f64>,
+}
+
+/// One column of `zonal-stats`' output: a statistic, or one value's share
+/// (`frac_<value>`, `weighted_frac_<value>`).
+enum ZonalColumn {
+    Stat(String),
+    Frac(f64),
+    WeightedFrac(f64),
+}
+
+/// A raster value as a column name holds it: integers without a decimal
+/// point (`frac_3`, `frac_-1`), others in their shortest exact form.
+fn value_label(v: f64) -> String {
+    if v.fract() == 0.0 && v.abs() < 1e15 {
+        format!("{}", v as i64)
+    } else {
+        format!("{v:?}")
+    }
+}
+
 /// Exact coverage-weighted zonal statistics of a raster for every polygon
-/// of a layer, with exactextract's definitions (`kernels::zonal::stats`):
-/// count, sum, mean, min, max, majority, minority, variety, median, stdev,
-/// coefficient_of_variation. Values at their native precision, masks and
-/// packing as GDAL defines them (`raster::read_band_f64`). Any ring
-/// order, holes, multipolygons, the polygon parts of geometry
-/// collections, rectangular cells; points and lines are refused by name
+/// of a layer, with exactextract's definitions (`kernels::zonal`): count,
+/// sum, mean, min, max, majority, minority, variety, median, stdev,
+/// coefficient_of_variation, frac; and, with a weighting raster on the
+/// same grid, weighted_mean, weighted_sum and weighted_frac. `frac` and
+/// `weighted_frac` give one column per value found under any polygon,
+/// upwards (`frac_<value>`, 0 where a polygon has none of it; exactextractr
+/// names them so). Values at their native precision, masks and packing as
+/// GDAL defines them (`raster::read_band_f64`), the weights too. Any ring
+/// order, holes, multipolygons, the polygon parts of geometry collections,
+/// rectangular cells; points and lines are refused by name
 /// (`zonal_polygons`). Polygons are reprojected to the raster's CRS (a
 /// raster without one is an error unless `assume_crs` names it). The
 /// output keeps every attribute of the polygon layer, then the statistics
 /// (a statistic whose name an attribute already uses is written as
 /// `stat_<name>`): CSV, or GeoJSON when `out` ends in .geojson. A polygon
-/// with no data under it has count 0 and empty mean/min/max/majority.
+/// with no data under it has count 0 and empty mean/min/max/majority/frac.
 pub fn zonal_stats(
     polygons: &Path,
     raster_path: &Path,
     which: &[String],
     out: &Path,
     assume_crs: Option<&str>,
+    weights: Option<ZonalWeights>,
 ) -> Result<usize> {
-    use crate::kernels::zonal::{coverage_matches_area, coverage_on, stats, CellGrid};
-    const KNOWN: [&str; 11] = [
-        "mean",
-        "sum",
-        "count",
-        "min",
-        "max",
-        "majority",
-        "minority",
-        "variety",
-        "median",
-        "stdev",
-        "coefficient_of_variation",
-    ];
+    use crate::kernels::zonal::{
+        coverage_matches_area, coverage_on, fractions, stats, weighted, CellGrid,
+    };
     for w in which {
-        if !KNOWN.contains(&w.as_str()) {
+        if !ZONAL_STATS.contains(&w.as_str()) {
             return Err(Error::Usage(format!(
                 "unknown statistic '{w}'; choose from {}",
-                KNOWN.join(", ")
+                ZONAL_STATS.join(", ")
+            )));
+        }
+    }
+    let wants_weights = which.iter().any(|w| w.starts_with("weighted_"));
+    if wants_weights && weights.is_none() {
+        return Err(Error::Usage(
+            "weighted_mean, weighted_sum and weighted_frac need a weighting raster: --weights RASTER"
+                .into(),
+        ));
+    }
+    if let Some(ZonalWeights {
+        raster,
+        default_weight: Some(d),
+    }) = weights
+    {
+        if !d.is_finite() {
+            return Err(Error::Usage(format!(
+                "--default-weight {d} for {}: give a finite number",
+                raster.display()
             )));
         }
     }
@@ -328,6 +416,37 @@ pub fn zonal_stats(
     let (at, vals) = raster::read_band_f64(raster_path, 1)?;
     north_up(raster_path, &at)?;
     let gt = at.geo_transform;
+    let weight_vals = match weights {
+        Some(wt) if wants_weights => {
+            let (wat, wv) = raster::read_band_f64(wt.raster, 1)?;
+            let same = wat.width == at.width
+                && wat.height == at.height
+                && wat
+                    .geo_transform
+                    .iter()
+                    .zip(&gt)
+                    .all(|(a, b)| (a - b).abs() <= 1e-9 * a.abs().max(b.abs()).max(1.0));
+            if !same {
+                return Err(Error::raster(
+                    wt.raster,
+                    format!(
+                        "the weighting raster is {}x{} cells at {:?}, the values ({}) {}x{} at {:?}: put it on the same grid (gdalwarp -te <xmin ymin xmax ymax> -ts {} {} with the values' extent)",
+                        wat.width,
+                        wat.height,
+                        wat.geo_transform,
+                        raster_path.display(),
+                        at.width,
+                        at.height,
+                        gt,
+                        at.width,
+                        at.height
+                    ),
+                ));
+            }
+            Some(wv)
+        }
+        _ => None,
+    };
     let has_crs = if at.wkt.is_empty() {
         None
     } else {
@@ -349,18 +468,16 @@ pub fn zonal_stats(
         g.x_min + g.width as f64 * g.dx,
         g.y_max,
     );
-    let stat_names: Vec<String> = which
-        .iter()
-        .map(|w| {
-            if layer.fields.iter().any(|f| f == w) {
-                format!("stat_{w}")
-            } else {
-                w.clone()
-            }
-        })
-        .collect();
+    let wants = |name: &str| which.iter().any(|w| w == name);
     use rayon::prelude::*;
-    let rows: Vec<Vec<f64>> = layer
+    // Per polygon: its statistics, its weighted figures and its value
+    // shares (each only when asked for).
+    type Figures = (
+        crate::kernels::zonal::Stats,
+        Option<crate::kernels::zonal::Weighted>,
+        Vec<(f64, f64)>,
+    );
+    let figures: Vec<Figures> = layer
         .features
         .par_iter()
         .map(|f| {
@@ -378,25 +495,112 @@ pub fn zonal_stats(
                     ),
                 });
             }
-            let s = stats(&cov, &vals);
-            Ok(which
-                .iter()
-                .map(|w| match w.as_str() {
-                    "mean" => s.mean,
-                    "sum" => s.sum,
-                    "count" => s.count,
-                    "min" => s.min,
-                    "max" => s.max,
-                    "majority" => s.majority,
-                    "minority" => s.minority,
-                    "variety" => s.variety,
-                    "median" => s.median,
-                    "stdev" => s.stdev,
-                    _ => s.coefficient_of_variation,
-                })
-                .collect())
+            let w = match (&weight_vals, weights) {
+                (Some(wv), Some(wt)) => Some(weighted(&cov, &vals, wv, wt.default_weight).map_err(
+                    |cell| Error::BadFeature {
+                        file: layer.file.clone(),
+                        layer: layer.layer.clone(),
+                        fid: Some(f.fid),
+                        message: format!(
+                            "it covers cell (column {}, row {}), which has a value in {} but no weight in {}, so its weighted statistics cannot be computed; give --default-weight (0 leaves such cells out)",
+                            cell as usize % at.width,
+                            cell as usize / at.width,
+                            raster_path.display(),
+                            wt.raster.display()
+                        ),
+                    },
+                )?),
+                _ => None,
+            };
+            let frac = if wants("frac") {
+                fractions(&cov, &vals)
+            } else {
+                Vec::new()
+            };
+            Ok((stats(&cov, &vals), w, frac))
         })
         .collect::<Result<_>>()?;
+    // The columns: each statistic asked for in order, `frac` and
+    // `weighted_frac` as one column per value found under any polygon.
+    let values_of = |pick: &dyn Fn(&Figures) -> Vec<f64>| {
+        let mut v: Vec<f64> = figures.iter().flat_map(pick).collect();
+        v.sort_by(f64::total_cmp);
+        v.dedup();
+        v
+    };
+    let mut columns: Vec<ZonalColumn> = Vec::new();
+    for w in which {
+        match w.as_str() {
+            "frac" => columns.extend(
+                values_of(&|f: &Figures| f.2.iter().map(|p| p.0).collect())
+                    .into_iter()
+                    .map(ZonalColumn::Frac),
+            ),
+            "weighted_frac" => columns.extend(
+                values_of(&|f: &Figures| {
+                    f.1.iter()
+                        .flat_map(|w| w.weighted_frac.iter().map(|p| p.0))
+                        .collect()
+                })
+                .into_iter()
+                .map(ZonalColumn::WeightedFrac),
+            ),
+            _ => columns.push(ZonalColumn::Stat(w.clone())),
+        }
+    }
+    let share = |of: &[(f64, f64)], v: f64| {
+        if of.is_empty() {
+            f64::NAN // no data under the polygon: no shares
+        } else {
+            of.iter().find(|p| p.0 == v).map_or(0.0, |p| p.1)
+        }
+    };
+    let rows: Vec<Vec<f64>> = figures
+        .iter()
+        .map(|(s, w, frac)| {
+            let wf =
+                |get: fn(&crate::kernels::zonal::Weighted) -> f64| w.as_ref().map_or(f64::NAN, get);
+            columns
+                .iter()
+                .map(|c| match c {
+                    ZonalColumn::Frac(v) => share(frac, *v),
+                    ZonalColumn::WeightedFrac(v) => {
+                        w.as_ref().map_or(f64::NAN, |w| share(&w.weighted_frac, *v))
+                    }
+                    ZonalColumn::Stat(name) => match name.as_str() {
+                        "mean" => s.mean,
+                        "sum" => s.sum,
+                        "count" => s.count,
+                        "min" => s.min,
+                        "max" => s.max,
+                        "majority" => s.majority,
+                        "minority" => s.minority,
+                        "variety" => s.variety,
+                        "median" => s.median,
+                        "stdev" => s.stdev,
+                        "weighted_mean" => wf(|w| w.weighted_mean),
+                        "weighted_sum" => wf(|w| w.weighted_sum),
+                        _ => s.coefficient_of_variation,
+                    },
+                })
+                .collect()
+        })
+        .collect();
+    let stat_names: Vec<String> = columns
+        .iter()
+        .map(|c| {
+            let name = match c {
+                ZonalColumn::Stat(n) => n.clone(),
+                ZonalColumn::Frac(v) => format!("frac_{}", value_label(*v)),
+                ZonalColumn::WeightedFrac(v) => format!("weighted_frac_{}", value_label(*v)),
+            };
+            if layer.fields.contains(&name) {
+                format!("stat_{name}")
+            } else {
+                name
+            }
+        })
+        .collect();
     let attr_json = |a: &vector::Attr| match a {
         vector::Attr::Str(s) => serde_json::json!(s),
         vector::Attr::Int(i) => serde_json::json!(i),

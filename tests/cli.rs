@@ -688,6 +688,103 @@ fn zonal_stats_tool_weights_cells_by_exact_coverage() {
     assert_eq!(row[1..], [1.8, 4.5, 2.5, 1.0, 3.0, 2.0]);
 }
 
+/// frac and the weighted statistics on the same 4x2 grid, by hand: a
+/// rectangle over the top row's first two cells and half the third, values
+/// 1 1 3 4 (classes) and weights 2 4 5 1.
+#[test]
+fn zonal_stats_frac_and_weighted_statistics_by_hand() {
+    let d = tempfile::tempdir().unwrap();
+    let utm = srs::parse("EPSG:32718").unwrap();
+    let at = Placement {
+        geo_transform: [500_000.0, 10.0, 0.0, 9_000_020.0, 0.0, -10.0],
+        wkt: utm.to_wkt().unwrap(),
+        width: 4,
+        height: 2,
+    };
+    let put = |name: &str, v: &[f64]| {
+        write_geotiff(&d.path().join(name), &at, v, None, "").unwrap();
+    };
+    put("v.tif", &[1.0, 1.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0]);
+    put("w.tif", &[2.0, 4.0, 5.0, 1.0, 1.0, 1.0, 1.0, 1.0]);
+    put("w_other_grid.tif", &[1.0; 8]);
+    let rect = geo::Polygon::new(
+        geo::LineString::from(vec![
+            (500_000.0, 9_000_010.0),
+            (500_025.0, 9_000_010.0),
+            (500_025.0, 9_000_020.0),
+            (500_000.0, 9_000_020.0),
+            (500_000.0, 9_000_010.0),
+        ]),
+        vec![],
+    );
+    vector::write_layer(
+        &d.path().join("p.gpkg"),
+        "GPKG",
+        "p",
+        &utm,
+        &utm,
+        &[],
+        &[(geo::Geometry::Polygon(rect), vec![])],
+    )
+    .unwrap();
+    let out = d.path().join("z.csv");
+    let run = |stats: &str, weights: Option<&str>| {
+        let mut c = greenhalo();
+        c.args(["zonal-stats", "--stats", stats, "--polygons"])
+            .arg(d.path().join("p.gpkg"))
+            .arg("--raster")
+            .arg(d.path().join("v.tif"))
+            .arg("-o")
+            .arg(&out);
+        if let Some(w) = weights {
+            c.arg("--weights").arg(d.path().join(w));
+        }
+        c.assert()
+    };
+    run(
+        "frac,weighted_mean,weighted_sum,weighted_frac",
+        Some("w.tif"),
+    )
+    .success();
+    let text = std::fs::read_to_string(&out).unwrap();
+    let mut lines = text.lines();
+    assert_eq!(
+        lines.next().unwrap(),
+        "fid,frac_1,frac_3,weighted_mean,weighted_sum,weighted_frac_1,weighted_frac_3"
+    );
+    let row: Vec<f64> = lines
+        .next()
+        .unwrap()
+        .split(',')
+        .map(|x| x.parse().unwrap())
+        .collect();
+    // Covered: 1 (f 1, w 2), 1 (f 1, w 4), 3 (f 0.5, w 5); count 2.5.
+    // frac: 1 covers 2 of 2.5, 3 covers 0.5. Weighted: Σ f·w = 2 + 4 + 2.5
+    // = 8.5; Σ f·w·v = 2 + 4 + 7.5 = 13.5; shares 6/8.5 and 2.5/8.5.
+    assert_eq!(row[1..], [0.8, 0.2, 13.5 / 8.5, 13.5, 6.0 / 8.5, 2.5 / 8.5]);
+    // Weighted statistics need the weights, on the same grid.
+    run("weighted_mean", None)
+        .failure()
+        .stderr(predicate::str::contains("--weights"));
+    let other = Placement {
+        geo_transform: [500_000.0, 10.0, 0.0, 9_000_030.0, 0.0, -10.0],
+        ..at.clone()
+    };
+    write_geotiff(
+        &d.path().join("w_other_grid.tif"),
+        &other,
+        &[1.0f64; 8],
+        None,
+        "",
+    )
+    .unwrap();
+    run("weighted_mean", Some("w_other_grid.tif"))
+        .failure()
+        .stderr(
+            predicate::str::contains("w_other_grid.tif").and(predicate::str::contains("same grid")),
+        );
+}
+
 #[test]
 fn run_selects_parcels_with_phases_and_instruments() {
     let out = sample_run();

@@ -625,6 +625,54 @@ pub fn read_native_as<T: Copy + GdalType>(
     ))
 }
 
+/// A floating-point cell type bands are read into.
+pub trait FloatCell: GdalType + Copy + Send + Sync {
+    const NAN: Self;
+    fn to_f64(self) -> f64;
+    fn from_f64(v: f64) -> Self;
+    fn is_nan(self) -> bool;
+}
+
+impl FloatCell for f32 {
+    const NAN: Self = f32::NAN;
+    fn to_f64(self) -> f64 {
+        self as f64
+    }
+    fn from_f64(v: f64) -> Self {
+        v as f32
+    }
+    fn is_nan(self) -> bool {
+        f32::is_nan(self)
+    }
+}
+
+impl FloatCell for f64 {
+    const NAN: Self = f64::NAN;
+    fn to_f64(self) -> f64 {
+        self
+    }
+    fn from_f64(v: f64) -> Self {
+        v
+    }
+    fn is_nan(self) -> bool {
+        f64::is_nan(self)
+    }
+}
+
+/// Whether band `band` of a raster reads into f32 without losing a digit:
+/// a type f32 holds exactly (Byte, UInt16, Int16, Float32) and no
+/// scale or offset to apply. Then `read_band_as::<f32>` gives the bits
+/// `read_band_f64` would, in half the memory.
+pub fn band_fits_f32(path: &Path, band: usize) -> Result<bool> {
+    use gdal::raster::GdalDataType as T;
+    let ds = open_raster_decoding_on(path, false)?;
+    let b = ds
+        .rasterband(band)
+        .map_err(|e| Error::raster(path, format!("no band {band}: {e}")))?;
+    let exact = matches!(b.band_type(), T::UInt8 | T::UInt16 | T::Int16 | T::Float32);
+    Ok(exact && b.scale().unwrap_or(1.0) == 1.0 && b.offset().unwrap_or(0.0) == 0.0)
+}
+
 /// Band `band` of a raster at its native precision (f64 holds every
 /// integer up to 2^53 and every Float64 exactly), with the cells GDAL says
 /// hold no data as NaN: its nodata value (compared in the band's own type,
@@ -633,6 +681,13 @@ pub fn read_native_as<T: Copy + GdalType>(
 /// band: a 0 in it is no data); then unpacked, `value × scale + offset`,
 /// when the band declares a scale or offset.
 pub fn read_band_f64(path: &Path, band: usize) -> Result<(Placement, Vec<f64>)> {
+    read_band_as::<f64>(path, band)
+}
+
+/// `read_band_f64` into `T` (f32 only where `band_fits_f32` says so, or
+/// digits are lost).
+pub fn read_band_as<T: FloatCell>(path: &Path, band: usize) -> Result<(Placement, Vec<T>)> {
+    use rayon::prelude::*;
     let ds = open_raster_decoding_on(path, true)?;
     let (w, h) = ds.raster_size();
     let gt = ds
@@ -642,22 +697,26 @@ pub fn read_band_f64(path: &Path, band: usize) -> Result<(Placement, Vec<f64>)> 
         .rasterband(band)
         .map_err(|e| Error::raster(path, format!("no band {band}: {e}")))?;
     let mut vals = b
-        .read_as::<f64>((0, 0), (w, h), (w, h), None)
+        .read_as::<T>((0, 0), (w, h), (w, h), None)
         .map_err(|e| Error::raster(path, e))?
         .into_shape_and_vec()
         .1;
+    const CHUNK: usize = 1 << 16;
     if let Some(nd) = b.no_data_value() {
         let float32 = b.band_type() == gdal::raster::GdalDataType::Float32;
-        for v in vals.iter_mut() {
-            let hit = if float32 {
-                (*v as f32) == (nd as f32) || (v.is_nan() && nd.is_nan())
-            } else {
-                *v == nd || (v.is_nan() && nd.is_nan())
-            };
-            if hit {
-                *v = f64::NAN;
+        vals.par_chunks_mut(CHUNK).for_each(|c| {
+            for v in c.iter_mut() {
+                let x = v.to_f64();
+                let hit = if float32 {
+                    (x as f32) == (nd as f32) || (x.is_nan() && nd.is_nan())
+                } else {
+                    x == nd || (x.is_nan() && nd.is_nan())
+                };
+                if hit {
+                    *v = T::NAN;
+                }
             }
-        }
+        });
     }
     let flags = b.mask_flags().map_err(|e| Error::raster(path, e))?;
     if !flags.is_all_valid() && !flags.is_nodata() {
@@ -669,17 +728,23 @@ pub fn read_band_f64(path: &Path, band: usize) -> Result<(Placement, Vec<f64>)> 
             .map_err(|e| Error::raster(path, format!("its mask band: {e}")))?
             .into_shape_and_vec()
             .1;
-        for (v, k) in vals.iter_mut().zip(&mask) {
-            if *k == 0 {
-                *v = f64::NAN;
-            }
-        }
+        vals.par_chunks_mut(CHUNK)
+            .zip(mask.par_chunks(CHUNK))
+            .for_each(|(c, m)| {
+                for (v, k) in c.iter_mut().zip(m) {
+                    if *k == 0 {
+                        *v = T::NAN;
+                    }
+                }
+            });
     }
     let (scale, offset) = (b.scale().unwrap_or(1.0), b.offset().unwrap_or(0.0));
     if scale != 1.0 || offset != 0.0 {
-        for v in vals.iter_mut() {
-            *v = *v * scale + offset;
-        }
+        vals.par_chunks_mut(CHUNK).for_each(|c| {
+            for v in c.iter_mut() {
+                *v = T::from_f64(v.to_f64() * scale + offset);
+            }
+        });
     }
     Ok((
         Placement {

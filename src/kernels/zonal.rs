@@ -354,6 +354,82 @@ pub fn stats<T: Copy + Into<f64>>(cov: &[(u32, f64)], values: &[T]) -> Stats {
     }
 }
 
+/// The share of the covered area each distinct value holds (exactextract's
+/// `frac`): `(value, Σ f over its cells / count)`, values upwards, over
+/// the cells with data. Empty when no covered cell has data.
+pub fn fractions<T: Copy + Into<f64>>(cov: &[(u32, f64)], values: &[T]) -> Vec<(f64, f64)> {
+    let by_value: Vec<(f64, f64)> = cov
+        .iter()
+        .map(|&(c, f)| (values[c as usize].into(), f))
+        .filter(|(v, _)| !v.is_nan())
+        .collect();
+    shares(by_value)
+}
+
+/// `(value, weight)` pairs as distinct values upwards with their shares of
+/// the total weight (empty when the total is not positive).
+fn shares(mut by_value: Vec<(f64, f64)>) -> Vec<(f64, f64)> {
+    by_value.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let mut distinct: Vec<(f64, f64)> = Vec::new();
+    let mut total = 0.0;
+    for (v, w) in by_value {
+        total += w;
+        match distinct.last_mut() {
+            Some(last) if last.0 == v => last.1 += w,
+            _ => distinct.push((v, w)),
+        }
+    }
+    if total > 0.0 {
+        distinct.iter_mut().for_each(|d| d.1 /= total);
+        distinct
+    } else {
+        Vec::new()
+    }
+}
+
+/// A polygon's figures weighted by a second raster as well as by coverage
+/// (exactextract's `weighted_sum`, `weighted_mean`, `weighted_frac`), over
+/// the cells where the values have data: Σ f·w·v, that / Σ f·w, and each
+/// distinct value's share of Σ f·w (values upwards).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Weighted {
+    pub weighted_sum: f64,
+    pub weighted_mean: f64,
+    pub weighted_frac: Vec<(f64, f64)>,
+}
+
+/// `Weighted` of one polygon; a covered cell with data whose weight is
+/// missing (NaN) takes `default_weight`, and without one the figures cannot
+/// be computed: `Err(cell)`, the first such cell (exactextract gives NaN).
+/// No covered cell with data: a sum of 0 and NaN mean.
+pub fn weighted<T: Copy + Into<f64>, W: Copy + Into<f64>>(
+    cov: &[(u32, f64)],
+    values: &[T],
+    weights: &[W],
+    default_weight: Option<f64>,
+) -> std::result::Result<Weighted, u32> {
+    let (mut sum, mut wsum) = (0.0, 0.0);
+    let mut by_value = Vec::with_capacity(cov.len());
+    for &(c, f) in cov {
+        let v: f64 = values[c as usize].into();
+        if v.is_nan() {
+            continue;
+        }
+        let mut w: f64 = weights[c as usize].into();
+        if w.is_nan() {
+            w = default_weight.ok_or(c)?;
+        }
+        sum += f * w * v;
+        wsum += f * w;
+        by_value.push((v, f * w));
+    }
+    Ok(Weighted {
+        weighted_sum: sum,
+        weighted_mean: if wsum != 0.0 { sum / wsum } else { f64::NAN },
+        weighted_frac: shares(by_value),
+    })
+}
+
 /// The weighted quantile `q` of `(value, weight)` pairs sorted by value,
 /// as exactextract's WeightedQuantiles computes it.
 fn weighted_quantile(sorted: &[(f64, f64)], q: f64) -> f64 {

@@ -4,9 +4,12 @@ cares about, each built here as small files: values at native precision
 GDAL mask bands (an internal per-dataset mask and a .msk file), packed
 rasters (scale and offset), ties in majority and minority, the operations
 minority, variety, median, stdev and coefficient_of_variation on generated
-polygons, and a GeometryCollection of polygons (compared with exactextract
-on the same parts as a MultiPolygon). Points are refused with an error
-naming the layer, as exactextract refuses them."""
+polygons, frac, and weighted_mean, weighted_sum and weighted_frac with a
+weighting raster (its missing weights an error naming the polygon, or the
+default weight as exactextract's default_weight), and a GeometryCollection
+of polygons (compared with exactextract on the same parts as a
+MultiPolygon). Points are refused with an error naming the layer, as
+exactextract refuses them."""
 import csv
 import json
 import math
@@ -60,16 +63,32 @@ def geojson(path, feats):
                    "features": feats}, f)
 
 
-def ours(polys, raster, stats, out):
-    greenhalo("zonal-stats", "--polygons", polys, "--raster", raster, "--stats", ",".join(stats), "-o", out)
+def ours(polys, raster, stats, out, *extra):
+    greenhalo("zonal-stats", "--polygons", polys, "--raster", raster, "--stats", ",".join(stats), "-o", out,
+              *extra)
     with open(out) as f:
-        return {int(float(r["pid"])): {k: (float(r[k]) if r[k] != "" else None) for k in stats}
-                for r in csv.DictReader(f)}
+        rows = list(csv.DictReader(f))
+    # frac and weighted_frac: one column per value, `frac_<value>`.
+    cols = [c for c in (rows[0].keys() if rows else []) if c.startswith(("frac_", "weighted_frac_"))]
+    keys = [k for k in stats if k not in ("frac", "weighted_frac")] + cols
+    return {int(float(r["pid"])): {k: (float(r[k]) if r[k] != "" else None) for k in keys} for r in rows}
 
 
-def theirs(raster, feats, stats):
-    out = exactextract.exact_extract(raster, feats, stats, include_cols=["pid"])
-    return {int(o["properties"]["pid"]): {k: o["properties"][k] for k in stats} for o in out}
+def theirs(raster, feats, stats, weights=None):
+    out = exactextract.exact_extract(raster, feats, stats, include_cols=["pid"], weights=weights)
+    res = {}
+    for o in out:
+        p = o["properties"]
+        # (an operation with arguments, `weighted_mean(default_weight=0.5)`,
+        # comes back under its bare name)
+        row = {k: p[k.split("(")[0]] for k in stats if k not in ("frac", "weighted_frac", "unique")}
+        # Their arrays follow `unique`'s order: as one column per value.
+        for k in ("frac", "weighted_frac"):
+            if k in stats:
+                for v, x in zip(p["unique"], p[k]):
+                    row[f"{k}_{int(v) if float(v).is_integer() else repr(float(v))}"] = float(x)
+        res[int(p["pid"])] = row
+    return res
 
 
 def same(got, ref, stats, tol=1e-12, what=""):
@@ -168,6 +187,60 @@ def run(results, work):
         same(got, ref, [o for o in ops if o not in picks], tol=1e-6, what="operations: ")
         return f"({len(fs)} polygons, {', '.join(ops)})"
     results.run("zonal_minority_variety_median_stdev_cv", operations)
+
+    def weighted_and_frac():
+        rng = np.random.default_rng(8)
+        r = os.path.join(work, "classes.tif")
+        wr = os.path.join(work, "weights.tif")
+        classes = rng.integers(1, 7, (60, 80))
+        classes[rng.random((60, 80)) < 0.05] = 0  # nodata
+        write(r, classes, "int16", nodata=0)
+        write(wr, rng.uniform(0.0, 50.0, (60, 80)).round(3), "float64")
+        shapes = []
+        for i in range(300):
+            x0, y0 = rng.uniform(0, 700), rng.uniform(0, 500)
+            shapes.append(square(x0, y0, x0 + rng.uniform(3, 90), y0 + rng.uniform(3, 90)))
+        fs = feats_of(shapes)
+        p = os.path.join(work, "weighted.geojson")
+        geojson(p, fs)
+        ops = ["frac", "weighted_frac", "weighted_mean", "weighted_sum", "count"]
+        got = ours(p, r, ops, os.path.join(work, "weighted.csv"), "--weights", wr)
+        ref = theirs(r, fs, ops + ["unique"], weights=wr)
+        # Every value a polygon lacks is a 0 in its column (exactextract
+        # leaves it out of the polygon's array).
+        for pid, row in ref.items():
+            for k in got[pid]:
+                if k.startswith(("frac_", "weighted_frac_")) and k not in row and got[pid]["count"]:
+                    row[k] = 0.0
+        keys = sorted({k for row in ref.values() for k in row})
+        assert [k for k in keys if k.startswith("frac_")] == [f"frac_{v}" for v in range(1, 7)], keys
+        # (exactextract's coverage fractions are single precision: 1e-6)
+        same(got, ref, keys, tol=1e-6, what="weighted: ")
+        return f"({len(fs)} polygons, {len(keys)} columns: frac_1..frac_6, weighted_frac_1..6, weighted_mean, weighted_sum, count)"
+    results.run("zonal_frac_and_weighted_statistics", weighted_and_frac)
+
+    def missing_weights():
+        r = os.path.join(work, "mw_values.tif")
+        wr = os.path.join(work, "mw_weights.tif")
+        write(r, np.array([[1.0, 2.0], [3.0, 4.0]]), "float64")
+        write(wr, np.array([[2.0, -1.0], [1.0, 1.0]]), "float64", nodata=-1.0)
+        out = os.path.join(work, "mw.csv")
+        if os.path.exists(out):
+            os.remove(out)
+        o = subprocess.run([os.environ["GREENHALO"], "-q", "zonal-stats", "--polygons", polys, "--raster", r,
+                            "--stats", "weighted_mean", "--weights", wr, "-o", out],
+                           capture_output=True, text=True)
+        assert o.returncode != 0 and not os.path.exists(out), "a missing weight gave a file"
+        assert "two.geojson" in o.stderr and "column 1, row 0" in o.stderr and "--default-weight" in o.stderr, o.stderr
+        ops = ["weighted_mean", "weighted_sum"]
+        got = ours(polys, r, ops, out, "--weights", wr, "--default-weight", "0.5")
+        ref = theirs(r, feats, [f"{k}(default_weight=0.5)" for k in ops], weights=wr)
+        ref = {pid: {k.split("(")[0]: v for k, v in row.items()} for pid, row in ref.items()}
+        same(got, ref, ops, tol=1e-12, what="default weight: ")
+        # By hand: (1·2 + 2·0.5 + 3·1 + 4·1) / (2 + 0.5 + 1 + 1) = 10 / 4.5.
+        assert close(got[0]["weighted_mean"], 10 / 4.5, 1e-15, abs_tol=0.0), got[0]
+        return f"(refused without a default, naming the polygon and cell; default 0.5: weighted_mean {got[0]['weighted_mean']:.12g} = 10/4.5, as exactextract)"
+    results.run("zonal_missing_weights_an_error_or_the_default", missing_weights)
 
     def collection():
         r = os.path.join(work, "coll.tif")

@@ -17,7 +17,7 @@ from qgis.core import (QgsProcessing, QgsProcessingAlgorithm, QgsProcessingExcep
 from . import landscape, loading, runner
 
 ZONAL_STATS = ["mean", "sum", "count", "min", "max", "majority", "minority", "variety", "median",
-               "stdev", "coefficient_of_variation"]
+               "stdev", "coefficient_of_variation", "frac", "weighted_mean", "weighted_sum", "weighted_frac"]
 # (the command line's default set, first)
 ZONAL_DEFAULT = 6
 
@@ -157,12 +157,17 @@ class ValidateLandscape(_Base):
         return {"ERRORS": errors, "WARNINGS": warnings}
 
 
+# The output cell types of cost distance, as greenhalo's --type names them.
+CELL_TYPES = ["Float32", "Float64"]
+
+
 class CostDistance(_Base):
     HELP = ("Accumulated cost from the nearest source over a cost raster (greenhalo "
             "cost-distance): 8-connected moves, a step costs the mean of the two cells' costs "
             "times its length (scikit-image's MCP_Geometric, GRASS r.cost without knight's moves). "
             "Nodata, NaN and negative cells are impassable. Sources: points, lines or polygons, "
-            "reprojected to the raster's CRS.")
+            "reprojected to the raster's CRS. Costs are summed in 64-bit floats; the output is "
+            "Float32 (about 7 significant digits) or Float64 (every digit, twice the size).")
 
     def groupId(self):  # noqa: N802
         return "tools"
@@ -179,6 +184,8 @@ class CostDistance(_Base):
             "SOURCES", "Sources", [QgsProcessing.TypeVectorAnyGeometry]))
         self.addParameter(QgsProcessingParameterCrs(
             "ASSUME_CRS", "CRS of a cost raster that declares none", optional=True))
+        self.addParameter(QgsProcessingParameterEnum(
+            "TYPE", "Output cell type", options=CELL_TYPES, defaultValue=0))
         self.addParameter(QgsProcessingParameterRasterDestination("OUTPUT", "Accumulated cost"))
 
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
@@ -192,6 +199,7 @@ class CostDistance(_Base):
         crs = self.parameterAsCrs(parameters, "ASSUME_CRS", context)
         if crs.isValid():
             args += ["--assume-crs", crs.authid() or crs.toWkt()]
+        args += ["--type", CELL_TYPES[self.parameterAsEnum(parameters, "TYPE", context)]]
         runner.run(args, feedback)
         return {"OUTPUT": out}
 
@@ -218,6 +226,11 @@ class ZonalStatistics(_Base):
         self.addParameter(QgsProcessingParameterEnum(
             "STATS", "Statistics", options=ZONAL_STATS, allowMultiple=True,
             defaultValue=list(range(ZONAL_DEFAULT))))
+        self.addParameter(QgsProcessingParameterRasterLayer(
+            "WEIGHTS", "Weighting raster, on the raster's grid (for the weighted statistics)", optional=True))
+        self.addParameter(QgsProcessingParameterNumber(
+            "DEFAULT_WEIGHT", "Weight where the weighting raster has no data (empty: such a cell is an error)",
+            type=QgsProcessingParameterNumber.Double, optional=True))
         self.addParameter(QgsProcessingParameterCrs(
             "ASSUME_CRS", "CRS of a raster that declares none", optional=True))
         self.addParameter(QgsProcessingParameterFileDestination(
@@ -235,6 +248,11 @@ class ZonalStatistics(_Base):
         polygons = _vector_path(self, parameters, "POLYGONS", context, feedback, folder)
         args = ["zonal-stats", "--polygons", polygons, "--raster", raster.source(),
                 "--stats", ",".join(stats), "-o", out]
+        weights = self.parameterAsRasterLayer(parameters, "WEIGHTS", context)
+        if weights is not None:
+            args += ["--weights", weights.source()]
+            if parameters.get("DEFAULT_WEIGHT") not in (None, ""):
+                args += ["--default-weight", repr(self.parameterAsDouble(parameters, "DEFAULT_WEIGHT", context))]
         crs = self.parameterAsCrs(parameters, "ASSUME_CRS", context)
         if crs.isValid():
             args += ["--assume-crs", crs.authid() or crs.toWkt()]

@@ -96,15 +96,15 @@ impl ExtraEdges {
 
 /// Weights of extra edges: a base table with optional overrides (an upgrade).
 #[derive(Debug, Clone, Copy)]
-pub struct EdgeWeights<'a> {
-    pub base: &'a [f32],
+pub struct EdgeWeights<'a, R = f32> {
+    pub base: &'a [R],
     /// (edge id, weight), sorted by edge id.
-    pub over: &'a [(u32, f32)],
+    pub over: &'a [(u32, R)],
 }
 
-impl EdgeWeights<'_> {
+impl<R: Real> EdgeWeights<'_, R> {
     #[inline]
-    pub fn get(&self, id: u32) -> f32 {
+    pub fn get(&self, id: u32) -> R {
         if !self.over.is_empty() {
             if let Ok(k) = self.over.binary_search_by_key(&id, |o| o.0) {
                 return self.over[k].1;
@@ -119,20 +119,91 @@ impl EdgeWeights<'_> {
 pub(super) const DC: [isize; 8] = [-1, 0, 1, -1, 1, -1, 0, 1];
 pub(super) const DR: [isize; 8] = [-1, -1, -1, 0, 0, 1, 1, 1];
 
-/// The 8 neighbour offsets with their half step lengths.
-pub(super) struct Steps {
-    pub(super) dc: [isize; 8],
-    pub(super) dr: [isize; 8],
-    pub(super) half: [f32; 8],
+/// The float type costs are held and summed in: `f32` for the pipeline
+/// (half the memory, and its travel times need no more) and `f64` for the
+/// `cost-distance` tool (as scikit-image and WhiteboxTools sum). Every
+/// full solve is written once for both; the incremental updates are `f32`.
+pub trait Real:
+    Copy
+    + PartialOrd
+    + Send
+    + Sync
+    + std::fmt::Debug
+    + std::ops::Add<Output = Self>
+    + std::ops::Mul<Output = Self>
+    + std::ops::Div<Output = Self>
+    + 'static
+{
+    const INFINITY: Self;
+    const NAN: Self;
+    const ZERO: Self;
+    const MAX: Self;
+    fn from_f64(v: f64) -> Self;
+    fn to_f64(self) -> f64;
+    fn is_finite(self) -> bool;
+    fn min(self, other: Self) -> Self;
+    /// The bits of a non-negative value, which order as the values do.
+    fn key(self) -> u64;
+    fn from_key(key: u64) -> Self;
+    /// `self * scale` as a bucket index (saturating).
+    fn bucket(self, scale: Self) -> u64;
 }
 
-impl Steps {
-    pub(super) fn new(dx: f64, dy: f64) -> Steps {
+macro_rules! real {
+    ($t:ty, $bits:ty) => {
+        impl Real for $t {
+            const INFINITY: Self = <$t>::INFINITY;
+            const NAN: Self = <$t>::NAN;
+            const ZERO: Self = 0.0;
+            const MAX: Self = <$t>::MAX;
+            #[inline(always)]
+            fn from_f64(v: f64) -> Self {
+                v as $t
+            }
+            #[inline(always)]
+            fn to_f64(self) -> f64 {
+                self as f64
+            }
+            #[inline(always)]
+            fn is_finite(self) -> bool {
+                <$t>::is_finite(self)
+            }
+            #[inline(always)]
+            fn min(self, other: Self) -> Self {
+                <$t>::min(self, other)
+            }
+            #[inline(always)]
+            fn key(self) -> u64 {
+                self.to_bits() as u64
+            }
+            #[inline(always)]
+            fn from_key(key: u64) -> Self {
+                <$t>::from_bits(key as $bits)
+            }
+            #[inline(always)]
+            fn bucket(self, scale: Self) -> u64 {
+                (self * scale) as u64
+            }
+        }
+    };
+}
+real!(f32, u32);
+real!(f64, u64);
+
+/// The 8 neighbour offsets with their half step lengths.
+pub(super) struct Steps<R = f32> {
+    pub(super) dc: [isize; 8],
+    pub(super) dr: [isize; 8],
+    pub(super) half: [R; 8],
+}
+
+impl<R: Real> Steps<R> {
+    pub(super) fn new(dx: f64, dy: f64) -> Steps<R> {
         let d = dx.hypot(dy);
         Steps {
             dc: DC,
             dr: DR,
-            half: [d, dy, d, dx, dx, d, dy, d].map(|v| (0.5 * v) as f32),
+            half: [d, dy, d, dx, dx, d, dy, d].map(|v| R::from_f64(0.5 * v)),
         }
     }
 }
@@ -140,20 +211,20 @@ impl Steps {
 /// The weight of a grid step between cells with costs `a` and `b`: one
 /// function for the full and the incremental solver.
 #[inline(always)]
-pub(super) fn step_weight(a: f32, b: f32, half: f32) -> f32 {
+pub(super) fn step_weight<R: Real>(a: R, b: R, half: R) -> R {
     (a + b) * half
 }
 
 #[inline(always)]
-pub(super) fn passable(c: f32) -> bool {
-    c.is_finite() && c >= 0.0
+pub(super) fn passable<R: Real>(c: R) -> bool {
+    c.is_finite() && c >= R::ZERO
 }
 
 /// A source cell with its starting cost and a label carried to the cells it
 /// reaches first (e.g. a market id).
 #[derive(Debug, Clone, Copy)]
-pub struct Source {
+pub struct Source<R = f32> {
     pub cell: u32,
-    pub cost: f32,
+    pub cost: R,
     pub label: u16,
 }

@@ -93,28 +93,28 @@ impl RadixHeap {
 /// step, a cell is settled again only through road edges lighter than it.
 /// Push and pop are O(1) but for a scan of the ring's bits.
 #[derive(Debug, Clone)]
-pub struct BucketQueue {
+pub struct BucketQueue<R = f32> {
     /// 1 / bucket width.
-    pub(super) scale: f32,
+    pub(super) scale: R,
     /// The grid `scale` was chosen for (address and length of its costs).
     pub(super) scaled_for: (usize, usize),
     /// Absolute index of the bucket being emptied.
     pub(super) cur: u64,
-    pub(super) ring: Vec<Vec<(f32, u32)>>,
-    pub(super) full: [u64; BucketQueue::RING / 64],
+    pub(super) ring: Vec<Vec<(R, u32)>>,
+    pub(super) full: [u64; RING / 64],
     pub(super) in_ring: usize,
     /// The cells beyond the ring, cheapest on top (cost bits, cell).
-    pub(super) far: std::collections::BinaryHeap<std::cmp::Reverse<(u32, u32)>>,
+    pub(super) far: std::collections::BinaryHeap<std::cmp::Reverse<(u64, u32)>>,
 }
 
-impl Default for BucketQueue {
+impl<R: Real> Default for BucketQueue<R> {
     fn default() -> Self {
         BucketQueue {
-            scale: 1.0,
+            scale: R::from_f64(1.0),
             scaled_for: (0, 0),
             cur: 0,
-            ring: vec![Vec::new(); Self::RING],
-            full: [0; Self::RING / 64],
+            ring: vec![Vec::new(); RING],
+            full: [0; RING / 64],
             in_ring: 0,
             far: std::collections::BinaryHeap::new(),
         }
@@ -124,38 +124,39 @@ impl Default for BucketQueue {
 /// 1 / the width of a `BucketQueue`'s buckets for a grid with these cell
 /// costs and cell sizes: its lightest grid step, so that most cells settle
 /// once (any positive width gives the same result).
-pub(super) fn bucket_scale(costs: impl Iterator<Item = f32>, dx: f64, dy: f64) -> f32 {
+pub(super) fn bucket_scale<R: Real>(costs: impl Iterator<Item = R>, dx: f64, dy: f64) -> R {
     scale_for_lightest(lightest_cost(costs), dx, dy)
 }
 
 /// The least positive passable cost (INFINITY when there is none).
-pub(super) fn lightest_cost(costs: impl Iterator<Item = f32>) -> f32 {
+pub(super) fn lightest_cost<R: Real>(costs: impl Iterator<Item = R>) -> R {
     costs
-        .filter(|c| passable(*c) && *c > 0.0)
-        .fold(f32::INFINITY, f32::min)
+        .filter(|c| passable(*c) && *c > R::ZERO)
+        .fold(R::INFINITY, R::min)
 }
 
-/// `bucket_scale` from the grid's lightest cost.
-pub(super) fn scale_for_lightest(lightest: f32, dx: f64, dy: f64) -> f32 {
-    let delta = 2.0 * lightest * (0.5 * dx.min(dy)) as f32;
+/// `bucket_scale` from the grid's lightest cost (computed in the type of
+/// the costs, so `f32` grids keep the widths they always had).
+pub(super) fn scale_for_lightest<R: Real>(lightest: R, dx: f64, dy: f64) -> R {
+    let delta = R::from_f64(2.0) * lightest * R::from_f64(0.5 * dx.min(dy));
     // No grid step has a positive weight: any width will do.
-    let scale = if delta.is_finite() && delta > 0.0 {
-        1.0 / delta
-    } else {
-        1.0
-    };
+    let one = R::from_f64(1.0);
+    if !(delta.is_finite() && delta > R::ZERO) {
+        return one;
+    }
+    let scale = one / delta;
     if scale.is_finite() {
         scale
     } else {
-        f32::MAX
+        R::MAX
     }
 }
 
 /// What the loops take cells from: a `RadixHeap` (exact cost order) or a
 /// `BucketQueue` (about cost order).
-pub(super) trait Queue {
-    fn push(&mut self, cost: f32, cell: u32);
-    fn pop(&mut self) -> Option<(f32, u32)>;
+pub(super) trait Queue<R = f32> {
+    fn push(&mut self, cost: R, cell: u32);
+    fn pop(&mut self) -> Option<(R, u32)>;
     /// The cell `pop` will return next, when known (to prefetch).
     fn next_cell(&self) -> Option<u32>;
 }
@@ -175,13 +176,13 @@ impl Queue for RadixHeap {
     }
 }
 
-impl Queue for BucketQueue {
+impl<R: Real> Queue<R> for BucketQueue<R> {
     #[inline(always)]
-    fn push(&mut self, cost: f32, cell: u32) {
+    fn push(&mut self, cost: R, cell: u32) {
         BucketQueue::push(self, cost, cell)
     }
     #[inline(always)]
-    fn pop(&mut self) -> Option<(f32, u32)> {
+    fn pop(&mut self) -> Option<(R, u32)> {
         BucketQueue::pop(self)
     }
     #[inline(always)]
@@ -190,20 +191,13 @@ impl Queue for BucketQueue {
     }
 }
 
-impl BucketQueue {
-    const RING: usize = 4096;
-    /// Bucket indices from here on mean "beyond every bucket" (the index
-    /// saturated): such cells stay in the heap and pop in cost order.
-    const SATURATED: u64 = 1 << 62;
+/// The buckets of a `BucketQueue`'s ring.
+const RING: usize = 4096;
+/// Bucket indices from here on mean "beyond every bucket" (the index
+/// saturated): such cells stay in the heap and pop in cost order.
+const SATURATED: u64 = 1 << 62;
 
-    /// An empty queue with buckets `1 / scale` wide.
-    pub(super) fn with_scale(scale: f32) -> BucketQueue {
-        BucketQueue {
-            scale,
-            ..BucketQueue::default()
-        }
-    }
-
+impl BucketQueue<f32> {
     /// Empty the queue and size its buckets for grid `g` (once per grid):
     /// as wide as its lightest step, so that most cells settle once.
     pub(super) fn reset_for(&mut self, g: &CostGrid) {
@@ -214,6 +208,16 @@ impl BucketQueue {
         }
         self.scale = bucket_scale(g.cost.iter().copied(), g.dx, g.dy);
         self.scaled_for = key;
+    }
+}
+
+impl<R: Real> BucketQueue<R> {
+    /// An empty queue with buckets `1 / scale` wide.
+    pub(super) fn with_scale(scale: R) -> BucketQueue<R> {
+        BucketQueue {
+            scale,
+            ..BucketQueue::default()
+        }
     }
 
     pub fn clear(&mut self) {
@@ -231,40 +235,40 @@ impl BucketQueue {
     }
 
     #[inline(always)]
-    pub(super) fn index(&self, cost: f32) -> u64 {
+    pub(super) fn index(&self, cost: R) -> u64 {
         // Saturating: the costs beyond all share the last bucket.
-        (cost * self.scale) as u64
+        cost.bucket(self.scale)
     }
 
     #[inline(always)]
-    pub(super) fn put_in_ring(&mut self, idx: u64, cost: f32, cell: u32) {
-        let b = (idx as usize) & (Self::RING - 1);
+    pub(super) fn put_in_ring(&mut self, idx: u64, cost: R, cell: u32) {
+        let b = (idx as usize) & (RING - 1);
         self.ring[b].push((cost, cell));
         self.full[b / 64] |= 1u64 << (b % 64);
         self.in_ring += 1;
     }
 
     #[inline(always)]
-    pub fn push(&mut self, cost: f32, cell: u32) {
+    pub fn push(&mut self, cost: R, cell: u32) {
         let idx = self.index(cost).max(self.cur);
-        if idx - self.cur < Self::RING as u64 {
+        if idx - self.cur < RING as u64 {
             self.put_in_ring(idx, cost, cell);
         } else {
-            self.far.push(std::cmp::Reverse((cost.to_bits(), cell)));
+            self.far.push(std::cmp::Reverse((cost.key(), cell)));
         }
     }
 
     /// The cell that `pop` will return next, when it is already known.
     #[inline(always)]
     pub fn peek_cell(&self) -> Option<u32> {
-        self.ring[(self.cur as usize) & (Self::RING - 1)]
+        self.ring[(self.cur as usize) & (RING - 1)]
             .last()
             .map(|e| e.1)
     }
 
     #[inline]
-    pub fn pop(&mut self) -> Option<(f32, u32)> {
-        let b = (self.cur as usize) & (Self::RING - 1);
+    pub fn pop(&mut self) -> Option<(R, u32)> {
+        let b = (self.cur as usize) & (RING - 1);
         if let Some(e) = self.ring[b].pop() {
             self.in_ring -= 1;
             if self.ring[b].is_empty() {
@@ -284,12 +288,12 @@ impl BucketQueue {
     /// when it came, settle again all it improves). None when nothing is
     /// left; Some(Some(cell)) for a cell to pop at once.
     #[cold]
-    pub(super) fn advance(&mut self) -> Option<Option<(f32, u32)>> {
+    pub(super) fn advance(&mut self) -> Option<Option<(R, u32)>> {
         if self.in_ring == 0 {
             let &std::cmp::Reverse((key, cell)) = self.far.peek()?;
-            let cost = f32::from_bits(key);
+            let cost = R::from_key(key);
             let idx = self.index(cost);
-            if idx >= Self::SATURATED {
+            if idx >= SATURATED {
                 // Beyond any bucket (buckets far narrower than the costs):
                 // straight from the heap, in cost order.
                 self.far.pop();
@@ -300,8 +304,8 @@ impl BucketQueue {
             return Some(None);
         }
         // The next full bucket after `cur`, going round the ring.
-        let start = (self.cur as usize) & (Self::RING - 1);
-        let words = Self::RING / 64;
+        let start = (self.cur as usize) & (RING - 1);
+        let words = RING / 64;
         for k in 0..=words {
             let w = (start / 64 + k) % words;
             let mut bits = self.full[w];
@@ -310,7 +314,7 @@ impl BucketQueue {
             }
             if bits != 0 {
                 let b = w * 64 + bits.trailing_zeros() as usize;
-                let step = (b + Self::RING - start) % Self::RING;
+                let step = (b + RING - start) % RING;
                 self.cur += step as u64;
                 self.pull_far();
                 return Some(None);
@@ -325,7 +329,7 @@ impl BucketQueue {
     /// `cost`, so buckets still empty in order. (Pushed into the current
     /// bucket instead, a late region would be relaxed in stack order and
     /// settled again and again.)
-    pub(super) fn rewind_for(&mut self, cost: f32) {
+    pub(super) fn rewind_for(&mut self, cost: R) {
         if self.index(cost) >= self.cur {
             return;
         }
@@ -340,7 +344,7 @@ impl BucketQueue {
         held.extend(
             self.far
                 .iter()
-                .map(|&std::cmp::Reverse((k, c))| (f32::from_bits(k), c)),
+                .map(|&std::cmp::Reverse((k, c))| (R::from_key(k), c)),
         );
         self.clear();
         for (c, i) in held {
@@ -352,9 +356,9 @@ impl BucketQueue {
     /// it.
     pub(super) fn pull_far(&mut self) {
         while let Some(&std::cmp::Reverse((key, cell))) = self.far.peek() {
-            let cost = f32::from_bits(key);
+            let cost = R::from_key(key);
             let idx = self.index(cost).max(self.cur);
-            if idx - self.cur >= Self::RING as u64 {
+            if idx - self.cur >= RING as u64 {
                 return;
             }
             self.far.pop();
@@ -365,19 +369,23 @@ impl BucketQueue {
 
 /// `bucket_scale` of a whole raster, its lightest cost found on every
 /// thread.
-pub(super) fn bucket_scale_par(cost: &[f32], dx: f64, dy: f64) -> f32 {
+pub(super) fn bucket_scale_par<R: Real, C: Copy + Send + Sync + Into<R>>(
+    cost: &[C],
+    dx: f64,
+    dy: f64,
+) -> R {
     use rayon::prelude::*;
     let lightest = cost
         .par_chunks(1 << 16)
-        .map(|c| lightest_cost(c.iter().copied()))
-        .reduce(|| f32::INFINITY, f32::min);
+        .map(|c| lightest_cost(c.iter().map(|&x| x.into())))
+        .reduce(|| R::INFINITY, R::min);
     scale_for_lightest(lightest, dx, dy)
 }
 
 /// Lower cell `i`'s accumulated cost to `cost` if that is less, and queue
 /// it (a source, or a cost from another strip).
 #[inline]
-pub(super) fn lower<Q: Queue>(st: &mut [[f32; 2]], queue: &mut Q, i: usize, cost: f32) {
+pub(super) fn lower<R: Real, Q: Queue<R>>(st: &mut [[R; 2]], queue: &mut Q, i: usize, cost: R) {
     if cost < st[i][1] {
         st[i][1] = cost;
         queue.push(cost, i as u32);

@@ -33,23 +33,25 @@ pub fn solve_counted(
 }
 
 /// `solve` that takes the cost raster by value and frees it once copied,
-/// for the largest grids: the peak is then 8 bytes per cell for the solver
-/// plus 4 for the result, instead of 4 more for the caller's costs. Without
-/// labels the order cells are settled in changes no bit (see `run`), so it
-/// takes them from a `BucketQueue`, which is faster than the radix heap
-/// `solve` keeps as the reference.
+/// for the largest grids: the peak is then the solver's 2 values per cell
+/// plus the result, instead of the caller's costs as well. Costs come in
+/// as `C` and are summed in `R` (f32 costs summed in f64 give the bits of
+/// f64 costs: the widening is exact); the result is written as `O` (each
+/// sum rounded once). Without labels the order cells are settled in
+/// changes no bit (see `run`), so it takes them from a `BucketQueue`,
+/// which is faster than the radix heap `solve` keeps as the reference.
 ///
 /// On more than one thread the grid is cut into horizontal strips, one a
 /// thread, each solved by its own loop while the steps between strips go
 /// as messages (see `solve_strips`); the result is the same bits.
-pub fn solve_owned(
+pub fn solve_owned<R: Real, C: Copy + Send + Sync + Into<R>, O: Real>(
     width: usize,
     height: usize,
     dx: f64,
     dy: f64,
-    cost: Vec<f32>,
-    sources: &[Source],
-) -> Vec<f32> {
+    cost: Vec<C>,
+    sources: &[Source<R>],
+) -> Vec<O> {
     let strips = rayon::current_num_threads().min(height / MIN_STRIP_ROWS);
     solve_owned_in(width, height, dx, dy, cost, sources, strips, STRIP_BATCH)
 }
@@ -57,16 +59,16 @@ pub fn solve_owned(
 /// `solve_owned` in `strips` strips (one or none: on this thread) that
 /// look at each other's messages every `batch` cells.
 #[allow(clippy::too_many_arguments)]
-pub(super) fn solve_owned_in(
+pub(super) fn solve_owned_in<R: Real, C: Copy + Send + Sync + Into<R>, O: Real>(
     width: usize,
     height: usize,
     dx: f64,
     dy: f64,
-    cost: Vec<f32>,
-    sources: &[Source],
+    cost: Vec<C>,
+    sources: &[Source<R>],
     strips: usize,
     batch: usize,
-) -> Vec<f32> {
+) -> Vec<O> {
     assert_eq!(cost.len(), width * height, "cost raster size");
     if strips > 1 && height >= strips {
         return solve_strips(width, height, dx, dy, cost, sources, strips, batch);
@@ -81,7 +83,7 @@ pub(super) fn solve_owned_in(
         dy,
         cost: &[],
     };
-    solve_padded(
+    let acc = solve_padded(
         &g,
         st,
         None,
@@ -89,7 +91,8 @@ pub(super) fn solve_owned_in(
         None,
         heap,
         &|_| {},
-    )
+    );
+    acc.into_iter().map(|v| O::from_f64(v.to_f64())).collect()
 }
 
 /// Accumulated cost from cells that start at given costs (`start` of each
@@ -122,31 +125,62 @@ pub fn solve_from(
 /// loop needs no bounds tests and no division to find a cell's column. Each
 /// cell holds (cost, accumulated cost) side by side, so a relaxation touches
 /// one cache line.
-pub(super) fn padded(cost: &[f32], w: usize, h: usize) -> Vec<[f32; 2]> {
+pub(super) fn padded<R: Real, C: Copy + Into<R>>(cost: &[C], w: usize, h: usize) -> Vec<[R; 2]> {
     let pw = w + 2;
-    let mut st: Vec<[f32; 2]> = vec![[f32::NAN, f32::INFINITY]; pw * (h + 2)];
+    let n = pw * (h + 2);
+    let mut st: Vec<[R; 2]> = Vec::with_capacity(n);
+    huge_pages(&st);
+    st.resize(n, [R::NAN, R::INFINITY]);
     for r in 0..h {
         let (dst, src) = ((r + 1) * pw + 1, r * w);
         for c in 0..w {
-            st[dst + c][0] = cost[src + c];
+            st[dst + c][0] = cost[src + c].into();
         }
     }
     st
+}
+
+/// Ask the kernel to back `v`'s allocation with 2 MB pages (where the
+/// system allows it, as Linux's transparent huge pages in `madvise` mode
+/// do) before it is first touched: the solve visits cells in cost order,
+/// all over a grid of hundreds of megabytes, and with 4 kB pages nearly
+/// every step misses the TLB, and each page's first touch faults. A hint:
+/// no bit of any result depends on it.
+pub(super) fn huge_pages<T>(v: &Vec<T>) {
+    #[cfg(target_os = "linux")]
+    {
+        const HUGE: usize = 2 << 20;
+        let bytes = v.capacity() * std::mem::size_of::<T>();
+        if bytes < 4 * HUGE {
+            return;
+        }
+        let start = v.as_ptr() as usize;
+        let (lo, hi) = (start.next_multiple_of(HUGE), (start + bytes) / HUGE * HUGE);
+        if hi > lo {
+            // SAFETY: [lo, hi) lies inside the vector's own allocation, and
+            // MADV_HUGEPAGE changes how it is backed, never its contents.
+            unsafe {
+                libc::madvise(lo as *mut libc::c_void, hi - lo, libc::MADV_HUGEPAGE);
+            }
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = v;
 }
 
 /// `sources` gives the sources, as often as asked (twice with labels): a
 /// slice's, or ones made on the fly (`solve_from`, millions of them).
 /// `heap` is the queue: a `RadixHeap` with labels (ties go to the first
 /// label to arrive, which depends on the order).
-pub(super) fn solve_padded<I: Iterator<Item = Source>, Q: Queue>(
+pub(super) fn solve_padded<R: Real, I: Iterator<Item = Source<R>>, Q: Queue<R>>(
     g: &CostGrid,
-    mut st: Vec<[f32; 2]>,
-    extra: Option<(&ExtraEdges, EdgeWeights)>,
+    mut st: Vec<[R; 2]>,
+    extra: Option<(&ExtraEdges, EdgeWeights<R>)>,
     sources: impl Fn() -> I,
     labels: Option<&mut [u16]>,
     mut heap: Q,
     tick: &dyn Fn(u64),
-) -> Vec<f32> {
+) -> Vec<R> {
     let (w, h) = (g.width, g.height);
     let n = w * h;
     let pw = w + 2;
@@ -161,7 +195,7 @@ pub(super) fn solve_padded<I: Iterator<Item = Source>, Q: Queue>(
     });
     for s in sources() {
         let c = s.cell as usize;
-        if c < n && s.cost >= 0.0 {
+        if c < n && s.cost >= R::ZERO {
             lower(&mut st, &mut heap, pad(c), s.cost);
         }
     }
@@ -211,11 +245,11 @@ pub(super) fn solve_padded<I: Iterator<Item = Source>, Q: Queue>(
 /// with each round's count (the loop is only paused and resumed, so the
 /// bits do not depend on it). Its arithmetic is that of `run`, step for
 /// step, so both give the same bits.
-pub(super) fn run_padded_counted<L: LabelSink, Q: Queue>(
+pub(super) fn run_padded_counted<R: Real, L: LabelSink, Q: Queue<R>>(
     pw: usize,
-    steps: Steps,
-    extra: Option<(&ExtraEdges, EdgeWeights)>,
-    st: &mut [[f32; 2]],
+    steps: Steps<R>,
+    extra: Option<(&ExtraEdges, EdgeWeights<R>)>,
+    st: &mut [[R; 2]],
     heap: &mut Q,
     mut labels: L,
     tick: &dyn Fn(u64),
@@ -228,11 +262,11 @@ pub(super) fn run_padded_counted<L: LabelSink, Q: Queue>(
 
 /// The solver's loop for at most `budget` cells taken from the queue; true when
 /// the queue is empty.
-pub(super) fn run_padded_for<L: LabelSink, Q: Queue>(
+pub(super) fn run_padded_for<R: Real, L: LabelSink, Q: Queue<R>>(
     pw: usize,
-    steps: &Steps,
-    extra: Option<(&ExtraEdges, EdgeWeights)>,
-    st: &mut [[f32; 2]],
+    steps: &Steps<R>,
+    extra: Option<(&ExtraEdges, EdgeWeights<R>)>,
+    st: &mut [[R; 2]],
     heap: &mut Q,
     labels: &mut L,
     budget: usize,

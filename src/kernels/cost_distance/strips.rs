@@ -16,27 +16,27 @@ pub(super) const STRIP_BATCH: usize = 1 << 18;
 /// One horizontal strip of the grid for `solve_strips`: its rows, padded
 /// with impassable cells all round as `padded` does (the rows of the
 /// strips beside it included), with its own queue.
-pub(super) struct Strip {
+pub(super) struct Strip<R> {
     pub(super) rows: usize,
-    pub(super) st: Vec<[f32; 2]>,
-    pub(super) queue: BucketQueue,
+    pub(super) st: Vec<[R; 2]>,
+    pub(super) queue: BucketQueue<R>,
     /// Its first and its last row, where it meets the strip above and the
     /// strip below (none at the grid's edges).
-    pub(super) edges: [Option<StripEdge>; 2],
+    pub(super) edges: [Option<StripEdge<R>>; 2],
 }
 
 /// Where a strip meets another: the costs of the other's row beside it,
 /// the least cost sent to each of that row's cells, and the accumulated
 /// costs of this strip's own edge row when it was last looked at.
-pub(super) struct StripEdge {
-    pub(super) beyond: Vec<f32>,
-    pub(super) sent: Vec<f32>,
-    pub(super) seen: Vec<f32>,
+pub(super) struct StripEdge<R> {
+    pub(super) beyond: Vec<R>,
+    pub(super) sent: Vec<R>,
+    pub(super) seen: Vec<R>,
     /// Padded index in the other strip of its row's first cell.
     pub(super) their_row: usize,
 }
 
-impl Strip {
+impl<R: Real> Strip<R> {
     /// The steps out of this strip's edge rows that lower a cost beyond it
     /// below what was sent before, as messages (padded cell in the other
     /// strip, cost) for the strip above (`out[0]`) and below (`out[1]`).
@@ -45,8 +45,8 @@ impl Strip {
     pub(super) fn look_at_edges(
         &mut self,
         pw: usize,
-        steps: &Steps,
-        out: &mut [Vec<(u32, f32)>; 2],
+        steps: &Steps<R>,
+        out: &mut [Vec<(u32, R)>; 2],
     ) {
         let w = pw - 2;
         for (e, edge) in self.edges.iter_mut().enumerate() {
@@ -55,7 +55,7 @@ impl Strip {
             let first = row * pw + 1;
             for col in 0..w {
                 let [fu, au] = self.st[first + col];
-                if au.to_bits() == edge.seen[col].to_bits() {
+                if au.key() == edge.seen[col].key() {
                     continue;
                 }
                 edge.seen[col] = au;
@@ -84,29 +84,29 @@ impl Strip {
 }
 
 /// The messages between strips and who is waiting for them.
-pub(super) struct Exchange {
-    pub(super) state: std::sync::Mutex<ExchangeState>,
+pub(super) struct Exchange<R> {
+    pub(super) state: std::sync::Mutex<ExchangeState<R>>,
     pub(super) wake: std::sync::Condvar,
 }
 
-pub(super) struct ExchangeState {
-    pub(super) inbox: Vec<Vec<(u32, f32)>>,
+pub(super) struct ExchangeState<R> {
+    pub(super) inbox: Vec<Vec<(u32, R)>>,
     /// Strips with an empty queue waiting for messages.
     pub(super) idle: usize,
     pub(super) done: bool,
 }
 
-impl Exchange {
-    pub(super) fn lock(&self) -> std::sync::MutexGuard<'_, ExchangeState> {
+impl<R> Exchange<R> {
+    pub(super) fn lock(&self) -> std::sync::MutexGuard<'_, ExchangeState<R>> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
 
 /// Ends the exchange if a strip's loop panics, so the others do not wait
 /// for it for ever (the panic then reaches the caller).
-pub(super) struct EndOnPanic<'a>(&'a Exchange);
+pub(super) struct EndOnPanic<'a, R>(&'a Exchange<R>);
 
-impl Drop for EndOnPanic<'_> {
+impl<R> Drop for EndOnPanic<'_, R> {
     fn drop(&mut self) {
         if std::thread::panicking() {
             self.0.lock().done = true;
@@ -125,32 +125,35 @@ impl Drop for EndOnPanic<'_> {
 /// describes: the same bits as one loop, whatever the timing. Memory is
 /// that of one loop plus a few rows.
 #[allow(clippy::too_many_arguments)]
-pub(super) fn solve_strips(
+pub(super) fn solve_strips<R: Real, C: Copy + Send + Sync + Into<R>, O: Real>(
     w: usize,
     h: usize,
     dx: f64,
     dy: f64,
-    cost: Vec<f32>,
-    sources: &[Source],
+    cost: Vec<C>,
+    sources: &[Source<R>],
     n: usize,
     batch: usize,
-) -> Vec<f32> {
+) -> Vec<O> {
     let pw = w + 2;
-    let steps = Steps::new(dx, dy);
+    let steps = Steps::<R>::new(dx, dy);
     use rayon::prelude::*;
     // (Each strip copied on its own thread: its memory is then first
     // touched there, and the copies go no slower than memory allows.)
     let scale = bucket_scale_par(&cost, dx, dy);
     let bounds: Vec<usize> = (0..=n).map(|k| k * h / n).collect();
-    let mut strips: Vec<Strip> = (0..n)
+    let mut strips: Vec<Strip<R>> = (0..n)
         .into_par_iter()
         .map(|k| {
             let (r0, r1) = (bounds[k], bounds[k + 1]);
             let rows = r1 - r0;
             let edge = |row: usize, their_row: usize| StripEdge {
-                beyond: cost[row * w..(row + 1) * w].to_vec(),
-                sent: vec![f32::INFINITY; w],
-                seen: vec![f32::INFINITY; w],
+                beyond: cost[row * w..(row + 1) * w]
+                    .iter()
+                    .map(|&x| x.into())
+                    .collect(),
+                sent: vec![R::INFINITY; w],
+                seen: vec![R::INFINITY; w],
                 their_row: their_row * pw + 1,
             };
             Strip {
@@ -168,7 +171,7 @@ pub(super) fn solve_strips(
     drop(cost);
     for s in sources {
         let c = s.cell as usize;
-        if c >= w * h || s.cost < 0.0 {
+        if c >= w * h || s.cost < R::ZERO {
             continue;
         }
         let (r, col) = (c / w, c % w);
@@ -185,9 +188,9 @@ pub(super) fn solve_strips(
         }),
         wake: std::sync::Condvar::new(),
     };
-    let work = |k: usize, strip: &mut Strip| {
+    let work = |k: usize, strip: &mut Strip<R>| {
         let _end = EndOnPanic(&ex);
-        let mut out: [Vec<(u32, f32)>; 2] = Default::default();
+        let mut out: [Vec<(u32, R)>; 2] = Default::default();
         loop {
             let emptied = run_padded_for(
                 pw,
@@ -230,7 +233,7 @@ pub(super) fn solve_strips(
                 }
                 std::mem::take(&mut x.inbox[k])
             };
-            if let Some(least) = inbox.iter().map(|m| m.1).reduce(f32::min) {
+            if let Some(least) = inbox.iter().map(|m| m.1).reduce(R::min) {
                 strip.queue.rewind_for(least);
             }
             for (i, c) in inbox {
@@ -246,7 +249,9 @@ pub(super) fn solve_strips(
         }
         work(0, first);
     });
-    let mut acc = vec![0f32; w * h];
+    let mut acc = Vec::with_capacity(w * h);
+    huge_pages(&acc);
+    acc.resize(w * h, O::ZERO);
     let mut parts = Vec::with_capacity(n);
     let mut rest = &mut acc[..];
     for strip in &strips {
@@ -261,7 +266,7 @@ pub(super) fn solve_strips(
             for (r, row) in part.chunks_exact_mut(w).enumerate() {
                 let src = (r + 1) * pw + 1;
                 for (a, p) in row.iter_mut().zip(&strip.st[src..src + w]) {
-                    *a = p[1];
+                    *a = O::from_f64(p[1].to_f64());
                 }
             }
         });
@@ -302,6 +307,43 @@ mod tests {
                     let got = solve_owned_in(w, h, dx, dy, cost.clone(), &sources, strips, batch);
                     assert_same_bits(&got, &want, seed * 1000 + strips as u64 * 10 + batch as u64);
                 }
+            }
+        }
+    }
+
+    /// Summed in f64 (the `cost-distance` tool): strips give the bits of
+    /// one loop, f32 costs widened give the bits of the same costs as f64,
+    /// and the f32 result is each f64 sum rounded once.
+    #[test]
+    fn f64_sums_are_the_same_bits_in_strips_from_f32_costs_and_rounded_once() {
+        use rand::{Rng, SeedableRng};
+        for seed in 0..30u64 {
+            let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(9100 + seed);
+            let (w, h) = (rng.gen_range(1..30), rng.gen_range(2..60));
+            let n = w * h;
+            let cost = random_costs(&mut rng, n, &[f32::NAN, -1.0, 0.0], 12, -2.0..3.0);
+            let wide: Vec<f64> = cost.iter().map(|&c| c as f64).collect();
+            let (dx, dy) = (rng.gen_range(0.5..40.0), rng.gen_range(0.5..40.0));
+            let sources: Vec<Source<f64>> = (0..rng.gen_range(1..5))
+                .map(|_| Source {
+                    cell: rng.gen_range(0..n) as u32,
+                    cost: rng.gen_range(0.0f64..50.0),
+                    label: 0,
+                })
+                .collect();
+            let want: Vec<f64> = solve_owned_in(w, h, dx, dy, wide.clone(), &sources, 1, 1 << 14);
+            for strips in [2, 3, h] {
+                for batch in [1, 7, 1 << 14] {
+                    let got: Vec<f64> =
+                        solve_owned_in(w, h, dx, dy, cost.clone(), &sources, strips, batch);
+                    for (i, (a, b)) in got.iter().zip(&want).enumerate() {
+                        assert_eq!(a.to_bits(), b.to_bits(), "seed {seed} cell {i}");
+                    }
+                }
+            }
+            let narrow: Vec<f32> = solve_owned_in(w, h, dx, dy, cost.clone(), &sources, 2, 5);
+            for (i, (a, b)) in narrow.iter().zip(&want).enumerate() {
+                assert_eq!(a.to_bits(), (*b as f32).to_bits(), "seed {seed} cell {i}");
             }
         }
     }
