@@ -9,7 +9,8 @@ weighting raster (its missing weights an error naming the polygon, or the
 default weight as exactextract's default_weight), and a GeometryCollection
 of polygons (compared with exactextract on the same parts as a
 MultiPolygon). Points are refused with an error naming the layer, as
-exactextract refuses them."""
+exactextract refuses them; lines too, saying what exactextract does with
+them. Each case also asserts its figures by hand."""
 import csv
 import json
 import math
@@ -127,6 +128,16 @@ def run(results, work):
             got = ours(polys, r, base, os.path.join(work, f"precision_{name}.csv"))
             same(got, theirs(r, feats, base), base, what=f"{name}: ")
             said.append(f"{name} max {got[0]['max']:.17g}")
+        # By hand, each exact in f64 (f32 would give 16777216, 9876543.0,
+        # and a sum of 0 for the UInt32 maximum beside its nodata):
+        want = {"int32": (16_777_219, 16_777_217 + 16_777_219 - 16_777_217 + 3),
+                "float64": (9_876_543.219876, 1_234_567.891 + 9_876_543.219876 + 0.1 + 1e-300),
+                "uint32": (4_294_967_295, 2 * 4_294_967_295 + 7)}
+        for name, arr, dtype, nodata in cases:
+            got = ours(polys, os.path.join(work, f"precision_{name}.tif"), base,
+                       os.path.join(work, f"precision_{name}.csv"))
+            assert got[0]["max"] == want[name][0], (name, got[0]["max"])
+            assert got[0]["sum"] == float(want[name][1]), (name, got[0]["sum"])
         return "(" + "; ".join(said) + ")"
     results.run("zonal_native_precision_int32_float64_uint32", precision)
 
@@ -149,6 +160,8 @@ def run(results, work):
         write(r, np.array([[17650, 17700], [0, 17800]]), "int16", nodata=0, scale=0.02, offset=-74.7943)
         got = ours(polys, r, base, os.path.join(work, "packed.csv"))
         same(got, theirs(r, feats, base), base, tol=1e-12, what="packed: ")
+        # By hand: 17800 x 0.02 - 74.7943, and three cells with data.
+        assert close(got[0]["max"], 17800 * 0.02 - 74.7943, 1e-15, abs_tol=0.0) and got[0]["count"] == 3.0, got[0]
         return f"(scale and offset applied: max {got[0]['max']:.6f}, count {got[0]['count']:g})"
     results.run("zonal_scale_and_offset", packed)
 
@@ -158,6 +171,7 @@ def run(results, work):
         write(r, np.array([[5, 9], [9, 5]]), "int32")
         got = ours(polys, r, ops, os.path.join(work, "ties.csv"))
         same(got, theirs(r, feats, ops), ops, what="ties: ")
+        assert (got[0]["majority"], got[0]["minority"], got[0]["variety"]) == (9.0, 5.0, 2.0), got[0]
         return f"(two values covering equal areas: majority {got[0]['majority']:g}, minority {got[0]['minority']:g}, as exactextract)"
     results.run("zonal_majority_and_minority_ties", ties)
 
@@ -273,3 +287,21 @@ def run(results, work):
         assert not os.path.exists(os.path.join(work, "points.csv")), "a file was written"
         return f"(refused: {o.stderr.strip()[:120]})"
     results.run("zonal_points_refused_by_name", points)
+
+    def lines():
+        r = os.path.join(work, "coll.tif")
+        p = os.path.join(work, "lines.geojson")
+        geojson(p, [{"type": "Feature", "properties": {"pid": 0},
+                     "geometry": {"type": "LineString", "coordinates": [[X0 + 1, Y0 - 5], [X0 + 19, Y0 - 5]]}}])
+        out = os.path.join(work, "lines.csv")
+        if os.path.exists(out):
+            os.remove(out)
+        o = subprocess.run([os.environ["GREENHALO"], "-q", "zonal-stats", "--polygons", p, "--raster", r, "-o", out],
+                           capture_output=True, text=True)
+        assert o.returncode != 0 and not os.path.exists(out), "a line was accepted"
+        assert "lines.geojson" in o.stderr and "a line" in o.stderr and "length" in o.stderr, o.stderr
+        # (exactextract 0.3 weights a line's cells by its length in them, but
+        # gives count 0 for this one, along a row of cell centres.)
+        ref = exactextract.exact_extract(r, json.load(open(p))["features"], ["count"])
+        return f"(refused, saying what exactextract would do; exactextract's own count here: {ref[0]['properties']['count']:g})"
+    results.run("zonal_lines_refused_saying_so", lines)
