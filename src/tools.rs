@@ -31,6 +31,33 @@ fn read_north_up<T: raster::FloatCell>(
     Ok((at, vals, target))
 }
 
+/// The accumulated cost over `cost` (on `at`) from `sources`, summed in
+/// f64 and written to `out` as `O`; the cells reached and the largest cost.
+fn solve_and_write<C, O>(
+    at: &raster::Placement,
+    cost: Vec<C>,
+    sources: &[Source<f64>],
+    out: &Path,
+) -> Result<(usize, f64)>
+where
+    C: Copy + Send + Sync + Into<f64>,
+    O: cost_distance::Real + raster::FloatCell,
+{
+    let (dx, dy) = (at.geo_transform[1], -at.geo_transform[5]);
+    let mut acc: Vec<O> = cost_distance::solve_owned(at.width, at.height, dx, dy, cost, sources);
+    let counted = reached_and_max(&mut acc);
+    outdir::write_file_atomically(out, |tmp| {
+        raster::write_geotiff(
+            tmp,
+            at,
+            &acc,
+            Some(f64::NAN),
+            "accumulated cost from the nearest source",
+        )
+    })?;
+    Ok(counted)
+}
+
 /// Cells reached and the largest cost among them, with the unreached set
 /// to nodata (NaN), in one pass on every core.
 fn reached_and_max<T: raster::FloatCell + PartialOrd>(acc: &mut [T]) -> (usize, f64) {
@@ -280,25 +307,10 @@ fn cost_distance_of<C: raster::FloatCell + Into<f64>>(
         wkt: target.to_wkt().map_err(|e| Error::output(out, e))?,
         ..at
     };
-    let what = "accumulated cost from the nearest source";
     // Summed in f64 either way; written rounded once to f32, or as is.
     let (reached, max_cost) = match cell_type {
-        CellType::Float64 => {
-            let mut acc: Vec<f64> = cost_distance::solve_owned(w, h, dx, dy, cost, &sources);
-            let counted = reached_and_max(&mut acc);
-            outdir::write_file_atomically(out, |tmp| {
-                raster::write_geotiff(tmp, &at_out, &acc, Some(f64::NAN), what)
-            })?;
-            counted
-        }
-        CellType::Float32 => {
-            let mut acc: Vec<f32> = cost_distance::solve_owned(w, h, dx, dy, cost, &sources);
-            let counted = reached_and_max(&mut acc);
-            outdir::write_file_atomically(out, |tmp| {
-                raster::write_geotiff(tmp, &at_out, &acc, Some(f64::NAN), what)
-            })?;
-            counted
-        }
+        CellType::Float64 => solve_and_write::<C, f64>(&at_out, cost, &sources, out)?,
+        CellType::Float32 => solve_and_write::<C, f32>(&at_out, cost, &sources, out)?,
     };
     Ok(CostDistanceReport {
         source_cells: sources.len(),

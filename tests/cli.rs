@@ -620,44 +620,49 @@ fn a_loss_raster_without_loss_is_a_clear_error() {
     assert!(!d.path().join("out").exists());
 }
 
-#[test]
-fn zonal_stats_tool_weights_cells_by_exact_coverage() {
-    let d = tempfile::tempdir().unwrap();
+/// A 4x2 grid of 10 m cells in UTM 18S, and in `dir/p.gpkg` one rectangle
+/// over the top row's first two cells and half the third (2.5 cells).
+fn four_by_two_with_a_rectangle(dir: &Path) -> Placement {
     let utm = srs::parse("EPSG:32718").unwrap();
-    // 4x2 cells of 10 m; values 1 2 3 4 / 5 6 7 8.
-    let at = Placement {
-        geo_transform: [500_000.0, 10.0, 0.0, 9_000_020.0, 0.0, -10.0],
-        wkt: utm.to_wkt().unwrap(),
-        width: 4,
-        height: 2,
-    };
-    write_geotiff(
-        &d.path().join("v.tif"),
-        &at,
-        &[1f32, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0],
-        None,
-        "",
-    )
-    .unwrap();
-    // A rectangle over the whole first two cells and half of the third of the top row.
     let rect = geo::Polygon::new(
         geo::LineString::from(vec![
             (500_000.0, 9_000_010.0),
             (500_025.0, 9_000_010.0),
             (500_025.0, 9_000_020.0),
-            (500_000.0, 9_000_010.0 + 10.0),
+            (500_000.0, 9_000_020.0),
             (500_000.0, 9_000_010.0),
         ]),
         vec![],
     );
     vector::write_layer(
-        &d.path().join("p.gpkg"),
+        &dir.join("p.gpkg"),
         "GPKG",
         "p",
         &utm,
         &utm,
         &[],
         &[(geo::Geometry::Polygon(rect), vec![])],
+    )
+    .unwrap();
+    Placement {
+        geo_transform: [500_000.0, 10.0, 0.0, 9_000_020.0, 0.0, -10.0],
+        wkt: utm.to_wkt().unwrap(),
+        width: 4,
+        height: 2,
+    }
+}
+
+#[test]
+fn zonal_stats_tool_weights_cells_by_exact_coverage() {
+    let d = tempfile::tempdir().unwrap();
+    let at = four_by_two_with_a_rectangle(d.path());
+    // Values 1 2 3 4 / 5 6 7 8.
+    write_geotiff(
+        &d.path().join("v.tif"),
+        &at,
+        &[1f32, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0],
+        None,
+        "",
     )
     .unwrap();
     let out = d.path().join("z.csv");
@@ -694,39 +699,12 @@ fn zonal_stats_tool_weights_cells_by_exact_coverage() {
 #[test]
 fn zonal_stats_frac_and_weighted_statistics_by_hand() {
     let d = tempfile::tempdir().unwrap();
-    let utm = srs::parse("EPSG:32718").unwrap();
-    let at = Placement {
-        geo_transform: [500_000.0, 10.0, 0.0, 9_000_020.0, 0.0, -10.0],
-        wkt: utm.to_wkt().unwrap(),
-        width: 4,
-        height: 2,
-    };
+    let at = four_by_two_with_a_rectangle(d.path());
     let put = |name: &str, v: &[f64]| {
         write_geotiff(&d.path().join(name), &at, v, None, "").unwrap();
     };
     put("v.tif", &[1.0, 1.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0]);
     put("w.tif", &[2.0, 4.0, 5.0, 1.0, 1.0, 1.0, 1.0, 1.0]);
-    put("w_other_grid.tif", &[1.0; 8]);
-    let rect = geo::Polygon::new(
-        geo::LineString::from(vec![
-            (500_000.0, 9_000_010.0),
-            (500_025.0, 9_000_010.0),
-            (500_025.0, 9_000_020.0),
-            (500_000.0, 9_000_020.0),
-            (500_000.0, 9_000_010.0),
-        ]),
-        vec![],
-    );
-    vector::write_layer(
-        &d.path().join("p.gpkg"),
-        "GPKG",
-        "p",
-        &utm,
-        &utm,
-        &[],
-        &[(geo::Geometry::Polygon(rect), vec![])],
-    )
-    .unwrap();
     let out = d.path().join("z.csv");
     let run = |stats: &str, weights: Option<&str>| {
         let mut c = greenhalo();

@@ -29,7 +29,7 @@ mod test_support;
 
 pub use decremental::relax_dearer;
 pub use gate::{gate_bounds, Gate, GateBounds};
-pub use grid::{CostGrid, EdgeWeights, ExtraEdges, Source};
+pub use grid::{CostGrid, EdgeWeights, ExtraEdges, Real, Source};
 pub use incremental::{relax_cheaper, Scratch};
 pub use queue::{BucketQueue, RadixHeap};
 pub use solve::{solve, solve_counted, solve_from, solve_owned};
