@@ -398,9 +398,9 @@ pub fn write_geotiff<T: GdalType + Copy>(
         let drv = DriverManager::get_driver_by_name("COG").map_err(|e| Error::output(path, e))?;
         let src = Dataset::open(&tmp).map_err(|e| Error::output(path, e))?;
         // (The COG driver builds its overviews in a temporary file in
-        // CPL_TMPDIR: the same folder in memory.) A Float32 raster's
-        // overviews come with it (`write_tiled`) and are copied as they
-        // are. Those the driver builds, of an f64 raster, go through an
+        // CPL_TMPDIR: the same folder in memory.) A Float32 or Float64
+        // raster's overviews come with it (`write_tiled`) and are copied
+        // as they are. Those the driver would build go through an
         // uncompressed temporary, a third less time to write. (An 8-bit or
         // integer raster's 4x and 8x overviews would come out sampled at
         // other, equally near cells that way, so those keep GDAL's default.)
@@ -474,13 +474,25 @@ pub(crate) fn write_tiled<T: GdalType + Copy>(
                 .map_err(|e| Error::output(path, e))?;
         }
     }
-    if T::datatype() == gdal::raster::GdalDataType::Float32 {
-        // SAFETY: GDAL's Float32 type is f32 and no other Rust type (the
-        // `GdalType` impls), so `data` is a slice of f32.
-        let data32 = unsafe { std::slice::from_raw_parts(data.as_ptr() as *const f32, data.len()) };
-        let gap = nodata.map(|v| v as f32).filter(|v| !v.is_nan());
-        write_average_overviews(&mut ds, at.width, at.height, data32, gap)
-            .map_err(|e| Error::output(path, e))?;
+    match T::datatype() {
+        gdal::raster::GdalDataType::Float32 => {
+            // SAFETY: GDAL's Float32 type is f32 and no other Rust type (the
+            // `GdalType` impls), so `data` is a slice of f32.
+            let data32 =
+                unsafe { std::slice::from_raw_parts(data.as_ptr() as *const f32, data.len()) };
+            let gap = nodata.map(|v| v as f32).filter(|v| !v.is_nan());
+            write_average_overviews(&mut ds, at.width, at.height, data32, gap)
+                .map_err(|e| Error::output(path, e))?;
+        }
+        gdal::raster::GdalDataType::Float64 => {
+            // SAFETY: likewise, GDAL's Float64 type is f64 alone.
+            let data64 =
+                unsafe { std::slice::from_raw_parts(data.as_ptr() as *const f64, data.len()) };
+            let gap = nodata.filter(|v| !v.is_nan());
+            write_average_overviews(&mut ds, at.width, at.height, data64, gap)
+                .map_err(|e| Error::output(path, e))?;
+        }
+        _ => {}
     }
     ds.flush_cache().map_err(|e| Error::output(path, e))?;
     ds.close().map_err(|e| Error::output(path, e))?;
@@ -507,12 +519,12 @@ fn overview_factors(width: usize, height: usize) -> Vec<i32> {
 /// covered; NaN where none does. Summed in f64 in row order, on every
 /// core. A gap is NaN, or `nodata` where the raster has one (and then
 /// what a cell with nothing under it holds).
-pub fn halve_average(
-    src: &[f32],
+pub fn halve_average<T: FloatCell + PartialEq>(
+    src: &[T],
     w: usize,
     h: usize,
-    nodata: Option<f32>,
-) -> (Vec<f32>, usize, usize) {
+    nodata: Option<T>,
+) -> (Vec<T>, usize, usize) {
     use rayon::prelude::*;
     let (ow, oh) = (w.div_ceil(2), h.div_ceil(2));
     // The source cells under overview cell k of n over m cells, with the
@@ -531,8 +543,8 @@ pub fn halve_average(
             .collect()
     };
     let (cols, rows) = (spans(ow, w), spans(oh, h));
-    let is_gap = |v: f32| v.is_nan() || Some(v) == nodata;
-    let mut out = vec![nodata.unwrap_or(f32::NAN); ow * oh];
+    let is_gap = |v: T| v.is_nan() || Some(v) == nodata;
+    let mut out = vec![nodata.unwrap_or(T::NAN); ow * oh];
     out.par_chunks_mut(ow).enumerate().for_each(|(r, row)| {
         for (o, col) in row.iter_mut().zip(&cols) {
             let (mut sum, mut weight) = (0f64, 0f64);
@@ -540,13 +552,13 @@ pub fn halve_average(
                 for &(sc, wc) in col {
                     let v = src[sr * w + sc];
                     if !is_gap(v) {
-                        sum += v as f64 * wr * wc;
+                        sum += v.to_f64() * wr * wc;
                         weight += wr * wc;
                     }
                 }
             }
             if weight > 0.0 {
-                *o = (sum / weight) as f32;
+                *o = T::from_f64(sum / weight);
             }
         }
     });
@@ -557,12 +569,12 @@ pub fn halve_average(
 /// build (`overview_factors`), averaged here on every core (`halve_average`,
 /// each level from the one above) instead of by GDAL on one: the driver
 /// then copies them as they are.
-fn write_average_overviews(
+fn write_average_overviews<T: FloatCell + PartialEq>(
     ds: &mut Dataset,
     width: usize,
     height: usize,
-    data: &[f32],
-    nodata: Option<f32>,
+    data: &[T],
+    nodata: Option<T>,
 ) -> std::result::Result<(), String> {
     let factors = overview_factors(width, height);
     if factors.is_empty() {
@@ -572,7 +584,7 @@ fn write_average_overviews(
     ds.build_overviews("NONE", &factors, &[])
         .map_err(|e| format!("making overviews: {e}"))?;
     let band = ds.rasterband(1).map_err(|e| e.to_string())?;
-    let mut level: std::borrow::Cow<[f32]> = std::borrow::Cow::Borrowed(data);
+    let mut level: std::borrow::Cow<[T]> = std::borrow::Cow::Borrowed(data);
     let (mut w, mut h) = (width, height);
     for k in 0..factors.len() {
         let (next, ow, oh) = halve_average(&level, w, h, nodata);
@@ -863,14 +875,14 @@ mod tests {
     fn overview_cells_weigh_the_parts_they_cover() {
         // Values from `gdaladdo -r average` (GDAL 3.6) on a 1x5 row: three
         // cells of 5/3 each, the first over cell 0 and 2/3 of cell 1.
-        let (v, w, h) = halve_average(&[1.0, 2.0, 4.0, 8.0, 16.0], 5, 1, None);
+        let (v, w, h) = halve_average(&[1.0f32, 2.0, 4.0, 8.0, 16.0], 5, 1, None);
         assert_eq!((w, h), (3, 1));
         let want = [1.4, 4.4, 12.8];
         for (a, b) in v.iter().zip(want) {
             assert!((*a as f64 - b).abs() < 1e-6, "{v:?}");
         }
         // 1x3 -> two cells of 1.5: (1 + 2/2) / 1.5 and (2/2 + 4) / 1.5.
-        let (v, _, _) = halve_average(&[1.0, 2.0, 4.0], 3, 1, None);
+        let (v, _, _) = halve_average(&[1.0f32, 2.0, 4.0], 3, 1, None);
         assert!((v[0] - 4.0 / 3.0).abs() < 1e-6 && (v[1] - 10.0 / 3.0).abs() < 1e-6);
         // Even sizes: plain 2x2 means; a gap is left out of its block's
         // mean, a block of gaps stays a gap.
@@ -894,6 +906,13 @@ mod tests {
             .map(|v| if v.is_nan() { -9999.0 } else { *v })
             .collect();
         let (v, _, _) = halve_average(&src, 4, 4, Some(-9999.0));
+        assert_eq!(v, vec![4.0, -9999.0, 3.0, 8.25]);
+        // Float64 the same way, its means kept in f64: (1 + 2/2) / 1.5
+        // to the last bit, where f32 rounds it.
+        let (v, _, _) = halve_average(&[1.0f64, 2.0, 4.0], 3, 1, None);
+        assert_eq!(v, vec![2.0 / 1.5, 5.0 / 1.5]);
+        let src64: Vec<f64> = src.iter().map(|v| *v as f64).collect();
+        let (v, _, _) = halve_average(&src64, 4, 4, Some(-9999.0));
         assert_eq!(v, vec![4.0, -9999.0, 3.0, 8.25]);
     }
 
