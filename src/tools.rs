@@ -424,9 +424,8 @@ pub fn zonal_stats(
         }
     }
     // Values at their native precision, masks and packing as GDAL defines
-    // them (raster::read_band_f64).
-    let (at, vals) = raster::read_band_f64(raster_path, 1)?;
-    north_up(raster_path, &at)?;
+    // them (raster::read_band_as).
+    let (at, vals, has_crs) = read_north_up::<f64>(raster_path)?;
     let gt = at.geo_transform;
     let weight_vals = match weights {
         Some(wt) if wants_weights => {
@@ -458,11 +457,6 @@ pub fn zonal_stats(
             Some(wv)
         }
         _ => None,
-    };
-    let has_crs = if at.wkt.is_empty() {
-        None
-    } else {
-        Some(srs::parse(&at.wkt)?)
     };
     let target = crs_of(raster_path, has_crs, assume_crs)?;
     let layer = vector::read(polygons, None, &Default::default(), Some(&target))?;
