@@ -1,12 +1,26 @@
 #!/usr/bin/env bash
 # Install what greenhalo's build needs on Debian 12, once. Idempotent: a fast
 # no-op when everything is there. Runs apt-get as root, or through sudo.
+#   scripts/setup.sh             the build's system packages and the venv
+#   scripts/setup.sh --viewers   also QGIS (qgis_process, its Python bindings
+#                                and providers) and Chromium, which the QGIS
+#                                and report checks use (.ci/run installs them
+#                                while the tests build)
 set -euo pipefail
+viewers=0
+case "${1:-}" in
+  "") ;;
+  --viewers) viewers=1 ;;
+  *) echo "usage: scripts/setup.sh [--viewers]" >&2; exit 2 ;;
+esac
 
 # System packages: GDAL (library, headers, command-line tools), pkg-config
 # for gdal-sys to find it; cmake, a C++ compiler and libclang (bindgen) for
 # the HiGHS MIP solver that highs-sys builds from source.
 pkgs=(libgdal-dev gdal-bin pkg-config cmake g++ clang)
+if [ "$viewers" = 1 ]; then
+  pkgs+=(qgis python3-qgis qgis-providers chromium)
+fi
 
 missing=()
 for p in "${pkgs[@]}"; do
