@@ -394,7 +394,7 @@ pub fn zonal_stats(
     weights: Option<ZonalWeights>,
 ) -> Result<usize> {
     use crate::kernels::zonal::{
-        coverage_matches_area, coverage_on, fractions, stats, weighted, CellGrid,
+        coverage_matches_area, coverage_on, stats_and_fractions, weighted, CellGrid,
     };
     for w in which {
         if !ZONAL_STATS.contains(&w.as_str()) {
@@ -502,7 +502,8 @@ pub fn zonal_stats(
                 });
             }
             let w = match (&weight_vals, weights) {
-                (Some(wv), Some(wt)) => Some(weighted(&cov, &vals, wv, wt.default_weight).map_err(
+                (Some(wv), Some(wt)) => Some(
+                    weighted(&cov, &vals, wv, wt.default_weight, wants("weighted_frac")).map_err(
                     |cell| Error::BadFeature {
                         file: layer.file.clone(),
                         layer: layer.layer.clone(),
@@ -518,12 +519,8 @@ pub fn zonal_stats(
                 )?),
                 _ => None,
             };
-            let frac = if wants("frac") {
-                fractions(&cov, &vals)
-            } else {
-                Vec::new()
-            };
-            Ok((stats(&cov, &vals), w, frac))
+            let (s, frac) = stats_and_fractions(&cov, &vals, wants("frac"));
+            Ok((s, w, frac))
         })
         .collect::<Result<_>>()?;
     // The columns: each statistic asked for in order, `frac` and

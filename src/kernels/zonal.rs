@@ -282,6 +282,18 @@ pub fn weighted_mean<T: Copy + Into<f64>>(cov: &[(u32, f64)], values: &[T]) -> f
 }
 
 pub fn stats<T: Copy + Into<f64>>(cov: &[(u32, f64)], values: &[T]) -> Stats {
+    stats_and_fractions(cov, values, false).0
+}
+
+/// `stats`, and with `fractions` also the share of the covered area each
+/// distinct value holds (exactextract's `frac`): `(value, Σ f over its
+/// cells / Σ f)`, values upwards, over the cells with data (empty when no
+/// covered cell has data). Both come from the one sort of the cells.
+pub fn stats_and_fractions<T: Copy + Into<f64>>(
+    cov: &[(u32, f64)],
+    values: &[T],
+    fractions: bool,
+) -> (Stats, Vec<(f64, f64)>) {
     let (mut count, mut sum) = (0.0, 0.0);
     let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
     let mut by_value: Vec<(f64, f64)> = Vec::with_capacity(cov.len());
@@ -297,7 +309,7 @@ pub fn stats<T: Copy + Into<f64>>(cov: &[(u32, f64)], values: &[T]) -> Stats {
         by_value.push((v, f));
     }
     if count == 0.0 {
-        return Stats {
+        let none = Stats {
             count: 0.0,
             sum: 0.0,
             mean: f64::NAN,
@@ -310,6 +322,7 @@ pub fn stats<T: Copy + Into<f64>>(cov: &[(u32, f64)], values: &[T]) -> Stats {
             stdev: f64::NAN,
             coefficient_of_variation: f64::NAN,
         };
+        return (none, Vec::new());
     }
     let mean = sum / count;
     let var = by_value
@@ -317,15 +330,7 @@ pub fn stats<T: Copy + Into<f64>>(cov: &[(u32, f64)], values: &[T]) -> Stats {
         .map(|(v, f)| f * (v - mean) * (v - mean))
         .sum::<f64>()
         / count;
-    // Distinct values with their covered areas, upwards.
-    by_value.sort_by(|a, b| a.0.total_cmp(&b.0));
-    let mut distinct: Vec<(f64, f64)> = Vec::new();
-    for (v, f) in by_value {
-        match distinct.last_mut() {
-            Some(last) if last.0 == v => last.1 += f,
-            _ => distinct.push((v, f)),
-        }
-    }
+    let (distinct, total) = distinct(by_value);
     let (mut majority, mut most) = (f64::NAN, f64::NEG_INFINITY);
     let (mut minority, mut least) = (f64::NAN, f64::INFINITY);
     for &(v, w) in &distinct {
@@ -339,7 +344,7 @@ pub fn stats<T: Copy + Into<f64>>(cov: &[(u32, f64)], values: &[T]) -> Stats {
         }
     }
     let stdev = var.sqrt();
-    Stats {
+    let stats = Stats {
         count,
         sum,
         mean,
@@ -351,24 +356,19 @@ pub fn stats<T: Copy + Into<f64>>(cov: &[(u32, f64)], values: &[T]) -> Stats {
         median: weighted_quantile(&distinct, 0.5),
         stdev,
         coefficient_of_variation: stdev / mean,
-    }
+    };
+    let frac = if fractions {
+        shares(&distinct, total)
+    } else {
+        Vec::new()
+    };
+    (stats, frac)
 }
 
-/// The share of the covered area each distinct value holds (exactextract's
-/// `frac`): `(value, Σ f over its cells / count)`, values upwards, over
-/// the cells with data. Empty when no covered cell has data.
-pub fn fractions<T: Copy + Into<f64>>(cov: &[(u32, f64)], values: &[T]) -> Vec<(f64, f64)> {
-    let by_value: Vec<(f64, f64)> = cov
-        .iter()
-        .map(|&(c, f)| (values[c as usize].into(), f))
-        .filter(|(v, _)| !v.is_nan())
-        .collect();
-    shares(by_value)
-}
-
-/// `(value, weight)` pairs as distinct values upwards with their shares of
-/// the total weight (empty when the total is not positive).
-fn shares(mut by_value: Vec<(f64, f64)>) -> Vec<(f64, f64)> {
+/// `(value, weight)` pairs as distinct values upwards with their summed
+/// weights, and the total weight summed pair by pair in that order (so a
+/// share is the same bits whichever statistic asked for it).
+fn distinct(mut by_value: Vec<(f64, f64)>) -> (Vec<(f64, f64)>, f64) {
     by_value.sort_by(|a, b| a.0.total_cmp(&b.0));
     let mut distinct: Vec<(f64, f64)> = Vec::new();
     let mut total = 0.0;
@@ -379,9 +379,14 @@ fn shares(mut by_value: Vec<(f64, f64)>) -> Vec<(f64, f64)> {
             _ => distinct.push((v, w)),
         }
     }
+    (distinct, total)
+}
+
+/// Each distinct value's share of `total` (none when the total is not
+/// positive).
+fn shares(distinct: &[(f64, f64)], total: f64) -> Vec<(f64, f64)> {
     if total > 0.0 {
-        distinct.iter_mut().for_each(|d| d.1 /= total);
-        distinct
+        distinct.iter().map(|&(v, w)| (v, w / total)).collect()
     } else {
         Vec::new()
     }
@@ -401,15 +406,17 @@ pub struct Weighted {
 /// `Weighted` of one polygon; a covered cell with data whose weight is
 /// missing (NaN) takes `default_weight`, and without one the figures cannot
 /// be computed: `Err(cell)`, the first such cell (exactextract gives NaN).
-/// No covered cell with data: a sum of 0 and NaN mean.
+/// No covered cell with data: a sum of 0 and NaN mean. `weighted_frac`
+/// only with `fractions` (empty otherwise).
 pub fn weighted<T: Copy + Into<f64>, W: Copy + Into<f64>>(
     cov: &[(u32, f64)],
     values: &[T],
     weights: &[W],
     default_weight: Option<f64>,
+    fractions: bool,
 ) -> std::result::Result<Weighted, u32> {
     let (mut sum, mut wsum) = (0.0, 0.0);
-    let mut by_value = Vec::with_capacity(cov.len());
+    let mut by_value = Vec::with_capacity(if fractions { cov.len() } else { 0 });
     for &(c, f) in cov {
         let v: f64 = values[c as usize].into();
         if v.is_nan() {
@@ -421,12 +428,15 @@ pub fn weighted<T: Copy + Into<f64>, W: Copy + Into<f64>>(
         }
         sum += f * w * v;
         wsum += f * w;
-        by_value.push((v, f * w));
+        if fractions {
+            by_value.push((v, f * w));
+        }
     }
+    let (distinct, total) = distinct(by_value);
     Ok(Weighted {
         weighted_sum: sum,
         weighted_mean: if wsum != 0.0 { sum / wsum } else { f64::NAN },
-        weighted_frac: shares(by_value),
+        weighted_frac: shares(&distinct, total),
     })
 }
 
@@ -671,6 +681,25 @@ mod tests {
         // Two values: s = (0·1 + 1·0, 1·0.75 + 1·1) = (0, 1.75); the
         // median's target 0.875 lies halfway: 2 + (4 − 2)·0.5.
         assert!((s.median - 3.0).abs() < 1e-12, "{}", s.median);
+        // frac from the same sort: 2.0 covers 1 of 1.75, 4.0 0.75 of it.
+        let (again, frac) = stats_and_fractions(&cov, &vals, true);
+        assert_eq!(again, s);
+        assert_eq!(frac, vec![(2.0, 1.0 / 1.75), (4.0, 0.75 / 1.75)]);
+        assert!(stats_and_fractions(&cov, &vals, false).1.is_empty());
+        // Weights 1, 2, missing, 5: cell 2 has a value and no weight.
+        let wts = [1.0f64, 2.0, f64::NAN, 5.0];
+        assert_eq!(weighted(&cov, &vals, &wts, None, true), Err(2));
+        // With 0.5 for it: Σ f·w·v = 2 + 4 + 0.5, Σ f·w = 1 + 1 + 0.125.
+        let w = weighted(&cov, &vals, &wts, Some(0.5), true).unwrap();
+        assert_eq!(w.weighted_sum, 6.5);
+        assert_eq!(w.weighted_mean, 6.5 / 2.125);
+        assert_eq!(
+            w.weighted_frac,
+            vec![(2.0, 1.0 / 2.125), (4.0, 1.125 / 2.125)]
+        );
+        let no_frac = weighted(&cov, &vals, &wts, Some(0.5), false).unwrap();
+        assert_eq!(no_frac.weighted_frac, vec![]);
+        assert_eq!(no_frac.weighted_mean, w.weighted_mean);
     }
 
     #[test]
