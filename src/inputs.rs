@@ -19,6 +19,8 @@ use crate::io::raster::{self, Resample};
 use crate::io::srs;
 use crate::io::vector::{self, VLayer};
 use crate::progress::Progress;
+use gdal::spatial_ref::SpatialRef;
+use indicatif::ProgressBar;
 
 // -------------------------------------------------------------- problems ----
 
@@ -283,60 +285,20 @@ pub fn load(ls: &Landscape, progress: &Progress) -> (Option<Inputs>, Problems) {
         .unwrap_or_default();
     let aoi_mp = geo::MultiPolygon(aoi.iter().flat_map(|(_, p)| p.0.clone()).collect());
 
-    // Roads: one or more sources.
-    let mut roads = Vec::new();
-    for (si, src) in layers.roads.iter().enumerate() {
-        if let Some(l) = read_vector(ls, src, target.as_ref(), &mut pr) {
-            check_intersects_aoi(&l, &aoi_mp, &mut pr);
-            roads.extend(roads_of(ls, si, &l, &mut pr));
+    // The rasters need only the grid and the AOI: they are warped on the
+    // pool's cores while the vector layers are read here (GDAL alone takes
+    // seconds over a cadastre of 250,000 parcels).
+    let mut warped: Option<Warped> = None;
+    let (roads, markets, parcels, conservation) = rayon::in_place_scope(|s| {
+        if let Some((grid, wkt, _)) = &grid {
+            let (out, aoi_mp, aoi_path, bar) = (&mut warped, &aoi_mp, &aoi_path, &bar);
+            s.spawn(move |_| *out = Some(warp_rasters(ls, grid, wkt, aoi_mp, aoi_path, bar)));
         }
-    }
-    bar.inc(1);
-
-    let markets = read_vector(ls, &layers.markets, target.as_ref(), &mut pr)
-        .map(|l| {
-            check_intersects_aoi(&l, &aoi_mp, &mut pr);
-            markets_of(ls, &l, &mut pr)
-        })
-        .unwrap_or_default();
-    bar.inc(1);
-    let parcels = layers
-        .parcels
-        .as_ref()
-        .and_then(|src| read_vector(ls, src, target.as_ref(), &mut pr))
-        .map(|l| {
-            check_intersects_aoi(&l, &aoi_mp, &mut pr);
-            parcels_of(ls, &l, &mut pr)
-        })
-        .unwrap_or_default();
-    bar.inc(1);
-    let conservation = read_vector(ls, &layers.conservation, target.as_ref(), &mut pr)
-        .map(|l| {
-            check_intersects_aoi(&l, &aoi_mp, &mut pr);
-            conservation_of(ls, &l, &mut pr)
-        })
-        .unwrap_or_default();
-    bar.inc(1);
-
-    let mut conservation = merge_parts(
-        conservation,
-        &ls.resolve(&layers.conservation.path),
-        &mut pr,
-    );
-    clip_to_aoi(&mut conservation, &aoi_mp);
-    if !aoi_mp.0.is_empty() {
-        conservation = left_out(
-            conservation,
-            |c| geo::Area::unsigned_area(&c.geom_in_aoi) > 0.0,
-            |c| format!("{} (feature {})", c.name, c.fid),
-            "conservation area(s) lie wholly outside the AOI and are left out of funding",
-            &ls.resolve(&layers.conservation.path),
-            &mut pr,
-        );
-    }
+        read_vectors(ls, target.as_ref(), &aoi_mp, &bar, &mut pr)
+    });
 
     // Rasters need the grid.
-    let Some((grid, wkt, _)) = grid else {
+    let (Some((grid, wkt, _)), Some(warped)) = (grid, warped) else {
         pr.finish();
         bar.finish_and_clear();
         return (None, pr);
@@ -379,20 +341,12 @@ pub fn load(ls: &Landscape, progress: &Progress) -> (Option<Inputs>, Problems) {
             ),
         );
     }
-    let aoi_mask: Vec<u8> = match raster::rasterize(
-        &grid,
-        &wkt,
-        &[geo::Geometry::MultiPolygon(aoi_mp.clone())],
-        &[1.0],
-        0.0,
-        false,
-    ) {
-        Ok(v) => v.into_iter().map(|x| (x > 0.5) as u8).collect(),
-        Err(e) => {
-            pr.at(Severity::Error, &aoi_path, None, e.to_string());
-            vec![0; grid.len()]
-        }
-    };
+    let Warped {
+        aoi_mask,
+        aoi_problems,
+        read,
+    } = warped;
+    pr.list.extend(aoi_problems.list);
     let cons_geoms: Vec<geo::Geometry<f64>> = conservation
         .iter()
         .map(|c| geo::Geometry::MultiPolygon(c.geom.clone()))
@@ -411,89 +365,6 @@ pub fn load(ls: &Landscape, progress: &Progress) -> (Option<Inputs>, Problems) {
                 vec![0; grid.len()]
             }
         };
-
-    // The rasters are warped side by side, one task each (a warp also
-    // splits its rows over the cores, but not all of it: at 30 m the
-    // population's sum resampling alone took 4.8 s on one core's worth).
-    // Each keeps its own problems, reported in this order.
-    type Spec<'s> = (
-        &'s RasterSource,
-        &'static str,
-        Resample,
-        (f64, f64),
-        &'static str,
-    );
-    let specs: [Option<Spec>; 7] = [
-        layers.forest.as_ref().map(|s| -> Spec {
-            (
-                s,
-                "forest",
-                Resample::Bilinear,
-                (0.0, 1.0),
-                "forest cover must be a fraction 0-1 (or 0/1); if it is a percentage, divide by 100",
-            )
-        }),
-        Some((
-            &layers.elevation,
-            "elevation",
-            Resample::Bilinear,
-            (-500.0, 9000.0),
-            "elevation must be metres above sea level (-500 to 9000)",
-        )),
-        layers.forest_loss.as_ref().map(|s| -> Spec {
-            (
-                s,
-                "forest_loss",
-                Resample::Nearest,
-                (0.0, 2100.0),
-                "forest loss must be 0/1 or a year of loss (1-99 as in Hansen's lossyear, or 2001-2099)",
-            )
-        }),
-        layers.population.as_ref().map(|s| -> Spec {
-            (
-                s,
-                "population",
-                Resample::Sum,
-                (0.0, 1e6),
-                "population must be people per cell, 0 or more",
-            )
-        }),
-        layers.landcover.as_ref().map(|s| -> Spec {
-            (s, "landcover", Resample::Nearest, (f64::MIN, f64::MAX), "")
-        }),
-        layers.carbon.as_ref().map(|s| -> Spec {
-            (
-                s,
-                "carbon",
-                Resample::Bilinear,
-                (0.0, 1000.0),
-                "carbon must be t C/ha (0-1000)",
-            )
-        }),
-        layers.biodiversity.as_ref().map(|s| -> Spec {
-            (
-                s,
-                "biodiversity",
-                Resample::Bilinear,
-                (0.0, 1e12),
-                "biodiversity values must be 0 or more",
-            )
-        }),
-    ];
-    let read: Vec<Option<(Option<Vec<f32>>, Problems)>> = specs
-        .par_iter()
-        .with_max_len(1)
-        .map(|spec| {
-            spec.map(|(src, what, rs, range, hint)| {
-                let mut p = Problems::default();
-                let r = read_raster(
-                    ls, src, &grid, &wkt, &aoi_mask, what, rs, range, hint, &mut p,
-                );
-                bar.inc(1);
-                (r, p)
-            })
-        })
-        .collect();
     let mut read = read.into_iter().map(|r| {
         r.map(|(data, p)| {
             pr.list.extend(p.list);
@@ -570,6 +441,188 @@ pub fn load(ls: &Landscape, progress: &Progress) -> (Option<Inputs>, Problems) {
         slope: Default::default(),
     };
     (Some(inputs), pr)
+}
+
+/// The rasters warped onto the grid, each with its problems (in the order
+/// of `warp_rasters`' list), and the AOI's mask with its own.
+struct Warped {
+    aoi_mask: Vec<u8>,
+    aoi_problems: Problems,
+    #[allow(clippy::type_complexity)]
+    read: Vec<Option<(Option<Vec<f32>>, Problems)>>,
+}
+
+/// The roads, markets, parcels and conservation areas, in the grid's CRS
+/// (`target`), each checked against the AOI; the conservation areas'
+/// parts merged and clipped to the AOI, those wholly outside it left out.
+fn read_vectors(
+    ls: &Landscape,
+    target: Option<&SpatialRef>,
+    aoi_mp: &geo::MultiPolygon<f64>,
+    bar: &ProgressBar,
+    pr: &mut Problems,
+) -> (Vec<Road>, Vec<Market>, Vec<Parcel>, Vec<ConservationArea>) {
+    let layers = &ls.cfg.layers;
+    // Roads: one or more sources.
+    let mut roads = Vec::new();
+    for (si, src) in layers.roads.iter().enumerate() {
+        if let Some(l) = read_vector(ls, src, target, pr) {
+            check_intersects_aoi(&l, aoi_mp, pr);
+            roads.extend(roads_of(ls, si, &l, pr));
+        }
+    }
+    bar.inc(1);
+
+    let markets = read_vector(ls, &layers.markets, target, pr)
+        .map(|l| {
+            check_intersects_aoi(&l, aoi_mp, pr);
+            markets_of(ls, &l, pr)
+        })
+        .unwrap_or_default();
+    bar.inc(1);
+    let parcels = layers
+        .parcels
+        .as_ref()
+        .and_then(|src| read_vector(ls, src, target, pr))
+        .map(|l| {
+            check_intersects_aoi(&l, aoi_mp, pr);
+            parcels_of(ls, &l, pr)
+        })
+        .unwrap_or_default();
+    bar.inc(1);
+    let conservation = read_vector(ls, &layers.conservation, target, pr)
+        .map(|l| {
+            check_intersects_aoi(&l, aoi_mp, pr);
+            conservation_of(ls, &l, pr)
+        })
+        .unwrap_or_default();
+    bar.inc(1);
+
+    let mut conservation = merge_parts(conservation, &ls.resolve(&layers.conservation.path), pr);
+    clip_to_aoi(&mut conservation, aoi_mp);
+    if !aoi_mp.0.is_empty() {
+        conservation = left_out(
+            conservation,
+            |c| geo::Area::unsigned_area(&c.geom_in_aoi) > 0.0,
+            |c| format!("{} (feature {})", c.name, c.fid),
+            "conservation area(s) lie wholly outside the AOI and are left out of funding",
+            &ls.resolve(&layers.conservation.path),
+            pr,
+        );
+    }
+    (roads, markets, parcels, conservation)
+}
+
+/// The AOI's mask and every raster warped onto the grid, side by side.
+fn warp_rasters(
+    ls: &Landscape,
+    grid: &Grid,
+    wkt: &str,
+    aoi_mp: &geo::MultiPolygon<f64>,
+    aoi_path: &Path,
+    bar: &ProgressBar,
+) -> Warped {
+    let layers = &ls.cfg.layers;
+    let mut aoi_problems = Problems::default();
+    let aoi_mask: Vec<u8> = match raster::rasterize(
+        grid,
+        wkt,
+        &[geo::Geometry::MultiPolygon(aoi_mp.clone())],
+        &[1.0],
+        0.0,
+        false,
+    ) {
+        Ok(v) => v.into_iter().map(|x| (x > 0.5) as u8).collect(),
+        Err(e) => {
+            aoi_problems.at(Severity::Error, aoi_path, None, e.to_string());
+            vec![0; grid.len()]
+        }
+    };
+    // The rasters are warped side by side, one task each (a warp also
+    // splits its rows over the cores, but not all of it: at 30 m the
+    // population's sum resampling alone took 4.8 s on one core's worth).
+    // Each keeps its own problems, reported in this order.
+    type Spec<'s> = (
+        &'s RasterSource,
+        &'static str,
+        Resample,
+        (f64, f64),
+        &'static str,
+    );
+    let specs: [Option<Spec>; 7] = [
+        layers.forest.as_ref().map(|s| -> Spec {
+            (
+                s,
+                "forest",
+                Resample::Bilinear,
+                (0.0, 1.0),
+                "forest cover must be a fraction 0-1 (or 0/1); if it is a percentage, divide by 100",
+            )
+        }),
+        Some((
+            &layers.elevation,
+            "elevation",
+            Resample::Bilinear,
+            (-500.0, 9000.0),
+            "elevation must be metres above sea level (-500 to 9000)",
+        )),
+        layers.forest_loss.as_ref().map(|s| -> Spec {
+            (
+                s,
+                "forest_loss",
+                Resample::Nearest,
+                (0.0, 2100.0),
+                "forest loss must be 0/1 or a year of loss (1-99 as in Hansen's lossyear, or 2001-2099)",
+            )
+        }),
+        layers.population.as_ref().map(|s| -> Spec {
+            (
+                s,
+                "population",
+                Resample::Sum,
+                (0.0, 1e6),
+                "population must be people per cell, 0 or more",
+            )
+        }),
+        layers.landcover.as_ref().map(|s| -> Spec {
+            (s, "landcover", Resample::Nearest, (f64::MIN, f64::MAX), "")
+        }),
+        layers.carbon.as_ref().map(|s| -> Spec {
+            (
+                s,
+                "carbon",
+                Resample::Bilinear,
+                (0.0, 1000.0),
+                "carbon must be t C/ha (0-1000)",
+            )
+        }),
+        layers.biodiversity.as_ref().map(|s| -> Spec {
+            (
+                s,
+                "biodiversity",
+                Resample::Bilinear,
+                (0.0, 1e12),
+                "biodiversity values must be 0 or more",
+            )
+        }),
+    ];
+    let read: Vec<Option<(Option<Vec<f32>>, Problems)>> = specs
+        .par_iter()
+        .with_max_len(1)
+        .map(|spec| {
+            spec.map(|(src, what, rs, range, hint)| {
+                let mut p = Problems::default();
+                let r = read_raster(ls, src, grid, wkt, &aoi_mask, what, rs, range, hint, &mut p);
+                bar.inc(1);
+                (r, p)
+            })
+        })
+        .collect();
+    Warped {
+        aoi_mask,
+        aoi_problems,
+        read,
+    }
 }
 
 /// Load, and turn any error-level problem into one error with the report.

@@ -55,7 +55,9 @@ pub fn to_wgs84(g: &geo::Geometry<f64>, ct: &CoordTransform) -> Result<geo::Geom
     Ok(orient(moved))
 }
 
-fn orient(g: geo::Geometry<f64>) -> geo::Geometry<f64> {
+/// Exterior rings counter-clockwise, holes clockwise (RFC 7946 §3.1.6; the
+/// GeoPackage keeps the same order).
+pub(crate) fn orient(g: geo::Geometry<f64>) -> geo::Geometry<f64> {
     match g {
         geo::Geometry::Polygon(p) => geo::Geometry::Polygon(p.orient(Direction::Default)),
         geo::Geometry::MultiPolygon(p) => geo::Geometry::MultiPolygon(p.orient(Direction::Default)),
@@ -69,46 +71,23 @@ fn orient(g: geo::Geometry<f64>) -> geo::Geometry<f64> {
 /// Write features (geometries in `src` CRS) as an RFC 7946 FeatureCollection.
 pub fn write(path: &Path, src: &SpatialRef, features: &[OutFeature]) -> Result<()> {
     let ct = super::srs::transform(src, &super::srs::wgs84())?;
-    write_with(path, features.iter(), |f| {
-        Ok(geojson::Feature {
-            bbox: None,
-            geometry: Some(geojson::Geometry::new(geojson::Value::from(&to_wgs84(
-                &f.geom, &ct,
-            )?))),
-            id: None,
-            properties: Some(f.props.clone()),
-            foreign_members: None,
-        })
-    })
+    write_with(path, features.iter(), |f| to_wgs84(&f.geom, &ct))
 }
 
-/// The features with their geometries as `write` puts them in the file
-/// (lon/lat, rounded, RFC 7946 ring orientation).
-pub fn in_wgs84(src: &SpatialRef, features: Vec<OutFeature>) -> Result<Vec<OutFeature>> {
-    let ct = super::srs::transform(src, &super::srs::wgs84())?;
-    features
-        .into_iter()
-        .map(|f| {
-            Ok(OutFeature {
-                geom: to_wgs84(&f.geom, &ct)?,
-                props: f.props,
-            })
-        })
-        .collect()
-}
-
-/// Write features already in lon/lat (see `in_wgs84`) as an RFC 7946
-/// FeatureCollection, the bytes `write` gives.
+/// Write features already in lon/lat as an RFC 7946 FeatureCollection
+/// (rounded and oriented as `write` makes them).
 pub fn write_wgs84(path: &Path, features: &[OutFeature]) -> Result<()> {
-    write_with(path, features.iter(), |f| {
-        Ok(geojson::Feature {
-            bbox: None,
-            geometry: Some(geojson::Geometry::new(geojson::Value::from(&f.geom))),
-            id: None,
-            properties: Some(f.props.clone()),
-            foreign_members: None,
-        })
-    })
+    write_with(path, features.iter(), |f| Ok(f.geom.clone()))
+}
+
+/// A feature as the `geojson` crate writes one (type, geometry,
+/// properties), its properties borrowed.
+#[derive(serde::Serialize)]
+struct FeatureOut<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    geometry: geojson::Geometry,
+    properties: &'a Map<String, Value>,
 }
 
 /// The FeatureCollection as the `geojson` crate writes it, one feature at
@@ -116,7 +95,7 @@ pub fn write_wgs84(path: &Path, features: &[OutFeature]) -> Result<()> {
 fn write_with<'a>(
     path: &Path,
     features: impl Iterator<Item = &'a OutFeature>,
-    feature: impl Fn(&OutFeature) -> Result<geojson::Feature>,
+    geometry: impl Fn(&OutFeature) -> Result<geo::Geometry<f64>>,
 ) -> Result<()> {
     let file = std::fs::File::create(path).map_err(|e| Error::io(path, e))?;
     let mut w = std::io::BufWriter::new(file);
@@ -126,7 +105,12 @@ fn write_with<'a>(
         if k > 0 {
             w.write_all(b",").map_err(|e| Error::io(path, e))?;
         }
-        serde_json::to_writer(&mut w, &feature(f)?).map_err(|e| match e.io_error_kind() {
+        let feature = FeatureOut {
+            kind: "Feature",
+            geometry: geojson::Geometry::new(geojson::Value::from(&geometry(f)?)),
+            properties: &f.props,
+        };
+        serde_json::to_writer(&mut w, &feature).map_err(|e| match e.io_error_kind() {
             // A write that failed (a full disk): said as such.
             Some(_) => Error::io(path, std::io::Error::from(e)),
             None => Error::output(path, e),

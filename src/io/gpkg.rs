@@ -54,9 +54,9 @@ pub struct StoredProject<'a> {
     pub qgs: &'a str,
 }
 
-/// Write `path` with every layer (reprojected from lon/lat to `crs`, a WKT,
-/// when given) and its default style, then every raster table, then the
-/// project when given.
+/// Write `path` with every layer (its features in `crs`, a WKT, or in
+/// lon/lat when none is given) and its default style, then every raster
+/// table, then the project when given.
 pub fn write(
     path: &Path,
     layers: &[StyledLayer],
@@ -103,10 +103,6 @@ fn write_inner(path: &Path, layers: &[StyledLayer], crs: Option<&str>) -> Result
         Some(wkt) => super::srs::parse(wkt)?,
         None => super::srs::wgs84(),
     };
-    let to_target = match crs {
-        Some(_) => Some(super::srs::transform(&super::srs::wgs84(), &target)?),
-        None => None,
-    };
     let driver = DriverManager::get_driver_by_name("GPKG").map_err(|e| fail(e.to_string()))?;
     let mut ds = driver
         .create_vector_only(path)
@@ -118,8 +114,7 @@ fn write_inner(path: &Path, layers: &[StyledLayer], crs: Option<&str>) -> Result
         let mut tx = ds
             .start_transaction()
             .map_err(|e| fail(format!("cannot start a transaction: {e}")))?;
-        add_layer(&mut tx, l, &target, to_target.as_ref())
-            .map_err(|m| fail(format!("layer {}: {m}", l.name)))?;
+        add_layer(&mut tx, l, &target).map_err(|m| fail(format!("layer {}: {m}", l.name)))?;
         tx.commit()
             .map_err(|e| fail(format!("cannot commit layer {}: {e}", l.name)))?;
     }
@@ -425,7 +420,6 @@ fn add_layer(
     ds: &mut Dataset,
     l: &StyledLayer,
     srs: &gdal::spatial_ref::SpatialRef,
-    to_srs: Option<&gdal::spatial_ref::CoordTransform>,
 ) -> std::result::Result<(), String> {
     let fields = schema(l.features)?;
     let ty = layer_type(l.features)?;
@@ -471,10 +465,10 @@ fn add_layer(
             };
             r.map_err(|e| format!("field {name}: {e}"))?;
         }
-        let mut g = promoted(&f.geom)?.to_gdal().map_err(|e| e.to_string())?;
-        if let Some(t) = to_srs {
-            g.transform_inplace(t).map_err(|e| e.to_string())?;
-        }
+        // (rings ordered as in the GeoJSON beside it)
+        let g = crate::io::geojson_out::orient(promoted(&f.geom)?)
+            .to_gdal()
+            .map_err(|e| e.to_string())?;
         out.set_geometry(g).map_err(|e| e.to_string())?;
         out.create(&layer).map_err(|e| e.to_string())?;
     }
@@ -652,9 +646,9 @@ mod tests {
         );
     }
 
-    /// In a projected CRS the layers hold the same places (read back by GDAL
-    /// and taken to lon/lat again), and a raster table the same values, its
-    /// gaps as no data.
+    /// In a projected CRS the layers hold the same coordinates (read back by
+    /// GDAL) in that CRS, and a raster table the same values, its gaps as no
+    /// data.
     #[test]
     fn layers_in_the_grid_crs_and_rasters_read_back_the_same() {
         crate::io::init_gdal();
@@ -663,8 +657,9 @@ mod tests {
             .unwrap()
             .to_wkt()
             .unwrap();
+        // (a place near Moyobamba in UTM 18S, to the millimetre)
         let f = vec![feat(
-            geo::Geometry::Point(geo::point!(x: -77.1234567, y: -6.0345678)),
+            geo::Geometry::Point(geo::point!(x: 264_321.123, y: 9_332_456.789)),
             json!({"name": "Moyobamba"}),
         )];
         let at = crate::io::raster::Placement {
@@ -717,14 +712,8 @@ mod tests {
         let mut l = ds.layer_by_name("pts").unwrap();
         let srs = l.spatial_ref().unwrap();
         assert_eq!(srs.auth_code().unwrap(), 32718);
-        let back = crate::io::srs::transform(&srs, &crate::io::srs::wgs84()).unwrap();
-        let mut g = l.features().next().unwrap().geometry().unwrap().clone();
-        g.transform_inplace(&back).unwrap();
-        let (x, y, _) = g.get_point(0);
-        assert!(
-            (x + 77.1234567).abs() < 1e-9 && (y + 6.0345678).abs() < 1e-9,
-            "{x} {y}"
-        );
+        let g = l.features().next().unwrap().geometry().unwrap().clone();
+        assert_eq!(g.get_point(0), (264_321.123, 9_332_456.789, 0.0));
         // The project as QGIS reads it back: the hex text of a zip that
         // holds the .qgs.
         let mut rows = ds

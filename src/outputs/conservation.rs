@@ -36,7 +36,7 @@ pub fn write_conservation(
         res.areas.iter().map(|a| {
             geo::Geometry::MultiPolygon(inp.conservation[a.needs.index].geom_in_aoi.clone())
         }),
-        &rows,
+        rows,
         ("conservation funding", "conservation area", "name"),
         &[],
     )?;

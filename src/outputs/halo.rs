@@ -40,7 +40,7 @@ pub fn write_halo_layer(
             }
         })
         .collect();
-    layers.write("halo.geojson", &grid_srs, feats)?;
+    layers.write("halo.geojson", &grid_srs, feats, None)?;
     std::fs::write(
         dir.join("halo.qml"),
         // An outline only: the ring is a zone around the areas, drawn

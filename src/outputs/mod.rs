@@ -69,11 +69,18 @@ pub fn raster_stats(data: &[f32], mask: &[u8]) -> Value {
 /// Machine-readable figures keep full precision (rounding is for display
 /// only, in the report); a negative zero is written as 0.
 pub fn tidy(v: &Value) -> Value {
+    let mut v = v.clone();
+    tidy_in_place(&mut v);
+    v
+}
+
+/// `tidy` without a copy.
+fn tidy_in_place(v: &mut Value) {
     match v {
-        Value::Number(n) if n.is_f64() && n.as_f64() == Some(0.0) => json!(0.0),
-        Value::Object(m) => Value::Object(m.iter().map(|(k, v)| (k.clone(), tidy(v))).collect()),
-        Value::Array(a) => Value::Array(a.iter().map(tidy).collect()),
-        other => other.clone(),
+        Value::Number(n) if n.is_f64() && n.as_f64() == Some(0.0) => *v = json!(0.0),
+        Value::Object(m) => m.values_mut().for_each(tidy_in_place),
+        Value::Array(a) => a.iter_mut().for_each(tidy_in_place),
+        _ => {}
     }
 }
 
@@ -136,13 +143,17 @@ pub fn guard_figures(
     Ok(())
 }
 
-/// The vector layers a run wrote, in lon/lat as in their files, kept for
-/// the GeoPackage (which then need not parse the GeoJSON again: for 25,000
-/// parcels GDAL took longer to read it than to write the GeoPackage).
+/// The vector layers a run wrote, in the grid CRS, kept for the
+/// GeoPackage (which then need not parse the GeoJSON again: for 25,000
+/// parcels GDAL took longer to read it than to write the GeoPackage, nor
+/// take the lon/lat of the GeoJSON back to the grid).
 pub struct Layers<'d> {
     dir: &'d Path,
-    kept: std::sync::Mutex<std::collections::BTreeMap<String, Vec<OutFeature>>>,
+    kept: std::sync::Mutex<std::collections::BTreeMap<String, Shared>>,
 }
+
+/// A layer's features, shared by the jobs that write them.
+pub type Shared = std::sync::Arc<Vec<OutFeature>>;
 
 impl<'d> Layers<'d> {
     /// Layers to be written in `dir`.
@@ -153,23 +164,32 @@ impl<'d> Layers<'d> {
         }
     }
 
-    /// Write `dir/file` (see `geojson_out::write`) and keep its features.
+    /// Write `dir/file` (features in `src`, the grid CRS; see
+    /// `write_layer`) and keep its features.
     pub fn write(
         &self,
         file: &str,
         src: &gdal::spatial_ref::SpatialRef,
         features: Vec<OutFeature>,
+        csv: Option<&Path>,
     ) -> Result<()> {
-        let wgs84 = crate::io::geojson_out::in_wgs84(src, features)?;
-        crate::io::geojson_out::write_wgs84(&self.dir.join(file), &wgs84)?;
-        if let Ok(mut m) = self.kept.lock() {
-            m.insert(file.to_string(), wgs84);
-        }
+        write_layer(&self.dir.join(file), src, &features, csv)?;
+        self.keep(file, features);
         Ok(())
     }
 
-    /// The features written as `file` (an error if it was not).
-    pub fn get(&self, file: &str) -> Result<Vec<OutFeature>> {
+    /// Keep the features of `dir/file` without writing it yet; the file is
+    /// written from the features returned (`write_layer`).
+    pub fn keep(&self, file: &str, features: Vec<OutFeature>) -> Shared {
+        let shared = std::sync::Arc::new(features);
+        if let Ok(mut m) = self.kept.lock() {
+            m.insert(file.to_string(), shared.clone());
+        }
+        shared
+    }
+
+    /// The features kept as `file` (an error if they were not).
+    pub fn get(&self, file: &str) -> Result<Shared> {
         self.kept
             .lock()
             .ok()
@@ -183,30 +203,57 @@ impl<'d> Layers<'d> {
     }
 }
 
-/// A product layer: `<stem>.geojson` (each geometry with its row, in the
-/// grid CRS) and `<stem>.csv` (the same rows), after every figure of every
-/// row is checked (`guard_figures`, `optional` fields may be null).
+/// Write `path` (see `geojson_out::write`; features in `src`) and, with
+/// `csv`, their properties there too, on another core.
+pub fn write_layer(
+    path: &Path,
+    src: &gdal::spatial_ref::SpatialRef,
+    features: &[OutFeature],
+    csv: Option<&Path>,
+) -> Result<()> {
+    let mut csv_done = Ok(());
+    let json_done = rayon::in_place_scope(|s| {
+        if let Some(csv) = csv {
+            let done = &mut csv_done;
+            s.spawn(move |_| *done = write_layer_csv(csv, features));
+        }
+        crate::io::geojson_out::write(path, src, features)
+    });
+    json_done.and(csv_done)
+}
+
+/// A product layer's features: each geometry (in the grid CRS) with its
+/// row, after every figure of every row is checked (`guard_figures`,
+/// `optional` fields may be null).
+pub fn product_features(
+    geoms: impl Iterator<Item = geo::Geometry<f64>>,
+    rows: Vec<Map<String, Value>>,
+    (stage, what, id_key): (&str, &str, &str),
+    optional: &[&str],
+) -> Result<Vec<OutFeature>> {
+    let all: Vec<&Map<String, Value>> = rows.iter().collect();
+    guard_figures(stage, what, id_key, &all, optional)?;
+    Ok(geoms
+        .zip(rows)
+        .map(|(geom, props)| OutFeature { geom, props })
+        .collect())
+}
+
+/// A product layer: `<stem>.geojson` and `<stem>.csv` (the same rows) of
+/// its `product_features`, kept for the GeoPackage.
 pub fn write_product(
     layers: &Layers,
     stem: &str,
     inp: &crate::inputs::Inputs,
     geoms: impl Iterator<Item = geo::Geometry<f64>>,
-    rows: &[Map<String, Value>],
-    (stage, what, id_key): (&str, &str, &str),
+    rows: Vec<Map<String, Value>>,
+    checks: (&str, &str, &str),
     optional: &[&str],
 ) -> Result<()> {
-    let all: Vec<&Map<String, Value>> = rows.iter().collect();
-    guard_figures(stage, what, id_key, &all, optional)?;
+    let feats = product_features(geoms, rows, checks, optional)?;
     let grid_srs = crate::io::srs::parse(&inp.grid_wkt)?;
-    let feats: Vec<crate::io::geojson_out::OutFeature> = geoms
-        .zip(rows)
-        .map(|(geom, m)| crate::io::geojson_out::OutFeature {
-            geom,
-            props: m.clone(),
-        })
-        .collect();
-    layers.write(&format!("{stem}.geojson"), &grid_srs, feats)?;
-    write_csv(&layers.dir.join(format!("{stem}.csv")), rows)
+    let csv = layers.dir.join(format!("{stem}.csv"));
+    layers.write(&format!("{stem}.geojson"), &grid_srs, feats, Some(&csv))
 }
 
 /// Write one CSV from GeoJSON-like property maps, columns in the first
@@ -222,6 +269,16 @@ pub fn estimated_bytes(inp: &crate::inputs::Inputs, roads: &crate::roads::RoadsR
 }
 
 pub fn write_csv(path: &Path, rows: &[Map<String, Value>]) -> Result<()> {
+    write_csv_of(path, rows.iter())
+}
+
+/// The properties of `features` as a CSV (see `write_csv`).
+pub fn write_layer_csv(path: &Path, features: &[OutFeature]) -> Result<()> {
+    write_csv_of(path, features.iter().map(|f| &f.props))
+}
+
+/// `write_csv` over borrowed rows.
+fn write_csv_of<'r>(path: &Path, rows: impl Iterator<Item = &'r Map<String, Value>>) -> Result<()> {
     // A write that failed (a full disk) is said as such.
     let fail = |e: csv::Error| {
         if e.is_io_error() {
@@ -233,21 +290,29 @@ pub fn write_csv(path: &Path, rows: &[Map<String, Value>]) -> Result<()> {
         Error::output(path, e)
     };
     let mut w = csv::Writer::from_path(path).map_err(fail)?;
+    let mut rows = rows.peekable();
     let header: Vec<String> = rows
-        .first()
+        .peek()
         .map(|f| f.keys().cloned().collect())
         .unwrap_or_default();
     w.write_record(&header).map_err(fail)?;
+    // (each value written as it is: a string bare, any other JSON value
+    // as serde_json writes it, a null or missing one empty)
+    let mut text = Vec::new();
     for f in rows {
-        let row: Vec<String> = header
-            .iter()
-            .map(|k| match f.get(k) {
-                Some(Value::String(s)) => s.clone(),
-                Some(Value::Null) | None => String::new(),
-                Some(v) => v.to_string(),
-            })
-            .collect();
-        w.write_record(&row).map_err(fail)?;
+        for k in &header {
+            match f.get(k) {
+                Some(Value::String(s)) => w.write_field(s),
+                Some(Value::Null) | None => w.write_field(""),
+                Some(v) => {
+                    text.clear();
+                    serde_json::to_writer(&mut text, v).map_err(|e| Error::output(path, e))?;
+                    w.write_field(&text)
+                }
+            }
+            .map_err(fail)?;
+        }
+        w.write_record(None::<&[u8]>).map_err(fail)?;
     }
     w.flush().map_err(|e| Error::io(path, e))
 }
@@ -261,7 +326,9 @@ pub fn write_json(path: &Path, v: &Value) -> Result<()> {
 /// One output row: `x` serialised and tidied (no -0, NaN as null for the
 /// guard to catch) as a field map; empty when `x` is not a struct.
 pub fn row<T: Serialize>(x: &T) -> Map<String, Value> {
-    match tidy(&serde_json::to_value(x).unwrap_or(Value::Null)) {
+    let mut v = serde_json::to_value(x).unwrap_or(Value::Null);
+    tidy_in_place(&mut v);
+    match v {
         Value::Object(m) => m,
         _ => Map::new(),
     }

@@ -8,33 +8,31 @@ use crate::error::{Error, Result};
 use crate::inputs::Inputs;
 use crate::io::qml;
 
-use super::{row, tidy, write_product, Layers};
+use super::{product_features, row, tidy};
+use crate::io::geojson_out::OutFeature;
 
-/// parcels.geojson / .csv / .qml.
-pub fn write_parcels(
-    dir: &Path,
+/// The parcels' features (geometry in the grid CRS and row) for
+/// parcels.geojson, parcels.csv and the GeoPackage, their rows made on
+/// every core.
+pub fn parcel_features(
     inp: &Inputs,
     res: &crate::parcels::ParcelsResult,
-    catalogue: &[crate::config::Transition],
-    layers: &Layers,
-) -> Result<()> {
+) -> Result<Vec<OutFeature>> {
+    use rayon::prelude::*;
     let rows: Vec<Map<String, Value>> = res
         .parcels
-        .iter()
+        .par_iter()
         .map(|p| {
             let mut m = row(p);
             m.insert("eligible".into(), json!(p.eligible.join(";")));
             m
         })
         .collect();
-    write_product(
-        layers,
-        "parcels",
-        inp,
+    product_features(
         inp.parcels
             .iter()
             .map(|p| geo::Geometry::MultiPolygon(p.geom.clone())),
-        &rows,
+        rows,
         ("parcels", "parcel", "id"),
         // travel_min is null where no market can be reached (not applicable,
         // reported as a warning and counted in the summary); the earnings
@@ -48,7 +46,11 @@ pub fn write_parcels(
             "travel_min",
             "earnings_multiple",
         ],
-    )?;
+    )
+}
+
+/// parcels.qml.
+pub fn write_parcel_style(dir: &Path, catalogue: &[crate::config::Transition]) -> Result<()> {
     // What the plan decided: a selected parcel in its transition's colour
     // (as in the report), every parcel left as it is in one grey entry,
     // none outlined (25,000 outlines are a grey smear at landscape scale).

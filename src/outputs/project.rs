@@ -344,7 +344,7 @@ pub fn write_geopackage(
             network.as_str(),
         ),
     ];
-    let features: Vec<Vec<crate::io::geojson_out::OutFeature>> = named
+    let features: Vec<super::Shared> = named
         .iter()
         .map(|(_, file, _)| layers.get(file))
         .collect::<Result<_>>()?;

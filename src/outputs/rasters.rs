@@ -73,23 +73,26 @@ pub fn input_raster_jobs<'a>(dir: &'a Path, inp: &'a Inputs) -> Vec<super::Job<'
     jobs
 }
 
-/// The input layers, reprojected and cleaned, in `dir/inputs/` (see
-/// `make_inputs_dir`).
-pub fn write_input_layers(dir: &Path, inp: &Inputs, layers: &super::Layers) -> Result<()> {
-    let d = dir.join("inputs");
-    let grid_srs = srs::parse(&inp.grid_wkt)?;
-    let mk = |g: geo::Geometry<f64>, props: Value| OutFeature {
-        geom: g,
+/// A feature of an input layer.
+fn mk(geom: geo::Geometry<f64>, props: Value) -> OutFeature {
+    OutFeature {
+        geom,
         props: match props {
             Value::Object(m) => m,
             _ => Map::new(),
         },
-    };
+    }
+}
+
+/// The AOI, roads and markets, reprojected and cleaned, in `inputs/` of
+/// the layers' folder (see `make_inputs_dir`), kept for the GeoPackage.
+pub fn write_input_layers(inp: &Inputs, layers: &super::Layers) -> Result<()> {
+    let grid_srs = srs::parse(&inp.grid_wkt)?;
     let aoi = vec![mk(
         geo::Geometry::MultiPolygon(inp.aoi.clone()),
         json!({ "name": inp.name, "area_km2": inp.aoi.unsigned_area() / 1e6 }),
     )];
-    layers.write("inputs/aoi.geojson", &grid_srs, aoi)?;
+    layers.write("inputs/aoi.geojson", &grid_srs, aoi, None)?;
     let roads: Vec<OutFeature> = inp
         .roads
         .iter()
@@ -104,7 +107,7 @@ pub fn write_input_layers(dir: &Path, inp: &Inputs, layers: &super::Layers) -> R
             )
         })
         .collect();
-    layers.write("inputs/roads.geojson", &grid_srs, roads)?;
+    layers.write("inputs/roads.geojson", &grid_srs, roads, None)?;
     let markets: Vec<OutFeature> = inp
         .markets
         .iter()
@@ -115,7 +118,14 @@ pub fn write_input_layers(dir: &Path, inp: &Inputs, layers: &super::Layers) -> R
             )
         })
         .collect();
-    layers.write("inputs/markets.geojson", &grid_srs, markets)?;
+    layers.write("inputs/markets.geojson", &grid_srs, markets, None)
+}
+
+/// The input parcels and conservation areas, reprojected and cleaned, in
+/// `dir/inputs/` (not in the GeoPackage: its layers are the decisions).
+pub fn write_input_areas(dir: &Path, inp: &Inputs) -> Result<()> {
+    let d = dir.join("inputs");
+    let grid_srs = srs::parse(&inp.grid_wkt)?;
     let parcels: Vec<OutFeature> = inp
         .parcels
         .iter()

@@ -23,7 +23,7 @@ pub fn write_roads(dir: &Path, inp: &Inputs, res: &RoadsResult, layers: &Layers)
         order
             .iter()
             .map(|&i| geo::Geometry::LineString(res.segments[i].geom.clone())),
-        &rows,
+        rows,
         ("roads", "road segment", "id"),
         &[
             "aadt",

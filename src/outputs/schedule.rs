@@ -1,9 +1,9 @@
 //! Every output of a run, in the order that keeps both cores busy: the
-//! layers (the parcels, the largest, first), then the styles, the QGIS
-//! project and the GeoPackage (copied from the layers) as soon as the last
-//! layer is written, while the rasters are written beside them, one job a
-//! raster, the largest first; then the finance tables, the report and
-//! summary.json.
+//! parcels' rows on every core; then the small layers, and the GeoPackage
+//! (copied from the layers, the parcels' included) as soon as they are
+//! kept, while the parcels' GeoJSON and CSV and the rasters are written
+//! beside it, one job a file, the largest first; then the finance tables,
+//! the report and summary.json.
 
 use std::path::Path;
 
@@ -62,18 +62,23 @@ pub fn write_all(dir: &Path, d: &Decisions) -> Result<Value> {
     super::make_inputs_dir(dir)?;
     {
         let kept = &super::Layers::new(dir);
+        // The parcels' rows first, on every core: the GeoPackage, the
+        // longest job, starts as soon as the small layers are kept, and
+        // the parcels' own files are written beside it.
+        let parcels = match d.plan {
+            Some((p, ..)) => Some(kept.keep("parcels.geojson", super::parcel_features(inputs, p)?)),
+            None => None,
+        };
         let mut layers: Vec<Job> = Vec::new();
-        if let Some((p, c, _, _)) = d.plan {
+        if let Some((_, c, _, _)) = d.plan {
             layers.push(Box::new(move || {
-                super::write_parcels(dir, inputs, p, &cfg.transitions.catalogue, kept)
+                super::write_parcel_style(dir, &cfg.transitions.catalogue)
             }));
             layers.push(Box::new(move || {
                 super::write_conservation(dir, inputs, c, kept)
             }));
         }
-        layers.push(Box::new(move || {
-            super::write_input_layers(dir, inputs, kept)
-        }));
+        layers.push(Box::new(move || super::write_input_layers(inputs, kept)));
         layers.push(Box::new(move || {
             super::write_roads(dir, inputs, roads, kept)
         }));
@@ -126,10 +131,20 @@ pub fn write_all(dir: &Path, d: &Decisions) -> Result<Value> {
             }
             Ok(())
         });
-        let mut rasters: Vec<Job> = vec![
-            Box::new(move || super::write_travel_time(dir, inputs, tt)),
-            Box::new(move || super::write_risk(dir, inputs, risk)),
-        ];
+        let mut rasters: Vec<Job> = Vec::new();
+        if let Some(f) = parcels {
+            let g = f.clone();
+            rasters.push(Box::new(move || {
+                let srs = crate::io::srs::parse(&inputs.grid_wkt)?;
+                super::write_layer(&dir.join("parcels.geojson"), &srs, &f, None)
+            }));
+            rasters.push(Box::new(move || {
+                super::write_layer_csv(&dir.join("parcels.csv"), &g)
+            }));
+        }
+        rasters.push(Box::new(move || super::write_input_areas(dir, inputs)));
+        rasters.push(Box::new(move || super::write_travel_time(dir, inputs, tt)));
+        rasters.push(Box::new(move || super::write_risk(dir, inputs, risk)));
         rasters.extend(super::input_raster_jobs(dir, inputs));
         rasters.push(Box::new(move || {
             super::write_nearest_market(dir, inputs, access)
