@@ -17,7 +17,7 @@ import xml.etree.ElementTree as ET
 from qgis.core import (QgsApplication, QgsFeatureRequest, QgsLayerTreeLayer,
                        QgsMapRendererSequentialJob, QgsMapSettings, QgsProject,
                        QgsRasterLayer, QgsRenderContext, QgsVectorLayer,
-                       QgsCoordinateTransform, QgsExpressionContextUtils)
+                       QgsCoordinateTransform, QgsExpressionContextUtils, QgsGeometry)
 from qgis.PyQt.QtCore import QSize
 from qgis.PyQt.QtGui import QColor
 
@@ -227,6 +227,30 @@ if os.path.exists(gpkg):
             gj = QgsVectorLayer(os.path.join(os.path.dirname(project_path), twin), twin, "ogr")
             if gj.featureCount() != lyr.featureCount():
                 problems.append(f"greenhalo.gpkg|{name}: {lyr.featureCount()} features, {twin} has {gj.featureCount()}")
+            else:
+                # The same places: each feature of the twin (lon/lat to 7
+                # decimals: a vertex within 8 mm) taken by QGIS to the
+                # GeoPackage's CRS has its centroid within 5 cm, its area
+                # within 8 mm times its perimeter, its length within 16 mm
+                # a segment (at most 2,000 features, evenly spread).
+                to_gpkg = QgsCoordinateTransform(gj.crs(), lyr.crs(), project)
+                step = max(1, lyr.featureCount() // 2000)
+                worst = 0.0
+                for k, (a, b) in enumerate(zip(lyr.getFeatures(), gj.getFeatures())):
+                    if k % step:
+                        continue
+                    ga, gb = a.geometry(), QgsGeometry(b.geometry())
+                    gb.transform(to_gpkg)
+                    d = ga.centroid().asPoint().distance(gb.centroid().asPoint())
+                    if ga.area() > 0:
+                        size, tol = (ga.area(), gb.area()), 0.008 * ga.length()
+                    else:
+                        size, tol = (ga.length(), gb.length()), 0.016 * max(1, len(list(ga.vertices())))
+                    worst = max(worst, d)
+                    if d > 0.05 or abs(size[0] - size[1]) > tol:
+                        problems.append(f"greenhalo.gpkg|{name}: feature {k} lies {d:.3f} m from {twin}'s (size {size[0]:.6g} vs {size[1]:.6g})")
+                        break
+                print(f"greenhalo.gpkg|{name:36s} where {twin} is: centroids within {worst:.4f} m")
         if lyr.crs().authid() != project.crs().authid():
             problems.append(f"greenhalo.gpkg|{name}: CRS {lyr.crs().authid()}, the project's is {project.crs().authid()} (dragged in first, it would set the map's CRS)")
         msg, ok = lyr.loadDefaultStyle()
