@@ -131,32 +131,32 @@ pub fn write_all(dir: &Path, d: &Decisions) -> Result<Value> {
             }
             Ok(())
         });
-        let mut rasters: Vec<Job> = Vec::new();
+        let mut files: Vec<Job> = Vec::new();
         if let Some(f) = parcels {
             let g = f.clone();
-            rasters.push(Box::new(move || {
+            files.push(Box::new(move || {
                 let srs = crate::io::srs::parse(&inputs.grid_wkt)?;
                 super::write_layer(&dir.join("parcels.geojson"), &srs, &f, None)
             }));
-            rasters.push(Box::new(move || {
+            files.push(Box::new(move || {
                 super::write_layer_csv(&dir.join("parcels.csv"), &g)
             }));
         }
-        rasters.push(Box::new(move || super::write_input_areas(dir, inputs)));
-        rasters.push(Box::new(move || super::write_travel_time(dir, inputs, tt)));
-        rasters.push(Box::new(move || super::write_risk(dir, inputs, risk)));
-        rasters.extend(super::input_raster_jobs(dir, inputs));
-        rasters.push(Box::new(move || {
+        files.push(Box::new(move || super::write_input_areas(dir, inputs)));
+        files.push(Box::new(move || super::write_travel_time(dir, inputs, tt)));
+        files.push(Box::new(move || super::write_risk(dir, inputs, risk)));
+        files.extend(super::input_raster_jobs(dir, inputs));
+        files.push(Box::new(move || {
             super::write_nearest_market(dir, inputs, access)
         }));
-        rasters.push(Box::new(move || {
+        files.push(Box::new(move || {
             super::write_halo_raster(dir, inputs, halo)
         }));
         // Each job, then the finance tables and report, and summary.json.
         d.bar
-            .set_length((layers.len() + 1 + rasters.len() + 2) as u64);
+            .set_length((layers.len() + 1 + files.len() + 2) as u64);
         let done = || d.bar.inc(1);
-        run_jobs_counted(layers, project, rasters, &done)?;
+        run_jobs_counted(layers, project, files, &done)?;
     }
     if let Some((p, c, fin, pilot)) = d.plan {
         summary["parcels"] = super::parcels_summary(p);
