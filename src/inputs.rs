@@ -463,38 +463,34 @@ fn read_vectors(
     pr: &mut Problems,
 ) -> (Vec<Road>, Vec<Market>, Vec<Parcel>, Vec<ConservationArea>) {
     let layers = &ls.cfg.layers;
-    // Roads: one or more sources.
+    // Each layer read, checked against the AOI, then made into its items.
+    let checked = |src: &VectorSource, pr: &mut Problems| {
+        let l = read_vector(ls, src, target, pr);
+        if let Some(l) = &l {
+            check_intersects_aoi(l, aoi_mp, pr);
+        }
+        l
+    };
     let mut roads = Vec::new();
     for (si, src) in layers.roads.iter().enumerate() {
-        if let Some(l) = read_vector(ls, src, target, pr) {
-            check_intersects_aoi(&l, aoi_mp, pr);
+        if let Some(l) = checked(src, pr) {
             roads.extend(roads_of(ls, si, &l, pr));
         }
     }
     bar.inc(1);
-
-    let markets = read_vector(ls, &layers.markets, target, pr)
-        .map(|l| {
-            check_intersects_aoi(&l, aoi_mp, pr);
-            markets_of(ls, &l, pr)
-        })
+    let markets = checked(&layers.markets, pr)
+        .map(|l| markets_of(ls, &l, pr))
         .unwrap_or_default();
     bar.inc(1);
     let parcels = layers
         .parcels
         .as_ref()
-        .and_then(|src| read_vector(ls, src, target, pr))
-        .map(|l| {
-            check_intersects_aoi(&l, aoi_mp, pr);
-            parcels_of(ls, &l, pr)
-        })
+        .and_then(|src| checked(src, pr))
+        .map(|l| parcels_of(ls, &l, pr))
         .unwrap_or_default();
     bar.inc(1);
-    let conservation = read_vector(ls, &layers.conservation, target, pr)
-        .map(|l| {
-            check_intersects_aoi(&l, aoi_mp, pr);
-            conservation_of(ls, &l, pr)
-        })
+    let conservation = checked(&layers.conservation, pr)
+        .map(|l| conservation_of(ls, &l, pr))
         .unwrap_or_default();
     bar.inc(1);
 
